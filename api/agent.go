@@ -1,0 +1,66 @@
+package api
+
+// The agent protocol. An agent joins once over HTTPS (POST /v1/join), then
+// holds one mTLS connection to the server's agent gateway, multiplexed with
+// yamux; both sides speak HTTP/1.1 over its streams:
+//
+//	agent -> server  POST /agent/v1/hello      AgentHello -> Node
+//	agent -> server  POST /agent/v1/heartbeat  (empty) -> 204
+//	agent -> server  POST /agent/v1/status     StatusReport -> 204
+//	server -> agent  PUT  /agent/v1/assignments Assignments -> 204
+//	server -> agent  GET  /agent/v1/containers/{id}/logs?follow=1&tail=N -> text
+//
+// The node's identity is the common name of its client certificate; nothing
+// in a body can claim another node's identity.
+
+// JoinRequest is the body of POST /v1/join.
+type JoinRequest struct {
+	Token    string            `json:"token"`
+	CSR      string            `json:"csr"` // PEM certificate signing request
+	Hostname string            `json:"hostname"`
+	Labels   map[string]string `json:"labels,omitempty"`
+	// NodeID, when set, rejoins as an existing node (its data dir survived).
+	NodeID string `json:"node_id,omitempty"`
+}
+
+// JoinResponse answers a join: the node's identity and certificate, and
+// where to connect.
+type JoinResponse struct {
+	NodeID      string `json:"node_id"`
+	Certificate string `json:"certificate"` // PEM
+	CA          string `json:"ca"`          // PEM
+	Gateway     string `json:"gateway"`     // host:port of the agent gateway
+}
+
+// AgentHello is what an agent says when its session opens: its facts and
+// every container its drivers run (for adoption and reconciliation).
+type AgentHello struct {
+	Hostname     string            `json:"hostname"`
+	Addresses    []string          `json:"addresses,omitempty"`
+	OS           string            `json:"os"`
+	Arch         string            `json:"arch"`
+	CPUs         int               `json:"cpus"`
+	MemoryBytes  int64             `json:"memory_bytes"`
+	AgentVersion string            `json:"agent_version"`
+	Drivers      []string          `json:"drivers"`
+	Containers   []ContainerReport `json:"containers,omitempty"`
+}
+
+// ContainerReport is the status of one container as its agent sees it.
+type ContainerReport struct {
+	ID     string          `json:"id"`
+	Status ContainerStatus `json:"status"`
+}
+
+// StatusReport batches container status changes.
+type StatusReport struct {
+	Containers []ContainerReport `json:"containers"`
+}
+
+// Assignments is the full set of containers the server wants on a node, as
+// of a store revision. The agent converges on it: it starts what is missing,
+// and stops what is no longer listed or no longer desired Running.
+type Assignments struct {
+	Revision   int64       `json:"revision"`
+	Containers []Container `json:"containers"`
+}

@@ -1,0 +1,248 @@
+// Package api holds Wharf's wire types: the JSON objects that the REST API,
+// the CLI and the agent protocol exchange, and the error codes they carry.
+// It must never import anything from internal/: the server converts at its
+// edge, and outside programs may import this package alone.
+package api
+
+import (
+	"strconv"
+	"time"
+)
+
+// Meta is common to every stored object. ID and CreatedAt are set by the
+// server on create and never change; Revision is the store revision of the
+// object's last write (filled on read, never stored) and is what an update
+// must present for its compare-and-swap.
+type Meta struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name,omitempty"`
+	Revision  int64     `json:"revision,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// GetMeta lets generic code reach the Meta of any object.
+func (m *Meta) GetMeta() *Meta { return m }
+
+// NodeState is a node's place in Docker Cloud's node lifecycle.
+type NodeState string
+
+// Node states.
+const (
+	NodeDeploying   NodeState = "Deploying"
+	NodeDeployed    NodeState = "Deployed"
+	NodeUnreachable NodeState = "Unreachable"
+	NodeUpgrading   NodeState = "Upgrading"
+	NodeTerminating NodeState = "Terminating"
+	NodeTerminated  NodeState = "Terminated"
+)
+
+// Node is one host running a Wharf agent. Labels are the user's (set at join,
+// later by `wharf node label`); everything else is reported by the agent or
+// decided by the server.
+type Node struct {
+	Meta
+	Labels map[string]string `json:"labels,omitempty"`
+	State  NodeState         `json:"state"`
+	// Facts the agent reports when it connects.
+	Hostname     string   `json:"hostname,omitempty"`
+	Addresses    []string `json:"addresses,omitempty"`
+	OS           string   `json:"os,omitempty"`
+	Arch         string   `json:"arch,omitempty"`
+	CPUs         int      `json:"cpus,omitempty"`
+	MemoryBytes  int64    `json:"memory_bytes,omitempty"`
+	AgentVersion string   `json:"agent_version,omitempty"`
+	Drivers      []string `json:"drivers,omitempty"`
+	// LastSeen is the last heartbeat the server wrote down; heartbeats are kept
+	// in memory, so this moves only on state transitions and connects.
+	LastSeen time.Time `json:"last_seen,omitempty"`
+	// CertSerial is the serial of the node's current certificate.
+	CertSerial string `json:"cert_serial,omitempty"`
+}
+
+// ServiceState is a service's place in Docker Cloud's service lifecycle.
+type ServiceState string
+
+// Service states.
+const (
+	ServiceNotRunning    ServiceState = "Not running"
+	ServiceStarting      ServiceState = "Starting"
+	ServiceRunning       ServiceState = "Running"
+	ServicePartlyRunning ServiceState = "Partly running"
+	ServiceScaling       ServiceState = "Scaling"
+	ServiceRedeploying   ServiceState = "Redeploying"
+	ServiceStopping      ServiceState = "Stopping"
+	ServiceStopped       ServiceState = "Stopped"
+	ServiceTerminating   ServiceState = "Terminating"
+	ServiceTerminated    ServiceState = "Terminated"
+)
+
+// Strategy names a deployment strategy.
+const (
+	StrategyEmptiestNode = "EMPTIEST_NODE"
+)
+
+// ServiceSpec is what the user asks for. The system never writes it.
+type ServiceSpec struct {
+	// Image runs the service with the docker driver; Command alone runs it
+	// with the exec driver. (The docker driver lands in a later issue.)
+	Image    string            `json:"image,omitempty"`
+	Command  []string          `json:"command,omitempty"`
+	Env      map[string]string `json:"env,omitempty"`
+	Replicas int               `json:"replicas"`
+	// Tags: a node must carry every one of them as a label ("k=v" or "k").
+	Tags     []string `json:"tags,omitempty"`
+	Strategy string   `json:"strategy,omitempty"`
+	// Running is the user's wish: true after create and start, false after stop.
+	Running bool `json:"running"`
+}
+
+// ServiceStatus is what the system observes of a service.
+type ServiceStatus struct {
+	State ServiceState `json:"state"`
+	// RunningContainers counts containers in state Running.
+	RunningContainers int `json:"running_containers"`
+	// Pending holds, when some slots cannot be placed, the reason.
+	Pending string `json:"pending,omitempty"`
+}
+
+// Service is a replicated workload.
+type Service struct {
+	Meta
+	Spec   ServiceSpec   `json:"spec"`
+	Status ServiceStatus `json:"status"`
+	// Terminating is set by `service rm`: the controller stops and deletes every
+	// container, then deletes the service.
+	Terminating bool `json:"terminating,omitempty"`
+}
+
+// ContainerState is a container's place in its lifecycle. Within one run a
+// container only moves forward through these states.
+type ContainerState string
+
+// Container states, in order.
+const (
+	ContainerPending     ContainerState = "Pending"
+	ContainerStarting    ContainerState = "Starting"
+	ContainerRunning     ContainerState = "Running"
+	ContainerStopping    ContainerState = "Stopping"
+	ContainerStopped     ContainerState = "Stopped"
+	ContainerTerminating ContainerState = "Terminating"
+	ContainerTerminated  ContainerState = "Terminated"
+)
+
+// ContainerSpec is what the controllers decide for one slot: which node runs
+// it and whether it should run. Written by the server only.
+type ContainerSpec struct {
+	Service string            `json:"service"` // service ID
+	Slot    int               `json:"slot"`
+	Node    string            `json:"node,omitempty"` // node ID; empty while unplaced
+	Image   string            `json:"image,omitempty"`
+	Command []string          `json:"command,omitempty"`
+	Env     map[string]string `json:"env,omitempty"`
+	Driver  string            `json:"driver"`
+	// Desired is Running while the slot should run, Stopped when the service
+	// is stopped, Terminated when the slot is to be removed.
+	Desired ContainerState `json:"desired"`
+}
+
+// ContainerStatus is what the node's agent reports.
+type ContainerStatus struct {
+	State        ContainerState `json:"state"`
+	PID          int            `json:"pid,omitempty"`
+	HostPort     int            `json:"host_port,omitempty"`
+	ExitCode     *int           `json:"exit_code,omitempty"`
+	Reason       string         `json:"reason,omitempty"`
+	StartedAt    time.Time      `json:"started_at,omitempty"`
+	FinishedAt   time.Time      `json:"finished_at,omitempty"`
+	RestartCount int            `json:"restart_count,omitempty"`
+}
+
+// Container is one slot of a service: "web-3" is slot 3 of service web.
+type Container struct {
+	Meta
+	Spec   ContainerSpec   `json:"spec"`
+	Status ContainerStatus `json:"status"`
+}
+
+// Event is one state change, as streamed by GET /v1/events. ID is the store
+// revision at which it was written and Seq its place among the events of that
+// revision; Cursor() names the pair, and a client that resumes with
+// ?since=<cursor> receives every later event exactly once.
+type Event struct {
+	ID     int64     `json:"id"`
+	Seq    int       `json:"seq"`
+	Time   time.Time `json:"time"`
+	Kind   string    `json:"kind"` // node, service, container, token
+	Object string    `json:"object"`
+	Name   string    `json:"name,omitempty"`
+	Type   string    `json:"type"` // created, updated, deleted, state
+	State  string    `json:"state,omitempty"`
+	// Message says in words what happened.
+	Message string `json:"message,omitempty"`
+}
+
+// Cursor is the event's position in the stream, "<id>.<seq>".
+func (e Event) Cursor() string { return strconv.FormatInt(e.ID, 10) + "." + strconv.Itoa(e.Seq) }
+
+// Action is one mutating API call: Docker Cloud's audit trail.
+type Action struct {
+	Meta
+	Who      string    `json:"who"`    // token name
+	Method   string    `json:"method"` // HTTP method
+	Path     string    `json:"path"`
+	Kind     string    `json:"kind,omitempty"`
+	Object   string    `json:"object,omitempty"`
+	Status   int       `json:"status"`
+	Result   string    `json:"result"` // Success or Failed
+	Error    string    `json:"error,omitempty"`
+	Started  time.Time `json:"started"`
+	Duration float64   `json:"duration_seconds"`
+}
+
+// Token is an API token. Only the SHA-256 hash of the secret is stored; the
+// secret itself is shown once, in TokenCreated.
+type Token struct {
+	Meta
+	Hash  string `json:"-"`
+	Role  string `json:"role"` // admin
+	Admin bool   `json:"admin"`
+}
+
+// TokenCreated answers POST /v1/tokens: the only time the secret is shown.
+type TokenCreated struct {
+	Token
+	Secret string `json:"secret"`
+}
+
+// List is one page of a list response. Next, when set, is the cursor to pass
+// as ?cursor= for the following page.
+type List[T any] struct {
+	Items []T    `json:"items"`
+	Next  string `json:"next,omitempty"`
+}
+
+// ErrorBody is the JSON body of every error response.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail is an error's machine-readable code and human message.
+type ErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// Error codes sent on the wire. Clients decide with these, never by text.
+const (
+	CodeInvalid      = "invalid"      // 400
+	CodeUnauthorized = "unauthorized" // 401
+	CodeForbidden    = "forbidden"    // 403
+	CodeNotFound     = "not_found"    // 404
+	CodeConflict     = "conflict"     // 409
+	CodeTooLarge     = "too_large"    // 413
+	CodeUnavailable  = "unavailable"  // 503
+	CodeInternal     = "internal"     // 500
+	CodeMethod       = "method_not_allowed"
+)

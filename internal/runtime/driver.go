@@ -1,0 +1,77 @@
+// Package runtime defines what a Wharf agent needs from a container runtime:
+// the Driver interface that the exec, fake and (later) docker drivers
+// implement, and the types they exchange. It never talks to the server.
+package runtime
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// Spec is what the agent asks a driver to run: one run of one slot.
+type Spec struct {
+	ID      string // the Wharf container ID; unique per slot
+	Name    string // "<service>-<slot>", e.g. "web-3"
+	Service string
+	Slot    int
+	Node    string // node ID, handed to the workload as WHARF_NODE
+	Image   string
+	Command []string
+	Env     map[string]string
+}
+
+// State is what a driver observes of a container.
+type State string
+
+// Driver-level states.
+const (
+	StateRunning State = "running"
+	StateExited  State = "exited"
+)
+
+// Status is a driver's view of one container.
+type Status struct {
+	ID         string
+	State      State
+	PID        int
+	HostPort   int // the dynamic host port handed to the workload in PORT
+	ExitCode   int
+	StartedAt  time.Time
+	FinishedAt time.Time
+	Error      string // why it exited or failed to start, if known
+}
+
+// LogOptions selects what Logs returns.
+type LogOptions struct {
+	Follow bool // keep streaming until ctx ends or the container exits
+	Tail   int  // only the last N lines; 0 means all
+}
+
+// Driver runs containers on one node. Every method is safe for concurrent use.
+type Driver interface {
+	// Name is the driver's name: "exec", "docker", "fake".
+	Name() string
+	// Start creates and starts a run of spec.ID and returns once it runs.
+	// Starting an ID that already runs returns its status unchanged.
+	Start(ctx context.Context, spec Spec) (Status, error)
+	// Wait blocks until the container exits (or ctx ends) and returns its
+	// final status.
+	Wait(ctx context.Context, id string) (Status, error)
+	// Stop asks the container to stop, then kills it (the whole process
+	// group, for exec) after timeout.
+	Stop(ctx context.Context, id string, timeout time.Duration) error
+	// Remove forgets a stopped container and its logs.
+	Remove(ctx context.Context, id string) error
+	// Inspect returns the current status; ErrNotFound if unknown.
+	Inspect(ctx context.Context, id string) (Status, error)
+	// List returns every container this driver made on this node, running
+	// or exited but not removed (used to adopt them after an agent restart).
+	List(ctx context.Context) ([]Status, error)
+	// Logs writes the container's output (stdout and stderr) to w.
+	Logs(ctx context.Context, id string, opts LogOptions, w io.Writer) error
+}
+
+// ErrNotFound means the driver knows no container of that ID.
+var ErrNotFound = errors.New("container not found")

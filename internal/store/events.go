@@ -1,0 +1,187 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/wharfhq/wharf/api"
+)
+
+var jsonMarshal = json.Marshal
+
+// eventLease hands out an etcd lease that events are attached to, so that
+// old events expire on their own. One lease serves a whole hour of events,
+// so expiry costs nothing per event.
+type eventLease struct {
+	cli       *clientv3.Client
+	retention time.Duration
+	mu        sync.Mutex
+	id        clientv3.LeaseID
+	granted   time.Time
+}
+
+func newEventLease(cli *clientv3.Client, retention time.Duration) *eventLease {
+	return &eventLease{cli: cli, retention: retention}
+}
+
+func (l *eventLease) get(ctx context.Context) (clientv3.LeaseID, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.id != 0 && time.Since(l.granted) < time.Hour {
+		return l.id, nil
+	}
+	resp, err := l.cli.Grant(ctx, int64((l.retention+time.Hour)/time.Second))
+	if err != nil {
+		return 0, wrapEtcd(err)
+	}
+	l.id, l.granted = resp.ID, time.Now()
+	return l.id, nil
+}
+
+// EventCursor is a position in the event stream: events after (Rev, Seq).
+type EventCursor struct {
+	Rev int64
+	Seq int
+}
+
+// ParseEventCursor reads "<rev>" or "<rev>.<seq>". A bare revision means
+// every event of that revision has been seen.
+func ParseEventCursor(s string) (EventCursor, error) {
+	if s == "" {
+		return EventCursor{}, nil
+	}
+	revS, seqS, hasSeq := strings.Cut(s, ".")
+	rev, err := strconv.ParseInt(revS, 10, 64)
+	if err != nil || rev < 0 {
+		return EventCursor{}, fmt.Errorf("cursor %q: want <revision> or <revision>.<seq>", s)
+	}
+	c := EventCursor{Rev: rev, Seq: 1 << 30}
+	if hasSeq {
+		seq, err := strconv.Atoi(seqS)
+		if err != nil || seq < 0 {
+			return EventCursor{}, fmt.Errorf("cursor %q: want <revision> or <revision>.<seq>", s)
+		}
+		c.Seq = seq
+	}
+	return c, nil
+}
+
+func (c EventCursor) after(e api.Event) bool {
+	return e.ID > c.Rev || (e.ID == c.Rev && e.Seq > c.Seq)
+}
+
+func decodeEvent(key string, value []byte, rev int64) (api.Event, error) {
+	var e api.Event
+	if err := json.Unmarshal(value, &e); err != nil {
+		return e, fmt.Errorf("decode event: %w", err)
+	}
+	e.ID = rev
+	if i := strings.LastIndexByte(key, '-'); i >= 0 {
+		e.Seq, _ = strconv.Atoi(key[i+1:])
+	}
+	return e, nil
+}
+
+// Events lists up to limit stored events after the cursor, oldest first,
+// and the store revision it read at (watch from there for what follows).
+func (s *Store) Events(ctx context.Context, since EventCursor, limit int) ([]api.Event, int64, error) {
+	p := s.kindPrefix(KindEvents)
+	opts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByModRevision, clientv3.SortAscend)}
+	if since.Rev > 0 {
+		opts = append(opts, clientv3.WithMinModRev(since.Rev))
+	}
+	resp, err := s.cli.Get(ctx, p, opts...)
+	if err != nil {
+		return nil, 0, wrapEtcd(err)
+	}
+	var out []api.Event
+	for _, kv := range resp.Kvs {
+		e, err := decodeEvent(string(kv.Key), kv.Value, kv.ModRevision)
+		if err != nil {
+			return nil, 0, err
+		}
+		if since.after(e) {
+			out = append(out, e)
+		}
+	}
+	sortEvents(out)
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, resp.Header.Revision, nil
+}
+
+func sortEvents(ev []api.Event) {
+	// Already sorted by revision; order by seq inside one revision.
+	for i := 1; i < len(ev); i++ {
+		for j := i; j > 0 && (ev[j].ID == ev[j-1].ID && ev[j].Seq < ev[j-1].Seq); j-- {
+			ev[j], ev[j-1] = ev[j-1], ev[j]
+		}
+	}
+}
+
+// WatchEvents streams every event after the cursor: first those stored, then
+// new ones as they are written, with no gap and no duplicate between the two.
+// The channel closes when ctx ends or on an error, which is sent first.
+func (s *Store) WatchEvents(ctx context.Context, since EventCursor) <-chan EventOrError {
+	ch := make(chan EventOrError, 64)
+	go func() {
+		defer close(ch)
+		past, rev, err := s.Events(ctx, since, 0)
+		if err != nil {
+			sendEvent(ctx, ch, EventOrError{Err: err})
+			return
+		}
+		for _, e := range past {
+			if !sendEvent(ctx, ch, EventOrError{Event: e}) {
+				return
+			}
+		}
+		wc := s.cli.Watch(clientv3.WithRequireLeader(ctx), s.kindPrefix(KindEvents), clientv3.WithPrefix(), clientv3.WithRev(rev+1))
+		for resp := range wc {
+			if err := resp.Err(); err != nil {
+				sendEvent(ctx, ch, EventOrError{Err: wrapWatch(err)})
+				return
+			}
+			for _, ev := range resp.Events {
+				if ev.Type != clientv3.EventTypePut || ev.IsModify() {
+					continue
+				}
+				e, err := decodeEvent(string(ev.Kv.Key), ev.Kv.Value, ev.Kv.ModRevision)
+				if err != nil {
+					sendEvent(ctx, ch, EventOrError{Err: err})
+					return
+				}
+				if since.after(e) && !sendEvent(ctx, ch, EventOrError{Event: e}) {
+					return
+				}
+			}
+		}
+		if ctx.Err() == nil {
+			sendEvent(ctx, ch, EventOrError{Err: fmt.Errorf("store: event watch closed")})
+		}
+	}()
+	return ch
+}
+
+// EventOrError is one item of an event stream.
+type EventOrError struct {
+	Event api.Event
+	Err   error
+}
+
+func sendEvent(ctx context.Context, ch chan<- EventOrError, v EventOrError) bool {
+	select {
+	case ch <- v:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

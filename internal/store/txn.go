@@ -1,0 +1,171 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/wharfhq/wharf/api"
+)
+
+// Txn batches writes into one etcd transaction: all of them happen, at one
+// revision, or none does. Build it with Create, Update, Delete and Emit, then
+// Commit. A Txn is not safe for concurrent use.
+type Txn struct {
+	s       *Store
+	cmps    []clientv3.Cmp
+	ops     []clientv3.Op
+	objs    []Object // objects whose Revision is set on commit
+	keys    []string // for error messages, parallel to cmps
+	events  []api.Event
+	err     error
+	created []bool
+}
+
+// Txn starts a transaction.
+func (s *Store) Txn() *Txn { return &Txn{s: s} }
+
+// Len is the number of writes queued so far.
+func (t *Txn) Len() int { return len(t.ops) + len(t.events) }
+
+// Create queues the creation of obj; the commit fails with ErrExists if its
+// key exists.
+func (t *Txn) Create(kind string, obj Object) {
+	m := obj.GetMeta()
+	now := time.Now().UTC()
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = now
+	}
+	m.UpdatedAt = now
+	t.put(kind, obj, clientv3.Compare(clientv3.CreateRevision(t.s.Key(kind, m.ID)), "=", 0), true)
+}
+
+// Update queues a compare-and-swap write of obj against its Meta.Revision.
+func (t *Txn) Update(kind string, obj Object) {
+	m := obj.GetMeta()
+	m.UpdatedAt = time.Now().UTC()
+	t.put(kind, obj, clientv3.Compare(clientv3.ModRevision(t.s.Key(kind, m.ID)), "=", m.Revision), false)
+}
+
+func (t *Txn) put(kind string, obj Object, cmp clientv3.Cmp, create bool) {
+	m := obj.GetMeta()
+	if m.ID == "" {
+		t.err = fmt.Errorf("store: %s without an ID", kind)
+		return
+	}
+	b, err := encode(obj)
+	if err != nil {
+		t.err = err
+		return
+	}
+	key := t.s.Key(kind, m.ID)
+	t.cmps = append(t.cmps, cmp)
+	t.keys = append(t.keys, key)
+	t.created = append(t.created, create)
+	t.ops = append(t.ops, clientv3.OpPut(key, string(b)))
+	t.objs = append(t.objs, obj)
+}
+
+// Delete queues the removal of an object; rev > 0 makes it conditional.
+// The commit fails with ErrNotFound if the object does not exist.
+func (t *Txn) Delete(kind, id string, rev int64) {
+	key := t.s.Key(kind, id)
+	if rev > 0 {
+		t.cmps = append(t.cmps, clientv3.Compare(clientv3.ModRevision(key), "=", rev))
+	} else {
+		t.cmps = append(t.cmps, clientv3.Compare(clientv3.CreateRevision(key), ">", 0))
+	}
+	t.keys = append(t.keys, key)
+	t.created = append(t.created, false)
+	t.ops = append(t.ops, clientv3.OpDelete(key))
+	t.objs = append(t.objs, nil)
+}
+
+// Emit queues events to be written in the same transaction as the changes
+// they describe, so the event stream never tells of a change that did not
+// happen, nor misses one that did.
+func (t *Txn) Emit(events ...api.Event) { t.events = append(t.events, events...) }
+
+// Commit runs the transaction. On success every queued object's
+// Meta.Revision is the new revision. On failure nothing was written.
+func (t *Txn) Commit(ctx context.Context) error {
+	if t.err != nil {
+		return t.err
+	}
+	if t.Len() == 0 {
+		return nil
+	}
+	if t.Len() > MaxOps {
+		return fmt.Errorf("%w: %d > %d", ErrTooManyOps, t.Len(), MaxOps)
+	}
+	ops := t.ops
+	if len(t.events) > 0 {
+		evOps, err := t.s.eventOps(ctx, t.events)
+		if err != nil {
+			return err
+		}
+		ops = append(append([]clientv3.Op{}, ops...), evOps...)
+	}
+	resp, err := t.s.cli.Txn(ctx).If(t.cmps...).Then(ops...).Commit()
+	if err != nil {
+		return wrapEtcd(err)
+	}
+	if !resp.Succeeded {
+		return t.explain(ctx)
+	}
+	for _, o := range t.objs {
+		if o != nil {
+			o.GetMeta().Revision = resp.Header.Revision
+		}
+	}
+	return nil
+}
+
+// explain finds which compare failed, to return the precise error.
+func (t *Txn) explain(ctx context.Context) error {
+	for i, key := range t.keys {
+		resp, err := t.s.cli.Get(ctx, key, clientv3.WithKeysOnly())
+		if err != nil {
+			return wrapEtcd(err)
+		}
+		exists := len(resp.Kvs) > 0
+		switch {
+		case t.created[i] && exists:
+			return fmt.Errorf("%s: %w", key, ErrExists)
+		case !t.created[i] && !exists:
+			return fmt.Errorf("%s: %w", key, ErrNotFound)
+		}
+	}
+	return ErrConflict
+}
+
+// eventOps turns events into puts under /wharf/events/, keyed so that the
+// events of one transaction sort in the order they were emitted.
+func (s *Store) eventOps(ctx context.Context, events []api.Event) ([]clientv3.Op, error) {
+	lease, err := s.events.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var rnd [4]byte
+	_, _ = rand.Read(rnd[:])
+	batch := fmt.Sprintf("%016x%s", time.Now().UnixNano(), hex.EncodeToString(rnd[:]))
+	ops := make([]clientv3.Op, 0, len(events))
+	now := time.Now().UTC()
+	for i, e := range events {
+		if e.Time.IsZero() {
+			e.Time = now
+		}
+		e.ID = 0
+		b, err := jsonMarshal(e)
+		if err != nil {
+			return nil, err
+		}
+		key := s.kindPrefix(KindEvents) + fmt.Sprintf("%s-%04d", batch, i)
+		ops = append(ops, clientv3.OpPut(key, string(b), clientv3.WithLease(lease)))
+	}
+	return ops, nil
+}
