@@ -204,7 +204,8 @@ type Action struct {
 // secret itself is shown once, in TokenCreated.
 type Token struct {
 	Meta
-	Hash  string `json:"-"`
+	// Hash is the SHA-256 of the secret; the API never sends it.
+	Hash  string `json:"hash,omitempty"`
 	Role  string `json:"role"` // admin
 	Admin bool   `json:"admin"`
 }
@@ -246,3 +247,23 @@ const (
 	CodeInternal     = "internal"     // 500
 	CodeMethod       = "method_not_allowed"
 )
+
+// JoinToken is a token that lets a new host join as a node. Like API tokens,
+// only its secret's hash is stored; the whole token is shown once, when made.
+type JoinToken struct {
+	Meta
+	Hash string `json:"hash,omitempty"`
+}
+
+// JoinTokenCreated answers POST /v1/join-tokens.
+type JoinTokenCreated struct {
+	Token   string `json:"token"`
+	Command string `json:"command"` // the command to run on a new host
+}
+
+// Version describes a build of Wharf.
+type Version struct {
+	Version   string `json:"version"`
+	Commit    string `json:"commit"`
+	GoVersion string `json:"go_version"`
+}

@@ -26,7 +26,9 @@ const (
 	KindTokens     = "tokens"
 	KindActions    = "actions"
 	KindEvents     = "events"
-	KindCluster    = "cluster" // single documents: the CA, join secrets
+	KindJoinTokens = "jointokens"
+	KindNames      = "names"   // name index: names/<kind>.<name> -> ID
+	KindCluster    = "cluster" // single documents, such as the CA
 )
 
 // MaxOps is the most operations one transaction may carry. The embedded etcd
