@@ -1,0 +1,163 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/wharfhq/wharf/api"
+)
+
+// listAll follows the cursor of a paged list until the end.
+func listAll[T any](ctx context.Context, c *Client, path string, q url.Values) ([]T, error) {
+	if q == nil {
+		q = url.Values{}
+	}
+	q.Set("limit", "1000")
+	var all []T
+	for {
+		var page api.List[T]
+		if err := c.Do(ctx, http.MethodGet, path+"?"+q.Encode(), nil, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Items...)
+		if page.Next == "" {
+			return all, nil
+		}
+		q.Set("cursor", page.Next)
+	}
+}
+
+// Nodes lists every node.
+func (c *Client) Nodes(ctx context.Context) ([]api.Node, error) {
+	return listAll[api.Node](ctx, c, "/v1/nodes", nil)
+}
+
+// Node reads one node.
+func (c *Client) Node(ctx context.Context, id string) (api.Node, error) {
+	var n api.Node
+	return n, c.Do(ctx, http.MethodGet, "/v1/nodes/"+url.PathEscape(id), nil, &n)
+}
+
+// LabelNode replaces a node's labels.
+func (c *Client) LabelNode(ctx context.Context, id string, labels map[string]string) (api.Node, error) {
+	var n api.Node
+	return n, c.Do(ctx, http.MethodPatch, "/v1/nodes/"+url.PathEscape(id), map[string]any{"labels": labels}, &n)
+}
+
+// RemoveNode removes a node.
+func (c *Client) RemoveNode(ctx context.Context, id string) error {
+	return c.Do(ctx, http.MethodDelete, "/v1/nodes/"+url.PathEscape(id), nil, nil)
+}
+
+// JoinToken makes a join token; rotate revokes the older ones.
+func (c *Client) JoinToken(ctx context.Context, rotate bool) (api.JoinTokenCreated, error) {
+	var t api.JoinTokenCreated
+	return t, c.Do(ctx, http.MethodPost, "/v1/join-tokens", map[string]any{"rotate": rotate}, &t)
+}
+
+// CreateService creates a service.
+func (c *Client) CreateService(ctx context.Context, name string, spec api.ServiceSpec) (api.Service, error) {
+	var s api.Service
+	return s, c.Do(ctx, http.MethodPost, "/v1/services", map[string]any{"name": name, "spec": spec}, &s)
+}
+
+// Services lists every service.
+func (c *Client) Services(ctx context.Context) ([]api.Service, error) {
+	return listAll[api.Service](ctx, c, "/v1/services", nil)
+}
+
+// Service reads one service by ID or name.
+func (c *Client) Service(ctx context.Context, idOrName string) (api.Service, error) {
+	var s api.Service
+	return s, c.Do(ctx, http.MethodGet, "/v1/services/"+url.PathEscape(idOrName), nil, &s)
+}
+
+// ServiceAction posts a verb (stop, start) to a service.
+func (c *Client) ServiceAction(ctx context.Context, idOrName, verb string) (api.Service, error) {
+	var s api.Service
+	return s, c.Do(ctx, http.MethodPost, "/v1/services/"+url.PathEscape(idOrName)+"/"+verb, nil, &s)
+}
+
+// ScaleService sets a service's replicas.
+func (c *Client) ScaleService(ctx context.Context, idOrName string, replicas int) (api.Service, error) {
+	var s api.Service
+	return s, c.Do(ctx, http.MethodPost, "/v1/services/"+url.PathEscape(idOrName)+"/scale", map[string]any{"replicas": replicas}, &s)
+}
+
+// RemoveService terminates a service.
+func (c *Client) RemoveService(ctx context.Context, idOrName string) error {
+	return c.Do(ctx, http.MethodDelete, "/v1/services/"+url.PathEscape(idOrName), nil, nil)
+}
+
+// Containers lists containers, optionally of one service or node.
+func (c *Client) Containers(ctx context.Context, service, node string) ([]api.Container, error) {
+	q := url.Values{}
+	if service != "" {
+		q.Set("service", service)
+	}
+	if node != "" {
+		q.Set("node", node)
+	}
+	return listAll[api.Container](ctx, c, "/v1/containers", q)
+}
+
+// Container reads one container by ID or name.
+func (c *Client) Container(ctx context.Context, idOrName string) (api.Container, error) {
+	var ct api.Container
+	return ct, c.Do(ctx, http.MethodGet, "/v1/containers/"+url.PathEscape(idOrName), nil, &ct)
+}
+
+// LogsPath is the path of a container's or a service's logs.
+func LogsPath(kind, idOrName string, follow bool, tail int) string {
+	q := url.Values{}
+	if follow {
+		q.Set("follow", "1")
+	}
+	if tail > 0 {
+		q.Set("tail", strconv.Itoa(tail))
+	}
+	return fmt.Sprintf("/v1/%s/%s/logs?%s", kind, url.PathEscape(idOrName), q.Encode())
+}
+
+// CreateToken makes an API token.
+func (c *Client) CreateToken(ctx context.Context, name string, admin bool) (api.TokenCreated, error) {
+	var t api.TokenCreated
+	return t, c.Do(ctx, http.MethodPost, "/v1/tokens", map[string]any{"name": name, "admin": admin}, &t)
+}
+
+// Tokens lists API tokens.
+func (c *Client) Tokens(ctx context.Context) ([]api.Token, error) {
+	return listAll[api.Token](ctx, c, "/v1/tokens", nil)
+}
+
+// RemoveToken deletes an API token.
+func (c *Client) RemoveToken(ctx context.Context, id string) error {
+	return c.Do(ctx, http.MethodDelete, "/v1/tokens/"+url.PathEscape(id), nil, nil)
+}
+
+// Events lists stored events after a cursor.
+func (c *Client) Events(ctx context.Context, since string, limit int) ([]api.Event, error) {
+	q := url.Values{}
+	if since != "" {
+		q.Set("since", since)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var page api.List[api.Event]
+	return page.Items, c.Do(ctx, http.MethodGet, "/v1/events?"+q.Encode(), nil, &page)
+}
+
+// Actions lists the audit trail.
+func (c *Client) Actions(ctx context.Context) ([]api.Action, error) {
+	return listAll[api.Action](ctx, c, "/v1/actions", nil)
+}
+
+// Version asks the server for its version.
+func (c *Client) Version(ctx context.Context) (api.Version, error) {
+	var v api.Version
+	return v, c.Do(ctx, http.MethodGet, "/version", nil, &v)
+}

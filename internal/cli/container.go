@@ -1,0 +1,138 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/api/client"
+)
+
+// containerView is a container as lists print it: the object plus its
+// state and node at the top level.
+type containerView struct {
+	api.Container
+	State string `json:"state"`
+	Node  string `json:"node"`
+}
+
+func newContainerCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "container", Short: "Inspect containers (the slots of services)"}
+	cmd.AddCommand(containerLs(g), containerInspect(g), containerLogs(g))
+	return cmd
+}
+
+func containerLs(g *globals) *cobra.Command {
+	var (
+		f       listFlags
+		service string
+	)
+	cmd := &cobra.Command{
+		Use: "ls", Short: "List containers", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return listContainers(cmd, g, f, service)
+		},
+	}
+	addListFlags(cmd, &f)
+	cmd.Flags().StringVar(&service, "service", "", "only this service's containers")
+	return cmd
+}
+
+func listContainers(cmd *cobra.Command, g *globals, f listFlags, service string) error {
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	cts, err := c.Containers(cmd.Context(), service, "")
+	if err != nil {
+		return err
+	}
+	nodes, err := c.Nodes(cmd.Context())
+	if err != nil {
+		return err
+	}
+	nodeName := map[string]string{}
+	for _, n := range nodes {
+		nodeName[n.ID] = n.Name
+	}
+	rows := make([]row, 0, len(cts))
+	for _, ct := range cts {
+		node := ct.Spec.Node
+		if n := nodeName[node]; n != "" {
+			node = n
+		}
+		port := "-"
+		if ct.Status.HostPort != 0 {
+			port = strconv.Itoa(ct.Status.HostPort)
+		}
+		exit := "-"
+		if ct.Status.ExitCode != nil {
+			exit = strconv.Itoa(*ct.Status.ExitCode)
+		}
+		rows = append(rows, row{id: ct.ID, obj: containerView{ct, string(ct.Status.State), ct.Spec.Node}, cells: []string{
+			ct.ID, ct.Name, string(ct.Status.State), string(ct.Spec.Desired), orDash(node), port, exit, ago(ct.Status.StartedAt),
+		}})
+	}
+	return printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "STATE", "DESIRED", "NODE", "PORT", "EXIT", "STARTED"}, rows)
+}
+
+func containerInspect(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use: "inspect CONTAINER...", Short: "Show containers as a JSON array", Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			out := make([]api.Container, 0, len(args))
+			for _, id := range args {
+				ct, err := c.Container(cmd.Context(), id)
+				if err != nil {
+					return fmt.Errorf("container %s: %w", id, err)
+				}
+				out = append(out, ct)
+			}
+			return printJSON(cmd.OutOrStdout(), out)
+		},
+	}
+}
+
+func containerLogs(g *globals) *cobra.Command {
+	return logsCmd(g, "containers", "logs CONTAINER", "Print a container's output")
+}
+
+func serviceLogs(g *globals) *cobra.Command {
+	return logsCmd(g, "services", "logs SERVICE", "Print the output of every container of a service, each line prefixed with its container")
+}
+
+func logsCmd(g *globals, kind, use, short string) *cobra.Command {
+	var (
+		follow bool
+		tail   int
+	)
+	cmd := &cobra.Command{
+		Use: use, Short: short, Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			body, err := c.Stream(cmd.Context(), client.LogsPath(kind, args[0], follow, tail), nil)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = body.Close() }()
+			_, err = io.Copy(cmd.OutOrStdout(), body)
+			if cmd.Context().Err() != nil {
+				return nil
+			}
+			return err
+		},
+	}
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep streaming new output")
+	cmd.Flags().IntVar(&tail, "tail", 0, "only the last N lines")
+	return cmd
+}

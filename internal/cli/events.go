@@ -1,0 +1,90 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/api"
+)
+
+func newEventsCmd(g *globals) *cobra.Command {
+	var (
+		follow bool
+		since  string
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "events",
+		Short: "Print the event stream (every state change); -f follows it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			print := func(e api.Event) error { return printEvent(out, e, asJSON) }
+			if follow {
+				if since == "" {
+					since = "0"
+				}
+				return c.FollowEvents(cmd.Context(), since, print)
+			}
+			evs, err := c.Events(cmd.Context(), since, 0)
+			if err != nil {
+				return err
+			}
+			for _, e := range evs {
+				if err := print(e); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep streaming new events (resumes on its own after a disconnect)")
+	cmd.Flags().StringVar(&since, "since", "", "only events after this cursor (the first column)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per line")
+	return cmd
+}
+
+func printEvent(w io.Writer, e api.Event, asJSON bool) error {
+	if asJSON {
+		return printJSONLine(w, e)
+	}
+	msg := e.Message
+	if msg == "" && e.State != "" {
+		msg = "-> " + e.State
+	}
+	_, err := fmt.Fprintf(w, "%s  %s  %-9s %-8s %s  %s\n", e.Cursor(), e.Time.Local().Format(time.DateTime), e.Kind, e.Type, orDash(e.Name), msg)
+	return err
+}
+
+func newActionsCmd(g *globals) *cobra.Command {
+	var f listFlags
+	cmd := &cobra.Command{
+		Use: "actions", Short: "Print the audit trail: every mutating API call, who made it, and its result", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			acts, err := c.Actions(cmd.Context())
+			if err != nil {
+				return err
+			}
+			rows := make([]row, 0, len(acts))
+			for _, a := range acts {
+				rows = append(rows, row{id: a.ID, obj: a, cells: []string{
+					a.Started.Local().Format(time.DateTime), a.Who, a.Method + " " + a.Path, fmt.Sprint(a.Status), a.Result, orDash(a.Error),
+				}})
+			}
+			return printList(cmd.OutOrStdout(), f, []string{"TIME", "WHO", "CALL", "STATUS", "RESULT", "ERROR"}, rows)
+		},
+	}
+	addListFlags(cmd, &f)
+	return cmd
+}

@@ -1,0 +1,181 @@
+package cli
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/api"
+)
+
+func newNodeCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "node", Short: "Manage nodes (the hosts that run containers)"}
+	cmd.AddCommand(nodeLs(g), nodeInspect(g), nodeLabel(g), nodeRm(g), nodeJoinToken(g))
+	return cmd
+}
+
+func nodeLs(g *globals) *cobra.Command {
+	var f listFlags
+	cmd := &cobra.Command{
+		Use: "ls", Short: "List nodes", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			nodes, err := c.Nodes(cmd.Context())
+			if err != nil {
+				return err
+			}
+			rows := make([]row, 0, len(nodes))
+			for _, n := range nodes {
+				rows = append(rows, row{id: n.ID, obj: n, cells: []string{
+					n.ID, orDash(n.Name), string(n.State), orDash(strings.Join(n.Addresses, ",")),
+					fmtLabels(n.Labels), orDash(strings.Join(n.Drivers, ",")), ago(n.CreatedAt),
+				}})
+			}
+			return printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "STATE", "ADDRESSES", "LABELS", "DRIVERS", "AGE"}, rows)
+		},
+	}
+	addListFlags(cmd, &f)
+	return cmd
+}
+
+func nodeInspect(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use: "inspect NODE...", Short: "Show nodes as a JSON array", Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			out := make([]api.Node, 0, len(args))
+			for _, id := range args {
+				n, err := c.Node(cmd.Context(), id)
+				if err != nil {
+					return fmt.Errorf("node %s: %w", id, err)
+				}
+				out = append(out, n)
+			}
+			return printJSON(cmd.OutOrStdout(), out)
+		},
+	}
+}
+
+func nodeLabel(g *globals) *cobra.Command {
+	var rm []string
+	cmd := &cobra.Command{
+		Use: "label NODE [k=v ...]", Short: "Add, change (k=v) or remove (--rm k) a node's labels", Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			set, err := parseLabels(args[1:])
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			n, err := c.Node(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			labels := map[string]string{}
+			for k, v := range n.Labels {
+				labels[k] = v
+			}
+			for k, v := range set {
+				labels[k] = v
+			}
+			for _, k := range rm {
+				delete(labels, k)
+			}
+			n, err = c.LabelNode(cmd.Context(), n.ID, labels)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", n.ID, fmtLabels(n.Labels))
+			return nil
+		},
+	}
+	cmd.Flags().StringSliceVar(&rm, "rm", nil, "label keys to remove")
+	return cmd
+}
+
+func nodeRm(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use: "rm NODE...", Short: "Remove nodes", Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			for _, id := range args {
+				if err := c.RemoveNode(cmd.Context(), id); err != nil {
+					return fmt.Errorf("node %s: %w", id, err)
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), id)
+			}
+			return nil
+		},
+	}
+}
+
+func nodeJoinToken(g *globals) *cobra.Command {
+	var rotate, quiet bool
+	cmd := &cobra.Command{
+		Use: "join-token", Short: "Make a join token and print the command that joins a new host", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			t, err := c.JoinToken(cmd.Context(), rotate)
+			if err != nil {
+				return err
+			}
+			if quiet {
+				fmt.Fprintln(cmd.OutOrStdout(), t.Token)
+				return nil
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "To add a node, run this on the new host:\n\n    %s\n\n", t.Command)
+			if rotate {
+				fmt.Fprintln(cmd.OutOrStdout(), "Every older join token has been revoked.")
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&rotate, "rotate", false, "revoke every older join token")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print the token only")
+	return cmd
+}
+
+func fmtLabels(m map[string]string) string {
+	if len(m) == 0 {
+		return "-"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, k+"="+m[k])
+	}
+	return strings.Join(parts, ",")
+}
+
+// parseLabels reads k=v arguments.
+func parseLabels(args []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("label %q: want key=value", a)
+		}
+		out[k] = v
+	}
+	return out, nil
+}

@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"text/template"
+	"time"
+)
+
+// listFlags are the output flags every list command takes.
+type listFlags struct {
+	format string // "", "table", "json" or a Go template
+	quiet  bool
+}
+
+// row is one list item: its ID, its table cells and the object itself.
+type row struct {
+	id    string
+	cells []string
+	obj   any
+}
+
+// printList prints rows as a table, IDs (-q), JSON (an array of objects) or
+// through a Go template applied to each object.
+func printList(w io.Writer, f listFlags, header []string, rows []row) error {
+	switch {
+	case f.quiet:
+		for _, r := range rows {
+			if _, err := fmt.Fprintln(w, r.id); err != nil {
+				return err
+			}
+		}
+		return nil
+	case f.format == "json":
+		objs := make([]any, 0, len(rows))
+		for _, r := range rows {
+			objs = append(objs, r.obj)
+		}
+		return printJSON(w, objs)
+	case f.format == "" || f.format == "table":
+		tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+		fmt.Fprintln(tw, strings.Join(header, "\t"))
+		for _, r := range rows {
+			fmt.Fprintln(tw, strings.Join(r.cells, "\t"))
+		}
+		return tw.Flush()
+	default:
+		return printTemplate(w, f.format, rows)
+	}
+}
+
+func printTemplate(w io.Writer, format string, rows []row) error {
+	tmpl, err := template.New("format").Funcs(template.FuncMap{
+		"json": func(v any) (string, error) { b, err := json.Marshal(v); return string(b), err },
+	}).Parse(format)
+	if err != nil {
+		return fmt.Errorf("--format: %w", err)
+	}
+	for _, r := range rows {
+		// Templates see the JSON form, so field names match --format json.
+		var m any
+		b, _ := json.Marshal(r.obj)
+		_ = json.Unmarshal(b, &m)
+		if err := tmpl.Execute(w, m); err != nil {
+			return fmt.Errorf("--format: %w", err)
+		}
+		if _, err := fmt.Fprintln(w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// ago renders a time as a short age: "3s", "5m", "2h", "4d".
+func ago(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	d := time.Since(t)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	default:
+		return fmt.Sprintf("%dd", int(d.Hours()/24))
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func printJSONLine(w io.Writer, v any) error {
+	return json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,71 @@
+package cli
+
+import (
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/internal/server"
+)
+
+func newServerCmd() *cobra.Command {
+	var (
+		cfg       server.Config
+		endpoints string
+		logLevel  string
+	)
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the Wharf server: REST API, agent gateway, store and controllers",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if endpoints != "" {
+				cfg.EtcdEndpoints = strings.Split(endpoints, ",")
+			}
+			log, err := newLogger(logLevel)
+			if err != nil {
+				return err
+			}
+			cfg.Logger = log
+			cfg.Version = BuildVersion()
+			cfg.Out = cmd.OutOrStdout()
+			return server.Run(cmd.Context(), cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.DataDir, "data-dir", defaultDataDir("server"), "where the server keeps its data (embedded etcd, certificates, admin token)")
+	f.StringVar(&endpoints, "etcd-endpoints", "", "comma-separated URLs of an external etcd cluster (default: embedded etcd in --data-dir)")
+	f.StringVar(&cfg.Addr, "addr", ":7443", "API listen address")
+	f.StringVar(&cfg.AgentAddr, "agent-addr", ":7444", "agent gateway listen address (mTLS)")
+	f.StringVar(&cfg.Advertise, "advertise", "", "host name or IP that agents and clients use to reach this server (default: the host name)")
+	f.StringVar(&cfg.TLSCert, "tls-cert", "", "API certificate file (default: one issued by the cluster CA)")
+	f.StringVar(&cfg.TLSKey, "tls-key", "", "API key file")
+	f.BoolVar(&cfg.Insecure, "insecure", false, "serve the API over plain HTTP (loopback addresses only)")
+	f.DurationVar(&cfg.HeartbeatGrace, "heartbeat-grace", 15*time.Second, "a node without heartbeats this long is Unreachable")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	return cmd
+}
+
+func newLogger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, err
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+// defaultDataDir is $XDG_DATA_HOME/wharf/<name> (or ~/.local/share/...).
+func defaultDataDir(name string) string {
+	base := os.Getenv("XDG_DATA_HOME")
+	if base == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "wharf-" + name
+		}
+		base = home + "/.local/share"
+	}
+	return base + "/wharf/" + name
+}

@@ -1,0 +1,251 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/api/client"
+)
+
+// upOptions are the settings of a local cluster.
+type upOptions struct {
+	dataDir   string
+	nodes     int
+	port      int
+	agentPort int
+	detach    bool
+}
+
+func newUpCmd() *cobra.Command {
+	var o upOptions
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Run a whole Wharf cluster on this machine: a server on loopback and N agents",
+		Long: `Run a whole Wharf cluster on this machine: the server on 127.0.0.1 and N agents
+with the exec driver, as child processes. The client config is written so that
+the next wharf command talks to this cluster. Ctrl-C (or ` + "`wharf down`" + `) stops
+everything; running it again resumes the same cluster from --data-dir.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.nodes < 1 || o.nodes > 64 {
+				return fmt.Errorf("--nodes %d: want 1 to 64", o.nodes)
+			}
+			if o.detach {
+				return upDetached(cmd.Context(), cmd.OutOrStdout(), o)
+			}
+			return runUp(cmd.Context(), cmd.OutOrStdout(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.dataDir, "data-dir", defaultDataDir("up"), "where the cluster keeps everything")
+	f.IntVar(&o.nodes, "nodes", 3, "number of agents (nodes)")
+	f.IntVar(&o.port, "port", 7443, "API port on 127.0.0.1")
+	f.IntVar(&o.agentPort, "agent-port", 7444, "agent gateway port on 127.0.0.1")
+	f.BoolVarP(&o.detach, "detach", "d", false, "run in the background; return once the cluster is up (stop it with `wharf down`)")
+	return cmd
+}
+
+func newDownCmd() *cobra.Command {
+	var dataDir string
+	cmd := &cobra.Command{
+		Use:   "down",
+		Short: "Stop the local cluster that `wharf up` runs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			pid, err := readPID(filepath.Join(dataDir, "up.pid"))
+			if err != nil || !alive(pid) {
+				return fmt.Errorf("no cluster is running from %s", dataDir)
+			}
+			if err := signalTerm(pid); err != nil {
+				return err
+			}
+			deadline := time.Now().Add(60 * time.Second)
+			for alive(pid) {
+				if time.Now().After(deadline) {
+					return fmt.Errorf("wharf up (pid %d) did not stop within 60s", pid)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "cluster stopped")
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir("up"), "the data dir `wharf up` used")
+	return cmd
+}
+
+// runUp runs the cluster in the foreground until ctx ends.
+func runUp(ctx context.Context, out io.Writer, o upOptions) error {
+	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
+		return err
+	}
+	pidFile := filepath.Join(o.dataDir, "up.pid")
+	if pid, err := readPID(pidFile); err == nil && pid != os.Getpid() && alive(pid) {
+		return fmt.Errorf("a cluster is already running from %s (pid %d); stop it with `wharf down --data-dir %s`", o.dataDir, pid, o.dataDir)
+	}
+	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+		return err
+	}
+	defer func() { _ = os.Remove(pidFile) }()
+	readyFile := filepath.Join(o.dataDir, "up.ready")
+	_ = os.Remove(readyFile)
+	defer func() { _ = os.Remove(readyFile) }()
+
+	sup, err := newSupervisor(o.dataDir, out)
+	if err != nil {
+		return err
+	}
+	defer sup.stopAll()
+
+	apiURL := fmt.Sprintf("https://127.0.0.1:%d", o.port)
+	serverDir := filepath.Join(o.dataDir, "server")
+	if err := sup.start(ctx, "server", "server", "--data-dir", serverDir,
+		"--addr", fmt.Sprintf("127.0.0.1:%d", o.port), "--agent-addr", fmt.Sprintf("127.0.0.1:%d", o.agentPort),
+		"--advertise", "127.0.0.1"); err != nil {
+		return err
+	}
+	c, cfg, err := waitServer(ctx, sup, apiURL, serverDir)
+	if err != nil {
+		return err
+	}
+	jt, err := c.JoinToken(ctx, false)
+	if err != nil {
+		return fmt.Errorf("make a join token: %w", err)
+	}
+	for i := 1; i <= o.nodes; i++ {
+		name := fmt.Sprintf("node-%d", i)
+		if err := sup.start(ctx, name, "agent", "--server", apiURL, "--token", jt.Token,
+			"--data-dir", filepath.Join(o.dataDir, name), "--name", name, "--enable-exec",
+			"--stop-containers-on-exit", "--heartbeat", "1s"); err != nil {
+			return err
+		}
+	}
+	if err := waitNodes(ctx, c, o.nodes); err != nil {
+		return err
+	}
+	cfgPath, err := SaveConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("write client config: %w", err)
+	}
+	printUpSummary(out, apiURL, cfg, cfgPath, o)
+	if err := os.WriteFile(readyFile, []byte(apiURL), 0o600); err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(out, "\nstopping the cluster...")
+	case err := <-sup.died:
+		fmt.Fprintf(out, "\n%v; stopping the cluster\n", err)
+	}
+	return nil
+}
+
+// waitServer waits until the server answers /readyz, then returns a client
+// with the admin token and the config that reaches it.
+func waitServer(ctx context.Context, sup *supervisor, apiURL, serverDir string) (*client.Client, Config, error) {
+	caPath := filepath.Join(serverDir, "ca.crt")
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, Config{}, err
+		}
+		select {
+		case err := <-sup.died:
+			return nil, Config{}, fmt.Errorf("%w\n%s", err, sup.tail("server"))
+		default:
+		}
+		token, terr := os.ReadFile(filepath.Join(serverDir, "admin-token"))
+		ca, cerr := os.ReadFile(caPath)
+		if terr == nil && cerr == nil {
+			cfg := Config{Addr: apiURL, Token: strings.TrimSpace(string(token)), CACert: caPath}
+			c, err := client.New(client.Options{Addr: apiURL, Token: cfg.Token, CACert: ca})
+			if err != nil {
+				return nil, cfg, err
+			}
+			if err := c.Do(ctx, "GET", "/readyz", nil, nil); err == nil {
+				return c, cfg, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return nil, Config{}, fmt.Errorf("the server did not become ready within 90s\n%s", sup.tail("server"))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func waitNodes(ctx context.Context, c *client.Client, n int) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		nodes, err := c.Nodes(ctx)
+		if err == nil {
+			up := 0
+			for _, nd := range nodes {
+				if nd.State == api.NodeDeployed {
+					up++
+				}
+			}
+			if up >= n {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("only some of the %d nodes joined within 60s: see the node-*.log files", n)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func printUpSummary(out io.Writer, apiURL string, cfg Config, cfgPath string, o upOptions) {
+	fmt.Fprintf(out, `Wharf is up: 1 server and %d nodes.
+
+  API:       %s
+  token:     %s
+  CA:        %s
+  config:    %s (the next wharf command uses it)
+  logs:      %s/*.log
+
+Try:
+  wharf node ls
+  wharf service create --name web --replicas 6 -- %s hello
+  wharf service ps web
+  wharf events -f
+
+`, o.nodes, apiURL, cfg.Token, cfg.CACert, cfgPath, o.dataDir, selfPath())
+	if !o.detach {
+		fmt.Fprintln(out, "Press Ctrl-C to stop the cluster; run `wharf up` again to resume it.")
+	}
+}
+
+func selfPath() string {
+	p, err := os.Executable()
+	if err != nil {
+		return "wharf"
+	}
+	return p
+}
+
+func readPID(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0, errors.New("bad pid file")
+	}
+	return pid, nil
+}

@@ -1,0 +1,76 @@
+// Package hello is the workload Wharf can run without any image: a small
+// HTTP server that answers with its container's name, its node and how many
+// requests it has served, the way tutum/hello-world did for Docker Cloud's
+// tutorials. It reads its identity from the variables every driver sets.
+package hello
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"sync/atomic"
+	"time"
+)
+
+// Reply is what the server answers, as JSON with ?format=json.
+type Reply struct {
+	Container string `json:"container"`
+	Service   string `json:"service"`
+	Node      string `json:"node"`
+	Hostname  string `json:"hostname"`
+	Requests  int64  `json:"requests"`
+}
+
+// Handler answers every request with a Reply.
+func Handler() http.Handler {
+	var count atomic.Int64
+	host, _ := os.Hostname()
+	base := Reply{
+		Container: envOr("WHARF_CONTAINER_NAME", host),
+		Service:   os.Getenv("WHARF_SERVICE"),
+		Node:      envOr("WHARF_NODE", host),
+		Hostname:  host,
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rep := base
+		rep.Requests = count.Add(1)
+		if r.URL.Query().Get("format") == "json" || r.Header.Get("Accept") == "application/json" {
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(rep)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintf(w, "Hello from %s on node %s (request %d)\n", rep.Container, rep.Node, rep.Requests)
+	})
+}
+
+// Serve listens on addr and serves until ctx ends.
+func Serve(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("hello: listen on %s: %w", addr, err)
+	}
+	fmt.Printf("hello: serving %s on %s\n", envOr("WHARF_CONTAINER_NAME", "hello"), ln.Addr())
+	srv := &http.Server{Handler: Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}

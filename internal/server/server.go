@@ -1,0 +1,236 @@
+// Package server is Wharf's composition root: it builds the store, the PKI,
+// the API server, the agent gateway and the controllers, runs them, and
+// stops them in order. It holds no logic of its own beyond wiring and
+// start-up; every decision lives in the component that owns it.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/apiserver"
+	"github.com/wharfhq/wharf/internal/controller"
+	"github.com/wharfhq/wharf/internal/gateway"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// Config is everything `wharf server` takes.
+type Config struct {
+	DataDir       string
+	EtcdEndpoints []string // empty: embedded etcd in DataDir
+	Addr          string   // API listen address, default ":7443"
+	AgentAddr     string   // agent gateway listen address, default ":7444"
+	// Advertise is the host (name or IP) agents and clients use to reach this
+	// server; it goes into the server certificate and join commands.
+	Advertise      string
+	TLSCert        string // optional: serve the API with this certificate
+	TLSKey         string
+	Insecure       bool // plain HTTP for the API; only allowed on a loopback address
+	HeartbeatGrace time.Duration
+	Version        api.Version
+	Logger         *slog.Logger
+	// Out receives the one-time messages meant for the operator (the first
+	// admin token); default os.Stdout.
+	Out interface{ Write([]byte) (int, error) }
+}
+
+func (c *Config) defaults() error {
+	if c.DataDir == "" {
+		return errors.New("--data-dir is required")
+	}
+	if c.Addr == "" {
+		c.Addr = ":7443"
+	}
+	if c.AgentAddr == "" {
+		c.AgentAddr = ":7444"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Out == nil {
+		c.Out = os.Stdout
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("--tls-cert and --tls-key go together: give both or neither")
+	}
+	if c.Insecure && !isLoopback(c.Addr) {
+		return fmt.Errorf("--insecure serves plain HTTP, which is only allowed on a loopback address, not %q", c.Addr)
+	}
+	return nil
+}
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Run starts the server and blocks until ctx ends; then it drains API
+// requests, stops the controllers and the gateway, and closes etcd, in that
+// order, so that nothing acknowledged is lost.
+func Run(ctx context.Context, cfg Config) error {
+	if err := cfg.defaults(); err != nil {
+		return err
+	}
+	log := cfg.Logger
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	st, closeStore, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+
+	ca, err := loadOrCreateCA(ctx, st, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	apiCert, err := serverCertificate(ca, cfg)
+	if err != nil {
+		return err
+	}
+	secret, created, err := apiserver.Bootstrap(ctx, st, cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("bootstrap admin token: %w", err)
+	}
+	if created {
+		fmt.Fprintf(cfg.Out, "Admin API token (shown once; also in %s):\n\n    %s\n\n", filepath.Join(cfg.DataDir, "admin-token"), secret)
+	}
+
+	gw, err := gateway.New(gateway.Config{
+		Store: st, CA: ca, TLSCert: apiCert, Addr: cfg.AgentAddr,
+		Advertise: advertiseAddr(cfg.Advertise, cfg.AgentAddr), HeartbeatGrace: cfg.HeartbeatGrace, Logger: log.With("component", "gateway"),
+	})
+	if err != nil {
+		return err
+	}
+	svcs := controller.NewServices(st, log.With("component", "controller"))
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	scheme := "https"
+	if cfg.Insecure {
+		scheme = "http"
+	}
+	apiURL := scheme + "://" + advertiseAddr(cfg.Advertise, cfg.Addr)
+	ready := func(ctx context.Context) error {
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if _, err := st.Client().Get(rctx, "/wharf/health"); err != nil {
+			return fmt.Errorf("store unreachable: %w", err)
+		}
+		if !svcs.Running() {
+			return errors.New("controllers not running yet")
+		}
+		return nil
+	}
+	apiSrv, err := apiserver.New(apiserver.Config{
+		Store: st, Logs: gw, Join: gw, CAPEM: ca.CertPEM(), CADigest: ca.Digest(),
+		JoinCommand: func(token string) string {
+			return fmt.Sprintf("wharf agent --server %s --token %s", apiURL, token)
+		},
+		Ready: ready, Version: cfg.Version, Logger: log.With("component", "api"), Registry: reg,
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("API listen on %s: %w", cfg.Addr, err)
+	}
+	httpSrv := &http.Server{Handler: apiSrv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	if !cfg.Insecure {
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{apiCert}, MinVersion: tls.VersionTLS12})
+	}
+
+	runCtx, stopComponents := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	for name, run := range map[string]func(context.Context) error{"gateway": gw.Run, "controller": svcs.Run} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := run(runCtx); err != nil && runCtx.Err() == nil {
+				errs <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+	go func() {
+		if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			errs <- fmt.Errorf("API server: %w", err)
+		}
+	}()
+	log.Info("wharf server running", "api", apiURL, "listen", ln.Addr().String(), "agents", cfg.AgentAddr, "data_dir", cfg.DataDir)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errs:
+		log.Error("stopping after a component failed", "err", runErr)
+	}
+	// Drain: finish in-flight requests, then stop controllers and gateway,
+	// then (deferred) close etcd, which persists what it acknowledged.
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = httpSrv.Shutdown(sctx)
+	stopComponents()
+	wg.Wait()
+	log.Info("wharf server stopped")
+	return runErr
+}
+
+func advertiseAddr(advertise, listen string) string {
+	_, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	host := advertise
+	if host == "" {
+		h, _, _ := net.SplitHostPort(listen)
+		host = h
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		if hn, err := os.Hostname(); err == nil {
+			host = hn
+		} else {
+			host = "127.0.0.1"
+		}
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func openStore(ctx context.Context, cfg Config) (*store.Store, func(), error) {
+	if len(cfg.EtcdEndpoints) > 0 {
+		cli, err := store.Connect(ctx, cfg.EtcdEndpoints)
+		if err != nil {
+			return nil, nil, err
+		}
+		return store.New(cli, "/wharf"), func() { _ = cli.Close() }, nil
+	}
+	e, err := store.StartEmbedded(ctx, cfg.DataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return store.New(e.Client, "/wharf"), e.Close, nil
+}
