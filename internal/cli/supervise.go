@@ -15,7 +15,8 @@ import (
 
 // supervisor runs `wharf up`'s children: each in its own process group (so
 // a terminal's Ctrl-C reaches only `wharf up`, which stops them in order),
-// with its output in <data-dir>/<name>.log, and killed if `wharf up` dies.
+// with its output in <data-dir>/<name>.log and its pid in <name>.pid, and
+// killed if `wharf up` dies.
 type supervisor struct {
 	dir   string
 	exe   string
@@ -51,6 +52,8 @@ func (s *supervisor) start(ctx context.Context, name string, args ...string) err
 		_ = logf.Close()
 		return fmt.Errorf("start %s: %w", name, err)
 	}
+	pidFile := filepath.Join(s.dir, name+".pid")
+	_ = os.WriteFile(pidFile, []byte(fmt.Sprint(cmd.Process.Pid)), 0o600)
 	c := &child{name: name, cmd: cmd, done: make(chan struct{})}
 	s.mu.Lock()
 	s.procs = append(s.procs, c)
@@ -58,6 +61,7 @@ func (s *supervisor) start(ctx context.Context, name string, args ...string) err
 	go func() {
 		err := cmd.Wait()
 		_ = logf.Close()
+		_ = os.Remove(pidFile)
 		close(c.done)
 		if ctx.Err() == nil {
 			select {

@@ -1,0 +1,39 @@
+# Wharf's front door. `make help` lists the targets.
+GO        ?= go
+BIN       ?= bin/wharf
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X github.com/wharfhq/wharf/internal/cli.Version=$(VERSION)
+STATICCHECK_VERSION := v0.8.2
+FUZZTIME  ?= 10s
+
+.PHONY: help build test check unit fuzz bench up clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+build: ## build bin/wharf
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/wharf
+
+check: ## gofmt, go vet, staticcheck, package docs, import direction
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet ./...
+	@command -v staticcheck >/dev/null || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	PATH="$$PATH:$$($(GO) env GOPATH)/bin" staticcheck -checks all,-ST1000,-ST1003 ./...
+	scripts/check-imports.sh
+
+unit: build ## all tests (process tests use bin/wharf)
+	WHARF_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 15m ./...
+
+fuzz: ## every fuzz target, briefly ($(FUZZTIME) each)
+	scripts/fuzz.sh $(FUZZTIME)
+
+test: check unit fuzz ## what CI runs: checks, every test, a short fuzz run
+
+bench: build ## API and etcd benchmarks, side by side
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./test/bench/
+
+up: build ## a local cluster with a first service
+	$(BIN) up -d && $(BIN) service create --name web --replicas 6 -- $(CURDIR)/$(BIN) hello
+
+clean: ## remove build output
+	rm -rf bin

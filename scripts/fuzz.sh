@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs every Fuzz* target in the module for a short time each.
+set -euo pipefail
+fuzztime=${1:-10s}
+cd "$(dirname "$0")/.."
+for pkg in $(go list ./...); do
+  dir=$(go list -f '{{.Dir}}' "$pkg")
+  for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //'); do
+    echo "fuzz $pkg $target for $fuzztime"
+    go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg"
+  done
+done

@@ -1,0 +1,155 @@
+// Package bench measures Wharf's API under concurrent clients beside etcd's
+// own write rate on the same machine, in the same run. Run it with
+// `make bench`; figures are reported, never asserted.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/internal/testcluster"
+)
+
+const clients = 50
+
+// run makes total calls of op from 50 goroutines and returns the sorted
+// latencies and the wall time.
+func run(total int, op func(i int) error) ([]time.Duration, time.Duration, error) {
+	lat := make([]time.Duration, total)
+	var next atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < clients; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= total {
+					return
+				}
+				t0 := time.Now()
+				if err := op(i); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+				}
+				lat[i] = time.Since(t0)
+			}
+		}()
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
+	if e, _ := firstErr.Load().(error); e != nil {
+		return lat, wall, e
+	}
+	return lat, wall, nil
+}
+
+func report(b *testing.B, name string, lat []time.Duration, wall time.Duration) {
+	p := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(p(0.5), name+"_p50_ms")
+	b.ReportMetric(p(0.99), name+"_p99_ms")
+	b.ReportMetric(float64(len(lat))/wall.Seconds(), name+"_per_s")
+	b.Logf("%-10s n=%d p50=%.2fms p99=%.2fms rate=%.0f/s", name, len(lat), p(0.5), p(0.99), float64(len(lat))/wall.Seconds())
+}
+
+// BenchmarkAPI: GET one object, LIST 1,000 and POST, 50 concurrent clients.
+func BenchmarkAPI(b *testing.B) {
+	c := testcluster.Start(b, testcluster.Options{})
+	ctx := context.Background()
+	// 1,000 services to list (replicas 0: nothing to place).
+	_, _, err := run(1000, func(i int) error {
+		_, err := c.Client.CreateService(ctx, fmt.Sprintf("s%04d", i), api.ServiceSpec{Command: []string{"true"}})
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	one, err := c.Client.Service(ctx, "s0500")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		lat, wall, err := run(10000, func(int) error {
+			var s api.Service
+			return c.Client.Do(ctx, http.MethodGet, "/v1/services/"+one.ID, nil, &s)
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		report(b, "get", lat, wall)
+
+		lat, wall, err = run(500, func(int) error {
+			var page api.List[api.Service]
+			if err := c.Client.Do(ctx, http.MethodGet, "/v1/services?limit=1000", nil, &page); err != nil {
+				return err
+			}
+			if len(page.Items) < 1000 {
+				return fmt.Errorf("listed %d", len(page.Items))
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		report(b, "list1000", lat, wall)
+
+		var seq atomic.Int64
+		lat, wall, err = run(3000, func(int) error {
+			_, err := c.Client.CreateService(ctx, fmt.Sprintf("p%d-%d", b.N, seq.Add(1)), api.ServiceSpec{Command: []string{"true"}})
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		report(b, "post", lat, wall)
+	}
+}
+
+// BenchmarkEtcdWrites is the reference: raw puts to an embedded etcd on
+// this machine, one at a time and from 50 clients.
+func BenchmarkEtcdWrites(b *testing.B) {
+	e, err := store.StartEmbedded(context.Background(), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	var cli *clientv3.Client = e.Client
+	ctx := context.Background()
+	val := string(make([]byte, 256))
+	b.ResetTimer()
+	for range b.N {
+		var serial []time.Duration
+		start := time.Now()
+		for i := 0; i < 1000; i++ {
+			t0 := time.Now()
+			if _, err := cli.Put(ctx, fmt.Sprintf("/bench/serial/%d", i), val); err != nil {
+				b.Fatal(err)
+			}
+			serial = append(serial, time.Since(t0))
+		}
+		wall := time.Since(start)
+		sort.Slice(serial, func(a, b int) bool { return serial[a] < serial[b] })
+		report(b, "etcd_serial", serial, wall)
+		lat, wall, err := run(20000, func(i int) error {
+			_, err := cli.Put(ctx, fmt.Sprintf("/bench/conc/%d", i), val)
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		report(b, "etcd_conc50", lat, wall)
+	}
+}
