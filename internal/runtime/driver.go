@@ -33,10 +33,12 @@ const (
 
 // Status is a driver's view of one container.
 type Status struct {
-	ID         string
-	State      State
-	PID        int
-	HostPort   int // the dynamic host port handed to the workload in PORT
+	ID       string
+	State    State
+	PID      int // the main process while running; 0 when exited or when there is none
+	HostPort int // the dynamic host port handed to the workload in PORT
+	// ExitCode is the exit code once State is exited: 128+n when killed by
+	// signal n, as shells report it; -1 when unknown (see Error).
 	ExitCode   int
 	StartedAt  time.Time
 	FinishedAt time.Time
@@ -45,29 +47,41 @@ type Status struct {
 
 // LogOptions selects what Logs returns.
 type LogOptions struct {
-	Follow bool // keep streaming until ctx ends or the container exits
-	Tail   int  // only the last N lines; 0 means all
+	// Follow keeps streaming until ctx ends or the container has exited and
+	// all its output is written; either way Logs then returns nil.
+	Follow bool
+	Tail   int // only the last N lines; 0 means all
 }
 
-// Driver runs containers on one node. Every method is safe for concurrent use.
+// Driver runs containers on one node. Every method is safe for concurrent
+// use. Every method given an ID the driver does not know returns an error
+// wrapping ErrNotFound.
 type Driver interface {
 	// Name is the driver's name: "exec", "docker", "fake".
 	Name() string
 	// Start creates and starts a run of spec.ID and returns once it runs.
-	// Starting an ID that already runs returns its status unchanged.
+	// Starting an ID that already runs returns its status unchanged;
+	// starting an ID whose last run exited starts a new run (its logs are
+	// kept and appended to). When Start fails for an ID the driver did not
+	// know, it leaves nothing behind.
 	Start(ctx context.Context, spec Spec) (Status, error)
-	// Wait blocks until the container exits (or ctx ends) and returns its
-	// final status.
+	// Wait blocks until the container exits and returns its final status.
+	// If ctx ends first it returns ctx's error (wrapped) and the status so
+	// far.
 	Wait(ctx context.Context, id string) (Status, error)
 	// Stop asks the container to stop, then kills it (the whole process
-	// group, for exec) after timeout.
+	// group, for exec) after timeout, and returns once it is gone. Stopping
+	// an exited container does nothing.
 	Stop(ctx context.Context, id string, timeout time.Duration) error
-	// Remove forgets a stopped container and its logs.
+	// Remove forgets a container and its logs, stopping it first (with a
+	// short timeout) if it still runs.
 	Remove(ctx context.Context, id string) error
-	// Inspect returns the current status; ErrNotFound if unknown.
+	// Inspect returns the current status.
 	Inspect(ctx context.Context, id string) (Status, error)
 	// List returns every container this driver made on this node, running
-	// or exited but not removed (used to adopt them after an agent restart).
+	// or exited but not removed, sorted by ID. A driver that can adopt (exec)
+	// lists what an earlier instance on the same node made too: that is how
+	// an agent finds its containers again after a restart.
 	List(ctx context.Context) ([]Status, error)
 	// Logs writes the container's output (stdout and stderr) to w.
 	Logs(ctx context.Context, id string, opts LogOptions, w io.Writer) error

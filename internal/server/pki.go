@@ -34,19 +34,7 @@ func loadOrCreateCA(ctx context.Context, st *store.Store, dataDir string) (*pki.
 	var doc caDoc
 	err := st.Get(ctx, store.KindCluster, "ca", &doc)
 	if errors.Is(err, store.ErrNotFound) {
-		ca, err := pki.NewCA("Wharf cluster CA")
-		if err != nil {
-			return nil, err
-		}
-		certPEM, keyPEM, err := ca.PEM()
-		if err != nil {
-			return nil, err
-		}
-		doc = caDoc{Meta: api.Meta{ID: "ca"}, CertPEM: string(certPEM), KeyPEM: string(keyPEM)}
-		err = st.Create(ctx, store.KindCluster, &doc)
-		if errors.Is(err, store.ErrExists) {
-			err = st.Get(ctx, store.KindCluster, "ca", &doc)
-		}
+		err = createCA(ctx, st, &doc)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cluster CA: %w", err)
@@ -59,6 +47,24 @@ func loadOrCreateCA(ctx context.Context, st *store.Store, dataDir string) (*pki.
 		return nil, err
 	}
 	return ca, nil
+}
+
+func createCA(ctx context.Context, st *store.Store, doc *caDoc) error {
+	ca, err := pki.NewCA("Wharf cluster CA")
+	if err != nil {
+		return err
+	}
+	certPEM, keyPEM, err := ca.PEM()
+	if err != nil {
+		return err
+	}
+	*doc = caDoc{Meta: api.Meta{ID: "ca"}, CertPEM: string(certPEM), KeyPEM: string(keyPEM)}
+	err = st.Create(ctx, store.KindCluster, doc)
+	if errors.Is(err, store.ErrExists) {
+		// Another server made it first: use theirs.
+		return st.Get(ctx, store.KindCluster, "ca", doc)
+	}
+	return err
 }
 
 // serverCertificate loads --tls-cert/--tls-key, or the certificate the

@@ -1,0 +1,195 @@
+// Package agent is the Wharf node agent. It joins the cluster once with a
+// join token (keeping its key, certificate and identity in a data directory),
+// then holds one mutually authenticated, yamux-multiplexed TLS session to the
+// server's agent gateway: it says hello with its facts and containers,
+// heartbeats, reports container statuses, and converges the node's
+// containers on the assignments the server pushes, through runtime drivers.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/wharfhq/wharf/internal/runtime"
+)
+
+// Version is the agent version reported in its hello; set at link time.
+var Version = "dev"
+
+// Config configures an Agent.
+type Config struct {
+	// ServerURL is https://host:port of the API server (join and /v1/ca).
+	ServerURL string
+	// JoinToken is needed only on first start, before DataDir holds a node
+	// certificate.
+	JoinToken string
+	// DataDir keeps node.key, node.crt, ca.crt and node.json.
+	DataDir string
+	Labels  map[string]string
+	// Drivers run the containers: a spec with an Image needs "docker", one
+	// with only a Command "exec"; a lone "fake" driver runs everything.
+	Drivers []runtime.Driver
+	// HeartbeatInterval defaults to 3s.
+	HeartbeatInterval time.Duration
+	// Hostname defaults to os.Hostname.
+	Hostname string
+	Logger   *slog.Logger
+	// StopContainersOnExit stops every container this agent runs when Run
+	// returns because ctx ended. By default containers outlive the agent.
+	StopContainersOnExit bool
+}
+
+// Agent is one node's agent. Create it with New, then call Run once.
+type Agent struct {
+	cfg Config
+	log *slog.Logger
+
+	mu    sync.Mutex
+	ident *identity
+	sess  *agentSession // the open session, nil while disconnected
+
+	exec *executor
+	rep  *reporter
+}
+
+const (
+	backoffMin = 500 * time.Millisecond
+	backoffMax = 10 * time.Second
+)
+
+// New checks cfg and loads the identity kept in DataDir, if any.
+func New(cfg Config) (*Agent, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("agent: Config.DataDir is required")
+	}
+	if len(cfg.Drivers) == 0 {
+		return nil, errors.New("agent: at least one runtime driver is required")
+	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = 3 * time.Second
+	}
+	if cfg.Hostname == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return nil, fmt.Errorf("agent: hostname: %w", err)
+		}
+		cfg.Hostname = h
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default().With("component", "agent")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("agent: data dir: %w", err)
+	}
+	a := &Agent{cfg: cfg, log: cfg.Logger}
+	id, err := loadIdentity(cfg.DataDir)
+	switch {
+	case err == nil:
+		a.ident = id
+	case errors.Is(err, os.ErrNotExist):
+		if cfg.JoinToken == "" {
+			return nil, fmt.Errorf("agent: %s holds no node identity: a join token is needed to join", cfg.DataDir)
+		}
+		if cfg.ServerURL == "" {
+			return nil, errors.New("agent: Config.ServerURL is required to join")
+		}
+	case cfg.JoinToken != "" && cfg.ServerURL != "":
+		// A damaged identity with a token at hand: join again, as the same
+		// node if node.json still names it.
+		cfg.Logger.Warn("stored node identity is unusable; joining again", "dir", cfg.DataDir, "err", err)
+	default:
+		return nil, fmt.Errorf("agent: %w (pass a join token to join again)", err)
+	}
+	a.rep = newReporter(a)
+	a.exec = newExecutor(a)
+	return a, nil
+}
+
+// NodeID is the node's ID, "" before it has joined.
+func (a *Agent) NodeID() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ident == nil {
+		return ""
+	}
+	return a.ident.NodeID
+}
+
+func (a *Agent) identity() *identity {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.ident
+}
+
+// Run joins if needed, then keeps one session to the gateway up, reconnecting
+// with backoff, until ctx ends; then it returns nil. It fails only when it
+// cannot join (a refused token, a CA that does not match the token).
+func (a *Agent) Run(ctx context.Context) error {
+	if a.identity() == nil {
+		id, err := a.joinWithRetry(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		a.mu.Lock()
+		a.ident = id
+		a.mu.Unlock()
+	}
+	a.log = a.log.With("node", a.NodeID())
+	a.exec.adopt(ctx)
+
+	var wg sync.WaitGroup
+	wg.Go(func() { a.exec.run(ctx) })
+	wg.Go(func() { a.rep.run(ctx) })
+	a.connectLoop(ctx)
+	wg.Wait()
+	if a.cfg.StopContainersOnExit {
+		a.exec.stopAll()
+	}
+	a.log.Info("agent stopped")
+	return nil
+}
+
+// connectLoop keeps a session up until ctx ends.
+func (a *Agent) connectLoop(ctx context.Context) {
+	delay := backoffMin
+	for ctx.Err() == nil {
+		hello, err := a.session(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if hello {
+			delay = backoffMin
+		}
+		a.log.Warn("session to the gateway ended; reconnecting", "err", err, "in", delay.Round(time.Millisecond))
+		if !sleep(ctx, jitter(delay)) {
+			return
+		}
+		delay = min(delay*2, backoffMax)
+	}
+}
+
+// jitter spreads d by ±20%.
+func jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+// sleep waits d or until ctx ends; it reports whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,0 +1,471 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/runtime"
+)
+
+const (
+	stopTimeout    = 10 * time.Second
+	restartMin     = time.Second
+	restartMax     = 30 * time.Second
+	stopRetryAfter = 5 * time.Second
+)
+
+// executor converges the node's containers on the latest assignments. One
+// loop decides; each container's start, stop or removal runs in its own
+// goroutine, so a slow stop never holds up the others, and at most one
+// operation per container is in flight.
+type executor struct {
+	a    *Agent
+	ctx  context.Context // the agent's; set by adopt
+	wake chan struct{}
+	wg   sync.WaitGroup // operations and waiters
+
+	mu   sync.Mutex
+	asg  *api.Assignments         // latest; nil until the first arrives
+	ctrs map[string]*ctr          // containers this agent runs or ran
+	done map[string]struct{}      // removed and reported Terminated
+	want map[string]api.Container // from asg, by ID
+}
+
+// ctr is the agent's record of one container.
+type ctr struct {
+	id       string
+	spec     api.Container // as last assigned
+	drv      runtime.Driver
+	status   api.ContainerStatus // as last reported
+	running  bool                // a run is live and a waiter watches it
+	waitDone chan struct{}       // closed when the current run's waiter ends
+	busy     bool                // an operation is in flight
+	stopping bool                // stopped on purpose: do not restart
+
+	restarts   int
+	backoff    time.Duration
+	restartAt  time.Time // a restart is due then (zero: none pending)
+	restartDue bool      // the next start is an automatic restart
+	timer      *time.Timer
+}
+
+func newExecutor(a *Agent) *executor {
+	return &executor{a: a, ctx: context.Background(), wake: make(chan struct{}, 1),
+		ctrs: map[string]*ctr{}, done: map[string]struct{}{}, want: map[string]api.Container{}}
+}
+
+// adopt takes over every container the drivers already run or keep: they
+// are reported as they are and left running.
+func (e *executor) adopt(ctx context.Context) {
+	e.ctx = ctx
+	for _, d := range e.a.cfg.Drivers {
+		list, err := d.List(ctx)
+		if err != nil {
+			e.a.log.Warn("list containers of driver", "driver", d.Name(), "err", err)
+			continue
+		}
+		e.mu.Lock()
+		for _, st := range list {
+			if _, dup := e.ctrs[st.ID]; dup {
+				continue
+			}
+			k := &ctr{id: st.ID, drv: d, backoff: restartMin}
+			e.ctrs[st.ID] = k
+			if st.State == runtime.StateRunning {
+				e.setStatus(k, api.ContainerStatus{State: api.ContainerRunning, PID: st.PID, HostPort: st.HostPort, StartedAt: st.StartedAt})
+				e.watch(k, d)
+			} else {
+				e.setStatus(k, exitedStatus(st, k))
+			}
+		}
+		e.mu.Unlock()
+		if len(list) > 0 {
+			e.a.log.Info("adopted containers", "driver", d.Name(), "count", len(list))
+		}
+	}
+}
+
+// setAssignments stores the latest set and wakes the loop; it never blocks.
+func (e *executor) setAssignments(asg *api.Assignments) {
+	e.mu.Lock()
+	e.asg = asg
+	e.want = make(map[string]api.Container, len(asg.Containers))
+	for _, c := range asg.Containers {
+		e.want[c.ID] = c
+	}
+	e.mu.Unlock()
+	e.signal()
+}
+
+func (e *executor) signal() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run converges on every wake-up until ctx ends, then waits for the
+// operations in flight.
+func (e *executor) run(ctx context.Context) {
+	defer e.wg.Wait()
+	for {
+		select {
+		case <-ctx.Done():
+			e.mu.Lock()
+			for _, k := range e.ctrs {
+				if k.timer != nil {
+					k.timer.Stop()
+				}
+			}
+			e.mu.Unlock()
+			return
+		case <-e.wake:
+			e.converge()
+		}
+	}
+}
+
+// converge starts one operation for each container that is not as wanted.
+func (e *executor) converge() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.asg == nil || e.ctx.Err() != nil {
+		return // nothing is touched before the server has spoken
+	}
+	now := time.Now()
+	for id, c := range e.want {
+		k := e.ctrs[id]
+		switch c.Spec.Desired {
+		case api.ContainerTerminated:
+			if k == nil {
+				if _, done := e.done[id]; !done && c.Status.State != api.ContainerTerminated {
+					e.done[id] = struct{}{}
+					e.a.rep.set(id, api.ContainerStatus{State: api.ContainerTerminated, RestartCount: c.Status.RestartCount})
+				}
+				continue
+			}
+			k.spec = c
+			if !k.busy {
+				e.terminate(k)
+			}
+		case api.ContainerStopped:
+			if k == nil {
+				k = &ctr{id: id, spec: c, backoff: restartMin, restarts: c.Status.RestartCount}
+				e.ctrs[id] = k
+				if c.Status.State != api.ContainerStopped {
+					e.setStatus(k, api.ContainerStatus{State: api.ContainerStopped, RestartCount: k.restarts,
+						ExitCode: c.Status.ExitCode, StartedAt: c.Status.StartedAt, FinishedAt: c.Status.FinishedAt})
+				} else {
+					k.status = c.Status
+				}
+				continue
+			}
+			k.spec = c
+			e.cancelRestart(k)
+			if !k.busy && k.running && !k.stopping {
+				e.stop(k)
+			}
+		default: // Running
+			delete(e.done, id)
+			if k == nil {
+				k = &ctr{id: id, backoff: restartMin}
+				e.ctrs[id] = k
+			}
+			k.spec = c
+			k.restarts = max(k.restarts, c.Status.RestartCount)
+			if k.busy || k.running || now.Before(k.restartAt) {
+				continue
+			}
+			e.start(k)
+		}
+	}
+	for id, k := range e.ctrs {
+		if _, ok := e.want[id]; !ok && !k.busy {
+			e.terminate(k) // an orphan: no longer assigned here
+		}
+	}
+	for id := range e.done {
+		if _, ok := e.want[id]; !ok {
+			delete(e.done, id)
+		}
+	}
+}
+
+// start runs k; e.mu is held.
+func (e *executor) start(k *ctr) {
+	k.busy, k.stopping = true, false
+	if k.restartDue {
+		k.restarts++
+		k.restartDue = false
+	}
+	k.restartAt = time.Time{}
+	spec := e.toSpec(k.spec)
+	drv, derr := e.pick(k)
+	e.setStatus(k, api.ContainerStatus{State: api.ContainerStarting, RestartCount: k.restarts})
+	e.wg.Go(func() {
+		defer e.opDone(k)
+		var st runtime.Status
+		err := derr
+		if err == nil {
+			st, err = drv.Start(e.ctx, spec)
+		}
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if err != nil {
+			if e.ctx.Err() != nil {
+				return
+			}
+			e.a.log.Warn("container failed to start", "container", spec.Name, "id", k.id, "err", err)
+			e.setStatus(k, api.ContainerStatus{State: api.ContainerStopped, Reason: "start failed: " + err.Error(),
+				FinishedAt: time.Now().UTC(), RestartCount: k.restarts})
+			e.scheduleRestart(k)
+			return
+		}
+		k.drv = drv
+		e.setStatus(k, api.ContainerStatus{State: api.ContainerRunning, PID: st.PID, HostPort: st.HostPort,
+			StartedAt: st.StartedAt, RestartCount: k.restarts})
+		e.a.log.Info("container started", "container", spec.Name, "id", k.id, "pid", st.PID, "restarts", k.restarts)
+		e.watch(k, drv)
+	})
+}
+
+// watch starts the waiter of k's current run; e.mu is held.
+func (e *executor) watch(k *ctr, drv runtime.Driver) {
+	done := make(chan struct{})
+	k.running, k.waitDone = true, done
+	e.wg.Go(func() {
+		defer close(done)
+		st, err := drv.Wait(e.ctx, k.id)
+		if e.ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			st = runtime.Status{ID: k.id, State: runtime.StateExited, ExitCode: -1, FinishedAt: time.Now().UTC(), Error: err.Error()}
+		}
+		e.mu.Lock()
+		k.running = false
+		e.setStatus(k, exitedStatus(st, k))
+		desired := k.spec.Spec.Desired
+		if !k.stopping && (desired == api.ContainerRunning || desired == "") {
+			_, assigned := e.want[k.id]
+			if assigned {
+				e.a.log.Warn("container exited; restarting", "container", k.spec.Name, "id", k.id, "exit_code", st.ExitCode, "in", k.backoff)
+				if !st.StartedAt.IsZero() && st.FinishedAt.Sub(st.StartedAt) > restartMax {
+					k.backoff = restartMin // it ran fine for a while
+				}
+				k.restartDue = true
+				e.scheduleRestart(k)
+			}
+		}
+		e.mu.Unlock()
+		e.signal()
+	})
+}
+
+// scheduleRestart sets k's next start after its backoff; e.mu is held.
+func (e *executor) scheduleRestart(k *ctr) {
+	d := k.backoff
+	k.backoff = min(k.backoff*2, restartMax)
+	k.restartAt = time.Now().Add(d)
+	if k.timer != nil {
+		k.timer.Stop()
+	}
+	k.timer = time.AfterFunc(d, e.signal)
+}
+
+func (e *executor) cancelRestart(k *ctr) {
+	if k.timer != nil {
+		k.timer.Stop()
+	}
+	k.restartAt, k.restartDue = time.Time{}, false
+}
+
+// stop stops k on purpose; e.mu is held.
+func (e *executor) stop(k *ctr) {
+	k.busy, k.stopping = true, true
+	st := k.status
+	st.State = api.ContainerStopping
+	e.setStatus(k, st)
+	drv, done := k.drv, k.waitDone
+	e.wg.Go(func() {
+		defer e.opDone(k)
+		err := drv.Stop(e.ctx, k.id, stopTimeout)
+		if err != nil && !errors.Is(err, runtime.ErrNotFound) {
+			if e.ctx.Err() != nil {
+				return
+			}
+			e.a.log.Warn("container did not stop; will retry", "id", k.id, "err", err)
+			e.mu.Lock()
+			k.stopping = false
+			e.mu.Unlock()
+			time.AfterFunc(stopRetryAfter, e.signal)
+			return
+		}
+		e.awaitExit(done)
+	})
+}
+
+// terminate stops and removes k, reports it Terminated and forgets it;
+// e.mu is held.
+func (e *executor) terminate(k *ctr) {
+	k.busy, k.stopping = true, true
+	e.cancelRestart(k)
+	if k.running {
+		st := k.status
+		st.State = api.ContainerStopping
+		e.setStatus(k, st)
+	}
+	drv, running, done := k.drv, k.running, k.waitDone
+	e.wg.Go(func() {
+		defer e.signal()
+		if drv != nil {
+			if running {
+				if err := drv.Stop(e.ctx, k.id, stopTimeout); err != nil && !errors.Is(err, runtime.ErrNotFound) && e.ctx.Err() == nil {
+					e.a.log.Warn("stop before removal", "id", k.id, "err", err)
+				}
+				e.awaitExit(done)
+			}
+			if e.ctx.Err() != nil {
+				e.opDone(k)
+				return
+			}
+			if err := drv.Remove(e.ctx, k.id); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+				e.a.log.Warn("remove container; will retry", "id", k.id, "err", err)
+				e.opDone(k)
+				time.AfterFunc(stopRetryAfter, e.signal)
+				return
+			}
+		}
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		st := k.status
+		st.State = api.ContainerTerminated
+		st.PID, st.HostPort = 0, 0
+		e.setStatus(k, st)
+		delete(e.ctrs, k.id)
+		if _, ok := e.want[k.id]; ok {
+			e.done[k.id] = struct{}{}
+		}
+		e.a.log.Info("container removed", "id", k.id)
+	})
+}
+
+// awaitExit waits for a run's waiter to see the exit.
+func (e *executor) awaitExit(done chan struct{}) {
+	if done == nil {
+		return
+	}
+	select {
+	case <-done:
+	case <-e.ctx.Done():
+	case <-time.After(stopTimeout + 5*time.Second):
+	}
+}
+
+func (e *executor) opDone(k *ctr) {
+	e.mu.Lock()
+	k.busy = false
+	e.mu.Unlock()
+	e.signal()
+}
+
+// setStatus records and reports k's status; e.mu is held.
+func (e *executor) setStatus(k *ctr, st api.ContainerStatus) {
+	st.RestartCount = max(st.RestartCount, k.restarts)
+	k.status = st
+	e.a.rep.set(k.id, st)
+}
+
+func exitedStatus(st runtime.Status, k *ctr) api.ContainerStatus {
+	code := st.ExitCode
+	fin := st.FinishedAt
+	if fin.IsZero() {
+		fin = time.Now().UTC()
+	}
+	return api.ContainerStatus{State: api.ContainerStopped, ExitCode: &code, Reason: st.Error,
+		StartedAt: st.StartedAt, FinishedAt: fin, RestartCount: k.restarts}
+}
+
+func (e *executor) toSpec(c api.Container) runtime.Spec {
+	name := c.Name
+	if name == "" {
+		name = c.ID
+	}
+	return runtime.Spec{ID: c.ID, Name: name, Service: c.Spec.Service, Slot: c.Spec.Slot, Node: e.a.NodeID(),
+		Image: c.Spec.Image, Command: c.Spec.Command, Env: c.Spec.Env}
+}
+
+// pick chooses k's driver: the one it already runs on, else the one its
+// spec names or needs ("docker" for an image, "exec" for a bare command),
+// or a lone "fake" driver.
+func (e *executor) pick(k *ctr) (runtime.Driver, error) {
+	if k.drv != nil {
+		return k.drv, nil
+	}
+	want := k.spec.Spec.Driver
+	if want == "" {
+		want = "exec"
+		if k.spec.Spec.Image != "" {
+			want = "docker"
+		}
+	}
+	for _, d := range e.a.cfg.Drivers {
+		if d.Name() == want {
+			return d, nil
+		}
+	}
+	if ds := e.a.cfg.Drivers; len(ds) == 1 && ds[0].Name() == "fake" {
+		return ds[0], nil
+	}
+	return nil, fmt.Errorf("this node has no %q driver", want)
+}
+
+// driverOf finds the driver that knows container id, or nil.
+func (e *executor) driverOf(ctx context.Context, id string) runtime.Driver {
+	e.mu.Lock()
+	k := e.ctrs[id]
+	var d runtime.Driver
+	if k != nil {
+		d = k.drv
+	}
+	e.mu.Unlock()
+	if d != nil {
+		return d
+	}
+	for _, d := range e.a.cfg.Drivers {
+		if _, err := d.Inspect(ctx, id); err == nil {
+			return d
+		}
+	}
+	return nil
+}
+
+// stopAll stops every running container of every driver; used when the
+// agent exits with StopContainersOnExit.
+func (e *executor) stopAll() {
+	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout+10*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, d := range e.a.cfg.Drivers {
+		list, err := d.List(ctx)
+		if err != nil {
+			e.a.log.Warn("list containers to stop", "driver", d.Name(), "err", err)
+			continue
+		}
+		for _, st := range list {
+			if st.State != runtime.StateRunning {
+				continue
+			}
+			wg.Go(func() {
+				if err := d.Stop(ctx, st.ID, stopTimeout); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+					e.a.log.Warn("stop container on exit", "id", st.ID, "err", err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+}

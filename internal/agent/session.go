@@ -1,0 +1,285 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/yamux"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/runtime"
+)
+
+const (
+	dialTimeout  = 10 * time.Second
+	maxBodyBytes = 32 << 20
+	// serverHost is the host of requests to the server; the transport
+	// ignores it and opens a stream of the session instead.
+	serverHost = "http://gateway"
+)
+
+// agentSession is one connection to the gateway.
+type agentSession struct {
+	a      *Agent
+	mux    *yamux.Session
+	client *http.Client
+	srv    *http.Server
+
+	mu      sync.Mutex
+	lastRev int64
+	gotRev  bool
+
+	closeOnce sync.Once
+}
+
+// session dials the gateway, says hello and heartbeats until the session
+// fails or ctx ends. It reports whether the hello went through.
+func (a *Agent) session(ctx context.Context) (bool, error) {
+	id := a.identity()
+	host, _, err := net.SplitHostPort(id.Gateway)
+	if err != nil {
+		return false, fmt.Errorf("gateway address %q: %w", id.Gateway, err)
+	}
+	d := tls.Dialer{
+		NetDialer: &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second},
+		Config: &tls.Config{
+			MinVersion:   tls.VersionTLS13,
+			Certificates: []tls.Certificate{id.cert},
+			RootCAs:      id.pool,
+			ServerName:   host,
+		},
+	}
+	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
+	conn, err := d.DialContext(dctx, "tcp", id.Gateway)
+	cancel()
+	if err != nil {
+		return false, fmt.Errorf("dial gateway %s: %w", id.Gateway, err)
+	}
+	mux, err := yamux.Client(conn, yamuxConfig(a.log))
+	if err != nil {
+		_ = conn.Close()
+		return false, err
+	}
+	s := newAgentSession(a, mux)
+	stop := context.AfterFunc(ctx, s.close)
+	defer stop()
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = s.srv.Serve(mux)
+	}()
+	defer func() { s.close(); <-served }()
+
+	if err := s.hello(ctx); err != nil {
+		return false, fmt.Errorf("hello: %w", err)
+	}
+	a.setSession(s)
+	defer a.clearSession(s)
+	a.log.Info("connected to the gateway", "gateway", id.Gateway)
+	a.rep.kick()
+
+	t := time.NewTicker(a.cfg.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return true, nil
+		case <-mux.CloseChan():
+			return true, errors.New("session closed by the gateway")
+		case <-t.C:
+			if err := s.heartbeat(ctx); err != nil {
+				return true, fmt.Errorf("heartbeat: %w", err)
+			}
+		}
+	}
+}
+
+func newAgentSession(a *Agent, mux *yamux.Session) *agentSession {
+	s := &agentSession{a: a, mux: mux}
+	s.client = &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return mux.Open()
+		},
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       60 * time.Second,
+		ResponseHeaderTimeout: 30 * time.Second,
+		DisableCompression:    true,
+	}}
+	h := http.NewServeMux()
+	h.HandleFunc("PUT /agent/v1/assignments", s.handleAssignments)
+	h.HandleFunc("GET /agent/v1/containers/{id}/logs", s.handleLogs)
+	s.srv = &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
+	}
+	return s
+}
+
+func (s *agentSession) close() {
+	s.closeOnce.Do(func() {
+		_ = s.srv.Close()
+		_ = s.mux.Close()
+		s.client.CloseIdleConnections()
+	})
+}
+
+func (a *Agent) setSession(s *agentSession) {
+	a.mu.Lock()
+	a.sess = s
+	a.mu.Unlock()
+}
+
+func (a *Agent) clearSession(s *agentSession) {
+	a.mu.Lock()
+	if a.sess == s {
+		a.sess = nil
+	}
+	a.mu.Unlock()
+}
+
+func (a *Agent) currentSession() *agentSession {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.sess
+}
+
+// hello tells the server this node's facts and containers.
+func (s *agentSession) hello(ctx context.Context) error {
+	h := facts(s.a)
+	reports, seqs := s.a.rep.snapshot()
+	h.Containers = reports
+	var node api.Node
+	if err := s.call(ctx, "/agent/v1/hello", h, &node, 30*time.Second); err != nil {
+		return err
+	}
+	s.a.rep.markSent(seqs)
+	s.a.log.Debug("hello answered", "state", node.State, "containers", len(reports))
+	return nil
+}
+
+func (s *agentSession) heartbeat(ctx context.Context) error {
+	return s.call(ctx, "/agent/v1/heartbeat", nil, nil, max(2*s.a.cfg.HeartbeatInterval, 5*time.Second))
+}
+
+func (s *agentSession) postStatus(ctx context.Context, rep api.StatusReport) error {
+	return s.call(ctx, "/agent/v1/status", rep, nil, 30*time.Second)
+}
+
+// call POSTs in as JSON (nothing for nil) and decodes the answer into out.
+func (s *agentSession) call(ctx context.Context, path string, in, out any, timeout time.Duration) error {
+	var body io.Reader = http.NoBody
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, serverHost+path, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("%s answered %s: %s", path, resp.Status, bytes.TrimSpace(b))
+	}
+	if out != nil {
+		return json.NewDecoder(resp.Body).Decode(out)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return nil
+}
+
+func (s *agentSession) handleAssignments(w http.ResponseWriter, r *http.Request) {
+	var asg api.Assignments
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes)).Decode(&asg); err != nil {
+		http.Error(w, "bad assignments: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	// Within a session, an older set never replaces a newer one.
+	s.mu.Lock()
+	stale := s.gotRev && asg.Revision < s.lastRev
+	if !stale {
+		s.lastRev, s.gotRev = asg.Revision, true
+	}
+	s.mu.Unlock()
+	if !stale {
+		s.a.exec.setAssignments(&asg)
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *agentSession) handleLogs(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	opts := runtime.LogOptions{Follow: r.URL.Query().Get("follow") == "1" || r.URL.Query().Get("follow") == "true"}
+	if t := r.URL.Query().Get("tail"); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil || n < 0 {
+			http.Error(w, "tail: want a non-negative number", http.StatusBadRequest)
+			return
+		}
+		opts.Tail = n
+	}
+	drv := s.a.exec.driverOf(r.Context(), id)
+	if drv == nil {
+		http.Error(w, "no container "+id+" on this node", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	fw := &flushWriter{w: w, rc: rc}
+	if err := drv.Logs(r.Context(), id, opts, fw); err != nil && r.Context().Err() == nil {
+		s.a.log.Debug("logs ended with an error", "container", id, "err", err)
+	}
+}
+
+// flushWriter flushes the response after every write, so that followed
+// logs arrive as they are written.
+type flushWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+	rc *http.ResponseController
+}
+
+func (f *flushWriter) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, err := f.w.Write(p)
+	if err == nil {
+		err = f.rc.Flush()
+	}
+	return n, err
+}
+
+// yamuxConfig sends the multiplexer's own log lines to the debug level.
+func yamuxConfig(log *slog.Logger) *yamux.Config {
+	c := yamux.DefaultConfig()
+	c.LogOutput = nil
+	c.Logger = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
+	c.KeepAliveInterval = 15 * time.Second
+	return c
+}

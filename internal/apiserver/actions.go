@@ -1,0 +1,46 @@
+package apiserver
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// Action results.
+const (
+	resultSuccess = "Success"
+	resultFailed  = "Failed"
+)
+
+// recordAction writes the audit record of a mutating call once its handler
+// has finished. Its ID sorts by time, so lists come oldest first.
+func (s *Server) recordAction(r *http.Request, sw *statusWriter, info *reqInfo, start time.Time) {
+	a := api.Action{
+		Meta:     api.Meta{ID: newTimeID()},
+		Who:      info.who,
+		Method:   r.Method,
+		Path:     r.URL.Path,
+		Kind:     info.kind,
+		Object:   info.object,
+		Status:   sw.code(),
+		Result:   resultSuccess,
+		Started:  start.UTC(),
+		Duration: time.Since(start).Seconds(),
+	}
+	if a.Status >= 400 {
+		a.Result, a.Error = resultFailed, info.err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
+	defer cancel()
+	if err := s.st.Create(ctx, store.KindActions, &a); err != nil {
+		s.log.Warn("cannot record action", "method", a.Method, "path", a.Path, "who", a.Who, "err", err)
+	}
+}
+
+// listActions serves GET /v1/actions: oldest first, paged.
+func (s *Server) listActions(w http.ResponseWriter, r *http.Request) error {
+	return listHandler[api.Action](s, store.KindActions, nil)(w, r)
+}

@@ -1,0 +1,78 @@
+package apiserver
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+func putNode(t *testing.T, e *env, id string) {
+	t.Helper()
+	n := api.Node{Meta: api.Meta{ID: id}, Hostname: "host-" + id, State: api.NodeDeployed}
+	if err := e.st.Create(t.Context(), store.KindNodes, &n); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func putContainer(t *testing.T, e *env, id, name, service string, slot int, node string) {
+	t.Helper()
+	c := api.Container{Meta: api.Meta{ID: id, Name: name},
+		Spec: api.ContainerSpec{Service: service, Slot: slot, Node: node, Driver: "exec", Desired: api.ContainerRunning}}
+	if err := e.st.Create(t.Context(), store.KindContainers, &c); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNodes(t *testing.T) {
+	e := newEnv(t)
+	putNode(t, e, "n1")
+	putNode(t, e, "n2")
+	var l api.List[api.Node]
+	e.call("GET", "/v1/nodes", "", 200, &l)
+	if len(l.Items) != 2 {
+		t.Fatalf("nodes: %+v", l)
+	}
+	var n api.Node
+	e.call("PATCH", "/v1/nodes/n1", `{"labels":{"zone":"a","ssd":""}}`, 200, &n)
+	if n.Labels["zone"] != "a" || len(n.Labels) != 2 || n.Revision == 0 {
+		t.Fatalf("patched: %+v", n)
+	}
+	code, b := e.do("PATCH", "/v1/nodes/n1", e.admin, `{"labels":{"x":"1"}}`, "If-Match", "1")
+	if code != http.StatusConflict {
+		t.Fatalf("stale PATCH: %d %s", code, b)
+	}
+	code, b = e.do("PATCH", "/v1/nodes/n1", e.admin, `{"labels":{"bad key":"1"}}`)
+	if code != 400 || errDetail(t, b).Field != "labels.bad key" {
+		t.Fatalf("bad label: %d %s", code, b)
+	}
+	code, _ = e.do("PATCH", "/v1/nodes/zz", e.admin, `{"labels":{}}`)
+	if code != 404 {
+		t.Fatalf("PATCH unknown node: %d", code)
+	}
+
+	putContainer(t, e, "c1", "web-1", "s1", 1, "n1")
+	code, b = e.do("DELETE", "/v1/nodes/n1", e.admin, "")
+	if code != http.StatusConflict || !strings.Contains(errDetail(t, b).Message, "web-1") {
+		t.Fatalf("delete busy node: %d %s", code, b)
+	}
+	e.call("DELETE", "/v1/nodes/n2", "", 200, &n)
+	if n.State != api.NodeTerminated {
+		t.Fatalf("deleted node: %+v", n)
+	}
+	e.call("GET", "/v1/nodes/n2", "", 404, nil)
+
+	var evs api.List[api.Event]
+	e.call("GET", "/v1/events", "", 200, &evs)
+	var kinds []string
+	for _, ev := range evs.Items {
+		if ev.Kind == "node" {
+			kinds = append(kinds, ev.Object+" "+ev.Type+" "+ev.State)
+		}
+	}
+	if strings.Join(kinds, ",") != "n1 updated ,n2 deleted Terminated" {
+		t.Fatalf("node events: %q", kinds)
+	}
+}

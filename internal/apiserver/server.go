@@ -1,0 +1,276 @@
+// Package apiserver serves Wharf's REST API under /v1: JSON in and out, API
+// tokens for every /v1 route except the CA and join, compare-and-swap on
+// every update, an audit action for every mutating call, and an event in the
+// same store transaction as every state change it makes. It also serves the
+// unauthenticated /livez, /readyz, /version and /metrics.
+//
+// Handlers return errors; one table (errors.go) turns them into statuses.
+package apiserver
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// LogSource streams a container's logs from its node (the agent gateway
+// implements it). It returns an errdefs.ErrUnavailable error when the node is
+// not connected. tail 0 means every line.
+type LogSource interface {
+	ContainerLogs(ctx context.Context, c *api.Container, follow bool, tail int, w io.Writer) error
+}
+
+// Joiner enrolls a new node (the agent gateway implements it). Errors are
+// errdefs errors.
+type Joiner interface {
+	Join(ctx context.Context, req api.JoinRequest, remoteAddr string) (api.JoinResponse, error)
+}
+
+// Config is what the API server needs. Only Store is required.
+type Config struct {
+	Store       *store.Store
+	Logs        LogSource
+	Join        Joiner
+	CAPEM       []byte                    // served at GET /v1/ca (public)
+	CADigest    string                    // put into join tokens
+	JoinCommand func(token string) string // the command line shown with a new join token
+	// Ready reports readiness for /readyz: nil means ready. When Ready is
+	// nil, /readyz checks that etcd answers.
+	Ready        func(ctx context.Context) error
+	Version      api.Version
+	MaxBodyBytes int64 // default 1 MiB
+	Logger       *slog.Logger
+	// Registry is where the wharf_http_* metrics are registered; /metrics
+	// serves it. A new registry is made when nil.
+	Registry *prometheus.Registry
+}
+
+// Server is the API server. Make it with New.
+type Server struct {
+	cfg       Config
+	st        *store.Store
+	log       *slog.Logger
+	mux       *http.ServeMux
+	metrics   *metrics
+	heartbeat time.Duration // SSE comment interval
+	logStart  time.Duration // how long a followed log waits before sending headers
+}
+
+// New checks cfg and builds the server and its routes.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("apiserver: Config.Store is required")
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	m, err := newMetrics(cfg.Registry)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:       cfg,
+		st:        cfg.Store,
+		log:       cfg.Logger,
+		mux:       http.NewServeMux(),
+		metrics:   m,
+		heartbeat: 15 * time.Second,
+		logStart:  500 * time.Millisecond,
+	}
+	s.routes()
+	return s, nil
+}
+
+// Handler returns the HTTP handler serving every route.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// access says who may call a route.
+type access int
+
+const (
+	public    access = iota // no token
+	reader                  // any token; only admin tokens may do more than GET
+	adminOnly               // admin tokens only, whatever the method
+)
+
+// handlerFunc is a handler that reports failure by returning an error.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+type route struct {
+	method string
+	path   string
+	kind   string // object kind, for actions
+	access access
+	h      handlerFunc
+}
+
+func (s *Server) routes() {
+	rs := []route{
+		{"GET", "/v1/nodes", "node", reader, s.listNodes},
+		{"GET", "/v1/nodes/{id}", "node", reader, s.getNode},
+		{"PATCH", "/v1/nodes/{id}", "node", reader, s.patchNode},
+		{"DELETE", "/v1/nodes/{id}", "node", reader, s.deleteNode},
+
+		{"POST", "/v1/services", "service", reader, s.createService},
+		{"GET", "/v1/services", "service", reader, s.listServices},
+		{"GET", "/v1/services/{id}", "service", reader, s.getService},
+		{"DELETE", "/v1/services/{id}", "service", reader, s.deleteService},
+		{"POST", "/v1/services/{id}/scale", "service", reader, s.scaleService},
+		{"POST", "/v1/services/{id}/stop", "service", reader, s.stopService},
+		{"POST", "/v1/services/{id}/start", "service", reader, s.startService},
+		{"GET", "/v1/services/{id}/logs", "service", reader, s.serviceLogs},
+
+		{"GET", "/v1/containers", "container", reader, s.listContainers},
+		{"GET", "/v1/containers/{id}", "container", reader, s.getContainer},
+		{"GET", "/v1/containers/{id}/logs", "container", reader, s.containerLogs},
+
+		{"GET", "/v1/events", "event", reader, s.events},
+		{"GET", "/v1/actions", "action", reader, s.listActions},
+
+		{"POST", "/v1/tokens", "token", adminOnly, s.createToken},
+		{"GET", "/v1/tokens", "token", adminOnly, s.listTokens},
+		{"DELETE", "/v1/tokens/{id}", "token", adminOnly, s.deleteToken},
+		{"POST", "/v1/join-tokens", "jointoken", adminOnly, s.createJoinToken},
+
+		{"POST", "/v1/join", "node", public, s.join},
+		{"GET", "/v1/ca", "", public, s.ca},
+
+		{"GET", "/livez", "", public, s.livez},
+		{"GET", "/readyz", "", public, s.readyz},
+		{"GET", "/version", "", public, s.version},
+		{"GET", "/metrics", "", public, s.serveMetrics},
+	}
+	allowed := map[string][]string{}
+	var paths []string
+	for _, rt := range rs {
+		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
+		if allowed[rt.path] == nil {
+			paths = append(paths, rt.path)
+		}
+		allowed[rt.path] = append(allowed[rt.path], rt.method)
+	}
+	// The same paths without a method answer 405 with the methods they have.
+	for _, p := range paths {
+		s.mux.Handle(p, s.wrap(route{path: p, access: public, h: methodNotAllowed(allowed[p])}))
+	}
+	s.mux.Handle("/", s.wrap(route{path: "unmatched", access: public, h: notFound}))
+}
+
+func isRead(method string) bool { return method == http.MethodGet || method == http.MethodHead }
+
+// wrap adds metrics, authentication, authorization, action recording and
+// panic recovery around a route's handler.
+func (s *Server) wrap(rt route) http.Handler {
+	recordable := !isRead(rt.method) && rt.method != "" && strings.HasPrefix(rt.path, "/v1/")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		info := &reqInfo{kind: rt.kind, object: r.PathValue("id")}
+		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
+		defer func() { s.metrics.observe(r.Method, rt.path, sw.code(), time.Since(start)) }()
+
+		if rt.access != public {
+			tok, err := s.authenticate(r)
+			if err != nil {
+				s.fail(sw, r, err)
+				return
+			}
+			info.token = tok
+			info.who = cmp.Or(tok.Name, tok.ID)
+		} else if rt.path == "/v1/join" {
+			info.who = "join"
+		}
+		if recordable && info.who != "" {
+			defer s.recordAction(r, sw, info, start)
+		}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("api handler panicked", "method", r.Method, "path", r.URL.Path, "panic", v)
+				s.fail(sw, r, errors.New("panic in handler"))
+			}
+		}()
+		if err := authorize(rt.access, info.token, r.Method); err != nil {
+			s.fail(sw, r, err)
+			return
+		}
+		if err := rt.h(sw, r); err != nil {
+			s.fail(sw, r, err)
+		}
+	})
+}
+
+// reqInfo travels with a request so the action recorder learns what the
+// handler did.
+type reqInfo struct {
+	token  *api.Token
+	who    string
+	kind   string
+	object string
+	err    string
+}
+
+type infoKey struct{}
+
+func infoOf(r *http.Request) *reqInfo {
+	if i, ok := r.Context().Value(infoKey{}).(*reqInfo); ok {
+		return i
+	}
+	return &reqInfo{}
+}
+
+// setObject names the object a request acted on, for its action.
+func setObject(r *http.Request, id string) { infoOf(r).object = id }
+
+// statusWriter remembers the status a handler sent.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Flush lets streaming handlers and promhttp flush through the wrapper.
+func (w *statusWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
+
+// Unwrap gives http.ResponseController the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusWriter) started() bool { return w.status != 0 }
+
+func (w *statusWriter) code() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}

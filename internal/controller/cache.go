@@ -1,0 +1,186 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// listPage is how many objects one list request reads.
+const listPage = 1000
+
+// cache is the controller's copy of services, containers and nodes, fed by
+// one consistent list and then by the watch. Objects in it are never
+// mutated: reconcile copies before changing anything. It is owned by the
+// Run goroutine alone.
+type cache struct {
+	// rev is the highest store revision of any change applied; every change
+	// up to it is in the cache.
+	rev        int64
+	services   map[string]*api.Service
+	containers map[string]*api.Container
+	nodes      map[string]*api.Node
+	// byService indexes containers by Spec.Service.
+	byService map[string]map[string]*api.Container
+}
+
+func newCache() *cache {
+	return &cache{
+		services:   map[string]*api.Service{},
+		containers: map[string]*api.Container{},
+		nodes:      map[string]*api.Node{},
+		byService:  map[string]map[string]*api.Container{},
+	}
+}
+
+// loadCache lists the three kinds at one store revision.
+func loadCache(ctx context.Context, st *store.Store) (*cache, error) {
+	c := newCache()
+	services, rev, err := listAt[api.Service](ctx, st, store.KindServices, 0)
+	if err != nil {
+		return nil, err
+	}
+	containers, _, err := listAt[api.Container](ctx, st, store.KindContainers, rev)
+	if err != nil {
+		return nil, err
+	}
+	nodes, _, err := listAt[api.Node](ctx, st, store.KindNodes, rev)
+	if err != nil {
+		return nil, err
+	}
+	c.rev = rev
+	for _, s := range services {
+		c.services[s.ID] = s
+	}
+	for _, n := range nodes {
+		c.nodes[n.ID] = n
+	}
+	for _, ct := range containers {
+		c.putContainer(ct)
+	}
+	return c, nil
+}
+
+// listAt reads every object of a kind, page by page, at revision rev (0:
+// the current one, which it returns).
+func listAt[T any, PT interface {
+	*T
+	store.Object
+}](ctx context.Context, st *store.Store, kind string, rev int64) ([]*T, int64, error) {
+	var out []*T
+	after := ""
+	for {
+		res, err := st.List(ctx, kind, store.ListOptions{After: after, Limit: listPage, Revision: rev})
+		if err != nil {
+			return nil, 0, fmt.Errorf("list %s: %w", kind, err)
+		}
+		if rev == 0 {
+			rev = res.Revision
+		}
+		for _, raw := range res.Items {
+			v := PT(new(T))
+			if err := raw.Decode(v); err != nil {
+				return nil, 0, fmt.Errorf("list %s: %s: %w", kind, raw.ID, err)
+			}
+			out = append(out, (*T)(v))
+		}
+		if !res.More || len(res.Items) == 0 {
+			return out, rev, nil
+		}
+		after = res.Items[len(res.Items)-1].ID
+	}
+}
+
+func (c *cache) putContainer(ct *api.Container) {
+	c.containers[ct.ID] = ct
+	m := c.byService[ct.Spec.Service]
+	if m == nil {
+		m = map[string]*api.Container{}
+		c.byService[ct.Spec.Service] = m
+	}
+	m[ct.ID] = ct
+}
+
+func (c *cache) removeContainer(id string) *api.Container {
+	old := c.containers[id]
+	if old == nil {
+		return nil
+	}
+	delete(c.containers, id)
+	if m := c.byService[old.Spec.Service]; m != nil {
+		delete(m, id)
+		if len(m) == 0 {
+			delete(c.byService, old.Spec.Service)
+		}
+	}
+	return old
+}
+
+// touched says what a batch of changes may have affected.
+type touched struct {
+	services map[string]bool // service IDs
+	nodes    bool            // any node changed: every service may care
+}
+
+// apply folds one watch batch into the cache. A value that does not decode
+// is dropped (and reported), as if the object did not exist.
+func (c *cache) apply(changes []store.Change, t *touched, bad func(store.Change, error)) {
+	for _, ch := range changes {
+		c.rev = max(c.rev, ch.Revision)
+		switch ch.Kind {
+		case store.KindServices:
+			t.services[ch.ID] = true
+			delete(c.services, ch.ID)
+			if !ch.Deleted {
+				s := new(api.Service)
+				if err := ch.Decode(s); err != nil {
+					bad(ch, err)
+					continue
+				}
+				c.services[ch.ID] = s
+			}
+		case store.KindContainers:
+			if old := c.removeContainer(ch.ID); old != nil {
+				t.services[old.Spec.Service] = true
+			}
+			if !ch.Deleted {
+				ct := new(api.Container)
+				if err := ch.Decode(ct); err != nil {
+					bad(ch, err)
+					continue
+				}
+				c.putContainer(ct)
+				t.services[ct.Spec.Service] = true
+			}
+		case store.KindNodes:
+			t.nodes = true
+			delete(c.nodes, ch.ID)
+			if !ch.Deleted {
+				n := new(api.Node)
+				if err := ch.Decode(n); err != nil {
+					bad(ch, err)
+					continue
+				}
+				c.nodes[ch.ID] = n
+			}
+		}
+	}
+}
+
+// serviceIDs is every service ID the controller must look at: the services
+// and the owners of orphaned containers (containers with no Spec.Service at
+// all are left alone).
+func (c *cache) serviceIDs() []string {
+	ids := make([]string, 0, len(c.services)+1)
+	for id := range c.services {
+		ids = append(ids, id)
+	}
+	for id := range c.byService {
+		if id != "" && c.services[id] == nil {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}

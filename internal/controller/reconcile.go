@@ -1,0 +1,332 @@
+package controller
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/scheduler"
+)
+
+// item is one container of a service during a pass.
+type item struct {
+	orig   *api.Container // as cached; nil when created in this pass
+	cur    *api.Container // orig, or the copy to write
+	create bool
+	update bool
+	del    bool
+	events []api.Event
+}
+
+// edit returns the container to change, copying the cached one first.
+func (it *item) edit() *api.Container {
+	if it.cur == it.orig {
+		cp := *it.orig
+		it.cur = &cp
+		it.update = true
+	}
+	return it.cur
+}
+
+func (it *item) event(typ, msg string) {
+	ct := it.cur
+	it.events = append(it.events, api.Event{
+		Kind: "container", Object: ct.ID, Name: ct.Name, Type: typ,
+		State: string(ct.Status.State), Message: msg,
+	})
+}
+
+// plan is what one pass decides for one service ID.
+type plan struct {
+	id       string
+	svc      *api.Service // nil when only orphaned containers remain
+	items    []*item
+	requests []*item         // to place
+	pending  map[string]bool // distinct reasons some requests stay unplaced
+	// deleteService: the service is terminating and has no container left.
+	deleteService bool
+}
+
+// pass reconciles every dirty service: it plans each, places all new and
+// unplaced containers in one scheduler call, then commits everything in
+// batched transactions.
+func (c *Services) pass(ctx context.Context) {
+	c.commit(ctx, c.decide(ctx))
+}
+
+// decide plans the dirty services and returns their writes, one unit per
+// service.
+func (c *Services) decide(ctx context.Context) [][]op {
+	ids := make([]string, 0, len(c.dirty))
+	for id := range c.dirty {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	c.dirty = map[string]bool{}
+
+	plans := make([]*plan, 0, len(ids))
+	for _, id := range ids {
+		if p := c.plan(id); p != nil {
+			plans = append(plans, p)
+		}
+	}
+	c.place(plans)
+	var units [][]op
+	for _, p := range plans {
+		ops, err := c.finish(ctx, p)
+		if err != nil {
+			c.log.Warn("reconcile service", "service", p.id, "err", err)
+			c.dirty[p.id] = true
+			c.notBefore = time.Now().Add(c.retry)
+			continue
+		}
+		if len(ops) > 0 {
+			units = append(units, ops)
+		}
+	}
+	return units
+}
+
+func (c *Services) plan(id string) *plan {
+	svc := c.cache.services[id]
+	conts := c.cache.byService[id]
+	if svc == nil && len(conts) == 0 {
+		return nil
+	}
+	p := &plan{id: id, svc: svc}
+	for _, ct := range conts {
+		p.items = append(p.items, &item{orig: ct, cur: ct})
+	}
+	slices.SortFunc(p.items, func(a, b *item) int { return compareContainers(a.orig, b.orig) })
+	if svc == nil || svc.Terminating {
+		c.planTerminate(p)
+	} else {
+		c.planRun(p)
+	}
+	return p
+}
+
+// compareContainers orders by slot, then age, then ID.
+func compareContainers(a, b *api.Container) int {
+	if a.Spec.Slot != b.Spec.Slot {
+		return a.Spec.Slot - b.Spec.Slot
+	}
+	if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
+}
+
+// planTerminate winds a terminating service (or the orphaned containers of
+// a deleted one) down: every container is to be Terminated and is deleted
+// once its agent confirms or cannot.
+func (c *Services) planTerminate(p *plan) {
+	for _, it := range p.items {
+		c.terminate(it)
+	}
+	p.deleteService = p.svc != nil && len(p.items) == 0
+}
+
+// terminate deletes a container if nothing needs to confirm its end, and
+// otherwise asks its agent to stop and remove it.
+func (c *Services) terminate(it *item) {
+	if c.deletable(it.orig) {
+		it.del = true
+		it.event("deleted", "")
+		return
+	}
+	if it.cur.Spec.Desired != api.ContainerTerminated {
+		it.edit().Spec.Desired = api.ContainerTerminated
+		it.event("updated", "desired Terminated")
+	}
+}
+
+// deletable: the agent reported the container Terminated, or it never had a
+// node, or its node cannot confirm (gone or not Deployed: an agent stops
+// the containers it no longer is assigned when it returns).
+func (c *Services) deletable(ct *api.Container) bool {
+	if ct.Status.State == api.ContainerTerminated || ct.Spec.Node == "" {
+		return true
+	}
+	n := c.cache.nodes[ct.Spec.Node]
+	return n == nil || n.State != api.NodeDeployed
+}
+
+// nodeLost: the container's node was removed from the cluster, so the
+// container will never run again.
+func (c *Services) nodeLost(ct *api.Container) bool {
+	if ct.Spec.Node == "" {
+		return false
+	}
+	n := c.cache.nodes[ct.Spec.Node]
+	return n == nil || n.State == api.NodeTerminated
+}
+
+// planRun converges a live service: one container per slot 1..Replicas,
+// desired Running or Stopped as the service is, the rest terminated.
+func (c *Services) planRun(p *plan) {
+	svc := p.svc
+	want := max(svc.Spec.Replicas, 0)
+	desired := api.ContainerStopped
+	if svc.Spec.Running {
+		desired = api.ContainerRunning
+	}
+	bySlot := map[int]*item{}
+	for _, it := range p.items {
+		o := it.orig
+		switch {
+		case o.Spec.Desired == api.ContainerTerminated:
+			if c.deletable(o) {
+				it.del = true
+				it.event("deleted", "")
+			}
+		case c.nodeLost(o):
+			// Its node is gone: drop it; its slot is created again below.
+			it.del = true
+			it.event("deleted", "node "+o.Spec.Node+" is gone")
+		case o.Spec.Slot < 1 || o.Spec.Slot > want:
+			c.terminate(it)
+		default:
+			prev := bySlot[o.Spec.Slot]
+			if prev == nil {
+				bySlot[o.Spec.Slot] = it
+				continue
+			}
+			keep, drop := prev, it
+			if better(it.orig, prev.orig) {
+				keep, drop = it, prev
+			}
+			bySlot[o.Spec.Slot] = keep
+			c.terminate(drop)
+		}
+	}
+	for slot := 1; slot <= want; slot++ {
+		it := bySlot[slot]
+		if it == nil {
+			it = newContainer(svc, slot, desired)
+			p.items = append(p.items, it)
+		} else if it.cur.Spec.Desired != desired {
+			it.edit().Spec.Desired = desired
+			it.event("updated", "desired "+string(desired))
+		}
+		if desired == api.ContainerRunning && it.cur.Spec.Node == "" {
+			p.requests = append(p.requests, it)
+		}
+	}
+}
+
+// better picks which of two containers claiming one slot to keep: a placed
+// one, then a running one, then the older.
+func better(a, b *api.Container) bool {
+	if (a.Spec.Node != "") != (b.Spec.Node != "") {
+		return a.Spec.Node != ""
+	}
+	ar, br := a.Status.State == api.ContainerRunning, b.Status.State == api.ContainerRunning
+	if ar != br {
+		return ar
+	}
+	return compareContainers(a, b) < 0
+}
+
+func newContainer(svc *api.Service, slot int, desired api.ContainerState) *item {
+	driver := "docker"
+	if len(svc.Spec.Command) > 0 && svc.Spec.Image == "" {
+		driver = "exec"
+	}
+	ct := &api.Container{
+		Meta: api.Meta{ID: randomID(), Name: svc.Name + "-" + strconv.Itoa(slot)},
+		Spec: api.ContainerSpec{
+			Service: svc.ID, Slot: slot,
+			Image: svc.Spec.Image, Command: slices.Clone(svc.Spec.Command), Env: maps.Clone(svc.Spec.Env),
+			Driver: driver, Desired: desired,
+		},
+		Status: api.ContainerStatus{State: api.ContainerPending},
+	}
+	it := &item{cur: ct, create: true}
+	it.event("created", "")
+	return it
+}
+
+func randomID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// place runs the scheduler once for every request of the pass, so that
+// services placed together spread together.
+func (c *Services) place(plans []*plan) {
+	var reqs []scheduler.Request
+	byID := map[string]*item{}
+	owner := map[string]*plan{}
+	planned := map[string]bool{}
+	for _, p := range plans {
+		planned[p.id] = true
+		for _, it := range p.requests {
+			reqs = append(reqs, scheduler.Request{Container: it.cur, Tags: p.svc.Spec.Tags, Driver: it.cur.Spec.Driver})
+			byID[it.cur.ID] = it
+			owner[it.cur.ID] = p
+		}
+	}
+	if len(reqs) == 0 {
+		return
+	}
+	nodes := make([]*api.Node, 0, len(c.cache.nodes))
+	for _, n := range c.cache.nodes {
+		nodes = append(nodes, n)
+	}
+	// The load as it will be after this pass: planned services count
+	// their planned containers, the others what the cache holds.
+	containers := make([]*api.Container, 0, len(c.cache.containers)+len(reqs))
+	for _, ct := range c.cache.containers {
+		if !planned[ct.Spec.Service] {
+			containers = append(containers, ct)
+		}
+	}
+	for _, p := range plans {
+		for _, it := range p.items {
+			if !it.del {
+				containers = append(containers, it.cur)
+			}
+		}
+	}
+	res := scheduler.Place(nodes, containers, reqs)
+	for _, pl := range res.Placements {
+		it := byID[pl.ContainerID]
+		if it.create {
+			it.cur.Spec.Node = pl.NodeID
+		} else {
+			it.edit().Spec.Node = pl.NodeID
+		}
+		it.event("placed", "placed on node "+c.nodeName(pl.NodeID))
+	}
+	for id, reason := range res.Unplaced {
+		p := owner[id]
+		if p.pending == nil {
+			p.pending = map[string]bool{}
+		}
+		p.pending[reason] = true
+	}
+}
+
+func (c *Services) nodeName(id string) string {
+	n := c.cache.nodes[id]
+	switch {
+	case n != nil && n.Name != "":
+		return n.Name + " (" + id + ")"
+	case n != nil && n.Hostname != "":
+		return n.Hostname + " (" + id + ")"
+	}
+	return id
+}
+
+func (p *plan) pendingText() string {
+	reasons := slices.Sorted(maps.Keys(p.pending))
+	return strings.Join(reasons, "\n")
+}

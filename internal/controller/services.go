@@ -1,0 +1,207 @@
+// Package controller holds Wharf's level-triggered controllers. Services
+// turns each Service into one Container per slot: it creates missing slots,
+// places them on nodes with the scheduler, sets what each container should
+// be doing (Spec.Desired), deletes the containers agents have finished with,
+// deletes terminated services, and keeps Service.Status up to date.
+//
+// It reads the store once (services, containers and nodes at one revision),
+// then follows a watch, keeping everything in memory; reconciling is a pure
+// computation over that cache plus batched, compare-and-swap transactions.
+// It never writes a container's Status: that belongs to the agent gateway.
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// Services is the service controller. Create it with NewServices and call
+// Run once.
+type Services struct {
+	st  *store.Store
+	log *slog.Logger
+
+	running atomic.Bool
+
+	// Timing; tests may shorten them before Run.
+	debounce time.Duration // coalesce bursts of changes
+	resync   time.Duration // reconcile everything this often
+	retry    time.Duration // wait after a failed write that was not a conflict
+	hold     time.Duration // longest wait for the watch to show our own writes
+	// watch opens the watch after a list; tests wrap it to inject errors.
+	watch func(ctx context.Context, fromRev int64) <-chan store.WatchBatch
+
+	// Owned by the Run goroutine.
+	cache *cache
+	dirty map[string]bool // service IDs to reconcile
+	// waitRev > cache.rev means a write of ours (or the one that beat us) is
+	// not in the cache yet: reconciling now could act twice, so wait.
+	waitRev   int64
+	waitSince time.Time
+	notBefore time.Time // no pass before this (after a transient error)
+}
+
+// NewServices returns a service controller over st. log may be nil.
+func NewServices(st *store.Store, log *slog.Logger) *Services {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &Services{
+		st:       st,
+		log:      log.With("component", "services-controller"),
+		debounce: 50 * time.Millisecond,
+		resync:   30 * time.Second,
+		retry:    time.Second,
+		hold:     10 * time.Second,
+	}
+	c.watch = func(ctx context.Context, fromRev int64) <-chan store.WatchBatch {
+		return c.st.Watch(ctx, fromRev, store.KindServices, store.KindContainers, store.KindNodes)
+	}
+	return c
+}
+
+// Running reports whether the controller is live: the first reconcile after
+// the latest list has finished and the watch is running.
+func (c *Services) Running() bool { return c.running.Load() }
+
+// Run reconciles until ctx ends, then returns nil. Store errors (a lost or
+// compacted watch, an unreachable etcd) make it list again after a backoff.
+func (c *Services) Run(ctx context.Context) error {
+	backoff := 100 * time.Millisecond
+	for {
+		started := time.Now()
+		err := c.session(ctx)
+		c.running.Store(false)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if time.Since(started) > time.Minute {
+			backoff = 100 * time.Millisecond
+		}
+		if errors.Is(err, store.ErrCompacted) {
+			c.log.Info("watch compacted; listing again", "err", err)
+		} else {
+			c.log.Warn("service controller restarting", "err", err, "backoff", backoff)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+var errStale = errors.New("the watch did not show our writes in time")
+
+// session lists, reconciles everything, then follows the watch until an
+// error or the end of ctx.
+func (c *Services) session(ctx context.Context) error {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cache, err := loadCache(ctx, c.st)
+	if err != nil {
+		return err
+	}
+	watch := c.watch(wctx, cache.rev)
+	c.cache, c.waitRev, c.notBefore = cache, 0, time.Time{}
+	c.dirty = map[string]bool{}
+	c.markAll()
+	c.pass(ctx)
+	c.running.Store(true)
+	c.log.Debug("service controller running", "services", len(cache.services), "containers", len(cache.containers), "nodes", len(cache.nodes), "revision", cache.rev)
+
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	armed, holding := false, false
+	arm := func() {
+		if armed || len(c.dirty) == 0 {
+			return
+		}
+		d := c.debounce
+		holding = c.waiting()
+		if holding {
+			d = time.Until(c.waitSince.Add(c.hold))
+		} else if w := time.Until(c.notBefore); w > d {
+			d = w
+		}
+		timer.Reset(max(d, time.Millisecond))
+		armed = true
+	}
+	resync := time.NewTicker(c.resync)
+	defer resync.Stop()
+	arm()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case b, ok := <-watch:
+			if !ok {
+				return fmt.Errorf("watch closed")
+			}
+			if b.Err != nil {
+				return b.Err
+			}
+			c.applyBatch(b)
+			if armed && holding && !c.waiting() {
+				// Caught up after a hold: fall back to the short debounce.
+				timer.Stop()
+				armed = false
+			}
+			arm()
+		case <-timer.C:
+			armed = false
+			if c.waiting() {
+				if time.Since(c.waitSince) >= c.hold {
+					return fmt.Errorf("%w (at %d, want %d)", errStale, c.cache.rev, c.waitRev)
+				}
+			} else if time.Now().After(c.notBefore) {
+				c.pass(ctx)
+			}
+			arm()
+		case <-resync.C:
+			c.markAll()
+			arm()
+		}
+	}
+}
+
+func (c *Services) waiting() bool { return c.waitRev > c.cache.rev }
+
+// waitFor holds reconciles until the cache reaches rev.
+func (c *Services) waitFor(rev int64) {
+	if rev <= c.waitRev {
+		return
+	}
+	if !c.waiting() {
+		c.waitSince = time.Now()
+	}
+	c.waitRev = rev
+}
+
+func (c *Services) markAll() {
+	for _, id := range c.cache.serviceIDs() {
+		c.dirty[id] = true
+	}
+}
+
+func (c *Services) applyBatch(b store.WatchBatch) {
+	t := touched{services: map[string]bool{}}
+	c.cache.apply(b.Changes, &t, func(ch store.Change, err error) {
+		c.log.Error("cannot decode a watched object; ignoring it", "kind", ch.Kind, "id", ch.ID, "err", err)
+	})
+	if t.nodes {
+		c.markAll()
+	}
+	for id := range t.services {
+		if id != "" { // a container without a service is not ours
+			c.dirty[id] = true
+		}
+	}
+}

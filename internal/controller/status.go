@@ -1,0 +1,117 @@
+package controller
+
+import (
+	"strconv"
+
+	"github.com/wharfhq/wharf/api"
+)
+
+// serviceStatus derives a service's status from its containers as they will
+// be after this pass (p.items, with planned changes and creations).
+//
+// RunningContainers counts containers whose Status.State is Running and
+// whose Spec.Desired is Running. State, first rule that applies:
+//
+//	Terminating     the service is being removed
+//	Stopping        stopped by the user, some container still Starting/Running/Stopping on a Deployed node
+//	Stopped         stopped by the user, none still active
+//	Scaling         containers beyond Replicas (desired Terminated) still exist
+//	Not running     Replicas is 0: nothing to run
+//	Running         every slot runs
+//	Scaling         it was Running/Scaling and every slot not running is coming up (new slots)
+//	Partly running  some slots run, not all
+//	Starting        none runs yet, some are coming up on a node
+//	Not running     none runs and none is coming up on a node (failed, or cannot be placed)
+//
+// A slot that does not run is "coming up" when its container is Pending, or
+// Starting for the first time, or (while the service comes back from a
+// stop) Stopped or Stopping; any other state counts as failed.
+func (c *Services) serviceStatus(p *plan) api.ServiceStatus {
+	svc := p.svc
+	prev := svc.Status.State
+	fromStop := prev == api.ServiceStopped || prev == api.ServiceStopping || prev == api.ServiceStarting
+	want := max(svc.Spec.Replicas, 0)
+	var running, extra, active, failed, comingPlaced int
+	for _, it := range p.items {
+		if it.del {
+			continue
+		}
+		ct := it.cur
+		st := ct.Status.State
+		if st == api.ContainerRunning && ct.Spec.Desired == api.ContainerRunning {
+			running++
+		}
+		if (st == api.ContainerStarting || st == api.ContainerRunning || st == api.ContainerStopping) && c.onDeployedNode(ct) {
+			active++
+		}
+		if ct.Spec.Desired == api.ContainerTerminated {
+			extra++
+			continue
+		}
+		if ct.Spec.Desired != api.ContainerRunning || st == api.ContainerRunning {
+			continue
+		}
+		coming := st == "" || st == api.ContainerPending ||
+			(st == api.ContainerStarting && ct.Status.RestartCount == 0) ||
+			(fromStop && (st == api.ContainerStopped || st == api.ContainerStopping))
+		switch {
+		case !coming:
+			failed++
+		case ct.Spec.Node != "":
+			comingPlaced++
+		}
+	}
+
+	s := api.ServiceStatus{RunningContainers: running}
+	if !svc.Terminating && svc.Spec.Running {
+		s.Pending = p.pendingText()
+	}
+	switch {
+	case svc.Terminating:
+		s.State = api.ServiceTerminating
+	case !svc.Spec.Running && active > 0:
+		s.State = api.ServiceStopping
+	case !svc.Spec.Running:
+		s.State = api.ServiceStopped
+	case extra > 0:
+		s.State = api.ServiceScaling
+	case want == 0:
+		s.State = api.ServiceNotRunning
+	case running >= want:
+		s.State = api.ServiceRunning
+	case failed == 0 && (prev == api.ServiceRunning || prev == api.ServiceScaling):
+		s.State = api.ServiceScaling
+	case running > 0:
+		s.State = api.ServicePartlyRunning
+	case comingPlaced > 0:
+		s.State = api.ServiceStarting
+	default:
+		s.State = api.ServiceNotRunning
+	}
+	return s
+}
+
+func (c *Services) onDeployedNode(ct *api.Container) bool {
+	n := c.cache.nodes[ct.Spec.Node]
+	return ct.Spec.Node != "" && n != nil && n.State == api.NodeDeployed
+}
+
+// statusEvents describes a status change: a "state" event when the state
+// moved, a "pending" event when the placement problem changed.
+func statusEvents(svc *api.Service, s api.ServiceStatus) []api.Event {
+	var ev []api.Event
+	if s.State != svc.Status.State {
+		ev = append(ev, api.Event{
+			Kind: "service", Object: svc.ID, Name: svc.Name, Type: "state", State: string(s.State),
+			Message: strconv.Itoa(s.RunningContainers) + " of " + strconv.Itoa(max(svc.Spec.Replicas, 0)) + " containers running",
+		})
+	}
+	if s.Pending != svc.Status.Pending {
+		msg := "every container is placed"
+		if s.Pending != "" {
+			msg = "cannot place: " + s.Pending
+		}
+		ev = append(ev, api.Event{Kind: "service", Object: svc.ID, Name: svc.Name, Type: "pending", State: string(s.State), Message: msg})
+	}
+	return ev
+}

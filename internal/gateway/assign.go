@@ -1,0 +1,275 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+const (
+	// assignDebounce gathers a burst of container changes into one push.
+	assignDebounce = 75 * time.Millisecond
+	relistBackoff  = 500 * time.Millisecond
+)
+
+// assigner mirrors the containers and nodes of the store and pushes each
+// connected node its full set of containers whenever that set changes.
+type assigner struct {
+	g *Gateway
+
+	mu     sync.Mutex
+	ready  bool // a full list has been read
+	rev    int64
+	byNode map[string]map[string]*api.Container // node -> container ID -> container
+	where  map[string]string                    // container ID -> node
+	dirty  map[string]bool                      // nodes whose set changed, not yet pushed
+}
+
+func newAssigner(g *Gateway) *assigner {
+	return &assigner{g: g, byNode: map[string]map[string]*api.Container{}, where: map[string]string{}, dirty: map[string]bool{}}
+}
+
+// run lists and watches the store until ctx ends, listing again after any
+// watch error.
+func (a *assigner) run(ctx context.Context) {
+	for {
+		err := a.listAndWatch(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		a.g.log.Warn("container watch ended; listing again", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(relistBackoff):
+		}
+	}
+}
+
+func (a *assigner) listAndWatch(ctx context.Context) error {
+	res, err := a.g.store.List(ctx, store.KindContainers, store.ListOptions{})
+	if err != nil {
+		return err
+	}
+	nodes, err := a.g.store.List(ctx, store.KindNodes, store.ListOptions{Revision: res.Revision})
+	if err != nil {
+		return err
+	}
+	byNode := map[string]map[string]*api.Container{}
+	where := map[string]string{}
+	for _, raw := range res.Items {
+		c := new(api.Container)
+		if err := raw.Decode(c); err != nil {
+			a.g.log.Warn("undecodable container skipped", "id", raw.ID, "err", err)
+			continue
+		}
+		if c.Spec.Node == "" {
+			continue
+		}
+		if byNode[c.Spec.Node] == nil {
+			byNode[c.Spec.Node] = map[string]*api.Container{}
+		}
+		byNode[c.Spec.Node][c.ID] = c
+		where[c.ID] = c.Spec.Node
+	}
+	seen := map[string]bool{}
+	for _, raw := range nodes.Items {
+		var n api.Node
+		if err := raw.Decode(&n); err != nil {
+			continue
+		}
+		seen[n.ID] = true
+		a.nodeChanged(&n)
+	}
+	a.g.mu.Lock()
+	var gone []string
+	for id := range a.g.nodes {
+		if !seen[id] {
+			gone = append(gone, id)
+		}
+	}
+	a.g.mu.Unlock()
+	for _, id := range gone {
+		a.g.forgetNode(id)
+	}
+
+	a.mu.Lock()
+	a.byNode, a.where, a.rev, a.ready = byNode, where, res.Revision, true
+	a.mu.Unlock()
+	// After a (re)list every connected node gets its set.
+	a.g.mu.Lock()
+	for id := range a.g.sessions {
+		a.markDirty(id)
+	}
+	a.g.mu.Unlock()
+	a.flush()
+
+	// Changes are pushed assignDebounce after the first of a burst, so a
+	// steady stream of changes still goes out at that pace.
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	pending := false
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch := a.g.store.Watch(wctx, res.Revision, store.KindContainers, store.KindNodes)
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
+			pending = false
+			a.flush()
+		case b, ok := <-ch:
+			if !ok {
+				return errors.New("store watch closed")
+			}
+			if b.Err != nil {
+				return b.Err
+			}
+			if a.apply(b) && !pending {
+				pending = true
+				timer.Reset(assignDebounce)
+			}
+		}
+	}
+}
+
+// apply folds one watch batch in; it reports whether some node's set changed.
+func (a *assigner) apply(b store.WatchBatch) bool {
+	changed := false
+	for _, ch := range b.Changes {
+		switch ch.Kind {
+		case store.KindNodes:
+			if ch.Deleted {
+				a.g.forgetNode(ch.ID)
+				continue
+			}
+			var n api.Node
+			if err := ch.Decode(&n); err == nil {
+				a.nodeChanged(&n)
+			}
+		case store.KindContainers:
+			if a.containerChanged(ch) {
+				changed = true
+			}
+		}
+	}
+	a.mu.Lock()
+	a.rev = b.Revision
+	a.mu.Unlock()
+	return changed
+}
+
+func (a *assigner) containerChanged(ch store.Change) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	oldNode := a.where[ch.ID]
+	var old *api.Container
+	if oldNode != "" {
+		old = a.byNode[oldNode][ch.ID]
+	}
+	if ch.Deleted {
+		if old == nil {
+			return false
+		}
+		delete(a.byNode[oldNode], ch.ID)
+		delete(a.where, ch.ID)
+		a.dirty[oldNode] = true
+		return true
+	}
+	c := new(api.Container)
+	if err := ch.Decode(c); err != nil {
+		a.g.log.Warn("undecodable container skipped", "id", ch.ID, "err", err)
+		return false
+	}
+	if old != nil && oldNode != c.Spec.Node {
+		delete(a.byNode[oldNode], ch.ID)
+		delete(a.where, ch.ID)
+		a.dirty[oldNode] = true
+	}
+	if c.Spec.Node == "" {
+		return old != nil
+	}
+	if a.byNode[c.Spec.Node] == nil {
+		a.byNode[c.Spec.Node] = map[string]*api.Container{}
+	}
+	a.byNode[c.Spec.Node][c.ID] = c
+	a.where[c.ID] = c.Spec.Node
+	// A status written by the agent changes nothing it must do.
+	if old != nil && oldNode == c.Spec.Node && reflect.DeepEqual(old.Spec, c.Spec) && old.Name == c.Name {
+		return false
+	}
+	a.dirty[c.Spec.Node] = true
+	return true
+}
+
+// nodeChanged updates the gateway's view of a node and closes a session
+// whose certificate is no longer the node's.
+func (a *assigner) nodeChanged(n *api.Node) {
+	a.g.noteState(n.ID, n.State)
+	s := a.g.session(n.ID)
+	if s == nil {
+		return
+	}
+	if s.serial != n.CertSerial || n.State == api.NodeTerminated {
+		s.log.Info("node certificate replaced or node terminated: closing its session")
+		s.close()
+	}
+}
+
+// markDirty must be called without a.mu held.
+func (a *assigner) markDirty(node string) {
+	a.mu.Lock()
+	a.dirty[node] = true
+	a.mu.Unlock()
+}
+
+// flush pushes every dirty node that has a session.
+func (a *assigner) flush() {
+	a.mu.Lock()
+	nodes := make([]string, 0, len(a.dirty))
+	for n := range a.dirty {
+		nodes = append(nodes, n)
+	}
+	clear(a.dirty)
+	a.mu.Unlock()
+	for _, n := range nodes {
+		a.pushNode(n)
+	}
+}
+
+// pushNode offers node's current set to its session, if it has one and the
+// store has been listed.
+func (a *assigner) pushNode(node string) {
+	s := a.g.session(node)
+	if s == nil {
+		return
+	}
+	a.mu.Lock()
+	if !a.ready {
+		a.mu.Unlock()
+		return
+	}
+	asg := a.build(node)
+	a.mu.Unlock()
+	s.offer(asg)
+}
+
+// build is the node's full set; a.mu must be held.
+func (a *assigner) build(node string) *api.Assignments {
+	set := a.byNode[node]
+	out := &api.Assignments{Revision: a.rev, Containers: make([]api.Container, 0, len(set))}
+	for _, c := range set {
+		out.Containers = append(out.Containers, *c)
+	}
+	slices.SortFunc(out.Containers, func(x, y api.Container) int { return strings.Compare(x.ID, y.ID) })
+	return out
+}

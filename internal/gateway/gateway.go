@@ -1,0 +1,241 @@
+// Package gateway is the server's side of the agents: it admits hosts as
+// nodes (Join), holds one mutually authenticated, yamux-multiplexed TLS
+// session per node, speaks the agent protocol of package api over it (hello,
+// heartbeat and status from the agent; assignments and logs to it), marks
+// silent nodes Unreachable, and pushes every node the containers placed on it.
+//
+// The gateway keeps heartbeats in memory: the store is written only when a
+// node's state or facts change and when container statuses arrive.
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/pki"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// Config configures a Gateway.
+type Config struct {
+	Store *store.Store
+	CA    *pki.CA
+	// TLSCert is the gateway's server certificate, issued by CA.
+	TLSCert tls.Certificate
+	// Addr is the listen address, e.g. ":7444" or "127.0.0.1:0".
+	Addr string
+	// Advertise is the host:port agents dial, returned in
+	// JoinResponse.Gateway; by default the listener's address.
+	Advertise string
+	// HeartbeatGrace is how long a node may stay silent before it is marked
+	// Unreachable (default 15s).
+	HeartbeatGrace time.Duration
+	// NodeCertValidity is the lifetime of node certificates issued at join
+	// (default pki.DefaultNodeCertValidity).
+	NodeCertValidity time.Duration
+	Logger           *slog.Logger
+}
+
+// DefaultAddr is the listen address used when Config.Addr is empty.
+const DefaultAddr = ":7444"
+
+// Gateway is the agent gateway. Create it with New, then call Run once.
+type Gateway struct {
+	cfg    Config
+	log    *slog.Logger
+	store  *store.Store
+	tlsCfg *tls.Config
+	ready  chan struct{}
+	addr   string // set before ready is closed
+
+	mu       sync.Mutex
+	started  bool
+	closed   bool
+	sessions map[string]*session  // node ID -> its one session
+	nodes    map[string]*nodeLive // node ID -> in-memory liveness
+
+	assign *assigner
+	wg     sync.WaitGroup // session and background goroutines
+}
+
+// nodeLive is what the gateway keeps in memory about a node.
+type nodeLive struct {
+	lastSeen time.Time
+	state    api.NodeState // last state seen in or written to the store
+}
+
+// New checks cfg and returns a Gateway that does nothing until Run.
+func New(cfg Config) (*Gateway, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("gateway: Config.Store is required")
+	}
+	if cfg.CA == nil {
+		return nil, errors.New("gateway: Config.CA is required")
+	}
+	if len(cfg.TLSCert.Certificate) == 0 {
+		return nil, errors.New("gateway: Config.TLSCert is required")
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = DefaultAddr
+	}
+	if cfg.HeartbeatGrace <= 0 {
+		cfg.HeartbeatGrace = 15 * time.Second
+	}
+	if cfg.NodeCertValidity <= 0 {
+		cfg.NodeCertValidity = pki.DefaultNodeCertValidity
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default().With("component", "gateway")
+	}
+	g := &Gateway{
+		cfg:   cfg,
+		log:   cfg.Logger,
+		store: cfg.Store,
+		tlsCfg: &tls.Config{
+			MinVersion:   tls.VersionTLS13,
+			Certificates: []tls.Certificate{cfg.TLSCert},
+			ClientAuth:   tls.RequireAndVerifyClientCert,
+			ClientCAs:    cfg.CA.Pool(),
+		},
+		ready:    make(chan struct{}),
+		sessions: map[string]*session{},
+		nodes:    map[string]*nodeLive{},
+	}
+	g.assign = newAssigner(g)
+	return g, nil
+}
+
+// Ready is closed once Run listens; Addr is valid from then on.
+func (g *Gateway) Ready() <-chan struct{} { return g.ready }
+
+// Addr is the actual listen address once Run listens, "" before.
+func (g *Gateway) Addr() string {
+	select {
+	case <-g.ready:
+		return g.addr
+	default:
+		return ""
+	}
+}
+
+// Connected is the number of open agent sessions.
+func (g *Gateway) Connected() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.sessions)
+}
+
+// Run listens on Config.Addr and serves agent sessions, the heartbeat
+// monitor and the assignment pusher until ctx ends; then it closes every
+// session and returns nil. It returns an error if it cannot listen.
+func (g *Gateway) Run(ctx context.Context) error {
+	g.mu.Lock()
+	if g.started {
+		g.mu.Unlock()
+		return errors.New("gateway: Run called twice")
+	}
+	g.started = true
+	g.mu.Unlock()
+
+	ln, err := net.Listen("tcp", g.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("gateway: listen on %s: %w", g.cfg.Addr, err)
+	}
+	g.addr = ln.Addr().String()
+	close(g.ready)
+	g.log.Info("agent gateway listening", "addr", g.addr)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g.wg.Go(func() { g.monitor(ctx) })
+	g.wg.Go(func() { g.assign.run(ctx) })
+	g.wg.Go(func() {
+		<-ctx.Done()
+		_ = ln.Close()
+	})
+
+	var acceptErr error
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
+			acceptErr = fmt.Errorf("gateway: accept: %w", err)
+			break
+		}
+		g.wg.Go(func() { g.serveConn(ctx, conn) })
+	}
+
+	cancel()
+	g.mu.Lock()
+	g.closed = true
+	open := make([]*session, 0, len(g.sessions))
+	for _, s := range g.sessions {
+		open = append(open, s)
+	}
+	g.mu.Unlock()
+	for _, s := range open {
+		s.close()
+	}
+	g.wg.Wait()
+	g.log.Info("agent gateway stopped")
+	return acceptErr
+}
+
+// touch records that node was heard from now and returns its known state.
+func (g *Gateway) touch(node string) api.NodeState {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	nl := g.nodes[node]
+	if nl == nil {
+		nl = &nodeLive{}
+		g.nodes[node] = nl
+	}
+	nl.lastSeen = time.Now()
+	return nl.state
+}
+
+// noteState records a node's stored state as last seen.
+func (g *Gateway) noteState(node string, st api.NodeState) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	nl := g.nodes[node]
+	if nl == nil {
+		// A node seen for the first time gets a full grace from now.
+		nl = &nodeLive{lastSeen: time.Now()}
+		g.nodes[node] = nl
+	}
+	nl.state = st
+}
+
+// forgetNode drops a deleted node and closes its session.
+func (g *Gateway) forgetNode(node string) {
+	g.mu.Lock()
+	delete(g.nodes, node)
+	s := g.sessions[node]
+	g.mu.Unlock()
+	if s != nil {
+		g.log.Info("node removed: closing its session", "node", node)
+		s.close()
+	}
+}
+
+// session returns the open session of node, or nil.
+func (g *Gateway) session(node string) *session {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.sessions[node]
+}

@@ -1,0 +1,122 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// monitor marks Deployed nodes that stopped heartbeating Unreachable.
+func (g *Gateway) monitor(ctx context.Context) {
+	every := min(time.Second, g.cfg.HeartbeatGrace/2)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			g.checkHeartbeats(ctx)
+		}
+	}
+}
+
+func (g *Gateway) checkHeartbeats(ctx context.Context) {
+	now := time.Now()
+	var silent []string
+	g.mu.Lock()
+	for id, nl := range g.nodes {
+		if nl.state == api.NodeDeployed && now.Sub(nl.lastSeen) > g.cfg.HeartbeatGrace {
+			silent = append(silent, id)
+		}
+	}
+	g.mu.Unlock()
+	for _, id := range silent {
+		msg := fmt.Sprintf("no heartbeat for %s", g.cfg.HeartbeatGrace)
+		if err := g.setNodeState(ctx, id, api.NodeDeployed, api.NodeUnreachable, msg); err != nil && ctx.Err() == nil {
+			g.log.Warn("mark node unreachable", "node", id, "err", err)
+		}
+	}
+}
+
+// fresh reports whether node was heard from within the grace.
+func (g *Gateway) fresh(node string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	nl := g.nodes[node]
+	return nl != nil && time.Since(nl.lastSeen) <= g.cfg.HeartbeatGrace
+}
+
+// setNodeState moves node from one state to another, with an event, if it
+// is still in the from state (and, going Unreachable, still silent).
+func (g *Gateway) setNodeState(ctx context.Context, id string, from, to api.NodeState, msg string) error {
+	var n api.Node
+	err := g.store.Modify(ctx, store.KindNodes, id, &n, func() ([]api.Event, error) {
+		if n.State != from {
+			return nil, store.ErrNoChange
+		}
+		if to == api.NodeUnreachable && g.fresh(id) {
+			return nil, store.ErrNoChange
+		}
+		n.State = to
+		n.LastSeen = g.lastSeen(id)
+		return []api.Event{{Kind: "node", Object: id, Name: n.Hostname, Type: "state", State: string(to), Message: msg}}, nil
+	})
+	if err != nil {
+		return err
+	}
+	g.noteState(id, n.State)
+	if n.State == to {
+		g.log.Info("node state", "node", id, "state", to, "why", msg)
+	}
+	return nil
+}
+
+func (g *Gateway) lastSeen(node string) time.Time {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if nl := g.nodes[node]; nl != nil && !nl.lastSeen.IsZero() {
+		return nl.lastSeen.UTC()
+	}
+	return time.Now().UTC()
+}
+
+// hello records an agent's facts, makes its node Deployed and writes the
+// statuses of the containers it reports.
+func (g *Gateway) hello(ctx context.Context, id string, h api.AgentHello) (*api.Node, error) {
+	g.touch(id)
+	var n api.Node
+	err := g.store.Modify(ctx, store.KindNodes, id, &n, func() ([]api.Event, error) {
+		if h.Hostname != "" {
+			n.Hostname = h.Hostname
+		}
+		n.Addresses = h.Addresses
+		n.OS, n.Arch, n.CPUs, n.MemoryBytes = h.OS, h.Arch, h.CPUs, h.MemoryBytes
+		n.AgentVersion = h.AgentVersion
+		n.Drivers = slices.Clone(h.Drivers)
+		n.LastSeen = time.Now().UTC()
+		var events []api.Event
+		switch n.State {
+		case api.NodeDeploying, api.NodeUnreachable, api.NodeDeployed, "":
+			if n.State != api.NodeDeployed {
+				events = append(events, api.Event{Kind: "node", Object: id, Name: n.Hostname, Type: "state",
+					State: string(api.NodeDeployed), Message: fmt.Sprintf("agent %s connected", h.AgentVersion)})
+			}
+			n.State = api.NodeDeployed
+		}
+		return events, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("hello: write node %s: %w", id, err)
+	}
+	g.noteState(id, n.State)
+	g.log.Info("agent said hello", "node", id, "state", n.State, "version", h.AgentVersion, "containers", len(h.Containers))
+	if err := g.applyReports(ctx, id, h.Containers); err != nil {
+		return nil, fmt.Errorf("hello: write container statuses: %w", err)
+	}
+	return &n, nil
+}

@@ -1,0 +1,323 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/yamux"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+const (
+	handshakeTimeout = 10 * time.Second
+	maxBodyBytes     = 8 << 20
+	// agentHost is the host name of requests to the agent; the transport
+	// ignores it and opens a stream of the session instead.
+	agentHost = "http://agent"
+)
+
+// session is one agent's connection: a yamux session carrying HTTP both ways.
+type session struct {
+	g      *Gateway
+	node   string
+	serial string // the node's CertSerial when the session was admitted
+	mux    *yamux.Session
+	srv    *http.Server
+	client *http.Client
+	log    *slog.Logger
+
+	mu   sync.Mutex
+	next *api.Assignments // latest assignments not yet sent
+	kick chan struct{}
+
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// serveConn authenticates one TCP connection and serves it as the node's
+// session until it closes.
+func (g *Gateway) serveConn(ctx context.Context, raw net.Conn) {
+	remote := raw.RemoteAddr().String()
+	tconn := tls.Server(raw, g.tlsCfg)
+	hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
+	err := tconn.HandshakeContext(hctx)
+	cancel()
+	if err != nil {
+		g.log.Debug("agent handshake failed", "remote", remote, "err", err)
+		_ = raw.Close()
+		return
+	}
+	certs := tconn.ConnectionState().PeerCertificates
+	if len(certs) == 0 {
+		_ = tconn.Close()
+		return
+	}
+	node := certs[0].Subject.CommonName
+	var n api.Node
+	if err := g.store.Get(ctx, store.KindNodes, node, &n); err != nil {
+		g.log.Warn("agent refused: unknown node", "node", node, "remote", remote, "err", err)
+		_ = tconn.Close()
+		return
+	}
+	if !serialMatches(n.CertSerial, certs[0].SerialNumber) {
+		g.log.Warn("agent refused: certificate is not the node's current one (node removed or rejoined)", "node", node, "remote", remote)
+		_ = tconn.Close()
+		return
+	}
+	if n.State == api.NodeTerminated {
+		g.log.Warn("agent refused: node is terminated", "node", node, "remote", remote)
+		_ = tconn.Close()
+		return
+	}
+	mux, err := yamux.Server(tconn, yamuxConfig(g.log))
+	if err != nil {
+		_ = tconn.Close()
+		return
+	}
+	s := newSession(g, node, n.CertSerial, mux)
+	if !g.register(s) {
+		s.close()
+		return
+	}
+	s.log.Info("agent connected", "remote", remote)
+	s.serve()
+	g.unregister(s)
+	s.log.Info("agent disconnected", "remote", remote)
+}
+
+func newSession(g *Gateway, node, serial string, mux *yamux.Session) *session {
+	s := &session{
+		g:      g,
+		node:   node,
+		serial: serial,
+		mux:    mux,
+		log:    g.log.With("node", node),
+		kick:   make(chan struct{}, 1),
+		done:   make(chan struct{}),
+	}
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return mux.Open()
+		},
+		MaxIdleConnsPerHost:   8,
+		IdleConnTimeout:       60 * time.Second,
+		ResponseHeaderTimeout: 30 * time.Second,
+		DisableCompression:    true,
+	}
+	s.client = &http.Client{Transport: tr}
+	h := http.NewServeMux()
+	h.HandleFunc("POST /agent/v1/hello", s.handleHello)
+	h.HandleFunc("POST /agent/v1/heartbeat", s.handleHeartbeat)
+	h.HandleFunc("POST /agent/v1/status", s.handleStatus)
+	s.srv = &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+	}
+	return s
+}
+
+// register makes s the node's session, closing the one it replaces.
+func (g *Gateway) register(s *session) bool {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return false
+	}
+	old := g.sessions[s.node]
+	g.sessions[s.node] = s
+	g.mu.Unlock()
+	g.touch(s.node)
+	if old != nil {
+		old.log.Info("agent opened a new session: closing the old one")
+		old.close()
+	}
+	return true
+}
+
+func (g *Gateway) unregister(s *session) {
+	g.mu.Lock()
+	if g.sessions[s.node] == s {
+		delete(g.sessions, s.node)
+	}
+	g.mu.Unlock()
+}
+
+// serve runs the session until it closes.
+func (s *session) serve() {
+	var wg sync.WaitGroup
+	wg.Go(s.pushLoop)
+	wg.Go(func() {
+		select {
+		case <-s.mux.CloseChan():
+		case <-s.done:
+		}
+		s.close()
+	})
+	_ = s.srv.Serve(s.mux)
+	s.close()
+	wg.Wait()
+}
+
+func (s *session) close() {
+	s.closeOnce.Do(func() {
+		close(s.done)
+		_ = s.srv.Close()
+		_ = s.mux.Close()
+		s.client.CloseIdleConnections()
+	})
+}
+
+// offer sets the latest assignments to send; an unsent older set is dropped.
+func (s *session) offer(a *api.Assignments) {
+	s.mu.Lock()
+	s.next = a
+	s.mu.Unlock()
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// pushLoop sends offered assignments one at a time, latest first, retrying
+// a failed send unless a newer set replaced it.
+func (s *session) pushLoop() {
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.kick:
+		}
+		s.mu.Lock()
+		a := s.next
+		s.next = nil
+		s.mu.Unlock()
+		if a == nil {
+			continue
+		}
+		if err := s.putAssignments(a); err != nil {
+			s.log.Warn("push assignments failed; will retry", "revision", a.Revision, "err", err)
+			s.mu.Lock()
+			if s.next == nil {
+				s.next = a
+			}
+			s.mu.Unlock()
+			select {
+			case <-s.done:
+				return
+			case <-time.After(time.Second):
+			}
+			select {
+			case s.kick <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+func (s *session) putAssignments(a *api.Assignments) error {
+	body, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	go func() {
+		select {
+		case <-s.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, agentHost+"/agent/v1/assignments", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("agent answered %s: %s", resp.Status, readSnippet(resp.Body))
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	s.log.Debug("assignments pushed", "revision", a.Revision, "containers", len(a.Containers))
+	return nil
+}
+
+func (s *session) handleHello(w http.ResponseWriter, r *http.Request) {
+	var h api.AgentHello
+	if !decodeBody(w, r, &h) {
+		return
+	}
+	node, err := s.g.hello(r.Context(), s.node, h)
+	if err != nil {
+		s.log.Warn("hello failed", "err", err)
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	s.g.assign.pushNode(s.node)
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(node)
+}
+
+func (s *session) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxBodyBytes))
+	if s.g.touch(s.node) == api.NodeUnreachable {
+		if err := s.g.setNodeState(r.Context(), s.node, api.NodeUnreachable, api.NodeDeployed, "node is reachable again"); err != nil {
+			s.log.Warn("mark node reachable", "err", err)
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *session) handleStatus(w http.ResponseWriter, r *http.Request) {
+	var rep api.StatusReport
+	if !decodeBody(w, r, &rep) {
+		return
+	}
+	s.g.touch(s.node)
+	if err := s.g.applyReports(r.Context(), s.node, rep.Containers); err != nil {
+		s.log.Warn("status report not written", "err", err)
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err := dec.Decode(v); err != nil {
+		http.Error(w, "bad request body: "+err.Error(), http.StatusBadRequest)
+		return false
+	}
+	return true
+}
+
+func readSnippet(r io.Reader) string {
+	b, _ := io.ReadAll(io.LimitReader(r, 512))
+	return string(b)
+}
+
+// yamuxConfig is the multiplexer's configuration for both ends; its own
+// log lines go to the debug level.
+func yamuxConfig(log *slog.Logger) *yamux.Config {
+	c := yamux.DefaultConfig()
+	c.LogOutput = nil
+	c.Logger = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
+	c.KeepAliveInterval = 15 * time.Second
+	return c
+}

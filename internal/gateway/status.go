@@ -1,0 +1,107 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/errdefs"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+const (
+	// reportChunk bounds the containers written by one transaction: each
+	// may take two operations (object and event).
+	reportChunk = store.MaxOps / 2
+	// reportAttempts is how often a batch is re-read and retried when a
+	// container changed under it.
+	reportAttempts = 5
+)
+
+// applyReports writes the statuses an agent reported, for containers placed
+// on its node only, in one transaction per chunk, with an event per state
+// change. Unknown containers and those placed elsewhere are ignored.
+func (g *Gateway) applyReports(ctx context.Context, node string, reports []api.ContainerReport) error {
+	if len(reports) == 0 {
+		return nil
+	}
+	// The last report of a container wins.
+	latest := make(map[string]api.ContainerStatus, len(reports))
+	var order []string
+	for _, r := range reports {
+		if r.ID == "" {
+			continue
+		}
+		if _, seen := latest[r.ID]; !seen {
+			order = append(order, r.ID)
+		}
+		latest[r.ID] = r.Status
+	}
+	for len(order) > 0 {
+		n := min(len(order), reportChunk)
+		if err := g.applyChunk(ctx, node, order[:n], latest); err != nil {
+			return err
+		}
+		order = order[n:]
+	}
+	return nil
+}
+
+func (g *Gateway) applyChunk(ctx context.Context, node string, ids []string, latest map[string]api.ContainerStatus) error {
+	var err error
+	for attempt := 0; attempt < reportAttempts; attempt++ {
+		t := g.store.Txn()
+		for _, id := range ids {
+			var c api.Container
+			if gerr := g.store.Get(ctx, store.KindContainers, id, &c); gerr != nil {
+				if errdefs.IsNotFound(gerr) {
+					continue
+				}
+				return gerr
+			}
+			if c.Spec.Node != node {
+				g.log.Debug("status report for a container placed elsewhere ignored", "node", node, "container", id, "placed", c.Spec.Node)
+				continue
+			}
+			st := latest[id]
+			// An agent that restarted may have lost count; never go back.
+			st.RestartCount = max(st.RestartCount, c.Status.RestartCount)
+			if reflect.DeepEqual(normalize(c.Status), normalize(st)) {
+				continue
+			}
+			old := c.Status.State
+			c.Status = st
+			t.Update(store.KindContainers, &c)
+			if st.State != old {
+				t.Emit(api.Event{Kind: "container", Object: id, Name: c.Name, Type: "state", State: string(st.State),
+					Message: stateMessage(&c, node)})
+			}
+		}
+		err = t.Commit(ctx)
+		if err == nil || !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	return fmt.Errorf("status report: containers keep changing: %w", err)
+}
+
+func stateMessage(c *api.Container, node string) string {
+	s := fmt.Sprintf("%s on node %s", c.Status.State, node)
+	if c.Status.ExitCode != nil {
+		s += fmt.Sprintf(", exit code %d", *c.Status.ExitCode)
+	}
+	if c.Status.Reason != "" {
+		s += ": " + c.Status.Reason
+	}
+	return s
+}
+
+// normalize makes statuses that encode the same way compare equal (times
+// lose their monotonic clock and location in JSON).
+func normalize(s api.ContainerStatus) api.ContainerStatus {
+	s.StartedAt = s.StartedAt.UTC().Round(0)
+	s.FinishedAt = s.FinishedAt.UTC().Round(0)
+	return s
+}

@@ -1,0 +1,17 @@
+// Package exec is Wharf's "exec" runtime driver: it runs a container's
+// Command as a plain process on the host, like Nomad's raw_exec, with no
+// isolation at all.
+//
+// Each container gets a directory dir/<id> holding state.json (what an
+// agent restart needs to adopt the process again), output.log (its stdout
+// and stderr) and work/ (its working directory). The process runs in its own
+// process group; Stop signals the whole group, and when the main process
+// exits whatever is left of its group is killed, as when a container's init
+// dies.
+//
+// It must never signal a process it cannot prove it started: before
+// signalling an adopted process it checks the process's start time against
+// the one recorded at start, so a reused PID is left alone. It must never
+// run images (that is the docker driver's job) and never touch files
+// outside its directory.
+package exec

@@ -1,0 +1,134 @@
+package exec
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// procStat is what the driver reads from /proc/<pid>/stat.
+type procStat struct {
+	state     byte   // field 3: R, S, D, Z, ...
+	pgrp      int    // field 5: process group
+	startTime uint64 // field 22: start time in clock ticks since boot
+}
+
+// readProcStat reads /proc/<pid>/stat. It returns an error wrapping
+// os.ErrNotExist when there is no such process.
+func readProcStat(pid int) (procStat, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return procStat{}, err
+	}
+	return parseProcStat(string(b))
+}
+
+// parseProcStat parses the text of /proc/<pid>/stat. The command name
+// (field 2) is in parentheses and may itself hold spaces and parentheses,
+// so fields are counted from the last ')'.
+func parseProcStat(s string) (procStat, error) {
+	end := strings.LastIndexByte(s, ')')
+	if end < 0 {
+		return procStat{}, errors.New("malformed /proc stat: no ')'")
+	}
+	fields := strings.Fields(s[end+1:]) // fields[0] is field 3
+	const startTimeField = 22 - 3
+	if len(fields) <= startTimeField || len(fields[0]) != 1 {
+		return procStat{}, fmt.Errorf("malformed /proc stat: %d fields after the command name", len(fields))
+	}
+	st, err := strconv.ParseUint(fields[startTimeField], 10, 64)
+	if err != nil {
+		return procStat{}, fmt.Errorf("malformed /proc stat start time: %w", err)
+	}
+	pgrp, err := strconv.Atoi(fields[5-3])
+	if err != nil {
+		return procStat{}, fmt.Errorf("malformed /proc stat process group: %w", err)
+	}
+	return procStat{state: fields[0][0], pgrp: pgrp, startTime: st}, nil
+}
+
+// isAlive reports whether pid is still the process that started at
+// startTime and has not exited (a zombie has exited).
+func isAlive(pid int, startTime uint64) bool {
+	st, err := readProcStat(pid)
+	if err != nil {
+		return false
+	}
+	return st.startTime == startTime && st.state != 'Z' && st.state != 'X'
+}
+
+// hasStragglers reports whether process group pgid, whose leader started
+// at leaderStart and has exited, still has live members. While it has, the
+// kernel hands out neither pgid as a new PID nor as a group, so signalling
+// the group reaches only them; if a new process holds PID pgid, the group
+// is no longer ours and it reports false.
+func hasStragglers(pgid int, leaderStart uint64) bool {
+	if st, err := readProcStat(pgid); err == nil && st.startTime != leaderStart {
+		return false
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == pgid {
+			continue
+		}
+		if st, err := readProcStat(pid); err == nil && st.pgrp == pgid && st.state != 'Z' && st.state != 'X' {
+			return true
+		}
+	}
+	return false
+}
+
+// signalGroup sends sig to process group pgid; a group that is already gone
+// is not an error.
+func signalGroup(pgid int, sig syscall.Signal) error {
+	if pgid <= 1 {
+		return fmt.Errorf("refusing to signal process group %d", pgid)
+	}
+	if err := syscall.Kill(-pgid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("signal %v to process group %d: %w", sig, pgid, err)
+	}
+	return nil
+}
+
+// exitStatus turns a wait status into an exit code (128+n for signal n, as
+// shells report it) and a reason for a non-zero one.
+func exitStatus(ws syscall.WaitStatus) (code int, reason string) {
+	switch {
+	case ws.Signaled():
+		sig := ws.Signal()
+		return 128 + int(sig), fmt.Sprintf("killed by signal %d (%v)", int(sig), sig)
+	case ws.Exited() && ws.ExitStatus() != 0:
+		return ws.ExitStatus(), fmt.Sprintf("exited with code %d", ws.ExitStatus())
+	case ws.Exited():
+		return 0, ""
+	default:
+		return -1, fmt.Sprintf("exit status unknown: wait status %#x", uint32(ws))
+	}
+}
+
+// freePort asks the kernel for a free TCP port on all interfaces, avoiding
+// the ports in use, and releases it for the workload to bind. Another
+// program may take it in between; the workload then fails to listen and
+// exits, which the agent sees like any other crash.
+func freePort(inUse map[int]bool) (int, error) {
+	for range 20 {
+		ln, err := net.Listen("tcp", ":0")
+		if err != nil {
+			return 0, fmt.Errorf("find a free port: %w", err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		if !inUse[port] {
+			return port, nil
+		}
+	}
+	return 0, errors.New("find a free port: the kernel kept handing out ports already given to containers")
+}

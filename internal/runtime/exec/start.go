@@ -1,0 +1,187 @@
+package exec
+
+import (
+	"context"
+
+	"fmt"
+	"os"
+	osexec "os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/wharfhq/wharf/internal/runtime"
+)
+
+// Start runs spec.Command[0] (looked up on the agent's PATH) with the rest
+// of spec.Command as arguments, in its own process group, in dir/<id>/work,
+// with stdout and stderr appended to dir/<id>/output.log and stdin from
+// /dev/null.
+//
+// Its environment is the agent's own, then spec.Env, then PORT (a free
+// dynamic port, also Status.HostPort), WHARF_CONTAINER_ID,
+// WHARF_CONTAINER_NAME, WHARF_SERVICE, WHARF_SLOT and WHARF_NODE, which
+// spec.Env cannot override.
+func (d *Driver) Start(ctx context.Context, spec runtime.Spec) (runtime.Status, error) {
+	if err := checkSpec(spec); err != nil {
+		return runtime.Status{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return runtime.Status{}, fmt.Errorf("exec driver: start %s: %w", spec.ID, err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	old := d.containers[spec.ID]
+	if old != nil {
+		d.refresh(old)
+		if !old.rec.Exited {
+			return old.status(), nil
+		}
+	}
+	c, cmd, err := d.launch(spec, old == nil)
+	if err != nil {
+		return runtime.Status{}, err
+	}
+	d.containers[spec.ID] = c
+	go d.reap(c, cmd)
+	return c.status(), nil
+}
+
+// launch starts a run of spec. When fresh, a failure removes what it made.
+// d.mu must be held.
+func (d *Driver) launch(spec runtime.Spec, fresh bool) (*container, *osexec.Cmd, error) {
+	c := &container{dir: filepath.Join(d.dir, spec.ID), done: make(chan struct{})}
+	fail := func(err error) (*container, *osexec.Cmd, error) {
+		if fresh {
+			os.RemoveAll(c.dir)
+		}
+		return nil, nil, fmt.Errorf("exec driver: start %s: %w", spec.ID, err)
+	}
+	if err := os.MkdirAll(filepath.Join(c.dir, workDir), 0o700); err != nil {
+		return fail(fmt.Errorf("%w; check the agent may write its data directory", err))
+	}
+	port, err := freePort(d.portsInUse())
+	if err != nil {
+		return fail(err)
+	}
+	logf, err := os.OpenFile(filepath.Join(c.dir, logFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fail(fmt.Errorf("open log: %w", err))
+	}
+	cmd := osexec.Command(spec.Command[0], spec.Command[1:]...)
+	cmd.Dir = filepath.Join(c.dir, workDir)
+	cmd.Env = environ(os.Environ(), spec, port)
+	cmd.Stdout, cmd.Stderr = logf, logf // the child writes the file itself: it outlives the agent
+	// No Pdeathsig: the process must survive an agent restart to be adopted.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	err = cmd.Start()
+	logf.Close()
+	if err != nil {
+		return fail(fmt.Errorf("cannot run command %q: %w; check that it exists, is executable and is on the agent's PATH", spec.Command[0], err))
+	}
+	pid := cmd.Process.Pid
+	kill := func() {
+		_ = signalGroup(pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+	}
+	st, err := readProcStat(pid) // our unreaped child: the PID cannot have been reused
+	if err != nil {
+		kill()
+		return fail(fmt.Errorf("read start time of PID %d: %w; is /proc mounted?", pid, err))
+	}
+	c.rec = record{Spec: spec, PID: pid, StartTime: st.startTime, Port: port, StartedAt: time.Now()}
+	if err := writeRecord(c.dir, c.rec); err != nil {
+		kill() // a run without state could not be adopted after an agent restart
+		return fail(err)
+	}
+	return c, cmd, nil
+}
+
+// reap waits for c's process, ends whatever is left of its group and
+// records the exit.
+func (d *Driver) reap(c *container, cmd *osexec.Cmd) {
+	waitErr := cmd.Wait()
+	_ = signalGroup(cmd.Process.Pid, syscall.SIGKILL)
+	code, reason := -1, fmt.Sprintf("exit status unknown: %v", waitErr)
+	if cmd.ProcessState != nil {
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok {
+			code, reason = exitStatus(ws)
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.finish(c, code, reason)
+}
+
+// portsInUse are the host ports of running containers. d.mu must be held.
+func (d *Driver) portsInUse() map[int]bool {
+	inUse := make(map[int]bool)
+	for _, c := range d.containers {
+		if !c.rec.Exited {
+			inUse[c.rec.Port] = true
+		}
+	}
+	return inUse
+}
+
+// environ builds a run's environment: base, then spec.Env, then the
+// variables the driver owns.
+func environ(base []string, spec runtime.Spec, port int) []string {
+	env := make(map[string]string, len(base)+len(spec.Env)+6)
+	for _, kv := range base {
+		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
+			env[k] = v
+		}
+	}
+	for k, v := range spec.Env {
+		env[k] = v
+	}
+	env["PORT"] = strconv.Itoa(port)
+	env["WHARF_CONTAINER_ID"] = spec.ID
+	env["WHARF_CONTAINER_NAME"] = spec.Name
+	env["WHARF_SERVICE"] = spec.Service
+	env["WHARF_SLOT"] = strconv.Itoa(spec.Slot)
+	env["WHARF_NODE"] = spec.Node
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// checkSpec rejects specs the exec driver cannot run.
+func checkSpec(spec runtime.Spec) error {
+	if err := checkID(spec.ID); err != nil {
+		return fmt.Errorf("exec driver: start: %w", err)
+	}
+	if spec.Image != "" {
+		return fmt.Errorf("exec driver: start %s: the exec driver cannot run images (image %q); give a Command, or use the docker driver", spec.ID, spec.Image)
+	}
+	if len(spec.Command) == 0 || spec.Command[0] == "" {
+		return fmt.Errorf("exec driver: start %s: Command is empty; the exec driver needs a command to run", spec.ID)
+	}
+	for k, v := range spec.Env {
+		if k == "" || strings.ContainsAny(k, "=\x00") || strings.ContainsRune(v, 0) {
+			return fmt.Errorf("exec driver: start %s: environment variable %q: names must be non-empty without '=' or NUL, values without NUL", spec.ID, k)
+		}
+	}
+	return nil
+}
+
+// checkID accepts IDs that are safe as a directory name: 1 to 128 of
+// A-Z a-z 0-9 . _ -, not starting with '.'.
+func checkID(id string) error {
+	if id == "" || len(id) > 128 || id[0] == '.' {
+		return fmt.Errorf("container ID %q must be 1 to 128 characters and not start with '.'", id)
+	}
+	for _, r := range id {
+		if !(r == '-' || r == '_' || r == '.' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') {
+			return fmt.Errorf("container ID %q: character %q is not allowed (A-Z a-z 0-9 . _ - only)", id, r)
+		}
+	}
+	return nil
+}
