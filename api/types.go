@@ -86,8 +86,11 @@ const (
 type ServiceSpec struct {
 	// Image runs the service with the docker driver; Command alone runs it
 	// with the exec driver. (The docker driver lands in a later issue.)
-	Image    string            `json:"image,omitempty"`
-	Command  []string          `json:"command,omitempty"`
+	Image   string   `json:"image,omitempty"`
+	Command []string `json:"command,omitempty"`
+	// Driver, when set, names the driver that must run the service
+	// ("exec", "docker" or "fake"); otherwise DriverName decides.
+	Driver   string            `json:"driver,omitempty"`
 	Env      map[string]string `json:"env,omitempty"`
 	Replicas int               `json:"replicas"`
 	// Tags: a node must carry every one of them as a label ("k=v" or "k").
@@ -95,6 +98,22 @@ type ServiceSpec struct {
 	Strategy string   `json:"strategy,omitempty"`
 	// Running is the user's wish: true after create and start, false after stop.
 	Running bool `json:"running"`
+}
+
+// Drivers a service may name.
+var Drivers = []string{"exec", "docker", "fake"}
+
+// DriverName is the driver that runs the service: Driver if set, else
+// "docker" for an image and "exec" for a bare command.
+func (s ServiceSpec) DriverName() string {
+	switch {
+	case s.Driver != "":
+		return s.Driver
+	case s.Image != "":
+		return "docker"
+	default:
+		return "exec"
+	}
 }
 
 // ServiceStatus is what the system observes of a service.

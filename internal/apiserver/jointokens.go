@@ -11,9 +11,9 @@ import (
 )
 
 // Join tokens are "WHARF-1-<CA digest>-<secret>". The store keeps only the
-// SHA-256 (hex) of the whole token string, in an api.JoinToken with
-// ID = its first 16 hex digits: the joiner hashes what it is given and Gets
-// that ID.
+// SHA-256 (hex) of the secret part, in an api.JoinToken with ID = its first
+// 16 hex digits; the joiner (the agent gateway) parses a token, checks the
+// digest against its CA and compares the secret's hash with the stored ones.
 
 type createJoinTokenRequest struct {
 	Rotate bool `json:"rotate"`
@@ -29,8 +29,9 @@ func (s *Server) createJoinToken(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.CADigest == "" {
 		return newErr(errdefs.ErrUnavailable, "this server has no CA yet, so it cannot make join tokens")
 	}
-	token := "WHARF-1-" + s.cfg.CADigest + "-" + newSecret()
-	hash := hashSecret(token)
+	secret := newSecret()
+	token := "WHARF-1-" + s.cfg.CADigest + "-" + secret
+	hash := hashSecret(secret)
 	for attempt := 0; ; attempt++ {
 		jt := api.JoinToken{Meta: api.Meta{ID: hashID(hash)}, Hash: hash}
 		setObject(r, jt.ID)

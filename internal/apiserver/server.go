@@ -64,6 +64,7 @@ type Server struct {
 	metrics   *metrics
 	heartbeat time.Duration // SSE comment interval
 	logStart  time.Duration // how long a followed log waits before sending headers
+	streams   *streams
 }
 
 // New checks cfg and builds the server and its routes.
@@ -88,6 +89,7 @@ func New(cfg Config) (*Server, error) {
 		cfg:       cfg,
 		st:        cfg.Store,
 		log:       cfg.Logger,
+		streams:   newStreams(),
 		mux:       http.NewServeMux(),
 		metrics:   m,
 		heartbeat: 15 * time.Second,
@@ -98,7 +100,7 @@ func New(cfg Config) (*Server, error) {
 }
 
 // Handler returns the HTTP handler serving every route.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return s.streams.wrap(s.mux) }
 
 // access says who may call a route.
 type access int

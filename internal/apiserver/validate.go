@@ -3,6 +3,7 @@ package apiserver
 import (
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -59,6 +60,12 @@ func validateSpec(spec *api.ServiceSpec) error {
 		return errdefs.Invalid("spec.command", "set spec.image or spec.command, not both")
 	case spec.Image == "" && len(spec.Command) == 0:
 		return errdefs.Invalid("spec.command", "set spec.command (run with the exec driver) or spec.image (docker driver)")
+	}
+	if spec.Driver != "" && !slices.Contains(api.Drivers, spec.Driver) {
+		return errdefs.Invalid("spec.driver", "unknown driver %q: want one of %s", spec.Driver, strings.Join(api.Drivers, ", "))
+	}
+	if spec.Driver == "exec" && spec.Image != "" {
+		return errdefs.Invalid("spec.driver", "the exec driver runs commands, not images: drop spec.image or pick the docker driver")
 	}
 	if spec.Image != "" && (len(spec.Image) > maxValueLen || strings.ContainsFunc(spec.Image, unicode.IsSpace) || !printable(spec.Image)) {
 		return errdefs.Invalid("spec.image", "must be an image reference without spaces, at most %d characters", maxValueLen)

@@ -28,7 +28,7 @@ func newServiceCmd(g *globals) *cobra.Command {
 
 func serviceCreate(g *globals) *cobra.Command {
 	var (
-		name, image, strategy string
+		name, image, strategy, driver string
 		replicas              int
 		tags, env             []string
 	)
@@ -46,7 +46,7 @@ func serviceCreate(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			spec := api.ServiceSpec{Image: image, Command: args, Env: envMap, Replicas: replicas, Tags: tags, Strategy: strategy}
+			spec := api.ServiceSpec{Image: image, Command: args, Env: envMap, Replicas: replicas, Tags: tags, Strategy: strategy, Driver: driver}
 			s, err := c.CreateService(cmd.Context(), name, spec)
 			if err != nil {
 				return err
@@ -62,6 +62,7 @@ func serviceCreate(g *globals) *cobra.Command {
 	f.StringSliceVar(&tags, "tag", nil, "node label every node must carry (k=v or k); repeatable")
 	f.StringSliceVarP(&env, "env", "e", nil, "environment variable k=v; repeatable")
 	f.StringVar(&strategy, "strategy", "", "deployment strategy (EMPTIEST_NODE)")
+	f.StringVar(&driver, "driver", "", "driver that runs it: exec, docker or fake (default: docker for an image, exec for a command)")
 	_ = cmd.MarkFlagRequired("name")
 	return cmd
 }

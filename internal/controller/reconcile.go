@@ -235,10 +235,7 @@ func better(a, b *api.Container) bool {
 }
 
 func newContainer(svc *api.Service, slot int, desired api.ContainerState) *item {
-	driver := "docker"
-	if len(svc.Spec.Command) > 0 && svc.Spec.Image == "" {
-		driver = "exec"
-	}
+	driver := svc.Spec.DriverName()
 	ct := &api.Container{
 		Meta: api.Meta{ID: randomID(), Name: svc.Name + "-" + strconv.Itoa(slot)},
 		Spec: api.ContainerSpec{

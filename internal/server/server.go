@@ -160,6 +160,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("API listen on %s: %w", cfg.Addr, err)
 	}
 	httpSrv := &http.Server{Handler: apiSrv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	httpSrv.RegisterOnShutdown(apiSrv.StopStreams)
 	if !cfg.Insecure {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{apiCert}, MinVersion: tls.VersionTLS12})
 	}

@@ -35,7 +35,7 @@ func TestServiceOfSixLandsTwoPerNode(t *testing.T) {
 		}
 		return nil
 	})
-	if _, err := c.Client.CreateService(ctx, "web", api.ServiceSpec{Command: []string{"serve"}, Replicas: 6}); err != nil {
+	if _, err := c.Client.CreateService(ctx, "web", api.ServiceSpec{Command: []string{"serve"}, Driver: "fake", Replicas: 6}); err != nil {
 		t.Fatal(err)
 	}
 	var cts []api.Container

@@ -23,6 +23,10 @@ func testPort(t *testing.T, h Harness) {
 	if a.HostPort == b.HostPort {
 		t.Errorf("two running containers got the same HostPort %d", a.HostPort)
 	}
+	list, err := d.List(ctxT(t))
+	if err != nil || len(list) != 2 || list[0] != a || list[1] != b {
+		t.Errorf("List = %+v, %v; want %+v and %+v, sorted by ID", list, err, a, b)
+	}
 	if !h.Listens {
 		return
 	}

@@ -114,8 +114,10 @@ func testStop(t *testing.T, h Harness) {
 	if err := d.Stop(ctxT(t), spec.ID, stopTimeout); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
-	if took := time.Since(began); took > stopTimeout+time.Second {
-		t.Errorf("Stop took %v, timeout was %v", took, stopTimeout)
+	// The workload exits promptly on a stop request: Stop must return once
+	// it is gone, not wait out the timeout.
+	if took := time.Since(began); took > stopTimeout/2 {
+		t.Errorf("Stop took %v (timeout %v) although the workload exits at once", took, stopTimeout)
 	}
 	got, err := d.Inspect(ctxT(t), spec.ID)
 	if err != nil {

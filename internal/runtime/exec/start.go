@@ -2,7 +2,6 @@ package exec
 
 import (
 	"context"
-
 	"fmt"
 	"os"
 	osexec "os/exec"
