@@ -29,8 +29,8 @@ func newServiceCmd(g *globals) *cobra.Command {
 func serviceCreate(g *globals) *cobra.Command {
 	var (
 		name, image, strategy, driver string
-		replicas              int
-		tags, env             []string
+		replicas                      int
+		tags, env                     []string
 	)
 	cmd := &cobra.Command{
 		Use:   "create --name NAME [--replicas N] [--tag k=v] [--image IMAGE | -- CMD ARGS...]",

@@ -23,7 +23,13 @@ type supervisor struct {
 	out   io.Writer
 	mu    sync.Mutex
 	procs []*child
-	died  chan error
+	died  chan death
+}
+
+// death is a child that exited while the cluster was meant to run.
+type death struct {
+	name string
+	err  error
 }
 
 type child struct {
@@ -37,7 +43,7 @@ func newSupervisor(dir string, out io.Writer) (*supervisor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("find the wharf binary: %w", err)
 	}
-	return &supervisor{dir: dir, exe: exe, out: out, died: make(chan error, 16)}, nil
+	return &supervisor{dir: dir, exe: exe, out: out, died: make(chan death, 16)}, nil
 }
 
 func (s *supervisor) start(ctx context.Context, name string, args ...string) error {
@@ -65,7 +71,7 @@ func (s *supervisor) start(ctx context.Context, name string, args ...string) err
 		close(c.done)
 		if ctx.Err() == nil {
 			select {
-			case s.died <- fmt.Errorf("%s exited (%v); its log is %s", name, err, logf.Name()):
+			case s.died <- death{name, fmt.Errorf("%s exited (%v); its log is %s", name, err, logf.Name())}:
 			default:
 			}
 		}
@@ -142,7 +148,7 @@ func upDetached(ctx context.Context, out io.Writer, o upOptions) error {
 		return err
 	}
 	cmd := exec.Command(exe, "up", "--data-dir", o.dataDir, "--nodes", fmt.Sprint(o.nodes),
-		"--port", fmt.Sprint(o.port), "--agent-port", fmt.Sprint(o.agentPort))
+		"--port", fmt.Sprint(o.port), "--agent-port", fmt.Sprint(o.agentPort), "--background")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

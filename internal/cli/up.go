@@ -24,6 +24,8 @@ type upOptions struct {
 	port      int
 	agentPort int
 	detach    bool
+	// background is set on the process that --detach starts.
+	background bool
 }
 
 func newUpCmd() *cobra.Command {
@@ -52,6 +54,8 @@ everything; running it again resumes the same cluster from --data-dir.`,
 	f.IntVar(&o.port, "port", 7443, "API port on 127.0.0.1")
 	f.IntVar(&o.agentPort, "agent-port", 7444, "agent gateway port on 127.0.0.1")
 	f.BoolVarP(&o.detach, "detach", "d", false, "run in the background; return once the cluster is up (stop it with `wharf down`)")
+	f.BoolVar(&o.background, "background", false, "")
+	_ = f.MarkHidden("background") // set by --detach for the process it starts
 	return cmd
 }
 
@@ -141,13 +145,21 @@ func runUp(ctx context.Context, out io.Writer, o upOptions) error {
 	if err := os.WriteFile(readyFile, []byte(apiURL), 0o600); err != nil {
 		return err
 	}
-	select {
-	case <-ctx.Done():
-		fmt.Fprintln(out, "\nstopping the cluster...")
-	case err := <-sup.died:
-		fmt.Fprintf(out, "\n%v; stopping the cluster\n", err)
+	for {
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(out, "\nstopping the cluster...")
+			return nil
+		case d := <-sup.died:
+			if d.name == "server" {
+				fmt.Fprintf(out, "\n%v; stopping the cluster\n", d.err)
+				return d.err
+			}
+			// A lost agent is what a cluster is for: its node goes
+			// Unreachable and the rest keeps running.
+			fmt.Fprintf(out, "%v; the other nodes keep running\n", d.err)
+		}
 	}
-	return nil
 }
 
 // waitServer waits until the server answers /readyz, then returns a client
@@ -160,8 +172,8 @@ func waitServer(ctx context.Context, sup *supervisor, apiURL, serverDir string) 
 			return nil, Config{}, err
 		}
 		select {
-		case err := <-sup.died:
-			return nil, Config{}, fmt.Errorf("%w\n%s", err, sup.tail("server"))
+		case d := <-sup.died:
+			return nil, Config{}, fmt.Errorf("%w\n%s", d.err, sup.tail(d.name))
 		default:
 		}
 		token, terr := os.ReadFile(filepath.Join(serverDir, "admin-token"))
@@ -225,7 +237,7 @@ Try:
   wharf events -f
 
 `, o.nodes, apiURL, cfg.Token, cfg.CACert, cfgPath, o.dataDir, selfPath())
-	if !o.detach {
+	if !o.background {
 		fmt.Fprintln(out, "Press Ctrl-C to stop the cluster; run `wharf up` again to resume it.")
 	}
 }

@@ -70,6 +70,7 @@ func (g *Gateway) Join(ctx context.Context, req api.JoinRequest, remoteAddr stri
 		err = g.store.Modify(ctx, store.KindNodes, id, &node, func() ([]api.Event, error) {
 			node.State = api.NodeDeploying
 			node.Hostname = req.Hostname
+			node.Name = req.Hostname
 			if len(req.Labels) > 0 {
 				node.Labels = req.Labels
 			}
@@ -79,7 +80,7 @@ func (g *Gateway) Join(ctx context.Context, req api.JoinRequest, remoteAddr stri
 		})
 	} else {
 		node = api.Node{
-			Meta:       api.Meta{ID: id},
+			Meta:       api.Meta{ID: id, Name: req.Hostname},
 			Labels:     req.Labels,
 			State:      api.NodeDeploying,
 			Hostname:   req.Hostname,
