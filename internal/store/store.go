@@ -210,7 +210,7 @@ func (s *Store) Modify(ctx context.Context, kind, id string, obj Object, fn func
 	return err
 }
 
-// ErrNoChange, returned by a Modify callback, means there is nothing to write.
+// ErrNoChange is what a Modify callback returns when there is nothing to write.
 var ErrNoChange = errors.New("no change")
 
 func decode(b []byte, rev int64, out Object) error {

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/testcluster"
@@ -126,7 +124,7 @@ func BenchmarkEtcdWrites(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer e.Close()
-	var cli *clientv3.Client = e.Client
+	cli := e.Client
 	ctx := context.Background()
 	val := string(make([]byte, 256))
 	b.ResetTimer()
