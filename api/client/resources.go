@@ -138,17 +138,24 @@ func (c *Client) RemoveToken(ctx context.Context, id string) error {
 	return c.Do(ctx, http.MethodDelete, "/v1/tokens/"+url.PathEscape(id), nil, nil)
 }
 
-// Events lists stored events after a cursor.
-func (c *Client) Events(ctx context.Context, since string, limit int) ([]api.Event, error) {
-	q := url.Values{}
-	if since != "" {
-		q.Set("since", since)
+// Events lists every stored event after a cursor ("" for all kept).
+func (c *Client) Events(ctx context.Context, since string) ([]api.Event, error) {
+	var all []api.Event
+	for {
+		q := url.Values{"limit": {"1000"}}
+		if since != "" {
+			q.Set("since", since)
+		}
+		var page api.List[api.Event]
+		if err := c.Do(ctx, http.MethodGet, "/v1/events?"+q.Encode(), nil, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Items...)
+		if page.Next == "" {
+			return all, nil
+		}
+		since = page.Next
 	}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
-	}
-	var page api.List[api.Event]
-	return page.Items, c.Do(ctx, http.MethodGet, "/v1/events?"+q.Encode(), nil, &page)
 }
 
 // Actions lists the audit trail.

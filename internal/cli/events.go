@@ -33,7 +33,7 @@ func newEventsCmd(g *globals) *cobra.Command {
 				}
 				return c.FollowEvents(cmd.Context(), since, print)
 			}
-			evs, err := c.Events(cmd.Context(), since, 0)
+			evs, err := c.Events(cmd.Context(), since)
 			if err != nil {
 				return err
 			}
@@ -55,11 +55,7 @@ func printEvent(w io.Writer, e api.Event, asJSON bool) error {
 	if asJSON {
 		return printJSONLine(w, e)
 	}
-	msg := e.Message
-	if msg == "" && e.State != "" {
-		msg = "-> " + e.State
-	}
-	_, err := fmt.Fprintf(w, "%s  %s  %-9s %-8s %s  %s\n", e.Cursor(), e.Time.Local().Format(time.DateTime), e.Kind, e.Type, orDash(e.Name), msg)
+	_, err := fmt.Fprintf(w, "%-8s %s  %-9s %-8s %-12s %-12s %s\n", e.Cursor(), e.Time.Local().Format(time.DateTime), e.Kind, e.Type, orDash(e.Name), orDash(e.State), e.Message)
 	return err
 }
 

@@ -89,33 +89,48 @@ func decodeEvent(key string, value []byte, rev int64) (api.Event, error) {
 	return e, nil
 }
 
-// Events lists up to limit stored events after the cursor, oldest first,
-// and the store revision it read at (watch from there for what follows).
+// Events lists up to limit stored events after the cursor (0: all), oldest
+// first, and the store revision it read at (watch from there for what
+// follows).
 func (s *Store) Events(ctx context.Context, since EventCursor, limit int) ([]api.Event, int64, error) {
 	p := s.kindPrefix(KindEvents)
-	opts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByModRevision, clientv3.SortAscend)}
-	if since.Rev > 0 {
-		opts = append(opts, clientv3.WithMinModRev(since.Rev))
+	fetch := int64(0)
+	if limit > 0 {
+		// A few more than asked: events of the cursor's own revision that
+		// were already seen are skipped below.
+		fetch = int64(limit) + 64
 	}
-	resp, err := s.cli.Get(ctx, p, opts...)
-	if err != nil {
-		return nil, 0, wrapEtcd(err)
-	}
-	var out []api.Event
-	for _, kv := range resp.Kvs {
-		e, err := decodeEvent(string(kv.Key), kv.Value, kv.ModRevision)
+	for {
+		opts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByModRevision, clientv3.SortAscend), clientv3.WithLimit(fetch)}
+		if since.Rev > 0 {
+			opts = append(opts, clientv3.WithMinModRev(since.Rev))
+		}
+		resp, err := s.cli.Get(ctx, p, opts...)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, wrapEtcd(err)
 		}
-		if since.after(e) {
-			out = append(out, e)
+		var out []api.Event
+		for _, kv := range resp.Kvs {
+			e, err := decodeEvent(string(kv.Key), kv.Value, kv.ModRevision)
+			if err != nil {
+				return nil, 0, err
+			}
+			if since.after(e) {
+				out = append(out, e)
+			}
 		}
+		if limit > 0 && len(out) <= limit && resp.More {
+			// The page ended inside a revision or before enough events
+			// after the cursor: read again, more widely.
+			fetch *= 2
+			continue
+		}
+		sortEvents(out)
+		if limit > 0 && len(out) > limit {
+			out = out[:limit]
+		}
+		return out, resp.Header.Revision, nil
 	}
-	sortEvents(out)
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
-	}
-	return out, resp.Header.Revision, nil
 }
 
 func sortEvents(ev []api.Event) {

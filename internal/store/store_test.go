@@ -244,3 +244,39 @@ func TestEventsResumeWithoutGapOrDuplicate(t *testing.T) {
 		t.Fatal("bad cursor accepted")
 	}
 }
+
+func TestEventPagesCrossRevisionsWithoutGap(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	for _, n := range []int{150, 1, 7} { // one revision far larger than a page
+		tx := s.Txn()
+		for i := 0; i < n; i++ {
+			tx.Emit(api.Event{Kind: "thing", Type: "state"})
+		}
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []api.Event
+	cur := EventCursor{}
+	for pages := 0; pages < 100; pages++ {
+		page, _, err := s.Events(ctx, cur, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		got = append(got, page...)
+		cur, _ = ParseEventCursor(page[len(page)-1].Cursor())
+	}
+	if len(got) != 158 {
+		t.Fatalf("paged %d events of 158", len(got))
+	}
+	for i := 1; i < len(got); i++ {
+		a, b := got[i-1], got[i]
+		if a.ID > b.ID || (a.ID == b.ID && a.Seq >= b.Seq) {
+			t.Fatalf("out of order or duplicated at %d: %s then %s", i, a.Cursor(), b.Cursor())
+		}
+	}
+}

@@ -19,12 +19,10 @@ import (
 func TestUpRunsAServiceAndNoticesADeadAgent(t *testing.T) {
 	e := newEnv(t)
 	data := filepath.Join(e.dir, "up")
-	up := e.start("up", "up", "--nodes", "3", "--data-dir", data,
-		"--port", fmt.Sprint(freePort(t)), "--agent-port", fmt.Sprint(freePort(t)))
-	eventually(t, 90*time.Second, "wharf up ready", func() error {
-		_, err := os.Stat(filepath.Join(data, "up.ready"))
-		return err
-	})
+	upArgs := []string{"up", "--nodes", "3", "--data-dir", data,
+		"--port", fmt.Sprint(freePort(t)), "--agent-port", fmt.Sprint(freePort(t))}
+	up := e.start("up", upArgs...)
+	waitUp(t, data)
 
 	nodes := e.list("node", "ls")
 	if len(nodes) != 3 {
@@ -88,6 +86,17 @@ func TestUpRunsAServiceAndNoticesADeadAgent(t *testing.T) {
 	})
 	t.Logf("node-2 Unreachable %s after its agent was killed", took.Round(time.Millisecond))
 
+	// Logs come from the node through its agent; events tell the story.
+	if out := e.wharf("container", "logs", cts[0].Name); !strings.Contains(out, "hello: serving "+cts[0].Name) {
+		t.Errorf("container logs %s: %q", cts[0].Name, out)
+	}
+	if out := e.wharf("service", "logs", "web"); strings.Count(out, "hello: serving") < 4 {
+		t.Errorf("service logs web: %q", out)
+	}
+	if out := e.wharf("events"); !strings.Contains(out, "Unreachable") || !strings.Contains(out, "web") {
+		t.Errorf("events lack the node's Unreachable or the service:\n%s", out)
+	}
+
 	// Ctrl-C stops the cluster and the workloads of the live agents.
 	if err := up.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
@@ -107,6 +116,39 @@ func TestUpRunsAServiceAndNoticesADeadAgent(t *testing.T) {
 			t.Errorf("%s still answers after the cluster stopped", c.Name)
 		}
 	}
+
+	// Run again: the same cluster resumes, every node (node-2 too) and
+	// all six containers.
+	again := e.start("up-again", upArgs...)
+	waitUp(t, data)
+	eventually(t, 30*time.Second, "the same 3 nodes Deployed", func() error {
+		again := e.list("node", "ls")
+		if len(again) != 3 {
+			return fmt.Errorf("%d nodes", len(again))
+		}
+		for _, n := range again {
+			if perNodeName(nodes, n.ID) == "" || n.State != "Deployed" {
+				return fmt.Errorf("node %s (%s) is %s", n.Name, n.ID, n.State)
+			}
+		}
+		return nil
+	})
+	cts = waitRunning(t, e, "web", 6)
+	for _, c := range cts {
+		if body := get(t, fmt.Sprintf("http://127.0.0.1:%d/", c.Status.HostPort)); !strings.Contains(body, "Hello from "+c.Name) {
+			t.Errorf("after resume %s answered %q", c.Name, body)
+		}
+	}
+	_ = again.Process.Signal(syscall.SIGINT)
+	_, _ = again.Process.Wait()
+}
+
+func waitUp(t *testing.T, data string) {
+	t.Helper()
+	eventually(t, 90*time.Second, "wharf up ready", func() error {
+		_, err := os.Stat(filepath.Join(data, "up.ready"))
+		return err
+	})
 }
 
 func perNodeName(nodes []listed, id string) string {
