@@ -17,9 +17,14 @@ import (
 // under a directory. It listens only on unix sockets in that directory: no
 // port is opened, so several servers can run on one machine.
 type Embedded struct {
-	etcd   *embed.Etcd
-	Client *clientv3.Client
+	etcd      *embed.Etcd
+	Client    *clientv3.Client
+	clientURL string
 }
+
+// ClientURL is the etcd client endpoint (a unix socket) that other
+// processes on this machine can dial.
+func (e *Embedded) ClientURL() string { return e.clientURL }
 
 // StartEmbedded starts etcd with its data in dir and waits until it serves.
 func StartEmbedded(ctx context.Context, dir string) (*Embedded, error) {
@@ -51,7 +56,7 @@ func StartEmbedded(ctx context.Context, dir string) (*Embedded, error) {
 		e.Close()
 		return nil, ctx.Err()
 	}
-	return &Embedded{etcd: e, Client: v3client.New(e.Server)}, nil
+	return &Embedded{etcd: e, Client: v3client.New(e.Server), clientURL: client.String()}, nil
 }
 
 // Close stops etcd after it has persisted everything it acknowledged.

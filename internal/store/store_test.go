@@ -280,3 +280,29 @@ func TestEventPagesCrossRevisionsWithoutGap(t *testing.T) {
 		}
 	}
 }
+
+func TestConnectToAnExternalEtcd(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	e, err := StartEmbedded(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	cli, err := Connect(ctx, []string{e.ClientURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cli.Close() }()
+	s := New(cli, "/wharf")
+	if err := s.Create(ctx, "things", &thing{Meta: api.Meta{ID: "x"}, N: 7}); err != nil {
+		t.Fatal(err)
+	}
+	var got thing
+	if err := New(e.Client, "/wharf").Get(ctx, "things", "x", &got); err != nil || got.N != 7 {
+		t.Fatalf("write through the external client not seen in-process: %+v %v", got, err)
+	}
+	if _, err := Connect(ctx, []string{"unix://" + dir + "/nothing-here.sock"}); err == nil {
+		t.Fatal("Connect to nothing succeeded")
+	}
+}

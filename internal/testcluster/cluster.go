@@ -27,6 +27,10 @@ import (
 type Options struct {
 	HeartbeatGrace time.Duration // default 15s
 	Logger         *slog.Logger  // default: discard
+	EtcdEndpoints  []string      // default: embedded etcd
+	// Token is the admin token to use; default: the one the server wrote to
+	// its data dir (a second server on a shared etcd writes none).
+	Token string
 }
 
 // Cluster is a running in-process server.
@@ -59,7 +63,7 @@ func Start(tb testing.TB, o Options) *Cluster {
 	c.cfg = server.Config{
 		DataDir: filepath.Join(dir, "server"), Addr: freeAddr(tb), AgentAddr: freeAddr(tb),
 		Advertise: "127.0.0.1", HeartbeatGrace: o.HeartbeatGrace, Logger: o.Logger,
-		Version: api.Version{Version: "test"}, Out: io.Discard,
+		Version: api.Version{Version: "test"}, Out: io.Discard, EtcdEndpoints: o.EtcdEndpoints,
 	}
 	c.URL = "https://" + c.cfg.Addr
 	c.startServer()
@@ -91,9 +95,12 @@ func (c *Cluster) startServer() {
 }
 
 func (c *Cluster) tryConnect() error {
-	tok, err := os.ReadFile(filepath.Join(c.cfg.DataDir, "admin-token"))
-	if err != nil {
-		return err
+	tok := []byte(c.opts.Token)
+	if len(tok) == 0 {
+		var err error
+		if tok, err = os.ReadFile(filepath.Join(c.cfg.DataDir, "admin-token")); err != nil {
+			return err
+		}
 	}
 	ca, err := os.ReadFile(filepath.Join(c.cfg.DataDir, "ca.crt"))
 	if err != nil {
