@@ -82,6 +82,9 @@ func listHandler[T any, PT interface {
 		if err != nil {
 			return err
 		}
+		if keep == nil {
+			return writeRawList(r.Context(), w, s.st, kind, p)
+		}
 		l, err := listPage[T, PT](r.Context(), s.st, kind, p, keep)
 		if err != nil {
 			return err
