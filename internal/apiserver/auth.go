@@ -7,6 +7,7 @@ import (
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/errdefs"
+	"github.com/wharfhq/wharf/internal/pki"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -27,7 +28,7 @@ func (s *Server) authenticate(r *http.Request) (*api.Token, error) {
 	if !strings.HasPrefix(secret, "wharf_") {
 		return nil, wrong
 	}
-	hash := hashSecret(secret)
+	hash := pki.HashSecret(secret)
 	var t api.Token
 	if err := s.st.Get(r.Context(), store.KindTokens, hashID(hash), &t); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
@@ -35,7 +36,7 @@ func (s *Server) authenticate(r *http.Request) (*api.Token, error) {
 		}
 		return nil, err
 	}
-	if !sameHash(t.Hash, hash) {
+	if !pki.SecretMatches(secret, t.Hash) {
 		return nil, wrong
 	}
 	return &t, nil

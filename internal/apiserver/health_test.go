@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/pki"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -62,7 +63,7 @@ func TestJoinTokensAndJoin(t *testing.T) {
 	if err != nil || len(jts) != 1 {
 		t.Fatalf("join tokens after rotate: %+v %v", jts, err)
 	}
-	h := hashSecret(second.Token[strings.LastIndexByte(second.Token, '-')+1:])
+	h := pki.HashSecret(second.Token[strings.LastIndexByte(second.Token, '-')+1:])
 	if jts[0].ID != h[:16] || jts[0].Hash != h {
 		t.Fatalf("stored join token %+v, want hash %s", jts[0], h)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/errdefs"
+	"github.com/wharfhq/wharf/internal/pki"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -29,9 +30,10 @@ func (s *Server) createJoinToken(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.CADigest == "" {
 		return newErr(errdefs.ErrUnavailable, "this server has no CA yet, so it cannot make join tokens")
 	}
-	secret := newSecret()
-	token := "WHARF-1-" + s.cfg.CADigest + "-" + secret
-	hash := hashSecret(secret)
+	token, hash, err := pki.NewJoinToken(s.cfg.CADigest)
+	if err != nil {
+		return err
+	}
 	for attempt := 0; ; attempt++ {
 		jt := api.JoinToken{Meta: api.Meta{ID: hashID(hash)}, Hash: hash}
 		setObject(r, jt.ID)

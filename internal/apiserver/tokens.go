@@ -11,6 +11,7 @@ import (
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/errdefs"
+	"github.com/wharfhq/wharf/internal/pki"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -22,14 +23,16 @@ const (
 
 // newToken makes an API token: the stored object (ID = the first 16 hex
 // digits of the secret's SHA-256, Hash = all of it) and the secret.
-func newToken(name string, admin bool) (api.Token, string) {
-	secret := newAPIToken()
-	hash := hashSecret(secret)
+func newToken(name string, admin bool) (api.Token, string, error) {
+	secret, hash, err := pki.NewAPIToken()
+	if err != nil {
+		return api.Token{}, "", err
+	}
 	t := api.Token{Meta: api.Meta{ID: hashID(hash), Name: name}, Hash: hash, Role: roleReadOnly, Admin: admin}
 	if admin {
 		t.Role = roleAdmin
 	}
-	return t, secret
+	return t, secret, nil
 }
 
 func tokenEvent(t *api.Token, typ, msg string) api.Event {
@@ -49,7 +52,10 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if !tokenNameRE.MatchString(req.Name) {
 		return errdefs.Invalid("name", "token name %q must match %s", req.Name, tokenNameRE)
 	}
-	t, secret := newToken(req.Name, req.Admin)
+	t, secret, err := newToken(req.Name, req.Admin)
+	if err != nil {
+		return err
+	}
 	setObject(r, t.ID)
 	if err := s.st.Create(r.Context(), store.KindTokens, &t, tokenEvent(&t, "created", fmt.Sprintf("%s token %s created", t.Role, t.Name))); err != nil {
 		return err
@@ -119,7 +125,10 @@ func Bootstrap(ctx context.Context, st *store.Store, dataDir string) (secret str
 		}
 		return strings.TrimSpace(string(b)), false, nil
 	}
-	t, secret := newToken("admin", true)
+	t, secret, err := newToken("admin", true)
+	if err != nil {
+		return "", false, err
+	}
 	// The file first: a token whose secret nobody has would lock the
 	// cluster out, while a file whose token was never stored is replaced
 	// by the next Bootstrap.

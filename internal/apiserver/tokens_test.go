@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/pki"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -28,7 +29,7 @@ func TestBootstrap(t *testing.T) {
 		t.Fatal("file does not hold the secret")
 	}
 	toks, _, err := store.ListAll[api.Token](t.Context(), st, store.KindTokens)
-	if err != nil || len(toks) != 1 || !toks[0].Admin || toks[0].Hash != hashSecret(secret) || strings.Contains(string(b), toks[0].Hash) {
+	if err != nil || len(toks) != 1 || !toks[0].Admin || toks[0].Hash != pki.HashSecret(secret) || strings.Contains(string(b), toks[0].Hash) {
 		t.Fatalf("stored tokens: %+v %v", toks, err)
 	}
 
@@ -54,7 +55,7 @@ func TestTokens(t *testing.T) {
 		t.Fatalf("created: %+v", ro)
 	}
 	code, b := e.do("GET", "/v1/tokens", e.admin, "")
-	if code != 200 || strings.Contains(string(b), `"hash"`) || strings.Contains(string(b), hashSecret(ro.Secret)) {
+	if code != 200 || strings.Contains(string(b), `"hash"`) || strings.Contains(string(b), pki.HashSecret(ro.Secret)) {
 		t.Fatalf("token list leaks hashes or fails: %d %s", code, b)
 	}
 	if code, b := e.do("GET", "/v1/services", ro.Secret, ""); code != 200 {

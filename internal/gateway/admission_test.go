@@ -24,7 +24,7 @@ func TestJoinRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherToken, _, err := pki.NewJoinToken(other)
+	otherToken, _, err := pki.NewJoinToken(other.Digest())
 	if err != nil {
 		t.Fatal(err)
 	}

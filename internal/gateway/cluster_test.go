@@ -71,7 +71,7 @@ func newEnv(t *testing.T) *env {
 	if e.cert, err = tls.X509KeyPair(certPEM, keyPEM); err != nil {
 		t.Fatal(err)
 	}
-	token, hash, err := pki.NewJoinToken(e.ca)
+	token, hash, err := pki.NewJoinToken(e.ca.Digest())
 	if err != nil {
 		t.Fatal(err)
 	}

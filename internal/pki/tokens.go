@@ -43,12 +43,12 @@ func (t JoinToken) String() string {
 
 // NewJoinToken makes a join token pinned to ca. It returns the token text,
 // to show once, and HashSecret of its secret, to store.
-func NewJoinToken(ca *CA) (token string, secretHash string, err error) {
+func NewJoinToken(caDigest string) (token string, secretHash string, err error) {
 	secret, err := newSecret()
 	if err != nil {
 		return "", "", fmt.Errorf("pki: new join token: %w", err)
 	}
-	t := JoinToken{CADigest: ca.Digest(), Secret: secret}
+	t := JoinToken{CADigest: caDigest, Secret: secret}
 	return t.String(), HashSecret(secret), nil
 }
 
@@ -58,7 +58,7 @@ func NewJoinToken(ca *CA) (token string, secretHash string, err error) {
 func ParseJoinToken(s string) (JoinToken, error) {
 	parts := strings.SplitN(strings.TrimSpace(s), "-", 4)
 	if parts[0] != joinTokenPrefix {
-		return JoinToken{}, fmt.Errorf("pki: join token must start with %q; copy the whole token that `wharf join-token create` printed", joinTokenPrefix+"-")
+		return JoinToken{}, fmt.Errorf("pki: join token must start with %q; copy the whole token that `wharf node join-token` printed", joinTokenPrefix+"-")
 	}
 	if len(parts) < 2 || parts[1] != joinTokenVersion {
 		return JoinToken{}, fmt.Errorf("pki: join token has an unsupported version (want %q after %q); use a token made by this version of Wharf", joinTokenVersion, joinTokenPrefix+"-")

@@ -10,7 +10,7 @@ import (
 
 func TestJoinTokenRoundTrip(t *testing.T) {
 	ca := mustCA(t, "wharf-ca")
-	text, hash, err := NewJoinToken(ca)
+	text, hash, err := NewJoinToken(ca.Digest())
 	if err != nil {
 		t.Fatalf("NewJoinToken: %v", err)
 	}
@@ -37,7 +37,7 @@ func TestJoinTokenRoundTrip(t *testing.T) {
 	if err != nil || upper.CADigest != ca.Digest() {
 		t.Errorf("upper-case digest: %+v, %v; want it accepted and lowered", upper, err)
 	}
-	text2, _, _ := NewJoinToken(ca)
+	text2, _, _ := NewJoinToken(ca.Digest())
 	if text2 == text {
 		t.Error("two join tokens are equal")
 	}
