@@ -1,5 +1,7 @@
 package api
 
+import "time"
+
 // The agent protocol. An agent joins once over HTTPS (POST /v1/join), then
 // holds one mTLS connection to the server's agent gateway, multiplexed with
 // yamux; both sides speak HTTP/1.1 over its streams:
@@ -35,9 +37,15 @@ type JoinResponse struct {
 // AgentHello is what an agent says when its session opens: its facts and
 // every container its drivers run (for adoption and reconciliation).
 type AgentHello struct {
-	Hostname     string            `json:"hostname"`
-	Addresses    []string          `json:"addresses,omitempty"`
-	OS           string            `json:"os"`
+	Hostname  string   `json:"hostname"`
+	Addresses []string `json:"addresses,omitempty"`
+	OS        string   `json:"os"`
+	Kernel    string   `json:"kernel,omitempty"`
+	DiskBytes int64    `json:"disk_bytes,omitempty"`
+	// EngineVersion is the Docker Engine's version, when one answers.
+	EngineVersion string `json:"engine_version,omitempty"`
+	// Time is the agent's clock when it sent the hello (clock offset).
+	Time         time.Time         `json:"time,omitzero"`
 	Arch         string            `json:"arch"`
 	CPUs         int               `json:"cpus"`
 	MemoryBytes  int64             `json:"memory_bytes"`

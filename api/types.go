@@ -48,11 +48,18 @@ type Node struct {
 	Hostname     string   `json:"hostname,omitempty"`
 	Addresses    []string `json:"addresses,omitempty"`
 	OS           string   `json:"os,omitempty"`
+	Kernel       string   `json:"kernel,omitempty"`
 	Arch         string   `json:"arch,omitempty"`
 	CPUs         int      `json:"cpus,omitempty"`
 	MemoryBytes  int64    `json:"memory_bytes,omitempty"`
+	DiskBytes    int64    `json:"disk_bytes,omitempty"` // size of the agent's data dir's filesystem
 	AgentVersion string   `json:"agent_version,omitempty"`
-	Drivers      []string `json:"drivers,omitempty"`
+	// EngineVersion is the Docker Engine's version when the docker driver runs.
+	EngineVersion string `json:"engine_version,omitempty"`
+	// ClockOffset is the agent's clock minus the server's, in milliseconds,
+	// as measured at its last hello.
+	ClockOffsetMS int64    `json:"clock_offset_ms,omitempty"`
+	Drivers       []string `json:"drivers,omitempty"`
 	// LastSeen is the last heartbeat the server wrote down; heartbeats are kept
 	// in memory, so this moves only on state transitions and connects.
 	LastSeen time.Time `json:"last_seen,omitempty"`
@@ -88,6 +95,12 @@ type ServiceSpec struct {
 	// with the exec driver. (The docker driver lands in a later issue.)
 	Image   string   `json:"image,omitempty"`
 	Command []string `json:"command,omitempty"`
+	// Entrypoint overrides the image's entrypoint (docker driver).
+	Entrypoint []string `json:"entrypoint,omitempty"`
+	// Ports to publish on the node. HostPort 0 picks a free port.
+	Ports []PortSpec `json:"ports,omitempty"`
+	// Resources limits each container.
+	Resources Resources `json:"resources,omitzero"`
 	// Driver, when set, names the driver that must run the service
 	// ("exec", "docker" or "fake"); otherwise DriverName decides.
 	Driver   string            `json:"driver,omitempty"`
@@ -98,6 +111,26 @@ type ServiceSpec struct {
 	Strategy string   `json:"strategy,omitempty"`
 	// Running is the user's wish: true after create and start, false after stop.
 	Running bool `json:"running"`
+}
+
+// PortSpec publishes a container port on the node.
+type PortSpec struct {
+	ContainerPort int    `json:"container_port"`
+	HostPort      int    `json:"host_port,omitempty"` // 0: a free port
+	Protocol      string `json:"protocol,omitempty"`  // tcp (default) or udp
+}
+
+// PortBinding is a published port as the driver made it.
+type PortBinding struct {
+	ContainerPort int    `json:"container_port"`
+	HostPort      int    `json:"host_port"`
+	Protocol      string `json:"protocol"`
+}
+
+// Resources are per-container limits; zero means none.
+type Resources struct {
+	MemoryBytes int64 `json:"memory_bytes,omitempty"`
+	NanoCPUs    int64 `json:"nano_cpus,omitempty"` // 1e9 is one CPU
 }
 
 // Drivers a service may name.
@@ -153,13 +186,16 @@ const (
 // ContainerSpec is what the controllers decide for one slot: which node runs
 // it and whether it should run. Written by the server only.
 type ContainerSpec struct {
-	Service string            `json:"service"` // service ID
-	Slot    int               `json:"slot"`
-	Node    string            `json:"node,omitempty"` // node ID; empty while unplaced
-	Image   string            `json:"image,omitempty"`
-	Command []string          `json:"command,omitempty"`
-	Env     map[string]string `json:"env,omitempty"`
-	Driver  string            `json:"driver"`
+	Service    string            `json:"service"` // service ID
+	Slot       int               `json:"slot"`
+	Node       string            `json:"node,omitempty"` // node ID; empty while unplaced
+	Image      string            `json:"image,omitempty"`
+	Command    []string          `json:"command,omitempty"`
+	Entrypoint []string          `json:"entrypoint,omitempty"`
+	Env        map[string]string `json:"env,omitempty"`
+	Ports      []PortSpec        `json:"ports,omitempty"`
+	Resources  Resources         `json:"resources,omitzero"`
+	Driver     string            `json:"driver"`
 	// Desired is Running while the slot should run, Stopped when the service
 	// is stopped, Terminated when the slot is to be removed.
 	Desired ContainerState `json:"desired"`
@@ -167,14 +203,17 @@ type ContainerSpec struct {
 
 // ContainerStatus is what the node's agent reports.
 type ContainerStatus struct {
-	State        ContainerState `json:"state"`
-	PID          int            `json:"pid,omitempty"`
-	HostPort     int            `json:"host_port,omitempty"`
-	ExitCode     *int           `json:"exit_code,omitempty"`
-	Reason       string         `json:"reason,omitempty"`
-	StartedAt    time.Time      `json:"started_at,omitempty"`
-	FinishedAt   time.Time      `json:"finished_at,omitempty"`
-	RestartCount int            `json:"restart_count,omitempty"`
+	State    ContainerState `json:"state"`
+	PID      int            `json:"pid,omitempty"`
+	HostPort int            `json:"host_port,omitempty"` // the first published (or PORT) port
+	Ports    []PortBinding  `json:"ports,omitempty"`
+	// DriverID is the driver's own ID of the run (the Docker container ID).
+	DriverID     string    `json:"driver_id,omitempty"`
+	ExitCode     *int      `json:"exit_code,omitempty"`
+	Reason       string    `json:"reason,omitempty"`
+	StartedAt    time.Time `json:"started_at,omitempty"`
+	FinishedAt   time.Time `json:"finished_at,omitempty"`
+	RestartCount int       `json:"restart_count,omitempty"`
 }
 
 // Container is one slot of a service: "web-3" is slot 3 of service web.

@@ -76,7 +76,7 @@ func (e *executor) adopt(ctx context.Context) {
 			k := &ctr{id: st.ID, drv: d, backoff: restartMin}
 			e.ctrs[st.ID] = k
 			if st.State == runtime.StateRunning {
-				e.setStatus(k, api.ContainerStatus{State: api.ContainerRunning, PID: st.PID, HostPort: st.HostPort, StartedAt: st.StartedAt})
+				e.setStatus(k, api.ContainerStatus{State: api.ContainerRunning, PID: st.PID, HostPort: st.HostPort, Ports: st.Ports, DriverID: st.DriverID, StartedAt: st.StartedAt})
 				e.watch(k, d)
 			} else {
 				e.setStatus(k, exitedStatus(st, k))
@@ -226,7 +226,7 @@ func (e *executor) start(k *ctr) {
 			return
 		}
 		k.drv = drv
-		e.setStatus(k, api.ContainerStatus{State: api.ContainerRunning, PID: st.PID, HostPort: st.HostPort,
+		e.setStatus(k, api.ContainerStatus{State: api.ContainerRunning, PID: st.PID, HostPort: st.HostPort, Ports: st.Ports, DriverID: st.DriverID,
 			StartedAt: st.StartedAt, RestartCount: k.restarts})
 		e.a.log.Info("container started", "container", spec.Name, "id", k.id, "pid", st.PID, "restarts", k.restarts)
 		e.watch(k, drv)
@@ -396,7 +396,8 @@ func (e *executor) toSpec(c api.Container) runtime.Spec {
 		name = c.ID
 	}
 	return runtime.Spec{ID: c.ID, Name: name, Service: c.Spec.Service, Slot: c.Spec.Slot, Node: e.a.NodeID(),
-		Image: c.Spec.Image, Command: c.Spec.Command, Env: c.Spec.Env}
+		Image: c.Spec.Image, Command: c.Spec.Command, Entrypoint: c.Spec.Entrypoint, Env: c.Spec.Env,
+		Ports: c.Spec.Ports, Resources: c.Spec.Resources}
 }
 
 // pick chooses k's driver: the one it already runs on, else the one its

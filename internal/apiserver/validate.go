@@ -55,11 +55,11 @@ func validateSpec(spec *api.ServiceSpec) error {
 	if spec.Replicas < 0 || spec.Replicas > 10000 {
 		return errdefs.Invalid("spec.replicas", "must be from 0 to 10000, got %d", spec.Replicas)
 	}
-	switch {
-	case spec.Image != "" && len(spec.Command) > 0:
-		return errdefs.Invalid("spec.command", "set spec.image or spec.command, not both")
-	case spec.Image == "" && len(spec.Command) == 0:
+	if spec.Image == "" && len(spec.Command) == 0 {
 		return errdefs.Invalid("spec.command", "set spec.command (run with the exec driver) or spec.image (docker driver)")
+	}
+	if err := validateDockerFields(spec); err != nil {
+		return err
 	}
 	if spec.Driver != "" && !slices.Contains(api.Drivers, spec.Driver) {
 		return errdefs.Invalid("spec.driver", "unknown driver %q: want one of %s", spec.Driver, strings.Join(api.Drivers, ", "))
@@ -70,10 +70,11 @@ func validateSpec(spec *api.ServiceSpec) error {
 	if spec.Image != "" && (len(spec.Image) > maxValueLen || strings.ContainsFunc(spec.Image, unicode.IsSpace) || !printable(spec.Image)) {
 		return errdefs.Invalid("spec.image", "must be an image reference without spaces, at most %d characters", maxValueLen)
 	}
-	for i, arg := range spec.Command {
-		if strings.ContainsRune(arg, 0) || (i == 0 && strings.TrimSpace(arg) == "") {
-			return errdefs.Invalid("spec.command["+strconv.Itoa(i)+"]", "must be a non-empty program and arguments without NUL bytes")
-		}
+	if err := validateArgs("spec.command", spec.Command, spec.Image == ""); err != nil {
+		return err
+	}
+	if err := validateArgs("spec.entrypoint", spec.Entrypoint, true); err != nil {
+		return err
 	}
 	for k, v := range spec.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") || strings.ContainsRune(v, 0) {

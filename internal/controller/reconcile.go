@@ -241,6 +241,7 @@ func newContainer(svc *api.Service, slot int, desired api.ContainerState) *item 
 		Spec: api.ContainerSpec{
 			Service: svc.ID, Slot: slot,
 			Image: svc.Spec.Image, Command: slices.Clone(svc.Spec.Command), Env: maps.Clone(svc.Spec.Env),
+			Entrypoint: slices.Clone(svc.Spec.Entrypoint), Ports: slices.Clone(svc.Spec.Ports), Resources: svc.Spec.Resources,
 			Driver: driver, Desired: desired,
 		},
 		Status: api.ContainerStatus{State: api.ContainerPending},

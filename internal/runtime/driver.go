@@ -8,18 +8,23 @@ import (
 	"errors"
 	"io"
 	"time"
+
+	"github.com/wharfhq/wharf/api"
 )
 
 // Spec is what the agent asks a driver to run: one run of one slot.
 type Spec struct {
-	ID      string // the Wharf container ID; unique per slot
-	Name    string // "<service>-<slot>", e.g. "web-3"
-	Service string
-	Slot    int
-	Node    string // node ID, handed to the workload as WHARF_NODE
-	Image   string
-	Command []string
-	Env     map[string]string
+	ID         string // the Wharf container ID; unique per slot
+	Name       string // "<service>-<slot>", e.g. "web-3"
+	Service    string
+	Slot       int
+	Node       string // node ID, handed to the workload as WHARF_NODE
+	Image      string
+	Command    []string
+	Entrypoint []string
+	Env        map[string]string
+	Ports      []api.PortSpec
+	Resources  api.Resources
 }
 
 // State is what a driver observes of a container.
@@ -36,7 +41,10 @@ type Status struct {
 	ID       string
 	State    State
 	PID      int // the main process while running; 0 when exited or when there is none
-	HostPort int // the dynamic host port handed to the workload in PORT
+	HostPort int // the dynamic host port handed to the workload in PORT, or the first published port
+	Ports    []api.PortBinding
+	// DriverID is the driver's own ID (the Docker container ID), if any.
+	DriverID string
 	// ExitCode is the exit code once State is exited: 128+n when killed by
 	// signal n, as shells report it; -1 when unknown (see Error).
 	ExitCode   int

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"reflect"
 	"strconv"
 	"testing"
 	"time"
@@ -24,7 +25,7 @@ func testPort(t *testing.T, h Harness) {
 		t.Errorf("two running containers got the same HostPort %d", a.HostPort)
 	}
 	list, err := d.List(ctxT(t))
-	if err != nil || len(list) != 2 || list[0] != a || list[1] != b {
+	if err != nil || len(list) != 2 || !reflect.DeepEqual(list[0], a) || !reflect.DeepEqual(list[1], b) {
 		t.Errorf("List = %+v, %v; want %+v and %+v, sorted by ID", list, err, a, b)
 	}
 	if !h.Listens {

@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"errors"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -61,21 +62,21 @@ func testStartInspectList(t *testing.T, h Harness) {
 	if err != nil {
 		t.Fatalf("Inspect: %v", err)
 	}
-	if got != st {
+	if !reflect.DeepEqual(got, st) {
 		t.Errorf("Inspect = %+v, want what Start returned, %+v", got, st)
 	}
 	list, err := d.List(ctxT(t))
 	if err != nil {
 		t.Fatalf("List: %v", err)
 	}
-	if len(list) != 1 || list[0] != st {
+	if len(list) != 1 || !reflect.DeepEqual(list[0], st) {
 		t.Errorf("List = %+v, want just %+v", list, st)
 	}
 	again, err := d.Start(ctxT(t), spec)
 	if err != nil {
 		t.Fatalf("second Start: %v", err)
 	}
-	if again != st {
+	if !reflect.DeepEqual(again, st) {
 		t.Errorf("second Start = %+v, want the running status unchanged, %+v", again, st)
 	}
 }
@@ -97,7 +98,7 @@ func testConcurrentStart(t *testing.T, h Harness) {
 		if errs[i] != nil {
 			t.Fatalf("Start %d: %v", i, errs[i])
 		}
-		if statuses[i] != statuses[0] {
+		if !reflect.DeepEqual(statuses[i], statuses[0]) {
 			t.Errorf("Start %d = %+v, Start 0 = %+v; want one run", i, statuses[i], statuses[0])
 		}
 	}
@@ -130,7 +131,7 @@ func testStop(t *testing.T, h Harness) {
 		t.Errorf("Stop of an exited container: %v, want nil", err)
 	}
 	waited, err := d.Wait(ctxT(t), spec.ID)
-	if err != nil || waited != got {
+	if err != nil || !reflect.DeepEqual(waited, got) {
 		t.Errorf("Wait after Stop = %+v, %v; want %+v at once", waited, err, got)
 	}
 }
@@ -145,7 +146,7 @@ func testExitCode(t *testing.T, h Harness) {
 	if st.State != runtime.StateExited || st.ExitCode != 3 {
 		t.Fatalf("Wait = %+v, want exited with code 3", st)
 	}
-	if got, err := d.Inspect(ctxT(t), spec.ID); err != nil || got != st {
+	if got, err := d.Inspect(ctxT(t), spec.ID); err != nil || !reflect.DeepEqual(got, st) {
 		t.Errorf("Inspect = %+v, %v; want %+v", got, err, st)
 	}
 	// Starting an exited ID starts a new run.
