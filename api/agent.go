@@ -9,11 +9,14 @@ import "time"
 //	agent -> server  POST /agent/v1/hello      AgentHello -> Node
 //	agent -> server  POST /agent/v1/heartbeat  (empty) -> 204
 //	agent -> server  POST /agent/v1/status     StatusReport -> 204
+//	agent -> server  POST /agent/v1/renew      RenewRequest -> RenewResponse
 //	server -> agent  PUT  /agent/v1/assignments Assignments -> 204
 //	server -> agent  GET  /agent/v1/containers/{id}/logs?follow=1&tail=N -> text
 //
 // The node's identity is the common name of its client certificate; nothing
-// in a body can claim another node's identity.
+// in a body can claim another node's identity. A certificate signed by the
+// cluster CA for a node that no longer exists (or is Terminated) gets a
+// session whose every request is answered 403 with code CodeNodeRemoved.
 
 // JoinRequest is the body of POST /v1/join.
 type JoinRequest struct {
@@ -72,3 +75,22 @@ type Assignments struct {
 	Revision   int64       `json:"revision"`
 	Containers []Container `json:"containers"`
 }
+
+// RenewRequest is the body of POST /agent/v1/renew: a CSR for a new key.
+// The gateway signs it for the session's node (whatever the CSR names),
+// stores the new serial as the node's CertSerial (from then on the old
+// certificate opens no session) and keeps the live session open.
+type RenewRequest struct {
+	CSR string `json:"csr"` // PEM certificate signing request
+}
+
+// RenewResponse answers a renewal with the new certificate.
+type RenewResponse struct {
+	Certificate string `json:"certificate"` // PEM
+}
+
+// CodeNodeRemoved is the error code the gateway answers an agent's hello
+// with when the agent's node no longer exists (or is Terminated): the agent
+// stops and removes its containers and exits; to rejoin, delete its data
+// dir and join again.
+const CodeNodeRemoved = "node_removed"

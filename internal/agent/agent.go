@@ -2,8 +2,10 @@
 // join token (keeping its key, certificate and identity in a data directory),
 // then holds one mutually authenticated, yamux-multiplexed TLS session to the
 // server's agent gateway: it says hello with its facts and containers,
-// heartbeats, reports container statuses, and converges the node's
-// containers on the assignments the server pushes, through runtime drivers.
+// heartbeats, reports container statuses, renews its certificate over the
+// live session, and converges the node's containers on the assignments the
+// server pushes, through runtime drivers. When the server says the node was
+// removed, it stops and removes every container its drivers list and exits.
 package agent
 
 import (
@@ -39,7 +41,10 @@ type Config struct {
 	HeartbeatInterval time.Duration
 	// Hostname defaults to os.Hostname.
 	Hostname string
-	Logger   *slog.Logger
+	// Addresses, when set, are reported in the hello instead of the
+	// addresses of the host's interfaces.
+	Addresses []string
+	Logger    *slog.Logger
 	// StopContainersOnExit stops every container this agent runs when Run
 	// returns because ctx ended. By default containers outlive the agent.
 	StopContainersOnExit bool
@@ -53,6 +58,9 @@ type Agent struct {
 	mu    sync.Mutex
 	ident *identity
 	sess  *agentSession // the open session, nil while disconnected
+	// renewSerial's certificate is due for renewal at renewAt.
+	renewSerial string
+	renewAt     time.Time
 
 	exec *executor
 	rep  *reporter
@@ -128,8 +136,10 @@ func (a *Agent) identity() *identity {
 }
 
 // Run joins if needed, then keeps one session to the gateway up, reconnecting
-// with backoff, until ctx ends; then it returns nil. It fails only when it
-// cannot join (a refused token, a CA that does not match the token).
+// with backoff, until ctx ends; then it returns nil. It fails when it cannot
+// join (a refused token, a CA that does not match the token), and when the
+// gateway says the node was removed: then it first stops and removes every
+// container its drivers list, and the error says how to join again.
 func (a *Agent) Run(ctx context.Context) error {
 	if a.identity() == nil {
 		id, err := a.joinWithRetry(ctx)
@@ -144,13 +154,23 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.mu.Unlock()
 	}
 	a.log = a.log.With("node", a.NodeID())
-	a.exec.adopt(ctx)
+	a.setNode()
+	// The executor and reporter stop before the session loop returns when
+	// the node was removed, so they run on a context of their own.
+	wctx, stopWork := context.WithCancel(ctx)
+	defer stopWork()
+	a.exec.adopt(wctx)
 
 	var wg sync.WaitGroup
-	wg.Go(func() { a.exec.run(ctx) })
-	wg.Go(func() { a.rep.run(ctx) })
-	a.connectLoop(ctx)
+	wg.Go(func() { a.exec.run(wctx) })
+	wg.Go(func() { a.rep.run(wctx) })
+	err := a.connectLoop(ctx)
+	stopWork()
 	wg.Wait()
+	if errors.Is(err, errNodeRemoved) {
+		a.removeAll()
+		return fmt.Errorf("agent: %w; its containers were stopped and removed. To join again, delete the data dir %s and start the agent with a new join token (wharf node join-token)", err, a.cfg.DataDir)
+	}
 	if a.cfg.StopContainersOnExit {
 		a.exec.stopAll()
 	}
@@ -158,23 +178,42 @@ func (a *Agent) Run(ctx context.Context) error {
 	return nil
 }
 
-// connectLoop keeps a session up until ctx ends.
-func (a *Agent) connectLoop(ctx context.Context) {
+// nodeSetter is a driver that wants the node ID (docker labels containers
+// with it).
+type nodeSetter interface{ SetNode(id string) }
+
+// setNode hands the node ID to every driver that wants it, before any List.
+func (a *Agent) setNode() {
+	id := a.NodeID()
+	for _, d := range a.cfg.Drivers {
+		if ns, ok := d.(nodeSetter); ok {
+			ns.SetNode(id)
+		}
+	}
+}
+
+// connectLoop keeps a session up until ctx ends (nil) or the gateway says
+// the node was removed (an error wrapping errNodeRemoved).
+func (a *Agent) connectLoop(ctx context.Context) error {
 	delay := backoffMin
 	for ctx.Err() == nil {
 		hello, err := a.session(ctx)
 		if ctx.Err() != nil {
-			return
+			return nil
+		}
+		if errors.Is(err, errNodeRemoved) {
+			return err
 		}
 		if hello {
 			delay = backoffMin
 		}
 		a.log.Warn("session to the gateway ended; reconnecting", "err", err, "in", delay.Round(time.Millisecond))
 		if !sleep(ctx, jitter(delay)) {
-			return
+			return nil
 		}
 		delay = min(delay*2, backoffMax)
 	}
+	return nil
 }
 
 // jitter spreads d by ±20%.

@@ -2,21 +2,38 @@ package agent
 
 import (
 	"bufio"
+	"context"
 	"net"
 	"os"
 	goruntime "runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/wharfhq/wharf/api"
 )
 
-// facts describes this host for the hello.
-func facts(a *Agent) api.AgentHello {
+// engineVersioner is a driver that can name its engine's version (docker).
+type engineVersioner interface {
+	EngineVersion(ctx context.Context) (string, error)
+}
+
+// facts describes this host for the hello. Time is set last, just before
+// the hello is sent.
+func facts(ctx context.Context, a *Agent) api.AgentHello {
+	addrs := slices.Clone(a.cfg.Addresses)
+	if len(addrs) == 0 {
+		addrs = addresses()
+	}
 	h := api.AgentHello{
 		Hostname:     a.cfg.Hostname,
-		Addresses:    addresses(),
+		Addresses:    addrs,
 		OS:           goruntime.GOOS,
+		Kernel:       kernelRelease(),
+		DiskBytes:    diskBytes(a.cfg.DataDir),
 		Arch:         goruntime.GOARCH,
 		CPUs:         goruntime.NumCPU(),
 		MemoryBytes:  memTotal("/proc/meminfo"),
@@ -24,8 +41,43 @@ func facts(a *Agent) api.AgentHello {
 	}
 	for _, d := range a.cfg.Drivers {
 		h.Drivers = append(h.Drivers, d.Name())
+		if ev, ok := d.(engineVersioner); ok && h.EngineVersion == "" {
+			vctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			v, err := ev.EngineVersion(vctx)
+			cancel()
+			if err != nil {
+				a.log.Warn("engine version unknown", "driver", d.Name(), "err", err)
+				continue
+			}
+			h.EngineVersion = v
+		}
 	}
+	h.Time = time.Now().UTC()
 	return h
+}
+
+// kernelRelease is the running kernel's release (uname -r); "" if unknown.
+func kernelRelease() string {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err == nil {
+		if r := unix.ByteSliceToString(u.Release[:]); r != "" {
+			return r
+		}
+	}
+	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// diskBytes is the total size of the filesystem holding dir; 0 if unknown.
+func diskBytes(dir string) int64 {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return 0
+	}
+	return int64(st.Blocks) * int64(st.Bsize) //nolint:gosec // sizes fit in int64
 }
 
 // addresses lists the host's non-loopback, non-link-local unicast addresses

@@ -57,7 +57,7 @@ func loadIdentity(dir string) (*identity, error) {
 	if id.NodeID == "" || id.Gateway == "" {
 		return nil, fmt.Errorf("%s: node_id and gateway are required", filepath.Join(dir, fileIdent))
 	}
-	id.cert, err = tls.LoadX509KeyPair(filepath.Join(dir, fileCert), filepath.Join(dir, fileKey))
+	id.cert, err = loadKeyPair(dir)
 	if err != nil {
 		return nil, fmt.Errorf("load node certificate: %w", err)
 	}

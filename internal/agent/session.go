@@ -47,6 +47,10 @@ type agentSession struct {
 // fails or ctx ends. It reports whether the hello went through.
 func (a *Agent) session(ctx context.Context) (bool, error) {
 	id := a.identity()
+	if leaf := id.cert.Leaf; leaf != nil && time.Now().After(leaf.NotAfter) {
+		return false, fmt.Errorf("the node certificate expired at %s (the agent was away longer than it lives): "+
+			"delete the data dir %s and join again with a join token", leaf.NotAfter.UTC().Format(time.RFC3339), a.cfg.DataDir)
+	}
 	host, _, err := net.SplitHostPort(id.Gateway)
 	if err != nil {
 		return false, fmt.Errorf("gateway address %q: %w", id.Gateway, err)
@@ -88,6 +92,10 @@ func (a *Agent) session(ctx context.Context) (bool, error) {
 	defer a.clearSession(s)
 	a.log.Info("connected to the gateway", "gateway", id.Gateway)
 	a.rep.kick()
+	rctx, stopRenew := context.WithCancel(ctx)
+	renewing := make(chan struct{})
+	go func() { defer close(renewing); a.renewLoop(rctx, s) }()
+	defer func() { stopRenew(); <-renewing }()
 
 	t := time.NewTicker(a.cfg.HeartbeatInterval)
 	defer t.Stop()
@@ -157,9 +165,10 @@ func (a *Agent) currentSession() *agentSession {
 
 // hello tells the server this node's facts and containers.
 func (s *agentSession) hello(ctx context.Context) error {
-	h := facts(s.a)
+	h := facts(ctx, s.a)
 	reports, seqs := s.a.rep.snapshot()
 	h.Containers = reports
+	h.Time = time.Now().UTC()
 	var node api.Node
 	if err := s.call(ctx, "/agent/v1/hello", h, &node, 30*time.Second); err != nil {
 		return err
@@ -202,7 +211,11 @@ func (s *agentSession) call(ctx context.Context, path string, in, out any, timeo
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		var eb api.ErrorBody
+		if resp.StatusCode == http.StatusForbidden && json.Unmarshal(b, &eb) == nil && eb.Error.Code == api.CodeNodeRemoved {
+			return fmt.Errorf("%w: %s", errNodeRemoved, eb.Error.Message)
+		}
 		return fmt.Errorf("%s answered %s: %s", path, resp.Status, bytes.TrimSpace(b))
 	}
 	if out != nil {

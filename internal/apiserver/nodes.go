@@ -73,59 +73,84 @@ func formatLabels(l map[string]string) string {
 	return strings.Join(parts, ",")
 }
 
-// deleteNode removes a node that runs no containers: the node is deleted
-// with an event that tells it Terminated. A node that still has containers
-// is a 409 naming them.
+// deleteNode removes a node. A node without containers, or any node with
+// ?force=1, is deleted at once (200, the node as Terminated; the service
+// controller replaces the containers of a node that is gone). A node with
+// containers is drained instead: it becomes Terminating (202, the node),
+// the service controller moves each of its containers to another node and
+// then deletes it.
 func (s *Server) deleteNode(w http.ResponseWriter, r *http.Request) error {
 	rev, err := ifMatch(r)
 	if err != nil {
 		return err
 	}
+	force, err := forceParam(r)
+	if err != nil {
+		return err
+	}
 	for attempt := 0; ; attempt++ {
-		n, err := s.tryDeleteNode(r, rev)
+		n, status, err := s.tryDeleteNode(r, rev, force)
 		if errors.Is(err, store.ErrConflict) && rev == 0 && attempt < 4 {
 			continue // the node changed (a heartbeat, a state): look again
 		}
 		if err != nil {
 			return explainWrite(err, "node", r.PathValue("id"))
 		}
-		writeJSON(w, http.StatusOK, n)
+		writeJSON(w, status, n)
 		return nil
 	}
 }
 
-func (s *Server) tryDeleteNode(r *http.Request, rev int64) (*api.Node, error) {
+func forceParam(r *http.Request) (bool, error) {
+	switch v := r.URL.Query().Get("force"); v {
+	case "", "0", "false":
+		return false, nil
+	case "1", "true":
+		return true, nil
+	default:
+		return false, errdefs.Invalid("force", "want 1 or 0, got %q", v)
+	}
+}
+
+func (s *Server) tryDeleteNode(r *http.Request, rev int64, force bool) (*api.Node, int, error) {
 	ctx, id := r.Context(), r.PathValue("id")
 	var n api.Node
 	if err := s.st.Get(ctx, store.KindNodes, id, &n); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if rev > 0 && rev != n.Revision {
-		return nil, staleErr("node", id, rev, n.Revision)
+		return nil, 0, staleErr("node", id, rev, n.Revision)
 	}
 	containers, _, err := store.ListAll[api.Container](ctx, s.st, store.KindContainers)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	var on []string
+	on := 0
 	for _, c := range containers {
 		if c.Spec.Node == id {
-			on = append(on, containerLabel(c))
+			on++
 		}
 	}
-	if len(on) > 0 {
-		shown := on[:min(len(on), 5)]
-		more := ""
-		if len(on) > len(shown) {
-			more = fmt.Sprintf(" and %d more", len(on)-len(shown))
+	if on == 0 || force {
+		msg := "node removed"
+		if on > 0 {
+			msg = fmt.Sprintf("node removed without draining (forced): its %d container(s) are rescheduled", on)
 		}
-		return nil, newErr(errdefs.ErrConflict, "node %s still has %d container(s) (%s%s); scale, stop or remove their services first",
-			id, len(on), strings.Join(shown, ", "), more)
+		n.State = api.NodeTerminated
+		ev := api.Event{Kind: "node", Object: n.ID, Name: n.Hostname, Type: "deleted", State: string(api.NodeTerminated), Message: msg}
+		if err := s.st.Delete(ctx, store.KindNodes, id, n.Revision, ev); err != nil {
+			return nil, 0, err
+		}
+		return &n, http.StatusOK, nil
 	}
-	n.State = api.NodeTerminated
-	ev := api.Event{Kind: "node", Object: n.ID, Name: n.Hostname, Type: "deleted", State: string(api.NodeTerminated), Message: "node removed"}
-	if err := s.st.Delete(ctx, store.KindNodes, id, n.Revision, ev); err != nil {
-		return nil, err
+	if n.State == api.NodeTerminating {
+		return &n, http.StatusAccepted, nil
 	}
-	return &n, nil
+	n.State = api.NodeTerminating
+	ev := api.Event{Kind: "node", Object: n.ID, Name: n.Hostname, Type: "state", State: string(api.NodeTerminating),
+		Message: fmt.Sprintf("node removal requested: draining %d container(s) to other nodes first", on)}
+	if err := s.st.Update(ctx, store.KindNodes, &n, ev); err != nil {
+		return nil, 0, err
+	}
+	return &n, http.StatusAccepted, nil
 }

@@ -53,16 +53,32 @@ func TestNodes(t *testing.T) {
 		t.Fatalf("PATCH unknown node: %d", code)
 	}
 
+	// A node with containers is drained: Terminating, 202; asking again
+	// changes nothing; --force deletes it at once.
 	putContainer(t, e, "c1", "web-1", "s1", 1, "n1")
-	code, b = e.do("DELETE", "/v1/nodes/n1", e.admin, "")
-	if code != http.StatusConflict || !strings.Contains(errDetail(t, b).Message, "web-1") {
-		t.Fatalf("delete busy node: %d %s", code, b)
+	e.call("DELETE", "/v1/nodes/n1", "", http.StatusAccepted, &n)
+	if n.State != api.NodeTerminating {
+		t.Fatalf("drained node: %+v", n)
+	}
+	e.call("DELETE", "/v1/nodes/n1", "", http.StatusAccepted, &n)
+	e.call("GET", "/v1/nodes/n1", "", 200, &n)
+	if n.State != api.NodeTerminating {
+		t.Fatalf("node after drain request: %+v", n)
+	}
+	code, b = e.do("DELETE", "/v1/nodes/n1?force=maybe", e.admin, "")
+	if code != 400 || errDetail(t, b).Field != "force" {
+		t.Fatalf("bad force: %d %s", code, b)
 	}
 	e.call("DELETE", "/v1/nodes/n2", "", 200, &n)
 	if n.State != api.NodeTerminated {
 		t.Fatalf("deleted node: %+v", n)
 	}
 	e.call("GET", "/v1/nodes/n2", "", 404, nil)
+	e.call("DELETE", "/v1/nodes/n1?force=1", "", 200, &n)
+	if n.State != api.NodeTerminated {
+		t.Fatalf("force-deleted node: %+v", n)
+	}
+	e.call("GET", "/v1/nodes/n1", "", 404, nil)
 
 	var evs api.List[api.Event]
 	e.call("GET", "/v1/events", "", 200, &evs)
@@ -72,7 +88,7 @@ func TestNodes(t *testing.T) {
 			kinds = append(kinds, ev.Object+" "+ev.Type+" "+ev.State)
 		}
 	}
-	if strings.Join(kinds, ",") != "n1 updated ,n2 deleted Terminated" {
+	if strings.Join(kinds, ",") != "n1 updated ,n1 state Terminating,n2 deleted Terminated,n1 deleted Terminated" {
 		t.Fatalf("node events: %q", kinds)
 	}
 }

@@ -1,47 +1,73 @@
 package cli
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
 
 	"github.com/wharfhq/wharf/internal/agent"
 	"github.com/wharfhq/wharf/internal/runtime"
 	"github.com/wharfhq/wharf/internal/runtime/exec"
+	"github.com/wharfhq/wharf/internal/runtime/fake"
 )
 
+// defaultAgentConfig is read when it exists and --config is not given; the
+// install script writes it.
+const defaultAgentConfig = "/etc/wharf/agent.yaml"
+
+// agentFile is the agent's config file (YAML). Flags beat it.
+type agentFile struct {
+	Server     string            `yaml:"server"`
+	Token      string            `yaml:"token"`
+	DataDir    string            `yaml:"data_dir"`
+	Labels     map[string]string `yaml:"labels"`
+	Name       string            `yaml:"name"`
+	EnableExec bool              `yaml:"enable_exec"`
+}
+
+// agentFlags are the agent command's own settings.
+type agentFlags struct {
+	cfg        agent.Config
+	config     string
+	labels     []string
+	enableExec bool
+	driver     string
+	dockerHost string
+	logLevel   string
+}
+
 func newAgentCmd() *cobra.Command {
-	var (
-		cfg        agent.Config
-		labels     []string
-		enableExec bool
-		logLevel   string
-	)
+	var o agentFlags
 	cmd := &cobra.Command{
 		Use:   "agent --server URL --token JOIN_TOKEN",
 		Short: "Run the node agent: join the cluster, hold one connection to the server, run containers",
-		Args:  cobra.NoArgs,
+		Long: "Run the node agent. Settings come from flags, then from --config (default " + defaultAgentConfig +
+			" when it exists: YAML with server, token, data_dir, labels, name, enable_exec).",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			l, err := parseLabels(labels)
-			if err != nil {
-				return fmt.Errorf("--label: %w", err)
-			}
-			cfg.Labels = l
-			log, err := newLogger(logLevel)
+			log, err := newLogger(o.logLevel)
 			if err != nil {
 				return err
 			}
-			cfg.Logger = log
-			if !enableExec {
-				return fmt.Errorf("no driver to run containers: the docker driver is not available yet, so pass --enable-exec to run services' commands as plain processes")
+			o.cfg.Logger = log
+			if err := o.resolve(cmd); err != nil {
+				return err
 			}
-			d, err := exec.New(filepath.Join(cfg.DataDir, "exec"))
+			drivers, err := o.drivers(cmd.Context(), log)
 			if err != nil {
 				return err
 			}
-			cfg.Drivers = []runtime.Driver{d}
-			a, err := agent.New(cfg)
+			o.cfg.Drivers = drivers
+			a, err := agent.New(o.cfg)
 			if err != nil {
 				return err
 			}
@@ -49,15 +75,103 @@ func newAgentCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.ServerURL, "server", "", "URL of the Wharf server's API, e.g. https://wharf.example.com:7443")
-	f.StringVar(&cfg.JoinToken, "token", "", "join token (from `wharf node join-token`); needed only the first time")
-	f.StringVar(&cfg.DataDir, "data-dir", defaultDataDir("agent"), "where the agent keeps its identity and its containers' state")
-	f.StringSliceVar(&labels, "label", nil, "node label k=v; repeatable")
-	f.StringVar(&cfg.Hostname, "name", "", "node name (default: the host name)")
-	f.BoolVar(&enableExec, "enable-exec", false, "offer the exec driver: run services' commands as plain processes with the agent's privileges")
-	f.BoolVar(&cfg.StopContainersOnExit, "stop-containers-on-exit", false, "stop every container when the agent exits (default: they keep running)")
-	f.DurationVar(&cfg.HeartbeatInterval, "heartbeat", 0, "heartbeat interval (default 3s)")
-	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
-	_ = cmd.MarkFlagRequired("server")
+	f.StringVar(&o.config, "config", "", "agent config file, YAML (default "+defaultAgentConfig+" if it exists)")
+	f.StringVar(&o.cfg.ServerURL, "server", "", "URL of the Wharf server's API, e.g. https://wharf.example.com:7443")
+	f.StringVar(&o.cfg.JoinToken, "token", "", "join token (from `wharf node join-token`); needed only the first time")
+	f.StringVar(&o.cfg.DataDir, "data-dir", defaultDataDir("agent"), "where the agent keeps its identity and its containers' state")
+	f.StringSliceVar(&o.labels, "label", nil, "node label k=v; repeatable")
+	f.StringVar(&o.cfg.Hostname, "name", "", "node name (default: the host name)")
+	f.BoolVar(&o.enableExec, "enable-exec", false, "offer the exec driver: run services' commands as plain processes with the agent's privileges")
+	f.StringVar(&o.driver, "driver", "", "run only this driver: fake (in-memory containers, for hollow nodes); default: docker when an engine answers, plus exec with --enable-exec")
+	f.StringVar(&o.dockerHost, "docker-host", "", "Docker Engine address (default: $DOCKER_HOST or the local socket)")
+	f.BoolVar(&o.cfg.StopContainersOnExit, "stop-containers-on-exit", false, "stop every container when the agent exits (default: they keep running)")
+	f.DurationVar(&o.cfg.HeartbeatInterval, "heartbeat", 0, "heartbeat interval (default 3s)")
+	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
+}
+
+// resolve merges the config file under the flags and checks the result.
+func (o *agentFlags) resolve(cmd *cobra.Command) error {
+	file, err := readAgentFile(o.config)
+	if err != nil {
+		return err
+	}
+	f := cmd.Flags()
+	pick := func(flag string, dst *string, v string) {
+		if !f.Changed(flag) && v != "" {
+			*dst = v
+		}
+	}
+	pick("server", &o.cfg.ServerURL, file.Server)
+	pick("token", &o.cfg.JoinToken, file.Token)
+	pick("data-dir", &o.cfg.DataDir, file.DataDir)
+	pick("name", &o.cfg.Hostname, file.Name)
+	if !f.Changed("enable-exec") {
+		o.enableExec = o.enableExec || file.EnableExec
+	}
+	l, err := parseLabels(o.labels)
+	if err != nil {
+		return fmt.Errorf("--label: %w", err)
+	}
+	labels := maps.Clone(file.Labels)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	maps.Copy(labels, l)
+	o.cfg.Labels = labels
+	if o.cfg.ServerURL == "" {
+		return errors.New("no server: pass --server URL or set server in the config file (--config)")
+	}
+	return nil
+}
+
+// readAgentFile reads path, or defaultAgentConfig when path is "" and that
+// file exists.
+func readAgentFile(path string) (agentFile, error) {
+	var file agentFile
+	if path == "" {
+		if _, err := os.Stat(defaultAgentConfig); err != nil {
+			return file, nil
+		}
+		path = defaultAgentConfig
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return file, fmt.Errorf("agent config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&file); err != nil && !errors.Is(err, io.EOF) {
+		return file, fmt.Errorf("agent config %s: %w", path, err)
+	}
+	return file, nil
+}
+
+// drivers builds the drivers the agent offers.
+func (o *agentFlags) drivers(ctx context.Context, log *slog.Logger) ([]runtime.Driver, error) {
+	switch o.driver {
+	case "fake":
+		return []runtime.Driver{fake.New()}, nil
+	case "":
+	default:
+		return nil, fmt.Errorf("--driver %q: the only driver you can pick alone is fake; leave --driver out to use docker and (with --enable-exec) exec", o.driver)
+	}
+	var out []runtime.Driver
+	d, dockerErr := dockerDriver(ctx, o.dockerHost, log.With("component", "docker"))
+	if dockerErr == nil {
+		out = append(out, d)
+	} else {
+		log.Info("no docker driver", "err", dockerErr)
+	}
+	if o.enableExec {
+		e, err := exec.New(filepath.Join(o.cfg.DataDir, "exec"))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no driver to run containers: docker: %v; pass --enable-exec (or enable_exec: true in the config file) to run services' commands as plain processes, --docker-host to point at a Docker Engine, or --driver fake for a hollow node", dockerErr)
+	}
+	return out, nil
 }

@@ -10,13 +10,22 @@ import (
 )
 
 func newHelloCmd() *cobra.Command {
-	var addr string
+	var (
+		addr     string
+		say      string
+		exitCode int
+	)
 	cmd := &cobra.Command{
 		Use:    "hello",
 		Short:  "Serve a hello-world HTTP page naming this container and its node (a workload that needs no image)",
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if exitCode >= 0 {
+				// A workload that exits at once with a known code, for
+				// drivers' tests: the test image has no shell to do it.
+				os.Exit(exitCode)
+			}
 			if addr == "" {
 				port := os.Getenv("PORT")
 				if port == "" {
@@ -24,9 +33,13 @@ func newHelloCmd() *cobra.Command {
 				}
 				addr = net.JoinHostPort("", port)
 			}
-			return hello.Serve(cmd.Context(), addr)
+			return hello.Run(cmd.Context(), hello.Options{Addr: addr, Say: say})
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "", "listen address (default :$PORT, or :8080)")
+	cmd.Flags().StringVar(&say, "say", "", "print this line once listening; it is the last line written")
+	cmd.Flags().IntVar(&exitCode, "exit-code", -1, "exit at once with this code instead of serving")
+	_ = cmd.Flags().MarkHidden("say")
+	_ = cmd.Flags().MarkHidden("exit-code")
 	return cmd
 }

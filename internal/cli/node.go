@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -104,22 +106,41 @@ func nodeLabel(g *globals) *cobra.Command {
 }
 
 func nodeRm(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use: "rm NODE...", Short: "Remove nodes", Args: cobra.MinimumNArgs(1),
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "rm NODE...",
+		Short: "Remove nodes (a node with containers is drained first)",
+		Long: "Remove nodes. A node that runs containers becomes Terminating: each of its containers is\n" +
+			"first started on another node, then removed, then the node is removed. --force removes the\n" +
+			"node at once; its containers are started elsewhere afterwards. The removed node's agent\n" +
+			"stops and removes its containers and exits.",
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.client()
 			if err != nil {
 				return err
 			}
+			path := "/v1/nodes/"
+			query := ""
+			if force {
+				query = "?force=1"
+			}
 			for _, id := range args {
-				if err := c.RemoveNode(cmd.Context(), id); err != nil {
+				var n api.Node
+				if err := c.Do(cmd.Context(), http.MethodDelete, path+url.PathEscape(id)+query, nil, &n); err != nil {
 					return fmt.Errorf("node %s: %w", id, err)
+				}
+				if n.State == api.NodeTerminating {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s draining: its containers move to other nodes, then it is removed (wharf node ls shows it Terminating until then)\n", id)
+					continue
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), id)
 			}
 			return nil
 		},
 	}
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "remove at once, without draining the node first")
+	return cmd
 }
 
 func nodeJoinToken(g *globals) *cobra.Command {

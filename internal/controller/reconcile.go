@@ -58,6 +58,7 @@ type plan struct {
 // batched transactions.
 func (c *Services) pass(ctx context.Context) {
 	c.commit(ctx, c.decide(ctx))
+	c.reapNodes(ctx)
 }
 
 // decide plans the dirty services and returns their writes, one unit per
@@ -65,7 +66,9 @@ func (c *Services) pass(ctx context.Context) {
 func (c *Services) decide(ctx context.Context) [][]op {
 	ids := make([]string, 0, len(c.dirty))
 	for id := range c.dirty {
-		ids = append(ids, id)
+		if id != reapKey {
+			ids = append(ids, id)
+		}
 	}
 	slices.Sort(ids)
 	c.dirty = map[string]bool{}
@@ -178,6 +181,7 @@ func (c *Services) planRun(p *plan) {
 		desired = api.ContainerRunning
 	}
 	bySlot := map[int]*item{}
+	draining := map[int]*item{} // a slot's container on a Terminating node
 	for _, it := range p.items {
 		o := it.orig
 		switch {
@@ -192,6 +196,12 @@ func (c *Services) planRun(p *plan) {
 			it.event("deleted", "node "+o.Spec.Node+" is gone")
 		case o.Spec.Slot < 1 || o.Spec.Slot > want:
 			c.terminate(it)
+		case c.onTerminatingNode(o):
+			if draining[o.Spec.Slot] != nil {
+				c.terminate(it)
+				continue
+			}
+			draining[o.Spec.Slot] = it
 		default:
 			prev := bySlot[o.Spec.Slot]
 			if prev == nil {
@@ -218,7 +228,28 @@ func (c *Services) planRun(p *plan) {
 		if desired == api.ContainerRunning && it.cur.Spec.Node == "" {
 			p.requests = append(p.requests, it)
 		}
+		if old := draining[slot]; old != nil {
+			c.drain(old, it, desired)
+		}
 	}
+}
+
+// onTerminatingNode: the container's node is being drained.
+func (c *Services) onTerminatingNode(ct *api.Container) bool {
+	n := c.cache.nodes[ct.Spec.Node]
+	return ct.Spec.Node != "" && n != nil && n.State == api.NodeTerminating
+}
+
+// drain moves a slot off a Terminating node: the container there keeps
+// running until its replacement (created and placed elsewhere like any
+// missing slot) runs, then it is terminated. A slot that should not run
+// needs no replacement to wait for.
+func (c *Services) drain(old, repl *item, desired api.ContainerState) {
+	r := repl.cur
+	if desired == api.ContainerRunning && (r.Spec.Node == "" || r.Status.State != api.ContainerRunning) {
+		return
+	}
+	c.terminate(old)
 }
 
 // better picks which of two containers claiming one slot to keep: a placed

@@ -2,7 +2,10 @@
 // turns each Service into one Container per slot: it creates missing slots,
 // places them on nodes with the scheduler, sets what each container should
 // be doing (Spec.Desired), deletes the containers agents have finished with,
-// deletes terminated services, and keeps Service.Status up to date.
+// deletes terminated services, and keeps Service.Status up to date. It also
+// drains Terminating nodes: each of their containers keeps running until a
+// replacement for its slot runs on another node, and a Terminating node
+// with no container left is deleted (Terminated).
 //
 // It reads the store once (services, containers and nodes at one revision),
 // then follows a watch, keeping everything in memory; reconciling is a pure
@@ -189,6 +192,7 @@ func (c *Services) markAll() {
 	for _, id := range c.cache.serviceIDs() {
 		c.dirty[id] = true
 	}
+	c.markReap()
 }
 
 func (c *Services) applyBatch(b store.WatchBatch) {
@@ -198,6 +202,7 @@ func (c *Services) applyBatch(b store.WatchBatch) {
 	})
 	if t.nodes {
 		c.markAll()
+		c.markReap()
 	}
 	for id := range t.services {
 		if id != "" { // a container without a service is not ours

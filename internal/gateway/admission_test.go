@@ -154,9 +154,11 @@ func TestGatewayAdmission(t *testing.T) {
 	if err := dialGateway(t, e, stale); err == nil {
 		t.Error("stale certificate accepted")
 	}
+	// A node the store does not know is told it was removed (see
+	// TestGatewayRefusals).
 	unknown, _ := nodeCert(t, e.ca, "n2")
-	if err := dialGateway(t, e, unknown); err == nil {
-		t.Error("certificate of an unknown node accepted")
+	if code, ecode, err := helloAs(t, e, unknown); err != nil || code != 403 || ecode != api.CodeNodeRemoved {
+		t.Errorf("certificate of an unknown node: %d %q %v", code, ecode, err)
 	}
 
 	// A removed node's agent loses its session and cannot come back.

@@ -219,7 +219,7 @@ func (a *assigner) nodeChanged(n *api.Node) {
 	if s == nil {
 		return
 	}
-	if s.serial != n.CertSerial || n.State == api.NodeTerminated {
+	if !s.knows(n.CertSerial) || n.State == api.NodeTerminated {
 		s.log.Info("node certificate replaced or node terminated: closing its session")
 		s.close()
 	}

@@ -42,6 +42,7 @@ type env struct {
 
 	gw     atomic.Pointer[gateway.Gateway]
 	stopGW func()
+	gwOpts []func(*gateway.Config)
 }
 
 func testLogger() *slog.Logger {
@@ -51,7 +52,7 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, gwOpts ...func(*gateway.Config)) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -60,7 +61,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(etcd.Close)
-	e := &env{t: t, ctx: ctx, st: store.New(etcd.Client, "/wharf"), log: testLogger()}
+	e := &env{t: t, ctx: ctx, st: store.New(etcd.Client, "/wharf"), log: testLogger(), gwOpts: gwOpts}
 	if e.ca, err = pki.NewCA("wharf test CA"); err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +119,11 @@ func newEnv(t *testing.T) *env {
 // startGateway runs a gateway on addr until stopGW.
 func (e *env) startGateway(addr string) {
 	e.t.Helper()
-	g, err := gateway.New(gateway.Config{Store: e.st, CA: e.ca, TLSCert: e.cert, Addr: addr, HeartbeatGrace: grace, Logger: e.log})
+	cfg := gateway.Config{Store: e.st, CA: e.ca, TLSCert: e.cert, Addr: addr, HeartbeatGrace: grace, Logger: e.log}
+	for _, o := range e.gwOpts {
+		o(&cfg)
+	}
+	g, err := gateway.New(cfg)
 	if err != nil {
 		e.t.Fatal(err)
 	}

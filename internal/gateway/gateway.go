@@ -1,8 +1,10 @@
 // Package gateway is the server's side of the agents: it admits hosts as
 // nodes (Join), holds one mutually authenticated, yamux-multiplexed TLS
 // session per node, speaks the agent protocol of package api over it (hello,
-// heartbeat and status from the agent; assignments and logs to it), marks
-// silent nodes Unreachable, and pushes every node the containers placed on it.
+// heartbeat, status and certificate renewal from the agent; assignments and
+// logs to it), marks silent nodes Unreachable, pushes every node the
+// containers placed on it, and tells the agent of a removed node so (403
+// node_removed) instead of serving it.
 //
 // The gateway keeps heartbeats in memory: the store is written only when a
 // node's state or facts change and when container statuses arrive.
@@ -38,7 +40,8 @@ type Config struct {
 	// Unreachable (default 15s).
 	HeartbeatGrace time.Duration
 	// NodeCertValidity is the lifetime of node certificates issued at join
-	// (default pki.DefaultNodeCertValidity).
+	// and renewal (default pki.DefaultNodeCertValidity); agents renew at
+	// 50-80% of it.
 	NodeCertValidity time.Duration
 	Logger           *slog.Logger
 }

@@ -85,9 +85,12 @@ func (g *Gateway) lastSeen(node string) time.Time {
 	return time.Now().UTC()
 }
 
-// hello records an agent's facts, makes its node Deployed and writes the
-// statuses of the containers it reports.
+// hello records an agent's facts (never its labels: those are the user's),
+// makes its node Deployed (unless it is being removed) and writes the
+// statuses of the containers it reports. The clock offset is the agent's
+// time in the hello minus the gateway's when it arrived.
 func (g *Gateway) hello(ctx context.Context, id string, h api.AgentHello) (*api.Node, error) {
+	received := time.Now()
 	g.touch(id)
 	var n api.Node
 	err := g.store.Modify(ctx, store.KindNodes, id, &n, func() ([]api.Event, error) {
@@ -95,7 +98,12 @@ func (g *Gateway) hello(ctx context.Context, id string, h api.AgentHello) (*api.
 			n.Hostname = h.Hostname
 		}
 		n.Addresses = h.Addresses
-		n.OS, n.Arch, n.CPUs, n.MemoryBytes = h.OS, h.Arch, h.CPUs, h.MemoryBytes
+		n.OS, n.Kernel, n.Arch, n.CPUs, n.MemoryBytes = h.OS, h.Kernel, h.Arch, h.CPUs, h.MemoryBytes
+		n.DiskBytes, n.EngineVersion = h.DiskBytes, h.EngineVersion
+		n.ClockOffsetMS = 0
+		if !h.Time.IsZero() {
+			n.ClockOffsetMS = h.Time.Sub(received).Milliseconds()
+		}
 		n.AgentVersion = h.AgentVersion
 		n.Drivers = slices.Clone(h.Drivers)
 		n.LastSeen = time.Now().UTC()

@@ -29,7 +29,8 @@ const maxLabels = 64
 
 // Join admits a host as a node: it checks the join token, creates (or, for
 // a known req.NodeID, re-issues) the node in state Deploying and signs its
-// CSR with the node ID as common name. remoteAddr is only logged.
+// CSR with the node ID as common name. req.Labels are taken for a new node
+// only; a rejoin keeps the labels the node has. remoteAddr is only logged.
 func (g *Gateway) Join(ctx context.Context, req api.JoinRequest, remoteAddr string) (api.JoinResponse, error) {
 	if err := g.checkJoinToken(ctx, req.Token); err != nil {
 		g.log.Warn("join refused", "remote", remoteAddr, "hostname", req.Hostname, "err", err)
@@ -68,12 +69,14 @@ func (g *Gateway) Join(ctx context.Context, req api.JoinRequest, remoteAddr stri
 
 	if rejoin {
 		err = g.store.Modify(ctx, store.KindNodes, id, &node, func() ([]api.Event, error) {
+			if node.State == api.NodeTerminating || node.State == api.NodeTerminated {
+				return nil, fmt.Errorf("%w: node %s is being removed; join as a new node (delete the agent's data dir)", errdefs.ErrConflict, id)
+			}
 			node.State = api.NodeDeploying
 			node.Hostname = req.Hostname
 			node.Name = req.Hostname
-			if len(req.Labels) > 0 {
-				node.Labels = req.Labels
-			}
+			// Labels from a join apply at the first join only: the
+			// user may have changed them since (wharf node label).
 			node.CertSerial = serial
 			return []api.Event{{Kind: "node", Object: id, Name: node.Hostname, Type: "state", State: string(api.NodeDeploying),
 				Message: fmt.Sprintf("node %s (%s) rejoined from %s", id, node.Hostname, remoteAddr)}}, nil

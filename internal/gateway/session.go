@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/yamux"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/errdefs"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -31,7 +32,6 @@ const (
 type session struct {
 	g      *Gateway
 	node   string
-	serial string // the node's CertSerial when the session was admitted
 	mux    *yamux.Session
 	srv    *http.Server
 	client *http.Client
@@ -40,6 +40,10 @@ type session struct {
 	mu   sync.Mutex
 	next *api.Assignments // latest assignments not yet sent
 	kick chan struct{}
+	// serials are the certificate serials this session has held: the one it
+	// was admitted with and those renewed over it. A stored CertSerial
+	// outside this set means the node rejoined elsewhere.
+	serials map[string]bool
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -65,18 +69,20 @@ func (g *Gateway) serveConn(ctx context.Context, raw net.Conn) {
 	}
 	node := certs[0].Subject.CommonName
 	var n api.Node
-	if err := g.store.Get(ctx, store.KindNodes, node, &n); err != nil {
-		g.log.Warn("agent refused: unknown node", "node", node, "remote", remote, "err", err)
+	err = g.store.Get(ctx, store.KindNodes, node, &n)
+	switch {
+	case errdefs.IsNotFound(err) || err == nil && n.State == api.NodeTerminated:
+		// The CA vouches for the node ID: tell its agent it was removed.
+		g.log.Warn("agent refused: its node was removed; telling it so", "node", node, "remote", remote)
+		g.serveRemoved(ctx, tconn, node)
+		return
+	case err != nil:
+		g.log.Warn("agent refused: cannot read its node", "node", node, "remote", remote, "err", err)
 		_ = tconn.Close()
 		return
 	}
 	if !serialMatches(n.CertSerial, certs[0].SerialNumber) {
-		g.log.Warn("agent refused: certificate is not the node's current one (node removed or rejoined)", "node", node, "remote", remote)
-		_ = tconn.Close()
-		return
-	}
-	if n.State == api.NodeTerminated {
-		g.log.Warn("agent refused: node is terminated", "node", node, "remote", remote)
+		g.log.Warn("agent refused: certificate is not the node's current one (renewed, or the node rejoined)", "node", node, "remote", remote)
 		_ = tconn.Close()
 		return
 	}
@@ -98,13 +104,13 @@ func (g *Gateway) serveConn(ctx context.Context, raw net.Conn) {
 
 func newSession(g *Gateway, node, serial string, mux *yamux.Session) *session {
 	s := &session{
-		g:      g,
-		node:   node,
-		serial: serial,
-		mux:    mux,
-		log:    g.log.With("node", node),
-		kick:   make(chan struct{}, 1),
-		done:   make(chan struct{}),
+		g:       g,
+		node:    node,
+		mux:     mux,
+		log:     g.log.With("node", node),
+		kick:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
+		serials: map[string]bool{serial: true},
 	}
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
@@ -120,6 +126,7 @@ func newSession(g *Gateway, node, serial string, mux *yamux.Session) *session {
 	h.HandleFunc("POST /agent/v1/hello", s.handleHello)
 	h.HandleFunc("POST /agent/v1/heartbeat", s.handleHeartbeat)
 	h.HandleFunc("POST /agent/v1/status", s.handleStatus)
+	h.HandleFunc("POST /agent/v1/renew", s.handleRenew)
 	s.srv = &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 30 * time.Second,

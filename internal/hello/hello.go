@@ -48,13 +48,30 @@ func Handler() http.Handler {
 	})
 }
 
+// Options configures Run.
+type Options struct {
+	Addr string // listen address, such as ":8080"
+	// Say, if set, is printed on a line of its own once the server
+	// listens: after it the server writes nothing, so it is the last line
+	// of the output (tests look for it).
+	Say string
+}
+
 // Serve listens on addr and serves until ctx ends.
 func Serve(ctx context.Context, addr string) error {
-	ln, err := net.Listen("tcp", addr)
+	return Run(ctx, Options{Addr: addr})
+}
+
+// Run listens on o.Addr, says o.Say and serves until ctx ends.
+func Run(ctx context.Context, o Options) error {
+	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
-		return fmt.Errorf("hello: listen on %s: %w", addr, err)
+		return fmt.Errorf("hello: listen on %s: %w", o.Addr, err)
 	}
 	fmt.Printf("hello: serving %s on %s\n", envOr("WHARF_CONTAINER_NAME", "hello"), ln.Addr())
+	if o.Say != "" {
+		fmt.Println(o.Say)
+	}
 	srv := &http.Server{Handler: Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()

@@ -1,8 +1,11 @@
 package hello
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 )
@@ -27,5 +30,34 @@ func TestHandlerCountsAndNames(t *testing.T) {
 	}
 	if r.Container != "web-3" || r.Node != "node-1" || r.Requests != 3 {
 		t.Fatalf("json reply = %+v", r)
+	}
+}
+
+func TestRunSaysLastLineOnceListening(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout := os.Stdout
+	os.Stdout = w
+	t.Cleanup(func() { os.Stdout = stdout })
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, Options{Addr: "127.0.0.1:0", Say: "ready"}) }()
+	lines := bufio.NewScanner(r)
+	var got []string
+	for len(got) < 2 && lines.Scan() {
+		got = append(got, lines.Text())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	w.Close()
+	for lines.Scan() {
+		got = append(got, lines.Text())
+	}
+	if len(got) != 2 || !strings.HasPrefix(got[0], "hello: serving") || got[1] != "ready" {
+		t.Fatalf("output lines = %q, want the serving line, then just %q", got, "ready")
 	}
 }

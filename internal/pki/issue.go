@@ -145,7 +145,10 @@ func (ca *CA) sign(tmpl *x509.Certificate, pub any, validity time.Duration) ([]b
 	}
 	now := time.Now()
 	tmpl.SerialNumber = serial
-	tmpl.NotBefore = now.Add(-clockSkew)
+	// A short-lived certificate is backdated by a tenth of its life at
+	// most, so that its holder, which renews at a share of NotAfter minus
+	// NotBefore, still sees the lifetime it was given.
+	tmpl.NotBefore = now.Add(-min(clockSkew, validity/10))
 	tmpl.NotAfter = now.Add(validity)
 	if tmpl.NotAfter.After(ca.Cert.NotAfter) {
 		tmpl.NotAfter = ca.Cert.NotAfter

@@ -24,6 +24,7 @@ import (
 	"github.com/wharfhq/wharf/internal/apiserver"
 	"github.com/wharfhq/wharf/internal/controller"
 	"github.com/wharfhq/wharf/internal/gateway"
+	"github.com/wharfhq/wharf/internal/install"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -159,7 +160,13 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("API listen on %s: %w", cfg.Addr, err)
 	}
-	httpSrv := &http.Server{Handler: apiSrv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	// The install script and the binary are public; everything else is the API.
+	inst := install.Handler(install.Options{ServerURL: apiURL, CAPEM: ca.CertPEM(), Logger: log.With("component", "install")})
+	mux := http.NewServeMux()
+	mux.Handle("/", apiSrv.Handler())
+	mux.Handle("GET /install.sh", inst)
+	mux.Handle("GET /download/", inst)
+	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 	httpSrv.RegisterOnShutdown(apiSrv.StopStreams)
 	if !cfg.Insecure {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{apiCert}, MinVersion: tls.VersionTLS12})

@@ -155,7 +155,8 @@ func (c *Cluster) Stop() {
 type Agent struct {
 	*agent.Agent
 	cancel context.CancelFunc
-	done   chan error
+	done   chan struct{} // closed when Run returned
+	err    error         // what Run returned; read after done
 	Dir    string
 }
 
@@ -168,6 +169,16 @@ func (a *Agent) Stop() {
 	a.cancel()
 	<-a.done
 	a.cancel = nil
+}
+
+// Exited reports whether the agent's Run has returned, and its error.
+func (a *Agent) Exited() (bool, error) {
+	select {
+	case <-a.done:
+		return true, a.err
+	default:
+		return false, nil
+	}
 }
 
 // AddAgent joins an agent named name with the given drivers.
@@ -199,8 +210,11 @@ func (c *Cluster) StartAgent(dir, name string, labels map[string]string, drivers
 		tb.Fatalf("agent %s: %v", name, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &Agent{Agent: a, cancel: cancel, done: make(chan error, 1), Dir: dir}
-	go func() { h.done <- a.Run(ctx) }()
+	h := &Agent{Agent: a, cancel: cancel, done: make(chan struct{}), Dir: dir}
+	go func() {
+		defer close(h.done)
+		h.err = a.Run(ctx)
+	}()
 	c.mu.Lock()
 	c.agents = append(c.agents, h)
 	c.mu.Unlock()

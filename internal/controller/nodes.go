@@ -1,0 +1,65 @@
+package controller
+
+import (
+	"context"
+	"slices"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// reapKey is a dirty-set entry that is no service ID: it asks for a pass so
+// that drained nodes are reaped even when no service changed.
+const reapKey = "\x00nodes"
+
+// markReap asks for a pass if some node is being drained.
+func (c *Services) markReap() {
+	for _, n := range c.cache.nodes {
+		if n.State == api.NodeTerminating {
+			c.dirty[reapKey] = true
+			return
+		}
+	}
+}
+
+// reapNodes deletes every Terminating node that no container is placed on
+// any more (its slots have moved elsewhere), with an event that says it is
+// Terminated. It acts only on a cache that holds the controller's own
+// writes, so it never deletes a node whose last containers it has just
+// rescheduled but not yet seen gone.
+func (c *Services) reapNodes(ctx context.Context) {
+	if c.waiting() {
+		c.markReap() // again once the watch caught up
+		return
+	}
+	busy := map[string]bool{}
+	for _, ct := range c.cache.containers {
+		if ct.Spec.Node != "" {
+			busy[ct.Spec.Node] = true
+		}
+	}
+	ids := make([]string, 0)
+	for id, n := range c.cache.nodes {
+		if n.State == api.NodeTerminating && !busy[id] {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		n := c.cache.nodes[id]
+		ev := api.Event{Kind: "node", Object: id, Name: n.Hostname, Type: "deleted", State: string(api.NodeTerminated),
+			Message: "node drained: every container moved elsewhere; node removed"}
+		err := c.st.Delete(ctx, store.KindNodes, id, n.Revision, ev)
+		switch {
+		case err == nil:
+			c.log.Info("drained node removed", "node", id)
+			c.waitFor(c.cache.rev + 1)
+		case lostRace(err):
+			c.waitFor(c.cache.rev + 1) // the watch brings the newer node
+			c.dirty[reapKey] = true
+		case ctx.Err() == nil:
+			c.log.Warn("remove drained node; retrying", "node", id, "err", err)
+			c.dirty[reapKey] = true
+		}
+	}
+}

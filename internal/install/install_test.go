@@ -1,0 +1,247 @@
+package install
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/pem"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	goruntime "runtime"
+	"strings"
+	"testing"
+)
+
+// host is a fresh host under a temporary root, with a fake systemctl that
+// records its calls, talking to a test server.
+type host struct {
+	t      *testing.T
+	root   string
+	calls  string
+	srv    *httptest.Server
+	caFile string
+	token  string
+}
+
+const fakeBinary = "#!/bin/sh\necho wharf fake binary\n"
+
+// newHost serves Handler for a fake binary; corrupt makes the download
+// differ from what the script's checksum says.
+func newHost(t *testing.T, corrupt bool) *host {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "wharf")
+	if err := os.WriteFile(bin, []byte(fakeBinary), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h := &host{t: t, root: filepath.Join(dir, "root"), calls: filepath.Join(dir, "systemctl.calls")}
+	var inst http.Handler
+	h.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if corrupt && strings.HasSuffix(r.URL.Path, "/wharf-linux-"+"amd64") {
+			_, _ = io.WriteString(w, fakeBinary+"# tampered\n")
+			return
+		}
+		inst.ServeHTTP(w, r)
+	}))
+	h.srv.StartTLS()
+	t.Cleanup(h.srv.Close)
+	cert := h.srv.Certificate()
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
+	inst = Handler(Options{ServerURL: h.srv.URL, CAPEM: caPEM, Binary: bin, Arch: "amd64"})
+	sum := sha256.Sum256(cert.Raw)
+	h.token = "WHARF-1-" + hex.EncodeToString(sum[:]) + "-secret"
+	h.caFile = filepath.Join(dir, "ca.crt")
+	if err := os.WriteFile(h.caFile, caPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fakeBin := filepath.Join(dir, "fakebin")
+	must(t, os.MkdirAll(fakeBin, 0o755))
+	must(t, os.WriteFile(filepath.Join(fakeBin, "systemctl"), []byte("#!/bin/sh\necho \"$*\" >>"+h.calls+"\n"), 0o755))
+	must(t, os.MkdirAll(filepath.Join(h.root, "run/systemd/system"), 0o755))
+	t.Setenv("PATH", fakeBin+":"+os.Getenv("PATH"))
+	return h
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// install fetches the script like a user would and runs it with args.
+func (h *host) install(args ...string) (string, error) {
+	h.t.Helper()
+	script := filepath.Join(h.t.TempDir(), "install.sh")
+	out, err := exec.Command("curl", "-sfL", "--cacert", h.caFile, "-o", script, h.srv.URL+"/install.sh").CombinedOutput()
+	if err != nil {
+		h.t.Fatalf("curl install.sh: %v: %s", err, out)
+	}
+	cmd := exec.Command("sh", append([]string{script}, args...)...)
+	cmd.Env = append(os.Environ(), "WHARF_PREFIX="+h.root)
+	b, err := cmd.CombinedOutput()
+	return string(b), err
+}
+
+func (h *host) path(p string) string { return filepath.Join(h.root, p) }
+
+func (h *host) systemctl() string {
+	b, _ := os.ReadFile(h.calls)
+	return string(b)
+}
+
+func skipWithoutCurl(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed")
+	}
+	if goruntime.GOARCH != "amd64" {
+		t.Skip("the script test fakes an amd64 server")
+	}
+}
+
+func mode(t *testing.T, path string) os.FileMode {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Mode().Perm()
+}
+
+func TestInstallUpgradeUninstall(t *testing.T) {
+	skipWithoutCurl(t)
+	h := newHost(t, false)
+	out, err := h.install("--token", h.token, "--label", "zone=a", "--label", "ssd=true")
+	if err != nil {
+		t.Fatalf("install: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(h.path("usr/local/bin/wharf"))
+	if err != nil || string(b) != fakeBinary || mode(t, h.path("usr/local/bin/wharf")) != 0o755 {
+		t.Fatalf("binary: %q %v", b, err)
+	}
+	conf, _ := os.ReadFile(h.path("etc/wharf/agent.yaml"))
+	for _, want := range []string{`server: "` + h.srv.URL + `"`, `token: "` + h.token + `"`, `data_dir: "` + h.path("var/lib/wharf") + `"`, `"zone": "a"`, `"ssd": "true"`} {
+		if !strings.Contains(string(conf), want) {
+			t.Errorf("agent.yaml lacks %s:\n%s", want, conf)
+		}
+	}
+	if m := mode(t, h.path("etc/wharf/agent.yaml")); m != 0o600 {
+		t.Errorf("agent.yaml mode %o, want 600", m)
+	}
+	unit, _ := os.ReadFile(h.path("etc/systemd/system/wharf-agent.service"))
+	for _, want := range []string{"Restart=always", "KillMode=process", "ExecStart=" + h.path("usr/local/bin/wharf") + " agent --config " + h.path("etc/wharf/agent.yaml")} {
+		if !strings.Contains(string(unit), want) {
+			t.Errorf("unit lacks %s:\n%s", want, unit)
+		}
+	}
+	if got, want := h.systemctl(), "daemon-reload\nenable --now wharf-agent\n"; got != want {
+		t.Errorf("systemctl calls %q, want %q", got, want)
+	}
+
+	// Again, without the token: an upgrade keeps the token and restarts.
+	if out, err := h.install(); err != nil {
+		t.Fatalf("second install: %v\n%s", err, out)
+	}
+	conf2, _ := os.ReadFile(h.path("etc/wharf/agent.yaml"))
+	if !strings.Contains(string(conf2), h.token) {
+		t.Errorf("re-run lost the token:\n%s", conf2)
+	}
+	if got := h.systemctl(); !strings.HasSuffix(got, "daemon-reload\nenable --now wharf-agent\nrestart wharf-agent\n") {
+		t.Errorf("upgrade: systemctl calls %q", got)
+	}
+
+	must(t, os.WriteFile(h.path("var/lib/wharf/node.json"), []byte("{}"), 0o600))
+	if out, err := h.install("--uninstall"); err != nil {
+		t.Fatalf("uninstall: %v\n%s", err, out)
+	}
+	for _, p := range []string{"usr/local/bin/wharf", "etc/wharf", "etc/systemd/system/wharf-agent.service"} {
+		if _, err := os.Stat(h.path(p)); !os.IsNotExist(err) {
+			t.Errorf("%s still there after --uninstall", p)
+		}
+	}
+	if _, err := os.Stat(h.path("var/lib/wharf/node.json")); err != nil {
+		t.Errorf("--uninstall removed the data dir: %v", err)
+	}
+	if !strings.Contains(h.systemctl(), "disable --now wharf-agent") {
+		t.Errorf("uninstall did not disable the unit: %q", h.systemctl())
+	}
+	if out, err := h.install("--uninstall", "--purge"); err != nil {
+		t.Fatalf("purge: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(h.path("var/lib/wharf")); !os.IsNotExist(err) {
+		t.Errorf("--purge kept the data dir")
+	}
+}
+
+func TestInstallRefusesBadChecksum(t *testing.T) {
+	skipWithoutCurl(t)
+	h := newHost(t, true)
+	out, err := h.install("--token", h.token)
+	if err == nil || !strings.Contains(out, "checksum mismatch") {
+		t.Fatalf("install of a tampered binary: err %v, output:\n%s", err, out)
+	}
+	if _, err := os.Stat(h.path("usr/local/bin/wharf")); !os.IsNotExist(err) {
+		t.Error("a tampered binary was installed")
+	}
+}
+
+func TestInstallRefusesCANotInToken(t *testing.T) {
+	skipWithoutCurl(t)
+	h := newHost(t, false)
+	bad := "WHARF-1-" + strings.Repeat("ab", 32) + "-secret"
+	out, err := h.install("--token", bad)
+	if err == nil || !strings.Contains(out, "not the one the join token pins") {
+		t.Fatalf("install with another cluster's token: err %v, output:\n%s", err, out)
+	}
+}
+
+func TestInstallNoSystemd(t *testing.T) {
+	skipWithoutCurl(t)
+	h := newHost(t, false)
+	must(t, os.RemoveAll(h.path("run/systemd")))
+	out, err := h.install("--token", h.token)
+	if err != nil || !strings.Contains(out, "systemd is not running") || !strings.Contains(out, "agent --config") {
+		t.Fatalf("err %v, output:\n%s", err, out)
+	}
+	if h.systemctl() != "" {
+		t.Errorf("systemctl called without systemd: %q", h.systemctl())
+	}
+}
+
+func TestDownload(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "wharf")
+	must(t, os.WriteFile(bin, []byte(fakeBinary), 0o755))
+	srv := httptest.NewServer(Handler(Options{ServerURL: "https://x:7443", CAPEM: []byte("CA"), Binary: bin, Arch: "amd64"}))
+	defer srv.Close()
+	get := func(p string) (int, string) {
+		resp, err := http.Get(srv.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = resp.Body.Close() }()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	sum := sha256.Sum256([]byte(fakeBinary))
+	hexSum := hex.EncodeToString(sum[:])
+	if code, body := get("/download/wharf-linux-amd64"); code != 200 || body != fakeBinary {
+		t.Errorf("binary: %d %q", code, body)
+	}
+	if code, body := get("/download/wharf-linux-amd64.sha256"); code != 200 || body != hexSum+"  wharf-linux-amd64\n" {
+		t.Errorf("sha256: %d %q", code, body)
+	}
+	if code, body := get("/download/wharf-linux-arm64"); code != 404 || !strings.Contains(body, "only its own binary") {
+		t.Errorf("other arch: %d %q", code, body)
+	}
+	code, body := get("/install.sh")
+	if code != 200 || !strings.Contains(body, "SHA256='"+hexSum+"'") || !strings.Contains(body, "SERVER='https://x:7443'") || strings.Contains(body, "@@") {
+		t.Errorf("install.sh: %d\n%s", code, body)
+	}
+	if out, err := exec.Command("sh", "-n", "-c", body).CombinedOutput(); err != nil {
+		t.Errorf("sh -n install.sh: %v %s", err, out)
+	}
+}

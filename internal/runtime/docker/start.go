@@ -1,0 +1,211 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+
+	"github.com/wharfhq/wharf/internal/runtime"
+)
+
+// cleanupTimeout bounds removing what a failed Start made, which runs even
+// when Start's context has ended.
+const cleanupTimeout = 10 * time.Second
+
+// Start creates and starts a run of spec.ID. Starting an ID that runs
+// returns its status. Starting an ID whose last run exited starts its
+// container again when it runs the same spec (its logs are kept and
+// appended to), and otherwise replaces the container with a new one (the
+// old run's logs are then gone). An image not on the node fails at once:
+// the driver never pulls.
+//
+// The workload's environment is spec.Env plus WHARF_CONTAINER_ID,
+// WHARF_CONTAINER_NAME, WHARF_SERVICE, WHARF_SLOT, WHARF_NODE and, when
+// spec publishes ports, PORT (the first one's container port); these win
+// over spec.Env. Published ports bind on 0.0.0.0, host port 0 being a free
+// one the engine picks. The engine's init (docker-init) runs as PID 1,
+// reaping zombies and forwarding signals to the workload.
+func (d *Driver) Start(ctx context.Context, spec runtime.Spec) (runtime.Status, error) {
+	if spec.ID == "" || spec.Image == "" {
+		return runtime.Status{}, fmt.Errorf("docker driver: start %q: a spec needs an ID and an image", spec.ID)
+	}
+	node, err := d.nodeID()
+	if err != nil {
+		return runtime.Status{}, err
+	}
+	defer d.lock(spec.ID)()
+
+	old, err := d.findAll(ctx, spec.ID)
+	if err != nil {
+		return runtime.Status{}, err
+	}
+	if n := len(old); n > 0 {
+		last := old[n-1]
+		if last.State != nil && last.State.Running {
+			return status(last), nil
+		}
+		if n == 1 && last.State != nil && last.State.Status == container.StateExited &&
+			last.Config != nil && last.Config.Labels[labelSpec] == specHash(spec) {
+			return d.restart(ctx, last)
+		}
+		for _, c := range old {
+			if err := d.forceRemove(ctx, c.ID); err != nil {
+				return runtime.Status{}, fmt.Errorf("docker driver: start %s: remove its exited container: %w", spec.ID, err)
+			}
+		}
+	}
+	return d.create(ctx, spec, node)
+}
+
+// restart starts the exited container c again.
+func (d *Driver) restart(ctx context.Context, c container.InspectResponse) (runtime.Status, error) {
+	id := c.Config.Labels[labelID]
+	if _, err := d.cli.ContainerStart(ctx, c.ID, client.ContainerStartOptions{}); err != nil {
+		return runtime.Status{}, engineErr(id, "start again", err)
+	}
+	in, err := d.cli.ContainerInspect(ctx, c.ID, client.ContainerInspectOptions{})
+	if err != nil {
+		return runtime.Status{}, engineErr(id, "inspect", err)
+	}
+	d.log.Debug("docker container started again", "id", id, "docker_id", c.ID)
+	return status(in.Container), nil
+}
+
+// create creates and starts a new container for spec. If it fails it
+// removes what it made.
+func (d *Driver) create(ctx context.Context, spec runtime.Spec, node string) (runtime.Status, error) {
+	if _, err := d.cli.ImageInspect(ctx, spec.Image); err != nil {
+		if cerrNotFound(err) {
+			return runtime.Status{}, imageMissing(spec.Image, err)
+		}
+		return runtime.Status{}, fmt.Errorf("docker driver: start %s: inspect image %s: %w", spec.ID, spec.Image, err)
+	}
+	cfg, host, err := containerConfig(spec, node)
+	if err != nil {
+		return runtime.Status{}, err
+	}
+	created, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Name: containerName(spec), Config: cfg, HostConfig: host,
+	})
+	if err != nil {
+		if cerrNotFound(err) { // the image went away since we looked
+			return runtime.Status{}, imageMissing(spec.Image, err)
+		}
+		return runtime.Status{}, fmt.Errorf("docker driver: start %s: create container: %w", spec.ID, err)
+	}
+	for _, w := range created.Warnings {
+		d.log.Warn("docker engine warns about a new container", "id", spec.ID, "warning", w)
+	}
+	st, err := d.startCreated(ctx, spec.ID, created.ID)
+	if err != nil {
+		rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		defer cancel()
+		if rmErr := d.forceRemove(rmCtx, created.ID); rmErr != nil {
+			err = errors.Join(err, fmt.Errorf("docker driver: and removing the container it left failed: %w", rmErr))
+		}
+		return runtime.Status{}, err
+	}
+	d.log.Debug("docker container started", "id", spec.ID, "docker_id", created.ID, "image", spec.Image)
+	return st, nil
+}
+
+// startCreated starts the created container dockerID and inspects it.
+func (d *Driver) startCreated(ctx context.Context, id, dockerID string) (runtime.Status, error) {
+	if _, err := d.cli.ContainerStart(ctx, dockerID, client.ContainerStartOptions{}); err != nil {
+		return runtime.Status{}, fmt.Errorf("docker driver: start %s: %w; check the image's entrypoint and the spec's command", id, err)
+	}
+	in, err := d.cli.ContainerInspect(ctx, dockerID, client.ContainerInspectOptions{})
+	if err != nil {
+		return runtime.Status{}, fmt.Errorf("docker driver: start %s: inspect: %w", id, err)
+	}
+	return status(in.Container), nil
+}
+
+// forceRemove removes the docker container dockerID, killing it if it
+// runs; one already gone is fine.
+func (d *Driver) forceRemove(ctx context.Context, dockerID string) error {
+	_, err := d.cli.ContainerRemove(ctx, dockerID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+	if err != nil && !cerrNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+// containerConfig is the engine's configuration of spec's container.
+func containerConfig(spec runtime.Spec, node string) (*container.Config, *container.HostConfig, error) {
+	env := maps.Clone(spec.Env)
+	if env == nil {
+		env = make(map[string]string)
+	}
+	env["WHARF_CONTAINER_ID"] = spec.ID
+	env["WHARF_CONTAINER_NAME"] = spec.Name
+	env["WHARF_SERVICE"] = spec.Service
+	env["WHARF_SLOT"] = strconv.Itoa(spec.Slot)
+	env["WHARF_NODE"] = spec.Node
+	exposed := network.PortSet{}
+	bindings := network.PortMap{}
+	for i, p := range spec.Ports {
+		proto := network.TCP
+		if p.Protocol != "" {
+			proto = network.IPProtocol(strings.ToLower(p.Protocol))
+		}
+		port, ok := network.PortFrom(uint16(p.ContainerPort), proto)
+		if !ok || p.ContainerPort <= 0 || p.ContainerPort > 65535 || p.HostPort < 0 || p.HostPort > 65535 {
+			return nil, nil, fmt.Errorf("docker driver: start %s: bad port %d:%d/%s; ports are 1-65535 (host port 0 for a free one), protocol tcp or udp",
+				spec.ID, p.HostPort, p.ContainerPort, p.Protocol)
+		}
+		if i == 0 {
+			env["PORT"] = strconv.Itoa(p.ContainerPort)
+		}
+		exposed[port] = struct{}{}
+		hp := ""
+		if p.HostPort > 0 {
+			hp = strconv.Itoa(p.HostPort)
+		}
+		bindings[port] = append(bindings[port], network.PortBinding{HostIP: netip.IPv4Unspecified(), HostPort: hp})
+	}
+	cfg := &container.Config{
+		Image:        spec.Image,
+		Env:          envList(env),
+		Labels:       labels(spec, node),
+		ExposedPorts: exposed,
+	}
+	if len(spec.Command) > 0 {
+		cfg.Cmd = spec.Command
+	}
+	if len(spec.Entrypoint) > 0 {
+		cfg.Entrypoint = spec.Entrypoint
+	}
+	host := &container.HostConfig{
+		// The engine's init (tini) runs as PID 1 and forwards signals: a
+		// workload that is PID 1 itself ignores SIGTERM unless it handles
+		// it, so Stop would wait out its timeout every time.
+		Init:          new(true),
+		PortBindings:  bindings,
+		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
+		Resources: container.Resources{
+			Memory:   spec.Resources.MemoryBytes,
+			NanoCPUs: spec.Resources.NanoCPUs,
+		},
+	}
+	return cfg, host, nil
+}
+
+// envList is env as sorted KEY=value strings.
+func envList(env map[string]string) []string {
+	out := make([]string, 0, len(env))
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		out = append(out, k+"="+env[k])
+	}
+	return out
+}
