@@ -86,7 +86,20 @@ const (
 
 // Strategy names a deployment strategy.
 const (
-	StrategyEmptiestNode = "EMPTIEST_NODE"
+	StrategyEmptiestNode     = "EMPTIEST_NODE"
+	StrategyHighAvailability = "HIGH_AVAILABILITY"
+	StrategyEveryNode        = "EVERY_NODE"
+	StrategySpread           = "spread"
+	StrategyBinpack          = "binpack"
+	StrategyRandom           = "random"
+)
+
+// Autorestart and autodestroy policies.
+const (
+	PolicyOff       = "OFF"
+	PolicyOnFailure = "ON_FAILURE"
+	PolicyAlways    = "ALWAYS"
+	PolicyOnSuccess = "ON_SUCCESS"
 )
 
 // ServiceSpec is what the user asks for. The system never writes it.
@@ -107,8 +120,26 @@ type ServiceSpec struct {
 	Env      map[string]string `json:"env,omitempty"`
 	Replicas int               `json:"replicas"`
 	// Tags: a node must carry every one of them as a label ("k=v" or "k").
-	Tags     []string `json:"tags,omitempty"`
-	Strategy string   `json:"strategy,omitempty"`
+	Tags []string `json:"tags,omitempty"`
+	// Strategy ranks the nodes that pass every filter: EMPTIEST_NODE
+	// (default), HIGH_AVAILABILITY, EVERY_NODE, spread, binpack, random.
+	Strategy string `json:"strategy,omitempty"`
+	// Constraints on node labels and facts, Swarm classic's syntax:
+	// "node.labels.zone==external", "disk!=hdd", "region==eu-*", "/re/",
+	// soft "==~" / "!=~".
+	Constraints []string `json:"constraints,omitempty"`
+	// Affinities to containers, services and images, e.g. "service==db",
+	// "service!=web" (one per node), "image==redis", soft with "~".
+	Affinities []string `json:"affinities,omitempty"`
+	// Reservations are what each container needs of a node's resources.
+	Reservations Resources `json:"reservations,omitzero"`
+	// Autorestart: OFF (default), ON_FAILURE or ALWAYS.
+	Autorestart string `json:"autorestart,omitempty"`
+	// Autodestroy: OFF (default), ON_SUCCESS or ALWAYS (needs autorestart OFF).
+	Autodestroy string `json:"autodestroy,omitempty"`
+	// StopAfterDisconnect, when > 0, makes an agent cut off from the server
+	// for this many seconds stop the service's containers (at most once).
+	StopAfterDisconnect int `json:"stop_after_disconnect,omitempty"`
 	// Running is the user's wish: true after create and start, false after stop.
 	Running bool `json:"running"`
 }
