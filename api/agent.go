@@ -12,6 +12,8 @@ import "time"
 //	agent -> server  POST /agent/v1/renew      RenewRequest -> RenewResponse
 //	server -> agent  PUT  /agent/v1/assignments Assignments -> 204
 //	server -> agent  GET  /agent/v1/containers/{id}/logs?follow=1&tail=N -> text
+//	server -> agent  POST /agent/v1/containers/{id}/exec ExecRequest -> ExecResult
+//	                 (404 unknown container, 409 not running, 501 its driver cannot exec)
 //
 // The node's identity is the common name of its client certificate; nothing
 // in a body can claim another node's identity. A certificate signed by the
@@ -94,3 +96,19 @@ type RenewResponse struct {
 // stops and removes its containers and exits; to rejoin, delete its data
 // dir and join again.
 const CodeNodeRemoved = "node_removed"
+
+// ExecRequest runs a command in a running container: the body of POST
+// /v1/containers/{id}/exec and of the agent's exec route.
+type ExecRequest struct {
+	Cmd []string `json:"cmd"`
+}
+
+// ExecResult is what the command printed (stdout and stderr together, at
+// most MaxExecOutput bytes, then a truncation note) and its exit code.
+type ExecResult struct {
+	ExitCode int    `json:"exit_code"`
+	Output   string `json:"output"`
+}
+
+// MaxExecOutput bounds the output an exec returns.
+const MaxExecOutput = 1 << 20

@@ -197,6 +197,9 @@ type Service struct {
 	// Terminating is set by `service rm`: the controller stops and deletes every
 	// container, then deletes the service.
 	Terminating bool `json:"terminating,omitempty"`
+	// RestartGeneration is raised by `service restart`: the controller
+	// replaces, one slot at a time, every container of an older generation.
+	RestartGeneration int `json:"restart_generation,omitempty"`
 }
 
 // ContainerState is a container's place in its lifecycle. Within one run a
@@ -230,6 +233,19 @@ type ContainerSpec struct {
 	// Desired is Running while the slot should run, Stopped when the service
 	// is stopped, Terminated when the slot is to be removed.
 	Desired ContainerState `json:"desired"`
+	// Autorestart, Autodestroy and StopAfterDisconnect are the service's,
+	// copied when the container is created: the agent restarts an exited
+	// container per Autorestart (OFF when empty) and stops it after being
+	// cut off from the server for StopAfterDisconnect seconds (0: never).
+	Autorestart         string `json:"autorestart,omitempty"`
+	Autodestroy         string `json:"autodestroy,omitempty"`
+	StopAfterDisconnect int    `json:"stop_after_disconnect,omitempty"`
+	// Generation is the service's RestartGeneration when the container was
+	// created; an older one is replaced by `service restart`.
+	Generation int `json:"generation,omitempty"`
+	// Destroyed marks a container that autodestroy terminated: it keeps its
+	// slot empty until the service is stopped and started, or restarted.
+	Destroyed bool `json:"destroyed,omitempty"`
 }
 
 // ContainerStatus is what the node's agent reports.

@@ -33,6 +33,9 @@ type executor struct {
 	ctrs map[string]*ctr          // containers this agent runs or ran
 	done map[string]struct{}      // removed and reported Terminated
 	want map[string]api.Container // from asg, by ID
+	// cutSince: when the session to the server was lost (zero while up).
+	cutSince time.Time
+	cutTimer *time.Timer
 }
 
 // ctr is the agent's record of one container.
@@ -46,6 +49,14 @@ type ctr struct {
 	busy     bool                // an operation is in flight
 	stopping bool                // stopped on purpose: do not restart
 
+	// exited: the last run ended and the restart policy left it stopped;
+	// cutOff: stopped because the server was away too long (see
+	// stopAfterDisconnect); neither is started again until told.
+	exited bool
+	cutOff bool
+	// adoptedExit: found exited at adoption; the first assignment decides.
+	adoptedExit bool
+
 	restarts   int
 	backoff    time.Duration
 	restartAt  time.Time // a restart is due then (zero: none pending)
@@ -55,7 +66,7 @@ type ctr struct {
 
 func newExecutor(a *Agent) *executor {
 	return &executor{a: a, ctx: context.Background(), wake: make(chan struct{}, 1),
-		ctrs: map[string]*ctr{}, done: map[string]struct{}{}, want: map[string]api.Container{}}
+		ctrs: map[string]*ctr{}, done: map[string]struct{}{}, want: map[string]api.Container{}, cutSince: time.Now()}
 }
 
 // adopt takes over every container the drivers already run or keep: they
@@ -79,7 +90,9 @@ func (e *executor) adopt(ctx context.Context) {
 				e.setStatus(k, api.ContainerStatus{State: api.ContainerRunning, PID: st.PID, HostPort: st.HostPort, Ports: st.Ports, DriverID: st.DriverID, StartedAt: st.StartedAt})
 				e.watch(k, d)
 			} else {
-				e.setStatus(k, exitedStatus(st, k))
+				// Not reported yet: the server's own view of it, in the
+				// first assignments, decides whether it runs again.
+				k.status, k.adoptedExit = exitedStatus(st, k), true
 			}
 		}
 		e.mu.Unlock()
@@ -96,6 +109,10 @@ func (e *executor) setAssignments(asg *api.Assignments) {
 	e.want = make(map[string]api.Container, len(asg.Containers))
 	for _, c := range asg.Containers {
 		e.want[c.ID] = c
+	}
+	// The server has spoken again: what it still wants running may run.
+	for _, k := range e.ctrs {
+		k.cutOff = false
 	}
 	e.mu.Unlock()
 	e.signal()
@@ -120,6 +137,9 @@ func (e *executor) run(ctx context.Context) {
 				if k.timer != nil {
 					k.timer.Stop()
 				}
+			}
+			if e.cutTimer != nil {
+				e.cutTimer.Stop()
 			}
 			e.mu.Unlock()
 			return
@@ -165,24 +185,49 @@ func (e *executor) converge() {
 				continue
 			}
 			k.spec = c
+			k.exited = false // started again when desired Running again
+			if k.adoptedExit {
+				k.adoptedExit = false
+				e.setStatus(k, k.status)
+			}
 			e.cancelRestart(k)
 			if !k.busy && k.running && !k.stopping {
 				e.stop(k)
 			}
 		default: // Running
 			delete(e.done, id)
-			if k == nil {
-				k = &ctr{id: id, backoff: restartMin}
-				e.ctrs[id] = k
+			if k == nil || k.adoptedExit {
+				if k == nil {
+					k = &ctr{id: id, backoff: restartMin}
+					e.ctrs[id] = k
+				}
+				// An exit some agent saw and reported is final under its
+				// policy; one that happened while no agent watched (the
+				// agent stopped it on exit, the host went down) is resumed.
+				if c.Status.State == api.ContainerStopped && c.Status.ExitCode != nil && ownExit(*c.Status.ExitCode) {
+					if !k.adoptedExit {
+						k.status = c.Status
+					}
+					k.exited = true
+					e.setStatus(k, k.status)
+				}
+				k.adoptedExit = false
 			}
 			k.spec = c
 			k.restarts = max(k.restarts, c.Status.RestartCount)
-			if k.busy || k.running || now.Before(k.restartAt) {
+			if k.busy || k.running || k.cutOff || now.Before(k.restartAt) {
 				continue
+			}
+			if k.exited {
+				if !restartWanted(c.Spec.Autorestart, exitCode(k.status)) {
+					continue
+				}
+				k.exited, k.restartDue = false, true
 			}
 			e.start(k)
 		}
 	}
+	e.stopDisconnected(now)
 	for id, k := range e.ctrs {
 		if _, ok := e.want[id]; !ok && !k.busy {
 			e.terminate(k) // an orphan: no longer assigned here
@@ -222,7 +267,11 @@ func (e *executor) start(k *ctr) {
 			e.a.log.Warn("container failed to start", "container", spec.Name, "id", k.id, "err", err)
 			e.setStatus(k, api.ContainerStatus{State: api.ContainerStopped, Reason: "start failed: " + err.Error(),
 				FinishedAt: time.Now().UTC(), RestartCount: k.restarts})
-			e.scheduleRestart(k)
+			if restartWanted(k.spec.Spec.Autorestart, -1) {
+				e.scheduleRestart(k)
+			} else {
+				k.exited = true
+			}
 			return
 		}
 		k.drv = drv
@@ -252,7 +301,13 @@ func (e *executor) watch(k *ctr, drv runtime.Driver) {
 		desired := k.spec.Spec.Desired
 		if !k.stopping && (desired == api.ContainerRunning || desired == "") {
 			_, assigned := e.want[k.id]
-			if assigned {
+			switch {
+			case !assigned:
+			case !restartWanted(k.spec.Spec.Autorestart, st.ExitCode):
+				k.exited = true
+				e.a.log.Info("container exited; its autorestart policy leaves it stopped", "container", k.spec.Name, "id", k.id,
+					"exit_code", st.ExitCode, "autorestart", policyName(k.spec.Spec.Autorestart))
+			default:
 				e.a.log.Warn("container exited; restarting", "container", k.spec.Name, "id", k.id, "exit_code", st.ExitCode, "in", k.backoff)
 				if !st.StartedAt.IsZero() && st.FinishedAt.Sub(st.StartedAt) > restartMax {
 					k.backoff = restartMin // it ran fine for a while

@@ -90,6 +90,8 @@ func (a *Agent) session(ctx context.Context) (bool, error) {
 	}
 	a.setSession(s)
 	defer a.clearSession(s)
+	a.exec.setConnected(true)
+	defer a.exec.setConnected(false)
 	a.log.Info("connected to the gateway", "gateway", id.Gateway)
 	a.rep.kick()
 	rctx, stopRenew := context.WithCancel(ctx)
@@ -127,6 +129,7 @@ func newAgentSession(a *Agent, mux *yamux.Session) *agentSession {
 	h := http.NewServeMux()
 	h.HandleFunc("PUT /agent/v1/assignments", s.handleAssignments)
 	h.HandleFunc("GET /agent/v1/containers/{id}/logs", s.handleLogs)
+	h.HandleFunc("POST /agent/v1/containers/{id}/exec", s.handleExec)
 	s.srv = &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 30 * time.Second,

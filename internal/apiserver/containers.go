@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/errdefs"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -88,5 +89,42 @@ func (s *Server) getContainer(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+// Execer runs a command in a container through its node's agent (the agent
+// gateway implements it; the API finds it on Config.Logs). Errors are
+// errdefs errors.
+type Execer interface {
+	ContainerExec(ctx context.Context, c *api.Container, cmd []string) (api.ExecResult, error)
+}
+
+// execContainer serves POST /v1/containers/{id}/exec {"cmd":[...]} (admin
+// tokens only): the command's combined output and exit code.
+func (s *Server) execContainer(w http.ResponseWriter, r *http.Request) error {
+	var req api.ExecRequest
+	if err := s.decode(w, r, &req, false); err != nil {
+		return err
+	}
+	if len(req.Cmd) == 0 || req.Cmd[0] == "" {
+		return errdefs.Invalid("cmd", "required: the command and its arguments, e.g. [\"ls\",\"-l\"]")
+	}
+	c, err := s.resolveContainer(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	setObject(r, c.ID)
+	ex, ok := s.cfg.Logs.(Execer)
+	if !ok {
+		return newErr(errdefs.ErrUnavailable, "this server cannot reach agents to run commands")
+	}
+	if c.Spec.Desired == api.ContainerTerminated || c.Status.State != api.ContainerRunning {
+		return newErr(errdefs.ErrConflict, "container %s is %s, not running; exec needs a running container", containerLabel(c), c.Status.State)
+	}
+	res, err := ex.ContainerExec(r.Context(), c, req.Cmd)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
 	return nil
 }

@@ -136,11 +136,13 @@ func (s *Server) routes() {
 		{"POST", "/v1/services/{id}/scale", "service", reader, s.scaleService},
 		{"POST", "/v1/services/{id}/stop", "service", reader, s.stopService},
 		{"POST", "/v1/services/{id}/start", "service", reader, s.startService},
+		{"POST", "/v1/services/{id}/restart", "service", reader, s.restartService},
 		{"GET", "/v1/services/{id}/logs", "service", reader, s.serviceLogs},
 
 		{"GET", "/v1/containers", "container", reader, s.listContainers},
 		{"GET", "/v1/containers/{id}", "container", reader, s.getContainer},
 		{"GET", "/v1/containers/{id}/logs", "container", reader, s.containerLogs},
+		{"POST", "/v1/containers/{id}/exec", "container", adminOnly, s.execContainer},
 
 		{"GET", "/v1/events", "event", reader, s.events},
 		{"GET", "/v1/actions", "action", reader, s.listActions},

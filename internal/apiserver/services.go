@@ -218,3 +218,32 @@ func (s *Server) deleteService(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusAccepted, svc)
 	return nil
 }
+
+// restartService serves POST /v1/services/{id}/restart: it raises the
+// service's RestartGeneration, and the service controller replaces its
+// containers one slot at a time, each stopped before its new run starts
+// (on the same node when it still fits). Slots that autodestroy emptied
+// run again. A stopped service must be started instead.
+func (s *Server) restartService(w http.ResponseWriter, r *http.Request) error {
+	rev, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	svc, err := s.modifyService(r, rev, func(svc *api.Service) ([]api.Event, error) {
+		switch {
+		case svc.Terminating:
+			return nil, terminatingErr(svc)
+		case !svc.Spec.Running:
+			return nil, newErr(errdefs.ErrConflict, "service %q is stopped; start it with `wharf service start %s`", svc.Name, svc.Name)
+		}
+		svc.RestartGeneration++
+		ev := serviceEvent(svc, fmt.Sprintf("restart requested: its containers run again one at a time (generation %d)", svc.RestartGeneration))
+		ev.State = string(api.ServiceRedeploying)
+		return []api.Event{ev}, nil
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, svc)
+	return nil
+}

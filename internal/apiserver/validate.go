@@ -91,10 +91,7 @@ func validateSpec(spec *api.ServiceSpec) error {
 			return err
 		}
 	}
-	if spec.Strategy != "" && spec.Strategy != api.StrategyEmptiestNode {
-		return errdefs.Invalid("spec.strategy", "unknown strategy %q: leave it empty or use %s", spec.Strategy, api.StrategyEmptiestNode)
-	}
-	return nil
+	return validatePlacement(spec)
 }
 
 // ifMatch reads the If-Match header: the revision a write must find, or 0.

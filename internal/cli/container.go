@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -21,7 +22,7 @@ type containerView struct {
 
 func newContainerCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "container", Short: "Inspect containers (the slots of services)"}
-	cmd.AddCommand(containerLs(g), containerInspect(g), containerLogs(g))
+	cmd.AddCommand(containerLs(g), containerInspect(g), containerLogs(g), containerExec(g))
 	return cmd
 }
 
@@ -135,4 +136,31 @@ func logsCmd(g *globals, kind, use, short string) *cobra.Command {
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep streaming new output")
 	cmd.Flags().IntVar(&tail, "tail", 0, "only the last N lines")
 	return cmd
+}
+
+// containerExec is `wharf container exec NAME -- CMD ARGS`: it prints the
+// command's output and exits with its exit code.
+func containerExec(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "exec CONTAINER -- CMD [ARGS...]",
+		Short: "Run a command in a running container and print its output (admin tokens)",
+		Example: `  wharf container exec web-1 -- ls -l
+  wharf container exec web-1 -- sh -c 'echo $PORT'`,
+		Args: cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			res, err := c.Exec(cmd.Context(), args[0], args[1:])
+			if err != nil {
+				return fmt.Errorf("container %s: %w", args[0], err)
+			}
+			_, _ = io.WriteString(cmd.OutOrStdout(), res.Output)
+			if res.ExitCode != 0 {
+				os.Exit(min(max(res.ExitCode, 1), 255)) // the command's own code
+			}
+			return nil
+		},
+	}
 }

@@ -21,33 +21,146 @@ func newServiceCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "service", Aliases: []string{"svc"}, Short: "Manage services (replicated workloads)"}
 	cmd.AddCommand(serviceCreate(g), serviceLs(g), servicePs(g), serviceInspect(g), serviceScale(g),
 		serviceVerb(g, "stop", "Stop every container of services"),
-		serviceVerb(g, "start", "Start stopped services"),
+		serviceVerb(g, "start", "Start stopped services"), serviceRestart(g),
 		serviceRm(g), serviceLogs(g))
 	return cmd
 }
 
+// createFlags are the flags of `service create` that build the spec.
+type createFlags struct {
+	name, image, strategy, driver        string
+	replicas                             int
+	tags, env                            []string
+	constraints, affinities, publish     []string
+	reserveMemory, reserveCPU            string
+	memory, cpus                         string
+	autorestart, autodestroy, entrypoint string
+}
+
+// spec turns the flags and the command line into a service spec; errors
+// name the flag at fault.
+func (f *createFlags) spec(args []string) (api.ServiceSpec, error) {
+	envMap, err := parseLabels(f.env)
+	if err != nil {
+		return api.ServiceSpec{}, fmt.Errorf("--env: %w", err)
+	}
+	spec := api.ServiceSpec{
+		Image: f.image, Command: args, Env: envMap, Replicas: f.replicas, Tags: f.tags, Strategy: f.strategy, Driver: f.driver,
+		Constraints: f.constraints, Affinities: f.affinities,
+		Autorestart: strings.ToUpper(f.autorestart), Autodestroy: strings.ToUpper(f.autodestroy),
+	}
+	if f.entrypoint != "" {
+		spec.Entrypoint = strings.Fields(f.entrypoint)
+	}
+	for _, p := range f.publish {
+		ps, err := parsePublish(p)
+		if err != nil {
+			return api.ServiceSpec{}, fmt.Errorf("--publish: %w", err)
+		}
+		spec.Ports = append(spec.Ports, ps)
+	}
+	for _, b := range []struct {
+		flag, val string
+		dst       *int64
+	}{{"--reserve-memory", f.reserveMemory, &spec.Reservations.MemoryBytes}, {"--memory", f.memory, &spec.Resources.MemoryBytes}} {
+		if b.val == "" {
+			continue
+		}
+		n, err := parseBytes(b.val)
+		if err != nil {
+			return api.ServiceSpec{}, fmt.Errorf("%s: %w", b.flag, err)
+		}
+		*b.dst = n
+	}
+	for _, c := range []struct {
+		flag, val string
+		dst       *int64
+	}{{"--reserve-cpu", f.reserveCPU, &spec.Reservations.NanoCPUs}, {"--cpus", f.cpus, &spec.Resources.NanoCPUs}} {
+		if c.val == "" {
+			continue
+		}
+		n, err := parseCPUs(c.val)
+		if err != nil {
+			return api.ServiceSpec{}, fmt.Errorf("%s: %w", c.flag, err)
+		}
+		*c.dst = n
+	}
+	return spec, nil
+}
+
+// parsePublish reads [HOST:]CONTAINER[/udp|/tcp].
+func parsePublish(s string) (api.PortSpec, error) {
+	var p api.PortSpec
+	rest, proto, hasProto := strings.Cut(s, "/")
+	if hasProto {
+		if proto != "tcp" && proto != "udp" {
+			return p, fmt.Errorf("%q: protocol must be tcp or udp, got %q", s, proto)
+		}
+		p.Protocol = proto
+	}
+	host, ctr, hasHost := strings.Cut(rest, ":")
+	if !hasHost {
+		host, ctr = "", rest
+	}
+	var err error
+	if p.ContainerPort, err = strconv.Atoi(ctr); err != nil || p.ContainerPort < 1 || p.ContainerPort > 65535 {
+		return api.PortSpec{}, fmt.Errorf("%q: want [HOST:]CONTAINER[/udp] with ports from 1 to 65535", s)
+	}
+	if hasHost {
+		if p.HostPort, err = strconv.Atoi(host); err != nil || p.HostPort < 0 || p.HostPort > 65535 {
+			return api.PortSpec{}, fmt.Errorf("%q: host port must be from 1 to 65535 (or 0 for a free one)", s)
+		}
+	}
+	return p, nil
+}
+
+// parseBytes reads a size: a number with an optional unit, K, M, G or T
+// (powers of 1024, with or without "i" and "B"), e.g. 256M or 1.5GiB.
+func parseBytes(s string) (int64, error) {
+	num := strings.TrimRight(strings.ToUpper(strings.TrimSpace(s)), "B")
+	num = strings.TrimSuffix(num, "I")
+	mult := int64(1)
+	if n := len(num); n > 0 {
+		if i := strings.IndexByte("KMGT", num[n-1]); i >= 0 {
+			mult = int64(1) << (10 * (i + 1))
+			num = num[:n-1]
+		}
+	}
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || v < 0 || v*float64(mult) > 1<<62 {
+		return 0, fmt.Errorf("%q: want a size such as 512M, 1G or 1048576", s)
+	}
+	return int64(v * float64(mult)), nil
+}
+
+// parseCPUs reads a number of CPUs, e.g. 0.5, as nano CPUs.
+func parseCPUs(s string) (int64, error) {
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || v < 0 || v > 1e6 {
+		return 0, fmt.Errorf("%q: want a number of CPUs such as 0.5 or 2", s)
+	}
+	return int64(v * 1e9), nil
+}
+
 func serviceCreate(g *globals) *cobra.Command {
-	var (
-		name, image, strategy, driver string
-		replicas                      int
-		tags, env                     []string
-	)
+	var cf createFlags
 	cmd := &cobra.Command{
-		Use:   "create --name NAME [--replicas N] [--tag k=v] [--image IMAGE | -- CMD ARGS...]",
+		Use:   "create --name NAME [--replicas N] [--tag k=v] [--constraint EXPR] [--image IMAGE | -- CMD ARGS...]",
 		Short: "Create and start a service",
 		Example: `  wharf service create --name web --replicas 6 -- wharf hello
-  wharf service create --name api --tag zone=a --env MODE=prod -- ./api --port '$PORT'`,
+  wharf service create --name api --tag zone=a --env MODE=prod -- ./api --port '$PORT'
+  wharf service create --name cache --image redis --constraint 'node.labels.disk==ssd*' \
+      --affinity 'service!=cache' --publish 6379:6379 --reserve-memory 256M --reserve-cpu 0.5`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			envMap, err := parseLabels(env)
+			spec, err := cf.spec(args)
 			if err != nil {
-				return fmt.Errorf("--env: %w", err)
+				return err
 			}
 			c, err := g.client()
 			if err != nil {
 				return err
 			}
-			spec := api.ServiceSpec{Image: image, Command: args, Env: envMap, Replicas: replicas, Tags: tags, Strategy: strategy, Driver: driver}
-			s, err := c.CreateService(cmd.Context(), name, spec)
+			s, err := c.CreateService(cmd.Context(), cf.name, spec)
 			if err != nil {
 				return err
 			}
@@ -56,13 +169,23 @@ func serviceCreate(g *globals) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&name, "name", "", "service name (lowercase letters, digits, dashes)")
-	f.IntVar(&replicas, "replicas", 1, "number of containers")
-	f.StringVar(&image, "image", "", "image to run (docker driver)")
-	f.StringSliceVar(&tags, "tag", nil, "node label every node must carry (k=v or k); repeatable")
-	f.StringSliceVarP(&env, "env", "e", nil, "environment variable k=v; repeatable")
-	f.StringVar(&strategy, "strategy", "", "deployment strategy (EMPTIEST_NODE)")
-	f.StringVar(&driver, "driver", "", "driver that runs it: exec, docker or fake (default: docker for an image, exec for a command)")
+	f.StringVar(&cf.name, "name", "", "service name (lowercase letters, digits, dashes)")
+	f.IntVar(&cf.replicas, "replicas", 1, "number of containers")
+	f.StringVar(&cf.image, "image", "", "image to run (docker driver)")
+	f.StringSliceVar(&cf.tags, "tag", nil, "node label every node must carry (k=v or k); repeatable")
+	f.StringSliceVarP(&cf.env, "env", "e", nil, "environment variable k=v; repeatable")
+	f.StringVar(&cf.strategy, "strategy", "", "deployment strategy: EMPTIEST_NODE (default), HIGH_AVAILABILITY, EVERY_NODE, spread, binpack or random")
+	f.StringVar(&cf.driver, "driver", "", "driver that runs it: exec, docker or fake (default: docker for an image, exec for a command)")
+	f.StringArrayVar(&cf.constraints, "constraint", nil, "node constraint, e.g. zone==a, node.labels.disk!=hdd, node.os==linux, soft zone==~a; repeatable")
+	f.StringArrayVar(&cf.affinities, "affinity", nil, "container affinity, e.g. service==db, service!=web (one per node), image==redis, soft with ~; repeatable")
+	f.StringArrayVarP(&cf.publish, "publish", "p", nil, "publish a port: [HOST:]CONTAINER[/udp] (no HOST: a free port); repeatable")
+	f.StringVar(&cf.reserveMemory, "reserve-memory", "", "memory each container needs of its node, e.g. 256M")
+	f.StringVar(&cf.reserveCPU, "reserve-cpu", "", "CPUs each container needs of its node, e.g. 0.5")
+	f.StringVar(&cf.memory, "memory", "", "memory limit of each container, e.g. 512M")
+	f.StringVar(&cf.cpus, "cpus", "", "CPU limit of each container, e.g. 1.5")
+	f.StringVar(&cf.autorestart, "autorestart", "", "restart policy: OFF (default), ON_FAILURE or ALWAYS")
+	f.StringVar(&cf.autodestroy, "autodestroy", "", "remove containers that exit: OFF (default), ON_SUCCESS or ALWAYS (needs --autorestart OFF)")
+	f.StringVar(&cf.entrypoint, "entrypoint", "", "override the image's entrypoint (docker driver), split on spaces")
 	_ = cmd.MarkFlagRequired("name")
 	return cmd
 }

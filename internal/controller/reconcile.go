@@ -51,12 +51,17 @@ type plan struct {
 	pending  map[string]bool // distinct reasons some requests stay unplaced
 	// deleteService: the service is terminating and has no container left.
 	deleteService bool
+	// destroyed counts slots autodestroy left empty; restarting says a
+	// `service restart` is rolling through the slots.
+	destroyed  int
+	restarting bool
 }
 
 // pass reconciles every dirty service: it plans each, places all new and
 // unplaced containers in one scheduler call, then commits everything in
 // batched transactions.
 func (c *Services) pass(ctx context.Context) {
+	c.lossAt = c.trackDown(time.Now())
 	c.commit(ctx, c.decide(ctx))
 	c.reapNodes(ctx)
 }
@@ -172,7 +177,9 @@ func (c *Services) nodeLost(ct *api.Container) bool {
 }
 
 // planRun converges a live service: one container per slot 1..Replicas,
-// desired Running or Stopped as the service is, the rest terminated.
+// desired Running or Stopped as the service is, the rest terminated. Slots
+// on a node lost for the grace are replaced; slots that autodestroy emptied
+// stay empty while the service runs; a restart replaces one slot at a time.
 func (c *Services) planRun(p *plan) {
 	svc := p.svc
 	want := max(svc.Spec.Replicas, 0)
@@ -180,22 +187,49 @@ func (c *Services) planRun(p *plan) {
 	if svc.Spec.Running {
 		desired = api.ContainerRunning
 	}
+	gen := svc.RestartGeneration
+	inRange := func(ct *api.Container) bool { return ct.Spec.Slot >= 1 && ct.Spec.Slot <= want }
 	bySlot := map[int]*item{}
-	draining := map[int]*item{} // a slot's container on a Terminating node
+	draining := map[int]*item{}  // a slot's container on a Terminating node
+	held := map[int]bool{}       // slots empty on purpose: destroyed, or restarting
+	prevNode := map[int]string{} // where a restarted slot ran
 	for _, it := range p.items {
 		o := it.orig
 		switch {
+		case o.Spec.Destroyed && svc.Spec.Running && inRange(o) && o.Spec.Generation >= gen:
+			held[o.Spec.Slot] = true
+			p.destroyed++
 		case o.Spec.Desired == api.ContainerTerminated:
-			if c.deletable(o) {
+			restarting := o.Spec.Generation < gen && inRange(o) && !o.Spec.Destroyed
+			switch {
+			case c.deletable(o) && c.onUnreachableNode(o) && inRange(o) && !restarting:
+				// Replaced while its node is away: kept so that the agent
+				// stops it when the node returns.
+			case c.deletable(o):
 				it.del = true
 				it.event("deleted", "")
+				if restarting {
+					prevNode[o.Spec.Slot] = o.Spec.Node
+				}
+			case restarting:
+				held[o.Spec.Slot] = true // stop first: the new run waits
+				p.restarting = true
 			}
 		case c.nodeLost(o):
 			// Its node is gone: drop it; its slot is created again below.
 			it.del = true
 			it.event("deleted", "node "+o.Spec.Node+" is gone")
-		case o.Spec.Slot < 1 || o.Spec.Slot > want:
+		case !inRange(o):
 			c.terminate(it)
+		case o.Spec.Desired == api.ContainerRunning && c.nodeDown(o):
+			it.edit().Spec.Desired = api.ContainerTerminated
+			it.event("updated", "node "+c.nodeName(o.Spec.Node)+" unreachable for "+c.lossGrace.String()+": slot replaced on another node")
+		case o.Spec.Desired == api.ContainerRunning && svc.Spec.Running && exitedForGood(o):
+			it.edit().Spec.Desired = api.ContainerTerminated
+			it.cur.Spec.Destroyed = true
+			it.event("updated", "autodestroy "+o.Spec.Autodestroy+": exited; slot left empty until the service is restarted")
+			held[o.Spec.Slot] = true
+			p.destroyed++
 		case c.onTerminatingNode(o):
 			if draining[o.Spec.Slot] != nil {
 				c.terminate(it)
@@ -216,10 +250,20 @@ func (c *Services) planRun(p *plan) {
 			c.terminate(drop)
 		}
 	}
+	if svc.Spec.Running {
+		c.planRestart(p, bySlot, held, want)
+	}
 	for slot := 1; slot <= want; slot++ {
+		if held[slot] && bySlot[slot] == nil {
+			continue
+		}
 		it := bySlot[slot]
 		if it == nil {
 			it = newContainer(svc, slot, desired)
+			if n := prevNode[slot]; n != "" && c.onDeployedNode(&api.Container{Spec: api.ContainerSpec{Node: n}}) {
+				it.cur.Spec.Node = n // a restart keeps its node when it can
+				it.event("placed", "placed on node "+c.nodeName(n)+" (restart)")
+			}
 			p.items = append(p.items, it)
 		} else if it.cur.Spec.Desired != desired {
 			it.edit().Spec.Desired = desired
@@ -274,6 +318,8 @@ func newContainer(svc *api.Service, slot int, desired api.ContainerState) *item 
 			Image: svc.Spec.Image, Command: slices.Clone(svc.Spec.Command), Env: maps.Clone(svc.Spec.Env),
 			Entrypoint: slices.Clone(svc.Spec.Entrypoint), Ports: slices.Clone(svc.Spec.Ports), Resources: svc.Spec.Resources,
 			Driver: driver, Desired: desired,
+			Autorestart: svc.Spec.Autorestart, Autodestroy: svc.Spec.Autodestroy,
+			StopAfterDisconnect: svc.Spec.StopAfterDisconnect, Generation: svc.RestartGeneration,
 		},
 		Status: api.ContainerStatus{State: api.ContainerPending},
 	}
@@ -298,7 +344,7 @@ func (c *Services) place(plans []*plan) {
 	for _, p := range plans {
 		planned[p.id] = true
 		for _, it := range p.requests {
-			reqs = append(reqs, scheduler.Request{Container: it.cur, Tags: p.svc.Spec.Tags, Driver: it.cur.Spec.Driver})
+			reqs = append(reqs, scheduler.Request{Container: it.cur, Service: p.svc})
 			byID[it.cur.ID] = it
 			owner[it.cur.ID] = p
 		}
@@ -325,7 +371,7 @@ func (c *Services) place(plans []*plan) {
 			}
 		}
 	}
-	res := scheduler.Place(nodes, containers, reqs)
+	res := scheduler.Place(nodes, containers, reqs, scheduler.WithServices(c.cache.services))
 	for _, pl := range res.Placements {
 		it := byID[pl.ContainerID]
 		if it.create {

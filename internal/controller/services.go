@@ -5,7 +5,12 @@
 // deletes terminated services, and keeps Service.Status up to date. It also
 // drains Terminating nodes: each of their containers keeps running until a
 // replacement for its slot runs on another node, and a Terminating node
-// with no container left is deleted (Terminated).
+// with no container left is deleted (Terminated). A node Unreachable for
+// longer than the node-loss grace has its running slots replaced elsewhere
+// at once; the old copies stay desired Terminated until the node returns
+// (its agent stops them) or is removed. It applies autodestroy (a container
+// that exited for good is terminated and its slot left empty) and rolls
+// `service restart` through the slots one at a time, stop first.
 //
 // It reads the store once (services, containers and nodes at one revision),
 // then follows a watch, keeping everything in memory; reconciling is a pure
@@ -37,6 +42,9 @@ type Services struct {
 	resync   time.Duration // reconcile everything this often
 	retry    time.Duration // wait after a failed write that was not a conflict
 	hold     time.Duration // longest wait for the watch to show our own writes
+	// lossGrace: how long a node may be Unreachable before its running
+	// slots are replaced elsewhere.
+	lossGrace time.Duration
 	// watch opens the watch after a list; tests wrap it to inject errors.
 	watch func(ctx context.Context, fromRev int64) <-chan store.WatchBatch
 
@@ -48,10 +56,14 @@ type Services struct {
 	waitRev   int64
 	waitSince time.Time
 	notBefore time.Time // no pass before this (after a transient error)
+	// downSince: when each Unreachable node was first seen so; kept across
+	// relists. lossAt: when the next one passes the grace (zero: none).
+	downSince map[string]time.Time
+	lossAt    time.Time
 }
 
 // NewServices returns a service controller over st. log may be nil.
-func NewServices(st *store.Store, log *slog.Logger) *Services {
+func NewServices(st *store.Store, log *slog.Logger, opts ...Option) *Services {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -62,6 +74,12 @@ func NewServices(st *store.Store, log *slog.Logger) *Services {
 		resync:   30 * time.Second,
 		retry:    time.Second,
 		hold:     10 * time.Second,
+
+		lossGrace: defaultLossGrace(),
+		downSince: map[string]time.Time{},
+	}
+	for _, o := range opts {
+		o(c)
 	}
 	c.watch = func(ctx context.Context, fromRev int64) <-chan store.WatchBatch {
 		return c.st.Watch(ctx, fromRev, store.KindServices, store.KindContainers, store.KindNodes)
@@ -139,7 +157,18 @@ func (c *Services) session(ctx context.Context) error {
 	}
 	resync := time.NewTicker(c.resync)
 	defer resync.Stop()
+	loss := time.NewTimer(time.Hour)
+	defer loss.Stop()
+	lossArmed := time.Time{}
+	armLoss := func() {
+		if c.lossAt.IsZero() || c.lossAt.Equal(lossArmed) {
+			return
+		}
+		loss.Reset(max(time.Until(c.lossAt), time.Millisecond))
+		lossArmed = c.lossAt
+	}
 	arm()
+	armLoss()
 	for {
 		select {
 		case <-ctx.Done():
@@ -158,6 +187,7 @@ func (c *Services) session(ctx context.Context) error {
 				armed = false
 			}
 			arm()
+			armLoss()
 		case <-timer.C:
 			armed = false
 			if c.waiting() {
@@ -168,6 +198,13 @@ func (c *Services) session(ctx context.Context) error {
 				c.pass(ctx)
 			}
 			arm()
+			armLoss()
+		case <-loss.C:
+			lossArmed = time.Time{}
+			c.lossAt = c.trackDown(time.Now())
+			c.markAll()
+			arm()
+			armLoss()
 		case <-resync.C:
 			c.markAll()
 			arm()
@@ -201,6 +238,7 @@ func (c *Services) applyBatch(b store.WatchBatch) {
 		c.log.Error("cannot decode a watched object; ignoring it", "kind", ch.Kind, "id", ch.ID, "err", err)
 	})
 	if t.nodes {
+		c.lossAt = c.trackDown(time.Now())
 		c.markAll()
 		c.markReap()
 	}

@@ -15,8 +15,9 @@ import (
 //	Terminating     the service is being removed
 //	Stopping        stopped by the user, some container still Starting/Running/Stopping on a Deployed node
 //	Stopped         stopped by the user, none still active
+//	Redeploying     `service restart` is rolling through the slots
 //	Scaling         containers beyond Replicas (desired Terminated) still exist
-//	Not running     Replicas is 0: nothing to run
+//	Not running     Replicas is 0, or autodestroy emptied every slot
 //	Running         every slot runs
 //	Scaling         it was Running/Scaling and every slot not running is coming up (new slots)
 //	Partly running  some slots run, not all
@@ -25,12 +26,15 @@ import (
 //
 // A slot that does not run is "coming up" when its container is Pending, or
 // Starting for the first time, or (while the service comes back from a
-// stop) Stopped or Stopping; any other state counts as failed.
+// stop) Stopping, or Stopped by a stop rather than by its own exit (see
+// ownExit); any other state counts as failed. Slots that
+// autodestroy emptied are not wanted; copies left on an unreachable node
+// after their slot was replaced do not count as extra.
 func (c *Services) serviceStatus(p *plan) api.ServiceStatus {
 	svc := p.svc
 	prev := svc.Status.State
 	fromStop := prev == api.ServiceStopped || prev == api.ServiceStopping || prev == api.ServiceStarting
-	want := max(svc.Spec.Replicas, 0)
+	want := max(svc.Spec.Replicas-p.destroyed, 0)
 	var running, extra, active, failed, comingPlaced int
 	for _, it := range p.items {
 		if it.del {
@@ -45,7 +49,9 @@ func (c *Services) serviceStatus(p *plan) api.ServiceStatus {
 			active++
 		}
 		if ct.Spec.Desired == api.ContainerTerminated {
-			extra++
+			if !ct.Spec.Destroyed && c.onDeployedNode(ct) {
+				extra++
+			}
 			continue
 		}
 		if ct.Spec.Desired != api.ContainerRunning || st == api.ContainerRunning {
@@ -53,7 +59,7 @@ func (c *Services) serviceStatus(p *plan) api.ServiceStatus {
 		}
 		coming := st == "" || st == api.ContainerPending ||
 			(st == api.ContainerStarting && ct.Status.RestartCount == 0) ||
-			(fromStop && (st == api.ContainerStopped || st == api.ContainerStopping))
+			(fromStop && (st == api.ContainerStopping || (st == api.ContainerStopped && !ownExit(ct.Status))))
 		switch {
 		case !coming:
 			failed++
@@ -73,6 +79,8 @@ func (c *Services) serviceStatus(p *plan) api.ServiceStatus {
 		s.State = api.ServiceStopping
 	case !svc.Spec.Running:
 		s.State = api.ServiceStopped
+	case p.restarting:
+		s.State = api.ServiceRedeploying
 	case extra > 0:
 		s.State = api.ServiceScaling
 	case want == 0:
@@ -114,4 +122,11 @@ func statusEvents(svc *api.Service, s api.ServiceStatus) []api.Event {
 		ev = append(ev, api.Event{Kind: "service", Object: svc.ID, Name: svc.Name, Type: "pending", State: string(s.State), Message: msg})
 	}
 	return ev
+}
+
+// ownExit: the container stopped by exiting on its own (a known exit code
+// that is not 143 or 137, what a stop by SIGTERM or SIGKILL yields), so its
+// agent will not start it again under autorestart OFF.
+func ownExit(st api.ContainerStatus) bool {
+	return st.ExitCode != nil && *st.ExitCode != 143 && *st.ExitCode != 137 && *st.ExitCode != -1
 }

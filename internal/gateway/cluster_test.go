@@ -288,8 +288,9 @@ func TestCluster(t *testing.T) {
 	for i, id := range ids {
 		for slot := 1; slot <= 2; slot++ {
 			c := &api.Container{
-				Meta:   api.Meta{ID: fmt.Sprintf("c%d%d", i, slot), Name: fmt.Sprintf("web-%d", 2*i+slot)},
-				Spec:   api.ContainerSpec{Service: "svc1", Slot: 2*i + slot, Node: id, Command: []string{"sleep", "600"}, Desired: api.ContainerRunning},
+				Meta: api.Meta{ID: fmt.Sprintf("c%d%d", i, slot), Name: fmt.Sprintf("web-%d", 2*i+slot)},
+				Spec: api.ContainerSpec{Service: "svc1", Slot: 2*i + slot, Node: id, Command: []string{"sleep", "600"}, Desired: api.ContainerRunning,
+					Autorestart: api.PolicyAlways},
 				Status: api.ContainerStatus{State: api.ContainerPending},
 			}
 			if err := e.st.Create(e.ctx, store.KindContainers, c); err != nil {
@@ -354,6 +355,46 @@ func TestCluster(t *testing.T) {
 		})
 		if n := procs[1].drv.startCount("c11"); n != 2 {
 			t.Fatalf("started %d times", n)
+		}
+	})
+
+	// Autorestart OFF (the default) leaves an exited container Stopped with
+	// its exit code; ON_FAILURE restarts a failure, not a success.
+	t.Run("autorestart policies", func(t *testing.T) {
+		for _, tc := range []struct {
+			id, policy string
+			code       int
+			restarts   bool
+		}{{"off1", "", 3, false}, {"onf1", api.PolicyOnFailure, 0, false}, {"onf2", api.PolicyOnFailure, 2, true}} {
+			c := &api.Container{
+				Meta: api.Meta{ID: tc.id, Name: tc.id},
+				Spec: api.ContainerSpec{Service: "pol", Slot: 1, Node: ids[2], Command: []string{"sleep", "600"},
+					Desired: api.ContainerRunning, Autorestart: tc.policy},
+				Status: api.ContainerStatus{State: api.ContainerPending},
+			}
+			if err := e.st.Create(e.ctx, store.KindContainers, c); err != nil {
+				t.Fatal(err)
+			}
+			e.waitContainerState(tc.id, api.ContainerRunning)
+			if err := procs[2].drv.end(tc.id, tc.code); err != nil {
+				t.Fatal(err)
+			}
+			if tc.restarts {
+				eventually(t, 10*time.Second, "restart "+tc.id, func() error {
+					if c := e.container(tc.id); c.Status.State != api.ContainerRunning || c.Status.RestartCount != 1 {
+						return fmt.Errorf("status %+v", c.Status)
+					}
+					return nil
+				})
+				continue
+			}
+			got := e.waitContainerState(tc.id, api.ContainerStopped)
+			time.Sleep(1500 * time.Millisecond) // past the first backoff
+			got = e.container(tc.id)
+			if got.Status.State != api.ContainerStopped || got.Status.ExitCode == nil || *got.Status.ExitCode != tc.code ||
+				procs[2].drv.startCount(tc.id) != 1 {
+				t.Errorf("%s: status %+v, started %d times", tc.id, got.Status, procs[2].drv.startCount(tc.id))
+			}
 		}
 	})
 

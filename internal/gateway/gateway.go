@@ -1,8 +1,8 @@
 // Package gateway is the server's side of the agents: it admits hosts as
 // nodes (Join), holds one mutually authenticated, yamux-multiplexed TLS
 // session per node, speaks the agent protocol of package api over it (hello,
-// heartbeat, status and certificate renewal from the agent; assignments and
-// logs to it), marks silent nodes Unreachable, pushes every node the
+// heartbeat, status and certificate renewal from the agent; assignments,
+// logs and exec to it), marks silent nodes Unreachable, pushes every node the
 // containers placed on it, and tells the agent of a removed node so (403
 // node_removed) instead of serving it.
 //

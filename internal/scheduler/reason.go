@@ -1,53 +1,68 @@
 package scheduler
 
 import (
+	"cmp"
+	"slices"
 	"strconv"
 	"strings"
 )
 
+// Filter stages, in the order nodes go through them.
+const (
+	stageState = iota
+	stageDriver
+	stageTag
+	stageConstraint
+	stageAffinity
+	stagePort
+	stageReservation
+)
+
 // rejections counts why nodes refused a class; each node counts once, under
-// the first test it failed (state, then driver, then tags in sorted order).
+// the first test it failed.
 type rejections struct {
-	notDeployed int
-	noDriver    int
-	noTag       []int // per tag of the class
+	buckets []bucket
 }
 
-func (r *rejections) addTag(ntags, i int) {
-	if r.noTag == nil {
-		r.noTag = make([]int, ntags)
+type bucket struct {
+	stage, sub       int
+	singular, plural string // "lacks tag x" / "lack tag x"
+	n                int
+}
+
+func (r *rejections) add(stage, sub int, singular, plural string) {
+	for i := range r.buckets {
+		if b := &r.buckets[i]; b.stage == stage && b.sub == sub {
+			b.n++
+			return
+		}
 	}
-	r.noTag[i]++
+	r.buckets = append(r.buckets, bucket{stage: stage, sub: sub, singular: singular, plural: plural, n: 1})
 }
 
 // reason renders the counts as one line, e.g.
-// "0 of 5 nodes: 3 not Deployed, 2 lack tag zone=external".
-func (r *rejections) reason(total int, cl *class) string {
+// "0 of 5 nodes: 2 not Deployed, 3 fail zone==external".
+func (r *rejections) reason(total int) string {
 	if total == 0 {
 		return "no nodes"
 	}
-	var parts []string
-	if r.notDeployed > 0 {
-		parts = append(parts, strconv.Itoa(r.notDeployed)+" not Deployed")
-	}
-	if r.noDriver > 0 {
-		parts = append(parts, strconv.Itoa(r.noDriver)+" "+lack(r.noDriver)+" driver "+cl.driver)
-	}
-	for i, n := range r.noTag {
-		if n > 0 {
-			parts = append(parts, strconv.Itoa(n)+" "+lack(n)+" tag "+cl.tags[i].raw)
+	bs := slices.Clone(r.buckets)
+	slices.SortFunc(bs, func(a, b bucket) int {
+		return cmp.Or(cmp.Compare(a.stage, b.stage), cmp.Compare(a.sub, b.sub))
+	})
+	parts := make([]string, 0, len(bs))
+	for _, b := range bs {
+		text := b.plural
+		if b.n == 1 {
+			text = b.singular
 		}
+		parts = append(parts, itoa(b.n)+" "+text)
 	}
 	noun := "nodes"
 	if total == 1 {
 		noun = "node"
 	}
-	return "0 of " + strconv.Itoa(total) + " " + noun + ": " + strings.Join(parts, ", ")
+	return "0 of " + itoa(total) + " " + noun + ": " + strings.Join(parts, ", ")
 }
 
-func lack(n int) string {
-	if n == 1 {
-		return "lacks"
-	}
-	return "lack"
-}
+func itoa(n int) string { return strconv.Itoa(n) }

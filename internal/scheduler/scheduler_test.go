@@ -5,7 +5,6 @@ import (
 	"math/rand"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/wharfhq/wharf/api"
 )
@@ -18,10 +17,25 @@ func ctr(id, nodeID string, desired api.ContainerState) *api.Container {
 	return &api.Container{Meta: api.Meta{ID: id}, Spec: api.ContainerSpec{Node: nodeID, Desired: desired}}
 }
 
+// svc is a service with a driver and tags, named and identified by name.
+func svc(name, driver string, tags ...string) *api.Service {
+	return &api.Service{Meta: api.Meta{ID: name, Name: name}, Spec: api.ServiceSpec{Driver: driver, Tags: tags}}
+}
+
+// request is one request of service s, its container named <s.Name>-<slot>.
+func request(s *api.Service, id string, slot int) Request {
+	c := ctr(id, "", api.ContainerRunning)
+	c.Name = fmt.Sprintf("%s-%d", s.Name, slot)
+	c.Spec.Service, c.Spec.Slot, c.Spec.Driver = s.ID, slot, s.Spec.DriverName()
+	c.Spec.Image, c.Spec.Ports = s.Spec.Image, s.Spec.Ports
+	return Request{Container: c, Service: s}
+}
+
 func reqs(n int, prefix, driver string, tags ...string) []Request {
+	s := svc(prefix+"svc", driver, tags...)
 	out := make([]Request, n)
 	for i := range out {
-		out[i] = Request{Container: ctr(fmt.Sprintf("%s%d", prefix, i), "", api.ContainerRunning), Driver: driver, Tags: tags}
+		out[i] = request(s, fmt.Sprintf("%s%d", prefix, i), i)
 	}
 	return out
 }
@@ -102,7 +116,7 @@ func TestPlaceTable(t *testing.T) {
 		{
 			name:  "empty driver asks for none",
 			nodes: []*api.Node{node("a", api.NodeDeployed, nil, nil)},
-			reqs:  reqs(1, "r", ""),
+			reqs:  []Request{{Container: ctr("r0", "", api.ContainerRunning)}},
 			want:  map[string]int{"a": 1},
 		},
 	}
@@ -209,14 +223,15 @@ func eligible(n *api.Node, r Request) bool {
 	if n.State != api.NodeDeployed {
 		return false
 	}
-	hasDriver := r.Driver == ""
+	driver := r.Container.Spec.Driver
+	hasDriver := driver == ""
 	for _, d := range n.Drivers {
-		hasDriver = hasDriver || d == r.Driver
+		hasDriver = hasDriver || d == driver
 	}
 	if !hasDriver {
 		return false
 	}
-	for _, t := range r.Tags {
+	for _, t := range r.Service.Spec.Tags {
 		k, v, withValue := strings.Cut(t, "=")
 		got, ok := n.Labels[k]
 		if !ok || (withValue && got != v) {
@@ -245,7 +260,8 @@ func TestPlaceProperties(t *testing.T) {
 		}
 		var rs []Request
 		for i := rng.Intn(200); i > 0; i-- {
-			rs = append(rs, Request{Container: ctr(fmt.Sprint("r", i), "", api.ContainerRunning), Driver: allDrivers[rng.Intn(2)], Tags: randomTags(rng)})
+			s := svc(fmt.Sprint("s", i%7), allDrivers[rng.Intn(2)], randomTags(rng)...)
+			rs = append(rs, request(s, fmt.Sprint("r", i), i))
 		}
 		res := Place(nodes, containers, rs)
 		if len(res.Placements)+len(res.Unplaced) != len(rs) {
@@ -276,7 +292,8 @@ func TestPlaceProperties(t *testing.T) {
 		}
 
 		// One class, equal start: counts end within one of each other.
-		r0 := Request{Driver: allDrivers[rng.Intn(2)], Tags: randomTags(rng)}
+		s0 := svc("one", allDrivers[rng.Intn(2)], randomTags(rng)...)
+		r0 := request(s0, "", 0)
 		base := rng.Intn(3)
 		containers = containers[:0]
 		for _, n := range nodes {
@@ -286,9 +303,7 @@ func TestPlaceProperties(t *testing.T) {
 		}
 		rs = rs[:0]
 		for i := rng.Intn(300); i > 0; i-- {
-			r := r0
-			r.Container = ctr(fmt.Sprint("s", i), "", api.ContainerRunning)
-			rs = append(rs, r)
+			rs = append(rs, request(s0, fmt.Sprint("s", i), i))
 		}
 		res = Place(nodes, containers, rs)
 		got := perNode(res)
@@ -319,23 +334,18 @@ func bench10kOn1k() ([]*api.Node, []*api.Container, []Request) {
 	for i := 0; i < 5000; i++ {
 		containers = append(containers, ctr(fmt.Sprint("c", i), nodes[rng.Intn(len(nodes))].ID, api.ContainerRunning))
 	}
+	// One service per driver and set of tags, as the controller would ask.
+	svcs := map[string]*api.Service{}
 	var rs []Request
 	for i := 0; i < 10000; i++ {
-		rs = append(rs, Request{Container: ctr(fmt.Sprint("r", i), "", api.ContainerRunning), Driver: allDrivers[i%2], Tags: randomTags(rng)})
+		driver, tags := allDrivers[i%2], randomTags(rng)
+		key := fmt.Sprint(driver, tags)
+		if svcs[key] == nil {
+			svcs[key] = svc(fmt.Sprint("svc", len(svcs)), driver, tags...)
+		}
+		rs = append(rs, request(svcs[key], fmt.Sprint("r", i), i))
 	}
 	return nodes, containers, rs
-}
-
-func TestPlaceFast(t *testing.T) {
-	nodes, containers, rs := bench10kOn1k()
-	start := time.Now()
-	res := Place(nodes, containers, rs)
-	if d := time.Since(start); d > time.Second {
-		t.Fatalf("10k requests on 1k nodes took %v", d)
-	}
-	if len(res.Placements) == 0 {
-		t.Fatal("nothing placed")
-	}
 }
 
 func BenchmarkPlace10kOn1k(b *testing.B) {

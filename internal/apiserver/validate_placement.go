@@ -1,0 +1,59 @@
+package apiserver
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/errdefs"
+	"github.com/wharfhq/wharf/internal/scheduler"
+)
+
+// strategies are the names spec.strategy may take.
+var strategies = []string{
+	api.StrategyEmptiestNode, api.StrategyHighAvailability, api.StrategyEveryNode,
+	api.StrategySpread, api.StrategyBinpack, api.StrategyRandom,
+}
+
+// validatePlacement checks what the scheduler and the agents read:
+// strategy, constraints, affinities, reservations and restart policies.
+func validatePlacement(spec *api.ServiceSpec) error {
+	if spec.Strategy != "" && !slices.Contains(strategies, spec.Strategy) {
+		return errdefs.Invalid("spec.strategy", "unknown strategy %q: want one of %s", spec.Strategy, strings.Join(strategies, ", "))
+	}
+	for i, c := range spec.Constraints {
+		if _, err := scheduler.ParseConstraint(c); err != nil {
+			return errdefs.Invalid("spec.constraints["+strconv.Itoa(i)+"]", "%s", err.Error())
+		}
+	}
+	for i, a := range spec.Affinities {
+		if _, err := scheduler.ParseAffinity(a); err != nil {
+			return errdefs.Invalid("spec.affinities["+strconv.Itoa(i)+"]", "%s", err.Error())
+		}
+	}
+	if spec.Reservations.MemoryBytes < 0 {
+		return errdefs.Invalid("spec.reservations.memory_bytes", "must be 0 (none) or more, got %d", spec.Reservations.MemoryBytes)
+	}
+	if spec.Reservations.NanoCPUs < 0 {
+		return errdefs.Invalid("spec.reservations.nano_cpus", "must be 0 (none) or more, got %d", spec.Reservations.NanoCPUs)
+	}
+	switch spec.Autorestart {
+	case "", api.PolicyOff, api.PolicyOnFailure, api.PolicyAlways:
+	default:
+		return errdefs.Invalid("spec.autorestart", "unknown policy %q: want OFF, ON_FAILURE or ALWAYS", spec.Autorestart)
+	}
+	switch spec.Autodestroy {
+	case "", api.PolicyOff, api.PolicyOnSuccess:
+	case api.PolicyAlways:
+		if spec.Autorestart != "" && spec.Autorestart != api.PolicyOff {
+			return errdefs.Invalid("spec.autodestroy", "ALWAYS needs autorestart OFF (it is %s): a container cannot be both restarted and destroyed", spec.Autorestart)
+		}
+	default:
+		return errdefs.Invalid("spec.autodestroy", "unknown policy %q: want OFF, ON_SUCCESS or ALWAYS", spec.Autodestroy)
+	}
+	if spec.StopAfterDisconnect < 0 {
+		return errdefs.Invalid("spec.stop_after_disconnect", "must be 0 (never) or a number of seconds, got %d", spec.StopAfterDisconnect)
+	}
+	return nil
+}

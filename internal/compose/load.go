@@ -1,0 +1,269 @@
+// Package compose reads Compose files (compose.yml, with overrides, .env,
+// profiles, extends and anchors, as parsed by compose-go) and tells the
+// stack Wharf would create from them: one api.ServiceSpec per service, with
+// what Wharf keeps for later (dependencies, health checks, update configs,
+// volumes, networks), and a warning, placed at its file and line, for every
+// part of the files Wharf does not support. Docker Cloud's stackfile keys
+// are accepted in an x-wharf extension on a service.
+package compose
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+
+	"github.com/wharfhq/wharf/api"
+)
+
+// Options say which files to load and how.
+type Options struct {
+	// Files are merged in order, as several -f in Compose. Empty: the
+	// default compose file of WorkingDir.
+	Files []string
+	// WorkingDir defaults to the directory of the first file.
+	WorkingDir string
+	// Env are extra variables for interpolation; they win over the
+	// process's environment, which wins over the .env of WorkingDir.
+	Env      map[string]string
+	Profiles []string
+	// Strict makes every warning an error.
+	Strict      bool
+	ProjectName string
+}
+
+// Stack is what Wharf would create.
+type Stack struct {
+	Name     string    `json:"name"`
+	Services []Service `json:"services"` // sorted by name
+	Warnings []Warning `json:"warnings,omitempty"`
+}
+
+// Service is one service of the stack: its spec and what Wharf keeps of
+// the compose file for later.
+type Service struct {
+	Name string          `json:"name"`
+	Spec api.ServiceSpec `json:"spec"`
+	// Sequential is x-wharf's sequential_deployment: start the containers
+	// one after another.
+	Sequential  bool              `json:"sequential,omitempty"`
+	DependsOn   []Dependency      `json:"depends_on,omitempty"`
+	Links       []string          `json:"links,omitempty"` // as written, alias:service too
+	Healthcheck *Healthcheck      `json:"healthcheck,omitempty"`
+	Update      *UpdateConfig     `json:"update,omitempty"`
+	Rollback    *UpdateConfig     `json:"rollback,omitempty"`
+	Volumes     []Volume          `json:"volumes,omitempty"`
+	Networks    []string          `json:"networks,omitempty"`
+	Expose      []int             `json:"expose,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+}
+
+// Dependency conditions.
+const (
+	ServiceStarted               = "service_started"
+	ServiceHealthy               = "service_healthy"
+	ServiceCompletedSuccessfully = "service_completed_successfully"
+)
+
+// Dependency is one entry of depends_on.
+type Dependency struct {
+	Service   string `json:"service"`
+	Condition string `json:"condition"`
+}
+
+// Healthcheck is the service's health check; Test is as Compose has it
+// (["CMD", ...], ["CMD-SHELL", "..."] or ["NONE"]).
+type Healthcheck struct {
+	Test        []string      `json:"test,omitempty"`
+	Interval    time.Duration `json:"interval,omitempty"`
+	Timeout     time.Duration `json:"timeout,omitempty"`
+	StartPeriod time.Duration `json:"start_period,omitempty"`
+	Retries     int           `json:"retries,omitempty"`
+}
+
+// UpdateConfig is deploy.update_config or deploy.rollback_config.
+type UpdateConfig struct {
+	Parallelism     int           `json:"parallelism,omitempty"`
+	Delay           time.Duration `json:"delay,omitempty"`
+	Order           string        `json:"order,omitempty"` // start-first or stop-first
+	FailureAction   string        `json:"failure_action,omitempty"`
+	MaxFailureRatio float64       `json:"max_failure_ratio,omitempty"`
+	Monitor         time.Duration `json:"monitor,omitempty"`
+}
+
+// Volume is a named volume ("volume") or a bind mount ("bind").
+type Volume struct {
+	Type     string `json:"type"`
+	Source   string `json:"source,omitempty"`
+	Target   string `json:"target"`
+	ReadOnly bool   `json:"read_only,omitempty"`
+}
+
+// defaultFiles are looked for in WorkingDir when Options.Files is empty.
+var defaultFiles = []string{"compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"}
+
+// Load reads the compose files of o and maps them to a Stack.
+func Load(ctx context.Context, o Options) (*Stack, error) {
+	files, wd, err := o.paths()
+	if err != nil {
+		return nil, err
+	}
+	srcs := make([]*source, len(files))
+	w := &warner{ix: index{}, order: map[string]int{}, wd: wd}
+	for i, f := range files {
+		if srcs[i], err = readSource(f, display(wd, f)); err != nil {
+			return nil, err
+		}
+		w.order[srcs[i].display] = i
+		if srcs[i].root != nil {
+			w.ix.add(srcs[i].display, "", srcs[i].root, 0)
+		}
+	}
+
+	opts, err := cli.NewProjectOptions(files,
+		cli.WithWorkingDirectory(wd),
+		cli.WithEnv(envList(o.Env)),
+		cli.WithOsEnv,
+		cli.WithEnvFiles(),
+		cli.WithDotEnv,
+		cli.WithProfiles(o.Profiles),
+		cli.WithName(o.ProjectName),
+		cli.WithInterpolation(true),
+		cli.WithResolvedPaths(true),
+		// compose-go wants an image or a build on every service; Wharf runs
+		// exec services without one, and checks references itself.
+		cli.WithConsistency(false),
+	)
+	if err != nil {
+		return nil, placeError(srcs, err, wd)
+	}
+	project, err := opts.LoadProject(ctx)
+	if err != nil {
+		return nil, placeError(srcs, err, wd)
+	}
+
+	skip := map[string]bool{}
+	for name := range project.DisabledServices {
+		skip[name] = true
+	}
+	for _, s := range srcs {
+		w.checkKeys(s, skip)
+	}
+	m := &mapper{w: w, wd: wd}
+	m.references(project)
+	st := &Stack{Name: project.Name}
+	for _, name := range sortedKeys(project.Services) {
+		sc := project.Services[name]
+		sc.Name = name
+		st.Services = append(st.Services, m.service(sc))
+	}
+	if len(m.errs) > 0 {
+		return nil, errors.Join(m.errs...)
+	}
+	st.Warnings = w.sorted()
+	if o.Strict && len(st.Warnings) > 0 {
+		return nil, w.err()
+	}
+	return st, nil
+}
+
+// paths returns the absolute files to load and the working dir.
+func (o Options) paths() ([]string, string, error) {
+	wd := o.WorkingDir
+	files := make([]string, 0, len(o.Files))
+	for _, f := range o.Files {
+		if wd != "" && !filepath.IsAbs(f) {
+			if _, err := os.Stat(f); err != nil {
+				f = filepath.Join(wd, f)
+			}
+		}
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			return nil, "", err
+		}
+		files = append(files, abs)
+	}
+	if wd == "" && len(files) > 0 {
+		wd = filepath.Dir(files[0])
+	}
+	wd, err := filepath.Abs(wd)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(files) == 0 {
+		for _, name := range defaultFiles {
+			if _, err := os.Stat(filepath.Join(wd, name)); err == nil {
+				files = append(files, filepath.Join(wd, name))
+				break
+			}
+		}
+		if len(files) == 0 {
+			return nil, "", fmt.Errorf("no compose file in %s (looked for %s)", wd, strings.Join(defaultFiles, ", "))
+		}
+	}
+	return files, wd, nil
+}
+
+// display is f relative to wd when it is inside it.
+func display(wd, f string) string {
+	if rel, err := filepath.Rel(wd, f); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return f
+}
+
+func envList(env map[string]string) []string {
+	l := make([]string, 0, len(env))
+	for _, k := range sortedKeys(env) {
+		l = append(l, k+"="+env[k])
+	}
+	return l
+}
+
+var (
+	requiredRE = regexp.MustCompile(`required variable (\S+) is missing a value`)
+	pathRE     = regexp.MustCompile(`\b(services(?:\.[A-Za-z0-9_.-]+)?)\b`)
+)
+
+// placeError makes compose-go's error start with the file (and line, when
+// it can be found) that caused it.
+func placeError(srcs []*source, err error, wd string) error {
+	msg := err.Error()
+	for _, s := range srcs {
+		msg = strings.ReplaceAll(msg, s.path, s.display)
+	}
+	msg = strings.ReplaceAll(msg, wd+string(filepath.Separator), "")
+	for _, s := range srcs {
+		if strings.HasPrefix(msg, s.display+":") {
+			return errors.New(msg)
+		}
+	}
+	var l loc
+	if m := requiredRE.FindStringSubmatch(msg); m != nil {
+		l = findVariable(srcs, m[1])
+	}
+	if l.file == "" && len(srcs) > 0 {
+		ix := index{}
+		for _, s := range srcs {
+			if s.root != nil {
+				ix.add(s.display, "", s.root, 0)
+			}
+		}
+		if m := pathRE.FindString(msg); m != "" {
+			l = ix.at(strings.TrimRight(m, "."))
+		}
+		if l.file == "" {
+			l.file = srcs[0].display
+		}
+	}
+	if l.line > 0 {
+		return fmt.Errorf("%s:%d: %s", l.file, l.line, msg)
+	}
+	return fmt.Errorf("%s: %s", l.file, msg)
+}

@@ -1,0 +1,76 @@
+package controller
+
+import (
+	"os"
+	"time"
+
+	"github.com/wharfhq/wharf/api"
+)
+
+// DefaultNodeLossGrace is how long a node stays Unreachable before the
+// controller replaces its running containers on other nodes.
+const DefaultNodeLossGrace = 30 * time.Second
+
+// EnvNodeLossGrace names the environment variable that, set to a Go
+// duration, overrides the default grace (tests use it; an Option wins).
+const EnvNodeLossGrace = "WHARF_NODE_LOSS_GRACE"
+
+// Option tunes a Services controller.
+type Option func(*Services)
+
+// WithNodeLossGrace sets how long a node may be Unreachable before its
+// containers desired Running are replaced elsewhere (default 30s).
+func WithNodeLossGrace(d time.Duration) Option {
+	return func(c *Services) {
+		if d > 0 {
+			c.lossGrace = d
+		}
+	}
+}
+
+func defaultLossGrace() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(EnvNodeLossGrace)); err == nil && d > 0 {
+		return d
+	}
+	return DefaultNodeLossGrace
+}
+
+// trackDown notes when each node was first seen Unreachable (in memory: a
+// restarted controller waits a whole grace again) and forgets nodes that
+// came back. It returns when the next node passes the grace (zero: none).
+func (c *Services) trackDown(now time.Time) time.Time {
+	var next time.Time
+	for id, n := range c.cache.nodes {
+		if n.State != api.NodeUnreachable {
+			continue
+		}
+		since, ok := c.downSince[id]
+		if !ok {
+			since = now
+			c.downSince[id] = now
+		}
+		if at := since.Add(c.lossGrace); at.After(now) && (next.IsZero() || at.Before(next)) {
+			next = at
+		}
+	}
+	for id := range c.downSince {
+		if n := c.cache.nodes[id]; n == nil || n.State != api.NodeUnreachable {
+			delete(c.downSince, id)
+		}
+	}
+	return next
+}
+
+// nodeDown: the container's node has been Unreachable for the grace, so its
+// slot is run elsewhere. The container stays, desired Terminated, so that
+// the agent stops it if the node comes back.
+func (c *Services) nodeDown(ct *api.Container) bool {
+	since, ok := c.downSince[ct.Spec.Node]
+	return ct.Spec.Node != "" && ok && time.Since(since) >= c.lossGrace
+}
+
+// onUnreachableNode: the container's node exists but does not answer.
+func (c *Services) onUnreachableNode(ct *api.Container) bool {
+	n := c.cache.nodes[ct.Spec.Node]
+	return ct.Spec.Node != "" && n != nil && n.State == api.NodeUnreachable
+}
