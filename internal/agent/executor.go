@@ -110,9 +110,14 @@ func (e *executor) setAssignments(asg *api.Assignments) {
 	for _, c := range asg.Containers {
 		e.want[c.ID] = c
 	}
-	// The server has spoken again: what it still wants running may run.
+	// The server has spoken again: what it still wants running may run,
+	// and the session is up (assignments may come before the hello returns).
 	for _, k := range e.ctrs {
 		k.cutOff = false
+	}
+	e.cutSince = time.Time{}
+	if e.cutTimer != nil {
+		e.cutTimer.Stop()
 	}
 	e.mu.Unlock()
 	e.signal()

@@ -45,6 +45,7 @@ func newServerCmd() *cobra.Command {
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "API key file")
 	f.BoolVar(&cfg.Insecure, "insecure", false, "serve the API over plain HTTP (loopback addresses only)")
 	f.DurationVar(&cfg.HeartbeatGrace, "heartbeat-grace", 15*time.Second, "a node without heartbeats this long is Unreachable")
+	f.DurationVar(&cfg.NodeLossGrace, "node-loss-grace", 30*time.Second, "a node Unreachable this long has its containers placed elsewhere")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
 }

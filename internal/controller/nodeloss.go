@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"os"
 	"time"
 
 	"github.com/wharfhq/wharf/api"
@@ -10,10 +9,6 @@ import (
 // DefaultNodeLossGrace is how long a node stays Unreachable before the
 // controller replaces its running containers on other nodes.
 const DefaultNodeLossGrace = 30 * time.Second
-
-// EnvNodeLossGrace names the environment variable that, set to a Go
-// duration, overrides the default grace (tests use it; an Option wins).
-const EnvNodeLossGrace = "WHARF_NODE_LOSS_GRACE"
 
 // Option tunes a Services controller.
 type Option func(*Services)
@@ -26,13 +21,6 @@ func WithNodeLossGrace(d time.Duration) Option {
 			c.lossGrace = d
 		}
 	}
-}
-
-func defaultLossGrace() time.Duration {
-	if d, err := time.ParseDuration(os.Getenv(EnvNodeLossGrace)); err == nil && d > 0 {
-		return d
-	}
-	return DefaultNodeLossGrace
 }
 
 // trackDown notes when each node was first seen Unreachable (in memory: a

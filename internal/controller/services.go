@@ -75,7 +75,7 @@ func NewServices(st *store.Store, log *slog.Logger, opts ...Option) *Services {
 		retry:    time.Second,
 		hold:     10 * time.Second,
 
-		lossGrace: defaultLossGrace(),
+		lossGrace: DefaultNodeLossGrace,
 		downSince: map[string]time.Time{},
 	}
 	for _, o := range opts {

@@ -41,8 +41,11 @@ type Config struct {
 	TLSKey         string
 	Insecure       bool // plain HTTP for the API; only allowed on a loopback address
 	HeartbeatGrace time.Duration
-	Version        api.Version
-	Logger         *slog.Logger
+	// NodeLossGrace is how long a node stays Unreachable before its
+	// containers are placed elsewhere (default 30s).
+	NodeLossGrace time.Duration
+	Version       api.Version
+	Logger        *slog.Logger
 	// Out receives the one-time messages meant for the operator (the first
 	// admin token); default os.Stdout.
 	Out interface{ Write([]byte) (int, error) }
@@ -125,7 +128,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	svcs := controller.NewServices(st, log.With("component", "controller"))
+	svcs := controller.NewServices(st, log.With("component", "controller"), controller.WithNodeLossGrace(cfg.NodeLossGrace))
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -26,6 +26,7 @@ import (
 // Options tune a test cluster.
 type Options struct {
 	HeartbeatGrace time.Duration // default 15s
+	NodeLossGrace  time.Duration // default 30s
 	Logger         *slog.Logger  // default: discard
 	EtcdEndpoints  []string      // default: embedded etcd
 	// Token is the admin token to use; default: the one the server wrote to
@@ -62,7 +63,7 @@ func Start(tb testing.TB, o Options) *Cluster {
 	c := &Cluster{tb: tb, opts: o, DataDir: dir}
 	c.cfg = server.Config{
 		DataDir: filepath.Join(dir, "server"), Addr: freeAddr(tb), AgentAddr: freeAddr(tb),
-		Advertise: "127.0.0.1", HeartbeatGrace: o.HeartbeatGrace, Logger: o.Logger,
+		Advertise: "127.0.0.1", HeartbeatGrace: o.HeartbeatGrace, NodeLossGrace: o.NodeLossGrace, Logger: o.Logger,
 		Version: api.Version{Version: "test"}, Out: io.Discard, EtcdEndpoints: o.EtcdEndpoints,
 	}
 	c.URL = "https://" + c.cfg.Addr

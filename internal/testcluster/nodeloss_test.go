@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/api"
-	"github.com/wharfhq/wharf/internal/controller"
 	"github.com/wharfhq/wharf/internal/runtime"
 	"github.com/wharfhq/wharf/internal/runtime/fake"
 )
@@ -43,8 +42,7 @@ func runningIn(d *fake.Driver) int {
 // A node unreachable past the grace has its slots replaced elsewhere; when
 // it heals, its agent stops the old copies, so every slot runs once.
 func TestNodeLossReplacesThenHealRunsEachSlotOnce(t *testing.T) {
-	t.Setenv(controller.EnvNodeLossGrace, "1s")
-	c := Start(t, Options{HeartbeatGrace: time.Second})
+	c := Start(t, Options{HeartbeatGrace: time.Second, NodeLossGrace: time.Second})
 	ctx := context.Background()
 	drivers := map[string]*fake.Driver{}
 	agents := map[string]*Agent{}
