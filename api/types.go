@@ -142,6 +142,16 @@ type ServiceSpec struct {
 	StopAfterDisconnect int `json:"stop_after_disconnect,omitempty"`
 	// Running is the user's wish: true after create and start, false after stop.
 	Running bool `json:"running"`
+	// Healthcheck, when set, decides when a container is ready.
+	Healthcheck *Healthcheck `json:"healthcheck,omitempty"`
+	// Update says how containers are replaced on an update or redeploy.
+	Update UpdateConfig `json:"update,omitzero"`
+	// Sequential starts containers one at a time, each after the one
+	// before is ready.
+	Sequential bool `json:"sequential,omitempty"`
+	// Links to other services, "db" or "db:alias": each container gets
+	// Compose-style variables (DB_1_PORT_5432_TCP_ADDR, ...) at creation.
+	Links []string `json:"links,omitempty"`
 }
 
 // PortSpec publishes a container port on the node.
@@ -183,8 +193,16 @@ func (s ServiceSpec) DriverName() string {
 // ServiceStatus is what the system observes of a service.
 type ServiceStatus struct {
 	State ServiceState `json:"state"`
-	// RunningContainers counts containers in state Running.
+	// RunningContainers counts ready containers: Running and, when the
+	// service has a health check, healthy.
 	RunningContainers int `json:"running_containers"`
+	// Synchronized: every container runs the current definition.
+	Synchronized bool `json:"synchronized"`
+	// UpdateState is the last rollout's: updating, paused, rolling_back,
+	// completed or rolled_back; UpdateGeneration is the generation it is about.
+	UpdateState      string `json:"update_state,omitempty"`
+	UpdateGeneration int    `json:"update_generation,omitempty"`
+	UpdateMessage    string `json:"update_message,omitempty"`
 	// Pending holds, when some slots cannot be placed, the reason.
 	Pending string `json:"pending,omitempty"`
 }
@@ -197,10 +215,19 @@ type Service struct {
 	// Terminating is set by `service rm`: the controller stops and deletes every
 	// container, then deletes the service.
 	Terminating bool `json:"terminating,omitempty"`
-	// RestartGeneration is raised by `service restart`: the controller
-	// replaces, one slot at a time, every container of an older generation.
+	// RestartGeneration is the generation the containers must have; it is
+	// raised by restart, redeploy and a spec update, and the controller
+	// replaces every container of another generation per Spec.Update.
 	RestartGeneration int `json:"restart_generation,omitempty"`
+	// PreviousSpec and PreviousGeneration are what the last spec update
+	// replaced: a failed rollout rolls back to them (the controller then
+	// swaps them with Spec and RestartGeneration).
+	PreviousSpec       *ServiceSpec `json:"previous_spec,omitempty"`
+	PreviousGeneration int          `json:"previous_generation,omitempty"`
 }
+
+// NextGeneration is the generation a new rollout gets.
+func (s *Service) NextGeneration() int { return max(s.RestartGeneration, s.PreviousGeneration) + 1 }
 
 // ContainerState is a container's place in its lifecycle. Within one run a
 // container only moves forward through these states.
@@ -241,8 +268,10 @@ type ContainerSpec struct {
 	Autodestroy         string `json:"autodestroy,omitempty"`
 	StopAfterDisconnect int    `json:"stop_after_disconnect,omitempty"`
 	// Generation is the service's RestartGeneration when the container was
-	// created; an older one is replaced by `service restart`.
+	// created; one of another generation is replaced by a rollout.
 	Generation int `json:"generation,omitempty"`
+	// Healthcheck is the service's, copied at creation; the agent runs it.
+	Healthcheck *Healthcheck `json:"healthcheck,omitempty"`
 	// Destroyed marks a container that autodestroy terminated: it keeps its
 	// slot empty until the service is stopped and started, or restarted.
 	Destroyed bool `json:"destroyed,omitempty"`
@@ -261,6 +290,15 @@ type ContainerStatus struct {
 	StartedAt    time.Time `json:"started_at,omitempty"`
 	FinishedAt   time.Time `json:"finished_at,omitempty"`
 	RestartCount int       `json:"restart_count,omitempty"`
+	// Health is starting, healthy or unhealthy when the container has a
+	// health check and runs; empty otherwise.
+	Health string `json:"health,omitempty"`
+}
+
+// Ready reports whether the container runs and, if it has a health check,
+// is healthy.
+func (c *Container) Ready() bool {
+	return c.Status.State == ContainerRunning && (c.Spec.Healthcheck == nil || c.Status.Health == HealthHealthy)
 }
 
 // Container is one slot of a service: "web-3" is slot 3 of service web.

@@ -20,3 +20,18 @@ func (c *Client) Exec(ctx context.Context, idOrName string, cmd []string) (api.E
 func (c *Client) RestartService(ctx context.Context, idOrName string) (api.Service, error) {
 	return c.ServiceAction(ctx, idOrName, "restart")
 }
+
+// RedeployService runs every container of a service again with the same
+// spec, replaced per the service's update config.
+func (c *Client) RedeployService(ctx context.Context, idOrName string) (api.Service, error) {
+	return c.ServiceAction(ctx, idOrName, "redeploy")
+}
+
+// UpdateService changes the spec fields that patch holds (a map of JSON
+// field names, or any value that marshals to a JSON object); rev, when
+// not 0, must be the service's revision. A change to the containers
+// starts a rolling update.
+func (c *Client) UpdateService(ctx context.Context, idOrName string, patch any, rev int64) (api.Service, error) {
+	var s api.Service
+	return s, c.Do(ctx, http.MethodPatch, "/v1/services/"+url.PathEscape(idOrName), map[string]any{"spec": patch, "revision": rev}, &s)
+}

@@ -6,9 +6,9 @@
 // live session, and converges the node's containers on the assignments the
 // server pushes, through runtime drivers: it restarts exited containers per
 // their autorestart policy, stops those whose stop_after_disconnect passes
-// while it is cut off from the server, and runs commands in containers for
-// the server (exec). When the server says the node was removed, it stops
-// and removes every container its drivers list and exits.
+// while it is cut off from the server, runs commands in containers for the
+// server (exec) and their health checks. When the server says the node was
+// removed, it stops and removes every container its drivers list and exits.
 package agent
 
 import (

@@ -48,6 +48,8 @@ type ctr struct {
 	waitDone chan struct{}       // closed when the current run's waiter ends
 	busy     bool                // an operation is in flight
 	stopping bool                // stopped on purpose: do not restart
+	// healthRun is the waitDone of the run a health checker watches.
+	healthRun chan struct{}
 
 	// exited: the last run ended and the restart policy left it stopped;
 	// cutOff: stopped because the server was away too long (see
@@ -220,6 +222,7 @@ func (e *executor) converge() {
 			}
 			k.spec = c
 			k.restarts = max(k.restarts, c.Status.RestartCount)
+			e.watchHealth(k)
 			if k.busy || k.running || k.cutOff || now.Before(k.restartAt) {
 				continue
 			}

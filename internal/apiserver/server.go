@@ -137,6 +137,8 @@ func (s *Server) routes() {
 		{"POST", "/v1/services/{id}/stop", "service", reader, s.stopService},
 		{"POST", "/v1/services/{id}/start", "service", reader, s.startService},
 		{"POST", "/v1/services/{id}/restart", "service", reader, s.restartService},
+		{"POST", "/v1/services/{id}/redeploy", "service", reader, s.restartService},
+		{"PATCH", "/v1/services/{id}", "service", reader, s.updateService},
 		{"GET", "/v1/services/{id}/logs", "service", reader, s.serviceLogs},
 
 		{"GET", "/v1/containers", "container", reader, s.listContainers},

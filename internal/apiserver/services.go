@@ -236,7 +236,7 @@ func (s *Server) restartService(w http.ResponseWriter, r *http.Request) error {
 		case !svc.Spec.Running:
 			return nil, newErr(errdefs.ErrConflict, "service %q is stopped; start it with `wharf service start %s`", svc.Name, svc.Name)
 		}
-		svc.RestartGeneration++
+		svc.RestartGeneration = svc.NextGeneration()
 		ev := serviceEvent(svc, fmt.Sprintf("restart requested: its containers run again one at a time (generation %d)", svc.RestartGeneration))
 		ev.State = string(api.ServiceRedeploying)
 		return []api.Event{ev}, nil

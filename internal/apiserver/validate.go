@@ -91,6 +91,9 @@ func validateSpec(spec *api.ServiceSpec) error {
 			return err
 		}
 	}
+	if err := validateRollout(spec); err != nil {
+		return err
+	}
 	return validatePlacement(spec)
 }
 

@@ -21,7 +21,7 @@ func newServiceCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "service", Aliases: []string{"svc"}, Short: "Manage services (replicated workloads)"}
 	cmd.AddCommand(serviceCreate(g), serviceLs(g), servicePs(g), serviceInspect(g), serviceScale(g),
 		serviceVerb(g, "stop", "Stop every container of services"),
-		serviceVerb(g, "start", "Start stopped services"), serviceRestart(g),
+		serviceVerb(g, "start", "Start stopped services"), serviceRestart(g), serviceRedeploy(g), serviceUpdate(g),
 		serviceRm(g), serviceLogs(g))
 	return cmd
 }

@@ -54,10 +54,16 @@ func (c *Services) finish(ctx context.Context, p *plan) ([]op, error) {
 		}
 		return ops, nil
 	}
-	if s := c.serviceStatus(p); s != svc.Status {
+	if p.rollback {
+		// The rollout failed: back to the previous spec, whose rollout the
+		// next pass starts.
+		ops = append(ops, op{service: p.id, kind: store.KindServices, obj: rolledBack(svc), events: p.events})
+		return ops, nil
+	}
+	if s := c.serviceStatus(p); s != svc.Status || len(p.events) > 0 {
 		cp := *svc
 		cp.Status = s
-		ops = append(ops, op{service: p.id, kind: store.KindServices, obj: &cp, events: statusEvents(svc, s)})
+		ops = append(ops, op{service: p.id, kind: store.KindServices, obj: &cp, events: append(statusEvents(svc, s), p.events...)})
 	}
 	return ops, nil
 }

@@ -55,6 +55,14 @@ type plan struct {
 	// `service restart` is rolling through the slots.
 	destroyed  int
 	restarting bool
+	stopping   int // slots a rollout stopped that are not gone yet
+	// A rollout's outcome for the service's status: rollback asks to swap
+	// Spec with PreviousSpec; update* are the new Status.Update* (empty:
+	// unchanged).
+	rollback   bool
+	updState   string
+	updMessage string
+	events     []api.Event
 }
 
 // pass reconciles every dirty service: it plans each, places all new and
@@ -64,6 +72,7 @@ func (c *Services) pass(ctx context.Context) {
 	c.lossAt = c.trackDown(time.Now())
 	c.commit(ctx, c.decide(ctx))
 	c.reapNodes(ctx)
+	c.cleanReady()
 }
 
 // decide plans the dirty services and returns their writes, one unit per
@@ -193,14 +202,15 @@ func (c *Services) planRun(p *plan) {
 	draining := map[int]*item{}  // a slot's container on a Terminating node
 	held := map[int]bool{}       // slots empty on purpose: destroyed, or restarting
 	prevNode := map[int]string{} // where a restarted slot ran
+	replacing := map[int]*item{} // start-first: the old container of a slot being replaced
 	for _, it := range p.items {
 		o := it.orig
 		switch {
-		case o.Spec.Destroyed && svc.Spec.Running && inRange(o) && o.Spec.Generation >= gen:
+		case o.Spec.Destroyed && svc.Spec.Running && inRange(o) && o.Spec.Generation == gen:
 			held[o.Spec.Slot] = true
 			p.destroyed++
 		case o.Spec.Desired == api.ContainerTerminated:
-			restarting := o.Spec.Generation < gen && inRange(o) && !o.Spec.Destroyed
+			restarting := o.Spec.Generation != gen && inRange(o) && !o.Spec.Destroyed
 			switch {
 			case c.deletable(o) && c.onUnreachableNode(o) && inRange(o) && !restarting:
 				// Replaced while its node is away: kept so that the agent
@@ -214,6 +224,7 @@ func (c *Services) planRun(p *plan) {
 			case restarting:
 				held[o.Spec.Slot] = true // stop first: the new run waits
 				p.restarting = true
+				p.stopping++
 			}
 		case c.nodeLost(o):
 			// Its node is gone: drop it; its slot is created again below.
@@ -243,23 +254,33 @@ func (c *Services) planRun(p *plan) {
 				continue
 			}
 			keep, drop := prev, it
-			if better(it.orig, prev.orig) {
+			if preferred(it.orig, prev.orig, gen) {
 				keep, drop = it, prev
 			}
 			bySlot[o.Spec.Slot] = keep
+			if keep.orig.Spec.Generation == gen && drop.orig.Spec.Generation != gen && replacing[o.Spec.Slot] == nil &&
+				drop.orig.Spec.Desired == api.ContainerRunning && svc.Spec.Running {
+				replacing[o.Spec.Slot] = drop // start first: it runs until its replacement is done
+				continue
+			}
 			c.terminate(drop)
 		}
 	}
 	if svc.Spec.Running {
-		c.planRestart(p, bySlot, held, want)
+		c.planRollout(p, bySlot, replacing, held, want)
 	}
+	coming := svc.Spec.Sequential && c.comingUp(bySlot)
 	for slot := 1; slot <= want; slot++ {
 		if held[slot] && bySlot[slot] == nil {
 			continue
 		}
 		it := bySlot[slot]
+		if it == nil && coming && desired == api.ContainerRunning {
+			continue // sequential: the slot before is not ready yet
+		}
 		if it == nil {
-			it = newContainer(svc, slot, desired)
+			it = c.newContainer(svc, slot, desired)
+			coming = svc.Spec.Sequential
 			if n := prevNode[slot]; n != "" && c.onDeployedNode(&api.Container{Spec: api.ContainerSpec{Node: n}}) {
 				it.cur.Spec.Node = n // a restart keeps its node when it can
 				it.event("placed", "placed on node "+c.nodeName(n)+" (restart)")
@@ -274,6 +295,14 @@ func (c *Services) planRun(p *plan) {
 		}
 		if old := draining[slot]; old != nil {
 			c.drain(old, it, desired)
+		}
+		if old := replacing[slot]; old != nil && (c.done(p, it.cur) || !svc.Spec.Running) {
+			c.terminate(old)
+		}
+	}
+	for slot, old := range replacing {
+		if slot > want {
+			c.terminate(old)
 		}
 	}
 }
@@ -290,7 +319,7 @@ func (c *Services) onTerminatingNode(ct *api.Container) bool {
 // needs no replacement to wait for.
 func (c *Services) drain(old, repl *item, desired api.ContainerState) {
 	r := repl.cur
-	if desired == api.ContainerRunning && (r.Spec.Node == "" || r.Status.State != api.ContainerRunning) {
+	if desired == api.ContainerRunning && (r.Spec.Node == "" || !r.Ready()) {
 		return
 	}
 	c.terminate(old)
@@ -309,13 +338,36 @@ func better(a, b *api.Container) bool {
 	return compareContainers(a, b) < 0
 }
 
-func newContainer(svc *api.Service, slot int, desired api.ContainerState) *item {
+// preferred picks which of two containers claiming one slot to keep: one of
+// the service's generation, then the better one.
+func preferred(a, b *api.Container, gen int) bool {
+	if (a.Spec.Generation == gen) != (b.Spec.Generation == gen) {
+		return a.Spec.Generation == gen
+	}
+	return better(a, b)
+}
+
+// newContainer makes slot's container from the service's spec, with the
+// variables of its links.
+func (c *Services) newContainer(svc *api.Service, slot int, desired api.ContainerState) *item {
 	driver := svc.Spec.DriverName()
+	name := svc.Name + "-" + strconv.Itoa(slot)
+	env := c.linkEnv(svc, name)
+	maps.Copy(env, svc.Spec.Env)
+	if len(env) == 0 {
+		env = nil
+	}
+	var hc *api.Healthcheck
+	if h := svc.Spec.Healthcheck; h != nil {
+		cp := *h
+		cp.Command = slices.Clone(h.Command)
+		hc = &cp
+	}
 	ct := &api.Container{
-		Meta: api.Meta{ID: randomID(), Name: svc.Name + "-" + strconv.Itoa(slot)},
+		Meta: api.Meta{ID: randomID(), Name: name},
 		Spec: api.ContainerSpec{
-			Service: svc.ID, Slot: slot,
-			Image: svc.Spec.Image, Command: slices.Clone(svc.Spec.Command), Env: maps.Clone(svc.Spec.Env),
+			Service: svc.ID, Slot: slot, Healthcheck: hc,
+			Image: svc.Spec.Image, Command: slices.Clone(svc.Spec.Command), Env: env,
 			Entrypoint: slices.Clone(svc.Spec.Entrypoint), Ports: slices.Clone(svc.Spec.Ports), Resources: svc.Spec.Resources,
 			Driver: driver, Desired: desired,
 			Autorestart: svc.Spec.Autorestart, Autodestroy: svc.Spec.Autodestroy,

@@ -27,7 +27,7 @@ func bigCache(placed bool) *Services {
 			svc.Status.State = api.ServiceNotRunning
 			continue
 		}
-		svc.Status = api.ServiceStatus{State: api.ServiceRunning, RunningContainers: 10}
+		svc.Status = api.ServiceStatus{State: api.ServiceRunning, RunningContainers: 10, Synchronized: true}
 		for slot := 1; slot <= 10; slot++ {
 			c.cache.putContainer(&api.Container{
 				Meta:   api.Meta{ID: fmt.Sprintf("%s-c%d", svc.ID, slot), Name: fmt.Sprintf("%s-%d", svc.Name, slot), Revision: 1},

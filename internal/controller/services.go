@@ -9,8 +9,11 @@
 // longer than the node-loss grace has its running slots replaced elsewhere
 // at once; the old copies stay desired Terminated until the node returns
 // (its agent stops them) or is removed. It applies autodestroy (a container
-// that exited for good is terminated and its slot left empty) and rolls
-// `service restart` through the slots one at a time, stop first.
+// that exited for good is terminated and its slot left empty), rolls
+// restarts, redeploys and spec updates through the slots per the service's
+// update config (parallelism, stop- or start-first, gated on readiness,
+// rolling back past the failure ratio), starts sequential services one
+// container at a time and gives new containers their links' variables.
 //
 // It reads the store once (services, containers and nodes at one revision),
 // then follows a watch, keeping everything in memory; reconciling is a pure
@@ -60,6 +63,10 @@ type Services struct {
 	// relists. lossAt: when the next one passes the grace (zero: none).
 	downSince map[string]time.Time
 	lossAt    time.Time
+	// readySeen: when each container was first seen ready (rollout
+	// Monitor); tickAt: when a pass is due for a Monitor or Delay to end.
+	readySeen map[string]time.Time
+	tickAt    time.Time
 }
 
 // NewServices returns a service controller over st. log may be nil.
@@ -77,6 +84,7 @@ func NewServices(st *store.Store, log *slog.Logger, opts ...Option) *Services {
 
 		lossGrace: DefaultNodeLossGrace,
 		downSince: map[string]time.Time{},
+		readySeen: map[string]time.Time{},
 	}
 	for _, o := range opts {
 		o(c)
@@ -159,6 +167,16 @@ func (c *Services) session(ctx context.Context) error {
 	defer resync.Stop()
 	loss := time.NewTimer(time.Hour)
 	defer loss.Stop()
+	tick := time.NewTimer(time.Hour)
+	defer tick.Stop()
+	tickArmed := time.Time{}
+	armTick := func() {
+		if c.tickAt.IsZero() || c.tickAt.Equal(tickArmed) {
+			return
+		}
+		tick.Reset(max(time.Until(c.tickAt), time.Millisecond))
+		tickArmed = c.tickAt
+	}
 	lossArmed := time.Time{}
 	armLoss := func() {
 		if c.lossAt.IsZero() || c.lossAt.Equal(lossArmed) {
@@ -188,6 +206,7 @@ func (c *Services) session(ctx context.Context) error {
 			}
 			arm()
 			armLoss()
+			armTick()
 		case <-timer.C:
 			armed = false
 			if c.waiting() {
@@ -199,12 +218,18 @@ func (c *Services) session(ctx context.Context) error {
 			}
 			arm()
 			armLoss()
+			armTick()
+		case <-tick.C:
+			tickArmed, c.tickAt = time.Time{}, time.Time{}
+			c.markAll()
+			arm()
 		case <-loss.C:
 			lossArmed = time.Time{}
 			c.lossAt = c.trackDown(time.Now())
 			c.markAll()
 			arm()
 			armLoss()
+			armTick()
 		case <-resync.C:
 			c.markAll()
 			arm()

@@ -9,8 +9,10 @@ import (
 // serviceStatus derives a service's status from its containers as they will
 // be after this pass (p.items, with planned changes and creations).
 //
-// RunningContainers counts containers whose Status.State is Running and
-// whose Spec.Desired is Running. State, first rule that applies:
+// RunningContainers counts ready containers (Container.Ready: Running and,
+// with a health check, healthy) whose Spec.Desired is Running; a running
+// container that is not healthy yet is coming up. Synchronized: no rollout
+// runs and every container has the service's generation. State, first rule that applies:
 //
 //	Terminating     the service is being removed
 //	Stopping        stopped by the user, some container still Starting/Running/Stopping on a Deployed node
@@ -36,14 +38,18 @@ func (c *Services) serviceStatus(p *plan) api.ServiceStatus {
 	fromStop := prev == api.ServiceStopped || prev == api.ServiceStopping || prev == api.ServiceStarting
 	want := max(svc.Spec.Replicas-p.destroyed, 0)
 	var running, extra, active, failed, comingPlaced int
+	synced := !p.restarting
 	for _, it := range p.items {
 		if it.del {
 			continue
 		}
 		ct := it.cur
 		st := ct.Status.State
-		if st == api.ContainerRunning && ct.Spec.Desired == api.ContainerRunning {
+		if ct.Ready() && ct.Spec.Desired == api.ContainerRunning {
 			running++
+		}
+		if ct.Spec.Desired != api.ContainerTerminated && ct.Spec.Generation != svc.RestartGeneration {
+			synced = false
 		}
 		if (st == api.ContainerStarting || st == api.ContainerRunning || st == api.ContainerStopping) && c.onDeployedNode(ct) {
 			active++
@@ -54,10 +60,10 @@ func (c *Services) serviceStatus(p *plan) api.ServiceStatus {
 			}
 			continue
 		}
-		if ct.Spec.Desired != api.ContainerRunning || st == api.ContainerRunning {
+		if ct.Spec.Desired != api.ContainerRunning || ct.Ready() {
 			continue
 		}
-		coming := st == "" || st == api.ContainerPending ||
+		coming := st == "" || st == api.ContainerPending || (st == api.ContainerRunning && ct.Status.Health != api.HealthUnhealthy) ||
 			(st == api.ContainerStarting && ct.Status.RestartCount == 0) ||
 			(fromStop && (st == api.ContainerStopping || (st == api.ContainerStopped && !ownExit(ct.Status))))
 		switch {
@@ -68,7 +74,11 @@ func (c *Services) serviceStatus(p *plan) api.ServiceStatus {
 		}
 	}
 
-	s := api.ServiceStatus{RunningContainers: running}
+	s := api.ServiceStatus{RunningContainers: running, Synchronized: synced,
+		UpdateState: svc.Status.UpdateState, UpdateGeneration: svc.Status.UpdateGeneration, UpdateMessage: svc.Status.UpdateMessage}
+	if p.updState != "" {
+		s.UpdateState, s.UpdateGeneration, s.UpdateMessage = p.updState, svc.RestartGeneration, p.updMessage
+	}
 	if !svc.Terminating && svc.Spec.Running {
 		s.Pending = p.pendingText()
 	}

@@ -1,0 +1,103 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/agent"
+	"github.com/wharfhq/wharf/internal/runtime"
+	"github.com/wharfhq/wharf/internal/runtime/fake"
+)
+
+// BenchmarkPlacement joins 1,000 hollow nodes (fake driver agents in this
+// process) to a `wharf server` child process, creates 100 services of 100
+// replicas at once and reports the time until all 10,000 containers run,
+// placements per second and the server's heap in use (from its /metrics).
+// The figures are reported, not asserted. WHARF_BENCH_NODES,
+// WHARF_BENCH_SERVICES and WHARF_BENCH_REPLICAS change the sizes.
+func BenchmarkPlacement(b *testing.B) {
+	n := envInt(b, "WHARF_BENCH_NODES", 1000)
+	svcs, r := envInt(b, "WHARF_BENCH_SERVICES", 100), envInt(b, "WHARF_BENCH_REPLICAS", 100)
+	for range b.N {
+		s := startServerProc(b)
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		joinHollow(ctx, b, &wg, s.url, s.client.JoinToken, n)
+		waitFor(b, 10*time.Minute, func() (bool, string) {
+			nodes, err := s.client.Nodes(ctx)
+			if err != nil {
+				return false, err.Error()
+			}
+			up := 0
+			for _, nd := range nodes {
+				if nd.State == api.NodeDeployed {
+					up++
+				}
+			}
+			return up == n, fmt.Sprintf("%d of %d nodes Deployed", up, n)
+		})
+
+		start := time.Now()
+		var cw sync.WaitGroup
+		for i := range svcs {
+			cw.Go(func() {
+				spec := api.ServiceSpec{Command: []string{"hollow"}, Driver: "fake", Replicas: r}
+				if _, err := s.client.CreateService(ctx, fmt.Sprintf("p%03d", i), spec); err != nil {
+					b.Error(err)
+				}
+			})
+		}
+		cw.Wait()
+		created := time.Since(start)
+		total := svcs * r
+		waitFor(b, 15*time.Minute, func() (bool, string) {
+			list, err := s.client.Services(ctx)
+			if err != nil {
+				return false, err.Error()
+			}
+			running := 0
+			for _, sv := range list {
+				running += sv.Status.RunningContainers
+			}
+			return running == total, fmt.Sprintf("%d of %d Running", running, total)
+		})
+		took := time.Since(start)
+		heap := s.metric(b, "go_memstats_heap_inuse_bytes")
+		rss := procRSS(b, s.cmd.Process.Pid)
+		b.Logf("%d services x %d replicas on %d nodes: created in %s, all Running after %s (%.0f placements/s); server heap in use %.1f MB, RSS %.1f MB",
+			svcs, r, n, created.Round(time.Millisecond), took.Round(time.Millisecond), float64(total)/took.Seconds(), mb(heap), mb(rss))
+		b.ReportMetric(took.Seconds(), "s_to_all_running")
+		b.ReportMetric(float64(total)/took.Seconds(), "placements/s")
+		b.ReportMetric(mb(heap), "server_heap_MB")
+		b.ReportMetric(mb(rss), "server_rss_MB")
+		cancel()
+		wg.Wait()
+	}
+}
+
+// joinHollow starts n hollow agents in this process; they run until ctx ends.
+func joinHollow(ctx context.Context, b *testing.B, wg *sync.WaitGroup, url string, token func(context.Context, bool) (api.JoinTokenCreated, error), n int) {
+	jt, err := token(ctx, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	quiet := slog.New(slog.DiscardHandler)
+	for i := range n {
+		a, err := agent.New(agent.Config{
+			ServerURL: url, JoinToken: jt.Token, DataDir: filepath.Join(dir, strconv.Itoa(i)),
+			Drivers: []runtime.Driver{fake.New()}, Hostname: fmt.Sprintf("hollow-%04d", i), Logger: quiet,
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		wg.Go(func() { _ = a.Run(ctx) })
+	}
+}
