@@ -148,6 +148,8 @@ func (s *Server) scaleService(w http.ResponseWriter, r *http.Request) error {
 		switch {
 		case svc.Terminating:
 			return nil, terminatingErr(svc)
+		case svc.Spec.Strategy == api.StrategyEveryNode:
+			return nil, newErr(errdefs.ErrConflict, "service %q: an EVERY_NODE service runs one container per matching node; it cannot be scaled by hand", svc.Name)
 		case svc.Spec.Replicas == n:
 			return nil, store.ErrNoChange
 		}

@@ -63,7 +63,7 @@ func (c *Services) finish(ctx context.Context, p *plan) ([]op, error) {
 	if s := c.serviceStatus(p); s != svc.Status || len(p.events) > 0 {
 		cp := *svc
 		cp.Status = s
-		ops = append(ops, op{service: p.id, kind: store.KindServices, obj: &cp, events: append(statusEvents(svc, s), p.events...)})
+		ops = append(ops, op{service: p.id, kind: store.KindServices, obj: &cp, events: append(statusEvents(svc, s, p.want), p.events...)})
 	}
 	return ops, nil
 }

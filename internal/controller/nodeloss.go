@@ -6,8 +6,9 @@ import (
 	"github.com/wharfhq/wharf/api"
 )
 
-// DefaultNodeLossGrace is how long a node stays Unreachable before the
-// controller replaces its running containers on other nodes.
+// DefaultNodeLossGrace is how long a node may go without a heartbeat (its
+// LastSeen) while Unreachable before the controller replaces its running
+// containers on other nodes.
 const DefaultNodeLossGrace = 30 * time.Second
 
 // Option tunes a Services controller.
@@ -34,8 +35,13 @@ func (c *Services) trackDown(now time.Time) time.Time {
 		}
 		since, ok := c.downSince[id]
 		if !ok {
+			// The node has been out of reach since its last heartbeat,
+			// which the gateway stores when it marks it Unreachable.
 			since = now
-			c.downSince[id] = now
+			if !n.LastSeen.IsZero() && n.LastSeen.Before(now) {
+				since = n.LastSeen
+			}
+			c.downSince[id] = since
 		}
 		if at := since.Add(c.lossGrace); at.After(now) && (next.IsZero() || at.Before(next)) {
 			next = at

@@ -55,7 +55,11 @@ type plan struct {
 	// `service restart` is rolling through the slots.
 	destroyed  int
 	restarting bool
-	stopping   int // slots a rollout stopped that are not gone yet
+	// want: how many slots the service should run (Spec.Replicas, or the
+	// eligible nodes of an EVERY_NODE service); every: it is EVERY_NODE.
+	want     int
+	every    bool
+	stopping int // slots a rollout stopped that are not gone yet
 	// A rollout's outcome for the service's status: rollback asks to swap
 	// Spec with PreviousSpec; update* are the new Status.Update* (empty:
 	// unchanged).
@@ -121,6 +125,9 @@ func (c *Services) plan(id string) *plan {
 		p.items = append(p.items, &item{orig: ct, cur: ct})
 	}
 	slices.SortFunc(p.items, func(a, b *item) int { return compareContainers(a.orig, b.orig) })
+	if svc != nil {
+		p.want = max(svc.Spec.Replicas, 0)
+	}
 	if svc == nil || svc.Terminating {
 		c.planTerminate(p)
 	} else {
@@ -191,13 +198,22 @@ func (c *Services) nodeLost(ct *api.Container) bool {
 // stay empty while the service runs; a restart replaces one slot at a time.
 func (c *Services) planRun(p *plan) {
 	svc := p.svc
-	want := max(svc.Spec.Replicas, 0)
 	desired := api.ContainerStopped
 	if svc.Spec.Running {
 		desired = api.ContainerRunning
 	}
 	gen := svc.RestartGeneration
-	inRange := func(ct *api.Container) bool { return ct.Spec.Slot >= 1 && ct.Spec.Slot <= want }
+	slots, nodeOf := c.wantedSlots(p)
+	p.want = len(slots)
+	wanted := make(map[int]bool, len(slots))
+	for _, s := range slots {
+		wanted[s] = true
+	}
+	// inRange: the container's slot is wanted (and, for EVERY_NODE, on the
+	// node that slot belongs to).
+	inRange := func(ct *api.Container) bool {
+		return wanted[ct.Spec.Slot] && (nodeOf == nil || nodeOf[ct.Spec.Slot] == ct.Spec.Node)
+	}
 	bySlot := map[int]*item{}
 	draining := map[int]*item{}  // a slot's container on a Terminating node
 	held := map[int]bool{}       // slots empty on purpose: destroyed, or restarting
@@ -212,7 +228,7 @@ func (c *Services) planRun(p *plan) {
 		case o.Spec.Desired == api.ContainerTerminated:
 			restarting := o.Spec.Generation != gen && inRange(o) && !o.Spec.Destroyed
 			switch {
-			case c.deletable(o) && c.onUnreachableNode(o) && inRange(o) && !restarting:
+			case c.deletable(o) && c.onUnreachableNode(o) && (inRange(o) || p.every) && !restarting:
 				// Replaced while its node is away: kept so that the agent
 				// stops it when the node returns.
 			case c.deletable(o):
@@ -230,6 +246,11 @@ func (c *Services) planRun(p *plan) {
 			// Its node is gone: drop it; its slot is created again below.
 			it.del = true
 			it.event("deleted", "node "+o.Spec.Node+" is gone")
+		case p.every && o.Spec.Desired != api.ContainerTerminated && c.nodeDown(o):
+			// Kept, desired Terminated, so that the agent stops it if
+			// the node returns; EVERY_NODE does not run it elsewhere.
+			it.edit().Spec.Desired = api.ContainerTerminated
+			it.event("updated", "node "+c.nodeName(o.Spec.Node)+" unreachable for "+c.lossGrace.String()+": no longer runs this EVERY_NODE service")
 		case !inRange(o):
 			c.terminate(it)
 		case o.Spec.Desired == api.ContainerRunning && c.nodeDown(o):
@@ -267,10 +288,10 @@ func (c *Services) planRun(p *plan) {
 		}
 	}
 	if svc.Spec.Running {
-		c.planRollout(p, bySlot, replacing, held, want)
+		c.planRollout(p, bySlot, replacing, held, slots)
 	}
 	coming := svc.Spec.Sequential && c.comingUp(bySlot)
-	for slot := 1; slot <= want; slot++ {
+	for _, slot := range slots {
 		if held[slot] && bySlot[slot] == nil {
 			continue
 		}
@@ -281,7 +302,10 @@ func (c *Services) planRun(p *plan) {
 		if it == nil {
 			it = c.newContainer(svc, slot, desired)
 			coming = svc.Spec.Sequential
-			if n := prevNode[slot]; n != "" && c.onDeployedNode(&api.Container{Spec: api.ContainerSpec{Node: n}}) {
+			if n := nodeOf[slot]; n != "" {
+				it.cur.Spec.Node = n // EVERY_NODE: the slot's own node
+				it.event("placed", "placed on node "+c.nodeName(n)+" (EVERY_NODE)")
+			} else if n := prevNode[slot]; n != "" && c.onDeployedNode(&api.Container{Spec: api.ContainerSpec{Node: n}}) {
 				it.cur.Spec.Node = n // a restart keeps its node when it can
 				it.event("placed", "placed on node "+c.nodeName(n)+" (restart)")
 			}
@@ -301,7 +325,7 @@ func (c *Services) planRun(p *plan) {
 		}
 	}
 	for slot, old := range replacing {
-		if slot > want {
+		if !wanted[slot] {
 			c.terminate(old)
 		}
 	}

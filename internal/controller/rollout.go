@@ -18,7 +18,8 @@ import (
 // fails (stops, restarts or turns unhealthy) counts against
 // MaxFailureRatio, past which the rollout pauses or rolls back to
 // PreviousSpec. Delay separates batches.
-func (c *Services) planRollout(p *plan, bySlot, replacing map[int]*item, held map[int]bool, want int) {
+func (c *Services) planRollout(p *plan, bySlot, replacing map[int]*item, held map[int]bool, slots []int) {
+	want := len(slots)
 	svc := p.svc
 	gen := svc.RestartGeneration
 	cfg := svc.Spec.Update
@@ -29,7 +30,7 @@ func (c *Services) planRollout(p *plan, bySlot, replacing map[int]*item, held ma
 	var stale []int
 	inflight, failed := p.stopping+len(replacing), 0
 	var lastDone time.Time
-	for slot := 1; slot <= want; slot++ {
+	for _, slot := range slots {
 		it := bySlot[slot]
 		switch {
 		case it == nil && !held[slot]:

@@ -2,7 +2,9 @@
 // turns each Service into one Container per slot: it creates missing slots,
 // places them on nodes with the scheduler, sets what each container should
 // be doing (Spec.Desired), deletes the containers agents have finished with,
-// deletes terminated services, and keeps Service.Status up to date. It also
+// deletes terminated services, and keeps Service.Status up to date. An
+// EVERY_NODE service ignores Replicas: it runs one container, with a slot of
+// its own, on each eligible node (see wantedSlots). It also
 // drains Terminating nodes: each of their containers keeps running until a
 // replacement for its slot runs on another node, and a Terminating node
 // with no container left is deleted (Terminated). A node Unreachable for
@@ -59,8 +61,8 @@ type Services struct {
 	waitRev   int64
 	waitSince time.Time
 	notBefore time.Time // no pass before this (after a transient error)
-	// downSince: when each Unreachable node was first seen so; kept across
-	// relists. lossAt: when the next one passes the grace (zero: none).
+	// downSince: since when each Unreachable node has been out of reach
+	// (its LastSeen); kept across relists. lossAt: when the next one passes the grace (zero: none).
 	downSince map[string]time.Time
 	lossAt    time.Time
 	// readySeen: when each container was first seen ready (rollout

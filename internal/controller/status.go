@@ -36,7 +36,7 @@ func (c *Services) serviceStatus(p *plan) api.ServiceStatus {
 	svc := p.svc
 	prev := svc.Status.State
 	fromStop := prev == api.ServiceStopped || prev == api.ServiceStopping || prev == api.ServiceStarting
-	want := max(svc.Spec.Replicas-p.destroyed, 0)
+	want := max(p.want-p.destroyed, 0)
 	var running, extra, active, failed, comingPlaced int
 	synced := !p.restarting
 	for _, it := range p.items {
@@ -116,12 +116,12 @@ func (c *Services) onDeployedNode(ct *api.Container) bool {
 
 // statusEvents describes a status change: a "state" event when the state
 // moved, a "pending" event when the placement problem changed.
-func statusEvents(svc *api.Service, s api.ServiceStatus) []api.Event {
+func statusEvents(svc *api.Service, s api.ServiceStatus, want int) []api.Event {
 	var ev []api.Event
 	if s.State != svc.Status.State {
 		ev = append(ev, api.Event{
 			Kind: "service", Object: svc.ID, Name: svc.Name, Type: "state", State: string(s.State),
-			Message: strconv.Itoa(s.RunningContainers) + " of " + strconv.Itoa(max(svc.Spec.Replicas, 0)) + " containers running",
+			Message: strconv.Itoa(s.RunningContainers) + " of " + strconv.Itoa(want) + " containers running",
 		})
 	}
 	if s.Pending != svc.Status.Pending {
