@@ -51,6 +51,19 @@ func TestNodeLossWithRealProcesses(t *testing.T) {
 		procs[a.name] = a
 	}
 
+	eventually(t, 30*time.Second, "all agents Deployed", func() error {
+		deployed := 0
+		for _, n := range e.list("node", "ls") {
+			if n.State == "Deployed" {
+				deployed++
+			}
+		}
+		if deployed != agents {
+			return fmt.Errorf("%d of %d nodes Deployed", deployed, agents)
+		}
+		return nil
+	})
+
 	services := []struct {
 		name     string
 		replicas int
