@@ -20,8 +20,11 @@ type serviceView struct {
 func newServiceCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "service", Aliases: []string{"svc"}, Short: "Manage services (replicated workloads)"}
 	cmd.AddCommand(serviceCreate(g), serviceLs(g), servicePs(g), serviceInspect(g), serviceScale(g),
-		serviceVerb(g, "stop", "Stop every container of services"),
-		serviceVerb(g, "start", "Start stopped services"), serviceRestart(g), serviceRedeploy(g), serviceUpdate(g),
+		serviceVerb(g, "stop", "Stop every container of services", ""),
+		serviceVerb(g, "start", "Start stopped services", ""),
+		serviceVerb(g, "restart", "Restart every container of services, one at a time (stop first)", restartHelp),
+		serviceVerb(g, "redeploy", "Run every container of services again, per their update config", redeployHelp),
+		serviceUpdate(g),
 		serviceRm(g), serviceLogs(g))
 	return cmd
 }
@@ -290,9 +293,11 @@ func serviceScale(g *globals) *cobra.Command {
 	}
 }
 
-func serviceVerb(g *globals, verb, short string) *cobra.Command {
+// serviceVerb is a command that posts verb to each service it names and
+// prints their names: stop, start, restart, redeploy.
+func serviceVerb(g *globals, verb, short, long string) *cobra.Command {
 	return &cobra.Command{
-		Use: verb + " SERVICE...", Short: short, Args: cobra.MinimumNArgs(1),
+		Use: verb + " SERVICE...", Short: short, Long: long, Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.client()
 			if err != nil {

@@ -7,33 +7,11 @@ import (
 	"github.com/wharfhq/wharf/api"
 )
 
-// serviceRedeploy is `wharf service redeploy`: the same spec, a new run of
-// every container, replaced per the service's update config.
-func serviceRedeploy(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "redeploy SERVICE...",
-		Short: "Run every container of services again, per their update config",
-		Long: `Redeploy replaces every container of the service with a new run of the same
+// redeployHelp explains `wharf service redeploy`.
+const redeployHelp = `Redeploy replaces every container of the service with a new run of the same
 spec, spec.update.parallelism slots at a time (default 1), stop-first or
 start-first, each new container gated on readiness (its health check).
-Slot names stay ("web-3"). Follow it with 'wharf events'.`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			for _, id := range args {
-				s, err := c.RedeployService(cmd.Context(), id)
-				if err != nil {
-					return fmt.Errorf("service %s: %w", id, err)
-				}
-				fmt.Fprintln(cmd.OutOrStdout(), s.Name)
-			}
-			return nil
-		},
-	}
-}
+Slot names stay ("web-3"). Follow it with 'wharf events'.`
 
 type updateFlags struct {
 	image, order, delay, monitor, action string
@@ -137,3 +115,10 @@ its previous spec (or pauses, with --failure-action pause).`,
 	fl.Float64Var(&f.ratio, "max-failure-ratio", 0, "share of failed replacements tolerated (0 to 1)")
 	return cmd
 }
+
+// restartHelp explains `wharf service restart`.
+const restartHelp = `Restart replaces each container of the service with a new run, one slot at a
+time: a slot's container is stopped and removed, then started again (on the
+same node when it still fits) before the next slot goes. Slots that
+autodestroy emptied run again. Follow it with 'wharf events' or 'wharf
+service ps'.`
