@@ -3,6 +3,7 @@ package exec
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"strconv"
@@ -114,21 +115,52 @@ func exitStatus(ws syscall.WaitStatus) (code int, reason string) {
 	}
 }
 
-// freePort asks the kernel for a free TCP port on all interfaces, avoiding
-// the ports in use, and releases it for the workload to bind. Another
-// program may take it in between; the workload then fails to listen and
-// exits, which the agent sees like any other crash.
+// freePort finds a free TCP port on all interfaces, avoiding the ports in
+// use, and releases it for the workload to bind. It looks below the
+// kernel's ephemeral range first, where outgoing connections never take a
+// port between the release and the workload's bind; only when that range
+// is full does it ask the kernel for any free port. Another listener may
+// still take it in between; the workload then fails to listen and exits,
+// which the agent sees like any other crash.
 func freePort(inUse map[int]bool) (int, error) {
+	lo, hi := workloadPorts()
+	for range 64 {
+		port := lo + rand.IntN(hi-lo+1)
+		if inUse[port] {
+			continue
+		}
+		if ln, err := net.Listen("tcp", ":"+strconv.Itoa(port)); err == nil {
+			_ = ln.Close()
+			return port, nil
+		}
+	}
 	for range 20 {
 		ln, err := net.Listen("tcp", ":0")
 		if err != nil {
 			return 0, fmt.Errorf("find a free port: %w", err)
 		}
 		port := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
+		_ = ln.Close()
 		if !inUse[port] {
 			return port, nil
 		}
 	}
 	return 0, errors.New("find a free port: the kernel kept handing out ports already given to containers")
+}
+
+// workloadPorts is the range freePort draws from: 20000 up to just below
+// the kernel's ephemeral ports (ip_local_port_range, 32768 by default).
+func workloadPorts() (lo, hi int) {
+	lo, hi = 20000, 32767
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return lo, hi
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 2 {
+		if eph, err := strconv.Atoi(f[0]); err == nil && eph-1 > lo+1000 {
+			hi = eph - 1
+		}
+	}
+	return lo, hi
 }
