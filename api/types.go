@@ -65,6 +65,10 @@ type Node struct {
 	LastSeen time.Time `json:"last_seen,omitempty"`
 	// CertSerial is the serial of the node's current certificate.
 	CertSerial string `json:"cert_serial,omitempty"`
+	// PrevCertSerial is the certificate a renewal replaced. It still opens
+	// a session, in case the renewal's answer never reached the agent; the
+	// next renewal or a rejoin retires it.
+	PrevCertSerial string `json:"prev_cert_serial,omitempty"`
 }
 
 // ServiceState is a service's place in Docker Cloud's service lifecycle.

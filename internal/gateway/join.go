@@ -77,7 +77,7 @@ func (g *Gateway) Join(ctx context.Context, req api.JoinRequest, remoteAddr stri
 			node.Name = req.Hostname
 			// Labels from a join apply at the first join only: the
 			// user may have changed them since (wharf node label).
-			node.CertSerial = serial
+			node.CertSerial, node.PrevCertSerial = serial, ""
 			return []api.Event{{Kind: "node", Object: id, Name: node.Hostname, Type: "state", State: string(api.NodeDeploying),
 				Message: fmt.Sprintf("node %s (%s) rejoined from %s", id, node.Hostname, remoteAddr)}}, nil
 		})

@@ -315,3 +315,51 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// A renewal whose answer never reached the agent must not lock the node
+// out: the certificate before the stored one still opens a session.
+func TestLostRenewalAnswerKeepsTheNodeIn(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	p := e.startAgent(dir, "host-lost", e.token, newMemDriver())
+	id := waitAgentID(t, p)
+	e.waitNodeState(id, api.NodeDeployed, 10*time.Second)
+	p.stop()
+	eventually(t, 10*time.Second, "the session gone", func() error {
+		if c := e.gw.Load().Connected(); c != 0 {
+			return fmt.Errorf("%d sessions", c)
+		}
+		return nil
+	})
+	// The gateway stored a new serial, but the agent never got the certificate.
+	var n api.Node
+	if err := e.st.Modify(e.ctx, store.KindNodes, id, &n, func() ([]api.Event, error) {
+		n.PrevCertSerial, n.CertSerial = n.CertSerial, "424242"
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p = e.startAgent(dir, "host-lost", "", newMemDriver())
+	eventually(t, 10*time.Second, "the agent back on its previous certificate", func() error {
+		if c := e.gw.Load().Connected(); c != 1 {
+			return fmt.Errorf("%d sessions", c)
+		}
+		return nil
+	})
+	e.waitNodeState(id, api.NodeDeployed, 10*time.Second)
+	p.stop()
+	// Two renewals on, that certificate is retired.
+	if err := e.st.Modify(e.ctx, store.KindNodes, id, &n, func() ([]api.Event, error) {
+		n.PrevCertSerial, n.CertSerial = "424242", "434343"
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	old, err := tls.LoadX509KeyPair(dir+"/node.crt", dir+"/node.key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dialGateway(t, e, old); err == nil {
+		t.Error("a certificate two renewals old still opens a session")
+	}
+}

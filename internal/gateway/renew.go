@@ -65,6 +65,9 @@ func (g *Gateway) storeSerial(ctx context.Context, id, serial string) error {
 		if n.State == api.NodeTerminated {
 			return nil, fmt.Errorf("node %s is terminated", id)
 		}
+		if n.CertSerial != serial {
+			n.PrevCertSerial = n.CertSerial
+		}
 		n.CertSerial = serial
 		return []api.Event{{Kind: "node", Object: id, Name: n.Hostname, Type: "updated",
 			Message: fmt.Sprintf("node certificate renewed (valid for %s)", g.cfg.NodeCertValidity.Round(time.Second))}}, nil

@@ -81,7 +81,9 @@ func (g *Gateway) serveConn(ctx context.Context, raw net.Conn) {
 		_ = tconn.Close()
 		return
 	}
-	if !serialMatches(n.CertSerial, certs[0].SerialNumber) {
+	current := serialMatches(n.CertSerial, certs[0].SerialNumber)
+	previous := n.PrevCertSerial != "" && serialMatches(n.PrevCertSerial, certs[0].SerialNumber)
+	if !current && !previous {
 		g.log.Warn("agent refused: certificate is not the node's current one (renewed, or the node rejoined)", "node", node, "remote", remote)
 		_ = tconn.Close()
 		return
@@ -92,6 +94,12 @@ func (g *Gateway) serveConn(ctx context.Context, raw net.Conn) {
 		return
 	}
 	s := newSession(g, node, n.CertSerial, mux)
+	if previous {
+		// A renewal's answer was lost: the agent still holds the certificate
+		// before it, and renews again in time.
+		s.addSerial(n.PrevCertSerial)
+		g.log.Warn("agent connected with its previous certificate (a renewal's answer was lost)", "node", node)
+	}
 	if !g.register(s) {
 		s.close()
 		return
