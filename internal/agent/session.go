@@ -19,6 +19,7 @@ import (
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/runtime"
+	"github.com/wharfhq/wharf/internal/tunnel"
 )
 
 const (
@@ -70,7 +71,7 @@ func (a *Agent) session(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("dial gateway %s: %w", id.Gateway, err)
 	}
-	mux, err := yamux.Client(conn, yamuxConfig(a.log))
+	mux, err := yamux.Client(conn, tunnel.Config(a.log))
 	if err != nil {
 		_ = conn.Close()
 		return false, err
@@ -117,15 +118,7 @@ func (a *Agent) session(ctx context.Context) (bool, error) {
 
 func newAgentSession(a *Agent, mux *yamux.Session) *agentSession {
 	s := &agentSession{a: a, mux: mux}
-	s.client = &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return mux.Open()
-		},
-		MaxIdleConnsPerHost:   4,
-		IdleConnTimeout:       60 * time.Second,
-		ResponseHeaderTimeout: 30 * time.Second,
-		DisableCompression:    true,
-	}}
+	s.client = tunnel.HTTPClient(mux, 4)
 	h := http.NewServeMux()
 	h.HandleFunc("PUT /agent/v1/assignments", s.handleAssignments)
 	h.HandleFunc("GET /agent/v1/containers/{id}/logs", s.handleLogs)
@@ -289,13 +282,4 @@ func (f *flushWriter) Write(p []byte) (int, error) {
 		err = f.rc.Flush()
 	}
 	return n, err
-}
-
-// yamuxConfig sends the multiplexer's own log lines to the debug level.
-func yamuxConfig(log *slog.Logger) *yamux.Config {
-	c := yamux.DefaultConfig()
-	c.LogOutput = nil
-	c.Logger = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
-	c.KeepAliveInterval = 15 * time.Second
-	return c
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/yamux"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/tunnel"
 )
 
 // removedLinger bounds how long the gateway keeps talking to the agent of a
@@ -23,7 +24,7 @@ const removedLinger = 15 * time.Second
 // once one answer went out or removedLinger passed.
 func (g *Gateway) serveRemoved(ctx context.Context, conn net.Conn, node string) {
 	defer conn.Close()
-	mux, err := yamux.Server(conn, yamuxConfig(g.log))
+	mux, err := yamux.Server(conn, tunnel.Config(g.log))
 	if err != nil {
 		return
 	}

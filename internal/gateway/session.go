@@ -18,6 +18,7 @@ import (
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/errdefs"
 	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/internal/tunnel"
 )
 
 const (
@@ -88,7 +89,7 @@ func (g *Gateway) serveConn(ctx context.Context, raw net.Conn) {
 		_ = tconn.Close()
 		return
 	}
-	mux, err := yamux.Server(tconn, yamuxConfig(g.log))
+	mux, err := yamux.Server(tconn, tunnel.Config(g.log))
 	if err != nil {
 		_ = tconn.Close()
 		return
@@ -120,16 +121,7 @@ func newSession(g *Gateway, node, serial string, mux *yamux.Session) *session {
 		done:    make(chan struct{}),
 		serials: map[string]bool{serial: true},
 	}
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return mux.Open()
-		},
-		MaxIdleConnsPerHost:   8,
-		IdleConnTimeout:       60 * time.Second,
-		ResponseHeaderTimeout: 30 * time.Second,
-		DisableCompression:    true,
-	}
-	s.client = &http.Client{Transport: tr}
+	s.client = tunnel.HTTPClient(mux, 8)
 	h := http.NewServeMux()
 	h.HandleFunc("POST /agent/v1/hello", s.handleHello)
 	h.HandleFunc("POST /agent/v1/heartbeat", s.handleHeartbeat)
@@ -325,14 +317,4 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 func readSnippet(r io.Reader) string {
 	b, _ := io.ReadAll(io.LimitReader(r, 512))
 	return string(b)
-}
-
-// yamuxConfig is the multiplexer's configuration for both ends; its own
-// log lines go to the debug level.
-func yamuxConfig(log *slog.Logger) *yamux.Config {
-	c := yamux.DefaultConfig()
-	c.LogOutput = nil
-	c.Logger = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
-	c.KeepAliveInterval = 15 * time.Second
-	return c
 }
