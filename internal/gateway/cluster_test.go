@@ -26,7 +26,7 @@ import (
 	"github.com/wharfhq/wharf/internal/store"
 )
 
-const grace = time.Second
+const grace = 2 * time.Second // 10 heartbeats: slack for a loaded machine
 
 // env is a server side for the tests: etcd, a CA, a gateway and a stand-in
 // for the API server's /v1/ca and /v1/join routes.
