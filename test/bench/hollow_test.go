@@ -303,11 +303,5 @@ func procCPU(b *testing.B, pid int) time.Duration {
 }
 
 func freeAddr(b *testing.B) string {
-	b.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().String()
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(testcluster.FreePort(b)))
 }

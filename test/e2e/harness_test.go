@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wharfhq/wharf/internal/testcluster"
 )
 
 var wharfBin string
@@ -139,15 +140,7 @@ func eventually(t *testing.T, timeout time.Duration, what string, fn func() erro
 	return 0
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return testcluster.FreePort(t) }
 
 // listed is the part of `--format json` output the tests read.
 type listed struct {
