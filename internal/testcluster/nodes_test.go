@@ -81,13 +81,7 @@ func TestNodeRemoveDrainsThenForce(t *testing.T) {
 	agents := map[string]*Agent{}
 	for i := 1; i <= 3; i++ {
 		d := fake.New()
-		a := c.AddAgent(fmt.Sprintf("n%d", i), nil, d)
-		Eventually(t, 30*time.Second, func() error {
-			if a.NodeID() == "" {
-				return errors.New("not joined")
-			}
-			return nil
-		})
+		a := joined(t, c, fmt.Sprintf("n%d", i), d)
 		drivers[a.NodeID()], agents[a.NodeID()] = d, a
 	}
 	waitDeployed(t, c, 3)

@@ -92,19 +92,7 @@ func hollowRun(b *testing.B, cl *client.Client, url string, n, r int, measure fu
 		}
 		wg.Go(func() { _ = a.Run(hctx) })
 	}
-	waitFor(b, 10*time.Minute, func() (bool, string) {
-		nodes, err := cl.Nodes(ctx)
-		if err != nil {
-			return false, err.Error()
-		}
-		up := 0
-		for _, nd := range nodes {
-			if nd.State == api.NodeDeployed {
-				up++
-			}
-		}
-		return up == n, fmt.Sprintf("%d of %d nodes Deployed", up, n)
-	})
+	waitDeployed(ctx, b, cl, n)
 	joined := time.Since(start)
 	b.Logf("%d nodes Deployed in %s (%.0f joins/s)", n, joined.Round(time.Millisecond), float64(n)/joined.Seconds())
 	b.ReportMetric(joined.Seconds(), "s_to_deploy_nodes")
@@ -304,4 +292,21 @@ func procCPU(b *testing.B, pid int) time.Duration {
 
 func freeAddr(b *testing.B) string {
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(testcluster.FreePort(b)))
+}
+
+// waitDeployed waits until n nodes are Deployed.
+func waitDeployed(ctx context.Context, b *testing.B, cl *client.Client, n int) {
+	waitFor(b, 10*time.Minute, func() (bool, string) {
+		nodes, err := cl.Nodes(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		up := 0
+		for _, nd := range nodes {
+			if nd.State == api.NodeDeployed {
+				up++
+			}
+		}
+		return up == n, fmt.Sprintf("%d of %d nodes Deployed", up, n)
+	})
 }

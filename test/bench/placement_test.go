@@ -30,19 +30,7 @@ func BenchmarkPlacement(b *testing.B) {
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
 		joinHollow(ctx, b, &wg, s.url, s.client.JoinToken, n)
-		waitFor(b, 10*time.Minute, func() (bool, string) {
-			nodes, err := s.client.Nodes(ctx)
-			if err != nil {
-				return false, err.Error()
-			}
-			up := 0
-			for _, nd := range nodes {
-				if nd.State == api.NodeDeployed {
-					up++
-				}
-			}
-			return up == n, fmt.Sprintf("%d of %d nodes Deployed", up, n)
-		})
+		waitDeployed(ctx, b, s.client, n)
 
 		start := time.Now()
 		var cw sync.WaitGroup
