@@ -44,6 +44,9 @@ type container struct {
 	adopted bool          // made by an earlier Driver: not our child, polled
 	done    chan struct{} // closed once the run has exited
 	rec     record
+	// portLock reserves rec.Port on this host while the run lives; guarded
+	// by Driver.mu, closed by finish. Nil when another agent took it.
+	portLock *os.File
 }
 
 // New returns an exec driver keeping its containers under dir (made if
@@ -103,6 +106,9 @@ func (d *Driver) load(id string) *container {
 		return c
 	}
 	c.adopted = true
+	// Best effort: the workload holds its port, so no other agent can
+	// have it while it runs; the lock only tells them sooner.
+	c.portLock, _ = reservePort(rec.Port)
 	d.refresh(c)
 	return c
 }
@@ -161,6 +167,10 @@ func (d *Driver) finish(c *container, code int, reason string) {
 		return
 	}
 	c.rec.Exited, c.rec.ExitCode, c.rec.Error, c.rec.FinishedAt = true, code, reason, time.Now()
+	if c.portLock != nil {
+		c.portLock.Close()
+		c.portLock = nil
+	}
 	// Best effort: if this write fails, the next driver finds the process
 	// gone and records the exit as unknown, which is still correct.
 	_ = writeRecord(c.dir, c.rec)

@@ -116,36 +116,41 @@ func exitStatus(ws syscall.WaitStatus) (code int, reason string) {
 }
 
 // freePort finds a free TCP port on all interfaces, avoiding the ports in
-// use, and releases it for the workload to bind. It looks below the
-// kernel's ephemeral range first, where outgoing connections never take a
-// port between the release and the workload's bind; only when that range
-// is full does it ask the kernel for any free port. Another listener may
-// still take it in between; the workload then fails to listen and exits,
-// which the agent sees like any other crash.
-func freePort(inUse map[int]bool) (int, error) {
+// use here and those other agents on this host have reserved, and returns
+// it with its reservation, to be held until the run exits. It looks below
+// the kernel's ephemeral range first, where outgoing connections never take
+// a port between the probe and the workload's bind; only when that range
+// is full does it ask the kernel for any free port. A listener outside
+// Wharf may still take it in between; the workload then fails to listen
+// and exits, which the agent sees like any other crash.
+func freePort(inUse map[int]bool) (int, *os.File, error) {
 	lo, hi := workloadPorts()
 	for range 64 {
 		port := lo + rand.IntN(hi-lo+1)
-		if inUse[port] {
-			continue
+		lock, err := claimPort(port, inUse)
+		if err != nil {
+			return 0, nil, fmt.Errorf("find a free port: %w", err)
 		}
-		if ln, err := net.Listen("tcp", ":"+strconv.Itoa(port)); err == nil {
-			_ = ln.Close()
-			return port, nil
+		if lock != nil {
+			return port, lock, nil
 		}
 	}
 	for range 20 {
 		ln, err := net.Listen("tcp", ":0")
 		if err != nil {
-			return 0, fmt.Errorf("find a free port: %w", err)
+			return 0, nil, fmt.Errorf("find a free port: %w", err)
 		}
 		port := ln.Addr().(*net.TCPAddr).Port
 		_ = ln.Close()
-		if !inUse[port] {
-			return port, nil
+		lock, err := claimPort(port, inUse)
+		if err != nil {
+			return 0, nil, fmt.Errorf("find a free port: %w", err)
+		}
+		if lock != nil {
+			return port, lock, nil
 		}
 	}
-	return 0, errors.New("find a free port: the kernel kept handing out ports already given to containers")
+	return 0, nil, errors.New("find a free port: every port tried is in use or reserved by another agent on this host")
 }
 
 // workloadPorts is the range freePort draws from: 20000 up to just below

@@ -62,9 +62,17 @@ func (d *Driver) launch(spec runtime.Spec, fresh bool) (*container, *osexec.Cmd,
 	if err := os.MkdirAll(filepath.Join(c.dir, workDir), 0o700); err != nil {
 		return fail(fmt.Errorf("%w; check the agent may write its data directory", err))
 	}
-	port, err := freePort(d.portsInUse())
+	port, portLock, err := freePort(d.portsInUse())
 	if err != nil {
 		return fail(err)
+	}
+	c.portLock = portLock
+	fail = func(err error) (*container, *osexec.Cmd, error) {
+		portLock.Close()
+		if fresh {
+			os.RemoveAll(c.dir)
+		}
+		return nil, nil, fmt.Errorf("exec driver: start %s: %w", spec.ID, err)
 	}
 	logf, err := os.OpenFile(filepath.Join(c.dir, logFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
