@@ -156,6 +156,32 @@ type ServiceSpec struct {
 	// Links to other services, "db" or "db:alias": each container gets
 	// Compose-style variables (DB_1_PORT_5432_TCP_ADDR, ...) at creation.
 	Links []string `json:"links,omitempty"`
+	// DependsOn holds new containers until other services are in a
+	// condition (Compose's depends_on, honoured across nodes).
+	DependsOn []Dependency `json:"depends_on,omitempty"`
+	// Volumes mount into each container (docker driver). A named volume is
+	// per slot: the controller names it "<service>-<slot>-<source>", so a
+	// slot finds its data again when it is replaced on the same node.
+	Volumes []VolumeMount `json:"volumes,omitempty"`
+	// Labels are put on each container, beside Wharf's own.
+	Labels map[string]string `json:"labels,omitempty"`
+	// Networks the service joins; kept for the overlay network, which does
+	// not exist yet: today they change nothing.
+	Networks []string `json:"networks,omitempty"`
+}
+
+// Volume types.
+const (
+	VolumeNamed = "volume"
+	VolumeBind  = "bind"
+)
+
+// VolumeMount is a named volume or a bind mount of a host path.
+type VolumeMount struct {
+	Type     string `json:"type"`             // volume or bind
+	Source   string `json:"source,omitempty"` // volume name, or an absolute host path
+	Target   string `json:"target"`           // absolute path in the container
+	ReadOnly bool   `json:"read_only,omitempty"`
 }
 
 // PortSpec publishes a container port on the node.
@@ -216,6 +242,9 @@ type Service struct {
 	Meta
 	Spec   ServiceSpec   `json:"spec"`
 	Status ServiceStatus `json:"status"`
+	// Stack is the ID of the stack that made the service; empty for one
+	// made on its own. Such a service is changed through its stack.
+	Stack string `json:"stack,omitempty"`
 	// Terminating is set by `service rm`: the controller stops and deletes every
 	// container, then deletes the service.
 	Terminating bool `json:"terminating,omitempty"`
@@ -276,6 +305,10 @@ type ContainerSpec struct {
 	Generation int `json:"generation,omitempty"`
 	// Healthcheck is the service's, copied at creation; the agent runs it.
 	Healthcheck *Healthcheck `json:"healthcheck,omitempty"`
+	// Volumes are the service's, with each named volume's source made
+	// per slot ("<service>-<slot>-<source>"); Labels are the service's.
+	Volumes []VolumeMount     `json:"volumes,omitempty"`
+	Labels  map[string]string `json:"labels,omitempty"`
 	// Destroyed marks a container that autodestroy terminated: it keeps its
 	// slot empty until the service is stopped and started, or restarted.
 	Destroyed bool `json:"destroyed,omitempty"`

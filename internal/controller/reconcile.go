@@ -396,12 +396,25 @@ func (c *Services) newContainer(svc *api.Service, slot int, desired api.Containe
 			Driver: driver, Desired: desired,
 			Autorestart: svc.Spec.Autorestart, Autodestroy: svc.Spec.Autodestroy,
 			StopAfterDisconnect: svc.Spec.StopAfterDisconnect, Generation: svc.RestartGeneration,
+			Volumes: slotVolumes(svc, slot), Labels: maps.Clone(svc.Spec.Labels),
 		},
 		Status: api.ContainerStatus{State: api.ContainerPending},
 	}
 	it := &item{cur: ct, create: true}
 	it.event("created", "")
 	return it
+}
+
+// slotVolumes are svc's volumes for one slot: a named volume's source
+// becomes "<service>-<slot>-<source>", the slot's own.
+func slotVolumes(svc *api.Service, slot int) []api.VolumeMount {
+	vols := slices.Clone(svc.Spec.Volumes)
+	for i, v := range vols {
+		if v.Type == api.VolumeNamed {
+			vols[i].Source = svc.Name + "-" + strconv.Itoa(slot) + "-" + v.Source
+		}
+	}
+	return vols
 }
 
 func randomID() string {
