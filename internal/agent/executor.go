@@ -453,6 +453,10 @@ func exitedStatus(st runtime.Status, k *ctr) api.ContainerStatus {
 		StartedAt: st.StartedAt, FinishedAt: fin, RestartCount: k.restarts}
 }
 
+// toSpec is what the driver runs for c. Everything that shapes the run
+// belongs here, volumes and labels included: the agent never compares
+// specs itself, but the docker driver hashes the whole Spec to tell a
+// re-run of the same spec from a changed one.
 func (e *executor) toSpec(c api.Container) runtime.Spec {
 	name := c.Name
 	if name == "" {
@@ -460,7 +464,7 @@ func (e *executor) toSpec(c api.Container) runtime.Spec {
 	}
 	return runtime.Spec{ID: c.ID, Name: name, Service: c.Spec.Service, Slot: c.Spec.Slot, Node: e.a.NodeID(),
 		Image: c.Spec.Image, Command: c.Spec.Command, Entrypoint: c.Spec.Entrypoint, Env: c.Spec.Env,
-		Ports: c.Spec.Ports, Resources: c.Spec.Resources}
+		Ports: c.Spec.Ports, Resources: c.Spec.Resources, Mounts: c.Spec.Volumes, Labels: c.Spec.Labels}
 }
 
 // pick chooses k's driver: the one it already runs on, else the one its

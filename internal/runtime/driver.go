@@ -25,6 +25,13 @@ type Spec struct {
 	Env        map[string]string
 	Ports      []api.PortSpec
 	Resources  api.Resources
+	// Mounts are the container's volumes: a named volume's Source is its
+	// full per-slot name ("<service>-<slot>-<source>"), a bind's an absolute
+	// host path. Only the docker driver mounts them.
+	Mounts []api.VolumeMount
+	// Labels are the user's labels for the container, put beside the
+	// driver's own (which they never override).
+	Labels map[string]string
 }
 
 // State is what a driver observes of a container.
