@@ -141,6 +141,14 @@ func (s *Server) routes() {
 		{"PATCH", "/v1/services/{id}", "service", reader, s.updateService},
 		{"GET", "/v1/services/{id}/logs", "service", reader, s.serviceLogs},
 
+		{"PUT", "/v1/stacks/{id}", "stack", reader, s.deployStack},
+		{"GET", "/v1/stacks", "stack", reader, s.listStacks},
+		{"GET", "/v1/stacks/{id}", "stack", reader, s.getStack},
+		{"DELETE", "/v1/stacks/{id}", "stack", reader, s.deleteStack},
+		{"POST", "/v1/stacks/{id}/stop", "stack", reader, s.stopStack},
+		{"POST", "/v1/stacks/{id}/start", "stack", reader, s.startStack},
+		{"POST", "/v1/stacks/{id}/redeploy", "stack", reader, s.redeployStack},
+
 		{"GET", "/v1/containers", "container", reader, s.listContainers},
 		{"GET", "/v1/containers/{id}", "container", reader, s.getContainer},
 		{"GET", "/v1/containers/{id}/logs", "container", reader, s.containerLogs},

@@ -87,7 +87,15 @@ func (s *Server) createService(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listServices(w http.ResponseWriter, r *http.Request) error {
-	return listHandler[api.Service](s, store.KindServices, nil)(w, r)
+	var keep func(*api.Service) bool
+	if ref := r.URL.Query().Get("stack"); ref != "" {
+		st, err := s.resolveStack(r.Context(), ref)
+		if err != nil {
+			return err
+		}
+		keep = func(svc *api.Service) bool { return svc.Stack == st.ID }
+	}
+	return listHandler[api.Service](s, store.KindServices, keep)(w, r)
 }
 
 func (s *Server) getService(w http.ResponseWriter, r *http.Request) error {

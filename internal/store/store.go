@@ -22,6 +22,7 @@ import (
 const (
 	KindNodes      = "nodes"
 	KindServices   = "services"
+	KindStacks     = "stacks"
 	KindContainers = "containers"
 	KindTokens     = "tokens"
 	KindActions    = "actions"
