@@ -94,6 +94,9 @@ func validateSpec(spec *api.ServiceSpec) error {
 	if err := validateRollout(spec); err != nil {
 		return err
 	}
+	if err := validateDependsOn(spec, ""); err != nil {
+		return err
+	}
 	return validatePlacement(spec)
 }
 
