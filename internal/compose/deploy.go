@@ -4,7 +4,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
 
@@ -40,8 +39,10 @@ func (m *mapper) deploy(svc *Service, d *types.DeployConfig) {
 	}
 	spec.Resources = m.resources(p+".resources.limits", d.Resources.Limits)
 	spec.Reservations = m.resources(p+".resources.reservations", d.Resources.Reservations)
-	svc.Update = updateConfig(d.UpdateConfig)
-	svc.Rollback = updateConfig(d.RollbackConfig)
+	svc.Spec.Update = m.updateConfig(p+".update_config", d.UpdateConfig)
+	if d.RollbackConfig != nil {
+		m.w.at(p+".rollback_config", "is not supported by Wharf (a failed update rolls back to the previous spec at once); ignored")
+	}
 	if rp := d.RestartPolicy; rp != nil && rp.Condition != "" {
 		var policy string
 		switch rp.Condition {
@@ -113,23 +114,6 @@ func (m *mapper) resources(path string, r *types.Resource) api.Resources {
 		m.errorf(path+".cpus", "out of range")
 	default:
 		out.NanoCPUs = int64(n)
-	}
-	return out
-}
-
-func updateConfig(u *types.UpdateConfig) *UpdateConfig {
-	if u == nil {
-		return nil
-	}
-	out := &UpdateConfig{
-		Delay:           time.Duration(u.Delay),
-		Order:           u.Order,
-		FailureAction:   u.FailureAction,
-		MaxFailureRatio: f32(u.MaxFailureRatio),
-		Monitor:         time.Duration(u.Monitor),
-	}
-	if u.Parallelism != nil && *u.Parallelism < 1<<31 {
-		out.Parallelism = int(*u.Parallelism)
 	}
 	return out
 }

@@ -1,9 +1,10 @@
 // Package compose reads Compose files (compose.yml, with overrides, .env,
 // profiles, extends and anchors, as parsed by compose-go) and tells the
-// stack Wharf would create from them: one api.ServiceSpec per service, with
-// what Wharf keeps for later (dependencies, health checks, update configs,
-// volumes, networks), and a warning, placed at its file and line, for every
-// part of the files Wharf does not support. Docker Cloud's stackfile keys
+// stack Wharf would create from them: one complete api.ServiceSpec per
+// service (health checks, update configs, dependencies, links, volumes,
+// labels and networks included), and a warning, placed at its file and
+// line, for every part of the files Wharf does not support or changes.
+// Stack.StackSpec is what `wharf stack deploy` sends to the server. Docker Cloud's stackfile keys
 // are accepted in an x-wharf extension on a service.
 package compose
 
@@ -15,7 +16,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/compose-spec/compose-go/v2/cli"
 
@@ -45,64 +45,11 @@ type Stack struct {
 	Warnings []Warning `json:"warnings,omitempty"`
 }
 
-// Service is one service of the stack: its spec and what Wharf keeps of
-// the compose file for later.
+// Service is one service of the stack, named as in the compose file,
+// with the complete spec Wharf would run it with.
 type Service struct {
 	Name string          `json:"name"`
 	Spec api.ServiceSpec `json:"spec"`
-	// Sequential is x-wharf's sequential_deployment: start the containers
-	// one after another.
-	Sequential  bool              `json:"sequential,omitempty"`
-	DependsOn   []Dependency      `json:"depends_on,omitempty"`
-	Links       []string          `json:"links,omitempty"` // as written, alias:service too
-	Healthcheck *Healthcheck      `json:"healthcheck,omitempty"`
-	Update      *UpdateConfig     `json:"update,omitempty"`
-	Rollback    *UpdateConfig     `json:"rollback,omitempty"`
-	Volumes     []Volume          `json:"volumes,omitempty"`
-	Networks    []string          `json:"networks,omitempty"`
-	Expose      []int             `json:"expose,omitempty"`
-	Labels      map[string]string `json:"labels,omitempty"`
-}
-
-// Dependency conditions.
-const (
-	ServiceStarted               = "service_started"
-	ServiceHealthy               = "service_healthy"
-	ServiceCompletedSuccessfully = "service_completed_successfully"
-)
-
-// Dependency is one entry of depends_on.
-type Dependency struct {
-	Service   string `json:"service"`
-	Condition string `json:"condition"`
-}
-
-// Healthcheck is the service's health check; Test is as Compose has it
-// (["CMD", ...], ["CMD-SHELL", "..."] or ["NONE"]).
-type Healthcheck struct {
-	Test        []string      `json:"test,omitempty"`
-	Interval    time.Duration `json:"interval,omitempty"`
-	Timeout     time.Duration `json:"timeout,omitempty"`
-	StartPeriod time.Duration `json:"start_period,omitempty"`
-	Retries     int           `json:"retries,omitempty"`
-}
-
-// UpdateConfig is deploy.update_config or deploy.rollback_config.
-type UpdateConfig struct {
-	Parallelism     int           `json:"parallelism,omitempty"`
-	Delay           time.Duration `json:"delay,omitempty"`
-	Order           string        `json:"order,omitempty"` // start-first or stop-first
-	FailureAction   string        `json:"failure_action,omitempty"`
-	MaxFailureRatio float64       `json:"max_failure_ratio,omitempty"`
-	Monitor         time.Duration `json:"monitor,omitempty"`
-}
-
-// Volume is a named volume ("volume") or a bind mount ("bind").
-type Volume struct {
-	Type     string `json:"type"`
-	Source   string `json:"source,omitempty"`
-	Target   string `json:"target"`
-	ReadOnly bool   `json:"read_only,omitempty"`
 }
 
 // defaultFiles are looked for in WorkingDir when Options.Files is empty.

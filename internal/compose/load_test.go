@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wharfhq/wharf/api"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -21,6 +23,13 @@ type caseOptions struct {
 	Profiles []string          `json:"profiles"`
 	Strict   bool              `json:"strict"`
 	Project  string            `json:"project"`
+}
+
+// golden is what want.json holds: the project's name and the stack spec
+// `wharf stack deploy` would send.
+type golden struct {
+	Name string        `json:"name"`
+	Spec api.StackSpec `json:"spec"`
 }
 
 // TestGolden loads every case of testdata and compares the stack with
@@ -53,27 +62,32 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				name = "want.err"
 				got = []byte(err.Error() + "\n")
-			} else if got, err = json.MarshalIndent(st, "", "  "); err != nil {
+			} else if got, err = json.MarshalIndent(golden{st.Name, st.StackSpec()}, "", "  "); err != nil {
 				t.Fatal(err)
 			} else {
-				got = append(got, '\n')
+				// Bind sources are absolute: show them from the case's dir.
+				abs, err := filepath.Abs(dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(bytes.ReplaceAll(got, []byte(abs+"/"), []byte("<case>/")), '\n')
 			}
-			golden := filepath.Join(dir, name)
+			wantFile := filepath.Join(dir, name)
 			if *update {
 				for _, old := range []string{"want.json", "want.err"} {
 					os.Remove(filepath.Join(dir, old))
 				}
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
+				if err := os.WriteFile(wantFile, got, 0o644); err != nil {
 					t.Fatal(err)
 				}
 				return
 			}
-			want, err := os.ReadFile(golden)
+			want, err := os.ReadFile(wantFile)
 			if err != nil {
 				t.Fatalf("got %s\n%s", name, got)
 			}
 			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs:\ngot:\n%s\nwant:\n%s", golden, got, want)
+				t.Errorf("%s differs:\ngot:\n%s\nwant:\n%s", wantFile, got, want)
 			}
 		})
 	}

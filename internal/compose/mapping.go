@@ -3,10 +3,8 @@ package compose
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
 
@@ -68,16 +66,16 @@ func (m *mapper) errorf(path, format string, args ...any) {
 
 func (m *mapper) service(sc types.ServiceConfig) Service {
 	p := "services." + sc.Name
-	svc := Service{Name: sc.Name, Labels: map[string]string(sc.Labels)}
-	if len(svc.Labels) == 0 {
-		svc.Labels = nil
-	}
+	svc := Service{Name: sc.Name}
 	spec := &svc.Spec
 	spec.Image = sc.Image
 	spec.Command = []string(sc.Command)
 	spec.Entrypoint = []string(sc.Entrypoint)
 	spec.Replicas = sc.GetScale()
 	spec.Running = true
+	if len(sc.Labels) > 0 {
+		spec.Labels = map[string]string(sc.Labels)
+	}
 	for _, k := range sortedKeys(sc.Environment) {
 		v := sc.Environment[k]
 		if v == nil {
@@ -90,20 +88,21 @@ func (m *mapper) service(sc types.ServiceConfig) Service {
 		spec.Env[k] = *v
 	}
 	m.ports(&svc, sc.Ports)
-	m.expose(&svc, sc.Expose)
-	svc.Healthcheck = healthcheck(sc.HealthCheck)
+	// expose is accepted and changes nothing: it documents ports for
+	// Compose's internal network, which Wharf does not have (yet); a
+	// port reachable from elsewhere must be published with ports.
+	spec.Healthcheck = m.healthcheck(p+".healthcheck", sc.HealthCheck)
 	spec.Autorestart = m.restart(p+".restart", sc.Restart)
-	svc.Links = sc.Links
-	for _, name := range sortedKeys(sc.DependsOn) {
-		svc.DependsOn = append(svc.DependsOn, Dependency{Service: name, Condition: sc.DependsOn[name].Condition})
-	}
+	spec.Links = sc.Links
+	spec.DependsOn = dependsOn(sc.DependsOn)
 	m.volumes(&svc, sc.Volumes)
-	svc.Networks = sortedKeys(sc.Networks)
-	if len(svc.Networks) == 0 {
-		svc.Networks = nil
+	spec.Networks = sortedKeys(sc.Networks)
+	if len(spec.Networks) == 0 {
+		spec.Networks = nil
 	}
 	m.deploy(&svc, sc.Deploy)
 	m.applyXWharf(&svc, sc.Extensions[xWharf])
+	m.finishHealthcheck(&svc)
 	if spec.Image == "" && !(spec.Driver != "" && spec.Driver != "docker" && len(spec.Command) > 0) {
 		m.errorf(p, "needs an image, or x-wharf driver exec (or fake) with a command")
 	}
@@ -153,56 +152,5 @@ func (m *mapper) ports(svc *Service, ports []types.ServicePortConfig) {
 			m.w.in(p, pc.HostIP, "host IP "+pc.HostIP+" is not supported by Wharf; published on every address")
 		}
 		svc.Spec.Ports = append(svc.Spec.Ports, ps)
-	}
-}
-
-func (m *mapper) expose(svc *Service, expose types.StringOrNumberList) {
-	p := "services." + svc.Name + ".expose"
-	for _, e := range expose {
-		port, proto, _ := strings.Cut(e, "/")
-		n, err := strconv.Atoi(port)
-		if err != nil || n <= 0 || n > 65535 {
-			m.w.at(p, "port "+e+" is not a single port; ignored")
-			continue
-		}
-		if proto != "" && proto != "tcp" {
-			m.w.at(p, "port "+e+": protocol "+proto+" is not kept")
-		}
-		svc.Expose = append(svc.Expose, n)
-	}
-}
-
-func healthcheck(hc *types.HealthCheckConfig) *Healthcheck {
-	if hc == nil || hc.Disable {
-		return nil
-	}
-	h := &Healthcheck{Test: []string(hc.Test)}
-	dur := func(d *types.Duration) time.Duration {
-		if d == nil {
-			return 0
-		}
-		return time.Duration(*d)
-	}
-	h.Interval, h.Timeout, h.StartPeriod = dur(hc.Interval), dur(hc.Timeout), dur(hc.StartPeriod)
-	if hc.Retries != nil && *hc.Retries < 1<<31 {
-		h.Retries = int(*hc.Retries)
-	}
-	return h
-}
-
-func (m *mapper) volumes(svc *Service, vols []types.ServiceVolumeConfig) {
-	p := "services." + svc.Name + ".volumes"
-	for _, v := range vols {
-		if v.Type != types.VolumeTypeVolume && v.Type != types.VolumeTypeBind {
-			m.w.in(p, v.Target, "type "+v.Type+" is not supported by Wharf; ignored")
-			continue
-		}
-		src := v.Source
-		if v.Type == types.VolumeTypeBind && filepath.IsAbs(src) {
-			if rel, err := filepath.Rel(m.wd, src); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
-				src = "./" + filepath.ToSlash(rel)
-			}
-		}
-		svc.Volumes = append(svc.Volumes, Volume{Type: v.Type, Source: src, Target: v.Target, ReadOnly: v.ReadOnly})
 	}
 }

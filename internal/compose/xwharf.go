@@ -22,6 +22,7 @@ var xWharfKeys = keys{
 	"roles":                 nil,
 	"driver":                nil,
 	"stop_after_disconnect": nil,
+	"healthcheck_http":      nil,
 }
 
 var strategies = []string{
@@ -77,7 +78,7 @@ func (m *mapper) applyXWharf(svc *Service, ext any) {
 			}
 		case "sequential_deployment":
 			if b, ok := v.(bool); ok {
-				svc.Sequential = b
+				svc.Spec.Sequential = b
 			} else {
 				m.errorf(path, "must be true or false")
 			}
@@ -89,6 +90,8 @@ func (m *mapper) applyXWharf(svc *Service, ext any) {
 			} else {
 				m.errorf(path, "must be one of %s", strings.Join(api.Drivers, ", "))
 			}
+		case "healthcheck_http":
+			m.healthcheckHTTP(svc, path, v)
 		case "stop_after_disconnect":
 			if n, ok := toInt(v); ok && n >= 0 {
 				spec.StopAfterDisconnect = n
@@ -97,6 +100,27 @@ func (m *mapper) applyXWharf(svc *Service, ext any) {
 			}
 		}
 	}
+}
+
+// healthcheckHTTP makes the service's health check an HTTP GET of path
+// (exec services have no container to run a test in); the compose
+// healthcheck's timings still apply, its test is replaced.
+func (m *mapper) healthcheckHTTP(svc *Service, path string, v any) {
+	s, ok := v.(string)
+	if !ok || !strings.HasPrefix(s, "/") {
+		m.errorf(path, "must be a path starting with /, such as /healthz")
+		return
+	}
+	h := svc.Spec.Healthcheck
+	if h == nil {
+		h = &api.Healthcheck{}
+		svc.Spec.Healthcheck = h
+	}
+	if len(h.Command) > 0 {
+		m.w.at("services."+svc.Name+".healthcheck.test", "is replaced by x-wharf healthcheck_http")
+		h.Command = nil
+	}
+	h.HTTP = s
 }
 
 func oneOf(v any, allowed []string) (string, bool) {
