@@ -43,6 +43,7 @@ func NewRoot() *cobra.Command {
 		newHelloCmd(),
 		newNodeCmd(g),
 		newServiceCmd(g),
+		newStackCmd(g),
 		newContainerCmd(g),
 		newTokenCmd(g),
 		newEventsCmd(g),

@@ -33,6 +33,10 @@ type Options struct {
 	// process's environment, which wins over the .env of WorkingDir.
 	Env      map[string]string
 	Profiles []string
+	// EnvFiles replace the .env of WorkingDir as the files of variables
+	// for interpolation (--env-file); relative paths are from the
+	// current directory.
+	EnvFiles []string
 	// Strict makes every warning an error.
 	Strict      bool
 	ProjectName string
@@ -40,7 +44,11 @@ type Options struct {
 
 // Stack is what Wharf would create.
 type Stack struct {
-	Name     string    `json:"name"`
+	// Name is the project's: the files' top-level name, else
+	// Options.ProjectName, else the working dir's base name.
+	Name string `json:"name"`
+	// Named: a file gives the name (top-level name:).
+	Named    bool      `json:"-"`
 	Services []Service `json:"services"` // sorted by name
 	Warnings []Warning `json:"warnings,omitempty"`
 }
@@ -73,11 +81,22 @@ func Load(ctx context.Context, o Options) (*Stack, error) {
 		}
 	}
 
+	envFiles := make([]string, 0, len(o.EnvFiles))
+	for _, f := range o.EnvFiles {
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return nil, fmt.Errorf("env file: %w", err)
+		}
+		envFiles = append(envFiles, abs)
+	}
 	opts, err := cli.NewProjectOptions(files,
 		cli.WithWorkingDirectory(wd),
 		cli.WithEnv(envList(o.Env)),
 		cli.WithOsEnv,
-		cli.WithEnvFiles(),
+		cli.WithEnvFiles(envFiles...),
 		cli.WithDotEnv,
 		cli.WithProfiles(o.Profiles),
 		cli.WithName(o.ProjectName),
@@ -105,6 +124,11 @@ func Load(ctx context.Context, o Options) (*Stack, error) {
 	m := &mapper{w: w, wd: wd}
 	m.references(project)
 	st := &Stack{Name: project.Name}
+	for _, s := range srcs {
+		if lookup(s.root, "name") != nil {
+			st.Named = true
+		}
+	}
 	for _, name := range sortedKeys(project.Services) {
 		sc := project.Services[name]
 		sc.Name = name

@@ -171,3 +171,26 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// TestEnvFileAndName checks that --env-file replaces .env and that Named
+// tells whether a file gives the project's name.
+func TestEnvFileAndName(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "compose.yml", "services:\n  a:\n    image: ${WHARF_T_ENVFILE}\n")
+	write(t, dir, ".env", "WHARF_T_ENVFILE=fromdotenv\n")
+	write(t, dir, "other.env", "WHARF_T_ENVFILE=fromenvfile\n")
+	st, err := Load(context.Background(), Options{WorkingDir: dir, EnvFiles: []string{filepath.Join(dir, "other.env")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Services[0].Spec.Image; got != "fromenvfile" || st.Named {
+		t.Errorf("image %q, named %v; want fromenvfile, false", got, st.Named)
+	}
+	write(t, dir, "compose.yml", "name: shop\nservices:\n  a:\n    image: x\n")
+	if st, err = Load(context.Background(), Options{WorkingDir: dir}); err != nil || !st.Named || st.Name != "shop" {
+		t.Errorf("named file: %+v, %v", st, err)
+	}
+	if _, err := Load(context.Background(), Options{WorkingDir: dir, EnvFiles: []string{filepath.Join(dir, "nope.env")}}); err == nil || !strings.Contains(err.Error(), "nope.env") {
+		t.Errorf("missing env file: %v", err)
+	}
+}

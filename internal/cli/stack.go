@@ -1,0 +1,144 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/compose"
+)
+
+func newStackCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "stack", Short: "Deploy and manage stacks (applications from compose files)"}
+	cmd.AddCommand(stackDeploy(g), stackLs(g), stackPs(g), stackInspect(g),
+		stackVerb(g, "stop", "Stop every service of stacks"),
+		stackVerb(g, "start", "Start every service of stopped stacks"),
+		stackVerb(g, "redeploy", "Run every container of stacks again, per each service's update config"),
+		stackRm(g))
+	return cmd
+}
+
+// deployFlags are the flags of `stack deploy`.
+type deployFlags struct {
+	files, envFiles, profiles []string
+	strict, dryRun            bool
+}
+
+const deployLong = `Deploy a stack from compose files: create it, or bring it to what the files
+say now. Without -f, the default compose file of the current directory
+(compose.yaml, compose.yml, docker-compose.yaml or docker-compose.yml).
+NAME defaults to the project name the files give (top-level name:).
+
+Every part of the files Wharf ignores or changes is reported on stderr as
+file:line: message (an error with --strict). Then the plan, one line per
+service: create, update (with the changed fields, and whether the update
+replaces the containers), remove (a service no longer in the files) or
+unchanged. --dry-run prints the plan and changes nothing.
+
+Docker Cloud's stackfile keys go in an x-wharf extension on a service:
+target_num_containers, deployment_strategy, tags, autorestart, autodestroy,
+sequential_deployment, driver (exec runs a command with no image),
+healthcheck_http (a path to GET), stop_after_disconnect. See docs/stacks.md.`
+
+func stackDeploy(g *globals) *cobra.Command {
+	var df deployFlags
+	cmd := &cobra.Command{
+		Use:   "deploy [-f FILE]... [--env-file FILE] [--profile P] [--strict] [--dry-run] [NAME]",
+		Short: "Create or update a stack from compose files, and print the plan",
+		Long:  deployLong,
+		Example: `  wharf stack deploy -f examples/exec/compose.yml demo
+  wharf stack deploy -f compose.yml -f compose.prod.yml --env-file prod.env shop
+  wharf stack deploy --dry-run demo        # what would change, nothing changed`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := compose.Load(cmd.Context(), compose.Options{
+				Files: df.files, EnvFiles: df.envFiles, Profiles: df.profiles, Strict: df.strict,
+			})
+			if err != nil {
+				return err
+			}
+			for _, w := range st.Warnings {
+				fmt.Fprintln(cmd.ErrOrStderr(), w.String())
+			}
+			name, err := stackName(st, args)
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			res, err := c.DeployStack(cmd.Context(), name, st.StackSpec(), df.dryRun)
+			if err != nil {
+				return fmt.Errorf("stack %s: %w", name, err)
+			}
+			return printPlan(cmd.OutOrStdout(), name, res)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&df.files, "file", "f", nil, "compose file; repeatable, later files override earlier ones (default: compose.yaml or compose.yml here)")
+	f.StringArrayVar(&df.envFiles, "env-file", nil, "file of variables for interpolation, instead of .env; repeatable")
+	f.StringArrayVar(&df.profiles, "profile", nil, "enable services of this profile; repeatable")
+	f.BoolVar(&df.strict, "strict", false, "fail on any warning (unsupported keys, ignored values)")
+	f.BoolVar(&df.dryRun, "dry-run", false, "print the plan and change nothing")
+	return cmd
+}
+
+// stackName is the NAME argument, else the name the files give.
+func stackName(st *compose.Stack, args []string) (string, error) {
+	if len(args) == 1 {
+		return args[0], nil
+	}
+	if st.Named && st.Name != "" {
+		return st.Name, nil
+	}
+	return "", fmt.Errorf("give the stack a NAME (wharf stack deploy ... NAME), or a top-level name: in the compose file")
+}
+
+// printPlan prints one line per service of the plan and a summary.
+func printPlan(w io.Writer, name string, res api.DeployStackResult) error {
+	counts := map[string]int{}
+	for _, e := range res.Plan {
+		counts[e.Action]++
+		if _, err := fmt.Fprintln(w, planLine(e)); err != nil {
+			return err
+		}
+	}
+	verb := "deployed"
+	switch {
+	case res.DryRun:
+		verb = "dry run, nothing was changed"
+	case res.Created:
+		verb = "created"
+	}
+	_, err := fmt.Fprintf(w, "stack %s (%s): %d to create, %d to update, %d to remove, %d unchanged\n", name, verb,
+		counts[api.PlanCreate], counts[api.PlanUpdate], counts[api.PlanRemove], counts[api.PlanUnchanged])
+	return err
+}
+
+// planLine is `update worker: image "a" → "b", env.MODE "x" → "y" (rolling
+// update)`, or `create web`, `remove old`, `unchanged db`.
+func planLine(e api.PlanEntry) string {
+	line := e.Action + " " + e.Service
+	if len(e.Changes) > 0 {
+		parts := make([]string, 0, len(e.Changes))
+		for _, c := range e.Changes {
+			parts = append(parts, c.Field+" "+orNone(c.Old)+" → "+orNone(c.New))
+		}
+		line += ": " + strings.Join(parts, ", ")
+	}
+	if e.Rollout {
+		line += " (rolling update)"
+	}
+	return line
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

@@ -1,0 +1,181 @@
+package cli
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/api"
+)
+
+// stackView is a stack as lists print it: the object plus its state at
+// the top level.
+type stackView struct {
+	api.Stack
+	State string `json:"state"`
+}
+
+func stackLs(g *globals) *cobra.Command {
+	var f listFlags
+	cmd := &cobra.Command{
+		Use: "ls", Short: "List stacks", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			stacks, err := c.Stacks(cmd.Context())
+			if err != nil {
+				return err
+			}
+			rows := make([]row, 0, len(stacks))
+			for _, s := range stacks {
+				rows = append(rows, row{id: s.ID, obj: stackView{s, string(s.Status.State)}, cells: []string{
+					s.Name, strconv.Itoa(len(s.Spec.Services)),
+					fmt.Sprintf("%d/%d", s.Status.Running, s.Status.Services), string(s.Status.State), ago(s.CreatedAt),
+				}})
+			}
+			return printList(cmd.OutOrStdout(), f, []string{"NAME", "SERVICES", "RUNNING", "STATE", "CREATED"}, rows)
+		},
+	}
+	addListFlags(cmd, &f)
+	return cmd
+}
+
+func stackPs(g *globals) *cobra.Command {
+	var f listFlags
+	cmd := &cobra.Command{
+		Use: "ps STACK", Short: "List the containers of every service of a stack, and why any wait", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			svcs, err := c.StackServices(cmd.Context(), args[0])
+			if err != nil {
+				return fmt.Errorf("stack %s: %w", args[0], err)
+			}
+			nodes, err := c.Nodes(cmd.Context())
+			if err != nil {
+				return err
+			}
+			nodeName := map[string]string{}
+			for _, n := range nodes {
+				nodeName[n.ID] = n.Name
+			}
+			var rows []row
+			for _, s := range svcs {
+				cts, err := c.Containers(cmd.Context(), s.ID, "")
+				if err != nil {
+					return fmt.Errorf("service %s: %w", s.Name, err)
+				}
+				for _, ct := range cts {
+					rows = append(rows, stackContainerRow(ct, s.Name, nodeName))
+				}
+			}
+			if err := printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "SERVICE", "STATE", "DESIRED", "NODE", "PORT", "EXIT", "STARTED"}, rows); err != nil {
+				return err
+			}
+			if f.format != "" || f.quiet {
+				return nil
+			}
+			first := true
+			for _, s := range svcs {
+				if s.Status.Pending == "" {
+					continue
+				}
+				if first {
+					fmt.Fprintln(cmd.OutOrStdout())
+					first = false
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: not placed: %s\n", s.Name, s.Status.Pending)
+			}
+			return nil
+		},
+	}
+	addListFlags(cmd, &f)
+	return cmd
+}
+
+// stackContainerRow is a container as `stack ps` prints it: the columns
+// of `service ps` with the service's name.
+func stackContainerRow(ct api.Container, service string, nodeName map[string]string) row {
+	node := ct.Spec.Node
+	if n := nodeName[node]; n != "" {
+		node = n
+	}
+	port := "-"
+	if ct.Status.HostPort != 0 {
+		port = strconv.Itoa(ct.Status.HostPort)
+	}
+	exit := "-"
+	if ct.Status.ExitCode != nil {
+		exit = strconv.Itoa(*ct.Status.ExitCode)
+	}
+	return row{id: ct.ID, obj: containerView{ct, string(ct.Status.State), ct.Spec.Node}, cells: []string{
+		ct.ID, ct.Name, service, string(ct.Status.State), string(ct.Spec.Desired), orDash(node), port, exit, ago(ct.Status.StartedAt),
+	}}
+}
+
+func stackInspect(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use: "inspect STACK...", Short: "Show stacks as a JSON array", Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			out := make([]api.Stack, 0, len(args))
+			for _, id := range args {
+				s, err := c.Stack(cmd.Context(), id)
+				if err != nil {
+					return fmt.Errorf("stack %s: %w", id, err)
+				}
+				out = append(out, s)
+			}
+			return printJSON(cmd.OutOrStdout(), out)
+		},
+	}
+}
+
+// stackVerb posts verb (stop, start, redeploy) to each stack it names and
+// prints their names.
+func stackVerb(g *globals, verb, short string) *cobra.Command {
+	return &cobra.Command{
+		Use: verb + " STACK...", Short: short, Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			for _, id := range args {
+				s, err := c.StackAction(cmd.Context(), id, verb)
+				if err != nil {
+					return fmt.Errorf("stack %s: %w", id, err)
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), s.Name)
+			}
+			return nil
+		},
+	}
+}
+
+func stackRm(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use: "rm STACK...", Short: "Terminate stacks: remove every service they made, then the stack", Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			for _, id := range args {
+				if err := c.RemoveStack(cmd.Context(), id); err != nil {
+					return fmt.Errorf("stack %s: %w", id, err)
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), id)
+			}
+			return nil
+		},
+	}
+}
