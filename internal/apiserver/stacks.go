@@ -151,6 +151,8 @@ func (s *Server) deployOnce(r *http.Request, name string, spec api.StackSpec, dr
 	created := st == nil
 	if created {
 		st = &api.Stack{Meta: api.Meta{ID: newID(), Name: name}}
+	} else {
+		setObject(r, st.ID)
 	}
 	services, _, err := store.ListAll[api.Service](ctx, s.st, store.KindServices)
 	if err != nil {
