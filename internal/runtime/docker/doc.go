@@ -12,6 +12,12 @@
 // engine keeps them, a new Driver on the same node sees (adopts) whatever
 // an earlier one made.
 //
+// A Spec's labels join Wharf's own, which always win: a user label under
+// LabelPrefix ("wharf.") is refused. A named volume in Spec.Mounts is
+// created (labelled wharf.managed, wharf.node, wharf.service, wharf.slot)
+// before the container and never deleted by the driver; a bind mount's
+// host path must exist on the node.
+//
 // It never pulls: an image must already be on the node (`docker load`),
 // else Start fails at once. It sets no Docker restart policy: the agent
 // decides when to restart.

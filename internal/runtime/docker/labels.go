@@ -4,12 +4,21 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"strconv"
+	"strings"
 
 	"github.com/moby/moby/client"
 
 	"github.com/wharfhq/wharf/internal/runtime"
 )
+
+// LabelPrefix starts every label the driver puts on its containers and
+// volumes. It is Wharf's own: a user label may not use it (the API server
+// refuses one, and Start does too), so no user label can hide a container
+// from adoption or pass it off as another slot's.
+const LabelPrefix = "wharf."
 
 // Labels on every container the driver makes.
 const (
@@ -22,9 +31,18 @@ const (
 	labelSpec    = "wharf.spec" // specHash of the Spec it runs
 )
 
-// labels returns the labels of a container running spec on node.
-func labels(spec runtime.Spec, node string) map[string]string {
-	return map[string]string{
+// labels returns the labels of a container running spec on node: the
+// user's spec.Labels and Wharf's own. A user label under LabelPrefix is
+// refused.
+func labels(spec runtime.Spec, node string) (map[string]string, error) {
+	l := make(map[string]string, len(spec.Labels)+7)
+	for k, v := range spec.Labels {
+		if strings.HasPrefix(k, LabelPrefix) {
+			return nil, fmt.Errorf("docker driver: start %s: label %q: the prefix %q is Wharf's own; rename the label", spec.ID, k, LabelPrefix)
+		}
+		l[k] = v
+	}
+	maps.Copy(l, map[string]string{
 		labelManaged: "true",
 		labelID:      spec.ID,
 		labelNode:    node,
@@ -32,7 +50,8 @@ func labels(spec runtime.Spec, node string) map[string]string {
 		labelSlot:    strconv.Itoa(spec.Slot),
 		labelName:    spec.Name,
 		labelSpec:    specHash(spec),
-	}
+	})
+	return l, nil
 }
 
 // filters selects the containers of node, and of id too when id is set.

@@ -100,7 +100,8 @@ func (d *Driver) Stop(ctx context.Context, id string, timeout time.Duration) err
 }
 
 // Remove removes id's container and its logs, stopping it first (for up to
-// two seconds) if it runs.
+// two seconds) if it runs. It never deletes a named volume the container
+// mounted: the data outlives the container, for the slot's next one.
 func (d *Driver) Remove(ctx context.Context, id string) error {
 	all, err := d.findAll(ctx, id)
 	if err != nil {

@@ -34,7 +34,9 @@ const cleanupTimeout = 10 * time.Second
 // spec publishes ports, PORT (the first one's container port); these win
 // over spec.Env. Published ports bind on 0.0.0.0, host port 0 being a free
 // one the engine picks. The engine's init (docker-init) runs as PID 1,
-// reaping zombies and forwarding signals to the workload.
+// reaping zombies and forwarding signals to the workload. spec.Mounts are
+// mounted (see volumes.go: named volumes are created first and never
+// removed) and spec.Labels join Wharf's labels.
 func (d *Driver) Start(ctx context.Context, spec runtime.Spec) (runtime.Status, error) {
 	if spec.ID == "" || spec.Image == "" {
 		return runtime.Status{}, fmt.Errorf("docker driver: start %q: a spec needs an ID and an image", spec.ID)
@@ -94,12 +96,18 @@ func (d *Driver) create(ctx context.Context, spec runtime.Spec, node string) (ru
 	if err != nil {
 		return runtime.Status{}, err
 	}
+	if err := d.ensureVolumes(ctx, spec, node); err != nil {
+		return runtime.Status{}, err
+	}
 	created, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Name: containerName(spec), Config: cfg, HostConfig: host,
 	})
 	if err != nil {
 		if cerrNotFound(err) { // the image went away since we looked
 			return runtime.Status{}, imageMissing(spec.Image, err)
+		}
+		if berr := bindMissing(spec, err); berr != nil {
+			return runtime.Status{}, berr
 		}
 		return runtime.Status{}, fmt.Errorf("docker driver: start %s: create container: %w", spec.ID, err)
 	}
@@ -132,7 +140,8 @@ func (d *Driver) startCreated(ctx context.Context, id, dockerID string) (runtime
 }
 
 // forceRemove removes the docker container dockerID, killing it if it
-// runs; one already gone is fine.
+// runs; one already gone is fine. RemoveVolumes removes only the anonymous
+// volumes an image declares: named volumes always stay.
 func (d *Driver) forceRemove(ctx context.Context, dockerID string) error {
 	_, err := d.cli.ContainerRemove(ctx, dockerID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 	if err != nil && !cerrNotFound(err) {
@@ -174,10 +183,18 @@ func containerConfig(spec runtime.Spec, node string) (*container.Config, *contai
 		}
 		bindings[port] = append(bindings[port], network.PortBinding{HostIP: netip.IPv4Unspecified(), HostPort: hp})
 	}
+	lbl, err := labels(spec, node)
+	if err != nil {
+		return nil, nil, err
+	}
+	mnts, err := mounts(spec)
+	if err != nil {
+		return nil, nil, err
+	}
 	cfg := &container.Config{
 		Image:        spec.Image,
 		Env:          envList(env),
-		Labels:       labels(spec, node),
+		Labels:       lbl,
 		ExposedPorts: exposed,
 	}
 	if len(spec.Command) > 0 {
@@ -192,6 +209,7 @@ func containerConfig(spec runtime.Spec, node string) (*container.Config, *contai
 		// it, so Stop would wait out its timeout every time.
 		Init:          new(true),
 		PortBindings:  bindings,
+		Mounts:        mnts,
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
 		Resources: container.Resources{
 			Memory:   spec.Resources.MemoryBytes,
