@@ -24,6 +24,11 @@ type cache struct {
 	nodes      map[string]*api.Node
 	// byService indexes containers by Spec.Service.
 	byService map[string]map[string]*api.Container
+	// byName maps a service's name to its ID (the API keeps names unique).
+	byName map[string]string
+	// dependants maps a service name to the IDs of the services whose
+	// Spec.DependsOn names it (the name may not exist yet).
+	dependants map[string]map[string]bool
 }
 
 func newCache() *cache {
@@ -32,6 +37,8 @@ func newCache() *cache {
 		containers: map[string]*api.Container{},
 		nodes:      map[string]*api.Node{},
 		byService:  map[string]map[string]*api.Container{},
+		byName:     map[string]string{},
+		dependants: map[string]map[string]bool{},
 	}
 }
 
@@ -52,7 +59,7 @@ func loadCache(ctx context.Context, st *store.Store) (*cache, error) {
 	}
 	c.rev = rev
 	for _, s := range services {
-		c.services[s.ID] = s
+		c.putService(s)
 	}
 	for _, n := range nodes {
 		c.nodes[n.ID] = n
@@ -118,10 +125,67 @@ func (c *cache) removeContainer(id string) *api.Container {
 	return old
 }
 
+// putService caches s and indexes its name and dependencies.
+func (c *cache) putService(s *api.Service) {
+	c.services[s.ID] = s
+	c.byName[s.Name] = s.ID
+	for _, d := range s.Spec.DependsOn {
+		m := c.dependants[d.Service]
+		if m == nil {
+			m = map[string]bool{}
+			c.dependants[d.Service] = m
+		}
+		m[s.ID] = true
+	}
+}
+
+// removeService drops a service and its index entries; it returns the
+// cached service, or nil.
+func (c *cache) removeService(id string) *api.Service {
+	old := c.services[id]
+	if old == nil {
+		return nil
+	}
+	delete(c.services, id)
+	if c.byName[old.Name] == id {
+		delete(c.byName, old.Name)
+	}
+	for _, d := range old.Spec.DependsOn {
+		if m := c.dependants[d.Service]; m != nil {
+			delete(m, id)
+			if len(m) == 0 {
+				delete(c.dependants, d.Service)
+			}
+		}
+	}
+	return old
+}
+
+// touchOwner notes the name of ct's service when some service depends on
+// it.
+func (c *cache) touchOwner(t *touched, ct *api.Container) {
+	if s := c.services[ct.Spec.Service]; s != nil && len(c.dependants[s.Name]) > 0 {
+		t.name(s.Name)
+	}
+}
+
 // touched says what a batch of changes may have affected.
 type touched struct {
 	services map[string]bool // service IDs
 	nodes    bool            // any node changed: every service may care
+	// names of the services (old and new) that changed or whose
+	// containers did: their dependants may care.
+	names map[string]bool
+}
+
+func (t *touched) name(n string) {
+	if n == "" {
+		return
+	}
+	if t.names == nil {
+		t.names = map[string]bool{}
+	}
+	t.names[n] = true
 }
 
 // apply folds one watch batch into the cache. A value that does not decode
@@ -132,18 +196,22 @@ func (c *cache) apply(changes []store.Change, t *touched, bad func(store.Change,
 		switch ch.Kind {
 		case store.KindServices:
 			t.services[ch.ID] = true
-			delete(c.services, ch.ID)
+			if old := c.removeService(ch.ID); old != nil {
+				t.name(old.Name)
+			}
 			if !ch.Deleted {
 				s := new(api.Service)
 				if err := ch.Decode(s); err != nil {
 					bad(ch, err)
 					continue
 				}
-				c.services[ch.ID] = s
+				c.putService(s)
+				t.name(s.Name)
 			}
 		case store.KindContainers:
 			if old := c.removeContainer(ch.ID); old != nil {
 				t.services[old.Spec.Service] = true
+				c.touchOwner(t, old)
 			}
 			if !ch.Deleted {
 				ct := new(api.Container)
@@ -153,6 +221,7 @@ func (c *cache) apply(changes []store.Change, t *touched, bad func(store.Change,
 				}
 				c.putContainer(ct)
 				t.services[ct.Spec.Service] = true
+				c.touchOwner(t, ct)
 			}
 		case store.KindNodes:
 			t.nodes = true

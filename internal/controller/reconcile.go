@@ -60,6 +60,11 @@ type plan struct {
 	want     int
 	every    bool
 	stopping int // slots a rollout stopped that are not gone yet
+	// Dependencies (deps.go): depsUnmet are the reasons they do not hold,
+	// once depsChecked; depsHeld counts slots they kept from starting.
+	depsChecked bool
+	depsUnmet   []string
+	depsHeld    int
 	// A rollout's outcome for the service's status: rollback asks to swap
 	// Spec with PreviousSpec; update* are the new Status.Update* (empty:
 	// unchanged).
@@ -298,6 +303,10 @@ func (c *Services) planRun(p *plan) {
 		it := bySlot[slot]
 		if it == nil && coming && desired == api.ContainerRunning {
 			continue // sequential: the slot before is not ready yet
+		}
+		if (it == nil || it.cur.Spec.Desired == api.ContainerStopped) && desired == api.ContainerRunning && !c.depsHold(p) {
+			p.depsHeld++ // depends_on: nothing starts until the dependencies hold
+			continue
 		}
 		if it == nil {
 			it = c.newContainer(svc, slot, desired)

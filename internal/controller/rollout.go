@@ -93,6 +93,9 @@ func (c *Services) planRollout(p *plan, bySlot, replacing map[int]*item, held ma
 			return
 		}
 	}
+	if !c.depsHold(p) {
+		return // depends_on: no replacement starts until the dependencies hold
+	}
 	batch := stale[:min(free, len(stale))]
 	names := make([]string, len(batch))
 	for i, slot := range batch {

@@ -274,4 +274,10 @@ func (c *Services) applyBatch(b store.WatchBatch) {
 			c.dirty[id] = true
 		}
 	}
+	// Services that depend on one that changed may now start containers.
+	for name := range t.names {
+		for id := range c.cache.dependants[name] {
+			c.dirty[id] = true
+		}
+	}
 }

@@ -31,7 +31,8 @@ import (
 // stop) Stopping, or Stopped by a stop rather than by its own exit (see
 // ownExit); any other state counts as failed. Slots that
 // autodestroy emptied are not wanted; copies left on an unreachable node
-// after their slot was replaced do not count as extra.
+// after their slot was replaced do not count as extra. Slots that
+// depends_on holds back (no container yet) count as coming up on a node.
 func (c *Services) serviceStatus(p *plan) api.ServiceStatus {
 	svc := p.svc
 	prev := svc.Status.State
@@ -74,6 +75,8 @@ func (c *Services) serviceStatus(p *plan) api.ServiceStatus {
 		}
 	}
 
+	comingPlaced += p.depsHeld // held by depends_on: coming up once it holds
+
 	s := api.ServiceStatus{RunningContainers: running, Synchronized: synced,
 		UpdateState: svc.Status.UpdateState, UpdateGeneration: svc.Status.UpdateGeneration, UpdateMessage: svc.Status.UpdateMessage}
 	if p.updState != "" {
@@ -115,7 +118,8 @@ func (c *Services) onDeployedNode(ct *api.Container) bool {
 }
 
 // statusEvents describes a status change: a "state" event when the state
-// moved, a "pending" event when the placement problem changed.
+// moved, a "pending" event when what holds slots back (placement,
+// depends_on) changed.
 func statusEvents(svc *api.Service, s api.ServiceStatus, want int) []api.Event {
 	var ev []api.Event
 	if s.State != svc.Status.State {
@@ -127,7 +131,7 @@ func statusEvents(svc *api.Service, s api.ServiceStatus, want int) []api.Event {
 	if s.Pending != svc.Status.Pending {
 		msg := "every container is placed"
 		if s.Pending != "" {
-			msg = "cannot place: " + s.Pending
+			msg = "pending: " + s.Pending
 		}
 		ev = append(ev, api.Event{Kind: "service", Object: svc.ID, Name: svc.Name, Type: "pending", State: string(s.State), Message: msg})
 	}
