@@ -6,7 +6,7 @@ LDFLAGS   := -X github.com/wharfhq/wharf/internal/cli.Version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
 FUZZTIME  ?= 10s
 
-.PHONY: help build test check unit fuzz bench up clean
+.PHONY: help build test check unit fuzz bench up image clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ bench: build ## API and etcd benchmarks, side by side
 
 up: build ## a local cluster with a first service
 	$(BIN) up -d && $(BIN) service create --name web --replicas 6 -- $(CURDIR)/$(BIN) hello
+
+image: ## build wharf/hello:local for examples/docker (needs a Docker Engine)
+	GO=$(GO) examples/docker/build-image.sh
 
 clean: ## remove build output
 	rm -rf bin

@@ -1,0 +1,46 @@
+package compose
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/wharfhq/wharf/api"
+)
+
+// TestExamples loads examples/*/compose.yml strictly: the examples use no
+// key Wharf ignores, and their services are what examples/README.md says.
+func TestExamples(t *testing.T) {
+	for _, c := range []struct {
+		dir, name, driver string
+	}{{"exec", "demo", "exec"}, {"docker", "demo-docker", "docker"}} {
+		t.Run(c.dir, func(t *testing.T) {
+			t.Setenv("WHARF_BIN", "/opt/wharf")
+			st, err := Load(context.Background(), Options{Files: []string{filepath.Join("..", "..", "examples", c.dir, "compose.yml")}, Strict: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Name != c.name || !st.Named || len(st.Services) != 3 {
+				t.Fatalf("stack %q (named %v) with %d services", st.Name, st.Named, len(st.Services))
+			}
+			by := map[string]api.ServiceSpec{}
+			for _, s := range st.Services {
+				by[s.Name] = s.Spec
+				if s.Spec.DriverName() != c.driver {
+					t.Errorf("%s runs with %s", s.Name, s.Spec.DriverName())
+				}
+				if c.driver == "exec" && (len(s.Spec.Command) != 2 || s.Spec.Command[0] != "/opt/wharf") {
+					t.Errorf("%s command %q: WHARF_BIN not interpolated", s.Name, s.Spec.Command)
+				}
+			}
+			web, worker := by["web"], by["worker"]
+			if h := web.Healthcheck; h == nil || h.HTTP != "/healthz" || len(web.Ports) == 0 || web.Replicas != 2 {
+				t.Errorf("web: %+v", web)
+			}
+			want := api.Dependency{Service: "web", Condition: api.ConditionHealthy}
+			if len(worker.DependsOn) != 2 || worker.DependsOn[1] != want || len(worker.Links) != 1 || worker.Links[0] != "store" {
+				t.Errorf("worker depends on %+v, links %q", worker.DependsOn, worker.Links)
+			}
+		})
+	}
+}
