@@ -18,7 +18,8 @@ func validateRollout(spec *api.ServiceSpec) error {
 		if h.HTTP != "" && !strings.HasPrefix(h.HTTP, "/") {
 			return errdefs.Invalid("spec.healthcheck.http", "must be a path starting with /, got %q", h.HTTP)
 		}
-		if h.HTTP != "" && len(spec.Ports) == 0 {
+		// exec and fake workloads get their port in $PORT, checked as is.
+		if h.HTTP != "" && len(spec.Ports) == 0 && spec.DriverName() == "docker" {
 			return errdefs.Invalid("spec.healthcheck.http", "an HTTP health check needs a published port: add spec.ports")
 		}
 		if _, _, _, err := h.Durations(); err != nil {
