@@ -34,8 +34,8 @@ func TestNamedVolumeOutlivesContainer(t *testing.T) {
 	t.Parallel()
 	image := dockertest.HelloImage(t)
 	node := "vol-" + t.Name()
+	vol := testVolume(t, dockertest.Require(t)) // removed after the driver's containers
 	d := newDriver(t, node)
-	vol := testVolume(t, d.cli)
 	mnt := []api.VolumeMount{{Type: api.VolumeNamed, Source: vol, Target: "/data"}}
 
 	first := spec(image, "vol1")
@@ -105,6 +105,8 @@ func TestReadOnlyBind(t *testing.T) {
 	})
 	if err == nil {
 		t.Error("writing into the read-only bind mount succeeded, want it refused")
+	} else {
+		t.Logf("writing into the read-only bind mount: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "out.txt")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("out.txt on the host: %v, want it absent", err)
@@ -162,7 +164,8 @@ func TestUserLabels(t *testing.T) {
 }
 
 // testVolume is a fresh volume name, whose volume is removed when the test
-// ends (after the driver's cleanup has removed its containers).
+// ends: call it before newDriver, so that the driver's cleanup has removed
+// the containers using the volume by then.
 func testVolume(t *testing.T, cli *client.Client) string {
 	t.Helper()
 	b := make([]byte, 6)
