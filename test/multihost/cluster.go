@@ -35,6 +35,13 @@ type Cluster struct {
 // containers' logs are printed if t failed.
 func StartCluster(t testing.TB, b *Build, n int) *Cluster {
 	t.Helper()
+	return StartClusterWith(t, b, Options{Agents: n})
+}
+
+// StartClusterWith is StartCluster with the extra settings of o.
+func StartClusterWith(t testing.TB, b *Build, o Options) *Cluster {
+	t.Helper()
+	n := o.Agents
 	var id [4]byte
 	_, _ = rand.Read(id[:])
 	prefix := "wharf-mh-" + hex.EncodeToString(id[:])
@@ -45,10 +52,10 @@ func StartCluster(t testing.TB, b *Build, n int) *Cluster {
 	t.Cleanup(c.cleanup)
 
 	c.docker("network", "create", "--label", "wharf-mh="+prefix, c.Network)
-	c.docker("run", "-d", "--name", c.Server, "--hostname", c.Server, "--network", c.Network,
-		"--label", "wharf-mh="+prefix, "-p", "127.0.0.1::7443",
-		b.Image, "/wharf", "server", "--data-dir", "/data", "--addr", ":7443", "--agent-addr", ":7444",
-		"--advertise", c.Server, "--heartbeat-grace", "15s")
+	c.docker(slices.Concat([]string{"run", "-d", "--name", c.Server, "--hostname", c.Server, "--network", c.Network,
+		"--label", "wharf-mh=" + prefix, "-p", "127.0.0.1::7443"}, o.serverDocker(),
+		[]string{b.Image, "/wharf", "server", "--data-dir", "/data", "--addr", ":7443", "--agent-addr", ":7444",
+			"--advertise", c.Server, "--heartbeat-grace", "15s"}, o.serverArgs(c))...)
 	c.readAPIAddr()
 	start := time.Now()
 	Eventually(t, 60*time.Second, "server writes its CA and admin token", func() error {
@@ -64,6 +71,7 @@ func StartCluster(t testing.TB, b *Build, n int) *Cluster {
 	c.WaitAPI(60 * time.Second)
 	t.Logf("server %s answers on %s after %s", c.Server, c.APIAddr, time.Since(start).Round(time.Millisecond))
 
+	o.beforeAgents(c)
 	join := strings.TrimSpace(c.Wharf("node", "join-token", "-q"))
 	for i, name := range c.Agents {
 		c.docker("run", "-d", "--name", name, "--hostname", name, "--network", c.Network,

@@ -1,0 +1,32 @@
+package multihost
+
+// Options are the settings of StartClusterWith beyond the number of agents.
+type Options struct {
+	// Agents is how many agent containers to start.
+	Agents int
+	// ServerDocker are extra `docker run` flags for the server container,
+	// before the image (for example "--tmpfs", "/data:size=256m").
+	ServerDocker []string
+	// ServerArgs returns extra `wharf server` flags, after the defaults, so
+	// that they override them (for example "--advertise"). It runs once the
+	// network exists and before the server starts; nil adds none.
+	ServerArgs func(c *Cluster) []string
+	// BeforeAgents runs once the server answers and before any agent
+	// starts, for example to put a proxy in front of the gateway.
+	BeforeAgents func(c *Cluster)
+}
+
+func (o Options) serverDocker() []string { return o.ServerDocker }
+
+func (o Options) serverArgs(c *Cluster) []string {
+	if o.ServerArgs == nil {
+		return nil
+	}
+	return o.ServerArgs(c)
+}
+
+func (o Options) beforeAgents(c *Cluster) {
+	if o.BeforeAgents != nil {
+		o.BeforeAgents(c)
+	}
+}
