@@ -34,7 +34,7 @@ func TestExamples(t *testing.T) {
 				}
 			}
 			web, worker := by["web"], by["worker"]
-			if h := web.Healthcheck; h == nil || h.HTTP != "/healthz" || len(web.Ports) == 0 || web.Replicas != 2 {
+			if h := web.Healthcheck; h == nil || h.HTTP != "/healthz" || (c.driver == "docker") != (len(web.Ports) > 0) || web.Replicas != 2 {
 				t.Errorf("web: %+v", web)
 			}
 			want := api.Dependency{Service: "web", Condition: api.ConditionHealthy}
