@@ -91,6 +91,9 @@ func validateSpec(spec *api.ServiceSpec) error {
 			return err
 		}
 	}
+	if err := validateVolumesAndLabels(spec); err != nil {
+		return err
+	}
 	if err := validateRollout(spec); err != nil {
 		return err
 	}
