@@ -40,8 +40,9 @@ const stoppedReason = "killed by signal 15 (terminated)"
 // Driver is the fake driver. Its zero value is not usable; call New.
 type Driver struct {
 	mu         sync.Mutex
-	containers map[string]*container // guarded by mu
-	runs       int                   // runs started, for fake ports; guarded by mu
+	containers map[string]*container   // guarded by mu
+	runs       int                     // runs started, for fake ports; guarded by mu
+	specs      map[string]runtime.Spec // each ID's last started Spec; guarded by mu
 }
 
 var _ runtime.Driver = (*Driver)(nil)
@@ -58,7 +59,17 @@ type container struct {
 
 // New returns an empty fake driver.
 func New() *Driver {
-	return &Driver{containers: make(map[string]*container)}
+	return &Driver{containers: make(map[string]*container), specs: make(map[string]runtime.Spec)}
+}
+
+// LastSpec returns the Spec that id's last run started with (its mounts and
+// labels included), even after Remove, so that tests can see what the
+// agent asked for; ok is false if id never started.
+func (d *Driver) LastSpec(id string) (spec runtime.Spec, ok bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	spec, ok = d.specs[id]
+	return spec, ok
 }
 
 // Name is "fake".
@@ -94,6 +105,7 @@ func (d *Driver) Start(ctx context.Context, spec runtime.Spec) (runtime.Status, 
 	}
 	d.runs++
 	d.containers[spec.ID] = c
+	d.specs[spec.ID] = spec
 	if runFor >= 0 {
 		reason := ""
 		if code != 0 {
