@@ -2,7 +2,9 @@ package cli
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -64,12 +66,14 @@ func stackPs(g *globals) *cobra.Command {
 			for _, n := range nodes {
 				nodeName[n.ID] = n.Name
 			}
+			slices.SortFunc(svcs, func(a, b api.Service) int { return strings.Compare(a.Name, b.Name) })
 			var rows []row
 			for _, s := range svcs {
 				cts, err := c.Containers(cmd.Context(), s.ID, "")
 				if err != nil {
 					return fmt.Errorf("service %s: %w", s.Name, err)
 				}
+				slices.SortFunc(cts, func(a, b api.Container) int { return strings.Compare(a.Name, b.Name) })
 				for _, ct := range cts {
 					rows = append(rows, stackContainerRow(ct, s.Name, nodeName))
 				}
