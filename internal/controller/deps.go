@@ -75,7 +75,9 @@ func (c *Services) unmet(svc *api.Service, d api.Dependency) string {
 
 // depRunning checks service_started (and, with healthy, service_healthy):
 // the service runs, and each of its containers desired Running is Running
-// (and healthy).
+// (and healthy) and of the service's generation. A container a restart,
+// redeploy or update is about to replace does not count: the pass that
+// restarts a dependency sees it before it is stopped.
 func (c *Services) depRunning(dep *api.Service, healthy bool) string {
 	what, verb := "running", "to start"
 	if healthy {
@@ -84,28 +86,33 @@ func (c *Services) depRunning(dep *api.Service, healthy bool) string {
 	if !dep.Spec.Running {
 		return "waiting for service " + dep.Name + ", which is stopped"
 	}
-	total, ok := 0, 0
+	total, ok, stale := 0, 0, 0
 	for _, ct := range c.cache.byService[dep.ID] {
 		if ct.Spec.Desired != api.ContainerRunning {
 			continue
 		}
 		total++
-		if ct.Status.State == api.ContainerRunning && (!healthy || ct.Status.Health == api.HealthHealthy) {
+		switch {
+		case ct.Spec.Generation != dep.RestartGeneration:
+			stale++
+		case ct.Status.State == api.ContainerRunning && (!healthy || ct.Status.Health == api.HealthHealthy):
 			ok++
 		}
 	}
-	if total > 0 && ok == total {
+	switch {
+	case total > 0 && ok == total:
 		return ""
-	}
-	if total == 0 {
+	case total == 0:
 		return "waiting for service " + dep.Name + " " + verb + " (no container yet)"
+	case stale > 0:
+		return fmt.Sprintf("waiting for service %s %s (%d of %d containers %s; %d to be replaced)", dep.Name, verb, ok, total, what, stale)
 	}
 	return fmt.Sprintf("waiting for service %s %s (%d of %d containers %s)", dep.Name, verb, ok, total, what)
 }
 
 // depCompleted checks service_completed_successfully: the service has a
 // container, and every one of its containers (but those being replaced or
-// removed) has exited with code 0. A slot autodestroy emptied counts by
+// removed) has exited with code 0, in a run of the service's generation. A slot autodestroy emptied counts by
 // the exit code its container left.
 func (c *Services) depCompleted(dep *api.Service) string {
 	total, ok := 0, 0
@@ -118,7 +125,7 @@ func (c *Services) depCompleted(dep *api.Service) string {
 		st := ct.Status
 		exited := st.State == api.ContainerStopped || (ct.Spec.Destroyed && st.State == api.ContainerTerminated)
 		switch {
-		case !exited || st.ExitCode == nil:
+		case !exited || st.ExitCode == nil || ct.Spec.Generation != dep.RestartGeneration:
 		case *st.ExitCode == 0:
 			ok++
 		case failed == nil || compareContainers(ct, failed) < 0:

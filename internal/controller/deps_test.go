@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -372,5 +373,40 @@ func TestDependantsMarkedDirty(t *testing.T) {
 	apply([]string{"s-app", "s-cache"}, change(store.KindServices, svc("s-cache", "cache"), true))
 	if _, ok := c.cache.byName["cache"]; ok {
 		t.Fatalf("name index kept a deleted service: %v", c.cache.byName)
+	}
+}
+
+// TestDependsOnSamePassRestart: the pass that restarts a dependency also
+// reconciles a restarted dependant; the dependency's old container, still
+// healthy in the cache, must not let the dependant's rollout start.
+func TestDependsOnSamePassRestart(t *testing.T) {
+	c := NewServices(nil, nil)
+	c.cache = newCache()
+	c.dirty = map[string]bool{}
+	c.cache.nodes["n1"] = &api.Node{Meta: api.Meta{ID: "n1", Revision: 1}, State: api.NodeDeployed, Drivers: execOnly}
+	for _, s := range []*api.Service{
+		{Meta: api.Meta{ID: "s-db", Name: "db", Revision: 1}, Spec: api.ServiceSpec{Command: []string{"db"}, Replicas: 1, Running: true, Healthcheck: checked}},
+		{Meta: api.Meta{ID: "s-app", Name: "app", Revision: 1}, Spec: api.ServiceSpec{Command: []string{"app"}, Replicas: 1, Running: true, DependsOn: dependsOn("db", api.ConditionHealthy)}},
+	} {
+		s.RestartGeneration = 1 // both just restarted
+		s.Status = api.ServiceStatus{State: api.ServiceRunning, RunningContainers: 1, Synchronized: true}
+		c.cache.putService(s)
+		c.cache.putContainer(&api.Container{
+			Meta:   api.Meta{ID: s.ID + "-1", Name: s.Name + "-1", Revision: 1},
+			Spec:   api.ContainerSpec{Service: s.ID, Slot: 1, Node: "n1", Command: s.Spec.Command, Driver: "exec", Desired: api.ContainerRunning, Healthcheck: s.Spec.Healthcheck},
+			Status: api.ContainerStatus{State: api.ContainerRunning, Health: api.HealthHealthy},
+		})
+	}
+	c.markAll()
+	stopped := map[string]bool{}
+	for _, u := range c.decide(context.Background()) {
+		for _, o := range u {
+			if ct, ok := o.obj.(*api.Container); ok && ct.Spec.Desired == api.ContainerTerminated {
+				stopped[ct.Spec.Service] = true
+			}
+		}
+	}
+	if !stopped["s-db"] || stopped["s-app"] {
+		t.Fatalf("stopped %v: want db's old container stopped, app's kept until the new db is healthy", stopped)
 	}
 }
