@@ -3,6 +3,8 @@ package apiserver
 import (
 	"context"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wharfhq/wharf/api"
@@ -15,6 +17,20 @@ const (
 	resultFailed  = "Failed"
 )
 
+// maxActionField bounds the path, object and error an action keeps: they
+// echo what the client sent, and a bad request must not make the server
+// store (and keep in etcd's memory) up to a request body's worth of audit.
+const maxActionField = 1024
+
+// clipAction cuts s to at most maxActionField bytes, on a rune boundary, saying
+// how much was cut.
+func clipAction(s string) string {
+	if len(s) <= maxActionField {
+		return s
+	}
+	return strings.ToValidUTF8(s[:maxActionField], "") + "... (" + strconv.Itoa(len(s)-maxActionField) + " more bytes)"
+}
+
 // recordAction writes the audit record of a mutating call once its handler
 // has finished. Its ID sorts by time, so lists come oldest first.
 func (s *Server) recordAction(r *http.Request, sw *statusWriter, info *reqInfo, start time.Time) {
@@ -22,16 +38,16 @@ func (s *Server) recordAction(r *http.Request, sw *statusWriter, info *reqInfo, 
 		Meta:     api.Meta{ID: newTimeID()},
 		Who:      info.who,
 		Method:   r.Method,
-		Path:     r.URL.Path,
+		Path:     clipAction(r.URL.Path),
 		Kind:     info.kind,
-		Object:   info.object,
+		Object:   clipAction(info.object),
 		Status:   sw.code(),
 		Result:   resultSuccess,
 		Started:  start.UTC(),
 		Duration: time.Since(start).Seconds(),
 	}
 	if a.Status >= 400 {
-		a.Result, a.Error = resultFailed, info.err
+		a.Result, a.Error = resultFailed, clipAction(info.err)
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
 	defer cancel()
