@@ -15,7 +15,9 @@
 // restarts, redeploys and spec updates through the slots per the service's
 // update config (parallelism, stop- or start-first, gated on readiness,
 // rolling back past the failure ratio), starts sequential services one
-// container at a time and gives new containers their links' variables.
+// container at a time, starts nothing of a service until its depends_on
+// conditions hold (deps.go) and gives new containers their links'
+// variables.
 //
 // It reads the store once (services, containers and nodes at one revision),
 // then follows a watch, keeping everything in memory; reconciling is a pure
