@@ -28,10 +28,14 @@ type Spec struct {
 	// Mounts are the container's volumes: a named volume's Source is its
 	// full per-slot name ("<service>-<slot>-<source>"), a bind's an absolute
 	// host path. Only the docker driver mounts them.
-	Mounts []api.VolumeMount
+	Mounts []api.VolumeMount `json:",omitempty"`
 	// Labels are the user's labels for the container, put beside the
 	// driver's own (which they never override).
-	Labels map[string]string
+	//
+	// Both are omitted from JSON when empty, so that a Spec without them
+	// hashes (docker's wharf.spec label) and persists (exec's state) as it
+	// did before they existed.
+	Labels map[string]string `json:",omitempty"`
 }
 
 // State is what a driver observes of a container.
