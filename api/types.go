@@ -426,6 +426,9 @@ const (
 	CodeUnavailable  = "unavailable"  // 503
 	CodeInternal     = "internal"     // 500
 	CodeMethod       = "method_not_allowed"
+	// CodeInsufficientStorage: the server's data dir is nearly full; writes
+	// are refused until space returns, reads still work (507).
+	CodeInsufficientStorage = "insufficient_storage"
 )
 
 // JoinToken is a token that lets a new host join as a node. Like API tokens,

@@ -19,6 +19,8 @@ var (
 	ErrNotFound     = errors.New("not found")
 	ErrConflict     = errors.New("conflict")
 	ErrUnavailable  = errors.New("unavailable")
+	// ErrInsufficientStorage: the server's disk is too full to take a write.
+	ErrInsufficientStorage = errors.New("insufficient storage")
 )
 
 // FieldError is a user's mistake in one named field.

@@ -166,7 +166,11 @@ func Run(ctx context.Context, cfg Config) error {
 	// The install script and the binary are public; everything else is the API.
 	inst := install.Handler(install.Options{ServerURL: apiURL, CAPEM: ca.CertPEM(), Logger: log.With("component", "install")})
 	mux := http.NewServeMux()
-	mux.Handle("/", apiSrv.Handler())
+	apiHandler := apiSrv.Handler()
+	if len(cfg.EtcdEndpoints) == 0 { // embedded etcd: keep its disk from filling up
+		apiHandler = apiserver.NewDiskGuard(cfg.DataDir, 0, log.With("component", "diskguard")).Wrap(apiHandler)
+	}
+	mux.Handle("/", apiHandler)
 	mux.Handle("GET /install.sh", inst)
 	mux.Handle("GET /download/", inst)
 	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
