@@ -233,7 +233,8 @@ type ServiceStatus struct {
 	UpdateState      string `json:"update_state,omitempty"`
 	UpdateGeneration int    `json:"update_generation,omitempty"`
 	UpdateMessage    string `json:"update_message,omitempty"`
-	// Pending holds, when some slots cannot be placed, the reason.
+	// Pending holds, one per line, why some slots have no container yet:
+	// they cannot be placed, or they wait on a dependency (depends_on).
 	Pending string `json:"pending,omitempty"`
 }
 

@@ -56,6 +56,9 @@ func (s *Server) updateService(w http.ResponseWriter, r *http.Request) error {
 		if err := validateSpec(&next); err != nil {
 			return nil, err
 		}
+		if err := validateDependsOn(&next, svc.Name); err != nil {
+			return nil, err
+		}
 		if reflect.DeepEqual(next, svc.Spec) {
 			return nil, store.ErrNoChange
 		}

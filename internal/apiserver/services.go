@@ -63,6 +63,9 @@ func (s *Server) createService(w http.ResponseWriter, r *http.Request) error {
 	if err := validateSpec(&req.Spec); err != nil {
 		return err
 	}
+	if err := validateDependsOn(&req.Spec, req.Name); err != nil {
+		return err
+	}
 	svc := api.Service{
 		Meta:   api.Meta{ID: newID(), Name: req.Name},
 		Spec:   req.Spec,

@@ -78,10 +78,8 @@ func (c *Services) linkEnv(svc *api.Service, name string) map[string]string {
 }
 
 func (c *Services) serviceByName(name string) *api.Service {
-	for _, s := range c.cache.services {
-		if s.Name == name && !s.Terminating {
-			return s
-		}
+	if s := c.cache.services[c.cache.byName[name]]; s != nil && !s.Terminating {
+		return s
 	}
 	return nil
 }
