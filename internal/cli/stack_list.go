@@ -93,7 +93,7 @@ func stackPs(g *globals) *cobra.Command {
 					fmt.Fprintln(cmd.OutOrStdout())
 					first = false
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: not placed: %s\n", s.Name, s.Status.Pending)
+				fmt.Fprintf(cmd.OutOrStdout(), "%s pending: %s\n", s.Name, s.Status.Pending)
 			}
 			return nil
 		},
