@@ -198,8 +198,9 @@ func envList(env map[string]string) []string {
 }
 
 var (
-	requiredRE = regexp.MustCompile(`required variable (\S+) is missing a value`)
-	pathRE     = regexp.MustCompile(`\b(services(?:\.[A-Za-z0-9_.-]+)?)\b`)
+	requiredRE    = regexp.MustCompile(`required variable (\S+) is missing a value`)
+	falseSchemaRE = regexp.MustCompile(`(\S+) false schema`)
+	pathRE        = regexp.MustCompile(`\b(services(?:\.[A-Za-z0-9_.-]+)?)\b`)
 )
 
 // placeError makes compose-go's error start with the file (and line, when
@@ -210,6 +211,11 @@ func placeError(srcs []*source, err error, wd string) error {
 		msg = strings.ReplaceAll(msg, s.path, s.display)
 	}
 	msg = strings.ReplaceAll(msg, wd+string(filepath.Separator), "")
+	// The schema's words for a key it does not know.
+	for _, s := range srcs {
+		msg = strings.TrimPrefix(msg, "validating "+s.display+": ") // placed again below
+	}
+	msg = falseSchemaRE.ReplaceAllString(msg, "$1: unknown key: it is not in the Compose specification (check its spelling; extensions start with x-)")
 	for _, s := range srcs {
 		if strings.HasPrefix(msg, s.display+":") {
 			return errors.New(msg)
