@@ -304,10 +304,31 @@ func join(prefix, key string) string {
 func findVariable(srcs []*source, name string) loc {
 	for _, s := range srcs {
 		for i, line := range strings.Split(string(s.data), "\n") {
-			if strings.Contains(line, "${"+name+":") || strings.Contains(line, "${"+name+"?") || strings.Contains(line, "${"+name+"}") {
+			if strings.Contains(line, "${"+name+":") || strings.Contains(line, "${"+name+"?") || strings.Contains(line, "${"+name+"}") ||
+				bareVariable(line, name) {
 				return loc{file: s.display, line: i + 1}
 			}
 		}
 	}
 	return loc{}
+}
+
+// bareVariable reports whether line holds $name not followed by a
+// character of a longer name.
+func bareVariable(line, name string) bool {
+	for i := 0; ; {
+		j := strings.Index(line[i:], "$"+name)
+		if j < 0 {
+			return false
+		}
+		end := i + j + 1 + len(name)
+		if end == len(line) || !isNameByte(line[end]) {
+			return true
+		}
+		i = end
+	}
+}
+
+func isNameByte(b byte) bool {
+	return b == '_' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
 }

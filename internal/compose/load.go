@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/wharfhq/wharf/api"
 )
@@ -109,7 +110,9 @@ func Load(ctx context.Context, o Options) (*Stack, error) {
 	if err != nil {
 		return nil, placeError(srcs, err, wd)
 	}
-	project, err := opts.LoadProject(ctx)
+	var project *types.Project
+	logs := captureLogs(func() { project, err = opts.LoadProject(ctx) })
+	w.logWarnings(srcs, logs)
 	if err != nil {
 		return nil, placeError(srcs, err, wd)
 	}
