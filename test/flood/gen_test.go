@@ -117,14 +117,13 @@ type request struct {
 
 // gen makes malformed requests from a deterministic random source.
 type gen struct {
-	rng      *rand.Rand
-	routes   []route
-	writes   []route // routes that take a body
-	lists    []route // GET routes without an ID that page
-	token    string
-	service  string // an existing service that writes may hit
-	maxBody  int
-	sentinel int // how far over the limit oversize bodies go
+	rng     *rand.Rand
+	routes  []route
+	writes  []route // routes that take a body
+	lists   []route // GET routes without an ID that page
+	token   string
+	service string // an existing service that writes may hit
+	maxBody int
 }
 
 func newGen(seed uint64, worker int, rs []route, token, service string) *gen {
