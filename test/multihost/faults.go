@@ -2,13 +2,16 @@ package multihost
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/wharfhq/wharf/api"
 )
@@ -246,4 +249,20 @@ func (c *Cluster) NodeIDs() (map[string]string, error) {
 		}
 	}
 	return ids, nil
+}
+
+// Logs returns what a container wrote to stdout and stderr since a time
+// (all of it for the zero time).
+func Logs(name string, since time.Time) (string, error) {
+	args := []string{"logs"}
+	if !since.IsZero() {
+		args = append(args, "--since", since.Format(time.RFC3339Nano))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "docker", append(args, name)...).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("docker logs %s: %v: %s", name, err, tail(string(out), 5))
+	}
+	return string(out), nil
 }
