@@ -11,40 +11,11 @@ import (
 	"github.com/wharfhq/wharf/internal/store"
 )
 
-// nameIndex reserves a service's name. It is stored with kind
-// store.KindNames and ID "services.<name>"; Meta.Name holds the service's ID.
-// It is created in the same transaction as the service, so a name has one
-// owner; whoever deletes the service deletes it too.
-type nameIndex struct {
-	api.Meta
-}
-
 func serviceNameKey(name string) string { return "services." + name }
 
 // resolveService finds a service by ID, then by name.
 func (s *Server) resolveService(ctx context.Context, ref string) (*api.Service, error) {
-	var svc api.Service
-	err := s.st.Get(ctx, store.KindServices, ref, &svc)
-	if err == nil {
-		return &svc, nil
-	}
-	if !errors.Is(err, store.ErrNotFound) {
-		return nil, err
-	}
-	var idx nameIndex
-	if err := s.st.Get(ctx, store.KindNames, serviceNameKey(ref), &idx); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, notFoundErr("service", ref)
-		}
-		return nil, err
-	}
-	if err := s.st.Get(ctx, store.KindServices, idx.Name, &svc); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, notFoundErr("service", ref)
-		}
-		return nil, err
-	}
-	return &svc, nil
+	return resolve[api.Service](ctx, s.st, store.KindServices, "service", serviceNameKey, ref)
 }
 
 type createServiceRequest struct {

@@ -23,28 +23,7 @@ func stackNameKey(name string) string { return "stacks." + name }
 
 // resolveStack finds a stack by ID, then by name.
 func (s *Server) resolveStack(ctx context.Context, ref string) (*api.Stack, error) {
-	var st api.Stack
-	err := s.st.Get(ctx, store.KindStacks, ref, &st)
-	if err == nil {
-		return &st, nil
-	}
-	if !errors.Is(err, store.ErrNotFound) {
-		return nil, err
-	}
-	var idx nameIndex
-	if err := s.st.Get(ctx, store.KindNames, stackNameKey(ref), &idx); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, notFoundErr("stack", ref)
-		}
-		return nil, err
-	}
-	if err := s.st.Get(ctx, store.KindStacks, idx.Name, &st); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, notFoundErr("stack", ref)
-		}
-		return nil, err
-	}
-	return &st, nil
+	return resolve[api.Stack](ctx, s.st, store.KindStacks, "stack", stackNameKey, ref)
 }
 
 // stackServices lists the services whose Stack is id.
@@ -144,6 +123,14 @@ func (s *Server) deployStack(w http.ResponseWriter, r *http.Request) error {
 // retried.
 func (s *Server) deployOnce(r *http.Request, name string, spec api.StackSpec, dryRun bool) (api.DeployStackResult, error) {
 	ctx := r.Context()
+	// Services first, then the stack: a stack and its services are made in
+	// one transaction, so a stack read after the list is never older than
+	// it. Read the other way round, a concurrent first deploy could show
+	// its services but not its stack, and they would look like a name clash.
+	services, _, err := store.ListAll[api.Service](ctx, s.st, store.KindServices)
+	if err != nil {
+		return api.DeployStackResult{}, err
+	}
 	st, err := s.resolveStackByName(ctx, name)
 	if err != nil {
 		return api.DeployStackResult{}, err
@@ -153,10 +140,6 @@ func (s *Server) deployOnce(r *http.Request, name string, spec api.StackSpec, dr
 		st = &api.Stack{Meta: api.Meta{ID: newID(), Name: name}}
 	} else {
 		setObject(r, st.ID)
-	}
-	services, _, err := store.ListAll[api.Service](ctx, s.st, store.KindServices)
-	if err != nil {
-		return api.DeployStackResult{}, err
 	}
 	p, err := planStack(st, spec, services)
 	if err != nil {
@@ -202,6 +185,8 @@ func (s *Server) deployOnce(r *http.Request, name string, spec api.StackSpec, dr
 }
 
 // resolveStackByName reads the stack named name, nil when there is none.
+// An index without its stack is a stack being removed: an error, and a
+// retry finds neither.
 func (s *Server) resolveStackByName(ctx context.Context, name string) (*api.Stack, error) {
 	var idx nameIndex
 	if err := s.st.Get(ctx, store.KindNames, stackNameKey(name), &idx); err != nil {
@@ -212,8 +197,6 @@ func (s *Server) resolveStackByName(ctx context.Context, name string) (*api.Stac
 	}
 	var st api.Stack
 	if err := s.st.Get(ctx, store.KindStacks, idx.Name, &st); err != nil {
-		// An index without its stack is a stack being removed; retrying
-		// finds neither.
 		return nil, err
 	}
 	return &st, nil

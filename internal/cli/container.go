@@ -81,24 +81,7 @@ func listContainers(cmd *cobra.Command, g *globals, f listFlags, service string)
 }
 
 func containerInspect(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use: "inspect CONTAINER...", Short: "Show containers as a JSON array", Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			out := make([]api.Container, 0, len(args))
-			for _, id := range args {
-				ct, err := c.Container(cmd.Context(), id)
-				if err != nil {
-					return fmt.Errorf("container %s: %w", id, err)
-				}
-				out = append(out, ct)
-			}
-			return printJSON(cmd.OutOrStdout(), out)
-		},
-	}
+	return inspectCmd(g, "CONTAINER", "container", (*client.Client).Container)
 }
 
 func containerLogs(g *globals) *cobra.Command {

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/api/client"
 )
 
 func newNodeCmd(g *globals) *cobra.Command {
@@ -46,24 +47,7 @@ func nodeLs(g *globals) *cobra.Command {
 }
 
 func nodeInspect(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use: "inspect NODE...", Short: "Show nodes as a JSON array", Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			out := make([]api.Node, 0, len(args))
-			for _, id := range args {
-				n, err := c.Node(cmd.Context(), id)
-				if err != nil {
-					return fmt.Errorf("node %s: %w", id, err)
-				}
-				out = append(out, n)
-			}
-			return printJSON(cmd.OutOrStdout(), out)
-		},
-	}
+	return inspectCmd(g, "NODE", "node", (*client.Client).Node)
 }
 
 func nodeLabel(g *globals) *cobra.Command {

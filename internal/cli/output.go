@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,6 +9,10 @@ import (
 	"text/tabwriter"
 	"text/template"
 	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/api/client"
 )
 
 // listFlags are the output flags every list command takes.
@@ -107,4 +112,27 @@ func orDash(s string) string {
 
 func printJSONLine(w io.Writer, v any) error {
 	return json.NewEncoder(w).Encode(v)
+}
+
+// inspectCmd is `<noun> inspect REF...`: each object read with get, printed
+// as one JSON array.
+func inspectCmd[T any](g *globals, placeholder, what string, get func(*client.Client, context.Context, string) (T, error)) *cobra.Command {
+	return &cobra.Command{
+		Use: "inspect " + placeholder + "...", Short: "Show " + what + "s as a JSON array", Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			out := make([]T, 0, len(args))
+			for _, ref := range args {
+				obj, err := get(c, cmd.Context(), ref)
+				if err != nil {
+					return fmt.Errorf("%s %s: %w", what, ref, err)
+				}
+				out = append(out, obj)
+			}
+			return printJSON(cmd.OutOrStdout(), out)
+		},
+	}
 }

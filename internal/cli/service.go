@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/api/client"
 )
 
 // serviceView is a service as lists print it: the object plus its state at
@@ -251,24 +252,7 @@ func servicePs(g *globals) *cobra.Command {
 }
 
 func serviceInspect(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use: "inspect SERVICE...", Short: "Show services as a JSON array", Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			out := make([]api.Service, 0, len(args))
-			for _, id := range args {
-				s, err := c.Service(cmd.Context(), id)
-				if err != nil {
-					return fmt.Errorf("service %s: %w", id, err)
-				}
-				out = append(out, s)
-			}
-			return printJSON(cmd.OutOrStdout(), out)
-		},
-	}
+	return inspectCmd(g, "SERVICE", "service", (*client.Client).Service)
 }
 
 func serviceScale(g *globals) *cobra.Command {

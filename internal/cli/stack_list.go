@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/api/client"
 )
 
 // stackView is a stack as lists print it: the object plus its state at
@@ -123,24 +124,7 @@ func stackContainerRow(ct api.Container, service string, nodeName map[string]str
 }
 
 func stackInspect(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use: "inspect STACK...", Short: "Show stacks as a JSON array", Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			out := make([]api.Stack, 0, len(args))
-			for _, id := range args {
-				s, err := c.Stack(cmd.Context(), id)
-				if err != nil {
-					return fmt.Errorf("stack %s: %w", id, err)
-				}
-				out = append(out, s)
-			}
-			return printJSON(cmd.OutOrStdout(), out)
-		},
-	}
+	return inspectCmd(g, "STACK", "stack", (*client.Client).Stack)
 }
 
 // stackVerb posts verb (stop, start, redeploy) to each stack it names and
