@@ -39,6 +39,7 @@ func startServer(t *testing.T) *server {
 	s.cmd = exec.Command(wharfBin, "server", "--data-dir", filepath.Join(dir, "data"), "--addr", addr,
 		"--agent-addr", freeAddr(t), "--advertise", "127.0.0.1", "--log-level", "warn")
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
+	dieWithTest(s.cmd)
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -66,6 +66,7 @@ func (s *server) start() {
 	cmd := exec.Command(wharfBin, "server", "--data-dir", filepath.Join(s.dir, "data"), "--addr", s.addr,
 		"--agent-addr", s.agentAddr, "--advertise", "127.0.0.1", "--log-level", "warn")
 	cmd.Stdout, cmd.Stderr = s.logf, s.logf
+	dieWithTest(cmd)
 	if err := cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
