@@ -153,23 +153,6 @@ func (f *fixture) nodeName(agent string) string {
 	return fmt.Sprintf("node-%d", slices.Index(f.Agents, agent)+1)
 }
 
-// waitState waits until the agent's node is in state and returns how long
-// that took.
-func (f *fixture) waitState(t *testing.T, agent, state string, timeout time.Duration) time.Duration {
-	t.Helper()
-	name := f.nodeName(agent)
-	return multihost.Eventually(t, timeout, name+" "+state, func() error {
-		s, err := f.states()
-		if err != nil {
-			return err
-		}
-		if s[name] != state {
-			return fmt.Errorf("%s is %s", name, s[name])
-		}
-		return nil
-	})
-}
-
 // others returns the agent containers but the given ones.
 func (f *fixture) others(but ...string) []string {
 	return slices.DeleteFunc(slices.Clone(f.Agents), func(a string) bool { return slices.Contains(but, a) })
