@@ -51,7 +51,9 @@ func (s *Server) recordAction(r *http.Request, sw *statusWriter, info *reqInfo, 
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
 	defer cancel()
-	if err := s.st.Create(ctx, store.KindActions, &a); err != nil {
+	t := s.st.Txn()
+	t.CreateExpiring(store.KindActions, &a)
+	if err := t.Commit(ctx); err != nil {
 		s.log.Warn("cannot record action", "method", a.Method, "path", a.Path, "who", a.Who, "err", err)
 	}
 }

@@ -61,11 +61,18 @@ type Store struct {
 	cli    *clientv3.Client
 	prefix string
 	events *eventLease
+	// retained is the lease of what CreateExpiring writes.
+	retained *eventLease
 }
+
+// Retention is how long CreateExpiring's objects (actions) are kept;
+// events are kept a day.
+const Retention = 30 * 24 * time.Hour
 
 // New wraps an etcd client. prefix is normally "/wharf".
 func New(cli *clientv3.Client, prefix string) *Store {
-	return &Store{cli: cli, prefix: strings.TrimSuffix(prefix, "/"), events: newEventLease(cli, 24*time.Hour)}
+	return &Store{cli: cli, prefix: strings.TrimSuffix(prefix, "/"),
+		events: newEventLease(cli, 24*time.Hour), retained: newEventLease(cli, Retention)}
 }
 
 // Client returns the underlying etcd client (for health checks).

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -24,6 +25,14 @@ type Txn struct {
 	events  []api.Event
 	err     error
 	created []bool
+	// expiring holds, for ops that CreateExpiring queued, their index in
+	// ops and the key and value: Commit puts them on the retention lease.
+	expiring []expiringPut
+}
+
+type expiringPut struct {
+	op         int
+	key, value string
 }
 
 // Txn starts a transaction.
@@ -42,6 +51,19 @@ func (t *Txn) Create(kind string, obj Object) {
 	}
 	m.UpdatedAt = now
 	t.put(kind, obj, clientv3.Compare(clientv3.CreateRevision(t.s.Key(kind, m.ID)), "=", 0), true)
+}
+
+// CreateExpiring queues the creation of obj like Create, attached to the
+// store's retention lease, so that etcd deletes it after Retention (the
+// audit trail).
+func (t *Txn) CreateExpiring(kind string, obj Object) {
+	t.Create(kind, obj)
+	if t.err != nil {
+		return
+	}
+	i := len(t.ops) - 1
+	put := t.ops[i]
+	t.expiring = append(t.expiring, expiringPut{op: i, key: string(put.KeyBytes()), value: string(put.ValueBytes())})
 }
 
 // Update queues a compare-and-swap write of obj against its Meta.Revision.
@@ -103,6 +125,16 @@ func (t *Txn) Commit(ctx context.Context) error {
 		return fmt.Errorf("%w: %d > %d", ErrTooManyOps, t.Len(), MaxOps)
 	}
 	ops := t.ops
+	if len(t.expiring) > 0 {
+		lease, err := t.s.retained.get(ctx)
+		if err != nil {
+			return err
+		}
+		ops = slices.Clone(ops)
+		for _, e := range t.expiring {
+			ops[e.op] = clientv3.OpPut(e.key, e.value, clientv3.WithLease(lease))
+		}
+	}
 	if len(t.events) > 0 {
 		evOps, err := t.s.eventOps(ctx, t.events)
 		if err != nil {
