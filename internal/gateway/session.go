@@ -270,6 +270,11 @@ func (s *session) handleHello(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &h) {
 		return
 	}
+	if err := validateHello(h); err != nil {
+		s.log.Warn("hello refused", "err", err)
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
 	node, err := s.g.hello(r.Context(), s.node, h)
 	if err != nil {
 		s.log.Warn("hello failed", "err", err)
