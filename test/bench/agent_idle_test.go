@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/testserver"
 )
 
 // BenchmarkAgentIdle runs a real `wharf agent --driver fake` process joined
@@ -26,9 +27,9 @@ func BenchmarkAgentIdle(b *testing.B) {
 		idle = d
 	}
 	for range b.N {
-		s := startServerProc(b)
+		s := testserver.Start(b, testserver.Options{})
 		ctx := context.Background()
-		jt, err := s.client.JoinToken(ctx, false)
+		jt, err := s.Client().JoinToken(ctx, false)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -37,7 +38,7 @@ func BenchmarkAgentIdle(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		cmd := exec.Command(wharfBin(b), "agent", "--config", "/dev/null", "--server", s.url, "--token", jt.Token,
+		cmd := exec.Command(testserver.Binary(b), "agent", "--config", "/dev/null", "--server", s.URL, "--token", jt.Token,
 			"--data-dir", filepath.Join(dir, "agent"), "--driver", "fake", "--name", "idle", "--log-level", "warn")
 		cmd.Stdout, cmd.Stderr = logf, logf
 		if err := cmd.Start(); err != nil {
@@ -49,7 +50,7 @@ func BenchmarkAgentIdle(b *testing.B) {
 			_ = logf.Close()
 		})
 		waitFor(b, time.Minute, func() (bool, string) {
-			nodes, err := s.client.Nodes(ctx)
+			nodes, err := s.Client().Nodes(ctx)
 			if err != nil || len(nodes) != 1 || nodes[0].State != api.NodeDeployed {
 				return false, "agent not Deployed"
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/wharfhq/wharf/internal/agent"
 	"github.com/wharfhq/wharf/internal/runtime"
 	"github.com/wharfhq/wharf/internal/runtime/fake"
+	"github.com/wharfhq/wharf/internal/testserver"
 )
 
 // BenchmarkPlacement joins 1,000 hollow nodes (fake driver agents in this
@@ -26,18 +27,18 @@ func BenchmarkPlacement(b *testing.B) {
 	n := envInt(b, "WHARF_BENCH_NODES", 1000)
 	svcs, r := envInt(b, "WHARF_BENCH_SERVICES", 100), envInt(b, "WHARF_BENCH_REPLICAS", 100)
 	for range b.N {
-		s := startServerProc(b)
+		s := testserver.Start(b, testserver.Options{})
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
-		joinHollow(ctx, b, &wg, s.url, s.client.JoinToken, n)
-		waitDeployed(ctx, b, s.client, n)
+		joinHollow(ctx, b, &wg, s.URL, s.Client().JoinToken, n)
+		waitDeployed(ctx, b, s.Client(), n)
 
 		start := time.Now()
 		var cw sync.WaitGroup
 		for i := range svcs {
 			cw.Go(func() {
 				spec := api.ServiceSpec{Command: []string{"hollow"}, Driver: "fake", Replicas: r}
-				if _, err := s.client.CreateService(ctx, fmt.Sprintf("p%03d", i), spec); err != nil {
+				if _, err := s.Client().CreateService(ctx, fmt.Sprintf("p%03d", i), spec); err != nil {
 					b.Error(err)
 				}
 			})
@@ -46,7 +47,7 @@ func BenchmarkPlacement(b *testing.B) {
 		created := time.Since(start)
 		total := svcs * r
 		waitFor(b, 15*time.Minute, func() (bool, string) {
-			list, err := s.client.Services(ctx)
+			list, err := s.Client().Services(ctx)
 			if err != nil {
 				return false, err.Error()
 			}
@@ -57,8 +58,8 @@ func BenchmarkPlacement(b *testing.B) {
 			return running == total, fmt.Sprintf("%d of %d Running", running, total)
 		})
 		took := time.Since(start)
-		heap := s.metric(b, "go_memstats_heap_inuse_bytes")
-		rss := procRSS(b, s.cmd.Process.Pid)
+		heap := metric(b, s, "go_memstats_heap_inuse_bytes")
+		rss := procRSS(b, s.Pid())
 		b.Logf("%d services x %d replicas on %d nodes: created in %s, all Running after %s (%.0f placements/s); server heap in use %.1f MB, RSS %.1f MB",
 			svcs, r, n, created.Round(time.Millisecond), took.Round(time.Millisecond), float64(total)/took.Seconds(), mb(heap), mb(rss))
 		b.ReportMetric(took.Seconds(), "s_to_all_running")

@@ -13,6 +13,7 @@ import (
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/api/client"
 	"github.com/wharfhq/wharf/internal/compose"
+	"github.com/wharfhq/wharf/internal/testserver"
 )
 
 // BenchmarkStack deploys a 50-service stack (4 replicas each, in five
@@ -28,11 +29,11 @@ func BenchmarkStack(b *testing.B) {
 	n := envInt(b, "WHARF_BENCH_NODES", 100)
 	svcs, r := envInt(b, "WHARF_BENCH_SERVICES", 50), envInt(b, "WHARF_BENCH_REPLICAS", 4)
 	for range b.N {
-		s := startServerProc(b)
+		s := testserver.Start(b, testserver.Options{})
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
-		joinHollow(ctx, b, &wg, s.url, s.client.JoinToken, n)
-		waitDeployed(ctx, b, s.client, n)
+		joinHollow(ctx, b, &wg, s.URL, s.Client().JoinToken, n)
+		waitDeployed(ctx, b, s.Client(), n)
 
 		file := filepath.Join(b.TempDir(), "compose.yml")
 		writeStackFile(b, file, svcs, r, "1")
@@ -42,7 +43,7 @@ func BenchmarkStack(b *testing.B) {
 
 		timed := func(dry bool) (time.Duration, api.DeployStackResult) {
 			t0 := time.Now()
-			res, err := s.client.DeployStack(ctx, "bench", spec, dry)
+			res, err := s.Client().DeployStack(ctx, "bench", spec, dry)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -52,7 +53,7 @@ func BenchmarkStack(b *testing.B) {
 		start = time.Now()
 		deployCall, _ := timed(false)
 		total := svcs * r
-		waitAllRunning(ctx, b, s.client, total)
+		waitAllRunning(ctx, b, s.Client(), total)
 		deployed := time.Since(start)
 		drySame, res := timed(true)
 		for _, e := range res.Plan {
@@ -71,22 +72,22 @@ func BenchmarkStack(b *testing.B) {
 			}
 		}
 
-		if err := s.client.RemoveStack(ctx, "bench"); err != nil {
+		if err := s.Client().RemoveStack(ctx, "bench"); err != nil {
 			b.Fatal(err)
 		}
-		waitAllRunning(ctx, b, s.client, 0)
+		waitAllRunning(ctx, b, s.Client(), 0)
 		start = time.Now()
 		var cw sync.WaitGroup
 		for i := range svcs {
 			cw.Go(func() {
 				sp := api.ServiceSpec{Command: []string{"hollow"}, Driver: "fake", Replicas: r}
-				if _, err := s.client.CreateService(ctx, fmt.Sprintf("one-%02d", i), sp); err != nil {
+				if _, err := s.Client().CreateService(ctx, fmt.Sprintf("one-%02d", i), sp); err != nil {
 					b.Error(err)
 				}
 			})
 		}
 		cw.Wait()
-		waitAllRunning(ctx, b, s.client, total)
+		waitAllRunning(ctx, b, s.Client(), total)
 		oneByOne := time.Since(start)
 
 		b.Logf("%d services x %d replicas on %d hollow nodes: load+convert %s; dry run (all create) %s; deploy call %s, all %d Running after %s; unchanged: dry run %s, deploy %s; one env change: dry run %s (%d update); reference, %d POST /v1/services: all Running after %s",

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/wharfhq/wharf/internal/testserver"
 )
 
 const (
@@ -63,12 +65,12 @@ func TestFlood(t *testing.T) {
 	if v := os.Getenv("WHARF_FLOOD_SEED"); v != "" {
 		seed, _ = strconv.ParseUint(v, 10, 64)
 	}
-	srv := startServer(t)
+	srv := testserver.Start(t, testserver.Options{})
 	rs := routes(t)
-	hc := srv.httpClient(workers)
+	hc := srv.NewHTTP(30*time.Second, workers)
 	const service = "flood-target"
 	create := fmt.Sprintf(`{"name":%q,"spec":{"command":["sleep","60"],"driver":"fake","replicas":0}}`, service)
-	if st, ans, err := send(hc, srv.url, request{method: "POST", path: "/v1/services", body: []byte(create), auth: "Bearer " + srv.token}); err != nil || st != http.StatusCreated {
+	if st, ans, err := send(hc, srv.URL, request{method: "POST", path: "/v1/services", body: []byte(create), auth: "Bearer " + srv.Token()}); err != nil || st != http.StatusCreated {
 		t.Fatalf("create %s: %d %s %v", service, st, ans, err)
 	}
 
@@ -85,10 +87,10 @@ func TestFlood(t *testing.T) {
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
-			g := newGen(seed, w, rs, srv.token, service)
+			g := newGen(seed, w, rs, srv.Token(), service)
 			for next.Add(1) <= int64(n) && time.Since(start) < hardLimit {
 				q := g.next()
-				st, ans, err := send(hc, srv.url, q)
+				st, ans, err := send(hc, srv.URL, q)
 				sent.Add(1)
 				mu.Lock()
 				switch {
@@ -112,7 +114,7 @@ func TestFlood(t *testing.T) {
 	}
 	wg.Wait()
 	took := time.Since(start)
-	alive := srv.alive()
+	alive := srv.Alive()
 	heapAfter, rssAfter := settle(t, srv)
 
 	var hist []string
@@ -133,9 +135,9 @@ func TestFlood(t *testing.T) {
 		t.Errorf("%d answers broke an invariant (5xx, or not the 401/413 due); the first %d above", nOffenses, len(offenses))
 	}
 	if !alive {
-		t.Fatalf("the server died during the flood: %v", srv.cmd.ProcessState)
+		t.Fatalf("the server died during the flood: %v", srv.ProcessState())
 	}
-	if err := srv.get("/livez"); err != nil {
+	if err := srv.Get("/livez"); err != nil {
 		t.Fatalf("the server does not answer after the flood: %v", err)
 	}
 	if sent.Load() < int64(n) {
@@ -150,18 +152,19 @@ func TestFlood(t *testing.T) {
 
 // settle waits for the server's garbage to be collected (a few seconds of
 // quiet, /metrics read twice) and returns its heap in use and RSS.
-func settle(t *testing.T, srv *server) (heap, rss float64) {
+func settle(t *testing.T, srv *testserver.Server) (heap, rss float64) {
 	t.Helper()
 	time.Sleep(3 * time.Second)
-	if _, err := srv.heapInUse(); err != nil {
+	if _, err := srv.Metric("go_memstats_heap_inuse_bytes"); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(2 * time.Second)
-	heap, err := srv.heapInUse()
+	heap, err := srv.Metric("go_memstats_heap_inuse_bytes")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return heap, srv.rss()
+	b, _ := srv.RSS() // 0 where there is no /proc
+	return heap, float64(b)
 }
 
 // send sends q as is (its path is the raw request target) and returns the

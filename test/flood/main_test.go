@@ -10,31 +10,9 @@
 package flood
 
 import (
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
+
+	"github.com/wharfhq/wharf/internal/testserver"
 )
 
-var wharfBin string
-
-func TestMain(m *testing.M) {
-	wharfBin = os.Getenv("WHARF_BIN")
-	if wharfBin != "" {
-		os.Exit(m.Run())
-	}
-	dir, err := os.MkdirTemp("", "wharf-flood-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	wharfBin = filepath.Join(dir, "wharf")
-	if out, err := exec.Command("go", "build", "-o", wharfBin, "github.com/wharfhq/wharf/cmd/wharf").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build wharf: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testserver.Main(m) }

@@ -202,17 +202,17 @@ func injector(ctx context.Context, t *testing.T, srv *server, n *counts) {
 		if ctx.Err() != nil {
 			return
 		}
-		srv.kill()
+		srv.Kill()
 		n.kills.Add(1)
 		time.Sleep(time.Duration(rng.IntN(500)) * time.Millisecond)
-		srv.start()
+		srv.Start()
 	}
 }
 
 // call sends one request with the admin token; ifMatch "" sends none.
 func call(srv *server, method, path, ifMatch, body string) (int, []byte, error) {
-	hc, token := srv.client()
-	req, err := http.NewRequest(method, srv.url+path, bytes.NewBufferString(body))
+	hc, token := srv.hc, srv.Token()
+	req, err := http.NewRequest(method, srv.URL+path, bytes.NewBufferString(body))
 	if err != nil {
 		return 0, nil, err
 	}

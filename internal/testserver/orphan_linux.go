@@ -1,4 +1,4 @@
-package history
+package testserver
 
 import (
 	"os/exec"

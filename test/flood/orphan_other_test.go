@@ -1,9 +1,0 @@
-//go:build !linux
-
-package flood
-
-import "os/exec"
-
-// dieWithTest does nothing where the kernel cannot tie a child's life to
-// its parent's.
-func dieWithTest(*exec.Cmd) {}
