@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wharfhq/wharf/internal/runtime/docker/dockertest"
 )
 
 // TestStackDeployExecExample is the README's tour of stacks: `wharf up`,
@@ -18,8 +20,28 @@ import (
 // HTTP on its host port, a second deploy changes nothing, and `stack rm`
 // removes every service and container.
 func TestStackDeployExecExample(t *testing.T) {
+	deployExample(t, "exec", "demo", nil)
+}
+
+// TestStackDeployDockerExample is the same for examples/docker, whose
+// services are containers of a local image (wharf/hello:test, built FROM
+// scratch by the test) run by the docker driver of `wharf up`'s agents.
+func TestStackDeployDockerExample(t *testing.T) {
+	image := dockertest.HelloImage(t)
+	t.Cleanup(func() {
+		// Named volumes outlive their containers on purpose.
+		_ = exec.Command("docker", "volume", "rm", "demo-docker-store-1-data").Run()
+	})
+	deployExample(t, "docker", "demo-docker", []string{"WHARF_IMAGE=" + image})
+}
+
+// deployExample brings up `wharf up`, deploys examples/<dir>/compose.yml
+// as stack name (with env added to the CLI's environment), waits until
+// web (2), store and worker run, reaches each container over HTTP, deploys
+// again (all unchanged) and removes the stack.
+func deployExample(t *testing.T, dir, name string, env []string) {
 	e := newEnv(t)
-	e.extra = append(e.extra, "WHARF_BIN="+wharfBin)
+	e.extra = append(append(e.extra, "WHARF_BIN="+wharfBin), env...)
 	data := filepath.Join(e.dir, "up")
 	up := e.start("up", "up", "--nodes", "3", "--data-dir", data,
 		"--port", fmt.Sprint(freePort(t)), "--agent-port", fmt.Sprint(freePort(t)))
@@ -27,18 +49,18 @@ func TestStackDeployExecExample(t *testing.T) {
 	t.Cleanup(func() { stopUp(t, up) })
 
 	_, file, _, _ := runtime.Caller(0)
-	example := filepath.Join(filepath.Dir(file), "..", "..", "examples", "exec", "compose.yml")
-	out := e.wharf("stack", "deploy", "-f", example, "demo")
-	for _, want := range []string{"create store", "create web", "create worker", "stack demo (created): 3 to create"} {
+	example := filepath.Join(filepath.Dir(file), "..", "..", "examples", dir, "compose.yml")
+	out := e.wharf("stack", "deploy", "-f", example, name)
+	for _, want := range []string{"create store", "create web", "create worker", "stack " + name + " (created): 3 to create"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("deploy printed %q, want a line %q", out, want)
 		}
 	}
 
-	want := map[string]int{"demo-web": 2, "demo-store": 1, "demo-worker": 1}
+	want := map[string]int{name + "-web": 2, name + "-store": 1, name + "-worker": 1}
 	var cts []listed
 	took := eventually(t, 90*time.Second, "every service of the stack running", func() error {
-		cts = e.list("stack", "ps", "demo")
+		cts = e.list("stack", "ps", name)
 		running := map[string]int{}
 		for _, c := range cts {
 			if c.State == "Running" && c.Status.HostPort != 0 {
@@ -64,19 +86,19 @@ func TestStackDeployExecExample(t *testing.T) {
 		State string `json:"state"`
 	}
 	e.listInto(&stacks, "stack", "ls")
-	if len(stacks) != 1 || stacks[0].Name != "demo" {
+	if len(stacks) != 1 || stacks[0].Name != name {
 		t.Errorf("stack ls: %+v", stacks)
 	}
 
 	// The same files again: nothing to do.
-	out = e.wharf("stack", "deploy", "-f", example, "demo")
+	out = e.wharf("stack", "deploy", "-f", example, name)
 	for _, want := range []string{"unchanged store", "unchanged web", "unchanged worker", "0 to create, 0 to update, 0 to remove, 3 unchanged"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("second deploy printed %q, want %q", out, want)
 		}
 	}
 
-	e.wharf("stack", "rm", "demo")
+	e.wharf("stack", "rm", name)
 	eventually(t, 60*time.Second, "the stack, its services and containers gone", func() error {
 		if s := e.list("service", "ls"); len(s) != 0 {
 			return fmt.Errorf("%d services left", len(s))
