@@ -61,23 +61,33 @@ func listContainers(cmd *cobra.Command, g *globals, f listFlags, service string)
 	}
 	rows := make([]row, 0, len(cts))
 	for _, ct := range cts {
-		node := ct.Spec.Node
-		if n := nodeName[node]; n != "" {
-			node = n
-		}
-		port := "-"
-		if ct.Status.HostPort != 0 {
-			port = strconv.Itoa(ct.Status.HostPort)
-		}
-		exit := "-"
-		if ct.Status.ExitCode != nil {
-			exit = strconv.Itoa(*ct.Status.ExitCode)
-		}
-		rows = append(rows, row{id: ct.ID, obj: containerView{ct, string(ct.Status.State), ct.Spec.Node}, cells: []string{
-			ct.ID, ct.Name, string(ct.Status.State), string(ct.Spec.Desired), orDash(node), port, exit, ago(ct.Status.StartedAt),
-		}})
+		rows = append(rows, containerRow(ct, "", nodeName))
 	}
 	return printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "STATE", "DESIRED", "NODE", "PORT", "EXIT", "STARTED"}, rows)
+}
+
+// containerRow is a container as the lists print it: ID, NAME, (SERVICE
+// when service is not ""), STATE, DESIRED, NODE (its name when known),
+// PORT, EXIT, STARTED.
+func containerRow(ct api.Container, service string, nodeName map[string]string) row {
+	node := ct.Spec.Node
+	if n := nodeName[node]; n != "" {
+		node = n
+	}
+	port := "-"
+	if ct.Status.HostPort != 0 {
+		port = strconv.Itoa(ct.Status.HostPort)
+	}
+	exit := "-"
+	if ct.Status.ExitCode != nil {
+		exit = strconv.Itoa(*ct.Status.ExitCode)
+	}
+	cells := []string{ct.ID, ct.Name}
+	if service != "" {
+		cells = append(cells, service)
+	}
+	cells = append(cells, string(ct.Status.State), string(ct.Spec.Desired), orDash(node), port, exit, ago(ct.Status.StartedAt))
+	return row{id: ct.ID, obj: containerView{ct, string(ct.Status.State), ct.Spec.Node}, cells: cells}
 }
 
 func containerInspect(g *globals) *cobra.Command {

@@ -76,7 +76,7 @@ func stackPs(g *globals) *cobra.Command {
 				}
 				slices.SortFunc(cts, func(a, b api.Container) int { return strings.Compare(a.Name, b.Name) })
 				for _, ct := range cts {
-					rows = append(rows, stackContainerRow(ct, s.Name, nodeName))
+					rows = append(rows, containerRow(ct, s.Name, nodeName))
 				}
 			}
 			if err := printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "SERVICE", "STATE", "DESIRED", "NODE", "PORT", "EXIT", "STARTED"}, rows); err != nil {
@@ -101,26 +101,6 @@ func stackPs(g *globals) *cobra.Command {
 	}
 	addListFlags(cmd, &f)
 	return cmd
-}
-
-// stackContainerRow is a container as `stack ps` prints it: the columns
-// of `service ps` with the service's name.
-func stackContainerRow(ct api.Container, service string, nodeName map[string]string) row {
-	node := ct.Spec.Node
-	if n := nodeName[node]; n != "" {
-		node = n
-	}
-	port := "-"
-	if ct.Status.HostPort != 0 {
-		port = strconv.Itoa(ct.Status.HostPort)
-	}
-	exit := "-"
-	if ct.Status.ExitCode != nil {
-		exit = strconv.Itoa(*ct.Status.ExitCode)
-	}
-	return row{id: ct.ID, obj: containerView{ct, string(ct.Status.State), ct.Spec.Node}, cells: []string{
-		ct.ID, ct.Name, service, string(ct.Status.State), string(ct.Spec.Desired), orDash(node), port, exit, ago(ct.Status.StartedAt),
-	}}
 }
 
 func stackInspect(g *globals) *cobra.Command {
