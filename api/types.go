@@ -150,6 +150,11 @@ type ServiceSpec struct {
 	Healthcheck *Healthcheck `json:"healthcheck,omitempty"`
 	// Update says how containers are replaced on an update or redeploy.
 	Update UpdateConfig `json:"update,omitzero"`
+	// Rollback says how they are replaced when an update to this spec
+	// fails and rolls back (SwarmKit's rollback_config): parallelism,
+	// delay, order and monitor; a rollback never pauses or rolls back
+	// again, so its failure settings are not used. Nil: as Update.
+	Rollback *UpdateConfig `json:"rollback,omitempty"`
 	// Sequential starts containers one at a time, each after the one
 	// before is ready.
 	Sequential bool `json:"sequential,omitempty"`

@@ -94,6 +94,9 @@ func patchSpec(spec api.ServiceSpec, raw json.RawMessage, present map[string]jso
 	if _, ok := present["update"]; ok {
 		next.Update = api.UpdateConfig{}
 	}
+	if _, ok := present["rollback"]; ok {
+		next.Rollback = nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&next); err != nil {
@@ -107,6 +110,7 @@ func patchSpec(spec api.ServiceSpec, raw json.RawMessage, present map[string]jso
 func needsRollout(a, b api.ServiceSpec) bool {
 	a.Replicas, b.Replicas = 0, 0
 	a.Update, b.Update = api.UpdateConfig{}, api.UpdateConfig{}
+	a.Rollback, b.Rollback = nil, nil
 	a.Sequential, b.Sequential = false, false
 	return !reflect.DeepEqual(a, b)
 }

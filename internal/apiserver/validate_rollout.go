@@ -8,6 +8,24 @@ import (
 	"github.com/wharfhq/wharf/internal/errdefs"
 )
 
+// validateUpdateConfig checks an update (or rollback) config at field.
+func validateUpdateConfig(field string, u api.UpdateConfig) error {
+	if _, _, _, err := u.Settings(); err != nil {
+		return errdefs.Invalid(field, "%v", err)
+	}
+	switch {
+	case u.Parallelism < 0:
+		return errdefs.Invalid(field+".parallelism", "must be 0 (default 1) or more, got %d", u.Parallelism)
+	case u.Order != "" && u.Order != api.OrderStopFirst && u.Order != api.OrderStartFirst:
+		return errdefs.Invalid(field+".order", "must be %s or %s, got %q", api.OrderStopFirst, api.OrderStartFirst, u.Order)
+	case u.FailureAction != "" && u.FailureAction != api.FailurePause && u.FailureAction != api.FailureRollback:
+		return errdefs.Invalid(field+".failure_action", "must be %s or %s, got %q", api.FailureRollback, api.FailurePause, u.FailureAction)
+	case u.MaxFailureRatio < 0 || u.MaxFailureRatio > 1:
+		return errdefs.Invalid(field+".max_failure_ratio", "must be from 0 to 1, got %g", u.MaxFailureRatio)
+	}
+	return nil
+}
+
 // validateRollout checks the health check, update config and links of a
 // spec.
 func validateRollout(spec *api.ServiceSpec) error {
@@ -29,19 +47,16 @@ func validateRollout(spec *api.ServiceSpec) error {
 			return errdefs.Invalid("spec.healthcheck.retries", "must be 0 (default 3) or more, got %d", h.Retries)
 		}
 	}
-	u := spec.Update
-	if _, _, _, err := u.Settings(); err != nil {
-		return errdefs.Invalid("spec.update", "%v", err)
+	if err := validateUpdateConfig("spec.update", spec.Update); err != nil {
+		return err
 	}
-	switch {
-	case u.Parallelism < 0:
-		return errdefs.Invalid("spec.update.parallelism", "must be 0 (default 1) or more, got %d", u.Parallelism)
-	case u.Order != "" && u.Order != api.OrderStopFirst && u.Order != api.OrderStartFirst:
-		return errdefs.Invalid("spec.update.order", "must be %s or %s, got %q", api.OrderStopFirst, api.OrderStartFirst, u.Order)
-	case u.FailureAction != "" && u.FailureAction != api.FailurePause && u.FailureAction != api.FailureRollback:
-		return errdefs.Invalid("spec.update.failure_action", "must be %s or %s, got %q", api.FailureRollback, api.FailurePause, u.FailureAction)
-	case u.MaxFailureRatio < 0 || u.MaxFailureRatio > 1:
-		return errdefs.Invalid("spec.update.max_failure_ratio", "must be from 0 to 1, got %g", u.MaxFailureRatio)
+	if r := spec.Rollback; r != nil {
+		if err := validateUpdateConfig("spec.rollback", *r); err != nil {
+			return err
+		}
+		if r.FailureAction != "" || r.MaxFailureRatio != 0 {
+			return errdefs.Invalid("spec.rollback", "a rollback never pauses or rolls back again: leave failure_action and max_failure_ratio unset")
+		}
 	}
 	for i, l := range spec.Links {
 		target, alias, _ := strings.Cut(l, ":")

@@ -118,6 +118,22 @@ func (m *mapper) updateConfig(path string, u *types.UpdateConfig) api.UpdateConf
 	return out
 }
 
+// rollbackConfig maps deploy.rollback_config: how a failed update is
+// rolled back. A rollback never pauses or rolls back again, so its
+// failure_action and max_failure_ratio are warned about and dropped.
+func (m *mapper) rollbackConfig(path string, u *types.UpdateConfig) *api.UpdateConfig {
+	if u.FailureAction != "" {
+		m.w.at(path+".failure_action", "is not used by Wharf: a rollback always goes on to the end; ignored")
+	}
+	if u.MaxFailureRatio != 0 {
+		m.w.at(path+".max_failure_ratio", "is not used by Wharf: a rollback always goes on to the end; ignored")
+	}
+	cp := *u
+	cp.FailureAction, cp.MaxFailureRatio = "", 0
+	out := m.updateConfig(path, &cp)
+	return &out
+}
+
 // dependsOn maps depends_on, sorted by service, with Compose's default
 // condition (service_started) written out.
 func dependsOn(deps types.DependsOnConfig) []api.Dependency {

@@ -40,8 +40,8 @@ func (m *mapper) deploy(svc *Service, d *types.DeployConfig) {
 	spec.Resources = m.resources(p+".resources.limits", d.Resources.Limits)
 	spec.Reservations = m.resources(p+".resources.reservations", d.Resources.Reservations)
 	svc.Spec.Update = m.updateConfig(p+".update_config", d.UpdateConfig)
-	if d.RollbackConfig != nil {
-		m.w.at(p+".rollback_config", "is not supported by Wharf (a failed update rolls back to the previous spec at once); ignored")
+	if rc := d.RollbackConfig; rc != nil {
+		svc.Spec.Rollback = m.rollbackConfig(p+".rollback_config", rc)
 	}
 	if rp := d.RestartPolicy; rp != nil && rp.Condition != "" {
 		var policy string

@@ -22,7 +22,10 @@ func (c *Services) planRollout(p *plan, bySlot, replacing map[int]*item, held ma
 	want := len(slots)
 	svc := p.svc
 	gen := svc.RestartGeneration
-	cfg := svc.Spec.Update
+	st := svc.Status
+	ours := st.UpdateGeneration == gen
+	rollingBack := ours && st.UpdateState == api.UpdateStateRollback
+	cfg := rolloutConfig(svc)
 	par, delay, _, err := cfg.Settings()
 	if err != nil {
 		par, delay = max(cfg.Parallelism, 1), 0
@@ -48,8 +51,6 @@ func (c *Services) planRollout(p *plan, bySlot, replacing map[int]*item, held ma
 			lastDone = later(lastDone, c.readySeen[it.cur.ID].Add(c.monitor(svc)))
 		}
 	}
-	st := svc.Status
-	ours := st.UpdateGeneration == gen
 	if len(stale) == 0 && inflight == 0 {
 		if ours && st.UpdateState == api.UpdateStateUpdating {
 			p.updState, p.updMessage = api.UpdateStateDone, "every container runs generation "+strconv.Itoa(gen)
@@ -71,7 +72,6 @@ func (c *Services) planRollout(p *plan, bySlot, replacing map[int]*item, held ma
 	if ours && st.UpdateState == api.UpdateStatePaused {
 		return
 	}
-	rollingBack := ours && st.UpdateState == api.UpdateStateRollback
 	if failed > 0 && !rollingBack && float64(failed)/float64(max(want, 1)) > cfg.MaxFailureRatio {
 		msg := fmt.Sprintf("%d of %d replacements failed (max failure ratio %g)", failed, want, cfg.MaxFailureRatio)
 		if cfg.FailureAction == api.FailurePause || svc.PreviousSpec == nil {
@@ -132,8 +132,20 @@ func later(a, b time.Time) time.Time {
 	return a
 }
 
+// rolloutConfig is how svc's containers are replaced now: per Spec.Update,
+// or, while an update rolls back, per the rollback config of the spec that
+// failed (PreviousSpec once rolledBack has swapped them) when it has one.
+func rolloutConfig(svc *api.Service) api.UpdateConfig {
+	st := svc.Status
+	if st.UpdateState == api.UpdateStateRollback && st.UpdateGeneration == svc.RestartGeneration &&
+		svc.PreviousSpec != nil && svc.PreviousSpec.Rollback != nil {
+		return *svc.PreviousSpec.Rollback
+	}
+	return svc.Spec.Update
+}
+
 func (c *Services) monitor(svc *api.Service) time.Duration {
-	_, _, m, err := svc.Spec.Update.Settings()
+	_, _, m, err := rolloutConfig(svc).Settings()
 	if err != nil {
 		return 0
 	}

@@ -1,0 +1,58 @@
+package apiserver
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/errdefs"
+)
+
+func TestValidateUpdateAndRollbackConfigs(t *testing.T) {
+	base := func() api.ServiceSpec {
+		return api.ServiceSpec{Command: []string{"serve"}, Driver: "fake", Replicas: 1}
+	}
+	ok := base()
+	ok.Update = api.UpdateConfig{Parallelism: 2, Order: api.OrderStartFirst, FailureAction: api.FailurePause, MaxFailureRatio: 0.5}
+	ok.Rollback = &api.UpdateConfig{Parallelism: 3, Delay: "1s", Order: api.OrderStopFirst, Monitor: "2s"}
+	if err := validateSpec(&ok); err != nil {
+		t.Fatalf("valid configs refused: %v", err)
+	}
+	tests := []struct {
+		name  string
+		edit  func(*api.ServiceSpec)
+		field string
+	}{
+		{"update order", func(s *api.ServiceSpec) { s.Update.Order = "sideways" }, "spec.update.order"},
+		{"update parallelism", func(s *api.ServiceSpec) { s.Update.Parallelism = -1 }, "spec.update.parallelism"},
+		{"update ratio", func(s *api.ServiceSpec) { s.Update.MaxFailureRatio = 2 }, "spec.update.max_failure_ratio"},
+		{"update delay", func(s *api.ServiceSpec) { s.Update.Delay = "soon" }, "spec.update"},
+		{"rollback order", func(s *api.ServiceSpec) { s.Rollback = &api.UpdateConfig{Order: "sideways"} }, "spec.rollback.order"},
+		{"rollback delay", func(s *api.ServiceSpec) { s.Rollback = &api.UpdateConfig{Delay: "-1s"} }, "spec.rollback"},
+		{"rollback failure action", func(s *api.ServiceSpec) { s.Rollback = &api.UpdateConfig{FailureAction: api.FailurePause} }, "spec.rollback"},
+		{"rollback ratio", func(s *api.ServiceSpec) { s.Rollback = &api.UpdateConfig{MaxFailureRatio: 0.5} }, "spec.rollback"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := base()
+			tt.edit(&s)
+			var fe *errdefs.FieldError
+			if err := validateSpec(&s); !errors.As(err, &fe) || fe.Field != tt.field {
+				t.Fatalf("validateSpec = %v, want an error on %s", err, tt.field)
+			}
+		})
+	}
+}
+
+func TestRollbackConfigAloneNeedsNoRollout(t *testing.T) {
+	a := api.ServiceSpec{Command: []string{"serve"}, Replicas: 1}
+	b := a
+	b.Rollback = &api.UpdateConfig{Parallelism: 4}
+	if needsRollout(a, b) {
+		t.Fatal("a rollback config change replaced the containers")
+	}
+	b.Env = map[string]string{"V": "2"}
+	if !needsRollout(a, b) {
+		t.Fatal("an env change did not replace the containers")
+	}
+}
