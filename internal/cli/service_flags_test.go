@@ -76,3 +76,24 @@ func TestServiceCreateHelp(t *testing.T) {
 		}
 	}
 }
+
+func TestUpdateFlagsRollbackPatch(t *testing.T) {
+	cmd := serviceUpdate(&globals{})
+	if err := cmd.ParseFlags([]string{"--rollback-parallelism", "3", "--rollback-order", "start-first"}); err != nil {
+		t.Fatal(err)
+	}
+	var f updateFlags
+	f.rbParallelism, f.rbOrder = 3, api.OrderStartFirst
+	cur := api.ServiceSpec{Rollback: &api.UpdateConfig{Delay: "2s"}}
+	p, err := f.patch(cmd, cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, ok := p["rollback"].(api.UpdateConfig)
+	if !ok || rb != (api.UpdateConfig{Parallelism: 3, Order: api.OrderStartFirst, Delay: "2s"}) {
+		t.Fatalf("patch %+v: want the rollback config changed and the rest kept", p)
+	}
+	if _, ok := p["update"]; ok {
+		t.Fatalf("patch %+v changes the update config too", p)
+	}
+}

@@ -18,6 +18,9 @@ type updateFlags struct {
 	env                                  []string
 	replicas, parallelism                int
 	ratio                                float64
+	// the rollback config: how a failed update is rolled back
+	rbOrder, rbDelay, rbMonitor string
+	rbParallelism               int
 }
 
 // patch is the spec fields the flags that were set change.
@@ -62,8 +65,27 @@ func (f *updateFlags) patch(cmd *cobra.Command, cur api.ServiceSpec) (map[string
 	if changed {
 		p["update"] = u
 	}
+	var rb api.UpdateConfig
+	if cur.Rollback != nil {
+		rb = *cur.Rollback
+	}
+	changed = false
+	for name, set := range map[string]func(){
+		"rollback-parallelism": func() { rb.Parallelism = f.rbParallelism },
+		"rollback-order":       func() { rb.Order = f.rbOrder },
+		"rollback-delay":       func() { rb.Delay = f.rbDelay },
+		"rollback-monitor":     func() { rb.Monitor = f.rbMonitor },
+	} {
+		if fl.Changed(name) {
+			set()
+			changed = true
+		}
+	}
+	if changed {
+		p["rollback"] = rb
+	}
 	if len(p) == 0 {
-		return nil, fmt.Errorf("nothing to change: give --image, --env, --replicas or an update setting (see --help)")
+		return nil, fmt.Errorf("nothing to change: give --image, --env, --replicas, an update or a rollback setting (see --help)")
 	}
 	return p, nil
 }
@@ -79,7 +101,8 @@ variables) or replicas. A change to what the containers run starts a rolling
 update per the service's update config (the --update-* flags change it): old
 containers are replaced a batch at a time, each new one gated on readiness;
 when more than --max-failure-ratio of them fail, the service rolls back to
-its previous spec (or pauses, with --failure-action pause).`,
+its previous spec (or pauses, with --failure-action pause), per the
+--rollback-* settings of the spec that failed, else per its update config.`,
 		Example: `  wharf service update web --image nginx:1.27 --parallelism 2 --update-order start-first`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -113,6 +136,10 @@ its previous spec (or pauses, with --failure-action pause).`,
 	fl.StringVar(&f.monitor, "update-monitor", "", "how long a new container must stay ready (Go duration)")
 	fl.StringVar(&f.action, "failure-action", api.FailureRollback, "rollback or pause")
 	fl.Float64Var(&f.ratio, "max-failure-ratio", 0, "share of failed replacements tolerated (0 to 1)")
+	fl.IntVar(&f.rbParallelism, "rollback-parallelism", 1, "containers replaced at once when a failed update rolls back (default: as the update)")
+	fl.StringVar(&f.rbOrder, "rollback-order", api.OrderStopFirst, "stop-first or start-first, when a failed update rolls back")
+	fl.StringVar(&f.rbDelay, "rollback-delay", "", "pause between rollback batches (Go duration)")
+	fl.StringVar(&f.rbMonitor, "rollback-monitor", "", "how long a rolled-back container must stay ready (Go duration)")
 	return cmd
 }
 
