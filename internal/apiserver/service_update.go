@@ -105,10 +105,11 @@ func patchSpec(spec api.ServiceSpec, raw json.RawMessage, present map[string]jso
 	return next, nil
 }
 
-// needsRollout: the containers must change, not only their number or the
-// way they are replaced.
+// needsRollout: the containers must change, not only their number, the
+// way they are replaced or what their starts wait for (depends_on).
 func needsRollout(a, b api.ServiceSpec) bool {
 	a.Replicas, b.Replicas = 0, 0
+	a.DependsOn, b.DependsOn = nil, nil
 	a.Update, b.Update = api.UpdateConfig{}, api.UpdateConfig{}
 	a.Rollback, b.Rollback = nil, nil
 	a.Sequential, b.Sequential = false, false

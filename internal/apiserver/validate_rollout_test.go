@@ -44,12 +44,16 @@ func TestValidateUpdateAndRollbackConfigs(t *testing.T) {
 	}
 }
 
-func TestRollbackConfigAloneNeedsNoRollout(t *testing.T) {
+func TestSettingsAloneNeedNoRollout(t *testing.T) {
 	a := api.ServiceSpec{Command: []string{"serve"}, Replicas: 1}
 	b := a
 	b.Rollback = &api.UpdateConfig{Parallelism: 4}
 	if needsRollout(a, b) {
 		t.Fatal("a rollback config change replaced the containers")
+	}
+	b.DependsOn = []api.Dependency{{Service: "db", Condition: api.ConditionStarted}}
+	if needsRollout(a, b) {
+		t.Fatal("a depends_on change replaced the containers")
 	}
 	b.Env = map[string]string{"V": "2"}
 	if !needsRollout(a, b) {
