@@ -3,9 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
-	"path/filepath"
 	goruntime "runtime"
 	"strconv"
 	"sync"
@@ -14,9 +12,6 @@ import (
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/api/client"
-	"github.com/wharfhq/wharf/internal/agent"
-	"github.com/wharfhq/wharf/internal/runtime"
-	"github.com/wharfhq/wharf/internal/runtime/fake"
 	"github.com/wharfhq/wharf/internal/testcluster"
 	"github.com/wharfhq/wharf/internal/testserver"
 )
@@ -65,26 +60,11 @@ func hollowRun(b *testing.B, cl *client.Client, url string, n, r int, measure fu
 	ctx := context.Background()
 	time.Sleep(2 * time.Second)
 	measure("empty")
-	jt, err := cl.JoinToken(ctx, false)
-	if err != nil {
-		b.Fatal(err)
-	}
 	hctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
-	dir := b.TempDir()
-	quiet := slog.New(slog.DiscardHandler)
 	start := time.Now()
-	for i := range n {
-		a, err := agent.New(agent.Config{
-			ServerURL: url, JoinToken: jt.Token, DataDir: filepath.Join(dir, strconv.Itoa(i)),
-			Drivers: []runtime.Driver{fake.New()}, Hostname: fmt.Sprintf("hollow-%04d", i), Logger: quiet,
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		wg.Go(func() { _ = a.Run(hctx) })
-	}
+	joinHollow(hctx, b, &wg, url, cl.JoinToken, n)
 	waitDeployed(ctx, b, cl, n)
 	joined := time.Since(start)
 	b.Logf("%d nodes Deployed in %s (%.0f joins/s)", n, joined.Round(time.Millisecond), float64(n)/joined.Seconds())
