@@ -3,7 +3,6 @@ package apiserver
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"reflect"
 
@@ -62,17 +61,7 @@ func (s *Server) updateService(w http.ResponseWriter, r *http.Request) error {
 		if reflect.DeepEqual(next, svc.Spec) {
 			return nil, store.ErrNoChange
 		}
-		old := svc.Spec
-		svc.Spec = next
-		if !needsRollout(old, next) {
-			return []api.Event{serviceEvent(svc, "spec updated (no container changes)")}, nil
-		}
-		gen := svc.NextGeneration()
-		svc.PreviousSpec, svc.PreviousGeneration = &old, svc.RestartGeneration
-		svc.RestartGeneration = gen
-		ev := serviceEvent(svc, fmt.Sprintf("spec updated: its containers are replaced (generation %d)", gen))
-		ev.State = string(api.ServiceRedeploying)
-		return []api.Event{ev}, nil
+		return []api.Event{setSpec(svc, next, "")}, nil
 	})
 	if err != nil {
 		return err

@@ -160,18 +160,11 @@ func (s *Server) setRunning(w http.ResponseWriter, r *http.Request, running bool
 		return err
 	}
 	svc, err := s.modifyService(r, rev, func(svc *api.Service) ([]api.Event, error) {
-		switch {
-		case svc.Terminating:
+		if svc.Terminating {
 			return nil, terminatingErr(svc)
-		case svc.Spec.Running == running:
-			return nil, store.ErrNoChange
 		}
-		svc.Spec.Running = running
-		msg := "stop requested"
-		if running {
-			msg = "start requested"
-		}
-		return []api.Event{serviceEvent(svc, msg)}, nil
+		ev, err := setRunningTo(svc, running, "")
+		return []api.Event{ev}, err
 	})
 	if err != nil {
 		return err
@@ -191,10 +184,7 @@ func (s *Server) deleteService(w http.ResponseWriter, r *http.Request) error {
 		if svc.Terminating {
 			return nil, store.ErrNoChange
 		}
-		svc.Terminating, svc.Spec.Running = true, false
-		ev := serviceEvent(svc, "removal requested")
-		ev.State = string(api.ServiceTerminating)
-		return []api.Event{ev}, nil
+		return []api.Event{terminate(svc, "")}, nil
 	})
 	if err != nil {
 		return err
@@ -220,10 +210,7 @@ func (s *Server) restartService(w http.ResponseWriter, r *http.Request) error {
 		case !svc.Spec.Running:
 			return nil, newErr(errdefs.ErrConflict, "service %q is stopped; start it with `wharf service start %s`", svc.Name, svc.Name)
 		}
-		svc.RestartGeneration = svc.NextGeneration()
-		ev := serviceEvent(svc, fmt.Sprintf("restart requested: its containers run again one at a time (generation %d)", svc.RestartGeneration))
-		ev.State = string(api.ServiceRedeploying)
-		return []api.Event{ev}, nil
+		return []api.Event{rerun(svc, "restart requested")}, nil
 	})
 	if err != nil {
 		return err

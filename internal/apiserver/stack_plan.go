@@ -230,17 +230,8 @@ func planStack(stack *api.Stack, spec api.StackSpec, services []*api.Service) (*
 				continue
 			}
 			svc := *cur
-			old := cur.Spec
-			svc.Spec = next
-			entry := api.PlanEntry{Service: ss.Name, Action: api.PlanUpdate, Changes: specChanges(old, next), Rollout: needsRollout(old, next)}
-			ev := serviceEvent(&svc, "spec updated by stack "+stack.Name+" (no container changes)")
-			if entry.Rollout {
-				gen := svc.NextGeneration()
-				svc.PreviousSpec, svc.PreviousGeneration = &old, svc.RestartGeneration
-				svc.RestartGeneration = gen
-				ev = serviceEvent(&svc, fmt.Sprintf("spec updated by stack %s: its containers are replaced (generation %d)", stack.Name, gen))
-				ev.State = string(api.ServiceRedeploying)
-			}
+			entry := api.PlanEntry{Service: ss.Name, Action: api.PlanUpdate, Changes: specChanges(cur.Spec, next), Rollout: needsRollout(cur.Spec, next)}
+			ev := setSpec(&svc, next, " by stack "+stack.Name)
 			p.update = append(p.update, &svc)
 			p.after = append(p.after, &svc)
 			p.entries = append(p.entries, entry)
@@ -256,9 +247,7 @@ func planStack(stack *api.Stack, spec api.StackSpec, services []*api.Service) (*
 	slices.SortFunc(gone, func(a, b *api.Service) int { return strings.Compare(a.Name, b.Name) })
 	for _, cur := range gone {
 		svc := *cur
-		svc.Terminating, svc.Spec.Running = true, false
-		ev := serviceEvent(&svc, "removal requested by stack "+stack.Name)
-		ev.State = string(api.ServiceTerminating)
+		ev := terminate(&svc, " by stack "+stack.Name)
 		p.remove = append(p.remove, &svc)
 		p.events = append(p.events, ev)
 		p.entries = append(p.entries, api.PlanEntry{Service: strings.TrimPrefix(svc.Name, stack.Name+"-"), Action: api.PlanRemove})

@@ -339,15 +339,7 @@ func (s *Server) startStack(w http.ResponseWriter, r *http.Request) error {
 // setRunning does one.
 func (s *Server) setStackRunning(w http.ResponseWriter, r *http.Request, running bool) error {
 	st, _, err := s.modifyStack(r, func(svc *api.Service) (api.Event, error) {
-		if svc.Spec.Running == running {
-			return api.Event{}, store.ErrNoChange
-		}
-		svc.Spec.Running = running
-		msg := "stop requested"
-		if running {
-			msg = "start requested"
-		}
-		return serviceEvent(svc, msg+" by its stack"), nil
+		return setRunningTo(svc, running, " by its stack")
 	}, false)
 	if err != nil {
 		return err
@@ -364,10 +356,7 @@ func (s *Server) redeployStack(w http.ResponseWriter, r *http.Request) error {
 		if !svc.Spec.Running {
 			return api.Event{}, store.ErrNoChange
 		}
-		svc.RestartGeneration = svc.NextGeneration()
-		ev := serviceEvent(svc, fmt.Sprintf("redeploy requested by its stack: its containers run again one at a time (generation %d)", svc.RestartGeneration))
-		ev.State = string(api.ServiceRedeploying)
-		return ev, nil
+		return rerun(svc, "redeploy requested by its stack"), nil
 	}, false)
 	if err != nil {
 		return err
@@ -391,10 +380,7 @@ func (s *Server) redeployStack(w http.ResponseWriter, r *http.Request) error {
 // 202 with the stack as it was, Terminating.
 func (s *Server) deleteStack(w http.ResponseWriter, r *http.Request) error {
 	st, _, err := s.modifyStack(r, func(svc *api.Service) (api.Event, error) {
-		svc.Terminating, svc.Spec.Running = true, false
-		ev := serviceEvent(svc, "removal requested by its stack")
-		ev.State = string(api.ServiceTerminating)
-		return ev, nil
+		return terminate(svc, " by its stack"), nil
 	}, true)
 	if err != nil {
 		return err
