@@ -37,12 +37,9 @@ func (s *Server) updateService(w http.ResponseWriter, r *http.Request) error {
 	if _, ok := present["running"]; ok {
 		return errdefs.Invalid("spec.running", "use POST /v1/services/{id}/start or /stop to start or stop a service")
 	}
-	rev, err := ifMatch(r)
+	rev, err := ifMatchOr(r, req.Revision)
 	if err != nil {
 		return err
-	}
-	if rev == 0 {
-		rev = req.Revision
 	}
 	svc, err := s.modifyService(r, rev, func(svc *api.Service) ([]api.Event, error) {
 		if svc.Terminating {

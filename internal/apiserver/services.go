@@ -119,12 +119,9 @@ func (s *Server) scaleService(w http.ResponseWriter, r *http.Request) error {
 	if n < 0 || n > 10000 {
 		return errdefs.Invalid("replicas", "must be from 0 to 10000, got %d", n)
 	}
-	rev, err := ifMatch(r)
+	rev, err := ifMatchOr(r, req.Revision)
 	if err != nil {
 		return err
-	}
-	if rev == 0 {
-		rev = req.Revision
 	}
 	svc, err := s.modifyService(r, rev, func(svc *api.Service) ([]api.Event, error) {
 		switch {

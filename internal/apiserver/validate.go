@@ -117,6 +117,15 @@ func ifMatch(r *http.Request) (int64, error) {
 	return rev, nil
 }
 
+// ifMatchOr is the If-Match revision, else the body's "revision" (0: none).
+func ifMatchOr(r *http.Request, body int64) (int64, error) {
+	rev, err := ifMatch(r)
+	if rev == 0 && err == nil {
+		rev = body
+	}
+	return rev, err
+}
+
 // staleErr says a client's revision is out of date.
 func staleErr(kind, ref string, want, have int64) error {
 	return newErr(errdefs.ErrConflict, "%s %q is at revision %d, not %d: it changed since you read it; read it again and retry", kind, ref, have, want)
