@@ -2,7 +2,10 @@
 GO        ?= go
 BIN       ?= bin/wharf
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -X github.com/wharfhq/wharf/internal/cli.Version=$(VERSION)
+# The commit is stamped here too: Go's own VCS stamping is off where
+# GOFLAGS has -buildvcs=false, and absent in a tarball build.
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS   := -X github.com/wharfhq/wharf/internal/cli.Version=$(VERSION) -X github.com/wharfhq/wharf/internal/cli.Commit=$(COMMIT)
 STATICCHECK_VERSION := v0.8.2
 FUZZTIME  ?= 10s
 
