@@ -84,9 +84,30 @@ func TestPrintListFormats(t *testing.T) {
 	if got := render(listFlags{format: "{{.name}}={{.state}}"}); got != "web-1=Running\nweb-2=Pending\n" {
 		t.Errorf("template printed %q", got)
 	}
+	if got := render(listFlags{format: "{{.ID}} {{.Name}}={{.State}}"}); got != "c1 web-1=Running\nc2 web-2=Pending\n" {
+		t.Errorf("template with Go names printed %q", got)
+	}
 	var b bytes.Buffer
 	if err := printList(&b, listFlags{format: "{{.name"}, header, rows); err == nil || !strings.Contains(err.Error(), "--format") {
 		t.Errorf("a bad template: %v", err)
+	}
+}
+
+func TestGoNames(t *testing.T) {
+	for in, want := range map[string]string{
+		"id": "ID", "name": "Name", "exit_code": "ExitCode", "driver_id": "DriverID", "cpus": "CPUs",
+		"host_port": "HostPort", "restart_count": "RestartCount", "os": "OS",
+	} {
+		if got := goName(in); got != want {
+			t.Errorf("goName(%q) = %q, want %q", in, got, want)
+		}
+	}
+	m := withGoNames(map[string]any{"status": map[string]any{"exit_code": 3.0}, "list": []any{map[string]any{"host_port": 80.0}}}).(map[string]any)
+	if m["Status"].(map[string]any)["ExitCode"] != 3.0 || m["status"].(map[string]any)["exit_code"] != 3.0 {
+		t.Errorf("nested names: %v", m)
+	}
+	if m["List"].([]any)[0].(map[string]any)["HostPort"] != 80.0 {
+		t.Errorf("names in a list: %v", m)
 	}
 }
 

@@ -65,11 +65,12 @@ func printTemplate(w io.Writer, format string, rows []row) error {
 		return fmt.Errorf("--format: %w", err)
 	}
 	for _, r := range rows {
-		// Templates see the JSON form, so field names match --format json.
+		// Templates see the JSON form, so field names match --format json,
+		// with Go-style aliases beside them for Docker users.
 		var m any
 		b, _ := json.Marshal(r.obj)
 		_ = json.Unmarshal(b, &m)
-		if err := tmpl.Execute(w, m); err != nil {
+		if err := tmpl.Execute(w, withGoNames(m)); err != nil {
 			return fmt.Errorf("--format: %w", err)
 		}
 		if _, err := fmt.Fprintln(w); err != nil {
@@ -77,6 +78,52 @@ func printTemplate(w io.Writer, format string, rows []row) error {
 		}
 	}
 	return nil
+}
+
+// withGoNames adds to every object in v, beside each JSON key, its Go-style
+// name ("exit_code" also as "ExitCode", "id" as "ID"), so that both
+// {{.status.exit_code}} and Docker's {{.Status.ExitCode}} work.
+func withGoNames(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, 2*len(v))
+		for k, e := range v {
+			e = withGoNames(e)
+			out[k] = e
+			if g := goName(k); g != k {
+				if _, taken := v[g]; !taken {
+					out[g] = e
+				}
+			}
+		}
+		return out
+	case []any:
+		for i, e := range v {
+			v[i] = withGoNames(e)
+		}
+		return v
+	default:
+		return v
+	}
+}
+
+// goName turns a snake_case JSON key into a Go field name, with Go's
+// initialisms: "driver_id" is "DriverID", "cpus" is "CPUs".
+func goName(k string) string {
+	var b strings.Builder
+	for part := range strings.SplitSeq(k, "_") {
+		switch part {
+		case "id", "ip", "url", "cpu", "tcp", "udp", "http", "tls", "os", "pid":
+			b.WriteString(strings.ToUpper(part))
+		case "cpus", "ips", "ids":
+			b.WriteString(strings.ToUpper(part[:len(part)-1]) + "s")
+		default:
+			if part != "" {
+				b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+			}
+		}
+	}
+	return b.String()
 }
 
 func printJSON(w io.Writer, v any) error {
