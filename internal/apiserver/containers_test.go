@@ -3,6 +3,7 @@ package apiserver
 import (
 	"bufio"
 	"context"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/store"
 )
 
 func TestContainersAndLogs(t *testing.T) {
@@ -111,5 +113,78 @@ func TestLogsFollow(t *testing.T) {
 		if err != nil || !strings.HasSuffix(got, " | "+l+"\n") || !strings.HasPrefix(got, "web-") {
 			t.Fatalf("followed line %q, %v", got, err)
 		}
+	}
+
+	// A container that starts while the stream is open joins it: first
+	// placed (no logs yet), then reported Starting by its node.
+	e.logs.mu.Lock()
+	e.logs.lines["c3"] = []string{"new container"}
+	e.logs.mu.Unlock()
+	c3 := api.Container{Meta: api.Meta{ID: "c3", Name: "web-3"},
+		Spec: api.ContainerSpec{Service: web.ID, Slot: 3, Node: "n2", Driver: "exec", Desired: api.ContainerRunning}}
+	if err := e.st.Create(t.Context(), store.KindContainers, &c3); err != nil {
+		t.Fatal(err)
+	}
+	c3.Status.State = api.ContainerStarting
+	if err := e.st.Update(t.Context(), store.KindContainers, &c3); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := rd.ReadString('\n'); err != nil || got != "web-3 | new container\n" {
+		t.Fatalf("line of a new container %q, %v", got, err)
+	}
+	// Another service's container does not.
+	other := e.createService("other", 1)
+	e.logs.mu.Lock()
+	e.logs.lines["c9"] = []string{"not mine"}
+	e.logs.mu.Unlock()
+	c9 := api.Container{Meta: api.Meta{ID: "c9", Name: "other-1"},
+		Spec:   api.ContainerSpec{Service: other.ID, Slot: 1, Node: "n1", Driver: "exec", Desired: api.ContainerRunning},
+		Status: api.ContainerStatus{State: api.ContainerRunning}}
+	if err := e.st.Create(t.Context(), store.KindContainers, &c9); err != nil {
+		t.Fatal(err)
+	}
+	// The service removed (as the controller does once its containers are
+	// gone) ends the stream; nothing of other-1 came.
+	if err := e.st.Delete(t.Context(), store.KindServices, web.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := io.ReadAll(rd)
+	if err != nil || strings.Contains(string(rest), "not mine") {
+		t.Fatalf("after the service was removed: %q, %v", rest, err)
+	}
+}
+
+func TestLogsFollowWaitsForPlacement(t *testing.T) {
+	e := newEnv(t)
+	web := e.createService("web", 1)
+	putContainer(t, e, "c1", "web-1", web.ID, 1, "")
+	e.call("GET", "/v1/services/web/logs", "", http.StatusConflict, nil)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.srv.URL+"/v1/services/web/logs?follow=1", nil)
+	req.Header.Set("Authorization", "Bearer "+e.admin)
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("follow before placement: %d", resp.StatusCode)
+	}
+	e.logs.mu.Lock()
+	e.logs.lines["c1"] = []string{"placed at last"}
+	e.logs.mu.Unlock()
+	var c api.Container
+	if err := e.st.Get(t.Context(), store.KindContainers, "c1", &c); err != nil {
+		t.Fatal(err)
+	}
+	c.Spec.Node, c.Status.State = "down", api.ContainerRunning
+	if err := e.st.Update(t.Context(), store.KindContainers, &c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil || !strings.HasPrefix(got, "web-1 | wharf: its logs ended: ") || !strings.Contains(got, "not connected") {
+		t.Fatalf("a followed container whose node is down: %q, %v", got, err)
 	}
 }

@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -63,7 +64,10 @@ func (s *Server) containerLogs(w http.ResponseWriter, r *http.Request) error {
 
 // serviceLogs serves GET /v1/services/{id}/logs: the logs of all the
 // service's placed containers, each line prefixed "<container name> | ".
-// With follow, lines of all containers interleave as they come.
+// With follow, lines of all containers interleave as they come, and the
+// containers that start while the stream is open (a redeploy, a scale-up,
+// a replacement after node loss) join it; it ends when the client leaves
+// or the service is removed.
 func (s *Server) serviceLogs(w http.ResponseWriter, r *http.Request) error {
 	follow, tail, err := logParams(r)
 	if err != nil {
@@ -73,7 +77,7 @@ func (s *Server) serviceLogs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	all, _, err := store.ListAll[api.Container](r.Context(), s.st, store.KindContainers)
+	all, rev, err := store.ListAll[api.Container](r.Context(), s.st, store.KindContainers)
 	if err != nil {
 		return err
 	}
@@ -88,44 +92,131 @@ func (s *Server) serviceLogs(w http.ResponseWriter, r *http.Request) error {
 			placed = append(placed, c)
 		}
 	}
-	if len(placed) == 0 && unplaced > 0 {
+	if len(placed) == 0 && unplaced > 0 && !follow {
 		return newErr(errdefs.ErrConflict, "none of service %s's containers is placed on a node yet, so there are no logs", svc.Name)
 	}
 	slices.SortFunc(placed, func(a, b *api.Container) int { return a.Spec.Slot - b.Spec.Slot })
 	var src LogSource
-	if len(placed) > 0 {
+	if len(placed) > 0 || follow {
 		if src, err = s.logSource(); err != nil {
 			return err
 		}
 	}
-	sw := s.newStreamWriter(w, follow)
-	errs := make([]error, len(placed))
-	var wg sync.WaitGroup
-	for i, c := range placed {
-		wg.Go(func() {
-			lw := &lineWriter{prefix: containerLabel(c) + " | ", out: sw}
-			errs[i] = src.ContainerLogs(r.Context(), c, follow, tail, lw)
-			lw.flush()
-		})
+	// ctx ends every follower when the client leaves or, with follow,
+	// when the service is removed.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	f := &logFan{src: src, out: s.newStreamWriter(w, follow), follow: follow, seen: map[string]bool{}}
+	for _, c := range placed {
+		f.add(ctx, c, tail)
 	}
-	wg.Wait()
-	var first error
-	var msgs []string
-	for i, err := range errs {
-		if err != nil {
-			if first == nil {
-				first = err
-			}
-			msgs = append(msgs, containerLabel(placed[i])+": "+err.Error())
+	if follow {
+		s.followNewContainers(ctx, cancel, f, svc.ID, rev)
+	}
+	f.wg.Wait()
+	if len(f.failed) == 0 {
+		return f.out.end(r, nil)
+	}
+	if len(f.failed) < len(placed) {
+		f.out.start() // some containers' logs were served: a 200, with the rest in the trailer
+	}
+	return f.out.end(r, &msgError{kind: f.first, msg: "logs of " + strings.Join(f.failed, "; ")})
+}
+
+// logFan streams the logs of several containers into one stream.
+type logFan struct {
+	src    LogSource
+	out    *streamWriter
+	follow bool
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	seen   map[string]bool // container IDs followed
+	first  error
+	failed []string // "<container>: <error>"
+}
+
+// add streams c's logs unless they already are. Without follow, a failure
+// is kept for the end of the response; with follow it is a line in the
+// stream at once, since the stream may stay open long after.
+func (f *logFan) add(ctx context.Context, c *api.Container, tail int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.seen[c.ID] {
+		return
+	}
+	f.seen[c.ID] = true
+	f.wg.Go(func() {
+		lw := &lineWriter{prefix: containerLabel(c) + " | ", out: f.out}
+		err := f.src.ContainerLogs(ctx, c, f.follow, tail, lw)
+		lw.flush()
+		if err == nil || ctx.Err() != nil {
+			return
 		}
-	}
-	if first == nil {
-		return sw.end(r, nil)
-	}
-	if len(msgs) < len(placed) {
-		sw.start() // some containers' logs were served: a 200, with the rest in the trailer
-	}
-	return sw.end(r, &msgError{kind: first, msg: "logs of " + strings.Join(msgs, "; ")})
+		if f.follow {
+			_ = lw.emit([]byte("wharf: its logs ended: " + strings.ReplaceAll(err.Error(), "\n", " ") + "\n"))
+			return
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.first == nil {
+			f.first = err
+		}
+		f.failed = append(f.failed, containerLabel(c)+": "+err.Error())
+	})
+}
+
+// followNewContainers adds to f every container of the service that starts
+// on a node after revision rev, until ctx ends or the service is removed;
+// then it calls cancel, which ends every follower.
+func (s *Server) followNewContainers(ctx context.Context, cancel context.CancelFunc, f *logFan, svcID string, rev int64) {
+	f.wg.Go(func() {
+		defer cancel()
+		for ctx.Err() == nil {
+			for b := range s.st.Watch(ctx, rev, store.KindContainers, store.KindServices) {
+				if b.Err != nil {
+					break
+				}
+				rev = b.Revision
+				for _, ch := range b.Changes {
+					if ch.Kind == store.KindServices {
+						if ch.ID == svcID && ch.Deleted {
+							return
+						}
+						continue
+					}
+					var c api.Container
+					if ch.Deleted || ch.Decode(&c) != nil || !startedFor(&c, svcID) {
+						continue
+					}
+					f.add(ctx, &c, 0)
+				}
+			}
+			// The watch ended (compacted, or the store went away for a
+			// moment): list again and go on from there.
+			all, at, err := store.ListAll[api.Container](ctx, s.st, store.KindContainers)
+			if err != nil {
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
+				continue
+			}
+			for _, c := range all {
+				if startedFor(c, svcID) {
+					f.add(ctx, c, 0)
+				}
+			}
+			rev = at
+		}
+	})
+}
+
+// startedFor reports whether c is a container of service svcID that its
+// node has started, so that it has logs to follow.
+func startedFor(c *api.Container, svcID string) bool {
+	st := c.Status.State
+	return c.Spec.Service == svcID && c.Spec.Node != "" && c.Spec.Desired != api.ContainerTerminated &&
+		st != "" && st != api.ContainerPending
 }
 
 // streamWriter sends a flushed text stream. Its headers go out with the
