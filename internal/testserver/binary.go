@@ -21,6 +21,15 @@ var (
 // that Main removes).
 func Binary(tb testing.TB) string {
 	tb.Helper()
+	p, err := BinaryPath()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+// BinaryPath is Binary for a TestMain, which has no testing.TB.
+func BinaryPath() (string, error) {
 	binOnce.Do(func() {
 		if binPath = os.Getenv("WHARF_BIN"); binPath != "" {
 			return
@@ -35,10 +44,7 @@ func Binary(tb testing.TB) string {
 			binErr = fmt.Errorf("build wharf: %v\n%s", err, out)
 		}
 	})
-	if binErr != nil {
-		tb.Fatal(binErr)
-	}
-	return binPath
+	return binPath, binErr
 }
 
 // Main runs the tests of a package that uses Binary, removes the binary

@@ -13,21 +13,36 @@ import (
 
 // ProcRSS is the resident set size (VmRSS) of process pid in bytes, read
 // from /proc (an error where there is none).
-func ProcRSS(pid int) (int64, error) {
+func ProcRSS(pid int) (int64, error) { return procStatus(pid, "VmRSS") }
+
+// ProcRSSSplit splits a process's resident set: anon is its own memory
+// (heap, stacks: RssAnon), file the pages of mapped files it has touched
+// (RssFile: for a Go program, mostly its binary's code and read-only data,
+// shared with every process that runs the same binary and reclaimable).
+func ProcRSSSplit(pid int) (anon, file int64, err error) {
+	if anon, err = procStatus(pid, "RssAnon"); err != nil {
+		return 0, 0, err
+	}
+	file, err = procStatus(pid, "RssFile")
+	return anon, file, err
+}
+
+// procStatus reads a "kB" field of /proc/<pid>/status, in bytes.
+func procStatus(pid int, field string) (int64, error) {
 	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
 	for line := range strings.SplitSeq(string(st), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			if err != nil {
-				return 0, fmt.Errorf("/proc/%d/status: VmRSS: %w", pid, err)
+				return 0, fmt.Errorf("/proc/%d/status: %s: %w", pid, field, err)
 			}
 			return kb << 10, nil
 		}
 	}
-	return 0, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
+	return 0, fmt.Errorf("/proc/%d/status: no %s", pid, field)
 }
 
 // ProcCPU is the user plus system CPU time process pid has used, read from

@@ -29,6 +29,10 @@ func TestProc(t *testing.T) {
 	if err != nil || rss < 1<<20 {
 		t.Fatalf("ProcRSS(self) = %d, %v; want over 1 MB", rss, err)
 	}
+	anon, file, err := ProcRSSSplit(os.Getpid())
+	if err != nil || anon <= 0 || file <= 0 || anon+file > 2*rss {
+		t.Fatalf("ProcRSSSplit(self) = %d, %d, %v; want two parts of RSS %d", anon, file, err, rss)
+	}
 	if _, err := ProcCPU(os.Getpid()); err != nil {
 		t.Fatal(err)
 	}

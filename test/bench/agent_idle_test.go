@@ -66,9 +66,15 @@ func BenchmarkAgentIdle(b *testing.B) {
 		}
 		cpu, wall := procCPU(b, pid)-cpu0, time.Since(t0)
 		rss := procRSS(b, pid)
+		anon, file, err := testserver.ProcRSSSplit(pid)
+		if err != nil {
+			b.Fatal(err)
+		}
 		share := 100 * cpu.Seconds() / wall.Seconds()
-		b.Logf("agent idle %s: RSS %.1f MB (peak %.1f MB), CPU %s = %.3f%% of one core", wall.Round(time.Second), mb(rss), mb(peak), cpu, share)
+		b.Logf("agent idle %s: RSS %.1f MB (peak %.1f MB; now %.1f MB its own, %.1f MB pages of the binary and other files), CPU %s = %.3f%% of one core",
+			wall.Round(time.Second), mb(rss), mb(peak), mb(anon), mb(file), cpu, share)
 		b.ReportMetric(mb(rss), "rss_MB")
+		b.ReportMetric(mb(anon), "rss_anon_MB")
 		b.ReportMetric(mb(peak), "peak_rss_MB")
 		b.ReportMetric(share, "cpu_pct_of_core")
 	}

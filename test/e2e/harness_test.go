@@ -17,29 +17,19 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/internal/testcluster"
+	"github.com/wharfhq/wharf/internal/testserver"
 )
 
+// wharfBin is the binary under test: $WHARF_BIN, or one built for this run.
 var wharfBin string
 
 func TestMain(m *testing.M) {
-	wharfBin = os.Getenv("WHARF_BIN")
-	if wharfBin == "" {
-		dir, err := os.MkdirTemp("", "wharf-e2e-bin")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		wharfBin = filepath.Join(dir, "wharf")
-		out, err := exec.Command("go", "build", "-o", wharfBin, "github.com/wharfhq/wharf/cmd/wharf").CombinedOutput()
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "build wharf: %v\n%s", err, out)
-			os.Exit(1)
-		}
-		code := m.Run()
-		_ = os.RemoveAll(dir)
-		os.Exit(code)
+	var err error
+	if wharfBin, err = testserver.BinaryPath(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	os.Exit(m.Run())
+	testserver.Main(m)
 }
 
 // env is an isolated client environment: its own config dir.
