@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -18,13 +19,48 @@ func (s *Server) listNodes(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getNode(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	var n api.Node
-	if err := s.st.Get(r.Context(), store.KindNodes, id, &n); err != nil {
-		return explainWrite(err, "node", id)
+	n, err := s.resolveNode(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, n)
 	return nil
+}
+
+// resolveNode finds a node by ID, else by name (what `wharf node ls`
+// shows). Names need not be unique (two hosts may share a hostname), so a
+// name that several nodes have is a 409 that lists their IDs.
+func (s *Server) resolveNode(ctx context.Context, ref string) (*api.Node, error) {
+	var n api.Node
+	err := s.st.Get(ctx, store.KindNodes, ref, &n)
+	if err == nil {
+		return &n, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return nil, explainWrite(err, "node", ref)
+	}
+	all, _, err := store.ListAll[api.Node](ctx, s.st, store.KindNodes)
+	if err != nil {
+		return nil, err
+	}
+	var found []*api.Node
+	for _, n := range all {
+		if n.Name == ref {
+			found = append(found, n)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return nil, notFoundErr("node", ref)
+	case 1:
+		return found[0], nil
+	default:
+		ids := make([]string, len(found))
+		for i, n := range found {
+			ids[i] = n.ID
+		}
+		return nil, newErr(errdefs.ErrConflict, "%d nodes are named %q; name one by its ID: %s", len(found), ref, strings.Join(ids, ", "))
+	}
 }
 
 type patchNodeRequest struct {
@@ -47,7 +83,12 @@ func (s *Server) patchNode(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	n, err := modify(r.Context(), s.st, store.KindNodes, "node", r.PathValue("id"), rev, func(n *api.Node) ([]api.Event, error) {
+	node, err := s.resolveNode(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	setObject(r, node.ID)
+	n, err := modify(r.Context(), s.st, store.KindNodes, "node", node.ID, rev, func(n *api.Node) ([]api.Event, error) {
 		if maps.Equal(n.Labels, req.Labels) {
 			return nil, store.ErrNoChange
 		}
@@ -88,13 +129,18 @@ func (s *Server) deleteNode(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	node, err := s.resolveNode(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	setObject(r, node.ID)
 	for attempt := 0; ; attempt++ {
-		n, status, err := s.tryDeleteNode(r, rev, force)
+		n, status, err := s.tryDeleteNode(r.Context(), node.ID, rev, force)
 		if errors.Is(err, store.ErrConflict) && rev == 0 && attempt < 4 {
 			continue // the node changed (a heartbeat, a state): look again
 		}
 		if err != nil {
-			return explainWrite(err, "node", r.PathValue("id"))
+			return explainWrite(err, "node", node.ID)
 		}
 		writeJSON(w, status, n)
 		return nil
@@ -112,8 +158,7 @@ func forceParam(r *http.Request) (bool, error) {
 	}
 }
 
-func (s *Server) tryDeleteNode(r *http.Request, rev int64, force bool) (*api.Node, int, error) {
-	ctx, id := r.Context(), r.PathValue("id")
+func (s *Server) tryDeleteNode(ctx context.Context, id string, rev int64, force bool) (*api.Node, int, error) {
 	var n api.Node
 	if err := s.st.Get(ctx, store.KindNodes, id, &n); err != nil {
 		return nil, 0, err

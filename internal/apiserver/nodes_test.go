@@ -11,7 +11,12 @@ import (
 
 func putNode(t *testing.T, e *env, id string) {
 	t.Helper()
-	n := api.Node{Meta: api.Meta{ID: id}, Hostname: "host-" + id, State: api.NodeDeployed}
+	putNamedNode(t, e, id, "")
+}
+
+func putNamedNode(t *testing.T, e *env, id, name string) {
+	t.Helper()
+	n := api.Node{Meta: api.Meta{ID: id, Name: name}, Hostname: "host-" + id, State: api.NodeDeployed}
 	if err := e.st.Create(t.Context(), store.KindNodes, &n); err != nil {
 		t.Fatal(err)
 	}
@@ -23,6 +28,42 @@ func putContainer(t *testing.T, e *env, id, name, service string, slot int, node
 		Spec: api.ContainerSpec{Service: service, Slot: slot, Node: node, Driver: "exec", Desired: api.ContainerRunning}}
 	if err := e.st.Create(t.Context(), store.KindContainers, &c); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestNodesByName: a node is named by its ID or, when that is unique, by
+// its name, as `wharf node ls` shows it.
+func TestNodesByName(t *testing.T) {
+	e := newEnv(t)
+	putNamedNode(t, e, "a1", "db-host")
+	putNamedNode(t, e, "b1", "web")
+	putNamedNode(t, e, "b2", "web")
+	var n api.Node
+	e.call("GET", "/v1/nodes/db-host", "", 200, &n)
+	if n.ID != "a1" {
+		t.Fatalf("by name: %+v", n)
+	}
+	e.call("PATCH", "/v1/nodes/db-host", `{"labels":{"zone":"a"}}`, 200, &n)
+	if n.ID != "a1" || n.Labels["zone"] != "a" {
+		t.Fatalf("patched by name: %+v", n)
+	}
+	code, b := e.do("PATCH", "/v1/nodes/web", e.admin, `{"labels":{"zone":"a"}}`)
+	if msg := errDetail(t, b).Message; code != http.StatusConflict || !strings.Contains(msg, "b1, b2") {
+		t.Fatalf("a name two nodes share: %d %s", code, b)
+	}
+	e.call("GET", "/v1/nodes/nope", "", 404, nil)
+	e.call("DELETE", "/v1/nodes/db-host", "", 200, &n)
+	if n.ID != "a1" || n.State != api.NodeTerminated {
+		t.Fatalf("deleted by name: %+v", n)
+	}
+	var acts api.List[api.Action]
+	e.call("GET", "/v1/actions", "", 200, &acts)
+	found := false
+	for _, a := range acts.Items {
+		found = found || (a.Method == "DELETE" && a.Object == "a1")
+	}
+	if !found {
+		t.Fatalf("the action names the node's ID: %+v", acts.Items)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"text/tabwriter"
 	"text/template"
@@ -70,7 +71,7 @@ func printTemplate(w io.Writer, format string, rows []row) error {
 		var m any
 		b, _ := json.Marshal(r.obj)
 		_ = json.Unmarshal(b, &m)
-		if err := tmpl.Execute(w, withGoNames(m)); err != nil {
+		if err := tmpl.Execute(w, withGoNames(reflect.ValueOf(r.obj), m)); err != nil {
 			return fmt.Errorf("--format: %w", err)
 		}
 		if _, err := fmt.Fprintln(w); err != nil {
@@ -80,50 +81,88 @@ func printTemplate(w io.Writer, format string, rows []row) error {
 	return nil
 }
 
-// withGoNames adds to every object in v, beside each JSON key, its Go-style
-// name ("exit_code" also as "ExitCode", "id" as "ID"), so that both
-// {{.status.exit_code}} and Docker's {{.Status.ExitCode}} work.
-func withGoNames(v any) any {
-	switch v := v.(type) {
+// withGoNames adds to every object in j (the JSON form of the Go value v)
+// the Go names of its struct fields beside their JSON keys, so that both
+// {{.status.exit_code}} and Docker's {{.Status.ExitCode}} work. Keys of
+// maps (labels, env) are the user's and stay as they are.
+func withGoNames(v reflect.Value, j any) any {
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return j
+		}
+		v = v.Elem()
+	}
+	switch jv := j.(type) {
 	case map[string]any:
-		out := make(map[string]any, 2*len(v))
-		for k, e := range v {
-			e = withGoNames(e)
-			out[k] = e
-			if g := goName(k); g != k {
-				if _, taken := v[g]; !taken {
-					out[g] = e
+		out := make(map[string]any, 2*len(jv))
+		switch v.Kind() {
+		case reflect.Struct:
+			fields := jsonFields(v)
+			for k, e := range jv {
+				f, ok := fields[k]
+				if !ok {
+					out[k] = e
+					continue
+				}
+				e = withGoNames(f.value, e)
+				out[k] = e
+				if _, taken := jv[f.name]; !taken {
+					out[f.name] = e
 				}
 			}
+		case reflect.Map:
+			for k, e := range jv {
+				out[k] = withGoNames(v.MapIndex(reflect.ValueOf(k).Convert(v.Type().Key())), e)
+			}
+		default:
+			return j
 		}
 		return out
 	case []any:
-		for i, e := range v {
-			v[i] = withGoNames(e)
+		if v.Kind() != reflect.Slice && v.Kind() != reflect.Array || v.Len() != len(jv) {
+			return j
 		}
-		return v
+		for i, e := range jv {
+			jv[i] = withGoNames(v.Index(i), e)
+		}
+		return jv
 	default:
-		return v
+		return j
 	}
 }
 
-// goName turns a snake_case JSON key into a Go field name, with Go's
-// initialisms: "driver_id" is "DriverID", "cpus" is "CPUs".
-func goName(k string) string {
-	var b strings.Builder
-	for part := range strings.SplitSeq(k, "_") {
-		switch part {
-		case "id", "ip", "url", "cpu", "tcp", "udp", "http", "tls", "os", "pid":
-			b.WriteString(strings.ToUpper(part))
-		case "cpus", "ips", "ids":
-			b.WriteString(strings.ToUpper(part[:len(part)-1]) + "s")
-		default:
-			if part != "" {
-				b.WriteString(strings.ToUpper(part[:1]) + part[1:])
-			}
+// goField is a struct field as JSON shows it: its Go name and value.
+type goField struct {
+	name  string
+	value reflect.Value
+}
+
+// jsonFields maps the JSON keys of struct v to its fields, with the fields
+// of embedded structs promoted as encoding/json does.
+func jsonFields(v reflect.Value) map[string]goField {
+	out := map[string]goField{}
+	t := v.Type()
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		tag := sf.Tag.Get("json")
+		name, _, _ := strings.Cut(tag, ",")
+		if name == "-" || !sf.IsExported() && !sf.Anonymous {
+			continue
 		}
+		if sf.Anonymous && name == "" && sf.Type.Kind() == reflect.Struct {
+			for k, f := range jsonFields(v.Field(i)) {
+				if _, ok := out[k]; !ok {
+					out[k] = f
+				}
+			}
+			continue
+		}
+		if name == "" {
+			name = sf.Name
+		}
+		out[name] = goField{name: sf.Name, value: v.Field(i)}
 	}
-	return b.String()
+	return out
 }
 
 func printJSON(w io.Writer, v any) error {
