@@ -37,7 +37,7 @@ func newServerCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.DataDir, "data-dir", defaultDataDir("server"), "where the server keeps its data (embedded etcd, certificates, admin token)")
-	f.StringVar(&endpoints, "etcd-endpoints", "", "comma-separated URLs of an external etcd cluster (default: embedded etcd in --data-dir)")
+	f.StringVar(&endpoints, "etcd-endpoints", "", "comma-separated URLs of an external etcd cluster (default: embedded etcd in --data-dir); servers sharing one run one at a time, the others wait as standbys")
 	f.StringVar(&cfg.Addr, "addr", ":7443", "API listen address")
 	f.StringVar(&cfg.AgentAddr, "agent-addr", ":7444", "agent gateway listen address (mTLS)")
 	f.StringVar(&cfg.Advertise, "advertise", "", "host name or IP that agents and clients use to reach this server (default: the host name)")

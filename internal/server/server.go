@@ -44,8 +44,11 @@ type Config struct {
 	// NodeLossGrace is how long a node stays Unreachable before its
 	// containers are placed elsewhere (default 30s).
 	NodeLossGrace time.Duration
-	Version       api.Version
-	Logger        *slog.Logger
+	// LeaderTTL is how long a standby server on a shared etcd waits for an
+	// active one that died before it takes over (default 10s).
+	LeaderTTL time.Duration
+	Version   api.Version
+	Logger    *slog.Logger
 	// Out receives the one-time messages meant for the operator (the first
 	// admin token); default os.Stdout.
 	Out interface{ Write([]byte) (int, error) }
@@ -66,6 +69,9 @@ func (c *Config) defaults() error {
 	}
 	if c.Out == nil {
 		c.Out = os.Stdout
+	}
+	if c.LeaderTTL == 0 {
+		c.LeaderTTL = 10 * time.Second
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together: give both or neither")
@@ -137,6 +143,20 @@ func Run(ctx context.Context, cfg Config) error {
 		scheme = "http"
 	}
 	apiURL := scheme + "://" + advertiseAddr(cfg.Advertise, cfg.Addr)
+	// On a shared etcd only the elected server runs; the others wait here
+	// as standbys. An embedded etcd belongs to this server alone.
+	var leaderLost <-chan struct{}
+	if len(cfg.EtcdEndpoints) > 0 {
+		l, err := lead(ctx, st.Client(), cfg.DataDir, apiURL, cfg.LeaderTTL, log)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		defer l.resign()
+		leaderLost = l.lost()
+	}
 	ready := func(ctx context.Context) error {
 		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
@@ -203,6 +223,9 @@ func Run(ctx context.Context, cfg Config) error {
 	case <-ctx.Done():
 	case runErr = <-errs:
 		log.Error("stopping after a component failed", "err", runErr)
+	case <-leaderLost:
+		runErr = errors.New("lost the leadership of the shared etcd (its lease expired: etcd was out of reach for the leader TTL); stopping, so that a restart waits as a standby")
+		log.Error("stopping", "err", runErr)
 	}
 	// Drain: finish in-flight requests, then stop controllers and gateway,
 	// then (deferred) close etcd, which persists what it acknowledged.

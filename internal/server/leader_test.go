@@ -1,0 +1,67 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.etcd.io/etcd/client/v3/concurrency"
+
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// TestLeadAfterACrash: a server that died while active left its candidacy
+// on a lease that lives for the whole TTL. Run again on the same data dir,
+// it revokes that lease and is active at once; another server's candidacy
+// is left alone.
+func TestLeadAfterACrash(t *testing.T) {
+	ctx := context.Background()
+	e, err := store.StartEmbedded(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dir := t.TempDir()
+	id, err := serverID(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := serverID(dir); err != nil || again != id {
+		t.Fatalf("server ID is not lasting: %q then %q (%v)", id, again, err)
+	}
+
+	// The previous run: elected, then gone without a resign (its lease
+	// lives on for a minute).
+	old, err := concurrency.NewSession(e.Client, concurrency.WithTTL(60))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := concurrency.NewElection(old, leaderPrefix).Campaign(ctx, id+" https://old:7443"); err != nil {
+		t.Fatal(err)
+	}
+	old.Orphan()
+
+	lctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	l, err := lead(lctx, e.Client, dir, "https://new:7443", 60*time.Second, log)
+	if err != nil {
+		t.Fatalf("not active again on the same data dir within 20s (the old lease lives 60s): %v", err)
+	}
+	defer l.resign()
+
+	// Another server (its own data dir) waits as a standby.
+	other := t.TempDir()
+	sctx, stop := context.WithTimeout(ctx, 2*time.Second)
+	defer stop()
+	if _, err := lead(sctx, e.Client, other, "https://other:7443", 60*time.Second, log); err == nil {
+		t.Fatal("a second server became active beside the first")
+	}
+	if b, err := os.ReadFile(filepath.Join(other, "server-id")); err != nil || string(b) == id+"\n" {
+		t.Fatalf("the second server's ID: %q %v", b, err)
+	}
+}
