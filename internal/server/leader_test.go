@@ -65,3 +65,49 @@ func TestLeadAfterACrash(t *testing.T) {
 		t.Fatalf("the second server's ID: %q %v", b, err)
 	}
 }
+
+// TestStandbyTakesOverWhenTheActiveDies: the active server stops renewing
+// its lease (as a killed process does); the standby becomes active once
+// the lease expires, and the old term reports itself lost.
+func TestStandbyTakesOverWhenTheActiveDies(t *testing.T) {
+	ctx := context.Background()
+	e, err := store.StartEmbedded(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	active, err := lead(ctx, e.Client, t.TempDir(), "https://a:7443", 2*time.Second, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		l   *leadership
+		err error
+	}
+	standby := make(chan result, 1)
+	go func() {
+		l, err := lead(ctx, e.Client, t.TempDir(), "https://b:7443", 2*time.Second, log)
+		standby <- result{l, err}
+	}()
+	select {
+	case r := <-standby:
+		t.Fatalf("the standby became active while the first one renews its lease: %v", r.err)
+	case <-time.After(3 * time.Second): // longer than the TTL: the renewals hold it off
+	}
+	active.sess.Orphan() // the process is gone: no more renewals
+	select {
+	case <-active.lost():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the dead term does not report itself lost")
+	}
+	select {
+	case r := <-standby:
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		r.l.resign()
+	case <-time.After(30 * time.Second):
+		t.Fatal("the standby did not take over within 30s of the active server's death (lease TTL 2s)")
+	}
+}
