@@ -201,6 +201,10 @@ func (s *Server) followNewContainers(ctx context.Context, cancel context.CancelF
 				}
 				continue
 			}
+			var svc api.Service
+			if err := s.st.Get(ctx, store.KindServices, svcID, &svc); errors.Is(err, store.ErrNotFound) {
+				return // removed while the watch was down
+			}
 			for _, c := range all {
 				if startedFor(c, svcID) {
 					f.add(ctx, c, 0)
