@@ -111,6 +111,9 @@ func withGoNames(v reflect.Value, j any) any {
 				}
 			}
 		case reflect.Map:
+			if v.Type().Key().Kind() != reflect.String {
+				return j
+			}
 			for k, e := range jv {
 				out[k] = withGoNames(v.MapIndex(reflect.ValueOf(k).Convert(v.Type().Key())), e)
 			}
