@@ -173,12 +173,16 @@ func fmtLabels(m map[string]string) string {
 }
 
 // parseLabels reads k=v arguments.
-func parseLabels(args []string) (map[string]string, error) {
+func parseLabels(args []string) (map[string]string, error) { return parsePairs("label", args) }
+
+// parsePairs reads key=value arguments; what names them in errors
+// ("label", "variable").
+func parsePairs(what string, args []string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, a := range args {
 		k, v, ok := strings.Cut(a, "=")
 		if !ok || k == "" {
-			return nil, fmt.Errorf("label %q: want key=value", a)
+			return nil, fmt.Errorf("%s %q: want key=value", what, a)
 		}
 		out[k] = v
 	}

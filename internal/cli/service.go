@@ -44,7 +44,7 @@ type createFlags struct {
 // spec turns the flags and the command line into a service spec; errors
 // name the flag at fault.
 func (f *createFlags) spec(args []string) (api.ServiceSpec, error) {
-	envMap, err := parseLabels(f.env)
+	envMap, err := parsePairs("variable", f.env)
 	if err != nil {
 		return api.ServiceSpec{}, fmt.Errorf("--env: %w", err)
 	}
