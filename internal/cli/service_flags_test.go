@@ -43,7 +43,7 @@ func TestCreateFlagsErrors(t *testing.T) {
 		{func(f *createFlags) { f.memory = "-1G" }, "--memory"},
 		{func(f *createFlags) { f.reserveCPU = "half" }, "--reserve-cpu: \"half\""},
 		{func(f *createFlags) { f.cpus = "-2" }, "--cpus"},
-		{func(f *createFlags) { f.env = []string{"NOEQUALS"} }, "--env"},
+		{func(f *createFlags) { f.env = []string{"NOEQUALS"} }, "--env: variable \"NOEQUALS\": want key=value"},
 	}
 	for _, tc := range cases {
 		var f createFlags
