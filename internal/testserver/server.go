@@ -33,6 +33,9 @@ type Options struct {
 	// Args are more flags, appended after the ones Start passes
 	// (--data-dir, --addr, --agent-addr, --advertise, --log-level).
 	Args []string
+	// Token is the admin token, for a server whose data dir gets none (a
+	// second server on a shared etcd); default: the one the server wrote.
+	Token string
 }
 
 // Server is a `wharf server` child process. Its addresses and data dir stay
@@ -65,6 +68,16 @@ const logTail = 40
 // /readyz answers 200. The server is stopped when the test ends.
 func Start(tb testing.TB, opts Options) *Server {
 	tb.Helper()
+	s := New(tb, opts)
+	s.Start()
+	return s
+}
+
+// New prepares a server for the test (its dir, data dir and addresses)
+// without running it; Start or Launch runs it. It is stopped when the test
+// ends.
+func New(tb testing.TB, opts Options) *Server {
+	tb.Helper()
 	if opts.LogLevel == "" {
 		opts.LogLevel = "warn"
 	}
@@ -85,13 +98,22 @@ func Start(tb testing.TB, opts Options) *Server {
 			tb.Logf("server.log (last lines):\n%s", strings.Join(lines[max(0, len(lines)-logTail):], "\n"))
 		}
 	})
-	s.Start()
 	return s
 }
 
-// Start runs the process again (after Kill or Stop) on the same data dir
+// Start runs the process (again, after Kill or Stop) on the same data dir
 // and addresses, and waits (up to a minute) until /readyz answers 200.
 func (s *Server) Start() {
+	s.tb.Helper()
+	s.Launch()
+	if err := s.WaitReady(time.Minute); err != nil {
+		s.tb.Fatal(err)
+	}
+}
+
+// Launch runs the process and returns at once: a standby on a shared etcd
+// is not ready until it takes over (WaitReady).
+func (s *Server) Launch() {
 	s.tb.Helper()
 	if s.Alive() {
 		s.tb.Fatal("testserver: Start while the server runs")
@@ -109,19 +131,27 @@ func (s *Server) Start() {
 	s.mu.Lock()
 	s.cmd, s.done = cmd, done
 	s.mu.Unlock()
-	deadline := time.Now().Add(time.Minute)
+}
+
+// WaitReady waits up to d until /readyz answers 200; it fails at once if
+// the process exits.
+func (s *Server) WaitReady(d time.Duration) error {
+	s.mu.Lock()
+	cmd, done := s.cmd, s.done
+	s.mu.Unlock()
+	deadline := time.Now().Add(d)
 	var last error
 	for time.Now().Before(deadline) {
 		if last = s.ready(); last == nil {
-			return
+			return nil
 		}
 		select {
 		case <-done:
-			s.tb.Fatalf("wharf server exited while starting: %v", cmd.ProcessState)
+			return fmt.Errorf("wharf server exited while starting: %v", cmd.ProcessState)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	s.tb.Fatalf("wharf server not ready within a minute: %v", last)
+	return fmt.Errorf("wharf server not ready within %s: %v", d, last)
 }
 
 // ready loads the admin token and CA (written by the first start) and asks
@@ -140,9 +170,12 @@ func (s *Server) load() error {
 	if s.http != nil {
 		return nil
 	}
-	tok, err := os.ReadFile(filepath.Join(s.DataDir, "admin-token"))
-	if err != nil {
-		return err
+	tok := []byte(s.opts.Token)
+	if len(tok) == 0 {
+		var err error
+		if tok, err = os.ReadFile(filepath.Join(s.DataDir, "admin-token")); err != nil {
+			return err
+		}
 	}
 	ca, err := os.ReadFile(filepath.Join(s.DataDir, "ca.crt"))
 	if err != nil {
