@@ -42,7 +42,10 @@ func lead(ctx context.Context, cli *clientv3.Client, dataDir, apiURL string, ttl
 	if err := revokeOwnLeases(ctx, cli, id); err != nil {
 		return nil, err
 	}
-	sess, err := concurrency.NewSession(cli, concurrency.WithTTL(max(1, int(ttl.Seconds()))), concurrency.WithContext(ctx))
+	// The session outlives ctx: a stopping server resigns (resign closes
+	// it) rather than letting its lease lapse, and a lapse is a loss.
+	sess, err := concurrency.NewSession(cli, concurrency.WithTTL(max(1, int(ttl.Seconds()))),
+		concurrency.WithContext(context.WithoutCancel(ctx)))
 	if err != nil {
 		return nil, fmt.Errorf("leader election: %w", err)
 	}
