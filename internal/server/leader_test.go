@@ -14,18 +14,24 @@ import (
 	"github.com/wharfhq/wharf/internal/store"
 )
 
+// electionEnv is an etcd for a test and a logger that drops everything.
+func electionEnv(t *testing.T) (*store.Embedded, *slog.Logger) {
+	t.Helper()
+	e, err := store.StartEmbedded(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	return e, slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
 // TestLeadAfterACrash: a server that died while active left its candidacy
 // on a lease that lives for the whole TTL. Run again on the same data dir,
 // it revokes that lease and is active at once; another server's candidacy
 // is left alone.
 func TestLeadAfterACrash(t *testing.T) {
 	ctx := context.Background()
-	e, err := store.StartEmbedded(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	e, log := electionEnv(t)
 	dir := t.TempDir()
 	id, err := serverID(dir)
 	if err != nil {
@@ -71,12 +77,7 @@ func TestLeadAfterACrash(t *testing.T) {
 // the lease expires, and the old term reports itself lost.
 func TestStandbyTakesOverWhenTheActiveDies(t *testing.T) {
 	ctx := context.Background()
-	e, err := store.StartEmbedded(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	e, log := electionEnv(t)
 	active, err := lead(ctx, e.Client, t.TempDir(), "https://a:7443", 2*time.Second, log)
 	if err != nil {
 		t.Fatal(err)
