@@ -1,7 +1,9 @@
 // Package server is Wharf's composition root: it builds the store, the PKI,
 // the API server, the agent gateway and the controllers, runs them, and
-// stops them in order. It holds no logic of its own beyond wiring and
-// start-up; every decision lives in the component that owns it.
+// stops them in order. On an etcd that several servers share it first
+// waits to be elected the active one (leader.go). It holds no logic of its
+// own beyond wiring and start-up; every decision lives in the component
+// that owns it.
 package server
 
 import (
