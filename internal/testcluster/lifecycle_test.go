@@ -98,7 +98,7 @@ func TestEveryLifecycleVerb(t *testing.T) {
 			return nil
 		})
 	}
-	running := func(n int) func(api.Service, []api.Container) error {
+	settled := func(n int) func(api.Service, []api.Container) error {
 		return func(s api.Service, cts []api.Container) error {
 			live := liveContainers(cts)
 			if s.Status.State != api.ServiceRunning || s.Status.RunningContainers != n || len(live) != n {
@@ -116,13 +116,13 @@ func TestEveryLifecycleVerb(t *testing.T) {
 	step("create", func() error {
 		_, err := c.Client.CreateService(ctx, "web", api.ServiceSpec{Command: []string{"serve"}, Driver: "fake", Replicas: 3})
 		return err
-	}, []string{string(api.ServiceStarting), string(api.ServiceRunning)}, running(3))
+	}, []string{string(api.ServiceStarting), string(api.ServiceRunning)}, settled(3))
 	created := ids(t, c)
 
 	step("scale up", func() error { _, err := c.Client.ScaleService(ctx, "web", 5); return err },
-		[]string{string(api.ServiceScaling), string(api.ServiceRunning)}, running(5))
+		[]string{string(api.ServiceScaling), string(api.ServiceRunning)}, settled(5))
 	step("scale down", func() error { _, err := c.Client.ScaleService(ctx, "web", 2); return err },
-		[]string{string(api.ServiceScaling), string(api.ServiceRunning)}, running(2))
+		[]string{string(api.ServiceScaling), string(api.ServiceRunning)}, settled(2))
 	if now := ids(t, c); now["web-1"] != created["web-1"] || now["web-2"] != created["web-2"] {
 		t.Fatalf("scaling replaced slots 1 and 2: %v then %v", created, now)
 	}
@@ -141,16 +141,16 @@ func TestEveryLifecycleVerb(t *testing.T) {
 			return nil
 		})
 	step("start", func() error { _, err := c.Client.ServiceAction(ctx, "web", "start"); return err },
-		[]string{string(api.ServiceStarting), string(api.ServiceRunning)}, running(2))
+		[]string{string(api.ServiceStarting), string(api.ServiceRunning)}, settled(2))
 
 	before := ids(t, c)
 	step("redeploy", func() error { _, err := c.Client.RedeployService(ctx, "web"); return err },
-		[]string{string(api.ServiceRedeploying), string(api.ServiceRunning)}, running(2))
+		[]string{string(api.ServiceRedeploying), string(api.ServiceRunning)}, settled(2))
 	replaced(t, "redeploy", before, ids(t, c))
 
 	before = ids(t, c)
 	step("restart", func() error { _, err := c.Client.RestartService(ctx, "web"); return err },
-		[]string{string(api.ServiceRedeploying), string(api.ServiceRunning)}, running(2))
+		[]string{string(api.ServiceRedeploying), string(api.ServiceRunning)}, settled(2))
 	replaced(t, "restart", before, ids(t, c))
 
 	before = ids(t, c)
@@ -158,7 +158,7 @@ func TestEveryLifecycleVerb(t *testing.T) {
 		_, err := c.Client.UpdateService(ctx, "web", map[string]any{"env": map[string]string{"COLOR": "blue"}}, 0)
 		return err
 	}, []string{string(api.ServiceRedeploying), string(api.ServiceRunning)}, func(s api.Service, cts []api.Container) error {
-		if err := running(2)(s, cts); err != nil {
+		if err := settled(2)(s, cts); err != nil {
 			return err
 		}
 		for _, ct := range liveContainers(cts) {
@@ -230,12 +230,8 @@ func rows(cts []api.Container) string {
 // ids maps the service's live container names to their IDs.
 func ids(t *testing.T, c *Cluster) map[string]string {
 	t.Helper()
-	cts, err := c.Client.Containers(context.Background(), "web", "")
-	if err != nil {
-		t.Fatal(err)
-	}
 	m := map[string]string{}
-	for _, ct := range liveContainers(cts) {
+	for _, ct := range liveContainers(mustContainers(t, c, "web")) {
 		m[ct.Name] = ct.ID
 	}
 	return m

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,36 +14,52 @@ import (
 
 // ProcRSS is the resident set size (VmRSS) of process pid in bytes, read
 // from /proc (an error where there is none).
-func ProcRSS(pid int) (int64, error) { return procStatus(pid, "VmRSS") }
+func ProcRSS(pid int) (int64, error) {
+	v, err := procStatus(pid, "VmRSS")
+	if err != nil {
+		return 0, err
+	}
+	return v[0], nil
+}
 
 // ProcRSSSplit splits a process's resident set: anon is its own memory
 // (heap, stacks: RssAnon), file the pages of mapped files it has touched
 // (RssFile: for a Go program, mostly its binary's code and read-only data,
 // shared with every process that runs the same binary and reclaimable).
 func ProcRSSSplit(pid int) (anon, file int64, err error) {
-	if anon, err = procStatus(pid, "RssAnon"); err != nil {
+	v, err := procStatus(pid, "RssAnon", "RssFile")
+	if err != nil {
 		return 0, 0, err
 	}
-	file, err = procStatus(pid, "RssFile")
-	return anon, file, err
+	return v[0], v[1], nil
 }
 
-// procStatus reads a "kB" field of /proc/<pid>/status, in bytes.
-func procStatus(pid int, field string) (int64, error) {
+// procStatus reads "kB" fields of /proc/<pid>/status, in bytes, in the
+// order asked.
+func procStatus(pid int, fields ...string) ([]int64, error) {
 	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
+	out := make([]int64, len(fields))
+	found := 0
 	for line := range strings.SplitSeq(string(st), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("/proc/%d/status: %s: %w", pid, field, err)
-			}
-			return kb << 10, nil
+		name, v, ok := strings.Cut(line, ":")
+		i := slices.Index(fields, name)
+		if !ok || i < 0 {
+			continue
 		}
+		kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("/proc/%d/status: %s: %w", pid, name, err)
+		}
+		out[i] = kb << 10
+		found++
 	}
-	return 0, fmt.Errorf("/proc/%d/status: no %s", pid, field)
+	if found != len(fields) {
+		return nil, fmt.Errorf("/proc/%d/status: not every one of %v", pid, fields)
+	}
+	return out, nil
 }
 
 // ProcCPU is the user plus system CPU time process pid has used, read from
