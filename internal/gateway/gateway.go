@@ -97,16 +97,16 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default().With("component", "gateway")
 	}
+	// Agents speak TLS 1.3 only, with a certificate from the cluster CA.
+	tlsCfg := pki.ServerTLSConfig(cfg.TLSCert)
+	tlsCfg.MinVersion = tls.VersionTLS13
+	tlsCfg.ClientAuth = tls.RequireAndVerifyClientCert
+	tlsCfg.ClientCAs = cfg.CA.Pool()
 	g := &Gateway{
-		cfg:   cfg,
-		log:   cfg.Logger,
-		store: cfg.Store,
-		tlsCfg: &tls.Config{
-			MinVersion:   tls.VersionTLS13,
-			Certificates: []tls.Certificate{cfg.TLSCert},
-			ClientAuth:   tls.RequireAndVerifyClientCert,
-			ClientCAs:    cfg.CA.Pool(),
-		},
+		cfg:      cfg,
+		log:      cfg.Logger,
+		store:    cfg.Store,
+		tlsCfg:   tlsCfg,
 		ready:    make(chan struct{}),
 		sessions: map[string]*session{},
 		nodes:    map[string]*nodeLive{},

@@ -27,6 +27,7 @@ import (
 	"github.com/wharfhq/wharf/internal/controller"
 	"github.com/wharfhq/wharf/internal/gateway"
 	"github.com/wharfhq/wharf/internal/install"
+	"github.com/wharfhq/wharf/internal/pki"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -198,7 +199,7 @@ func Run(ctx context.Context, cfg Config) error {
 	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 	httpSrv.RegisterOnShutdown(apiSrv.StopStreams)
 	if !cfg.Insecure {
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{apiCert}, MinVersion: tls.VersionTLS12})
+		ln = tls.NewListener(ln, pki.ServerTLSConfig(apiCert))
 	}
 
 	runCtx, stopComponents := context.WithCancel(context.WithoutCancel(ctx))
