@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"reflect"
 	"slices"
@@ -50,10 +51,13 @@ func (s *Server) decodeError(err error) error {
 		mbe *http.MaxBytesError
 		se  *json.SyntaxError
 		ute *json.UnmarshalTypeError
+		ne  net.Error
 	)
 	switch {
 	case errors.As(err, &mbe):
 		return newErr(errTooLarge, "the request body is larger than the limit of %d bytes", s.cfg.MaxBodyBytes)
+	case errors.As(err, &ne) && ne.Timeout():
+		return newErr(errdefs.ErrInvalid, "the request body did not arrive within the server's read timeout; send it at once")
 	case errors.Is(err, io.EOF):
 		return newErr(errdefs.ErrInvalid, "the request body is empty; send a JSON object")
 	case errors.Is(err, io.ErrUnexpectedEOF):

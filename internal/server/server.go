@@ -196,7 +196,7 @@ func Run(ctx context.Context, cfg Config) error {
 	mux.Handle("/", apiHandler)
 	mux.Handle("GET /install.sh", inst)
 	mux.Handle("GET /download/", inst)
-	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	httpSrv := apiserver.NewHTTPServer(mux, apiserver.DefaultTimeouts, slog.NewLogLogger(log.Handler(), slog.LevelDebug))
 	httpSrv.RegisterOnShutdown(apiSrv.StopStreams)
 	if !cfg.Insecure {
 		ln = tls.NewListener(ln, pki.ServerTLSConfig(apiCert))
