@@ -435,6 +435,10 @@ const (
 	// CodeInsufficientStorage: the server's data dir is nearly full; writes
 	// are refused until space returns, reads still work (507).
 	CodeInsufficientStorage = "insufficient_storage"
+	// CodeTooManyRequests: this address failed to authenticate (or to
+	// join) too often and is refused for the Retry-After header's seconds
+	// (429).
+	CodeTooManyRequests = "too_many_requests"
 )
 
 // JoinToken is a token that lets a new host join as a node. Like API tokens,

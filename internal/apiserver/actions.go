@@ -34,6 +34,9 @@ func clipAction(s string) string {
 // recordAction writes the audit record of a mutating call once its handler
 // has finished. Its ID sorts by time, so lists come oldest first.
 func (s *Server) recordAction(r *http.Request, sw *statusWriter, info *reqInfo, start time.Time) {
+	if sw.code() == http.StatusTooManyRequests {
+		return // a throttled guesser: its first failures are recorded, not the flood
+	}
 	a := api.Action{
 		Meta:     api.Meta{ID: newTimeID()},
 		Who:      info.who,

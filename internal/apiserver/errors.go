@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/wharfhq/wharf/api"
@@ -37,6 +38,7 @@ var errorTable = []mapping{
 	{errdefs.IsNotFound, http.StatusNotFound, api.CodeNotFound, ""},
 	{errdefs.IsConflict, http.StatusConflict, api.CodeConflict, ""},
 	{func(err error) bool { return errors.Is(err, errTooLarge) }, http.StatusRequestEntityTooLarge, api.CodeTooLarge, ""},
+	{func(err error) bool { return errors.Is(err, errdefs.ErrTooManyRequests) }, http.StatusTooManyRequests, api.CodeTooManyRequests, ""},
 	{func(err error) bool { return errors.Is(err, errdefs.ErrUnavailable) }, http.StatusServiceUnavailable, api.CodeUnavailable, ""},
 	{func(err error) bool { return errors.Is(err, errdefs.ErrInsufficientStorage) }, http.StatusInsufficientStorage, api.CodeInsufficientStorage, ""},
 	{func(err error) bool { return errors.Is(err, errMethod) }, http.StatusMethodNotAllowed, api.CodeMethod, ""},
@@ -79,8 +81,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.Warn("api request failed after its response began", "method", r.Method, "path", r.URL.Path, "err", err)
 		return
 	}
-	if status == http.StatusUnauthorized {
+	switch status {
+	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="wharf"`)
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(err)))
 	}
 	writeJSON(w, status, api.ErrorBody{Error: d})
 }

@@ -75,6 +75,9 @@ func (s *Server) createJoinToken(w http.ResponseWriter, r *http.Request) error {
 // join serves POST /v1/join, the one write that needs no API token: the
 // join token in the body is the credential, and the Joiner checks it.
 func (s *Server) join(w http.ResponseWriter, r *http.Request) error {
+	if err := s.joinAllowed(r); err != nil {
+		return err
+	}
 	var req api.JoinRequest
 	if err := s.decode(w, r, &req, false); err != nil {
 		return err
@@ -88,6 +91,7 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) error {
 	setObject(r, req.NodeID)
 	resp, err := s.cfg.Join.Join(r.Context(), req, r.RemoteAddr)
 	if err != nil {
+		s.joinFailed(r, err)
 		return err
 	}
 	setObject(r, resp.NodeID)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/internal/throttle"
 )
 
 // LogSource streams a container's logs from its node (the agent gateway
@@ -53,6 +54,10 @@ type Config struct {
 	// Registry is where the wharf_http_* metrics are registered; /metrics
 	// serves it. A new registry is made when nil.
 	Registry *prometheus.Registry
+	// Throttle counts failed authentications (bad API tokens, failed
+	// joins) per source address and refuses a source that failed too often
+	// with 429. One with throttle's defaults is made when nil.
+	Throttle *throttle.Limiter
 }
 
 // Server is the API server. Make it with New.
@@ -80,6 +85,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
+	}
+	if cfg.Throttle == nil {
+		cfg.Throttle = throttle.New(throttle.Config{})
 	}
 	m, err := newMetrics(cfg.Registry)
 	if err != nil {
@@ -200,7 +208,7 @@ func (s *Server) wrap(rt route) http.Handler {
 		defer func() { s.metrics.observe(r.Method, rt.path, sw.code(), time.Since(start)) }()
 
 		if rt.access != public {
-			tok, err := s.authenticate(r)
+			tok, err := s.authenticateThrottled(r)
 			if err != nil {
 				s.fail(sw, r, err)
 				return

@@ -19,6 +19,9 @@ var (
 	ErrNotFound     = errors.New("not found")
 	ErrConflict     = errors.New("conflict")
 	ErrUnavailable  = errors.New("unavailable")
+	// ErrTooManyRequests: the caller's source failed to authenticate too
+	// often and is refused for a while.
+	ErrTooManyRequests = errors.New("too many requests")
 	// ErrInsufficientStorage: the server's disk is too full to take a write.
 	ErrInsufficientStorage = errors.New("insufficient storage")
 )

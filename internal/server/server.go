@@ -29,6 +29,7 @@ import (
 	"github.com/wharfhq/wharf/internal/install"
 	"github.com/wharfhq/wharf/internal/pki"
 	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/internal/throttle"
 )
 
 // Config is everything `wharf server` takes.
@@ -55,6 +56,10 @@ type Config struct {
 	// Out receives the one-time messages meant for the operator (the first
 	// admin token); default os.Stdout.
 	Out interface{ Write([]byte) (int, error) }
+	// Throttle limits failed authentications per source address (wrong API
+	// tokens, failed joins, forged agent certificates): by default 10 in a
+	// minute, then refused for 1 minute, doubling up to 15.
+	Throttle throttle.Config
 }
 
 func (c *Config) defaults() error {
@@ -130,9 +135,11 @@ func Run(ctx context.Context, cfg Config) error {
 		fmt.Fprintf(cfg.Out, "Admin API token (shown once; also in %s):\n\n    %s\n\n", filepath.Join(cfg.DataDir, "admin-token"), secret)
 	}
 
+	failures := throttle.New(cfg.Throttle) // one table for the API and the gateway
 	gw, err := gateway.New(gateway.Config{
 		Store: st, CA: ca, TLSCert: apiCert, Addr: cfg.AgentAddr,
 		Advertise: advertiseAddr(cfg.Advertise, cfg.AgentAddr), HeartbeatGrace: cfg.HeartbeatGrace, Logger: log.With("component", "gateway"),
+		Throttle: failures,
 	})
 	if err != nil {
 		return err
@@ -177,6 +184,7 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Sprintf("wharf agent --server %s --token %s", apiURL, token)
 		},
 		Ready: ready, Version: cfg.Version, Logger: log.With("component", "api"), Registry: reg,
+		Throttle: failures,
 	})
 	if err != nil {
 		return err
