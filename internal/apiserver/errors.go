@@ -39,7 +39,7 @@ var errorTable = []mapping{
 	{errdefs.IsConflict, http.StatusConflict, api.CodeConflict, ""},
 	{func(err error) bool { return errors.Is(err, errTooLarge) }, http.StatusRequestEntityTooLarge, api.CodeTooLarge, ""},
 	{func(err error) bool { return errors.Is(err, errdefs.ErrTooManyRequests) }, http.StatusTooManyRequests, api.CodeTooManyRequests, ""},
-	{func(err error) bool { return errors.Is(err, errdefs.ErrUnavailable) }, http.StatusServiceUnavailable, api.CodeUnavailable, ""},
+	{errdefs.IsUnavailable, http.StatusServiceUnavailable, api.CodeUnavailable, ""},
 	{func(err error) bool { return errors.Is(err, errdefs.ErrInsufficientStorage) }, http.StatusInsufficientStorage, api.CodeInsufficientStorage, ""},
 	{func(err error) bool { return errors.Is(err, errMethod) }, http.StatusMethodNotAllowed, api.CodeMethod, ""},
 	{func(err error) bool { return errors.Is(err, context.DeadlineExceeded) }, http.StatusServiceUnavailable, api.CodeUnavailable,

@@ -11,7 +11,8 @@ import (
 )
 
 // Sentinels. Store errors (store.ErrNotFound, store.ErrConflict,
-// store.ErrExists) count as NotFound and Conflict too.
+// store.ErrExists, store.ErrUnavailable) count as NotFound, Conflict and
+// Unavailable too.
 var (
 	ErrInvalid      = errors.New("invalid")
 	ErrUnauthorized = errors.New("unauthorized")
@@ -45,6 +46,12 @@ func Invalid(field, format string, args ...any) error {
 // IsNotFound reports whether err means the object does not exist.
 func IsNotFound(err error) bool {
 	return errors.Is(err, ErrNotFound) || errors.Is(err, store.ErrNotFound)
+}
+
+// IsUnavailable reports whether err means a dependency (the store, a node)
+// cannot serve now and the call may be retried later.
+func IsUnavailable(err error) bool {
+	return errors.Is(err, ErrUnavailable) || errors.Is(err, store.ErrUnavailable)
 }
 
 // IsConflict reports whether err means a conflicting write.

@@ -105,7 +105,9 @@ func (s *Store) Events(ctx context.Context, since EventCursor, limit int) ([]api
 		if since.Rev > 0 {
 			opts = append(opts, clientv3.WithMinModRev(since.Rev))
 		}
-		resp, err := s.cli.Get(ctx, p, opts...)
+		octx, cancel := s.opContext(ctx)
+		resp, err := s.cli.Get(octx, p, opts...)
+		cancel()
 		if err != nil {
 			return nil, 0, wrapEtcd(err)
 		}

@@ -63,6 +63,8 @@ type Store struct {
 	events *eventLease
 	// retained is the lease of what CreateExpiring writes.
 	retained *eventLease
+	// opTimeout bounds one operation (0: DefaultOpTimeout).
+	opTimeout time.Duration
 }
 
 // Retention is how long CreateExpiring's objects (actions) are kept;
@@ -88,7 +90,9 @@ func (s *Store) Get(ctx context.Context, kind, id string, out Object) error {
 	if id == "" || strings.Contains(id, "/") {
 		return fmt.Errorf("%s %q: %w", kind, id, ErrNotFound)
 	}
-	resp, err := s.cli.Get(ctx, s.Key(kind, id))
+	octx, cancel := s.opContext(ctx)
+	defer cancel()
+	resp, err := s.cli.Get(octx, s.Key(kind, id))
 	if err != nil {
 		return wrapEtcd(err)
 	}
@@ -138,7 +142,9 @@ func (s *Store) List(ctx context.Context, kind string, o ListOptions) (ListResul
 	if o.Revision > 0 {
 		opts = append(opts, clientv3.WithRev(o.Revision))
 	}
-	resp, err := s.cli.Get(ctx, start, opts...)
+	octx, cancel := s.opContext(ctx)
+	defer cancel()
+	resp, err := s.cli.Get(octx, start, opts...)
 	if err != nil {
 		return ListResult{}, wrapEtcd(err)
 	}
@@ -238,9 +244,3 @@ func encode(obj Object) ([]byte, error) {
 	return b, err
 }
 
-func wrapEtcd(err error) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf("store: %w", err)
-}

@@ -124,6 +124,8 @@ func (t *Txn) Commit(ctx context.Context) error {
 	if t.Len() > MaxOps {
 		return fmt.Errorf("%w: %d > %d", ErrTooManyOps, t.Len(), MaxOps)
 	}
+	ctx, cancel := t.s.opContext(ctx)
+	defer cancel()
 	ops := t.ops
 	if len(t.expiring) > 0 {
 		lease, err := t.s.retained.get(ctx)
