@@ -243,4 +243,3 @@ func encode(obj Object) ([]byte, error) {
 	m.Revision = rev
 	return b, err
 }
-
