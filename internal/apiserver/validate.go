@@ -24,11 +24,6 @@ var (
 
 const maxValueLen = 255
 
-// printable reports whether s has no control characters.
-func printable(s string) bool {
-	return !strings.ContainsFunc(s, unicode.IsControl)
-}
-
 func validateLabelValue(field, v string) error {
 	if len(v) > maxValueLen || !printable(v) {
 		return errdefs.Invalid(field, "value must be at most %d printable characters", maxValueLen)
@@ -74,6 +69,9 @@ func validateSpec(spec *api.ServiceSpec) error {
 		return err
 	}
 	if err := validateArgs("spec.entrypoint", spec.Entrypoint, true); err != nil {
+		return err
+	}
+	if err := validateText(spec); err != nil {
 		return err
 	}
 	for k, v := range spec.Env {

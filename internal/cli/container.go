@@ -106,6 +106,7 @@ func logsCmd(g *globals, kind, use, short string) *cobra.Command {
 	var (
 		follow bool
 		tail   int
+		raw    bool
 	)
 	cmd := &cobra.Command{
 		Use: use, Short: short, Args: cobra.ExactArgs(1),
@@ -119,7 +120,7 @@ func logsCmd(g *globals, kind, use, short string) *cobra.Command {
 				return err
 			}
 			defer func() { _ = body.Close() }()
-			_, err = io.Copy(cmd.OutOrStdout(), body)
+			_, err = io.Copy(payloadWriter(cmd.OutOrStdout(), raw), body)
 			if cmd.Context().Err() != nil {
 				return nil
 			}
@@ -128,6 +129,7 @@ func logsCmd(g *globals, kind, use, short string) *cobra.Command {
 	}
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep streaming new output")
 	cmd.Flags().IntVar(&tail, "tail", 0, "only the last N lines")
+	cmd.Flags().BoolVar(&raw, "raw", false, "print the output's bytes as they are, terminal control sequences included (by default they are shown escaped, such as \\x1b, when printing to a terminal)")
 	return cmd
 }
 
@@ -149,7 +151,7 @@ func containerExec(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("container %s: %w", args[0], err)
 			}
-			_, _ = io.WriteString(cmd.OutOrStdout(), res.Output)
+			_, _ = io.WriteString(payloadWriter(cmd.OutOrStdout(), false), res.Output)
 			if res.ExitCode != 0 {
 				os.Exit(min(max(res.ExitCode, 1), 255)) // the command's own code
 			}

@@ -55,7 +55,8 @@ func printEvent(w io.Writer, e api.Event, asJSON bool) error {
 	if asJSON {
 		return printJSONLine(w, e)
 	}
-	_, err := fmt.Fprintf(w, "%-8s %s  %-9s %-8s %-12s %-12s %s\n", e.Cursor(), e.Time.Local().Format(time.DateTime), e.Kind, e.Type, orDash(e.Name), orDash(e.State), e.Message)
+	_, err := fmt.Fprintf(w, "%-8s %s  %-9s %-8s %-12s %-12s %s\n", e.Cursor(), e.Time.Local().Format(time.DateTime),
+		cell(e.Kind), cell(e.Type), cell(orDash(e.Name)), cell(orDash(e.State)), cell(e.Message))
 	return err
 }
 

@@ -81,7 +81,7 @@ func nodeLabel(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", n.ID, fmtLabels(n.Labels))
+			say(cmd.OutOrStdout(), "%s %s\n", n.ID, fmtLabels(n.Labels))
 			return nil
 		},
 	}
@@ -115,10 +115,10 @@ func nodeRm(g *globals) *cobra.Command {
 					return fmt.Errorf("node %s: %w", id, err)
 				}
 				if n.State == api.NodeTerminating {
-					fmt.Fprintf(cmd.OutOrStdout(), "%s draining: its containers move to other nodes, then it is removed (wharf node ls shows it Terminating until then)\n", id)
+					say(cmd.OutOrStdout(), "%s draining: its containers move to other nodes, then it is removed (wharf node ls shows it Terminating until then)\n", id)
 					continue
 				}
-				fmt.Fprintln(cmd.OutOrStdout(), id)
+				say(cmd.OutOrStdout(), "%s\n", id)
 			}
 			return nil
 		},
@@ -141,10 +141,10 @@ func nodeJoinToken(g *globals) *cobra.Command {
 				return err
 			}
 			if quiet {
-				fmt.Fprintln(cmd.OutOrStdout(), t.Token)
+				say(cmd.OutOrStdout(), "%s\n", t.Token)
 				return nil
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "To add a node, run this on the new host:\n\n    %s\n\n", t.Command)
+			say(cmd.OutOrStdout(), "To add a node, run this on the new host:\n\n    %s\n\n", t.Command)
 			if rotate {
 				fmt.Fprintln(cmd.OutOrStdout(), "Every older join token has been revoked.")
 			}

@@ -35,7 +35,7 @@ func printList(w io.Writer, f listFlags, header []string, rows []row) error {
 	switch {
 	case f.quiet:
 		for _, r := range rows {
-			if _, err := fmt.Fprintln(w, r.id); err != nil {
+			if _, err := fmt.Fprintln(w, cell(r.id)); err != nil {
 				return err
 			}
 		}
@@ -50,7 +50,11 @@ func printList(w io.Writer, f listFlags, header []string, rows []row) error {
 		tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
 		fmt.Fprintln(tw, strings.Join(header, "\t"))
 		for _, r := range rows {
-			fmt.Fprintln(tw, strings.Join(r.cells, "\t"))
+			cells := make([]string, len(r.cells))
+			for i, c := range r.cells {
+				cells[i] = cell(c)
+			}
+			fmt.Fprintln(tw, strings.Join(cells, "\t"))
 		}
 		return tw.Flush()
 	default:
@@ -71,7 +75,7 @@ func printTemplate(w io.Writer, format string, rows []row) error {
 		var m any
 		b, _ := json.Marshal(r.obj)
 		_ = json.Unmarshal(b, &m)
-		if err := tmpl.Execute(w, withGoNames(reflect.ValueOf(r.obj), m)); err != nil {
+		if err := tmpl.Execute(w, escapeTree(withGoNames(reflect.ValueOf(r.obj), m))); err != nil {
 			return fmt.Errorf("--format: %w", err)
 		}
 		if _, err := fmt.Fprintln(w); err != nil {
@@ -169,9 +173,34 @@ func jsonFields(v reflect.Value) map[string]goField {
 }
 
 func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(escapeJSON(b), '\n'))
+	return err
+}
+
+// escapeTree escapes every string of a decoded JSON value, map keys
+// included, as a cell: what a --format template prints is then safe, and
+// the template's own text (the user's) is left as it is.
+func escapeTree(v any) any {
+	switch t := v.(type) {
+	case string:
+		return cell(t)
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[cell(k)] = escapeTree(e)
+		}
+		return out
+	case []any:
+		for i, e := range t {
+			t[i] = escapeTree(e)
+		}
+		return t
+	}
+	return v
 }
 
 // ago renders a time as a short age: "3s", "5m", "2h", "4d".
@@ -200,7 +229,12 @@ func orDash(s string) string {
 }
 
 func printJSONLine(w io.Writer, v any) error {
-	return json.NewEncoder(w).Encode(v)
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(escapeJSON(b), '\n'))
+	return err
 }
 
 // inspectCmd is `<noun> inspect REF...`: each object read with get, printed

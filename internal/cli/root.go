@@ -7,6 +7,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -58,10 +59,16 @@ func Main(ctx context.Context, args []string) int {
 	root := NewRoot()
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "wharf: "+err.Error())
+		printError(os.Stderr, err)
 		return 1
 	}
 	return 0
+}
+
+// printError prints a command's error as one line. Its text may come from
+// the server (and through it from anyone who named something): escaped.
+func printError(w io.Writer, err error) {
+	_ = say(w, "wharf: %s\n", err)
 }
 
 // resolve applies flag > environment > config file > default.

@@ -168,7 +168,7 @@ func serviceCreate(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), s.ID)
+			say(cmd.OutOrStdout(), "%s\n", s.ID)
 			return nil
 		},
 	}
@@ -242,7 +242,7 @@ func servicePs(g *globals) *cobra.Command {
 				return err
 			}
 			if s.Status.Pending != "" && f.format == "" && !f.quiet {
-				fmt.Fprintf(cmd.OutOrStdout(), "\nnot placed: %s\n", s.Status.Pending)
+				say(cmd.OutOrStdout(), "\nnot placed: %s\n", s.Status.Pending)
 			}
 			return nil
 		},
@@ -271,7 +271,7 @@ func serviceScale(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s scaled to %d\n", s.Name, s.Spec.Replicas)
+			say(cmd.OutOrStdout(), "%s scaled to %d\n", s.Name, s.Spec.Replicas)
 			return nil
 		},
 	}
@@ -292,7 +292,7 @@ func serviceVerb(g *globals, verb, short, long string) *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("service %s: %w", id, err)
 				}
-				fmt.Fprintln(cmd.OutOrStdout(), s.Name)
+				say(cmd.OutOrStdout(), "%s\n", s.Name)
 			}
 			return nil
 		},
@@ -311,7 +311,7 @@ func serviceRm(g *globals) *cobra.Command {
 				if err := c.RemoveService(cmd.Context(), id); err != nil {
 					return fmt.Errorf("service %s: %w", id, err)
 				}
-				fmt.Fprintln(cmd.OutOrStdout(), id)
+				say(cmd.OutOrStdout(), "%s\n", id)
 			}
 			return nil
 		},

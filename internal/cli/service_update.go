@@ -122,7 +122,7 @@ its previous spec (or pauses, with --failure-action pause), per the
 			if err != nil {
 				return fmt.Errorf("service %s: %w", args[0], err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s generation %d\n", s.Name, s.RestartGeneration)
+			say(cmd.OutOrStdout(), "%s generation %d\n", s.Name, s.RestartGeneration)
 			return nil
 		},
 	}

@@ -61,7 +61,7 @@ func stackDeploy(g *globals) *cobra.Command {
 				return err
 			}
 			for _, w := range st.Warnings {
-				fmt.Fprintln(cmd.ErrOrStderr(), w.String())
+				say(cmd.ErrOrStderr(), "%s\n", w.String())
 			}
 			name, err := stackName(st, args)
 			if err != nil {
@@ -103,7 +103,7 @@ func printPlan(w io.Writer, name string, res api.DeployStackResult) error {
 	counts := map[string]int{}
 	for _, e := range res.Plan {
 		counts[e.Action]++
-		if _, err := fmt.Fprintln(w, planLine(e)); err != nil {
+		if err := say(w, "%s\n", planLine(e)); err != nil {
 			return err
 		}
 	}
@@ -114,9 +114,8 @@ func printPlan(w io.Writer, name string, res api.DeployStackResult) error {
 	case res.Created:
 		verb = "created"
 	}
-	_, err := fmt.Fprintf(w, "stack %s (%s): %d to create, %d to update, %d to remove, %d unchanged\n", name, verb,
+	return say(w, "stack %s (%s): %d to create, %d to update, %d to remove, %d unchanged\n", name, verb,
 		counts[api.PlanCreate], counts[api.PlanUpdate], counts[api.PlanRemove], counts[api.PlanUnchanged])
-	return err
 }
 
 // planLine is `update worker: image "a" → "b", env.MODE "x" → "y" (rolling

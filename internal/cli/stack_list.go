@@ -94,7 +94,7 @@ func stackPs(g *globals) *cobra.Command {
 					fmt.Fprintln(cmd.OutOrStdout())
 					first = false
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s pending: %s\n", s.Name, s.Status.Pending)
+				say(cmd.OutOrStdout(), "%s pending: %s\n", s.Name, s.Status.Pending)
 			}
 			return nil
 		},
@@ -122,7 +122,7 @@ func stackVerb(g *globals, verb, short string) *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("stack %s: %w", id, err)
 				}
-				fmt.Fprintln(cmd.OutOrStdout(), s.Name)
+				say(cmd.OutOrStdout(), "%s\n", s.Name)
 			}
 			return nil
 		},
@@ -141,7 +141,7 @@ func stackRm(g *globals) *cobra.Command {
 				if err := c.RemoveStack(cmd.Context(), id); err != nil {
 					return fmt.Errorf("stack %s: %w", id, err)
 				}
-				fmt.Fprintln(cmd.OutOrStdout(), id)
+				say(cmd.OutOrStdout(), "%s\n", id)
 			}
 			return nil
 		},

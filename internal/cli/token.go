@@ -26,7 +26,7 @@ func tokenCreate(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), t.Secret)
+			say(cmd.OutOrStdout(), "%s\n", t.Secret)
 			return nil
 		},
 	}
@@ -70,7 +70,7 @@ func tokenRm(g *globals) *cobra.Command {
 				if err := c.RemoveToken(cmd.Context(), id); err != nil {
 					return fmt.Errorf("token %s: %w", id, err)
 				}
-				fmt.Fprintln(cmd.OutOrStdout(), id)
+				say(cmd.OutOrStdout(), "%s\n", id)
 			}
 			return nil
 		},

@@ -152,12 +152,12 @@ func runUp(ctx context.Context, out io.Writer, o upOptions) error {
 			return nil
 		case d := <-sup.died:
 			if d.name == "server" {
-				fmt.Fprintf(out, "\n%v; stopping the cluster\n", d.err)
+				say(out, "\n%v; stopping the cluster\n", d.err)
 				return d.err
 			}
 			// A lost agent is what a cluster is for: its node goes
 			// Unreachable and the rest keeps running.
-			fmt.Fprintf(out, "%v; the other nodes keep running\n", d.err)
+			say(out, "%v; the other nodes keep running\n", d.err)
 		}
 	}
 }

@@ -57,7 +57,7 @@ func newVersionCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "server %s (commit %s, %s)\n", sv.Version, sv.Commit, sv.GoVersion)
+			say(out, "server %s (commit %s, %s)\n", sv.Version, sv.Commit, sv.GoVersion)
 			return nil
 		},
 	}
