@@ -41,7 +41,7 @@ func validateText(spec *api.ServiceSpec) error {
 		switch {
 		case !printable(k):
 			return controlErr("spec.labels", "label key", k)
-		case !printable(spec.Labels[k]):
+		case !printable(strings.ReplaceAll(spec.Labels[k], "\t", " ")): // free text, as Docker's: a tab drives no terminal
 			return controlErr("spec.labels."+k, "label value", spec.Labels[k])
 		}
 	}
