@@ -150,7 +150,7 @@ func (a *Agent) join(ctx context.Context) (*identity, error) {
 	rb, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode/100 != 2 {
 		err := fmt.Errorf("join refused by %s: %s", base, errorMessage(resp.Status, rb))
-		if resp.StatusCode/100 == 4 {
+		if resp.StatusCode/100 == 4 && resp.StatusCode != http.StatusTooManyRequests { // 429: throttled, try later
 			return nil, errFatal{err}
 		}
 		return nil, err
