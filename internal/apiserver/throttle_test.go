@@ -8,8 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/hostile"
+	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/throttle"
 )
 
@@ -55,6 +58,20 @@ func TestTokenGuesserIsThrottled(t *testing.T) {
 	}
 	if rec := e.fromAddr("192.0.2.9:4000", "GET", "/v1/nodes", e.admin); rec.Code != http.StatusOK {
 		t.Fatalf("the admin token from another address: %d %s", rec.Code, rec.Body)
+	}
+	// A refused request reads no store: with the store gone it is still
+	// a 429, while another address's request now fails on the store.
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{testEtcd.ClientURL()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = cli.Close()
+	e.s.st = store.New(cli, "/gone")
+	if code, _ := e.do("GET", "/v1/nodes", e.admin, ""); code != http.StatusTooManyRequests {
+		t.Fatalf("a refused request without a store: %d, want 429", code)
+	}
+	if rec := e.fromAddr("192.0.2.9:4000", "GET", "/v1/nodes", e.admin); rec.Code == http.StatusOK {
+		t.Fatal("a request from another address succeeded without a store: the check above proves nothing")
 	}
 }
 
