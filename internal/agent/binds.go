@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/wharfhq/wharf/api"
@@ -103,28 +104,28 @@ func (p *bindPolicy) checkResolved(src, res string) error {
 		what += " (which resolves to " + res + ")"
 	}
 	for _, s := range p.sockets {
-		switch {
-		case res == s || sameFile(res, s):
+		if res == s || sameFile(res, s) {
 			if p.allowSocket {
 				return nil // explicitly allowed, wherever the roots are
 			}
 			return &refusal{fmt.Sprintf("%s refused: it is the Docker socket, which gives root on node %s; start its agent with --allow-docker-socket to allow it",
 				what, p.node)}
-		case under(s, res) && !p.allowSocket:
+		}
+	}
+	if !slices.ContainsFunc(p.roots, func(r string) bool { return under(res, r) }) {
+		rule := "allows no bind mounts"
+		if len(p.roots) > 0 {
+			rule = "allows bind mounts only under " + strings.Join(p.roots, ", ")
+		}
+		return &refusal{fmt.Sprintf("%s refused: node %s %s; start its agent with --allow-bind %s to allow it", what, p.node, rule, res)}
+	}
+	for _, s := range p.sockets {
+		if under(s, res) && !p.allowSocket {
 			return &refusal{fmt.Sprintf("%s refused: it holds the Docker socket %s, which gives root on node %s; bind a directory that does not hold it, or start its agent with --allow-docker-socket to allow it",
 				what, s, p.node)}
 		}
 	}
-	for _, r := range p.roots {
-		if under(res, r) {
-			return nil
-		}
-	}
-	rule := "allows no bind mounts"
-	if len(p.roots) > 0 {
-		rule = "allows bind mounts only under " + strings.Join(p.roots, ", ")
-	}
-	return &refusal{fmt.Sprintf("%s refused: node %s %s; start its agent with --allow-bind %s to allow it", what, p.node, rule, res)}
+	return nil
 }
 
 // resolvePath is p with every symlink resolved, as the kernel would

@@ -102,7 +102,7 @@ func (p *privilegeFlags) execOptions(dataDir string) (exec.Options, error) {
 	}
 	// The runs' working directories are below the data dir: let the user
 	// pass through it (not list it; what the agent keeps there is 0600).
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+	if err := os.MkdirAll(dataDir, 0o711); err != nil { // parents it makes too
 		return exec.Options{}, fmt.Errorf("agent data dir: %w", err)
 	}
 	if err := os.Chmod(dataDir, 0o711); err != nil {
