@@ -22,20 +22,32 @@ type User struct {
 // String is "nobody (uid 65534)".
 func (u *User) String() string { return fmt.Sprintf("%s (uid %d)", u.Name, u.UID) }
 
+// Nobody is the conventional UID and GID of the unprivileged user
+// "nobody" (the kernel's overflow UID).
+const Nobody = 65534
+
 // LookupUser finds a user by name or numeric UID in the host's user
-// database; its primary group is the run's only group.
+// database; its primary group is the run's only group. A numeric UID that
+// the database lacks (a host without /etc/passwd, such as a FROM scratch
+// image) is taken as it is, with the same GID, and so is "nobody": 65534.
 func LookupUser(name string) (*User, error) {
 	var (
 		u   *user.User
 		err error
 	)
-	if _, nerr := strconv.ParseUint(name, 10, 32); nerr == nil {
+	num, nerr := strconv.ParseUint(name, 10, 32)
+	if nerr == nil {
 		u, err = user.LookupId(name)
 	} else {
 		u, err = user.Lookup(name)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("exec driver: user %q: %w; name a user of this host (see /etc/passwd)", name, err)
+	switch {
+	case err != nil && nerr == nil:
+		return &User{Name: name, UID: uint32(num), GID: uint32(num)}, nil
+	case err != nil && name == "nobody":
+		return &User{Name: name, UID: Nobody, GID: Nobody}, nil
+	case err != nil:
+		return nil, fmt.Errorf("exec driver: user %q: %w; name a user of this host (see /etc/passwd) or a numeric UID", name, err)
 	}
 	uid, err := strconv.ParseUint(u.Uid, 10, 32)
 	if err != nil {

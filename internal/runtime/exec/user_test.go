@@ -175,3 +175,20 @@ func TestConformanceAsUser(t *testing.T) {
 		},
 	})
 }
+
+// TestLookupUser: names and UIDs of the user database, and numeric UIDs
+// and "nobody" on a host without one.
+func TestLookupUser(t *testing.T) {
+	if u, err := LookupUser("root"); err != nil || u.UID != 0 || u.GID != 0 {
+		t.Errorf("root: %+v %v", u, err)
+	}
+	if u, err := LookupUser("4000000"); err != nil || u.UID != 4000000 || u.GID != 4000000 {
+		t.Errorf("a UID not in the database: %+v %v", u, err)
+	}
+	if u, err := LookupUser("nobody"); err != nil || u.UID != Nobody {
+		t.Errorf("nobody: %+v %v", u, err)
+	}
+	if _, err := LookupUser("wharf-no-such-user"); err == nil || !strings.Contains(err.Error(), "wharf-no-such-user") {
+		t.Errorf("unknown user: %v", err)
+	}
+}
