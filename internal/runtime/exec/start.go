@@ -18,7 +18,8 @@ import (
 // Start runs spec.Command[0] (looked up on the agent's PATH) with the rest
 // of spec.Command as arguments, in its own process group, in dir/<id>/work,
 // with stdout and stderr appended to dir/<id>/output.log and stdin from
-// /dev/null.
+// /dev/null, with no new privileges, and as the driver's User if it has
+// one (who then owns dir/<id>/work, and whose HOME it is).
 //
 // Its environment is the agent's own, then spec.Env, then PORT (a free
 // dynamic port, also Status.HostPort), WHARF_CONTAINER_ID,
