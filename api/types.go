@@ -391,9 +391,39 @@ type Action struct {
 type Token struct {
 	Meta
 	// Hash is the SHA-256 of the secret; the API never sends it.
-	Hash  string `json:"hash,omitempty"`
-	Role  string `json:"role"` // admin
-	Admin bool   `json:"admin"`
+	Hash string `json:"hash,omitempty"`
+	// Role is RoleReadOnly, RoleDeploy or RoleAdmin; see EffectiveRole.
+	Role string `json:"role"`
+	// Admin is set exactly for admin tokens; tokens made before roles
+	// other than admin and read-only existed have only it and Role.
+	Admin bool `json:"admin"`
+}
+
+// API token roles, from least to most privilege.
+const (
+	// RoleReadOnly may only read (GET), and not the tokens.
+	RoleReadOnly = "read-only"
+	// RoleDeploy may also change services, stacks and containers, but not
+	// exec into containers, nor change nodes, tokens or join tokens.
+	RoleDeploy = "deploy"
+	// RoleAdmin may do everything.
+	RoleAdmin = "admin"
+)
+
+// Roles are the token roles, from least to most privilege.
+var Roles = []string{RoleReadOnly, RoleDeploy, RoleAdmin}
+
+// EffectiveRole is the role the server grants t: admin when Admin is set,
+// deploy when Role says so, and read-only for anything else, so that a
+// token whose role is unknown gets the least privilege.
+func (t *Token) EffectiveRole() string {
+	switch {
+	case t.Admin:
+		return RoleAdmin
+	case t.Role == RoleDeploy:
+		return RoleDeploy
+	}
+	return RoleReadOnly
 }
 
 // TokenCreated answers POST /v1/tokens: the only time the secret is shown.

@@ -122,10 +122,11 @@ func LogsPath(kind, idOrName string, follow bool, tail int) string {
 	return fmt.Sprintf("/v1/%s/%s/logs?%s", kind, url.PathEscape(idOrName), q.Encode())
 }
 
-// CreateToken makes an API token.
-func (c *Client) CreateToken(ctx context.Context, name string, admin bool) (api.TokenCreated, error) {
+// CreateToken makes an API token of role (api.RoleReadOnly, RoleDeploy or
+// RoleAdmin); "" lets the server pick, which gives read-only.
+func (c *Client) CreateToken(ctx context.Context, name, role string) (api.TokenCreated, error) {
 	var t api.TokenCreated
-	return t, c.Do(ctx, http.MethodPost, "/v1/tokens", map[string]any{"name": name, "admin": admin}, &t)
+	return t, c.Do(ctx, http.MethodPost, "/v1/tokens", map[string]any{"name": name, "role": role}, &t)
 }
 
 // Tokens lists API tokens.

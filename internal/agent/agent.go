@@ -51,6 +51,15 @@ type Config struct {
 	// StopContainersOnExit stops every container this agent runs when Run
 	// returns because ctx ended. By default containers outlive the agent.
 	StopContainersOnExit bool
+	// AllowBind are the directories of this node under which a container
+	// may bind-mount a path (see binds.go); none by default.
+	AllowBind []string
+	// AllowDockerSocket lets a container bind-mount the Docker socket,
+	// which gives it root on the node.
+	AllowDockerSocket bool
+	// DockerSockets are more paths of a Docker socket to refuse, beside
+	// DockerSockets (the unix socket --docker-host names).
+	DockerSockets []string
 }
 
 // Agent is one node's agent. Create it with New, then call Run once.
@@ -65,8 +74,9 @@ type Agent struct {
 	renewSerial string
 	renewAt     time.Time
 
-	exec *executor
-	rep  *reporter
+	exec  *executor
+	rep   *reporter
+	binds *bindPolicy
 }
 
 const (
@@ -98,7 +108,11 @@ func New(cfg Config) (*Agent, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("agent: data dir: %w", err)
 	}
-	a := &Agent{cfg: cfg, log: cfg.Logger}
+	binds, err := newBindPolicy(cfg.Hostname, cfg.AllowBind, cfg.AllowDockerSocket, cfg.DockerSockets)
+	if err != nil {
+		return nil, err
+	}
+	a := &Agent{cfg: cfg, log: cfg.Logger, binds: binds}
 	id, err := loadIdentity(cfg.DataDir)
 	switch {
 	case err == nil:

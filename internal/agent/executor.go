@@ -56,6 +56,10 @@ type ctr struct {
 	// stopAfterDisconnect); neither is started again until told.
 	exited bool
 	cutOff bool
+	// refused: the node's policy refused its start (binds.go); it is not
+	// tried again until desired stopped and running again, or the agent
+	// restarts (with other flags, maybe).
+	refused bool
 	// adoptedExit: found exited at adoption; the first assignment decides.
 	adoptedExit bool
 
@@ -192,7 +196,7 @@ func (e *executor) converge() {
 				continue
 			}
 			k.spec = c
-			k.exited = false // started again when desired Running again
+			k.exited, k.refused = false, false // started again when desired Running again
 			if k.adoptedExit {
 				k.adoptedExit = false
 				e.setStatus(k, k.status)
@@ -223,7 +227,7 @@ func (e *executor) converge() {
 			k.spec = c
 			k.restarts = max(k.restarts, c.Status.RestartCount)
 			e.watchHealth(k)
-			if k.busy || k.running || k.cutOff || now.Before(k.restartAt) {
+			if k.busy || k.running || k.cutOff || k.refused || now.Before(k.restartAt) {
 				continue
 			}
 			if k.exited {
@@ -264,6 +268,9 @@ func (e *executor) start(k *ctr) {
 		var st runtime.Status
 		err := derr
 		if err == nil {
+			err = e.a.binds.check(spec.Mounts) // the node's decision, before any driver
+		}
+		if err == nil {
 			st, err = drv.Start(e.ctx, spec)
 		}
 		e.mu.Lock()
@@ -275,9 +282,14 @@ func (e *executor) start(k *ctr) {
 			e.a.log.Warn("container failed to start", "container", spec.Name, "id", k.id, "err", err)
 			e.setStatus(k, api.ContainerStatus{State: api.ContainerStopped, Reason: "start failed: " + err.Error(),
 				FinishedAt: time.Now().UTC(), RestartCount: k.restarts})
-			if restartWanted(k.spec.Spec.Autorestart, -1) {
+			// A refusal stands until the agent runs with other flags:
+			// retrying would only repeat it.
+			switch {
+			case errors.Is(err, errRefused):
+				k.refused = true
+			case restartWanted(k.spec.Spec.Autorestart, -1):
 				e.scheduleRestart(k)
-			} else {
+			default:
 				k.exited = true
 			}
 			return

@@ -42,15 +42,21 @@ func (s *Server) authenticate(r *http.Request) (*api.Token, error) {
 	return &t, nil
 }
 
-// authorize decides whether a token may call a route with a method.
+// authorize decides whether a token may call a route with a method: admin
+// tokens may call every route; deploy tokens every route but the
+// adminOnly ones; read-only tokens only GET the reader ones.
 func authorize(a access, t *api.Token, method string) error {
+	if a == public {
+		return nil
+	}
+	role := t.EffectiveRole()
 	switch {
-	case a == public || t.Admin:
+	case role == api.RoleAdmin:
 		return nil
 	case a == adminOnly:
-		return newErr(errdefs.ErrForbidden, "token %q is read-only; this needs an admin token", t.Name)
-	case !isRead(method):
-		return newErr(errdefs.ErrForbidden, "token %q is read-only: it may only GET", t.Name)
+		return newErr(errdefs.ErrForbidden, "token %q is a %s token; this needs an admin token", t.Name, role)
+	case isRead(method) || role == api.RoleDeploy:
+		return nil
 	}
-	return nil
+	return newErr(errdefs.ErrForbidden, "token %q is read-only: it may only GET; changing services, stacks and containers needs a deploy or admin token", t.Name)
 }

@@ -115,7 +115,7 @@ type access int
 
 const (
 	public    access = iota // no token
-	reader                  // any token; only admin tokens may do more than GET
+	reader                  // any token may GET; deploy and admin tokens may do more
 	adminOnly               // admin tokens only, whatever the method
 )
 
@@ -134,8 +134,8 @@ func (s *Server) routes() {
 	rs := []route{
 		{"GET", "/v1/nodes", "node", reader, s.listNodes},
 		{"GET", "/v1/nodes/{id}", "node", reader, s.getNode},
-		{"PATCH", "/v1/nodes/{id}", "node", reader, s.patchNode},
-		{"DELETE", "/v1/nodes/{id}", "node", reader, s.deleteNode},
+		{"PATCH", "/v1/nodes/{id}", "node", adminOnly, s.patchNode},
+		{"DELETE", "/v1/nodes/{id}", "node", adminOnly, s.deleteNode},
 
 		{"POST", "/v1/services", "service", reader, s.createService},
 		{"GET", "/v1/services", "service", reader, s.listServices},

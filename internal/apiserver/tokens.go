@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/wharfhq/wharf/api"
@@ -15,23 +16,14 @@ import (
 	"github.com/wharfhq/wharf/internal/store"
 )
 
-// Token roles.
-const (
-	roleAdmin    = "admin"
-	roleReadOnly = "read-only"
-)
-
-// newToken makes an API token: the stored object (ID = the first 16 hex
-// digits of the secret's SHA-256, Hash = all of it) and the secret.
-func newToken(name string, admin bool) (api.Token, string, error) {
+// newToken makes an API token of role: the stored object (ID = the first
+// 16 hex digits of the secret's SHA-256, Hash = all of it) and the secret.
+func newToken(name, role string) (api.Token, string, error) {
 	secret, hash, err := pki.NewAPIToken()
 	if err != nil {
 		return api.Token{}, "", err
 	}
-	t := api.Token{Meta: api.Meta{ID: hashID(hash), Name: name}, Hash: hash, Role: roleReadOnly, Admin: admin}
-	if admin {
-		t.Role = roleAdmin
-	}
+	t := api.Token{Meta: api.Meta{ID: hashID(hash), Name: name}, Hash: hash, Role: role, Admin: role == api.RoleAdmin}
 	return t, secret, nil
 }
 
@@ -39,9 +31,28 @@ func tokenEvent(t *api.Token, typ, msg string) api.Event {
 	return api.Event{Kind: "token", Object: t.ID, Name: t.Name, Type: typ, Message: msg}
 }
 
+// createTokenRequest asks for a token. Role defaults to read-only, the
+// least privilege; "admin": true is the older way to ask for an admin
+// token.
 type createTokenRequest struct {
 	Name  string `json:"name"`
+	Role  string `json:"role"`
 	Admin bool   `json:"admin"`
+}
+
+// role is the role the request asks for.
+func (req createTokenRequest) role() (string, error) {
+	switch {
+	case req.Admin && req.Role != "" && req.Role != api.RoleAdmin:
+		return "", errdefs.Invalid("role", "\"admin\": true asks for an admin token, \"role\" for a %s one: send only \"role\"", req.Role)
+	case req.Admin:
+		return api.RoleAdmin, nil
+	case req.Role == "":
+		return api.RoleReadOnly, nil
+	case slices.Contains(api.Roles, req.Role):
+		return req.Role, nil
+	}
+	return "", errdefs.Invalid("role", "unknown role %q: want %s", req.Role, strings.Join(api.Roles, ", "))
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
@@ -52,7 +63,11 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if !tokenNameRE.MatchString(req.Name) {
 		return errdefs.Invalid("name", "token name %q must match %s", req.Name, tokenNameRE)
 	}
-	t, secret, err := newToken(req.Name, req.Admin)
+	role, err := req.role()
+	if err != nil {
+		return err
+	}
+	t, secret, err := newToken(req.Name, role)
 	if err != nil {
 		return err
 	}
@@ -125,7 +140,7 @@ func Bootstrap(ctx context.Context, st *store.Store, dataDir string) (secret str
 		}
 		return strings.TrimSpace(string(b)), false, nil
 	}
-	t, secret, err := newToken("admin", true)
+	t, secret, err := newToken("admin", api.RoleAdmin)
 	if err != nil {
 		return "", false, err
 	}

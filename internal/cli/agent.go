@@ -32,6 +32,8 @@ type agentFile struct {
 	Labels     map[string]string `yaml:"labels"`
 	Name       string            `yaml:"name"`
 	EnableExec bool              `yaml:"enable_exec"`
+	// privilegeFile: allow_bind, allow_docker_socket, exec_user, exec_as_root.
+	privilegeFile `yaml:",inline"`
 }
 
 // agentFlags are the agent command's own settings.
@@ -43,6 +45,7 @@ type agentFlags struct {
 	driver     string
 	dockerHost string
 	logLevel   string
+	priv       privilegeFlags
 }
 
 func newAgentCmd() *cobra.Command {
@@ -51,7 +54,8 @@ func newAgentCmd() *cobra.Command {
 		Use:   "agent --server URL --token JOIN_TOKEN",
 		Short: "Run the node agent: join the cluster, hold one connection to the server, run containers",
 		Long: "Run the node agent. Settings come from flags, then from --config (default " + defaultAgentConfig +
-			" when it exists: YAML with server, token, data_dir, labels, name, enable_exec).",
+			" when it exists: YAML with server, token, data_dir, labels, name, enable_exec,\n" +
+			"allow_bind, allow_docker_socket, exec_user, exec_as_root).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := newLogger(o.logLevel)
@@ -81,12 +85,13 @@ func newAgentCmd() *cobra.Command {
 	f.StringVar(&o.cfg.DataDir, "data-dir", defaultDataDir("agent"), "where the agent keeps its identity and its containers' state")
 	f.StringSliceVar(&o.labels, "label", nil, "node label k=v; repeatable")
 	f.StringVar(&o.cfg.Hostname, "name", "", "node name (default: the host name)")
-	f.BoolVar(&o.enableExec, "enable-exec", false, "offer the exec driver: run services' commands as plain processes with the agent's privileges")
+	f.BoolVar(&o.enableExec, "enable-exec", false, "offer the exec driver: run services' commands as plain processes (as --exec-user when the agent is root)")
 	f.StringVar(&o.driver, "driver", "", "run only this driver: fake (in-memory containers, for hollow nodes); default: docker when an engine answers, plus exec with --enable-exec")
 	f.StringVar(&o.dockerHost, "docker-host", "", "Docker Engine address (default: $DOCKER_HOST or the local socket)")
 	f.BoolVar(&o.cfg.StopContainersOnExit, "stop-containers-on-exit", false, "stop every container when the agent exits (default: they keep running)")
 	f.DurationVar(&o.cfg.HeartbeatInterval, "heartbeat", 0, "heartbeat interval (default 3s)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	addPrivilegeFlags(f, &o.priv)
 	return cmd
 }
 
@@ -119,6 +124,9 @@ func (o *agentFlags) resolve(cmd *cobra.Command) error {
 	}
 	maps.Copy(labels, l)
 	o.cfg.Labels = labels
+	if err := o.priv.resolve(f, file.privilegeFile, &o.cfg, o.dockerHost); err != nil {
+		return err
+	}
 	if o.cfg.ServerURL == "" {
 		return errors.New("no server: pass --server URL or set server in the config file (--config)")
 	}
@@ -164,7 +172,11 @@ func (o *agentFlags) drivers(ctx context.Context, log *slog.Logger) ([]runtime.D
 		log.Info("no docker driver", "err", dockerErr)
 	}
 	if o.enableExec {
-		e, err := exec.New(filepath.Join(o.cfg.DataDir, "exec"))
+		eo, err := o.priv.execOptions(o.cfg.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		e, err := exec.NewWithOptions(filepath.Join(o.cfg.DataDir, "exec"), eo)
 		if err != nil {
 			return nil, err
 		}

@@ -2,9 +2,12 @@ package cli
 
 import (
 	"fmt"
-	"strconv"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/api"
 )
 
 func newTokenCmd(g *globals) *cobra.Command {
@@ -14,23 +17,44 @@ func newTokenCmd(g *globals) *cobra.Command {
 }
 
 func tokenCreate(g *globals) *cobra.Command {
-	var readOnly bool
+	var (
+		role     string
+		readOnly bool
+	)
 	cmd := &cobra.Command{
-		Use: "create NAME", Short: "Make an API token; its secret is printed once", Args: cobra.ExactArgs(1),
+		Use:   "create NAME",
+		Short: "Make an API token (read-only unless --role says otherwise); its secret is printed once",
+		Long: `Make an API token and print its secret, once, on standard output; the role it
+got is said on standard error. Roles, from least to most privilege:
+  read-only  may only read (the default)
+  deploy     may also change services, stacks and containers
+  admin      may do everything: exec into containers, change nodes, tokens, join tokens`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if readOnly {
+				if cmd.Flags().Changed("role") && role != api.RoleReadOnly {
+					return fmt.Errorf("--read-only and --role %s contradict each other: pass one", role)
+				}
+				role = api.RoleReadOnly
+			}
+			if !slices.Contains(api.Roles, role) {
+				return fmt.Errorf("--role %q: want one of %s", role, strings.Join(api.Roles, ", "))
+			}
 			c, err := g.client()
 			if err != nil {
 				return err
 			}
-			t, err := c.CreateToken(cmd.Context(), args[0], !readOnly)
+			t, err := c.CreateToken(cmd.Context(), args[0], role)
 			if err != nil {
 				return err
 			}
+			say(cmd.ErrOrStderr(), "created %s token %s\n", t.EffectiveRole(), t.Name)
 			say(cmd.OutOrStdout(), "%s\n", t.Secret)
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&readOnly, "read-only", false, "the token may only read")
+	cmd.Flags().StringVar(&role, "role", api.RoleReadOnly, "what the token may do: "+strings.Join(api.Roles, ", "))
+	cmd.Flags().BoolVar(&readOnly, "read-only", false, "same as --role read-only (the default)")
 	return cmd
 }
 
@@ -49,9 +73,9 @@ func tokenLs(g *globals) *cobra.Command {
 			}
 			rows := make([]row, 0, len(toks))
 			for _, t := range toks {
-				rows = append(rows, row{id: t.ID, obj: t, cells: []string{t.ID, t.Name, strconv.FormatBool(t.Admin), ago(t.CreatedAt)}})
+				rows = append(rows, row{id: t.ID, obj: t, cells: []string{t.ID, t.Name, t.EffectiveRole(), ago(t.CreatedAt)}})
 			}
-			return printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "ADMIN", "AGE"}, rows)
+			return printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "ROLE", "AGE"}, rows)
 		},
 	}
 	addListFlags(cmd, &f)

@@ -128,9 +128,10 @@ func runUp(ctx context.Context, out io.Writer, o upOptions) error {
 	}
 	for i := 1; i <= o.nodes; i++ {
 		name := fmt.Sprintf("node-%d", i)
-		if err := sup.start(ctx, name, "agent", "--server", apiURL, "--token", jt.Token,
+		args := []string{"agent", "--server", apiURL, "--token", jt.Token,
 			"--data-dir", filepath.Join(o.dataDir, name), "--name", name, "--enable-exec",
-			"--stop-containers-on-exit", "--heartbeat", "1s"); err != nil {
+			"--stop-containers-on-exit", "--heartbeat", "1s"}
+		if err := sup.start(ctx, name, append(args, upExecUser()...)...); err != nil {
 			return err
 		}
 	}
@@ -260,4 +261,19 @@ func readPID(path string) (int, error) {
 		return 0, errors.New("bad pid file")
 	}
 	return pid, nil
+}
+
+// upExecUser are the agents' flags about who runs exec workloads: those of
+// `wharf up` run as the user who ran it, root included (--exec-as-root).
+// It is one person's cluster on their own machine, on loopback, whose only
+// token is theirs: whoever may create a service there may already run
+// anything as that user, and their programs and the cluster's data dir
+// (under their home) are often out of reach of an unprivileged user. A
+// shared node is started with `wharf agent`, whose default is --exec-user
+// nobody.
+func upExecUser() []string {
+	if os.Geteuid() == 0 {
+		return []string{"--exec-as-root"}
+	}
+	return nil
 }

@@ -189,6 +189,13 @@ func (c *Cluster) AddAgent(name string, labels map[string]string, drivers ...run
 // StartAgent runs an agent on a given data dir (an existing one rejoins as
 // the same node).
 func (c *Cluster) StartAgent(dir, name string, labels map[string]string, drivers ...runtime.Driver) *Agent {
+	c.tb.Helper()
+	return c.StartAgentWith(dir, name, labels, nil, drivers...)
+}
+
+// StartAgentWith is StartAgent with tweak applied to the agent's Config
+// (its node's policy: AllowBind and the like); tweak may be nil.
+func (c *Cluster) StartAgentWith(dir, name string, labels map[string]string, tweak func(*agent.Config), drivers ...runtime.Driver) *Agent {
 	tb := c.tb
 	tb.Helper()
 	c.mu.Lock()
@@ -202,10 +209,14 @@ func (c *Cluster) StartAgent(dir, name string, labels map[string]string, drivers
 	}
 	join := c.join
 	c.mu.Unlock()
-	a, err := agent.New(agent.Config{
+	cfg := agent.Config{
 		ServerURL: c.URL, JoinToken: join, DataDir: dir, Labels: labels, Drivers: drivers,
 		HeartbeatInterval: 500 * time.Millisecond, Hostname: name, Logger: c.opts.Logger,
-	})
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	a, err := agent.New(cfg)
 	if err != nil {
 		tb.Fatalf("agent %s: %v", name, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/agent"
 	"github.com/wharfhq/wharf/internal/runtime/fake"
 )
 
@@ -17,11 +18,12 @@ func TestVolumesAndLabelsReachTheDriver(t *testing.T) {
 	c := Start(t, Options{})
 	ctx := context.Background()
 	d := fake.New()
-	joined(t, c, "n1", d)
+	allowed := t.TempDir() // the node allows binds under it, as --allow-bind
+	joinedWith(t, c, "n1", func(cfg *agent.Config) { cfg.AllowBind = []string{allowed} }, d)
 	spec := api.ServiceSpec{Command: []string{"db"}, Driver: "fake", Replicas: 2,
 		Volumes: []api.VolumeMount{
 			{Type: api.VolumeNamed, Source: "data", Target: "/data"},
-			{Type: api.VolumeBind, Source: "/etc/db", Target: "/config", ReadOnly: true},
+			{Type: api.VolumeBind, Source: allowed + "/db", Target: "/config", ReadOnly: true},
 		},
 		Labels: map[string]string{"team": "storage"}}
 	if _, err := c.Client.CreateService(ctx, "db", spec); err != nil {

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/api/client"
+	"github.com/wharfhq/wharf/internal/agent"
 	"github.com/wharfhq/wharf/internal/runtime"
 	execdrv "github.com/wharfhq/wharf/internal/runtime/exec"
 	"github.com/wharfhq/wharf/internal/runtime/fake"
@@ -18,7 +20,13 @@ import (
 
 func joined(t *testing.T, c *Cluster, name string, d runtime.Driver) *Agent {
 	t.Helper()
-	a := c.AddAgent(name, nil, d)
+	return joinedWith(t, c, name, nil, d)
+}
+
+// joinedWith is joined with tweak applied to the agent's Config.
+func joinedWith(t *testing.T, c *Cluster, name string, tweak func(*agent.Config), d runtime.Driver) *Agent {
+	t.Helper()
+	a := c.StartAgentWith(filepath.Join(c.DataDir, name), name, nil, tweak, d)
 	Eventually(t, 30*time.Second, func() error {
 		if a.NodeID() == "" {
 			return errors.New("not joined")

@@ -43,6 +43,14 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	dir := t.TempDir()
+	// An agent run as root runs exec workloads as nobody, who must be able
+	// to pass through to their working directories under dir (t.TempDir
+	// makes dir's parent 0700).
+	for _, p := range []string{dir, filepath.Dir(dir)} {
+		if err := os.Chmod(p, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return &env{t: t, dir: dir, config: filepath.Join(dir, "config")}
 }
 

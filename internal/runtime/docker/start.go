@@ -33,7 +33,8 @@ const cleanupTimeout = 10 * time.Second
 // WHARF_CONTAINER_NAME, WHARF_SERVICE, WHARF_SLOT, WHARF_NODE and, when
 // spec publishes ports, PORT (the first one's container port); these win
 // over spec.Env. Published ports bind on 0.0.0.0, host port 0 being a free
-// one the engine picks. The engine's init (docker-init) runs as PID 1,
+// one the engine picks. The container is never privileged and runs with
+// no-new-privileges. The engine's init (docker-init) runs as PID 1,
 // reaping zombies and forwarding signals to the workload. spec.Mounts are
 // mounted (see volumes.go: named volumes are created first and never
 // removed) and spec.Labels join Wharf's labels.
@@ -57,7 +58,7 @@ func (d *Driver) Start(ctx context.Context, spec runtime.Spec) (runtime.Status, 
 			return status(last), nil
 		}
 		if n == 1 && last.State != nil && last.State.Status == container.StateExited &&
-			last.Config != nil && last.Config.Labels[labelSpec] == specHash(spec) {
+			last.Config != nil && last.Config.Labels[labelSpec] == specHash(spec) && hardened(last.HostConfig) {
 			return d.restart(ctx, last)
 		}
 		for _, c := range old {
@@ -125,6 +126,21 @@ func (d *Driver) create(ctx context.Context, spec runtime.Spec, node string) (ru
 	}
 	d.log.Debug("docker container started", "id", spec.ID, "docker_id", created.ID, "image", spec.Image)
 	return st, nil
+}
+
+// noNewPrivileges is the security option that keeps a container's
+// processes from gaining privileges through setuid or file-capability
+// programs (CIS Docker Benchmark 5.25).
+const noNewPrivileges = "no-new-privileges:true"
+
+// hardened reports whether a container was made with the host
+// configuration containerConfig gives every container now. One that an
+// agent before no-new-privileges made is adopted as it is while it runs
+// (the option is in the host configuration, not in the Spec, so its spec
+// hash is unchanged and nothing replaces it); once it has exited, Start
+// replaces it rather than starting it again.
+func hardened(h *container.HostConfig) bool {
+	return h != nil && !h.Privileged && slices.Contains(h.SecurityOpt, noNewPrivileges)
 }
 
 // startCreated starts the created container dockerID and inspects it.
@@ -207,7 +223,11 @@ func containerConfig(spec runtime.Spec, node string) (*container.Config, *contai
 		// The engine's init (tini) runs as PID 1 and forwards signals: a
 		// workload that is PID 1 itself ignores SIGTERM unless it handles
 		// it, so Stop would wait out its timeout every time.
-		Init:          new(true),
+		Init: new(true),
+		// Never privileged, and no gaining privileges; not part of the
+		// Spec, so the spec hash of a running container does not change.
+		Privileged:    false,
+		SecurityOpt:   []string{noNewPrivileges},
 		PortBindings:  bindings,
 		Mounts:        mnts,
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},

@@ -29,7 +29,8 @@ const adoptedExit = "exit status unknown: process was adopted"
 
 // Driver is the exec driver. Its zero value is not usable; call New.
 type Driver struct {
-	dir string
+	dir  string
+	user *User // who runs the workloads; nil: the agent's own user
 
 	mu         sync.Mutex
 	containers map[string]*container // by ID; guarded by mu
@@ -49,10 +50,28 @@ type container struct {
 	portLock *os.File
 }
 
+// Options configure an exec driver.
+type Options struct {
+	// User, when set, runs every workload and every command exec'd into it
+	// as that user instead of the agent's own, which must then be root.
+	// Runs made before keep the user they were started as.
+	User *User
+}
+
 // New returns an exec driver keeping its containers under dir (made if
 // missing, mode 0700). Runs that an earlier driver on the same dir started
 // and that still run are adopted: listed as running, polled, stoppable.
-func New(dir string) (*Driver, error) {
+// Workloads run as the agent's own user; see NewWithOptions.
+func New(dir string) (*Driver, error) { return NewWithOptions(dir, Options{}) }
+
+// NewWithOptions is New with options. With a User, dir becomes mode 0711
+// (that user may pass through it to its runs' working directories, not
+// list it), and every directory above dir must let that user search it.
+// Every process the driver starts has no-new-privileges set (nnp.go).
+func NewWithOptions(dir string, o Options) (*Driver, error) {
+	if err := startSpawner(); err != nil {
+		return nil, err
+	}
 	if dir == "" {
 		return nil, errors.New("exec driver: directory is empty; pass the agent's data directory for exec containers")
 	}
@@ -63,11 +82,16 @@ func New(dir string) (*Driver, error) {
 	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return nil, fmt.Errorf("exec driver: create directory: %w; check the agent may write there", err)
 	}
+	if o.User != nil {
+		if err := checkReach(abs, o.User); err != nil {
+			return nil, err
+		}
+	}
 	entries, err := os.ReadDir(abs)
 	if err != nil {
 		return nil, fmt.Errorf("exec driver: read directory: %w", err)
 	}
-	d := &Driver{dir: abs, containers: make(map[string]*container)}
+	d := &Driver{dir: abs, user: o.User, containers: make(map[string]*container)}
 	for _, e := range entries {
 		name := e.Name()
 		if strings.HasPrefix(name, removingPrefix) {

@@ -16,7 +16,7 @@ import (
 var _ runtime.Execer = (*Driver)(nil)
 
 // Exec runs cmd as a process with the container's environment (as its run
-// got it, PORT included) and working directory, in a process group of its
+// got it, PORT included), user and working directory, in a process group of its
 // own that is killed when ctx ends. It returns the command's exit code
 // (128+n when killed by signal n).
 func (d *Driver) Exec(ctx context.Context, id string, cmd []string, w io.Writer) (int, error) {
@@ -39,11 +39,12 @@ func (d *Driver) Exec(ctx context.Context, id string, cmd []string, w io.Writer)
 	}
 	p := osexec.Command(cmd[0], cmd[1:]...)
 	p.Dir = filepath.Join(c.dir, workDir)
-	p.Env = environ(os.Environ(), rec.Spec, rec.Port)
+	p.Env = environ(userEnv(os.Environ(), rec.User, p.Dir), rec.Spec, rec.Port)
 	p.Stdout, p.Stderr = w, w
-	p.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := p.Start(); err != nil {
-		return -1, fmt.Errorf("exec driver: cannot run %q in %s: %w; check that it exists on the node's PATH", cmd[0], id, err)
+	// As the run's own user, whatever the driver's user is now.
+	p.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: rec.User.credential()}
+	if err := startNoNewPrivs(p); err != nil {
+		return -1, fmt.Errorf("exec driver: cannot run %q in %s: %w; check that it exists on the node's PATH%s", cmd[0], id, err, permissionHint(err, rec.User))
 	}
 	stop := context.AfterFunc(ctx, func() { _ = signalGroup(p.Process.Pid, syscall.SIGKILL) })
 	defer stop()

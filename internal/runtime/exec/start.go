@@ -18,7 +18,8 @@ import (
 // Start runs spec.Command[0] (looked up on the agent's PATH) with the rest
 // of spec.Command as arguments, in its own process group, in dir/<id>/work,
 // with stdout and stderr appended to dir/<id>/output.log and stdin from
-// /dev/null.
+// /dev/null, with no new privileges, and as the driver's User if it has
+// one (who then owns dir/<id>/work, and whose HOME it is).
 //
 // Its environment is the agent's own, then spec.Env, then PORT (a free
 // dynamic port, also Status.HostPort), WHARF_CONTAINER_ID,
@@ -62,6 +63,9 @@ func (d *Driver) launch(spec runtime.Spec, fresh bool) (*container, *osexec.Cmd,
 	if err := os.MkdirAll(filepath.Join(c.dir, workDir), 0o700); err != nil {
 		return fail(fmt.Errorf("%w; check the agent may write its data directory", err))
 	}
+	if err := d.handOver(c.dir); err != nil {
+		return fail(err)
+	}
 	port, portLock, err := freePort(d.portsInUse())
 	if err != nil {
 		return fail(err)
@@ -80,13 +84,16 @@ func (d *Driver) launch(spec runtime.Spec, fresh bool) (*container, *osexec.Cmd,
 	}
 	cmd := osexec.Command(spec.Command[0], spec.Command[1:]...)
 	cmd.Dir = filepath.Join(c.dir, workDir)
-	cmd.Env = environ(os.Environ(), spec, port)
+	cmd.Env = environ(userEnv(os.Environ(), d.user, cmd.Dir), spec, port)
 	cmd.Stdout, cmd.Stderr = logf, logf // the child writes the file itself: it outlives the agent
 	// No Pdeathsig: the process must survive an agent restart to be adopted.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	err = cmd.Start()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: d.user.credential()}
+	err = startNoNewPrivs(cmd)
 	logf.Close()
 	if err != nil {
+		if hint := permissionHint(err, d.user); hint != "" {
+			return fail(fmt.Errorf("cannot run command %q: %w%s", spec.Command[0], err, hint))
+		}
 		return fail(fmt.Errorf("cannot run command %q: %w; check that it exists, is executable and is on the agent's PATH", spec.Command[0], err))
 	}
 	pid := cmd.Process.Pid
@@ -99,7 +106,7 @@ func (d *Driver) launch(spec runtime.Spec, fresh bool) (*container, *osexec.Cmd,
 		kill()
 		return fail(fmt.Errorf("read start time of PID %d: %w; is /proc mounted?", pid, err))
 	}
-	c.rec = record{Spec: spec, PID: pid, StartTime: st.startTime, Port: port, StartedAt: time.Now()}
+	c.rec = record{Spec: spec, PID: pid, StartTime: st.startTime, Port: port, StartedAt: time.Now(), User: d.user}
 	if err := writeRecord(c.dir, c.rec); err != nil {
 		kill() // a run without state could not be adopted after an agent restart
 		return fail(err)
@@ -121,6 +128,32 @@ func (d *Driver) reap(c *container, cmd *osexec.Cmd) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.finish(c, code, reason)
+}
+
+// handOver lets the driver's user, if any, reach a run's directory dir
+// (mode 0711) and own its working directory; the log and the state stay
+// the agent's.
+func (d *Driver) handOver(dir string) error {
+	if d.user == nil {
+		return nil
+	}
+	if err := os.Chmod(dir, 0o711); err != nil {
+		return fmt.Errorf("let %s reach %s: %w", d.user, dir, err)
+	}
+	if err := os.Chown(filepath.Join(dir, workDir), int(d.user.UID), int(d.user.GID)); err != nil {
+		return fmt.Errorf("give %s its working directory: %w; the agent must run as root to run workloads as another user", d.user, err)
+	}
+	return nil
+}
+
+// userEnv is base with HOME (the run's working directory), USER and
+// LOGNAME of u when the run is not the agent's own user; spec.Env may
+// still set them.
+func userEnv(base []string, u *User, work string) []string {
+	if u == nil {
+		return base
+	}
+	return append(slices.Clip(base), "HOME="+work, "USER="+u.Name, "LOGNAME="+u.Name)
 }
 
 // portsInUse are the host ports of running containers. d.mu must be held.

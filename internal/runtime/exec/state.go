@@ -27,6 +27,10 @@ type record struct {
 	StartTime uint64    `json:"start_time"`
 	Port      int       `json:"port"`
 	StartedAt time.Time `json:"started_at"`
+	// User is who the run runs as, and so who runs the commands exec'd
+	// into it; nil (as in every record written before it existed): the
+	// agent's own user.
+	User *User `json:"user,omitempty"`
 	// Exited and what follows are set once the run has exited.
 	Exited     bool      `json:"exited,omitempty"`
 	ExitCode   int       `json:"exit_code,omitempty"`
