@@ -218,3 +218,37 @@ func sameKey(t *testing.T, a, b *pki.CA) bool {
 	}
 	return bytes.Equal(ka, kb)
 }
+
+// TestRotateKEK: --rotate-kek replaces the KEK file's key; the old one
+// opens nothing any more, and the CA (sealed by the data key) stays.
+func TestRotateKEK(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "server")
+	ca := openCA(t, Config{DataDir: dir})
+	kekFile := filepath.Join(dir, "kek")
+	before, _ := os.ReadFile(kekFile)
+	rotated := openCA(t, Config{DataDir: dir, RotateKEK: true})
+	after, _ := os.ReadFile(kekFile)
+	if bytes.Equal(before, after) || !sameKey(t, ca, rotated) {
+		t.Fatal("the KEK file did not change, or the CA did")
+	}
+	if fi, err := os.Stat(kekFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the new KEK file: %v %v", fi, err)
+	}
+	if again := openCA(t, Config{DataDir: dir}); !sameKey(t, ca, again) {
+		t.Fatal("the rotated KEK does not open the CA")
+	}
+	_ = os.Remove(kekFile)
+	if err := os.WriteFile(kekFile, before, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	cfg := Config{DataDir: dir, Out: io.Discard}
+	st, _, closeStore, err := openStore(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeStore()
+	if _, err := openSealer(ctx, cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil {
+		t.Fatal("the KEK from before the rotation still opens the cluster")
+	}
+}
