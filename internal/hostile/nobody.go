@@ -25,8 +25,8 @@ const probeEnv = "WHARF_HOSTILE_PROBE"
 
 // Attempt is what another local user got from one listener: whether the
 // connection was accepted, and the first line of what the listener
-// answered to a request in its own protocol (raft's and etcd's HTTP, or
-// TLS first for TCP).
+// answered to an HTTP request (the protocol of raft's peer handler, of
+// etcd's client port and of Wharf's API; through TLS for TCP).
 type Attempt struct {
 	Listener  Listener `json:"listener"`
 	Connected bool     `json:"connected"`
@@ -118,8 +118,9 @@ func RunProbeChild() {
 	os.Exit(0)
 }
 
-// attempt connects to l and asks it for /version over HTTP (raft's peer
-// handler and etcd's client port both answer it), through TLS for TCP.
+// attempt connects to l and sends it an HTTP request for /v1/nodes (any
+// answer, even a 404 from raft's peer handler, means it was reached),
+// through TLS for TCP.
 func attempt(l Listener) Attempt {
 	a := Attempt{Listener: l}
 	conn, err := net.DialTimeout(l.Network, l.Addr, 3*time.Second)
@@ -138,7 +139,7 @@ func attempt(l Listener) Attempt {
 		}
 		conn = tc
 	}
-	if _, err := io.WriteString(conn, "GET /version HTTP/1.1\r\nHost: wharf\r\nConnection: close\r\n\r\n"); err != nil {
+	if _, err := io.WriteString(conn, "GET /v1/nodes HTTP/1.1\r\nHost: wharf\r\nConnection: close\r\n\r\n"); err != nil {
 		a.Err = err.Error()
 		return a
 	}
