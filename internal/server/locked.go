@@ -33,9 +33,11 @@ type UnlockRequest struct {
 // the operator gives the unlock key: POST /v1/unlock, over TLS with the
 // server certificate from the data dir (no CA key is needed for it, and
 // clients already trust it). Every other request gets 503. Wrong keys are
-// refused, and each refusal doubles the wait before the next attempt is
-// heard (1s up to a minute); the check itself is AES-GCM's tag check,
-// which is constant-time. The listener is closed before it returns, and
+// refused, and each refusal doubles the wait before the next attempt from
+// that address is heard (1s up to a minute): per address, so that a
+// stranger's guesses cannot keep the operator out. Guessing a 256-bit key
+// is hopeless anyway; the wait bounds the work a flood causes. The check
+// itself is AES-GCM's tag check, which is constant-time. The listener is closed before it returns, and
 // Run opens the API on the same address.
 func waitUnlocked(ctx context.Context, cfg Config, kr *seal.Keyring, log *slog.Logger) (*seal.Sealer, seal.KEK, error) {
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -54,7 +56,7 @@ func waitUnlocked(ctx context.Context, cfg Config, kr *seal.Keyring, log *slog.L
 		}
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13})
 	}
-	u := &unlocker{kr: kr, done: make(chan unlocked, 1), now: time.Now}
+	u := &unlocker{kr: kr, done: make(chan unlocked, 1), now: time.Now, waits: map[string]*wait{}}
 	srv := &http.Server{Handler: u, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 10 * time.Second, IdleTimeout: time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 	go func() { _ = srv.Serve(ln) }()
@@ -84,10 +86,46 @@ type unlocker struct {
 	done chan unlocked
 	now  func() time.Time
 
-	mu       sync.Mutex
+	mu     sync.Mutex
+	waits  map[string]*wait // by source address; at most maxWaits
+	opened bool
+}
+
+// wait is what wrong keys from one address cost it.
+type wait struct {
 	failures int
-	next     time.Time // no attempt is heard before this
-	opened   bool
+	next     time.Time // no attempt from the address is heard before this
+}
+
+// maxWaits bounds the memory of wrong keys; past it, the addresses whose
+// wait is over are forgotten, and if none is, all share one entry.
+const maxWaits = 4096
+
+// waitFor is the entry of the address a request comes from.
+func (u *unlocker) waitFor(r *http.Request) *wait {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if w, ok := u.waits[host]; ok {
+		return w
+	}
+	if len(u.waits) >= maxWaits {
+		for h, w := range u.waits {
+			if !w.next.After(u.now()) {
+				delete(u.waits, h)
+			}
+		}
+		if len(u.waits) >= maxWaits {
+			host = "" // a flood from everywhere: one shared wait
+			if w, ok := u.waits[host]; ok {
+				return w
+			}
+		}
+	}
+	w := &wait{}
+	u.waits[host] = w
+	return w
 }
 
 func (u *unlocker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -107,8 +145,9 @@ func (u *unlocker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]bool{"unlocked": true})
 		return
 	}
-	if wait := u.next.Sub(u.now()); wait > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+	src := u.waitFor(r)
+	if left := src.next.Sub(u.now()); left > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(left.Seconds())+1))
 		writeErr(w, http.StatusTooManyRequests, api.CodeUnavailable, "too many wrong unlock keys: wait before the next attempt")
 		return
 	}
@@ -118,8 +157,8 @@ func (u *unlocker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s, err = u.kr.Open(kek)
 	}
 	if err != nil {
-		u.failures++
-		u.next = u.now().Add(min(time.Minute, time.Second<<min(u.failures-1, 6)))
+		src.failures++
+		src.next = u.now().Add(min(time.Minute, time.Second<<min(src.failures-1, 6)))
 		msg := "wrong unlock key"
 		if !errors.Is(err, seal.ErrWrongKey) {
 			msg = err.Error() // a malformed key: say what is wrong with it

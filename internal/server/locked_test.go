@@ -41,11 +41,14 @@ func TestUnlockerRefusesWrongKeysAndThrottles(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Unix(1000, 0)
-	u := &unlocker{kr: kr, done: make(chan unlocked, 1), now: func() time.Time { return now }}
+	u := &unlocker{kr: kr, done: make(chan unlocked, 1), now: func() time.Time { return now }, waits: map[string]*wait{}}
+	from := "192.0.2.1:1234"
 	call := func(method, path, key string) (*httptest.ResponseRecorder, api.ErrorBody) {
 		b, _ := json.Marshal(UnlockRequest{UnlockKey: key})
 		w := httptest.NewRecorder()
-		u.ServeHTTP(w, httptest.NewRequest(method, path, bytes.NewReader(b)))
+		r := httptest.NewRequest(method, path, bytes.NewReader(b))
+		r.RemoteAddr = from
+		u.ServeHTTP(w, r)
 		var eb api.ErrorBody
 		_ = json.Unmarshal(w.Body.Bytes(), &eb)
 		return w, eb
@@ -70,9 +73,15 @@ func TestUnlockerRefusesWrongKeysAndThrottles(t *testing.T) {
 	if w, _ := call(http.MethodPost, UnlockPath, kek.String()); w.Code != http.StatusTooManyRequests {
 		t.Fatalf("the wait did not double: %d", w.Code)
 	}
+	// The stranger's guesses do not keep the operator, elsewhere, out.
+	from = "198.51.100.7:4321"
+	if w, _ := call(http.MethodPost, UnlockPath, kek.String()); w.Code != http.StatusOK {
+		t.Fatalf("the right key from another address: %d %s", w.Code, w.Body)
+	}
+	from = "192.0.2.1:1234"
 	now = now.Add(time.Second)
 	if w, _ := call(http.MethodPost, UnlockPath, kek.String()); w.Code != http.StatusOK {
-		t.Fatalf("the right key: %d %s", w.Code, w.Body)
+		t.Fatalf("the right key again: %d %s", w.Code, w.Body)
 	}
 	select {
 	case got := <-u.done:

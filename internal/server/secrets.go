@@ -72,10 +72,16 @@ func createKeyring(ctx context.Context, cfg Config, st *store.Store) (*seal.Seal
 		if kek, err = seal.NewKEK(); err != nil {
 			return nil, err
 		}
-		if err := seal.WriteKEKFile(path, kek); err != nil {
+		switch err := seal.WriteKEKFile(path, kek); {
+		case errors.Is(err, os.ErrExist): // a server sharing the file wrote it first
+			if kek, err = seal.ReadKEKFile(path); err != nil {
+				return nil, err
+			}
+		case err != nil:
 			return nil, fmt.Errorf("key-encryption key: %w", err)
+		default:
+			wrote = true
 		}
-		wrote = true
 	} else {
 		return nil, err
 	}
