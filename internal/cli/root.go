@@ -37,7 +37,7 @@ func NewRoot() *cobra.Command {
 	pf.StringVar(&g.cacert, "cacert", "", "CA certificate file of the server (env WHARF_CACERT)")
 	root.AddCommand(
 		newVersionCmd(g),
-		newServerCmd(),
+		newServerCmd(g),
 		newAgentCmd(),
 		newUpCmd(),
 		newDownCmd(),

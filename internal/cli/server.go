@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -11,11 +12,12 @@ import (
 	"github.com/wharfhq/wharf/internal/server"
 )
 
-func newServerCmd() *cobra.Command {
+func newServerCmd(g *globals) *cobra.Command {
 	var (
-		cfg       server.Config
-		endpoints string
-		logLevel  string
+		cfg          server.Config
+		endpoints    string
+		logLevel     string
+		passwordFile string
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -25,6 +27,11 @@ func newServerCmd() *cobra.Command {
 			if endpoints != "" {
 				cfg.EtcdEndpoints = strings.Split(endpoints, ",")
 			}
+			pw, err := etcdPassword(passwordFile)
+			if err != nil {
+				return err
+			}
+			cfg.Etcd.Password = pw
 			log, err := newLogger(logLevel)
 			if err != nil {
 				return err
@@ -38,6 +45,14 @@ func newServerCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&cfg.DataDir, "data-dir", defaultDataDir("server"), "where the server keeps its data (embedded etcd, certificates, admin token)")
 	f.StringVar(&endpoints, "etcd-endpoints", "", "comma-separated URLs of an external etcd cluster (default: embedded etcd in --data-dir); servers sharing one run one at a time, the others wait as standbys")
+	f.StringVar(&cfg.Etcd.CACert, "etcd-cacert", "", "CA certificate file that verifies the external etcd's servers")
+	f.StringVar(&cfg.Etcd.Cert, "etcd-cert", "", "client certificate file for an external etcd that requires one (--client-cert-auth)")
+	f.StringVar(&cfg.Etcd.Key, "etcd-key", "", "key file of --etcd-cert")
+	f.StringVar(&cfg.Etcd.Username, "etcd-user", "", "etcd user, for an external etcd with authentication enabled; the password comes from --etcd-password-file or $WHARF_ETCD_PASSWORD")
+	f.StringVar(&passwordFile, "etcd-password-file", "", "file holding the password of --etcd-user")
+	f.StringVar(&cfg.KEKFile, "kek-file", "", "key-encryption key that seals the cluster's secrets (default: <data-dir>/kek, made on the first start); servers sharing one etcd need the same file")
+	f.BoolVar(&cfg.Autolock, "autolock", false, "keep the key-encryption key on no disk: print it once as the unlock key; after a restart the server waits for `wharf server unlock`")
+	f.BoolVar(&cfg.RotateKEK, "rotate-kek", false, "replace the key-encryption key at start (the new one goes to --kek-file, or is printed for a locked cluster)")
 	f.StringVar(&cfg.Addr, "addr", ":7443", "API listen address")
 	f.StringVar(&cfg.AgentAddr, "agent-addr", ":7444", "agent gateway listen address (mTLS)")
 	f.StringVar(&cfg.Advertise, "advertise", "", "host name or IP that agents and clients use to reach this server (default: the host name)")
@@ -47,7 +62,22 @@ func newServerCmd() *cobra.Command {
 	f.DurationVar(&cfg.HeartbeatGrace, "heartbeat-grace", 15*time.Second, "a node without heartbeats this long is Unreachable")
 	f.DurationVar(&cfg.NodeLossGrace, "node-loss-grace", 30*time.Second, "a node Unreachable this long has its containers placed elsewhere")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	cmd.AddCommand(newServerUnlockCmd(g))
 	return cmd
+}
+
+// etcdPassword reads the external etcd's password from a file or the
+// environment: never from the command line, where any local user can
+// read it (/proc/PID/cmdline).
+func etcdPassword(file string) (string, error) {
+	if file == "" {
+		return os.Getenv("WHARF_ETCD_PASSWORD"), nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("--etcd-password-file: %w", err)
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
 }
 
 func newLogger(level string) (*slog.Logger, error) {

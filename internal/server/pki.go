@@ -15,41 +15,57 @@ import (
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/pki"
+	"github.com/wharfhq/wharf/internal/seal"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
 // caDoc is the cluster CA as stored, so that every server sharing the store
-// shares one CA.
+// shares one CA. Its key is sealed (package seal); KeyPEM is the plaintext
+// key that versions before sealing stored, read only to migrate it.
 type caDoc struct {
 	api.Meta
-	CertPEM string `json:"cert_pem"`
-	KeyPEM  string `json:"key_pem"`
+	CertPEM   string `json:"cert_pem"`
+	KeyPEM    string `json:"key_pem,omitempty"`
+	KeySealed string `json:"key_sealed,omitempty"`
 }
+
+// caPurpose names the CA key among sealed secrets.
+const caPurpose = "cluster/ca"
 
 // loadOrCreateCA reads the cluster CA from the store, or makes it on the
 // very first start. Two servers racing to make it agree on the one that was
-// written first. The CA certificate is also written to <data-dir>/ca.crt for
-// clients.
-func loadOrCreateCA(ctx context.Context, st *store.Store, dataDir string) (*pki.CA, error) {
+// written first. A CA key stored in plaintext by an earlier version is
+// sealed in place; migrated reports it, so that the caller scrubs the
+// store's history of the plaintext. The CA certificate is also written to
+// <data-dir>/ca.crt for clients.
+func loadOrCreateCA(ctx context.Context, st *store.Store, sealer *seal.Sealer, dataDir string) (ca *pki.CA, migrated bool, err error) {
 	var doc caDoc
-	err := st.Get(ctx, store.KindCluster, "ca", &doc)
+	err = st.Get(ctx, store.KindCluster, "ca", &doc)
 	if errors.Is(err, store.ErrNotFound) {
-		err = createCA(ctx, st, &doc)
+		err = createCA(ctx, st, sealer, &doc)
+	}
+	if err == nil && doc.KeyPEM != "" {
+		err = sealCAKey(ctx, st, sealer, &doc)
+		migrated = err == nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cluster CA: %w", err)
+		return nil, false, fmt.Errorf("cluster CA: %w", err)
 	}
-	ca, err := pki.ParseCA([]byte(doc.CertPEM), []byte(doc.KeyPEM))
+	keyPEM, err := sealer.Open(caPurpose, doc.KeySealed)
 	if err != nil {
-		return nil, fmt.Errorf("cluster CA: %w", err)
+		return nil, false, fmt.Errorf("cluster CA: %w", err)
+	}
+	ca, err = pki.ParseCA([]byte(doc.CertPEM), keyPEM)
+	if err != nil {
+		return nil, false, fmt.Errorf("cluster CA: %w", err)
 	}
 	if err := os.WriteFile(filepath.Join(dataDir, "ca.crt"), ca.CertPEM(), 0o644); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return ca, nil
+	return ca, migrated, nil
 }
 
-func createCA(ctx context.Context, st *store.Store, doc *caDoc) error {
+func createCA(ctx context.Context, st *store.Store, sealer *seal.Sealer, doc *caDoc) error {
 	ca, err := pki.NewCA("Wharf cluster CA")
 	if err != nil {
 		return err
@@ -58,13 +74,34 @@ func createCA(ctx context.Context, st *store.Store, doc *caDoc) error {
 	if err != nil {
 		return err
 	}
-	*doc = caDoc{Meta: api.Meta{ID: "ca"}, CertPEM: string(certPEM), KeyPEM: string(keyPEM)}
+	sealed, err := sealer.Seal(caPurpose, keyPEM)
+	if err != nil {
+		return err
+	}
+	*doc = caDoc{Meta: api.Meta{ID: "ca"}, CertPEM: string(certPEM), KeySealed: sealed}
 	err = st.Create(ctx, store.KindCluster, doc)
 	if errors.Is(err, store.ErrExists) {
 		// Another server made it first: use theirs.
 		return st.Get(ctx, store.KindCluster, "ca", doc)
 	}
 	return err
+}
+
+// sealCAKey replaces a plaintext CA key with its sealed form. Another
+// server doing the same at once makes this one's update conflict; it then
+// reads the sealed one.
+func sealCAKey(ctx context.Context, st *store.Store, sealer *seal.Sealer, doc *caDoc) error {
+	return st.Modify(ctx, store.KindCluster, "ca", doc, func() ([]api.Event, error) {
+		if doc.KeyPEM == "" {
+			return nil, store.ErrNoChange
+		}
+		sealed, err := sealer.Seal(caPurpose, []byte(doc.KeyPEM))
+		if err != nil {
+			return nil, err
+		}
+		doc.KeySealed, doc.KeyPEM = sealed, ""
+		return nil, nil
+	})
 }
 
 // serverCertificate loads --tls-cert/--tls-key, or the certificate the

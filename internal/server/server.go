@@ -60,6 +60,21 @@ type Config struct {
 	// tokens, failed joins, forged agent certificates): by default 10 in a
 	// minute, then refused for 1 minute, doubling up to 15.
 	Throttle throttle.Config
+
+	// Etcd is how to log in to the external etcd (TLS files, user and
+	// password); its Endpoints are EtcdEndpoints.
+	Etcd store.External
+	// KEKFile holds the key-encryption key that seals the cluster's
+	// secrets (default <DataDir>/kek, made on the first start). Servers
+	// sharing one etcd need the same one.
+	KEKFile string
+	// Autolock keeps the key-encryption key on no disk: it is printed
+	// once, and after a restart the server waits for `wharf server
+	// unlock`. Turning it on locks an unlocked cluster.
+	Autolock bool
+	// RotateKEK replaces the key-encryption key at start (the new one
+	// goes to KEKFile, or is printed for a locked cluster).
+	RotateKEK bool
 }
 
 func (c *Config) defaults() error {
@@ -110,18 +125,32 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	log := cfg.Logger
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data dir: %w", err)
+	if fixed, err := store.EnsurePrivateDir(cfg.DataDir); err != nil {
+		return err
+	} else if fixed {
+		log.Warn("the data dir was open to other users; it is 0700 now", "data_dir", cfg.DataDir)
 	}
-	st, closeStore, err := openStore(ctx, cfg)
+	st, emb, closeStore, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
+	defer func() { closeStore() }()
 
-	ca, err := loadOrCreateCA(ctx, st, cfg.DataDir)
+	sealer, err := openSealer(ctx, cfg, st, log)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while locked
+		}
+		return err
+	}
+	ca, migrated, err := loadOrCreateCA(ctx, st, sealer, cfg.DataDir)
 	if err != nil {
 		return err
+	}
+	if migrated {
+		if st, closeStore, err = scrubStore(ctx, st, emb, closeStore, log); err != nil {
+			return err
+		}
 	}
 	apiCert, err := serverCertificate(ca, cfg)
 	if err != nil {
@@ -269,17 +298,38 @@ func advertiseAddr(advertise, listen string) string {
 	return net.JoinHostPort(host, port)
 }
 
-func openStore(ctx context.Context, cfg Config) (*store.Store, func(), error) {
+// openStore connects to the external etcd, or starts the embedded one
+// (emb is nil for an external one).
+func openStore(ctx context.Context, cfg Config) (st *store.Store, emb *store.Embedded, closeStore func(), err error) {
 	if len(cfg.EtcdEndpoints) > 0 {
-		cli, err := store.Connect(ctx, cfg.EtcdEndpoints)
+		x := cfg.Etcd
+		x.Endpoints = cfg.EtcdEndpoints
+		cli, err := store.Connect(ctx, x)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return store.New(cli, "/wharf"), func() { _ = cli.Close() }, nil
+		return store.New(cli, "/wharf"), nil, func() { _ = cli.Close() }, nil
 	}
 	e, err := store.StartEmbedded(ctx, cfg.DataDir)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
+	return store.New(e.Client, "/wharf"), e, e.Close, nil
+}
+
+// scrubStore drops the history of an embedded etcd after a plaintext
+// secret in it was sealed, so that the plaintext is gone from its files
+// too, and returns the store on the rewritten etcd. An external etcd's
+// history is its operators' to compact; the log says so.
+func scrubStore(ctx context.Context, st *store.Store, emb *store.Embedded, closeStore func(), log *slog.Logger) (*store.Store, func(), error) {
+	if emb == nil {
+		log.Warn("sealed the CA key that an earlier version stored in plaintext; the plaintext stays in the external etcd's history and files until you compact and defragment it (etcdctl compact <current revision>; etcdctl defrag --cluster) and its WAL segments are purged")
+		return st, closeStore, nil
+	}
+	e, err := emb.Rewrite(ctx)
+	if err != nil {
+		return st, closeStore, err
+	}
+	log.Info("sealed the CA key that an earlier version stored in plaintext, and dropped the store's history that held it")
 	return store.New(e.Client, "/wharf"), e.Close, nil
 }

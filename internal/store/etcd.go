@@ -4,40 +4,85 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
 	"go.uber.org/zap"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // Embedded is a one-member etcd running inside this process, with its data
-// under a directory. It listens only on unix sockets in that directory: no
-// port is opened, so several servers can run on one machine.
+// under a directory. It listens only on unix sockets that are files in that
+// directory (kept 0700): no port is opened, so several servers can run on
+// one machine, and no other local user can reach either socket.
 type Embedded struct {
 	etcd      *embed.Etcd
 	Client    *clientv3.Client
 	clientURL string
+	dir       string
+	closeOnce sync.Once
 }
 
 // ClientURL is the etcd client endpoint (a unix socket) that other
-// processes on this machine can dial.
+// processes of the same user on this machine can dial.
 func (e *Embedded) ClientURL() string { return e.clientURL }
 
+// Socket paths in the data dir. The client socket's name keeps the ":0"
+// that earlier versions advertised, so that their client URL still works.
+const (
+	peerSocket   = "etcd-peer.sock"
+	clientSocket = "etcd-client.sock:0"
+)
+
+// memberName is the embedded etcd's one member.
+const memberName = "wharf"
+
+// peerAdvertiseURL is the peer URL the member list holds.
+func peerAdvertiseURL(dir string) string { return "unix://" + filepath.Join(dir, "etcd-peer.sock:0") }
+
 // StartEmbedded starts etcd with its data in dir and waits until it serves.
+// dir is made private to this user first (see EnsurePrivateDir).
 func StartEmbedded(ctx context.Context, dir string) (*Embedded, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := EnsurePrivateDir(dir); err != nil {
+		return nil, err
+	}
 	cfg := embed.NewConfig()
-	cfg.Name = "wharf"
+	if err := finishRewrite(dir); err != nil {
+		return nil, fmt.Errorf("embedded etcd in %s: finish an interrupted rewrite: %w", dir, err)
+	}
+	cfg.Name = memberName
 	cfg.Dir = filepath.Join(dir, "etcd")
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
 	cfg.MaxTxnOps = MaxOps + 64
 	cfg.AutoCompactionMode = "revision"
 	cfg.AutoCompactionRetention = "100000"
-	peer, _ := url.Parse("unix://" + filepath.Join(dir, "etcd-peer.sock") + ":0")
-	client, _ := url.Parse("unix://" + filepath.Join(dir, "etcd-client.sock") + ":0")
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*peer}, []url.URL{*peer}
+	// etcd listens for peers on the URL's host part alone. For
+	// "unix:///abs/path" that is empty, and Linux then binds an abstract
+	// socket, which file permissions do not protect: any local user could
+	// talk raft to it. So the listen URL carries the whole path as its
+	// host; the advertised URL (only written into the member list of this
+	// one-member cluster, never dialled) keeps the form earlier versions
+	// stored, so that their data dirs start unchanged.
+	peerListen := url.URL{Scheme: "unix", Host: filepath.Join(dir, peerSocket)}
+	peerAdvertise, err := url.Parse(peerAdvertiseURL(dir))
+	if err != nil {
+		return nil, fmt.Errorf("embedded etcd peer URL: %w", err)
+	}
+	// The client listener uses host and path: this form is a file.
+	client, err := url.Parse("unix://" + filepath.Join(dir, clientSocket))
+	if err != nil {
+		return nil, fmt.Errorf("embedded etcd client URL: %w", err)
+	}
+	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{peerListen}, []url.URL{*peerAdvertise}
 	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*client}, []url.URL{*client}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
 	e, err := embed.StartEtcd(cfg)
@@ -56,26 +101,22 @@ func StartEmbedded(ctx context.Context, dir string) (*Embedded, error) {
 		e.Close()
 		return nil, ctx.Err()
 	}
-	return &Embedded{etcd: e, Client: v3client.New(e.Server), clientURL: client.String()}, nil
+	// The 0700 dir already keeps others out; the sockets' own modes say
+	// the same for whoever lists the dir.
+	for _, s := range []string{peerSocket, clientSocket} {
+		if err := os.Chmod(filepath.Join(dir, s), 0o600); err != nil {
+			e.Close()
+			return nil, fmt.Errorf("embedded etcd socket: %w", err)
+		}
+	}
+	return &Embedded{etcd: e, Client: v3client.New(e.Server), clientURL: client.String(), dir: dir}, nil
 }
 
 // Close stops etcd after it has persisted everything it acknowledged.
+// Closing it again does nothing.
 func (e *Embedded) Close() {
-	_ = e.Client.Close()
-	e.etcd.Close()
-}
-
-// Connect dials an external etcd cluster.
-func Connect(ctx context.Context, endpoints []string) (*clientv3.Client, error) {
-	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Context: ctx, Logger: zap.NewNop()})
-	if err != nil {
-		return nil, fmt.Errorf("connect to etcd %v: %w", endpoints, err)
-	}
-	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if _, err := cli.Status(sctx, endpoints[0]); err != nil {
-		_ = cli.Close()
-		return nil, fmt.Errorf("etcd at %s does not answer: %w", endpoints[0], err)
-	}
-	return cli, nil
+	e.closeOnce.Do(func() {
+		_ = e.Client.Close()
+		e.etcd.Close()
+	})
 }

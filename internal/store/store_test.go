@@ -289,7 +289,7 @@ func TestConnectToAnExternalEtcd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	cli, err := Connect(ctx, []string{e.ClientURL()})
+	cli, err := Connect(ctx, External{Endpoints: []string{e.ClientURL()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +302,7 @@ func TestConnectToAnExternalEtcd(t *testing.T) {
 	if err := New(e.Client, "/wharf").Get(ctx, "things", "x", &got); err != nil || got.N != 7 {
 		t.Fatalf("write through the external client not seen in-process: %+v %v", got, err)
 	}
-	if _, err := Connect(ctx, []string{"unix://" + dir + "/nothing-here.sock"}); err == nil {
+	if _, err := Connect(ctx, External{Endpoints: []string{"unix://" + dir + "/nothing-here.sock"}}); err == nil {
 		t.Fatal("Connect to nothing succeeded")
 	}
 }

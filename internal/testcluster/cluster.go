@@ -20,6 +20,7 @@ import (
 	"github.com/wharfhq/wharf/internal/agent"
 	"github.com/wharfhq/wharf/internal/runtime"
 	"github.com/wharfhq/wharf/internal/server"
+	"github.com/wharfhq/wharf/internal/store"
 )
 
 // Options tune a test cluster.
@@ -28,6 +29,9 @@ type Options struct {
 	NodeLossGrace  time.Duration // default 30s
 	Logger         *slog.Logger  // default: discard
 	EtcdEndpoints  []string      // default: embedded etcd
+	// Etcd is how to log in to the external etcd (its Endpoints are
+	// EtcdEndpoints).
+	Etcd store.External
 	// Token is the admin token to use; default: the one the server wrote to
 	// its data dir (a second server on a shared etcd writes none).
 	Token string
@@ -63,7 +67,7 @@ func Start(tb testing.TB, o Options) *Cluster {
 	c.cfg = server.Config{
 		DataDir: filepath.Join(dir, "server"), Addr: freeAddr(tb), AgentAddr: freeAddr(tb),
 		Advertise: "127.0.0.1", HeartbeatGrace: o.HeartbeatGrace, NodeLossGrace: o.NodeLossGrace, Logger: o.Logger,
-		Version: api.Version{Version: "test"}, Out: io.Discard, EtcdEndpoints: o.EtcdEndpoints,
+		Version: api.Version{Version: "test"}, Out: io.Discard, EtcdEndpoints: o.EtcdEndpoints, Etcd: o.Etcd,
 	}
 	c.URL = "https://" + c.cfg.Addr
 	c.startServer()

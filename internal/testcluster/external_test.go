@@ -44,6 +44,7 @@ func TestServerOnAnExternalEtcd(t *testing.T) {
 		DataDir: filepath.Join(t.TempDir(), "server"), Addr: freeAddr(t), AgentAddr: freeAddr(t),
 		Advertise: "127.0.0.1", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Version: api.Version{Version: "test"}, Out: io.Discard, EtcdEndpoints: []string{e.ClientURL()},
+		KEKFile: filepath.Join(c.DataDir, "server", "kek"), // servers on one etcd share the key-encryption key
 	}
 	sctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)

@@ -131,7 +131,7 @@ func BenchmarkEtcdWrites(b *testing.B) {
 	}
 	defer e.Close()
 	ctx := context.Background()
-	grpc, err := store.Connect(ctx, []string{e.ClientURL()})
+	grpc, err := store.Connect(ctx, store.External{Endpoints: []string{e.ClientURL()}})
 	if err != nil {
 		b.Fatal(err)
 	}

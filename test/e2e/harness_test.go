@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wharfhq/wharf/internal/hostile"
 	"github.com/wharfhq/wharf/internal/testcluster"
 	"github.com/wharfhq/wharf/internal/testserver"
 )
@@ -24,6 +25,7 @@ import (
 var wharfBin string
 
 func TestMain(m *testing.M) {
+	hostile.RunProbeChild() // this binary is also the probe run as nobody
 	var err error
 	if wharfBin, err = testserver.BinaryPath(); err != nil {
 		fmt.Fprintln(os.Stderr, err)

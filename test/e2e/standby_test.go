@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -28,7 +29,8 @@ func TestStandbyTakesOverFromAKilledServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer etcd.Close()
-	args := []string{"--etcd-endpoints", etcd.ClientURL()}
+	// Servers on one etcd share the key-encryption key: the first makes it.
+	args := []string{"--etcd-endpoints", etcd.ClientURL(), "--kek-file", filepath.Join(t.TempDir(), "kek")}
 	active := testserver.Start(t, testserver.Options{Args: args})
 	if _, err := active.Client().CreateService(ctx, "web", api.ServiceSpec{Command: []string{"true"}}); err != nil {
 		t.Fatal(err)
