@@ -19,7 +19,7 @@ import (
 // members: the one left has no leader, and the API answers 503
 // "unavailable" with Retry-After, not 500 "internal", for reads and writes.
 func TestLeaderLossIs503(t *testing.T) {
-	c := etcdtest.Start(t, 3, 25110)
+	c := etcdtest.Start(t, 3)
 	st := store.New(c.Client(0), "/wharf")
 	st.SetOpTimeout(2 * time.Second)
 	admin, _, err := Bootstrap(t.Context(), st, t.TempDir())

@@ -15,7 +15,7 @@ import (
 // the one left has no leader, and every store operation through it fails
 // with ErrUnavailable, not an opaque etcd error, within the store's timeout.
 func TestQuorumLossIsUnavailable(t *testing.T) {
-	c := etcdtest.Start(t, 3, 25100)
+	c := etcdtest.Start(t, 3)
 	st := store.New(c.Client(0), "/wharf")
 	st.SetOpTimeout(3 * time.Second)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second) // bounds the test, not the store

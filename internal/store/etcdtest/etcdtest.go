@@ -6,6 +6,7 @@ package etcdtest
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -26,16 +27,17 @@ type Cluster struct {
 	stopOnce   []sync.Once
 }
 
-// Start runs an n-member cluster whose member i serves clients on
-// 127.0.0.1:basePort+2i and peers on basePort+2i+1, and waits until it has
-// a leader. It is stopped when the test ends.
-func Start(tb testing.TB, n, basePort int) *Cluster {
+// Start runs an n-member cluster on free loopback ports (member i serves
+// clients on ports[2i] and peers on ports[2i+1]) and waits until it has a
+// leader. It is stopped when the test ends.
+func Start(tb testing.TB, n int) *Cluster {
 	tb.Helper()
 	dir := tb.TempDir()
 	c := &Cluster{tb: tb, stopOnce: make([]sync.Once, n)}
+	ports := freePorts(tb, 2*n)
 	var initial []string
 	for i := range n {
-		initial = append(initial, fmt.Sprintf("m%d=http://127.0.0.1:%d", i, basePort+2*i+1))
+		initial = append(initial, fmt.Sprintf("m%d=http://127.0.0.1:%d", i, ports[2*i+1]))
 	}
 	cfgs := make([]*embed.Config, n)
 	for i := range n {
@@ -43,8 +45,8 @@ func Start(tb testing.TB, n, basePort int) *Cluster {
 		cfg.Name = fmt.Sprintf("m%d", i)
 		cfg.Dir = filepath.Join(dir, cfg.Name)
 		cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-		client, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", basePort+2*i))
-		peer, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", basePort+2*i+1))
+		client, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", ports[2*i]))
+		peer, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", ports[2*i+1]))
 		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*client}, []url.URL{*client}
 		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*peer}, []url.URL{*peer}
 		cfg.InitialCluster = strings.Join(initial, ",")
@@ -98,4 +100,21 @@ func (c *Cluster) Client(i int) *clientv3.Client {
 	}
 	c.tb.Cleanup(func() { _ = cli.Close() })
 	return cli
+}
+
+// freePorts finds n loopback ports that are free now, holding them all
+// open at once so that no two are the same, then gives them back for etcd
+// to take.
+func freePorts(tb testing.TB, n int) []int {
+	tb.Helper()
+	ports := make([]int, 0, n)
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatalf("find a free port: %v", err)
+		}
+		defer ln.Close()
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports
 }
