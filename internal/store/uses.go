@@ -31,7 +31,7 @@ func (t *Txn) Use(kind, id string, limit int64) {
 	t.cmps = append(t.cmps, clientv3.Compare(clientv3.Version(key), ">", 0))
 	if limit > 0 {
 		// Created at version 1, so used limit times at version limit+1.
-		t.cmps = append(t.cmps, clientv3.Compare(clientv3.Version(key), "<=", limit))
+		t.cmps = append(t.cmps, clientv3.Compare(clientv3.Version(key), "<", limit+1))
 	}
 	t.keys = append(t.keys, key)
 	t.created = append(t.created, false)
