@@ -18,6 +18,10 @@ import (
 // 16 hex digits; the joiner (the agent gateway) parses a token, checks the
 // digest against its CA and compares the secret's hash with the stored ones.
 
+// maxJoinTokenUses caps max_uses far above any cluster, and far below
+// where the store's use count could overflow.
+const maxJoinTokenUses = 1_000_000
+
 // createJoinToken serves POST /v1/join-tokens: a new join token, living
 // api.DefaultJoinTokenTTL unless the request names a TTL ("0": forever),
 // for MaxUses joins (0: any number); with rotate, every older join token is
@@ -38,8 +42,8 @@ func (s *Server) createJoinToken(w http.ResponseWriter, r *http.Request) error {
 		}
 		ttl = d
 	}
-	if req.MaxUses < 0 {
-		return errdefs.Invalid("max_uses", "%d: want the number of nodes the token may join, or 0 for no limit", req.MaxUses)
+	if req.MaxUses < 0 || req.MaxUses > maxJoinTokenUses {
+		return errdefs.Invalid("max_uses", "%d: want the number of nodes the token may join (at most %d), or 0 for no limit", req.MaxUses, maxJoinTokenUses)
 	}
 	token, hash, err := pki.NewJoinToken(s.cfg.CADigest)
 	if err != nil {

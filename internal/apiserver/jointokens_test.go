@@ -27,7 +27,7 @@ func TestJoinTokenLimitsListAndRevoke(t *testing.T) {
 	if !forever.ExpiresAt.IsZero() {
 		t.Fatalf("ttl 0: expires %s", forever.ExpiresAt)
 	}
-	for body, field := range map[string]string{`{"ttl":"soon"}`: "ttl", `{"ttl":"-1h"}`: "ttl", `{"max_uses":-1}`: "max_uses"} {
+	for body, field := range map[string]string{`{"ttl":"soon"}`: "ttl", `{"ttl":"-1h"}`: "ttl", `{"max_uses":-1}`: "max_uses", `{"max_uses":9223372036854775807}`: "max_uses"} {
 		code, b := e.do("POST", "/v1/join-tokens", e.admin, body)
 		if code != http.StatusBadRequest || !strings.Contains(string(b), field) {
 			t.Errorf("%s: %d %s, want 400 naming %s", body, code, b, field)
