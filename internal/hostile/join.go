@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -40,8 +41,22 @@ type JoinResult struct {
 // of its own. clientCert, when not nil, is offered as the TLS client
 // certificate of the connection (another node's certificate, or a
 // self-signed one with the victim's name). The server's certificate is not
-// checked: the attacker does not care who answers.
+// checked: the attacker does not care who answers. The connection comes
+// from the attacker's own address, Source (see JoinFrom).
 func Join(ctx context.Context, serverURL, token, nodeID, hostname string, clientCert *tls.Certificate) (JoinResult, error) {
+	return JoinFrom(ctx, "", serverURL, token, nodeID, hostname, clientCert)
+}
+
+// Source is the loopback address the attacker's joins come from, so that a
+// server that throttles failed joins per source address throttles the
+// attacker, not the test's own client on 127.0.0.1.
+const Source = "127.0.0.66"
+
+// JoinFrom is Join from the local IP address source ("" for Source).
+func JoinFrom(ctx context.Context, source, serverURL, token, nodeID, hostname string, clientCert *tls.Certificate) (JoinResult, error) {
+	if source == "" {
+		source = Source
+	}
 	keyPEM, csrPEM, err := newKeyAndCSR(hostname)
 	if err != nil {
 		return JoinResult{}, err
@@ -54,7 +69,8 @@ func Join(ctx context.Context, serverURL, token, nodeID, hostname string, client
 	if clientCert != nil {
 		tlsCfg.Certificates = []tls.Certificate{*clientCert}
 	}
-	tr := &http.Transport{TLSClientConfig: tlsCfg}
+	dialer := &net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(source)}}
+	tr := &http.Transport{TLSClientConfig: tlsCfg, DialContext: dialer.DialContext}
 	defer tr.CloseIdleConnections()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(serverURL, "/")+"/v1/join", bytes.NewReader(body))
 	if err != nil {
