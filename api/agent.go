@@ -27,6 +27,9 @@ type JoinRequest struct {
 	Hostname string            `json:"hostname"`
 	Labels   map[string]string `json:"labels,omitempty"`
 	// NodeID, when set, rejoins as an existing node (its data dir survived).
+	// The join token alone does not allow that: the request must come over
+	// a TLS connection whose client certificate is that node's current (or
+	// previous) certificate, which proves the joiner holds the node's key.
 	NodeID string `json:"node_id,omitempty"`
 }
 

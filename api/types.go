@@ -473,13 +473,38 @@ const (
 
 // JoinToken is a token that lets a new host join as a node. Like API tokens,
 // only its secret's hash is stored; the whole token is shown once, when made.
+// A join token only ever creates new nodes: each join that creates one uses
+// it once. It stops working at ExpiresAt (zero: never), after MaxUses joins
+// (0: no limit), or when deleted.
 type JoinToken struct {
 	Meta
-	Hash string `json:"hash,omitempty"`
+	Hash      string    `json:"hash,omitempty"`
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	MaxUses   int64     `json:"max_uses,omitempty"`
+	// Uses is how many nodes joined with the token so far (the server
+	// fills it in on read).
+	Uses int64 `json:"uses"`
 }
 
-// JoinTokenCreated answers POST /v1/join-tokens.
+// JoinTokenRequest is the body of POST /v1/join-tokens. TTL is a Go
+// duration ("24h", "30m"); empty means DefaultJoinTokenTTL and "0" a token
+// that never expires. MaxUses 0 means no limit on uses.
+type JoinTokenRequest struct {
+	Rotate  bool   `json:"rotate,omitempty"`
+	TTL     string `json:"ttl,omitempty"`
+	MaxUses int64  `json:"max_uses,omitempty"`
+}
+
+// DefaultJoinTokenTTL is how long a join token lives when its request names
+// no TTL: long enough to provision hosts over a working day, short enough
+// that a token pasted into a ticket or a shell history is dead by the time
+// anyone finds it.
+const DefaultJoinTokenTTL = 24 * time.Hour
+
+// JoinTokenCreated answers POST /v1/join-tokens: the only time the token
+// itself is shown.
 type JoinTokenCreated struct {
+	JoinToken
 	Token   string `json:"token"`
 	Command string `json:"command"` // the command to run on a new host
 }

@@ -52,10 +52,27 @@ func (c *Client) RemoveNode(ctx context.Context, id string) error {
 	return c.Do(ctx, http.MethodDelete, "/v1/nodes/"+url.PathEscape(id), nil, nil)
 }
 
-// JoinToken makes a join token; rotate revokes the older ones.
+// JoinToken makes a join token with the server's defaults (it expires
+// after api.DefaultJoinTokenTTL); rotate revokes the older ones.
 func (c *Client) JoinToken(ctx context.Context, rotate bool) (api.JoinTokenCreated, error) {
+	return c.CreateJoinToken(ctx, api.JoinTokenRequest{Rotate: rotate})
+}
+
+// CreateJoinToken makes a join token as req says (TTL, MaxUses, Rotate).
+func (c *Client) CreateJoinToken(ctx context.Context, req api.JoinTokenRequest) (api.JoinTokenCreated, error) {
 	var t api.JoinTokenCreated
-	return t, c.Do(ctx, http.MethodPost, "/v1/join-tokens", map[string]any{"rotate": rotate}, &t)
+	return t, c.Do(ctx, http.MethodPost, "/v1/join-tokens", req, &t)
+}
+
+// JoinTokens lists the join tokens (never their secrets).
+func (c *Client) JoinTokens(ctx context.Context) ([]api.JoinToken, error) {
+	var l api.List[api.JoinToken]
+	return l.Items, c.Do(ctx, http.MethodGet, "/v1/join-tokens", nil, &l)
+}
+
+// DeleteJoinToken revokes a join token; nodes that joined with it stay.
+func (c *Client) DeleteJoinToken(ctx context.Context, id string) error {
+	return c.Do(ctx, http.MethodDelete, "/v1/join-tokens/"+url.PathEscape(id), nil, nil)
 }
 
 // CreateService creates a service.

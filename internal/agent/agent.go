@@ -34,6 +34,14 @@ type Config struct {
 	// JoinToken is needed only on first start, before DataDir holds a node
 	// certificate.
 	JoinToken string
+	// JoinTokenFile, when set, is a file holding the join token (read when
+	// JoinToken is empty). The agent deletes it once it has a node identity:
+	// a joined agent needs only its certificate.
+	JoinTokenFile string
+	// Joined, when set, is called once the agent has a node identity (after
+	// its join, or at start when it already had one), so that the caller
+	// can forget the join token wherever else it kept it.
+	Joined func()
 	// DataDir keeps node.key, node.crt, ca.crt and node.json.
 	DataDir string
 	Labels  map[string]string
@@ -108,6 +116,15 @@ func New(cfg Config) (*Agent, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("agent: data dir: %w", err)
 	}
+	if cfg.JoinToken == "" && cfg.JoinTokenFile != "" {
+		tok, err := readTokenFile(cfg.JoinTokenFile)
+		switch {
+		case err == nil:
+			cfg.JoinToken = tok
+		case !errors.Is(err, os.ErrNotExist):
+			return nil, fmt.Errorf("agent: join token file: %w", err)
+		}
+	}
 	binds, err := newBindPolicy(cfg.Hostname, cfg.AllowBind, cfg.AllowDockerSocket, cfg.DockerSockets)
 	if err != nil {
 		return nil, err
@@ -115,11 +132,16 @@ func New(cfg Config) (*Agent, error) {
 	a := &Agent{cfg: cfg, log: cfg.Logger, binds: binds}
 	id, err := loadIdentity(cfg.DataDir)
 	switch {
+	case err == nil && expired(id) && cfg.JoinToken != "" && cfg.ServerURL != "":
+		// Away longer than its certificate lives: the expired certificate
+		// still proves the node's identity for a rejoin with a join token.
+		cfg.Logger.Warn("the node certificate has expired; rejoining as the same node with the join token", "dir", cfg.DataDir)
 	case err == nil:
 		a.ident = id
 	case errors.Is(err, os.ErrNotExist):
 		if cfg.JoinToken == "" {
-			return nil, fmt.Errorf("agent: %s holds no node identity: a join token is needed to join", cfg.DataDir)
+			return nil, fmt.Errorf("agent: %s holds no node identity: a join token is needed to join "+
+				"(--token-file PATH, token_file in the config file, or the WHARF_JOIN_TOKEN environment variable)", cfg.DataDir)
 		}
 		if cfg.ServerURL == "" {
 			return nil, errors.New("agent: Config.ServerURL is required to join")
@@ -134,6 +156,11 @@ func New(cfg Config) (*Agent, error) {
 	a.rep = newReporter(a)
 	a.exec = newExecutor(a)
 	return a, nil
+}
+
+// expired reports whether id's certificate is past its NotAfter.
+func expired(id *identity) bool {
+	return id.cert.Leaf != nil && time.Now().After(id.cert.Leaf.NotAfter)
 }
 
 // NodeID is the node's ID, "" before it has joined.
@@ -170,6 +197,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.ident = id
 		a.mu.Unlock()
 	}
+	a.forgetJoinToken()
 	a.log = a.log.With("node", a.NodeID())
 	a.setNode()
 	// The executor and reporter stop before the session loop returns when

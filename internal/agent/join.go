@@ -129,13 +129,21 @@ func (a *Agent) join(ctx context.Context) (*identity, error) {
 		return nil, errFatal{err}
 	}
 	req := api.JoinRequest{Token: a.cfg.JoinToken, CSR: string(csrPEM), Hostname: a.cfg.Hostname, Labels: a.cfg.Labels}
-	if old, err := readNodeID(a.cfg.DataDir); err == nil {
+	tlsCfg := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	if old, err := readNodeID(a.cfg.DataDir); err == nil && old != "" {
+		// Rejoining as the same node takes proof that this host is that
+		// node: its certificate as the TLS client certificate (even an
+		// expired one). Without it the server refuses and says how to
+		// join as a new node.
 		req.NodeID = old
+		if cert, err := loadKeyPair(a.cfg.DataDir); err == nil && cert.Leaf != nil && cert.Leaf.Subject.CommonName == old {
+			tlsCfg.Certificates = []tls.Certificate{cert}
+		} else {
+			a.log.Warn("rejoining without the node's certificate: the server will refuse", "node", old, "err", err)
+		}
 	}
 	body, _ := json.Marshal(req)
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
-	}}
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg}}
 	defer client.CloseIdleConnections()
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/join", bytes.NewReader(body))
 	if err != nil {

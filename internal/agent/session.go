@@ -50,7 +50,7 @@ func (a *Agent) session(ctx context.Context) (bool, error) {
 	id := a.identity()
 	if leaf := id.cert.Leaf; leaf != nil && time.Now().After(leaf.NotAfter) {
 		return false, fmt.Errorf("the node certificate expired at %s (the agent was away longer than it lives): "+
-			"delete the data dir %s and join again with a join token", leaf.NotAfter.UTC().Format(time.RFC3339), a.cfg.DataDir)
+			"restart the agent with a join token (--token-file or WHARF_JOIN_TOKEN) and it rejoins as the same node, keeping %s", leaf.NotAfter.UTC().Format(time.RFC3339), a.cfg.DataDir)
 	}
 	host, _, err := net.SplitHostPort(id.Gateway)
 	if err != nil {

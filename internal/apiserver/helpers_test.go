@@ -3,6 +3,7 @@ package apiserver
 import (
 	"bufio"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -185,7 +186,7 @@ func (f *fakeLogs) ContainerLogs(ctx context.Context, c *api.Container, follow b
 
 type fakeJoin struct{}
 
-func (fakeJoin) Join(ctx context.Context, req api.JoinRequest, remote string) (api.JoinResponse, error) {
+func (fakeJoin) Join(ctx context.Context, req api.JoinRequest, remote string, _ []*x509.Certificate) (api.JoinResponse, error) {
 	if req.Token != "WHARF-1-good" {
 		return api.JoinResponse{}, fmt.Errorf("join token not accepted: %w", errdefs.ErrUnauthorized)
 	}

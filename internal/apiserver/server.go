@@ -10,6 +10,7 @@ package apiserver
 import (
 	"cmp"
 	"context"
+	"crypto/x509"
 	"errors"
 	"io"
 	"log/slog"
@@ -34,7 +35,9 @@ type LogSource interface {
 // Joiner enrolls a new node (the agent gateway implements it). Errors are
 // errdefs errors.
 type Joiner interface {
-	Join(ctx context.Context, req api.JoinRequest, remoteAddr string) (api.JoinResponse, error)
+	// peer is the join connection's TLS client certificates (nil when it
+	// sent none): a rejoin's proof of the node's identity.
+	Join(ctx context.Context, req api.JoinRequest, remoteAddr string, peer []*x509.Certificate) (api.JoinResponse, error)
 }
 
 // Config is what the API server needs. Only Store is required.
@@ -169,6 +172,8 @@ func (s *Server) routes() {
 		{"GET", "/v1/tokens", "token", adminOnly, s.listTokens},
 		{"DELETE", "/v1/tokens/{id}", "token", adminOnly, s.deleteToken},
 		{"POST", "/v1/join-tokens", "jointoken", adminOnly, s.createJoinToken},
+		{"GET", "/v1/join-tokens", "jointoken", adminOnly, s.listJoinTokens},
+		{"DELETE", "/v1/join-tokens/{id}", "jointoken", adminOnly, s.deleteJoinToken},
 
 		{"POST", "/v1/join", "node", public, s.join},
 		{"GET", "/v1/ca", "", public, s.ca},

@@ -26,8 +26,12 @@ const defaultAgentConfig = "/etc/wharf/agent.yaml"
 
 // agentFile is the agent's config file (YAML). Flags beat it.
 type agentFile struct {
-	Server     string            `yaml:"server"`
+	Server string `yaml:"server"`
+	// Token is the join token written by older installs; TokenFile
+	// names a file holding it (the safer way). Both are forgotten once
+	// the agent has joined.
 	Token      string            `yaml:"token"`
+	TokenFile  string            `yaml:"token_file"`
 	DataDir    string            `yaml:"data_dir"`
 	Labels     map[string]string `yaml:"labels"`
 	Name       string            `yaml:"name"`
@@ -38,8 +42,10 @@ type agentFile struct {
 
 // agentFlags are the agent command's own settings.
 type agentFlags struct {
-	cfg        agent.Config
-	config     string
+	cfg    agent.Config
+	config string
+	// configPath is the config file read, "" when none.
+	configPath string
 	labels     []string
 	enableExec bool
 	driver     string
@@ -51,11 +57,15 @@ type agentFlags struct {
 func newAgentCmd() *cobra.Command {
 	var o agentFlags
 	cmd := &cobra.Command{
-		Use:   "agent --server URL --token JOIN_TOKEN",
+		Use:   "agent --server URL --token-file PATH",
 		Short: "Run the node agent: join the cluster, hold one connection to the server, run containers",
 		Long: "Run the node agent. Settings come from flags, then from --config (default " + defaultAgentConfig +
-			" when it exists: YAML with server, token, data_dir, labels, name, enable_exec,\n" +
-			"allow_bind, allow_docker_socket, exec_user, exec_as_root).",
+			" when it exists: YAML with server, token_file, data_dir, labels, name, enable_exec,\n" +
+			"allow_bind, allow_docker_socket, exec_user, exec_as_root).\n\n" +
+			"The join token is needed only to join. Give it in a file (--token-file, or token_file in the\n" +
+			"config file) or in the " + joinTokenEnv + " environment variable; once joined, the agent deletes\n" +
+			"the file (and drops a token: line from the config file). --token works too, but a command\n" +
+			"line is readable by every local user.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := newLogger(o.logLevel)
@@ -65,6 +75,10 @@ func newAgentCmd() *cobra.Command {
 			o.cfg.Logger = log
 			if err := o.resolve(cmd); err != nil {
 				return err
+			}
+			if cmd.Flags().Changed("token") {
+				log.Warn("--token puts the join token in the agent's command line, which every local user can read in /proc/PID/cmdline; " +
+					"pass it in a file (--token-file, or token_file in the config file) or in the " + joinTokenEnv + " environment variable instead")
 			}
 			drivers, err := o.drivers(cmd.Context(), log)
 			if err != nil {
@@ -81,7 +95,8 @@ func newAgentCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&o.config, "config", "", "agent config file, YAML (default "+defaultAgentConfig+" if it exists)")
 	f.StringVar(&o.cfg.ServerURL, "server", "", "URL of the Wharf server's API, e.g. https://wharf.example.com:7443")
-	f.StringVar(&o.cfg.JoinToken, "token", "", "join token (from `wharf node join-token`); needed only the first time")
+	f.StringVar(&o.cfg.JoinToken, "token", "", "join token (from `wharf node join-token`); needed only the first time. Visible to every local user: prefer --token-file or $"+joinTokenEnv)
+	f.StringVar(&o.cfg.JoinTokenFile, "token-file", "", "file holding the join token (mode 0600); deleted once the agent has joined")
 	f.StringVar(&o.cfg.DataDir, "data-dir", defaultDataDir("agent"), "where the agent keeps its identity and its containers' state")
 	f.StringSliceVar(&o.labels, "label", nil, "node label k=v; repeatable")
 	f.StringVar(&o.cfg.Hostname, "name", "", "node name (default: the host name)")
@@ -97,10 +112,11 @@ func newAgentCmd() *cobra.Command {
 
 // resolve merges the config file under the flags and checks the result.
 func (o *agentFlags) resolve(cmd *cobra.Command) error {
-	file, err := readAgentFile(o.config)
+	file, path, err := readAgentFile(o.config)
 	if err != nil {
 		return err
 	}
+	o.configPath = path
 	f := cmd.Flags()
 	pick := func(flag string, dst *string, v string) {
 		if !f.Changed(flag) && v != "" {
@@ -108,7 +124,7 @@ func (o *agentFlags) resolve(cmd *cobra.Command) error {
 		}
 	}
 	pick("server", &o.cfg.ServerURL, file.Server)
-	pick("token", &o.cfg.JoinToken, file.Token)
+	o.resolveToken(f, file)
 	pick("data-dir", &o.cfg.DataDir, file.DataDir)
 	pick("name", &o.cfg.Hostname, file.Name)
 	if !f.Changed("enable-exec") {
@@ -134,25 +150,25 @@ func (o *agentFlags) resolve(cmd *cobra.Command) error {
 }
 
 // readAgentFile reads path, or defaultAgentConfig when path is "" and that
-// file exists.
-func readAgentFile(path string) (agentFile, error) {
+// file exists. It returns the path it read ("" when none).
+func readAgentFile(path string) (agentFile, string, error) {
 	var file agentFile
 	if path == "" {
 		if _, err := os.Stat(defaultAgentConfig); err != nil {
-			return file, nil
+			return file, "", nil
 		}
 		path = defaultAgentConfig
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return file, fmt.Errorf("agent config: %w", err)
+		return file, "", fmt.Errorf("agent config: %w", err)
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&file); err != nil && !errors.Is(err, io.EOF) {
-		return file, fmt.Errorf("agent config %s: %w", path, err)
+		return file, "", fmt.Errorf("agent config %s: %w", path, err)
 	}
-	return file, nil
+	return file, path, nil
 }
 
 // drivers builds the drivers the agent offers.

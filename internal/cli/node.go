@@ -127,35 +127,6 @@ func nodeRm(g *globals) *cobra.Command {
 	return cmd
 }
 
-func nodeJoinToken(g *globals) *cobra.Command {
-	var rotate, quiet bool
-	cmd := &cobra.Command{
-		Use: "join-token", Short: "Make a join token and print the command that joins a new host", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			t, err := c.JoinToken(cmd.Context(), rotate)
-			if err != nil {
-				return err
-			}
-			if quiet {
-				say(cmd.OutOrStdout(), "%s\n", t.Token)
-				return nil
-			}
-			say(cmd.OutOrStdout(), "To add a node, run this on the new host:\n\n    %s\n\n", t.Command)
-			if rotate {
-				fmt.Fprintln(cmd.OutOrStdout(), "Every older join token has been revoked.")
-			}
-			return nil
-		},
-	}
-	cmd.Flags().BoolVar(&rotate, "rotate", false, "revoke every older join token")
-	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print the token only")
-	return cmd
-}
-
 func fmtLabels(m map[string]string) string {
 	if len(m) == 0 {
 		return "-"

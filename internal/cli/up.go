@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -122,18 +123,8 @@ func runUp(ctx context.Context, out io.Writer, o upOptions) error {
 	if err != nil {
 		return err
 	}
-	jt, err := c.JoinToken(ctx, false)
-	if err != nil {
-		return fmt.Errorf("make a join token: %w", err)
-	}
-	for i := 1; i <= o.nodes; i++ {
-		name := fmt.Sprintf("node-%d", i)
-		args := []string{"agent", "--server", apiURL, "--token", jt.Token,
-			"--data-dir", filepath.Join(o.dataDir, name), "--name", name, "--enable-exec",
-			"--stop-containers-on-exit", "--heartbeat", "1s"}
-		if err := sup.start(ctx, name, append(args, upExecUser()...)...); err != nil {
-			return err
-		}
+	if err := startAgents(ctx, sup, c, apiURL, o); err != nil {
+		return err
 	}
 	if err := waitNodes(ctx, c, o.nodes); err != nil {
 		return err
@@ -161,6 +152,44 @@ func runUp(ctx context.Context, out io.Writer, o upOptions) error {
 			say(out, "%v; the other nodes keep running\n", d.err)
 		}
 	}
+}
+
+// startAgents starts the agents. Those that have not joined yet get one
+// join token, good for just them and for ten minutes, in a 0600 file that
+// each deletes once joined: never on a command line, where every local user
+// could read it.
+func startAgents(ctx context.Context, sup *supervisor, c *client.Client, apiURL string, o upOptions) error {
+	var fresh []string
+	for i := 1; i <= o.nodes; i++ {
+		name := fmt.Sprintf("node-%d", i)
+		if _, err := os.Stat(filepath.Join(o.dataDir, name, "node.json")); err != nil {
+			fresh = append(fresh, name)
+		}
+	}
+	var token string
+	if len(fresh) > 0 {
+		jt, err := c.CreateJoinToken(ctx, api.JoinTokenRequest{TTL: "10m", MaxUses: int64(len(fresh))})
+		if err != nil {
+			return fmt.Errorf("make a join token: %w", err)
+		}
+		token = jt.Token
+	}
+	for i := 1; i <= o.nodes; i++ {
+		name := fmt.Sprintf("node-%d", i)
+		args := []string{"agent", "--server", apiURL, "--data-dir", filepath.Join(o.dataDir, name), "--name", name,
+			"--enable-exec", "--stop-containers-on-exit", "--heartbeat", "1s"}
+		if token != "" && slices.Contains(fresh, name) {
+			tf := filepath.Join(o.dataDir, name+".join-token")
+			if err := os.WriteFile(tf, []byte(token+"\n"), 0o600); err != nil {
+				return fmt.Errorf("write the join token for %s: %w", name, err)
+			}
+			args = append(args, "--token-file", tf)
+		}
+		if err := sup.start(ctx, name, append(args, upExecUser()...)...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // waitServer waits until the server answers /readyz, then returns a client

@@ -39,7 +39,7 @@ func TestJoinRefused(t *testing.T) {
 
 	gw := e.gw.Load()
 	for name, tok := range map[string]string{"malformed": "WHARF-1-nope", "other CA": otherToken, "unknown secret": wrongSecret} {
-		_, err := gw.Join(e.ctx, api.JoinRequest{Token: tok, CSR: string(csr), Hostname: "h"}, "test")
+		_, err := gw.Join(e.ctx, api.JoinRequest{Token: tok, CSR: string(csr), Hostname: "h"}, "test", nil)
 		if !errors.Is(err, errdefs.ErrUnauthorized) {
 			t.Errorf("%s: %v, want unauthorized", name, err)
 		}
@@ -49,7 +49,7 @@ func TestJoinRefused(t *testing.T) {
 		"labels":   {Token: e.token, CSR: string(csr), Hostname: "h", Labels: map[string]string{"=x": "y"}},
 		"csr":      {Token: e.token, CSR: "garbage", Hostname: "h"},
 	} {
-		_, err := gw.Join(e.ctx, req, "test")
+		_, err := gw.Join(e.ctx, req, "test", nil)
 		var fe *errdefs.FieldError
 		if !errors.As(err, &fe) || fe.Field != field {
 			t.Errorf("%s: %v, want an invalid %s", field, err, field)
@@ -180,8 +180,10 @@ func TestGatewayAdmission(t *testing.T) {
 	}
 }
 
-// An agent whose certificate was lost joins again as the same node, and the
-// old certificate stops working.
+// An agent whose stored identity is damaged (ca.crt lost) but that still
+// holds its key and certificate joins again as the same node, proving it
+// with that certificate, and the old certificate stops working. One that
+// lost its certificate is refused and told how to join as a new node.
 func TestRejoin(t *testing.T) {
 	e := newEnv(t)
 	dir := t.TempDir()
@@ -194,7 +196,7 @@ func TestRejoin(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.stop()
-	if err := os.Remove(dir + "/node.crt"); err != nil {
+	if err := os.Remove(dir + "/ca.crt"); err != nil {
 		t.Fatal(err)
 	}
 	p = e.startAgent(dir, "host-j", e.token, newMemDriver())
@@ -207,5 +209,28 @@ func TestRejoin(t *testing.T) {
 	}
 	if err := dialGateway(t, e, oldCert); err == nil {
 		t.Fatal("the replaced certificate still opens a session")
+	}
+
+	// The certificate lost: no proof, no rejoin.
+	p.stop()
+	serial := e.node(id).CertSerial
+	for _, f := range []string{"node.crt", "ca.crt"} {
+		if err := os.Remove(dir + "/" + f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p = e.startAgent(dir, "host-j", e.token, newMemDriver())
+	var runErr error
+	select {
+	case runErr = <-p.done:
+		p.done <- runErr
+	case <-time.After(10 * time.Second):
+		t.Fatal("an agent without its certificate kept trying to rejoin")
+	}
+	if runErr == nil || !strings.Contains(runErr.Error(), "403") || !strings.Contains(runErr.Error(), "wharf node rm "+id) {
+		t.Fatalf("rejoin without the certificate: %v, want a 403 that says to remove the node and join anew", runErr)
+	}
+	if n := e.node(id); n.CertSerial != serial {
+		t.Fatalf("the refused rejoin changed the node's certificate serial")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -94,12 +95,18 @@ func newEnv(t *testing.T, gwOpts ...func(*gateway.Config)) *env {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		resp, err := e.gw.Load().Join(r.Context(), req, r.RemoteAddr)
+		var peer []*x509.Certificate
+		if r.TLS != nil {
+			peer = r.TLS.PeerCertificates
+		}
+		resp, err := e.gw.Load().Join(r.Context(), req, r.RemoteAddr, peer)
 		if err != nil {
 			status, code := http.StatusInternalServerError, api.CodeInternal
 			switch {
 			case errors.Is(err, errdefs.ErrUnauthorized):
 				status, code = http.StatusUnauthorized, api.CodeUnauthorized
+			case errors.Is(err, errdefs.ErrForbidden):
+				status, code = http.StatusForbidden, api.CodeForbidden
 			case errors.Is(err, errdefs.ErrInvalid):
 				status, code = http.StatusBadRequest, api.CodeInvalid
 			}
@@ -110,7 +117,7 @@ func newEnv(t *testing.T, gwOpts ...func(*gateway.Config)) *env {
 		_ = json.NewEncoder(w).Encode(resp)
 	})
 	e.api = httptest.NewUnstartedServer(mux)
-	e.api.TLS = &tls.Config{Certificates: []tls.Certificate{e.cert}}
+	e.api.TLS = &tls.Config{Certificates: []tls.Certificate{e.cert}, ClientAuth: tls.RequestClientCert} // as the API server
 	e.api.StartTLS()
 	t.Cleanup(e.api.Close)
 	return e

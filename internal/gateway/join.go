@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"regexp"
@@ -27,12 +28,17 @@ var (
 // maxLabels caps the labels one node may carry.
 const maxLabels = 64
 
-// Join admits a host as a node: it checks the join token, creates (or, for
-// a known req.NodeID, re-issues) the node in state Deploying and signs its
-// CSR with the node ID as common name. req.Labels are taken for a new node
-// only; a rejoin keeps the labels the node has. remoteAddr is only logged.
-func (g *Gateway) Join(ctx context.Context, req api.JoinRequest, remoteAddr string) (api.JoinResponse, error) {
-	if err := g.checkJoinToken(ctx, req.Token); err != nil {
+// Join admits a host as a node. With a join token alone it only ever
+// creates a new node: the node and one use of the token go into the same
+// store transaction, so a token's use limit holds however many joins race.
+// Re-identifying as an existing node (req.NodeID) also needs proof that the
+// joiner holds that node's key: peer, the TLS client certificates of the
+// join's connection, must be the node's current or previous certificate
+// (see proveNode). req.Labels are taken for a new node only; a rejoin keeps
+// the labels the node has. remoteAddr is only logged.
+func (g *Gateway) Join(ctx context.Context, req api.JoinRequest, remoteAddr string, peer []*x509.Certificate) (api.JoinResponse, error) {
+	tok, err := g.checkJoinToken(ctx, req.Token)
+	if err != nil {
 		g.log.Warn("join refused", "remote", remoteAddr, "hostname", req.Hostname, "err", err)
 		return api.JoinResponse{}, err
 	}
@@ -43,88 +49,176 @@ func (g *Gateway) Join(ctx context.Context, req api.JoinRequest, remoteAddr stri
 	if err != nil {
 		return api.JoinResponse{}, err
 	}
-
-	var node api.Node
-	rejoin := false
+	var resp api.JoinResponse
 	if req.NodeID != "" {
+		var node api.Node
 		err := g.store.Get(ctx, store.KindNodes, req.NodeID, &node)
 		switch {
 		case err == nil:
-			rejoin = true
-		case !errdefs.IsNotFound(err):
+			resp, err = g.rejoin(ctx, req, &node, peer, remoteAddr)
+		case errdefs.IsNotFound(err):
+			// The node was removed: this host joins as a new one.
+			resp, err = g.joinNew(ctx, req, tok, remoteAddr)
+		}
+		if err != nil {
+			g.log.Warn("rejoin refused", "node", req.NodeID, "remote", remoteAddr, "hostname", req.Hostname, "err", err)
 			return api.JoinResponse{}, err
 		}
+	} else if resp, err = g.joinNew(ctx, req, tok, remoteAddr); err != nil {
+		return api.JoinResponse{}, err
 	}
-	id := req.NodeID
-	if !rejoin {
-		if id, err = newNodeID(); err != nil {
-			return api.JoinResponse{}, err
-		}
-	}
+	g.noteState(resp.NodeID, api.NodeDeploying)
+	resp.CA, resp.Gateway = string(g.cfg.CA.CertPEM()), gw
+	return resp, nil
+}
 
+// joinNew creates a new node, using tok once in the same transaction.
+func (g *Gateway) joinNew(ctx context.Context, req api.JoinRequest, tok *api.JoinToken, remoteAddr string) (api.JoinResponse, error) {
+	id, err := newNodeID()
+	if err != nil {
+		return api.JoinResponse{}, err
+	}
 	certPEM, serial, err := g.cfg.CA.SignNodeCSR([]byte(req.CSR), id, g.cfg.NodeCertValidity)
 	if err != nil {
 		return api.JoinResponse{}, errdefs.Invalid("csr", "cannot sign the certificate request: %v", err)
 	}
-
-	if rejoin {
-		err = g.store.Modify(ctx, store.KindNodes, id, &node, func() ([]api.Event, error) {
-			if node.State == api.NodeTerminating || node.State == api.NodeTerminated {
-				return nil, fmt.Errorf("%w: node %s is being removed; join as a new node (delete the agent's data dir)", errdefs.ErrConflict, id)
-			}
-			node.State = api.NodeDeploying
-			node.Hostname = req.Hostname
-			node.Name = req.Hostname
-			// Labels from a join apply at the first join only: the
-			// user may have changed them since (wharf node label).
-			node.CertSerial, node.PrevCertSerial = serial, ""
-			return []api.Event{{Kind: "node", Object: id, Name: node.Hostname, Type: "state", State: string(api.NodeDeploying),
-				Message: fmt.Sprintf("node %s (%s) rejoined from %s", id, node.Hostname, remoteAddr)}}, nil
-		})
-	} else {
-		node = api.Node{
-			Meta:       api.Meta{ID: id, Name: req.Hostname},
-			Labels:     req.Labels,
-			State:      api.NodeDeploying,
-			Hostname:   req.Hostname,
-			CertSerial: serial,
-		}
-		err = g.store.Create(ctx, store.KindNodes, &node, api.Event{Kind: "node", Object: id, Name: node.Hostname,
-			Type: "created", State: string(api.NodeDeploying), Message: fmt.Sprintf("node %s (%s) joined from %s", id, node.Hostname, remoteAddr)})
+	node := api.Node{
+		Meta:       api.Meta{ID: id, Name: req.Hostname},
+		Labels:     req.Labels,
+		State:      api.NodeDeploying,
+		Hostname:   req.Hostname,
+		CertSerial: serial,
 	}
+	t := g.store.Txn()
+	t.Use(store.KindJoinTokens, tok.ID, tok.MaxUses)
+	t.Create(store.KindNodes, &node)
+	t.Emit(api.Event{Kind: "node", Object: id, Name: node.Hostname, Type: "created", State: string(api.NodeDeploying),
+		Message: fmt.Sprintf("node %s (%s) joined from %s with join token %s", id, node.Hostname, remoteAddr, tok.ID)})
+	switch err := t.Commit(ctx); {
+	case errors.Is(err, store.ErrUsedUp):
+		return api.JoinResponse{}, usedUp(tok)
+	case errors.Is(err, store.ErrNotFound):
+		return api.JoinResponse{}, fmt.Errorf("%w: join token %s was revoked while this host joined; make a new one with `wharf node join-token`", errdefs.ErrUnauthorized, tok.ID)
+	case err != nil:
+		return api.JoinResponse{}, fmt.Errorf("join: write node %s: %w", id, err)
+	}
+	g.log.Info("node joined", "node", id, "hostname", req.Hostname, "remote", remoteAddr, "join_token", tok.ID)
+	return api.JoinResponse{NodeID: id, Certificate: string(certPEM)}, nil
+}
+
+// rejoin re-issues the certificate of node to a joiner that proved it is
+// that node (proveNode).
+func (g *Gateway) rejoin(ctx context.Context, req api.JoinRequest, node *api.Node, peer []*x509.Certificate, remoteAddr string) (api.JoinResponse, error) {
+	id := node.ID
+	proof, err := g.proveNode(peer, node)
+	if err != nil {
+		return api.JoinResponse{}, err
+	}
+	certPEM, serial, err := g.cfg.CA.SignNodeCSR([]byte(req.CSR), id, g.cfg.NodeCertValidity)
+	if err != nil {
+		return api.JoinResponse{}, errdefs.Invalid("csr", "cannot sign the certificate request: %v", err)
+	}
+	err = g.store.Modify(ctx, store.KindNodes, id, node, func() ([]api.Event, error) {
+		if node.State == api.NodeTerminating || node.State == api.NodeTerminated {
+			return nil, fmt.Errorf("%w: node %s is being removed; join as a new node (delete the agent's data dir)", errdefs.ErrConflict, id)
+		}
+		// The certificate that proved the identity must still be the
+		// node's: a renewal or another rejoin in between retired it.
+		if !serialMatches(node.CertSerial, proof) && !serialMatches(node.PrevCertSerial, proof) {
+			return nil, fmt.Errorf("%w: node %s's certificate changed while this host rejoined; try again", errdefs.ErrConflict, id)
+		}
+		node.State = api.NodeDeploying
+		node.Hostname = req.Hostname
+		node.Name = req.Hostname
+		// Labels from a join apply at the first join only: the
+		// user may have changed them since (wharf node label).
+		node.CertSerial, node.PrevCertSerial = serial, ""
+		return []api.Event{{Kind: "node", Object: id, Name: node.Hostname, Type: "state", State: string(api.NodeDeploying),
+			Message: fmt.Sprintf("node %s (%s) rejoined from %s", id, node.Hostname, remoteAddr)}}, nil
+	})
 	if err != nil {
 		return api.JoinResponse{}, fmt.Errorf("join: write node %s: %w", id, err)
 	}
-	g.noteState(id, api.NodeDeploying)
-	g.log.Info("node joined", "node", id, "hostname", req.Hostname, "remote", remoteAddr, "rejoin", rejoin)
-	return api.JoinResponse{
-		NodeID:      id,
-		Certificate: string(certPEM),
-		CA:          string(g.cfg.CA.CertPEM()),
-		Gateway:     gw,
-	}, nil
+	g.log.Info("node rejoined", "node", id, "hostname", req.Hostname, "remote", remoteAddr)
+	return api.JoinResponse{NodeID: id, Certificate: string(certPEM)}, nil
 }
 
-// checkJoinToken accepts a well-formed token for this CA whose secret
-// matches a stored join token.
-func (g *Gateway) checkJoinToken(ctx context.Context, token string) error {
+// proveNode checks that peer (the join connection's TLS client
+// certificates; the handshake proved the joiner holds the first one's key)
+// is node n's certificate: signed by the cluster CA for client use, with
+// the node ID as common name and the node's current or previous serial. It
+// returns that serial.
+//
+// An expired certificate still proves the identity: only the node's latest
+// certificates match its stored serials, so this is the key the node
+// itself holds, and the join also needs a live join token. It lets an agent
+// that was away longer than its certificate lives come back as the same
+// node, keeping its containers, instead of forcing a new node.
+func (g *Gateway) proveNode(peer []*x509.Certificate, n *api.Node) (*big.Int, error) {
+	howTo := fmt.Sprintf("a join token alone only makes new nodes. If this host lost node %s's key, remove the node "+
+		"(`wharf node rm %s`), delete the agent's data dir and start the agent with a join token to join as a new node", n.ID, n.ID)
+	if len(peer) == 0 {
+		return nil, fmt.Errorf("%w: rejoining as node %s needs that node's certificate as the TLS client certificate of the join; %s",
+			errdefs.ErrForbidden, n.ID, howTo)
+	}
+	leaf := peer[0]
+	at := time.Now()
+	if at.After(leaf.NotAfter) {
+		at = leaf.NotAfter
+	}
+	if at.Before(leaf.NotBefore) {
+		at = leaf.NotBefore
+	}
+	inter := x509.NewCertPool()
+	for _, c := range peer[1:] {
+		inter.AddCert(c)
+	}
+	_, err := leaf.Verify(x509.VerifyOptions{Roots: g.cfg.CA.Pool(), Intermediates: inter, CurrentTime: at,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%w: the client certificate of this join is not one the cluster CA issued (%v); %s", errdefs.ErrForbidden, err, howTo)
+	case leaf.Subject.CommonName != n.ID:
+		return nil, fmt.Errorf("%w: the client certificate of this join is node %q's, not node %s's; %s", errdefs.ErrForbidden, leaf.Subject.CommonName, n.ID, howTo)
+	case !serialMatches(n.CertSerial, leaf.SerialNumber) && !serialMatches(n.PrevCertSerial, leaf.SerialNumber):
+		return nil, fmt.Errorf("%w: the client certificate of this join is no longer node %s's (it was renewed or replaced since); %s", errdefs.ErrForbidden, n.ID, howTo)
+	}
+	return leaf.SerialNumber, nil
+}
+
+// checkJoinToken finds the stored join token whose secret the token carries,
+// for this cluster's CA, and checks that it is neither expired nor used up.
+func (g *Gateway) checkJoinToken(ctx context.Context, token string) (*api.JoinToken, error) {
 	tok, err := pki.ParseJoinToken(strings.TrimSpace(token))
 	if err != nil {
-		return fmt.Errorf("%w: malformed join token: %v", errdefs.ErrUnauthorized, err)
+		return nil, fmt.Errorf("%w: malformed join token: %v", errdefs.ErrUnauthorized, err)
 	}
 	if !strings.EqualFold(tok.CADigest, g.cfg.CA.Digest()) {
-		return fmt.Errorf("%w: join token was made for another cluster (its CA digest is not this cluster's)", errdefs.ErrUnauthorized)
+		return nil, fmt.Errorf("%w: join token was made for another cluster (its CA digest is not this cluster's)", errdefs.ErrUnauthorized)
 	}
-	stored, _, err := store.ListAll[api.JoinToken](ctx, g.store, store.KindJoinTokens)
+	stored, err := store.ListJoinTokens(ctx, g.store)
 	if err != nil {
-		return fmt.Errorf("join: list join tokens: %w", err)
+		return nil, fmt.Errorf("join: list join tokens: %w", err)
 	}
 	for _, t := range stored {
-		if t.Hash != "" && pki.SecretMatches(tok.Secret, t.Hash) {
-			return nil
+		if t.Hash == "" || !pki.SecretMatches(tok.Secret, t.Hash) {
+			continue
 		}
+		if !t.ExpiresAt.IsZero() && !time.Now().Before(t.ExpiresAt) {
+			return nil, fmt.Errorf("%w: join token %s expired at %s; make a new one with `wharf node join-token` (--ttl sets how long it lives)",
+				errdefs.ErrUnauthorized, t.ID, t.ExpiresAt.UTC().Format(time.RFC3339))
+		}
+		if t.MaxUses > 0 && t.Uses >= t.MaxUses {
+			return nil, usedUp(t)
+		}
+		return t, nil
 	}
-	return fmt.Errorf("%w: join token is not valid (unknown or revoked)", errdefs.ErrUnauthorized)
+	return nil, fmt.Errorf("%w: join token is not valid (unknown or revoked)", errdefs.ErrUnauthorized)
+}
+
+func usedUp(t *api.JoinToken) error {
+	return fmt.Errorf("%w: join token %s is used up: %d nodes joined with it, its limit; make a new one with `wharf node join-token` (--uses sets how many nodes it may join)",
+		errdefs.ErrUnauthorized, t.ID, t.MaxUses)
 }
 
 func validateJoin(req api.JoinRequest) error {

@@ -210,7 +210,9 @@ func Run(ctx context.Context, cfg Config) error {
 	apiSrv, err := apiserver.New(apiserver.Config{
 		Store: st, Logs: gw, Join: gw, CAPEM: ca.CertPEM(), CADigest: ca.Digest(),
 		JoinCommand: func(token string) string {
-			return fmt.Sprintf("wharf agent --server %s --token %s", apiURL, token)
+			// The environment, not a flag: a command line is readable by
+			// every local user of the host in /proc/PID/cmdline.
+			return fmt.Sprintf("WHARF_JOIN_TOKEN=%s wharf agent --server %s", token, apiURL)
 		},
 		Ready: ready, Version: cfg.Version, Logger: log.With("component", "api"), Registry: reg,
 		Throttle: failures,
@@ -236,7 +238,13 @@ func Run(ctx context.Context, cfg Config) error {
 	httpSrv := apiserver.NewHTTPServer(mux, apiserver.DefaultTimeouts, slog.NewLogLogger(log.Handler(), slog.LevelDebug))
 	httpSrv.RegisterOnShutdown(apiSrv.StopStreams)
 	if !cfg.Insecure {
-		ln = tls.NewListener(ln, pki.ServerTLSConfig(apiCert))
+		// A client certificate is asked for, never required or checked
+		// here: an agent rejoining as its node presents its node
+		// certificate (the handshake proves it holds the key) and the
+		// gateway's Join checks it; everyone else sends none.
+		tlsCfg := pki.ServerTLSConfig(apiCert)
+		tlsCfg.ClientAuth = tls.RequestClientCert
+		ln = tls.NewListener(ln, tlsCfg)
 	}
 
 	runCtx, stopComponents := context.WithCancel(context.WithoutCancel(ctx))

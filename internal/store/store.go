@@ -49,6 +49,8 @@ var (
 	ErrCompacted = errors.New("revision compacted")
 	// ErrTooManyOps means a transaction exceeded MaxOps.
 	ErrTooManyOps = errors.New("too many operations in one transaction")
+	// ErrUsedUp means Txn.Use found the object's uses at its limit.
+	ErrUsedUp = errors.New("use limit reached")
 )
 
 // Object is any stored object: it carries an api.Meta.
@@ -118,11 +120,13 @@ type ListResult struct {
 	More     bool  // another page follows
 }
 
-// RawObject is a value as stored, with its revision.
+// RawObject is a value as stored, with its revision and its etcd version
+// (how many times the key was written since it was created; see Uses).
 type RawObject struct {
 	ID       string
 	Value    []byte
 	Revision int64
+	Version  int64
 }
 
 // Decode decodes a raw object into out.
@@ -150,7 +154,7 @@ func (s *Store) List(ctx context.Context, kind string, o ListOptions) (ListResul
 	}
 	res := ListResult{Revision: resp.Header.Revision, More: resp.More}
 	for _, kv := range resp.Kvs {
-		res.Items = append(res.Items, RawObject{ID: strings.TrimPrefix(string(kv.Key), p), Value: kv.Value, Revision: kv.ModRevision})
+		res.Items = append(res.Items, RawObject{ID: strings.TrimPrefix(string(kv.Key), p), Value: kv.Value, Revision: kv.ModRevision, Version: kv.Version})
 	}
 	return res, nil
 }

@@ -28,6 +28,9 @@ type Txn struct {
 	// expiring holds, for ops that CreateExpiring queued, their index in
 	// ops and the key and value: Commit puts them on the retention lease.
 	expiring []expiringPut
+	// limits holds, for keys that Use queued, their index in keys and
+	// the use limit (0: none), so that explain can tell ErrUsedUp.
+	limits map[int]int64
 }
 
 type expiringPut struct {
@@ -167,6 +170,9 @@ func (t *Txn) explain(ctx context.Context) error {
 			return wrapEtcd(err)
 		}
 		exists := len(resp.Kvs) > 0
+		if limit, ok := t.limits[i]; ok && exists && limit > 0 && resp.Kvs[0].Version > limit {
+			return fmt.Errorf("%s: %w", key, ErrUsedUp)
+		}
 		switch {
 		case t.created[i] && exists:
 			return fmt.Errorf("%s: %w", key, ErrExists)

@@ -23,6 +23,7 @@ func TestUpRunsAServiceAndNoticesADeadAgent(t *testing.T) {
 		"--port", fmt.Sprint(freePort(t)), "--agent-port", fmt.Sprint(freePort(t))}
 	up := e.start("up", upArgs...)
 	waitUp(t, data)
+	checkNoJoinTokenLeft(t, data, 3)
 
 	nodes := e.list("node", "ls")
 	if len(nodes) != 3 {
@@ -123,6 +124,7 @@ func TestUpRunsAServiceAndNoticesADeadAgent(t *testing.T) {
 	// all six containers.
 	again := e.start("up-again", upArgs...)
 	waitUp(t, data)
+	checkNoJoinTokenLeft(t, data, 3)
 	eventually(t, 30*time.Second, "the same 3 nodes Deployed", func() error {
 		again := e.list("node", "ls")
 		if len(again) != 3 {
@@ -143,6 +145,30 @@ func TestUpRunsAServiceAndNoticesADeadAgent(t *testing.T) {
 	}
 	_ = again.Process.Signal(syscall.SIGINT)
 	_, _ = again.Process.Wait()
+}
+
+// checkNoJoinTokenLeft checks that no agent of `wharf up` has its join
+// token on its command line (readable by every local user in
+// /proc/PID/cmdline) and that the token files were deleted once joined.
+func checkNoJoinTokenLeft(t *testing.T, data string, nodes int) {
+	t.Helper()
+	for i := 1; i <= nodes; i++ {
+		name := fmt.Sprintf("node-%d", i)
+		pid := readPIDFile(t, filepath.Join(data, name+".pid"))
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if args := strings.ReplaceAll(string(cmdline), "\x00", " "); strings.Contains(args, "WHARF-1-") || strings.Contains(args, "--token ") {
+			t.Errorf("%s's command line carries a join token: %s", name, args)
+		}
+		eventually(t, 10*time.Second, name+"'s join token file deleted", func() error {
+			if _, err := os.Stat(filepath.Join(data, name+".join-token")); !os.IsNotExist(err) {
+				return fmt.Errorf("still there: %v", err)
+			}
+			return nil
+		})
+	}
 }
 
 func waitUp(t *testing.T, data string) {
