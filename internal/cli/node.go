@@ -128,7 +128,7 @@ func nodeRm(g *globals) *cobra.Command {
 }
 
 func nodeJoinToken(g *globals) *cobra.Command {
-	var rotate, quiet bool
+	var rotate, quiet, agent bool
 	cmd := &cobra.Command{
 		Use: "join-token", Short: "Make a join token and print the command that joins a new host", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -144,7 +144,15 @@ func nodeJoinToken(g *globals) *cobra.Command {
 				fmt.Fprintln(cmd.OutOrStdout(), t.Token)
 				return nil
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "To add a node, run this on the new host:\n\n    %s\n\n", t.Command)
+			if agent && t.AgentCommand == "" {
+				return fmt.Errorf("this server does not say how to run the agent; run: wharf agent --server URL --token %s", t.Token)
+			}
+			if agent {
+				fmt.Fprintf(cmd.OutOrStdout(), "To add a node, run this on a host that has the wharf binary:\n\n    %s\n\n", t.AgentCommand)
+			} else {
+				fmt.Fprintf(cmd.OutOrStdout(), "To add a node, run this on the new host (it installs the agent as a systemd service,\n"+
+					"and fetches the installer only from a server with a certificate from this cluster's CA):\n\n    %s\n\n", t.Command)
+			}
 			if rotate {
 				fmt.Fprintln(cmd.OutOrStdout(), "Every older join token has been revoked.")
 			}
@@ -153,6 +161,7 @@ func nodeJoinToken(g *globals) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&rotate, "rotate", false, "revoke every older join token")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print the token only")
+	cmd.Flags().BoolVar(&agent, "agent", false, "print the `wharf agent` command instead of the install one-liner")
 	return cmd
 }
 

@@ -172,7 +172,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	apiSrv, err := apiserver.New(apiserver.Config{
 		Store: st, Logs: gw, Join: gw, CAPEM: ca.CertPEM(), CADigest: ca.Digest(),
-		JoinCommand: func(token string) string {
+		// The install one-liner carries the cluster CA and trusts nothing else.
+		JoinCommand: func(token string) string { return install.Command(apiURL, ca.CertPEM(), token) },
+		AgentCommand: func(token string) string {
 			return fmt.Sprintf("wharf agent --server %s --token %s", apiURL, token)
 		},
 		Ready: ready, Version: cfg.Version, Logger: log.With("component", "api"), Registry: reg,
