@@ -242,13 +242,14 @@ main() {
 		want_ca=$(echo "$TOKEN" | cut -d- -f3 | tr 'A-F' 'a-f')
 		[ "$ca_digest" = "$want_ca" ] ||
 			die "the cluster CA in this script (sha256 $ca_digest) is not the one the join token pins ($want_ca): refusing to trust $SERVER"
-	elif [ -n "$joined" ]; then
-		[ -f "$DATA_DIR/ca.crt" ] || die "$DATA_DIR/node.json exists but $DATA_DIR/ca.crt does not: pass --token, or remove $DATA_DIR to join afresh"
+	elif [ -z "$joined" ]; then
+		die "--token is required (run 'wharf node join-token' on a machine with access to the server)"
+	fi
+	if [ -n "$joined" ]; then
+		[ -f "$DATA_DIR/ca.crt" ] || die "$DATA_DIR/node.json exists but $DATA_DIR/ca.crt does not: run with --uninstall --purge, then install afresh"
 		node_ca=$(pem_digest "$DATA_DIR/ca.crt")
 		[ "$ca_digest" = "$node_ca" ] ||
-			die "the cluster CA in this script (sha256 $ca_digest) is not the one this node joined ($node_ca): refusing to trust $SERVER"
-	else
-		die "--token is required (run 'wharf node join-token' on a machine with access to the server)"
+			die "the cluster CA in this script (sha256 $ca_digest) is not the one this node joined ($node_ca): refusing to trust $SERVER (to move this host to another cluster, run with --uninstall --purge first)"
 	fi
 
 	DL=$(downloader)

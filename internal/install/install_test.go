@@ -320,9 +320,11 @@ func TestInstallJoinedHostKeepsNoToken(t *testing.T) {
 	other, err := pki.NewCA("Wharf cluster CA")
 	must(t, err)
 	must(t, os.WriteFile(h.path("var/lib/wharf/ca.crt"), other.CertPEM(), 0o644))
-	out, err = h.install()
-	if err == nil || !strings.Contains(out, "not the one this node joined") {
-		t.Fatalf("a script from another cluster on a joined host: err %v\n%s", err, out)
+	for _, args := range [][]string{nil, {"--token", h.token}} {
+		out, err = h.install(args...)
+		if err == nil || !strings.Contains(out, "not the one this node joined") {
+			t.Fatalf("a script from another cluster on a joined host (%q): err %v\n%s", args, err, out)
+		}
 	}
 }
 

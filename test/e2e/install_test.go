@@ -259,16 +259,11 @@ func tamperingProxies(t *testing.T, server, caFile string) []string {
 		if !strings.HasPrefix(resp.Request.URL.Path, "/download/") {
 			return nil
 		}
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return err
-		}
 		_ = resp.Body.Close()
+		body := tampered
 		if strings.HasSuffix(resp.Request.URL.Path, ".sha256") {
 			sum := sha256.Sum256(tampered)
 			body = []byte(hex.EncodeToString(sum[:]) + "  " + path.Base(strings.TrimSuffix(resp.Request.URL.Path, ".sha256")) + "\n")
-		} else {
-			body = tampered
 		}
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 		resp.ContentLength = int64(len(body))
