@@ -62,15 +62,14 @@ func newEnv(t testing.TB, tune ...func(*Server)) *env {
 	}
 	fl := &fakeLogs{lines: map[string][]string{}}
 	s, err := New(Config{
-		Store:        st,
-		Logs:         fl,
-		Join:         fakeJoin{},
-		CAPEM:        []byte("-----BEGIN CERTIFICATE-----\nTEST\n-----END CERTIFICATE-----\n"),
-		CADigest:     "0123abcd",
-		JoinCommand:  func(tok string) string { return "wharf-agent join " + tok },
-		AgentCommand: func(tok string) string { return "wharf agent --token " + tok },
-		Version:      api.Version{Version: "v-test", Commit: "c0ffee", GoVersion: "go"},
-		Logger:       slog.New(slog.DiscardHandler),
+		Store:       st,
+		Logs:        fl,
+		Join:        fakeJoin{},
+		CAPEM:       []byte("-----BEGIN CERTIFICATE-----\nTEST\n-----END CERTIFICATE-----\n"),
+		CADigest:    "0123abcd",
+		JoinCommand: func(tok string) string { return "wharf-agent join " + tok },
+		Version:     api.Version{Version: "v-test", Commit: "c0ffee", GoVersion: "go"},
+		Logger:      slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -43,7 +43,7 @@ type Config struct {
 	Join        Joiner
 	CAPEM       []byte                    // served at GET /v1/ca (public)
 	CADigest    string                    // put into join tokens
-	JoinCommand func(token string) string // the command line shown with a new join token: the install one-liner
+	JoinCommand func(token string) string // the command line shown with a new join token
 	// AgentCommand is the plain `wharf agent` line for a new token, for a
 	// host that has the binary already.
 	AgentCommand func(token string) string
