@@ -506,7 +506,9 @@ const DefaultJoinTokenTTL = 24 * time.Hour
 type JoinTokenCreated struct {
 	JoinToken
 	Token   string `json:"token"`
-	Command string `json:"command"` // the command to run on a new host
+	Command string `json:"command"` // the command to run on a new host: the install one-liner, which pins the cluster CA
+	// AgentCommand runs the agent on a host that has the wharf binary.
+	AgentCommand string `json:"agent_command,omitempty"`
 }
 
 // Version describes a build of Wharf.

@@ -51,10 +51,11 @@ func TestHealthVersionMetricsCA(t *testing.T) {
 }
 
 func TestJoinTokensAndJoin(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, func(s *Server) { s.cfg.AgentCommand = func(tok string) string { return "wharf agent --token " + tok } })
 	var first, second api.JoinTokenCreated
 	e.call("POST", "/v1/join-tokens", "", http.StatusCreated, &first)
-	if !strings.HasPrefix(first.Token, "WHARF-1-0123abcd-") || first.Command != "wharf-agent join "+first.Token {
+	if !strings.HasPrefix(first.Token, "WHARF-1-0123abcd-") || first.Command != "wharf-agent join "+first.Token ||
+		first.AgentCommand != "wharf agent --token "+first.Token {
 		t.Fatalf("join token: %+v", first)
 	}
 	e.call("POST", "/v1/join-tokens", `{"rotate":false}`, http.StatusCreated, nil)

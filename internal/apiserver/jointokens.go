@@ -87,6 +87,9 @@ func (s *Server) createJoinToken(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.JoinCommand != nil {
 		out.Command = s.cfg.JoinCommand(token)
 	}
+	if s.cfg.AgentCommand != nil {
+		out.AgentCommand = s.cfg.AgentCommand(token)
+	}
 	writeJSON(w, http.StatusCreated, out)
 	return nil
 }

@@ -48,6 +48,9 @@ type Config struct {
 	CAPEM       []byte                    // served at GET /v1/ca (public)
 	CADigest    string                    // put into join tokens
 	JoinCommand func(token string) string // the command line shown with a new join token
+	// AgentCommand is the plain `wharf agent` line for a new token, for a
+	// host that has the binary already.
+	AgentCommand func(token string) string
 	// Ready reports readiness for /readyz: nil means ready. When Ready is
 	// nil, /readyz checks that etcd answers.
 	Ready        func(ctx context.Context) error

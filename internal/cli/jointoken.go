@@ -14,9 +14,9 @@ import (
 // the command that joins a host), list them (ls) and revoke them (rm).
 func nodeJoinToken(g *globals) *cobra.Command {
 	var (
-		rotate, quiet bool
-		ttl           time.Duration
-		uses          int64
+		rotate, quiet, agent bool
+		ttl                  time.Duration
+		uses                 int64
 	)
 	cmd := &cobra.Command{
 		Use:   "join-token",
@@ -46,7 +46,15 @@ func nodeJoinToken(g *globals) *cobra.Command {
 				say(out, "%s\n", t.Token)
 				return nil
 			}
-			say(out, "To add a node, run this on the new host:\n\n    %s\n\n", t.Command)
+			switch {
+			case agent && t.AgentCommand == "":
+				return fmt.Errorf("this server does not say how to run the agent; run: WHARF_JOIN_TOKEN=%s wharf agent --server URL", t.Token)
+			case agent:
+				say(out, "To add a node, run this on a host that has the wharf binary:\n\n    %s\n\n", t.AgentCommand)
+			default:
+				say(out, "To add a node, run this on the new host (it installs the agent as a systemd service,\n"+
+					"and fetches the installer only from a server with a certificate from this cluster's CA):\n\n    %s\n\n", t.Command)
+			}
 			say(out, "The token (ID %s) %s.\n", t.ID, joinTokenLimits(t.JoinToken))
 			if rotate {
 				fmt.Fprintln(out, "Every older join token has been revoked.")
@@ -57,6 +65,7 @@ func nodeJoinToken(g *globals) *cobra.Command {
 	f := cmd.Flags()
 	f.BoolVar(&rotate, "rotate", false, "revoke every older join token")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print the token only")
+	f.BoolVar(&agent, "agent", false, "print the `wharf agent` command instead of the install one-liner")
 	f.DurationVar(&ttl, "ttl", api.DefaultJoinTokenTTL, "how long the token works; 0: it never expires")
 	f.Int64Var(&uses, "uses", 0, "how many nodes may join with the token; 0: no limit")
 	cmd.AddCommand(joinTokenLs(g), joinTokenRm(g))

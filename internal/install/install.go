@@ -2,8 +2,12 @@
 // Its Handler serves, without authentication, GET /install.sh (a POSIX sh
 // script with the server's URL, the cluster CA and the binary's SHA-256
 // filled in) and GET /download/wharf-linux-<arch>[.sha256] (the server's own
-// binary, for the server's architecture only). The script pins the CA by
-// the digest in the join token and refuses a binary whose checksum differs.
+// binary, for the server's architecture only). Command is the one line that
+// fetches the script trusting the cluster CA alone; the script then
+// downloads with that CA alone and refuses a binary whose checksum differs
+// from the one baked into it. Nothing here may ever tell a host to skip the
+// server's certificate check (curl -k, wget --no-check-certificate): the
+// script runs as root and receives the join token.
 package install
 
 import (

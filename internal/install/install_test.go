@@ -2,8 +2,8 @@ package install
 
 import (
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
-	"encoding/pem"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,16 +12,24 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/wharfhq/wharf/internal/pki"
 )
 
 // host is a fresh host under a temporary root, with a fake systemctl that
-// records its calls, talking to a test server.
+// records its calls and a sudo that just runs its command, talking to a
+// test server that holds a certificate from a real cluster CA.
 type host struct {
 	t      *testing.T
+	dir    string
 	root   string
 	calls  string
 	srv    *httptest.Server
+	ca     *pki.CA
+	caPEM  []byte
 	caFile string
 	token  string
 }
@@ -33,36 +41,56 @@ const fakeBinary = "#!/bin/sh\necho wharf fake binary\n"
 func newHost(t *testing.T, corrupt bool) *host {
 	t.Helper()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "wharf")
-	if err := os.WriteFile(bin, []byte(fakeBinary), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	h := &host{t: t, root: filepath.Join(dir, "root"), calls: filepath.Join(dir, "systemctl.calls")}
+	h := &host{t: t, dir: dir, root: filepath.Join(dir, "root"), calls: filepath.Join(dir, "systemctl.calls")}
+	ca, err := pki.NewCA("Wharf cluster CA")
+	must(t, err)
+	h.ca, h.caPEM = ca, ca.CertPEM()
+	h.token, _, err = pki.NewJoinToken(ca.Digest())
+	must(t, err)
+	h.srv = httptest.NewUnstartedServer(h.handler(ca, corrupt))
+	h.srv.TLS = serverTLS(t, ca)
+	h.srv.StartTLS()
+	t.Cleanup(h.srv.Close)
+	h.caFile = filepath.Join(dir, "ca.crt")
+	must(t, os.WriteFile(h.caFile, h.caPEM, 0o644))
+	fakeBin := filepath.Join(dir, "fakebin")
+	must(t, os.MkdirAll(fakeBin, 0o755))
+	must(t, os.WriteFile(filepath.Join(fakeBin, "systemctl"), []byte("#!/bin/sh\necho \"$*\" >>"+h.calls+"\n"), 0o755))
+	must(t, os.WriteFile(filepath.Join(fakeBin, "sudo"), []byte("#!/bin/sh\nexec \"$@\"\n"), 0o755))
+	must(t, os.MkdirAll(filepath.Join(h.root, "run/systemd/system"), 0o755))
+	t.Setenv("PATH", fakeBin+":"+os.Getenv("PATH"))
+	return h
+}
+
+// handler is Handler for a fake binary at the test server's URL.
+func (h *host) handler(ca *pki.CA, corrupt bool) http.Handler {
+	bin := filepath.Join(h.dir, "wharf")
+	must(h.t, os.WriteFile(bin, []byte(fakeBinary), 0o755))
 	var inst http.Handler
-	h.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	once := sync.OnceFunc(func() {
+		inst = Handler(Options{ServerURL: "https://" + h.addr(), CAPEM: ca.CertPEM(), Binary: bin, Arch: "amd64"})
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if corrupt && strings.HasSuffix(r.URL.Path, "/wharf-linux-"+"amd64") {
 			_, _ = io.WriteString(w, fakeBinary+"# tampered\n")
 			return
 		}
+		once()
 		inst.ServeHTTP(w, r)
-	}))
-	h.srv.StartTLS()
-	t.Cleanup(h.srv.Close)
-	cert := h.srv.Certificate()
-	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
-	inst = Handler(Options{ServerURL: h.srv.URL, CAPEM: caPEM, Binary: bin, Arch: "amd64"})
-	sum := sha256.Sum256(cert.Raw)
-	h.token = "WHARF-1-" + hex.EncodeToString(sum[:]) + "-secret"
-	h.caFile = filepath.Join(dir, "ca.crt")
-	if err := os.WriteFile(h.caFile, caPEM, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	fakeBin := filepath.Join(dir, "fakebin")
-	must(t, os.MkdirAll(fakeBin, 0o755))
-	must(t, os.WriteFile(filepath.Join(fakeBin, "systemctl"), []byte("#!/bin/sh\necho \"$*\" >>"+h.calls+"\n"), 0o755))
-	must(t, os.MkdirAll(filepath.Join(h.root, "run/systemd/system"), 0o755))
-	t.Setenv("PATH", fakeBin+":"+os.Getenv("PATH"))
-	return h
+	})
+}
+
+func (h *host) addr() string { return strings.TrimPrefix(h.srv.URL, "https://") }
+
+// serverTLS is a server certificate from ca for 127.0.0.1, as wharf
+// server makes for itself.
+func serverTLS(t *testing.T, ca *pki.CA) *tls.Config {
+	t.Helper()
+	certPEM, keyPEM, err := ca.IssueServer([]string{"127.0.0.1"}, time.Hour)
+	must(t, err)
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	must(t, err)
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 }
 
 func must(t *testing.T, err error) {
@@ -72,16 +100,27 @@ func must(t *testing.T, err error) {
 	}
 }
 
-// install fetches the script like a user would and runs it with args.
+// install fetches the script with the cluster CA and runs it with args.
 func (h *host) install(args ...string) (string, error) {
 	h.t.Helper()
 	script := filepath.Join(h.t.TempDir(), "install.sh")
-	out, err := exec.Command("curl", "-sfL", "--cacert", h.caFile, "-o", script, h.srv.URL+"/install.sh").CombinedOutput()
+	out, err := exec.Command("curl", "-q", "-fsS", "--cacert", h.caFile, "--capath", "/dev/null", "-o", script, h.srv.URL+"/install.sh").CombinedOutput()
 	if err != nil {
 		h.t.Fatalf("curl install.sh: %v: %s", err, out)
 	}
 	cmd := exec.Command("sh", append([]string{script}, args...)...)
 	cmd.Env = append(os.Environ(), "WHARF_PREFIX="+h.root)
+	b, err := cmd.CombinedOutput()
+	return string(b), err
+}
+
+// runLine runs a command line the way a user pastes it, with sh (dash on
+// Debian) and the script's paths under root.
+func runLine(t *testing.T, root, line string) (string, error) {
+	t.Helper()
+	cmd := exec.Command("sh", "-c", line)
+	cmd.Env = append(os.Environ(), "WHARF_PREFIX="+root)
+	cmd.WaitDelay = 10 * time.Second
 	b, err := cmd.CombinedOutput()
 	return string(b), err
 }
@@ -123,13 +162,21 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 		t.Fatalf("binary: %q %v", b, err)
 	}
 	conf, _ := os.ReadFile(h.path("etc/wharf/agent.yaml"))
-	for _, want := range []string{`server: "` + h.srv.URL + `"`, `token: "` + h.token + `"`, `data_dir: "` + h.path("var/lib/wharf") + `"`, `"zone": "a"`, `"ssd": "true"`} {
+	for _, want := range []string{`server: "` + h.srv.URL + `"`, `token_file: "` + h.path("etc/wharf/join-token") + `"`, `data_dir: "` + h.path("var/lib/wharf") + `"`, `"zone": "a"`, `"ssd": "true"`} {
 		if !strings.Contains(string(conf), want) {
 			t.Errorf("agent.yaml lacks %s:\n%s", want, conf)
 		}
 	}
-	if m := mode(t, h.path("etc/wharf/agent.yaml")); m != 0o600 {
-		t.Errorf("agent.yaml mode %o, want 600", m)
+	if strings.Contains(string(conf), h.token) {
+		t.Errorf("agent.yaml holds the join token itself:\n%s", conf)
+	}
+	if tok, err := os.ReadFile(h.path("etc/wharf/join-token")); err != nil || string(tok) != h.token+"\n" {
+		t.Errorf("join-token: %q %v", tok, err)
+	}
+	for p, want := range map[string]os.FileMode{"etc/wharf": 0o700, "etc/wharf/agent.yaml": 0o600, "etc/wharf/join-token": 0o600, "var/lib/wharf": 0o700} {
+		if m := mode(t, h.path(p)); m != want {
+			t.Errorf("%s mode %o, want %o", p, m, want)
+		}
 	}
 	unit, _ := os.ReadFile(h.path("etc/systemd/system/wharf-agent.service"))
 	for _, want := range []string{"Restart=always", "KillMode=process", "ExecStart=" + h.path("usr/local/bin/wharf") + " agent --config " + h.path("etc/wharf/agent.yaml")} {
@@ -146,8 +193,9 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 		t.Fatalf("second install: %v\n%s", err, out)
 	}
 	conf2, _ := os.ReadFile(h.path("etc/wharf/agent.yaml"))
-	if !strings.Contains(string(conf2), h.token) {
-		t.Errorf("re-run lost the token:\n%s", conf2)
+	tok, _ := os.ReadFile(h.path("etc/wharf/join-token"))
+	if !strings.Contains(string(conf2), "token_file:") || string(tok) != h.token+"\n" {
+		t.Errorf("re-run lost the token: %q\n%s", tok, conf2)
 	}
 	if got := h.systemctl(); !strings.HasSuffix(got, "daemon-reload\nenable --now wharf-agent\nrestart wharf-agent\n") {
 		t.Errorf("upgrade: systemctl calls %q", got)
@@ -243,5 +291,65 @@ func TestDownload(t *testing.T) {
 	}
 	if out, err := exec.Command("sh", "-n", "-c", body).CombinedOutput(); err != nil {
 		t.Errorf("sh -n install.sh: %v %s", err, out)
+	}
+}
+
+// A host that has joined needs no token: a re-run upgrades, drops the token
+// file and token_file, and still refuses a script from another cluster.
+func TestInstallJoinedHostKeepsNoToken(t *testing.T) {
+	skipWithoutCurl(t)
+	h := newHost(t, false)
+	if out, err := h.install("--token", h.token); err != nil {
+		t.Fatalf("install: %v\n%s", err, out)
+	}
+	// What the agent leaves once it has joined.
+	must(t, os.WriteFile(h.path("var/lib/wharf/ca.crt"), h.caPEM, 0o644))
+	must(t, os.WriteFile(h.path("var/lib/wharf/node.json"), []byte("{}"), 0o600))
+	must(t, os.Remove(h.path("etc/wharf/join-token")))
+	out, err := h.install()
+	if err != nil {
+		t.Fatalf("upgrade of a joined host: %v\n%s", err, out)
+	}
+	if conf, _ := os.ReadFile(h.path("etc/wharf/agent.yaml")); strings.Contains(string(conf), "token") {
+		t.Errorf("agent.yaml of a joined host names a token:\n%s", conf)
+	}
+	if _, err := os.Stat(h.path("etc/wharf/join-token")); !os.IsNotExist(err) {
+		t.Errorf("a joined host has a join-token file: %v", err)
+	}
+
+	other, err := pki.NewCA("Wharf cluster CA")
+	must(t, err)
+	must(t, os.WriteFile(h.path("var/lib/wharf/ca.crt"), other.CertPEM(), 0o644))
+	for _, args := range [][]string{nil, {"--token", h.token}} {
+		out, err = h.install(args...)
+		if err == nil || !strings.Contains(out, "not the one this node joined") {
+			t.Fatalf("a script from another cluster on a joined host (%q): err %v\n%s", args, err, out)
+		}
+	}
+}
+
+// An install made before the token file kept the token in agent.yaml: a
+// re-run moves it to the file.
+func TestInstallMovesAnOldConfigsToken(t *testing.T) {
+	skipWithoutCurl(t)
+	h := newHost(t, false)
+	must(t, os.MkdirAll(h.path("etc/wharf"), 0o755))
+	must(t, os.WriteFile(h.path("etc/wharf/agent.yaml"), []byte("server: \"x\"\ntoken: \""+h.token+"\"\n"), 0o600))
+	if out, err := h.install(); err != nil {
+		t.Fatalf("re-run over an old config: %v\n%s", err, out)
+	}
+	conf, _ := os.ReadFile(h.path("etc/wharf/agent.yaml"))
+	tok, _ := os.ReadFile(h.path("etc/wharf/join-token"))
+	if strings.Contains(string(conf), h.token) || string(tok) != h.token+"\n" {
+		t.Errorf("token not moved to the file: %q\n%s", tok, conf)
+	}
+}
+
+func TestInstallRefusesPlainHTTPServer(t *testing.T) {
+	skipWithoutCurl(t)
+	h := newHost(t, false)
+	out, err := h.install("--token", h.token, "--server", "http://"+h.addr())
+	if err == nil || !strings.Contains(out, "want https://") {
+		t.Fatalf("--server http://: err %v\n%s", err, out)
 	}
 }

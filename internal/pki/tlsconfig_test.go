@@ -1,4 +1,4 @@
-package pki
+package pki_test
 
 import (
 	"crypto/tls"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/internal/hostile"
+	"github.com/wharfhq/wharf/internal/pki"
 )
 
 // serveTLS accepts TLS connections with cfg on a loopback port, completing
@@ -41,7 +42,10 @@ func serveTLS(t *testing.T, cfg *tls.Config) string {
 // handshake must fail, while ECDHE with AES-GCM or ChaCha20 and TLS 1.3
 // succeed.
 func TestServerTLSConfigRefusesCBC(t *testing.T) {
-	ca := mustCA(t, "wharf-ca")
+	ca, err := pki.NewCA("wharf-ca")
+	if err != nil {
+		t.Fatal(err)
+	}
 	certPEM, keyPEM, err := ca.IssueServer(nil, time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +54,7 @@ func TestServerTLSConfigRefusesCBC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := serveTLS(t, ServerTLSConfig(cert))
+	addr := serveTLS(t, pki.ServerTLSConfig(cert))
 
 	for _, weak := range []uint16{
 		tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
@@ -86,7 +90,7 @@ func TestServerTLSConfigSuitesAreAEAD(t *testing.T) {
 	for _, s := range tls.CipherSuites() {
 		ok[s.ID] = true
 	}
-	for _, id := range ServerTLSConfig().CipherSuites {
+	for _, id := range pki.ServerTLSConfig().CipherSuites {
 		if !ok[id] {
 			t.Errorf("%s is not among Go's secure suites", tls.CipherSuiteName(id))
 		}

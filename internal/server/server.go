@@ -209,9 +209,11 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	apiSrv, err := apiserver.New(apiserver.Config{
 		Store: st, Logs: gw, Join: gw, CAPEM: ca.CertPEM(), CADigest: ca.Digest(),
-		JoinCommand: func(token string) string {
-			// The environment, not a flag: a command line is readable by
-			// every local user of the host in /proc/PID/cmdline.
+		// The install one-liner carries the cluster CA and trusts nothing else.
+		JoinCommand: func(token string) string { return install.Command(apiURL, ca.CertPEM(), token) },
+		// The environment, not a flag: a command line is readable by
+		// every local user of the host in /proc/PID/cmdline.
+		AgentCommand: func(token string) string {
 			return fmt.Sprintf("WHARF_JOIN_TOKEN=%s wharf agent --server %s", token, apiURL)
 		},
 		Ready: ready, Version: cfg.Version, Logger: log.With("component", "api"), Registry: reg,
