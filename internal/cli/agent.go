@@ -95,7 +95,7 @@ func newAgentCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&o.config, "config", "", "agent config file, YAML (default "+defaultAgentConfig+" if it exists)")
 	f.StringVar(&o.cfg.ServerURL, "server", "", "URL of the Wharf server's API, e.g. https://wharf.example.com:7443")
-	f.StringVar(&o.cfg.JoinToken, "token", "", "join token (from `wharf node join-token`); needed only the first time. Visible to every local user: prefer --token-file or $"+joinTokenEnv)
+	f.StringVar(&o.cfg.JoinToken, "token", "", "join token (from 'wharf node join-token'); needed only the first time. Visible to every local user: prefer --token-file or $"+joinTokenEnv)
 	f.StringVar(&o.cfg.JoinTokenFile, "token-file", "", "file holding the join token (mode 0600); deleted once the agent has joined")
 	f.StringVar(&o.cfg.DataDir, "data-dir", defaultDataDir("agent"), "where the agent keeps its identity and its containers' state")
 	f.StringSliceVar(&o.labels, "label", nil, "node label k=v; repeatable")

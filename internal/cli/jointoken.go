@@ -65,7 +65,7 @@ func nodeJoinToken(g *globals) *cobra.Command {
 	f := cmd.Flags()
 	f.BoolVar(&rotate, "rotate", false, "revoke every older join token")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print the token only")
-	f.BoolVar(&agent, "agent", false, "print the `wharf agent` command instead of the install one-liner")
+	f.BoolVar(&agent, "agent", false, "print the 'wharf agent' command instead of the install one-liner")
 	f.DurationVar(&ttl, "ttl", api.DefaultJoinTokenTTL, "how long the token works; 0: it never expires")
 	f.Int64Var(&uses, "uses", 0, "how many nodes may join with the token; 0: no limit")
 	cmd.AddCommand(joinTokenLs(g), joinTokenRm(g))

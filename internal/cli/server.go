@@ -51,7 +51,7 @@ func newServerCmd(g *globals) *cobra.Command {
 	f.StringVar(&cfg.Etcd.Username, "etcd-user", "", "etcd user, for an external etcd with authentication enabled; the password comes from --etcd-password-file or $WHARF_ETCD_PASSWORD")
 	f.StringVar(&passwordFile, "etcd-password-file", "", "file holding the password of --etcd-user")
 	f.StringVar(&cfg.KEKFile, "kek-file", "", "key-encryption key that seals the cluster's secrets (default: <data-dir>/kek, made on the first start); servers sharing one etcd need the same file")
-	f.BoolVar(&cfg.Autolock, "autolock", false, "keep the key-encryption key on no disk: print it once as the unlock key; after a restart the server waits for `wharf server unlock`")
+	f.BoolVar(&cfg.Autolock, "autolock", false, "keep the key-encryption key on no disk: print it once as the unlock key; after a restart the server waits for 'wharf server unlock'")
 	f.BoolVar(&cfg.RotateKEK, "rotate-kek", false, "replace the key-encryption key at start (the new one goes to --kek-file, or is printed for a locked cluster)")
 	f.StringVar(&cfg.Addr, "addr", ":7443", "API listen address")
 	f.StringVar(&cfg.AgentAddr, "agent-addr", ":7444", "agent gateway listen address (mTLS)")

@@ -54,7 +54,7 @@ everything; running it again resumes the same cluster from --data-dir.`,
 	f.IntVar(&o.nodes, "nodes", 3, "number of agents (nodes)")
 	f.IntVar(&o.port, "port", 7443, "API port on 127.0.0.1")
 	f.IntVar(&o.agentPort, "agent-port", 7444, "agent gateway port on 127.0.0.1")
-	f.BoolVarP(&o.detach, "detach", "d", false, "run in the background; return once the cluster is up (stop it with `wharf down`)")
+	f.BoolVarP(&o.detach, "detach", "d", false, "run in the background; return once the cluster is up (stop it with 'wharf down')")
 	f.BoolVar(&o.background, "background", false, "")
 	_ = f.MarkHidden("background") // set by --detach for the process it starts
 	return cmd
@@ -85,7 +85,7 @@ func newDownCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir("up"), "the data dir `wharf up` used")
+	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir("up"), "the data dir 'wharf up' used")
 	return cmd
 }
 
