@@ -23,7 +23,6 @@ import (
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/pki"
 	"github.com/wharfhq/wharf/internal/store"
-	"github.com/wharfhq/wharf/internal/throttle"
 )
 
 // Config configures a Gateway.
@@ -45,11 +44,6 @@ type Config struct {
 	// 50-80% of it.
 	NodeCertValidity time.Duration
 	Logger           *slog.Logger
-	// Throttle counts failed handshakes (a client certificate the cluster
-	// CA did not sign) per source address; a source that failed too often
-	// is disconnected before its handshake. One with throttle's defaults is
-	// made when nil.
-	Throttle *throttle.Limiter
 }
 
 // DefaultAddr is the listen address used when Config.Addr is empty.
@@ -102,9 +96,6 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default().With("component", "gateway")
-	}
-	if cfg.Throttle == nil {
-		cfg.Throttle = throttle.New(throttle.Config{})
 	}
 	// Agents speak TLS 1.3 only, with a certificate from the cluster CA.
 	tlsCfg := pki.ServerTLSConfig(cfg.TLSCert)

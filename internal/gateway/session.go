@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,7 +18,6 @@ import (
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/errdefs"
 	"github.com/wharfhq/wharf/internal/store"
-	"github.com/wharfhq/wharf/internal/throttle"
 	"github.com/wharfhq/wharf/internal/tunnel"
 )
 
@@ -56,23 +54,16 @@ type session struct {
 // session until it closes.
 func (g *Gateway) serveConn(ctx context.Context, raw net.Conn) {
 	remote := raw.RemoteAddr().String()
-	src := throttle.Source(remote)
-	if _, blocked := g.cfg.Throttle.Blocked(src); blocked {
-		_ = raw.Close() // it failed too often: not even a handshake
-		return
-	}
+	// No throttle by address here: a node certificate cannot be guessed,
+	// and refusing an address would let whoever shares it with a node (a
+	// local user typing wrong API tokens, a neighbour behind the same NAT)
+	// cut that node off and have its containers moved.
 	tconn := tls.Server(raw, g.tlsCfg)
 	hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
 	err := tconn.HandshakeContext(hctx)
 	cancel()
 	if err != nil {
 		g.log.Debug("agent handshake failed", "remote", remote, "err", err)
-		var cve *tls.CertificateVerificationError
-		if errors.As(err, &cve) { // a certificate the cluster CA did not sign
-			if wait := g.cfg.Throttle.Fail(src); wait > 0 {
-				g.log.Warn("refusing an address that presented too many bad client certificates", "source", src, "for", wait)
-			}
-		}
 		_ = raw.Close()
 		return
 	}

@@ -57,8 +57,8 @@ type Config struct {
 	// admin token); default os.Stdout.
 	Out interface{ Write([]byte) (int, error) }
 	// Throttle limits failed authentications per source address (wrong API
-	// tokens, failed joins, forged agent certificates): by default 10 in a
-	// minute, then refused for 1 minute, doubling up to 15.
+	// tokens, failed joins): by default 10 in a minute, then refused for 1
+	// minute, doubling up to 15.
 	Throttle throttle.Config
 
 	// Etcd is how to log in to the external etcd (TLS files, user and
@@ -164,11 +164,12 @@ func Run(ctx context.Context, cfg Config) error {
 		fmt.Fprintf(cfg.Out, "Admin API token (shown once; also in %s):\n\n    %s\n\n", filepath.Join(cfg.DataDir, "admin-token"), secret)
 	}
 
-	failures := throttle.New(cfg.Throttle) // one table for the API and the gateway
+	// Failed API tokens and joins, per source address. The gateway has no
+	// such table: see gateway's serveConn.
+	failures := throttle.New(cfg.Throttle)
 	gw, err := gateway.New(gateway.Config{
 		Store: st, CA: ca, TLSCert: apiCert, Addr: cfg.AgentAddr,
 		Advertise: advertiseAddr(cfg.Advertise, cfg.AgentAddr), HeartbeatGrace: cfg.HeartbeatGrace, Logger: log.With("component", "gateway"),
-		Throttle: failures,
 	})
 	if err != nil {
 		return err
