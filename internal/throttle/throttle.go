@@ -1,10 +1,10 @@
 // Package throttle slows down credential guessing: it counts failed
 // authentication attempts (bad API tokens, failed joins) per source
 // address and, once a source has failed too often in a window, refuses it
-// for a while, with a back-off that doubles when the source keeps failing. Deciding whether a source is refused is one
-// map lookup in memory: it never reads the store. The table of sources is
-// capped and evicts the least recently seen, so many sources cannot grow
-// it without bound. It knows nothing of HTTP or of the credentials.
+// for a while, with a back-off that doubles when the source keeps failing.
+// Deciding whether a source is refused is one map lookup in memory: it
+// never reads the store. The table of sources is capped and evicts the
+// least recently seen, so many sources cannot grow it without bound. It knows nothing of HTTP or of the credentials.
 package throttle
 
 import (
