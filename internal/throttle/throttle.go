@@ -4,7 +4,8 @@
 // for a while, with a back-off that doubles when the source keeps failing.
 // Deciding whether a source is refused is one map lookup in memory: it
 // never reads the store. The table of sources is capped and evicts the
-// least recently seen, so many sources cannot grow it without bound. It knows nothing of HTTP or of the credentials.
+// least recently seen, so many sources cannot grow it without bound. It
+// knows nothing of HTTP or of the credentials.
 package throttle
 
 import (
