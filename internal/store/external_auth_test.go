@@ -12,9 +12,8 @@ import (
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-
 	"github.com/wharfhq/wharf/internal/pki"
+	"github.com/wharfhq/wharf/internal/store/etcdtest"
 )
 
 // startTestEtcd runs a real etcd for a test, set up by mutate; its peer
@@ -132,21 +131,8 @@ func TestExternalEtcdWithUsers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, step := range []func() error{
-		func() error { _, err := admin.UserAdd(ctx, "root", "root-pw"); return err },
-		func() error { _, err := admin.UserGrantRole(ctx, "root", "root"); return err },
-		func() error { _, err := admin.RoleAdd(ctx, "wharf"); return err },
-		func() error {
-			_, err := admin.RoleGrantPermission(ctx, "wharf", "/wharf/", clientv3.GetPrefixRangeEnd("/wharf/"), clientv3.PermissionType(clientv3.PermReadWrite))
-			return err
-		},
-		func() error { _, err := admin.UserAdd(ctx, "wharf", "s3cret"); return err },
-		func() error { _, err := admin.UserGrantRole(ctx, "wharf", "wharf"); return err },
-		func() error { _, err := admin.AuthEnable(ctx); return err },
-	} {
-		if err := step(); err != nil {
-			t.Fatal(err)
-		}
+	if err := etcdtest.EnableAuth(ctx, admin, "/wharf/", "wharf", "s3cret"); err != nil {
+		t.Fatal(err)
 	}
 	_ = admin.Close()
 	_ = e
