@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/api/client"
-	"github.com/wharfhq/wharf/internal/server"
 )
 
 // newServerUnlockCmd is `wharf server unlock`: it gives a locked server
@@ -42,7 +42,7 @@ Each server of a cluster on a shared etcd is unlocked on its own.`,
 			if err != nil {
 				return err
 			}
-			err = c.Do(cmd.Context(), http.MethodPost, server.UnlockPath, server.UnlockRequest{UnlockKey: key}, nil)
+			err = c.Do(cmd.Context(), http.MethodPost, api.UnlockPath, api.UnlockRequest{UnlockKey: key}, nil)
 			var ce *client.Error
 			if errors.As(err, &ce) && (ce.Status == http.StatusNotFound || ce.Status == http.StatusUnauthorized || ce.Status == http.StatusMethodNotAllowed) {
 				return fmt.Errorf("the server at %s is not locked", o.Addr)

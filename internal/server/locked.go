@@ -18,16 +18,8 @@ import (
 	"github.com/wharfhq/wharf/internal/seal"
 )
 
-// UnlockPath is where a locked server takes its unlock key.
-const UnlockPath = "/v1/unlock"
-
 // lockedMessage is every other answer of a locked server.
 const lockedMessage = "server is locked: run `wharf server unlock`"
-
-// UnlockRequest is the body of POST /v1/unlock.
-type UnlockRequest struct {
-	UnlockKey string `json:"unlock_key"`
-}
 
 // waitUnlocked serves a locked cluster's server on its API address until
 // the operator gives the unlock key: POST /v1/unlock, over TLS with the
@@ -129,12 +121,12 @@ func (u *unlocker) waitFor(r *http.Request) *wait {
 }
 
 func (u *unlocker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != UnlockPath || r.Method != http.MethodPost {
+	if r.URL.Path != api.UnlockPath || r.Method != http.MethodPost {
 		w.Header().Set("Retry-After", "5")
 		writeErr(w, http.StatusServiceUnavailable, api.CodeUnavailable, lockedMessage)
 		return
 	}
-	var req UnlockRequest
+	var req api.UnlockRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10)).Decode(&req); err != nil {
 		writeErr(w, http.StatusBadRequest, api.CodeInvalid, "want a JSON body {\"unlock_key\": \"WHARF-KEK-1-...\"}")
 		return

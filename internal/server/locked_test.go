@@ -44,7 +44,7 @@ func TestUnlockerRefusesWrongKeysAndThrottles(t *testing.T) {
 	u := &unlocker{kr: kr, done: make(chan unlocked, 1), now: func() time.Time { return now }, waits: map[string]*wait{}}
 	from := "192.0.2.1:1234"
 	call := func(method, path, key string) (*httptest.ResponseRecorder, api.ErrorBody) {
-		b, _ := json.Marshal(UnlockRequest{UnlockKey: key})
+		b, _ := json.Marshal(api.UnlockRequest{UnlockKey: key})
 		w := httptest.NewRecorder()
 		r := httptest.NewRequest(method, path, bytes.NewReader(b))
 		r.RemoteAddr = from
@@ -59,28 +59,28 @@ func TestUnlockerRefusesWrongKeysAndThrottles(t *testing.T) {
 		}
 	}
 	wrong, _ := seal.NewKEK()
-	if w, eb := call(http.MethodPost, UnlockPath, wrong.String()); w.Code != http.StatusForbidden || eb.Error.Message != "wrong unlock key" {
+	if w, eb := call(http.MethodPost, api.UnlockPath, wrong.String()); w.Code != http.StatusForbidden || eb.Error.Message != "wrong unlock key" {
 		t.Fatalf("a wrong key: %d %+v", w.Code, eb)
 	}
-	if w, _ := call(http.MethodPost, UnlockPath, kek.String()); w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" {
+	if w, _ := call(http.MethodPost, api.UnlockPath, kek.String()); w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" {
 		t.Fatalf("an attempt right after a wrong one: %d, Retry-After %q", w.Code, w.Header().Get("Retry-After"))
 	}
 	now = now.Add(time.Second)
-	if w, _ := call(http.MethodPost, UnlockPath, "WHARF-KEK-1-garbage"); w.Code != http.StatusForbidden {
+	if w, _ := call(http.MethodPost, api.UnlockPath, "WHARF-KEK-1-garbage"); w.Code != http.StatusForbidden {
 		t.Fatalf("a malformed key: %d", w.Code)
 	}
 	now = now.Add(time.Second) // the second failure doubled the wait
-	if w, _ := call(http.MethodPost, UnlockPath, kek.String()); w.Code != http.StatusTooManyRequests {
+	if w, _ := call(http.MethodPost, api.UnlockPath, kek.String()); w.Code != http.StatusTooManyRequests {
 		t.Fatalf("the wait did not double: %d", w.Code)
 	}
 	// The stranger's guesses do not keep the operator, elsewhere, out.
 	from = "198.51.100.7:4321"
-	if w, _ := call(http.MethodPost, UnlockPath, kek.String()); w.Code != http.StatusOK {
+	if w, _ := call(http.MethodPost, api.UnlockPath, kek.String()); w.Code != http.StatusOK {
 		t.Fatalf("the right key from another address: %d %s", w.Code, w.Body)
 	}
 	from = "192.0.2.1:1234"
 	now = now.Add(time.Second)
-	if w, _ := call(http.MethodPost, UnlockPath, kek.String()); w.Code != http.StatusOK {
+	if w, _ := call(http.MethodPost, api.UnlockPath, kek.String()); w.Code != http.StatusOK {
 		t.Fatalf("the right key again: %d %s", w.Code, w.Body)
 	}
 	select {
@@ -202,11 +202,11 @@ func TestAutolock(t *testing.T) {
 		return nil
 	})
 	wrong, _ := seal.NewKEK()
-	if err := c.Do(ctx, http.MethodPost, UnlockPath, UnlockRequest{UnlockKey: wrong.String()}, nil); err == nil || !strings.Contains(err.Error(), "wrong unlock key") {
+	if err := c.Do(ctx, http.MethodPost, api.UnlockPath, api.UnlockRequest{UnlockKey: wrong.String()}, nil); err == nil || !strings.Contains(err.Error(), "wrong unlock key") {
 		t.Fatalf("a wrong key: %v", err)
 	}
 	poll(t, 10*time.Second, func() error { // the wrong key costs a second
-		return c.Do(ctx, http.MethodPost, UnlockPath, UnlockRequest{UnlockKey: key}, nil)
+		return c.Do(ctx, http.MethodPost, api.UnlockPath, api.UnlockRequest{UnlockKey: key}, nil)
 	})
 	poll(t, time.Minute, func() error { return c.Do(ctx, http.MethodGet, "/readyz", nil, nil) })
 	if strings.Contains(second.String(), "WHARF-KEK") {
