@@ -22,17 +22,25 @@ import (
 
 // Client calls one Wharf server.
 type Client struct {
-	base  string
-	token string
-	http  *http.Client
+	base    string
+	token   string
+	http    *http.Client
+	timeout time.Duration // of each non-streaming call; 0 for none
 }
+
+// DefaultTimeout bounds each non-streaming call when Options.Timeout is 0.
+const DefaultTimeout = 30 * time.Second
 
 // Options configure a client.
 type Options struct {
 	Addr   string // https://host:port
 	Token  string
 	CACert []byte // PEM; when empty the system roots are used
-	// Timeout bounds each non-streaming call; default 30s.
+	// Timeout bounds each non-streaming call, from sending the request
+	// to reading the whole answer: DefaultTimeout when 0, none when
+	// negative. Streams (FollowEvents, Stream for logs) and Exec, whose
+	// answers take as long as what they follow or run, are bounded by
+	// their context alone.
 	Timeout time.Duration
 }
 
@@ -55,11 +63,13 @@ func New(o Options) (*Client, error) {
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
 	timeout := o.Timeout
-	if timeout == 0 {
-		timeout = 30 * time.Second
+	switch {
+	case timeout == 0:
+		timeout = DefaultTimeout
+	case timeout < 0:
+		timeout = 0
 	}
-	_ = timeout
-	return &Client{base: strings.TrimSuffix(o.Addr, "/"), token: o.Token, http: &http.Client{Transport: tr}}, nil
+	return &Client{base: strings.TrimSuffix(o.Addr, "/"), token: o.Token, http: &http.Client{Transport: tr}, timeout: timeout}, nil
 }
 
 // Error is an error answered by the server.
@@ -79,8 +89,42 @@ func IsCode(err error, code string) bool {
 }
 
 // Do sends a request with a JSON body (nil for none) and decodes the JSON
-// answer into out (nil to discard).
+// answer into out (nil to discard), within the client's timeout.
 func (c *Client) Do(ctx context.Context, method, path string, body, out any) error {
+	return c.call(ctx, c.timeout, method, path, body, out)
+}
+
+// errCallTimeout is the cause of a context that a call's timeout ended.
+var errCallTimeout = errors.New("call timed out")
+
+// TimeoutError is a call that had no whole answer within the client's
+// Timeout. It is a context.DeadlineExceeded for errors.Is.
+type TimeoutError struct {
+	Addr, Method, Path string
+	Timeout            time.Duration
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("the Wharf server at %s did not answer %s %s within %s", e.Addr, e.Method, e.Path, e.Timeout)
+}
+
+func (e *TimeoutError) Unwrap() error { return context.DeadlineExceeded }
+
+// call is Do bounded by timeout (0: by ctx alone).
+func (c *Client) call(ctx context.Context, timeout time.Duration, method, path string, body, out any) error {
+	if timeout <= 0 {
+		return c.roundTrip(ctx, method, path, body, out)
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, errCallTimeout)
+	defer cancel()
+	err := c.roundTrip(ctx, method, path, body, out)
+	if err != nil && errors.Is(context.Cause(ctx), errCallTimeout) {
+		return &TimeoutError{Addr: c.base, Method: method, Path: path, Timeout: timeout}
+	}
+	return err
+}
+
+func (c *Client) roundTrip(ctx context.Context, method, path string, body, out any) error {
 	resp, err := c.send(ctx, method, path, body, nil)
 	if err != nil {
 		return err
@@ -96,7 +140,8 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 	return nil
 }
 
-// Stream sends a GET and returns the open body of a successful answer.
+// Stream sends a GET and returns the open body of a successful answer. It
+// is bounded by ctx alone, not by the client's timeout.
 func (c *Client) Stream(ctx context.Context, path string, header http.Header) (io.ReadCloser, error) {
 	resp, err := c.send(ctx, http.MethodGet, path, nil, header)
 	if err != nil {

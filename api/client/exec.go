@@ -9,10 +9,11 @@ import (
 )
 
 // Exec runs cmd in a running container (by ID or name) and returns its
-// combined output and exit code; admin tokens only.
+// combined output and exit code; admin tokens only. A command may run
+// long: Exec is bounded by ctx alone, not by the client's timeout.
 func (c *Client) Exec(ctx context.Context, idOrName string, cmd []string) (api.ExecResult, error) {
 	var res api.ExecResult
-	return res, c.Do(ctx, http.MethodPost, "/v1/containers/"+url.PathEscape(idOrName)+"/exec", api.ExecRequest{Cmd: cmd}, &res)
+	return res, c.call(ctx, 0, http.MethodPost, "/v1/containers/"+url.PathEscape(idOrName)+"/exec", api.ExecRequest{Cmd: cmd}, &res)
 }
 
 // RestartService asks for every container of a service to run again, one
