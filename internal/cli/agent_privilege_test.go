@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"os"
@@ -46,7 +47,13 @@ func TestAgentExecDefaultsToNobody(t *testing.T) {
 	if _, err := d.Start(t.Context(), spec); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = d.Remove(t.Context(), spec.ID) })
+	// t.Context() is already cancelled when cleanups run: remove the
+	// workload with a context of its own, before its dir is deleted.
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = d.Remove(ctx, spec.ID)
+	})
 	var out strings.Builder
 	for i := 0; i < 200 && !strings.Contains(out.String(), "shadow="); i++ {
 		out.Reset()
