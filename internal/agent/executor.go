@@ -63,7 +63,10 @@ type ctr struct {
 	// adoptedExit: found exited at adoption; the first assignment decides.
 	adoptedExit bool
 
-	restarts   int
+	restarts int
+	// run numbers k's runs (api.ContainerStatus.Run): raised at every
+	// start, never below the stored run the assignments carry.
+	run        int
 	backoff    time.Duration
 	restartAt  time.Time // a restart is due then (zero: none pending)
 	restartDue bool      // the next start is an automatic restart
@@ -170,12 +173,15 @@ func (e *executor) converge() {
 	now := time.Now()
 	for id, c := range e.want {
 		k := e.ctrs[id]
+		if k != nil {
+			k.run = max(k.run, c.Status.Run)
+		}
 		switch c.Spec.Desired {
 		case api.ContainerTerminated:
 			if k == nil {
 				if _, done := e.done[id]; !done && c.Status.State != api.ContainerTerminated {
 					e.done[id] = struct{}{}
-					e.a.rep.set(id, api.ContainerStatus{State: api.ContainerTerminated, RestartCount: c.Status.RestartCount})
+					e.a.rep.set(id, api.ContainerStatus{State: api.ContainerTerminated, RestartCount: c.Status.RestartCount, Run: c.Status.Run})
 				}
 				continue
 			}
@@ -185,7 +191,7 @@ func (e *executor) converge() {
 			}
 		case api.ContainerStopped:
 			if k == nil {
-				k = &ctr{id: id, spec: c, backoff: restartMin, restarts: c.Status.RestartCount}
+				k = &ctr{id: id, spec: c, backoff: restartMin, restarts: c.Status.RestartCount, run: c.Status.Run}
 				e.ctrs[id] = k
 				if c.Status.State != api.ContainerStopped {
 					e.setStatus(k, api.ContainerStatus{State: api.ContainerStopped, RestartCount: k.restarts,
@@ -209,7 +215,7 @@ func (e *executor) converge() {
 			delete(e.done, id)
 			if k == nil || k.adoptedExit {
 				if k == nil {
-					k = &ctr{id: id, backoff: restartMin}
+					k = &ctr{id: id, backoff: restartMin, run: c.Status.Run}
 					e.ctrs[id] = k
 				}
 				// An exit some agent saw and reported is final under its
@@ -255,6 +261,7 @@ func (e *executor) converge() {
 // start runs k; e.mu is held.
 func (e *executor) start(k *ctr) {
 	k.busy, k.stopping = true, false
+	k.run++
 	if k.restartDue {
 		k.restarts++
 		k.restartDue = false
@@ -451,6 +458,7 @@ func (e *executor) opDone(k *ctr) {
 // setStatus records and reports k's status; e.mu is held.
 func (e *executor) setStatus(k *ctr, st api.ContainerStatus) {
 	st.RestartCount = max(st.RestartCount, k.restarts)
+	st.Run = k.run
 	k.status = st
 	e.a.rep.set(k.id, st)
 }
