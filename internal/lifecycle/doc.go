@@ -2,5 +2,6 @@
 // one place: the order of a container's states within a run (a report
 // older than the stored status is dropped), the moves a node's state may
 // make and the one function that makes them. It is pure: it never reads
-// or writes the store, and imports nothing of Wharf's but api and errdefs.
+// or writes the store, and imports nothing of Wharf's but api (the agent
+// may use it).
 package lifecycle
