@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/lifecycle"
 	"github.com/wharfhq/wharf/internal/runtime"
 )
 
@@ -221,7 +222,7 @@ func (e *executor) converge() {
 				// An exit some agent saw and reported is final under its
 				// policy; one that happened while no agent watched (the
 				// agent stopped it on exit, the host went down) is resumed.
-				if c.Status.State == api.ContainerStopped && c.Status.ExitCode != nil && ownExit(*c.Status.ExitCode) {
+				if c.Status.State == api.ContainerStopped && lifecycle.OwnExit(c.Status) {
 					if !k.adoptedExit {
 						k.status = c.Status
 					}
@@ -237,7 +238,7 @@ func (e *executor) converge() {
 				continue
 			}
 			if k.exited {
-				if !restartWanted(c.Spec.Autorestart, exitCode(k.status)) {
+				if !lifecycle.RestartWanted(c.Spec.Autorestart, exitCode(k.status)) {
 					continue
 				}
 				k.exited, k.restartDue = false, true
@@ -294,7 +295,7 @@ func (e *executor) start(k *ctr) {
 			switch {
 			case errors.Is(err, errRefused):
 				k.refused = true
-			case restartWanted(k.spec.Spec.Autorestart, -1):
+			case lifecycle.RestartWanted(k.spec.Spec.Autorestart, -1):
 				e.scheduleRestart(k)
 			default:
 				k.exited = true
@@ -330,7 +331,7 @@ func (e *executor) watch(k *ctr, drv runtime.Driver) {
 			_, assigned := e.want[k.id]
 			switch {
 			case !assigned:
-			case !restartWanted(k.spec.Spec.Autorestart, st.ExitCode):
+			case !lifecycle.RestartWanted(k.spec.Spec.Autorestart, st.ExitCode):
 				k.exited = true
 				e.a.log.Info("container exited; its autorestart policy leaves it stopped", "container", k.spec.Name, "id", k.id,
 					"exit_code", st.ExitCode, "autorestart", policyName(k.spec.Spec.Autorestart))
