@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -109,5 +110,46 @@ func TestStaleStatusReportDropped(t *testing.T) {
 	}
 	if want := []string{"Stopped", "Running", "Stopped"}; !slices.Equal(states, want) {
 		t.Errorf("container events %v, want %v", states, want)
+	}
+}
+
+// The agent numbers each run of a container, counting on from the stored
+// run: after a crash and a restart by autorestart, and after an agent
+// restart that found the container gone, each run is newer than the last,
+// so that none of its reports is taken for a stale one.
+func TestAgentNumbersRuns(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	p := e.startAgent(dir, "host-runs", e.token, newMemDriver())
+	id := waitAgentID(t, p)
+	e.waitNodeState(id, api.NodeDeployed, 10*time.Second)
+	c := &api.Container{Meta: api.Meta{ID: "r1", Name: "runs-1"},
+		Spec: api.ContainerSpec{Service: "runs", Slot: 1, Node: id, Command: []string{"sleep", "600"},
+			Desired: api.ContainerRunning, Autorestart: api.PolicyAlways},
+		Status: api.ContainerStatus{State: api.ContainerPending}}
+	if err := e.st.Create(e.ctx, store.KindContainers, c); err != nil {
+		t.Fatal(err)
+	}
+	waitRun := func(run int) {
+		t.Helper()
+		eventually(t, 10*time.Second, fmt.Sprintf("run %d Running", run), func() error {
+			if st := e.container("r1").Status; st.State != api.ContainerRunning || st.Run != run {
+				return fmt.Errorf("%s run %d", st.State, st.Run)
+			}
+			return nil
+		})
+	}
+	waitRun(1)
+	if err := p.drv.end("r1", 1); err != nil {
+		t.Fatal(err)
+	}
+	waitRun(2)
+	// A new agent process on an empty driver: it learns run 2 from the
+	// assignments and starts run 3.
+	p.stop()
+	p = e.startAgent(dir, "host-runs", "", newMemDriver())
+	waitRun(3)
+	if n := p.drv.startCount("r1"); n != 1 {
+		t.Errorf("the new agent started r1 %d times", n)
 	}
 }
