@@ -333,6 +333,13 @@ type ContainerStatus struct {
 	StartedAt    time.Time `json:"started_at,omitempty"`
 	FinishedAt   time.Time `json:"finished_at,omitempty"`
 	RestartCount int       `json:"restart_count,omitempty"`
+	// Run numbers the container's runs: its agent raises it at every
+	// start, counting on from the stored one (the assignments carry it), so
+	// that the gateway drops a report of an older run, or of an earlier
+	// state of the same run (internal/lifecycle.Stale). 0 is unknown: an
+	// agent of an earlier version, or a run adopted before the server's
+	// assignments came; such a report is taken as it is.
+	Run int `json:"run,omitempty"`
 	// Health is starting, healthy or unhealthy when the container has a
 	// health check and runs; empty otherwise.
 	Health string `json:"health,omitempty"`

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/lifecycle"
 	"github.com/wharfhq/wharf/internal/runtime"
 )
 
@@ -63,7 +64,10 @@ type ctr struct {
 	// adoptedExit: found exited at adoption; the first assignment decides.
 	adoptedExit bool
 
-	restarts   int
+	restarts int
+	// run numbers k's runs (api.ContainerStatus.Run): raised at every
+	// start, never below the stored run the assignments carry.
+	run        int
 	backoff    time.Duration
 	restartAt  time.Time // a restart is due then (zero: none pending)
 	restartDue bool      // the next start is an automatic restart
@@ -170,12 +174,15 @@ func (e *executor) converge() {
 	now := time.Now()
 	for id, c := range e.want {
 		k := e.ctrs[id]
+		if k != nil {
+			k.run = max(k.run, c.Status.Run)
+		}
 		switch c.Spec.Desired {
 		case api.ContainerTerminated:
 			if k == nil {
 				if _, done := e.done[id]; !done && c.Status.State != api.ContainerTerminated {
 					e.done[id] = struct{}{}
-					e.a.rep.set(id, api.ContainerStatus{State: api.ContainerTerminated, RestartCount: c.Status.RestartCount})
+					e.a.rep.set(id, api.ContainerStatus{State: api.ContainerTerminated, RestartCount: c.Status.RestartCount, Run: c.Status.Run})
 				}
 				continue
 			}
@@ -185,7 +192,7 @@ func (e *executor) converge() {
 			}
 		case api.ContainerStopped:
 			if k == nil {
-				k = &ctr{id: id, spec: c, backoff: restartMin, restarts: c.Status.RestartCount}
+				k = &ctr{id: id, spec: c, backoff: restartMin, restarts: c.Status.RestartCount, run: c.Status.Run}
 				e.ctrs[id] = k
 				if c.Status.State != api.ContainerStopped {
 					e.setStatus(k, api.ContainerStatus{State: api.ContainerStopped, RestartCount: k.restarts,
@@ -209,13 +216,13 @@ func (e *executor) converge() {
 			delete(e.done, id)
 			if k == nil || k.adoptedExit {
 				if k == nil {
-					k = &ctr{id: id, backoff: restartMin}
+					k = &ctr{id: id, backoff: restartMin, run: c.Status.Run}
 					e.ctrs[id] = k
 				}
 				// An exit some agent saw and reported is final under its
 				// policy; one that happened while no agent watched (the
 				// agent stopped it on exit, the host went down) is resumed.
-				if c.Status.State == api.ContainerStopped && c.Status.ExitCode != nil && ownExit(*c.Status.ExitCode) {
+				if c.Status.State == api.ContainerStopped && lifecycle.OwnExit(c.Status) {
 					if !k.adoptedExit {
 						k.status = c.Status
 					}
@@ -231,7 +238,7 @@ func (e *executor) converge() {
 				continue
 			}
 			if k.exited {
-				if !restartWanted(c.Spec.Autorestart, exitCode(k.status)) {
+				if !lifecycle.RestartWanted(c.Spec.Autorestart, exitCode(k.status)) {
 					continue
 				}
 				k.exited, k.restartDue = false, true
@@ -255,6 +262,7 @@ func (e *executor) converge() {
 // start runs k; e.mu is held.
 func (e *executor) start(k *ctr) {
 	k.busy, k.stopping = true, false
+	k.run++
 	if k.restartDue {
 		k.restarts++
 		k.restartDue = false
@@ -287,7 +295,7 @@ func (e *executor) start(k *ctr) {
 			switch {
 			case errors.Is(err, errRefused):
 				k.refused = true
-			case restartWanted(k.spec.Spec.Autorestart, -1):
+			case lifecycle.RestartWanted(k.spec.Spec.Autorestart, -1):
 				e.scheduleRestart(k)
 			default:
 				k.exited = true
@@ -323,7 +331,7 @@ func (e *executor) watch(k *ctr, drv runtime.Driver) {
 			_, assigned := e.want[k.id]
 			switch {
 			case !assigned:
-			case !restartWanted(k.spec.Spec.Autorestart, st.ExitCode):
+			case !lifecycle.RestartWanted(k.spec.Spec.Autorestart, st.ExitCode):
 				k.exited = true
 				e.a.log.Info("container exited; its autorestart policy leaves it stopped", "container", k.spec.Name, "id", k.id,
 					"exit_code", st.ExitCode, "autorestart", policyName(k.spec.Spec.Autorestart))
@@ -451,6 +459,7 @@ func (e *executor) opDone(k *ctr) {
 // setStatus records and reports k's status; e.mu is held.
 func (e *executor) setStatus(k *ctr, st api.ContainerStatus) {
 	st.RestartCount = max(st.RestartCount, k.restarts)
+	st.Run = k.run
 	k.status = st
 	e.a.rep.set(k.id, st)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/errdefs"
+	"github.com/wharfhq/wharf/internal/lifecycle"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -181,8 +182,10 @@ func (s *Server) tryDeleteNode(ctx context.Context, id string, rev int64, force 
 		if on > 0 {
 			msg = fmt.Sprintf("node removed without draining (forced): its %d container(s) are rescheduled", on)
 		}
-		n.State = api.NodeTerminated
-		ev := api.Event{Kind: "node", Object: n.ID, Name: n.Hostname, Type: "deleted", State: string(api.NodeTerminated), Message: msg}
+		ev, _, err := lifecycle.MoveNode(&n, api.NodeTerminated, msg)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%w: %w", errdefs.ErrConflict, err)
+		}
 		if err := s.st.Delete(ctx, store.KindNodes, id, n.Revision, ev); err != nil {
 			return nil, 0, err
 		}
@@ -191,9 +194,10 @@ func (s *Server) tryDeleteNode(ctx context.Context, id string, rev int64, force 
 	if n.State == api.NodeTerminating {
 		return &n, http.StatusAccepted, nil
 	}
-	n.State = api.NodeTerminating
-	ev := api.Event{Kind: "node", Object: n.ID, Name: n.Hostname, Type: "state", State: string(api.NodeTerminating),
-		Message: fmt.Sprintf("node removal requested: draining %d container(s) to other nodes first", on)}
+	ev, _, err := lifecycle.MoveNode(&n, api.NodeTerminating, fmt.Sprintf("node removal requested: draining %d container(s) to other nodes first", on))
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: %w", errdefs.ErrConflict, err)
+	}
 	if err := s.st.Update(ctx, store.KindNodes, &n, ev); err != nil {
 		return nil, 0, err
 	}

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/lifecycle"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -46,10 +47,11 @@ func (c *Services) reapNodes(ctx context.Context) {
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		n := c.cache.nodes[id]
-		ev := api.Event{Kind: "node", Object: id, Name: n.Hostname, Type: "deleted", State: string(api.NodeTerminated),
-			Message: "node drained: every container moved elsewhere; node removed"}
-		err := c.st.Delete(ctx, store.KindNodes, id, n.Revision, ev)
+		n := *c.cache.nodes[id] // a copy: the cache holds what the store has
+		ev, _, err := lifecycle.MoveNode(&n, api.NodeTerminated, "node drained: every container moved elsewhere; node removed")
+		if err == nil {
+			err = c.st.Delete(ctx, store.KindNodes, id, n.Revision, ev)
+		}
 		switch {
 		case err == nil:
 			c.log.Info("drained node removed", "node", id)

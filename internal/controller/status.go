@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/lifecycle"
 )
 
 // serviceStatus derives a service's status from its containers as they will
@@ -29,7 +30,7 @@ import (
 // A slot that does not run is "coming up" when its container is Pending, or
 // Starting for the first time, or (while the service comes back from a
 // stop) Stopping, or Stopped by a stop rather than by its own exit (see
-// ownExit); any other state counts as failed. Slots that
+// lifecycle.OwnExit); any other state counts as failed. Slots that
 // autodestroy emptied are not wanted; copies left on an unreachable node
 // after their slot was replaced do not count as extra. Slots that
 // depends_on holds back (no container yet) count as coming up on a node.
@@ -66,7 +67,7 @@ func (c *Services) serviceStatus(p *plan) api.ServiceStatus {
 		}
 		coming := st == "" || st == api.ContainerPending || (st == api.ContainerRunning && ct.Status.Health != api.HealthUnhealthy) ||
 			(st == api.ContainerStarting && ct.Status.RestartCount == 0) ||
-			(fromStop && (st == api.ContainerStopping || (st == api.ContainerStopped && !ownExit(ct.Status))))
+			(fromStop && (st == api.ContainerStopping || (st == api.ContainerStopped && !lifecycle.OwnExit(ct.Status))))
 		switch {
 		case !coming:
 			failed++
@@ -136,11 +137,4 @@ func statusEvents(svc *api.Service, s api.ServiceStatus, want int) []api.Event {
 		ev = append(ev, api.Event{Kind: "service", Object: svc.ID, Name: svc.Name, Type: "pending", State: string(s.State), Message: msg})
 	}
 	return ev
-}
-
-// ownExit: the container stopped by exiting on its own (a known exit code
-// that is not 143 or 137, what a stop by SIGTERM or SIGKILL yields), so its
-// agent will not start it again under autorestart OFF.
-func ownExit(st api.ContainerStatus) bool {
-	return st.ExitCode != nil && *st.ExitCode != 143 && *st.ExitCode != 137 && *st.ExitCode != -1
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/lifecycle"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -62,9 +63,12 @@ func (g *Gateway) setNodeState(ctx context.Context, id string, from, to api.Node
 		if to == api.NodeUnreachable && g.fresh(id) {
 			return nil, store.ErrNoChange
 		}
-		n.State = to
+		ev, _, err := lifecycle.MoveNode(&n, to, msg)
+		if err != nil {
+			return nil, err
+		}
 		n.LastSeen = g.lastSeen(id)
-		return []api.Event{{Kind: "node", Object: id, Name: n.Hostname, Type: "state", State: string(to), Message: msg}}, nil
+		return []api.Event{ev}, nil
 	})
 	if err != nil {
 		return err
@@ -110,11 +114,13 @@ func (g *Gateway) hello(ctx context.Context, id string, h api.AgentHello) (*api.
 		var events []api.Event
 		switch n.State {
 		case api.NodeDeploying, api.NodeUnreachable, api.NodeDeployed, "":
-			if n.State != api.NodeDeployed {
-				events = append(events, api.Event{Kind: "node", Object: id, Name: n.Hostname, Type: "state",
-					State: string(api.NodeDeployed), Message: fmt.Sprintf("agent %s connected", h.AgentVersion)})
+			ev, moved, err := lifecycle.MoveNode(&n, api.NodeDeployed, fmt.Sprintf("agent %s connected", h.AgentVersion))
+			if err != nil {
+				return nil, err
 			}
-			n.State = api.NodeDeployed
+			if moved {
+				events = append(events, ev)
+			}
 		}
 		return events, nil
 	})

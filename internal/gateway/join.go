@@ -15,6 +15,7 @@ import (
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/errdefs"
+	"github.com/wharfhq/wharf/internal/lifecycle"
 	"github.com/wharfhq/wharf/internal/pki"
 	"github.com/wharfhq/wharf/internal/store"
 )
@@ -85,15 +86,17 @@ func (g *Gateway) joinNew(ctx context.Context, req api.JoinRequest, tok *api.Joi
 	node := api.Node{
 		Meta:       api.Meta{ID: id, Name: req.Hostname},
 		Labels:     req.Labels,
-		State:      api.NodeDeploying,
 		Hostname:   req.Hostname,
 		CertSerial: serial,
+	}
+	ev, err := lifecycle.NewNode(&node, fmt.Sprintf("node %s (%s) joined from %s with join token %s", id, node.Hostname, remoteAddr, tok.ID))
+	if err != nil {
+		return api.JoinResponse{}, err
 	}
 	t := g.store.Txn()
 	t.Use(store.KindJoinTokens, tok.ID, tok.MaxUses)
 	t.Create(store.KindNodes, &node)
-	t.Emit(api.Event{Kind: "node", Object: id, Name: node.Hostname, Type: "created", State: string(api.NodeDeploying),
-		Message: fmt.Sprintf("node %s (%s) joined from %s with join token %s", id, node.Hostname, remoteAddr, tok.ID)})
+	t.Emit(ev)
 	switch err := t.Commit(ctx); {
 	case errors.Is(err, store.ErrUsedUp):
 		return api.JoinResponse{}, usedUp(tok)
@@ -127,14 +130,16 @@ func (g *Gateway) rejoin(ctx context.Context, req api.JoinRequest, node *api.Nod
 		if !serialMatches(node.CertSerial, proof) && !serialMatches(node.PrevCertSerial, proof) {
 			return nil, fmt.Errorf("%w: node %s's certificate changed while this host rejoined; try again", errdefs.ErrConflict, id)
 		}
-		node.State = api.NodeDeploying
 		node.Hostname = req.Hostname
 		node.Name = req.Hostname
 		// Labels from a join apply at the first join only: the
 		// user may have changed them since (wharf node label).
 		node.CertSerial, node.PrevCertSerial = serial, ""
-		return []api.Event{{Kind: "node", Object: id, Name: node.Hostname, Type: "state", State: string(api.NodeDeploying),
-			Message: fmt.Sprintf("node %s (%s) rejoined from %s", id, node.Hostname, remoteAddr)}}, nil
+		ev, _, err := lifecycle.MoveNode(node, api.NodeDeploying, fmt.Sprintf("node %s (%s) rejoined from %s", id, node.Hostname, remoteAddr))
+		if err != nil {
+			return nil, err
+		}
+		return []api.Event{ev}, nil
 	})
 	if err != nil {
 		return api.JoinResponse{}, fmt.Errorf("join: write node %s: %w", id, err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/errdefs"
+	"github.com/wharfhq/wharf/internal/lifecycle"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -22,7 +23,9 @@ const (
 
 // applyReports writes the statuses an agent reported, for containers placed
 // on its node only, in one transaction per chunk, with an event per state
-// change. Unknown containers and those placed elsewhere are ignored.
+// change. Unknown containers and those placed elsewhere are ignored, and
+// so is a report older than the stored status (lifecycle.Stale), in the
+// same compare-and-swap that writes the others.
 func (g *Gateway) applyReports(ctx context.Context, node string, reports []api.ContainerReport) error {
 	if len(reports) == 0 {
 		return nil
@@ -66,8 +69,16 @@ func (g *Gateway) applyChunk(ctx context.Context, node string, ids []string, lat
 				continue
 			}
 			st := latest[id]
+			// Status only moves forward: a late or replayed report (of an
+			// older run, or an earlier state of this run) is dropped.
+			if lifecycle.Stale(st, c.Status) {
+				g.log.Debug("status report older than the stored one dropped", "node", node, "container", id,
+					"run", st.Run, "state", st.State, "stored_run", c.Status.Run, "stored_state", c.Status.State)
+				continue
+			}
 			// An agent that restarted may have lost count; never go back.
 			st.RestartCount = max(st.RestartCount, c.Status.RestartCount)
+			st.Run = max(st.Run, c.Status.Run)
 			if reflect.DeepEqual(normalize(c.Status), normalize(st)) {
 				continue
 			}
