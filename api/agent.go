@@ -15,6 +15,11 @@ import "time"
 //	server -> agent  POST /agent/v1/containers/{id}/exec ExecRequest -> ExecResult
 //	                 (404 unknown container, 409 not running, 501 its driver cannot exec)
 //
+// An error, either way, is an ErrorBody with the REST API's codes (and
+// CodeNotImplemented for a driver that cannot exec); a side reads an answer
+// without one (a peer of an earlier version answered plain text) by its
+// status.
+//
 // The node's identity is the common name of its client certificate; nothing
 // in a body can claim another node's identity. A certificate signed by the
 // cluster CA for a node that no longer exists (or is Terminated) gets a

@@ -476,6 +476,10 @@ const (
 	// join) too often and is refused for the Retry-After header's seconds
 	// (429).
 	CodeTooManyRequests = "too_many_requests"
+	// CodeNotImplemented: the component cannot do this at all (501); an
+	// agent answers it when its driver cannot exec. The REST API answers
+	// that case 409 conflict.
+	CodeNotImplemented = "not_implemented"
 )
 
 // JoinToken is a token that lets a new host join as a node. Like API tokens,

@@ -6,6 +6,8 @@ import (
 	"net/http"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/errdefs"
+	"github.com/wharfhq/wharf/internal/errhttp"
 	"github.com/wharfhq/wharf/internal/runtime"
 )
 
@@ -15,34 +17,41 @@ func (s *agentSession) handleExec(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	var req api.ExecRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil || len(req.Cmd) == 0 {
-		http.Error(w, "bad exec request: want {\"cmd\":[\"command\",\"arg\",...]}", http.StatusBadRequest)
+		errhttp.Write(w, errdefs.New(errdefs.ErrInvalid, `bad exec request: want {"cmd":["command","arg",...]}`))
 		return
 	}
 	drv := s.a.exec.driverOf(r.Context(), id)
 	if drv == nil {
-		http.Error(w, "no container "+id+" on this node", http.StatusNotFound)
+		errhttp.Write(w, errNoContainer(id))
 		return
 	}
 	ex, ok := drv.(runtime.Execer)
 	if !ok {
-		http.Error(w, "the "+drv.Name()+" driver cannot run commands in containers yet", http.StatusNotImplemented)
+		errhttp.Write(w, errdefs.New(errdefs.ErrNotImplemented, "the "+drv.Name()+" driver cannot run commands in containers yet"))
 		return
 	}
 	out := &capped{max: api.MaxExecOutput}
 	code, err := ex.Exec(r.Context(), id, req.Cmd, out)
 	switch {
 	case errors.Is(err, runtime.ErrNotFound):
-		http.Error(w, err.Error(), http.StatusNotFound)
+		errhttp.Write(w, errdefs.New(errdefs.ErrNotFound, err.Error()))
 		return
 	case errors.Is(err, runtime.ErrNotRunning):
-		http.Error(w, err.Error(), http.StatusConflict)
+		errhttp.Write(w, errdefs.New(errdefs.ErrConflict, err.Error()))
 		return
 	case err != nil:
-		http.Error(w, err.Error(), http.StatusBadGateway)
+		// The driver failed (its engine down, say): the node cannot serve
+		// this now, and the gateway should see why.
+		errhttp.Write(w, errdefs.New(errdefs.ErrUnavailable, err.Error()))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(api.ExecResult{ExitCode: code, Output: out.String()})
+}
+
+// errNoContainer is the answer about a container no driver of this node has.
+func errNoContainer(id string) error {
+	return errdefs.New(errdefs.ErrNotFound, "no container "+id+" on this node")
 }
 
 // capped keeps the first max bytes written and notes that more came.

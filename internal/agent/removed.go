@@ -5,11 +5,13 @@ import (
 	"errors"
 	"time"
 
+	"github.com/wharfhq/wharf/internal/errdefs"
 	"github.com/wharfhq/wharf/internal/runtime"
 )
 
-// errNodeRemoved is what the gateway's api.CodeNodeRemoved answer becomes.
-var errNodeRemoved = errors.New("this node has been removed from the cluster")
+// errNodeRemoved is what the gateway's api.CodeNodeRemoved answer becomes
+// (an errdefs.ErrNodeRemoved kind).
+var errNodeRemoved = errdefs.New(errdefs.ErrNodeRemoved, "this node has been removed from the cluster")
 
 // removeAll stops and removes every container the drivers list: the node
 // is no longer part of the cluster, so nothing it ran may stay behind.

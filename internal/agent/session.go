@@ -18,6 +18,8 @@ import (
 	"github.com/hashicorp/yamux"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/errdefs"
+	"github.com/wharfhq/wharf/internal/errhttp"
 	"github.com/wharfhq/wharf/internal/runtime"
 	"github.com/wharfhq/wharf/internal/tunnel"
 )
@@ -207,12 +209,12 @@ func (s *agentSession) call(ctx context.Context, path string, in, out any, timeo
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		var eb api.ErrorBody
-		if resp.StatusCode == http.StatusForbidden && json.Unmarshal(b, &eb) == nil && eb.Error.Code == api.CodeNodeRemoved {
-			return fmt.Errorf("%w: %s", errNodeRemoved, eb.Error.Message)
+		// The gateway's error, read back into its kind.
+		err := errhttp.Read(resp)
+		if errors.Is(err, errdefs.ErrNodeRemoved) {
+			return fmt.Errorf("%w: %w", errNodeRemoved, err)
 		}
-		return fmt.Errorf("%s answered %s: %s", path, resp.Status, bytes.TrimSpace(b))
+		return fmt.Errorf("%s answered %s: %w", path, resp.Status, err)
 	}
 	if out != nil {
 		return json.NewDecoder(resp.Body).Decode(out)
@@ -224,7 +226,7 @@ func (s *agentSession) call(ctx context.Context, path string, in, out any, timeo
 func (s *agentSession) handleAssignments(w http.ResponseWriter, r *http.Request) {
 	var asg api.Assignments
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes)).Decode(&asg); err != nil {
-		http.Error(w, "bad assignments: "+err.Error(), http.StatusBadRequest)
+		errhttp.Write(w, errdefs.New(errdefs.ErrInvalid, "bad assignments: "+err.Error()))
 		return
 	}
 	// Within a session, an older set never replaces a newer one.
@@ -246,14 +248,14 @@ func (s *agentSession) handleLogs(w http.ResponseWriter, r *http.Request) {
 	if t := r.URL.Query().Get("tail"); t != "" {
 		n, err := strconv.Atoi(t)
 		if err != nil || n < 0 {
-			http.Error(w, "tail: want a non-negative number", http.StatusBadRequest)
+			errhttp.Write(w, errdefs.Invalid("tail", "want a non-negative number"))
 			return
 		}
 		opts.Tail = n
 	}
 	drv := s.a.exec.driverOf(r.Context(), id)
 	if drv == nil {
-		http.Error(w, "no container "+id+" on this node", http.StatusNotFound)
+		errhttp.Write(w, errNoContainer(id))
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -9,8 +9,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/errdefs"
+	"github.com/wharfhq/wharf/internal/errhttp"
 )
 
 // DefaultMinFreeDisk is the free space the disk guard keeps in the data
@@ -50,8 +50,7 @@ func (g *DiskGuard) Wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if mutating(r) {
 			if err := g.check(); err != nil {
-				status, d := toHTTP(err)
-				writeJSON(w, status, api.ErrorBody{Error: d})
+				errhttp.Write(w, err)
 				return
 			}
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/errdefs"
+	"github.com/wharfhq/wharf/internal/errhttp"
 )
 
 // TestDiskGuard: under the reserve, writes get 507 insufficient_storage
@@ -68,7 +69,7 @@ func TestDiskGuard(t *testing.T) {
 
 // TestInsufficientStorageStatus: the error table maps the sentinel to 507.
 func TestInsufficientStorageStatus(t *testing.T) {
-	status, d := toHTTP(newErr(errdefs.ErrInsufficientStorage, "full"))
+	status, d := errhttp.ToHTTP(newErr(errdefs.ErrInsufficientStorage, "full"))
 	if status != http.StatusInsufficientStorage || d.Code != api.CodeInsufficientStorage || d.Message != "full" {
 		t.Errorf("got %d %+v", status, d)
 	}

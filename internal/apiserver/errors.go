@@ -10,64 +10,21 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/errdefs"
+	"github.com/wharfhq/wharf/internal/errhttp"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
-// errMethod is a request with a method its path does not have.
-var errMethod = errors.New("method not allowed")
-
-// errTooLarge is a request body over the limit.
-var errTooLarge = errors.New("request body too large")
-
-// mapping is one row of the error table.
-type mapping struct {
-	match   func(error) bool
-	status  int
-	code    string
-	message string // when set, sent instead of the error's own text
-}
-
-// errorTable maps errors to statuses and wire codes, first match wins.
-// Anything unmatched is a 500 whose details go to the log only.
-var errorTable = []mapping{
-	{func(err error) bool { return errors.Is(err, errdefs.ErrInvalid) }, http.StatusBadRequest, api.CodeInvalid, ""},
-	{func(err error) bool { return errors.Is(err, errdefs.ErrUnauthorized) }, http.StatusUnauthorized, api.CodeUnauthorized, ""},
-	{func(err error) bool { return errors.Is(err, errdefs.ErrForbidden) }, http.StatusForbidden, api.CodeForbidden, ""},
-	{errdefs.IsNotFound, http.StatusNotFound, api.CodeNotFound, ""},
-	{errdefs.IsConflict, http.StatusConflict, api.CodeConflict, ""},
-	{func(err error) bool { return errors.Is(err, errTooLarge) }, http.StatusRequestEntityTooLarge, api.CodeTooLarge, ""},
-	{func(err error) bool { return errors.Is(err, errdefs.ErrTooManyRequests) }, http.StatusTooManyRequests, api.CodeTooManyRequests, ""},
-	{errdefs.IsUnavailable, http.StatusServiceUnavailable, api.CodeUnavailable, ""},
-	{func(err error) bool { return errors.Is(err, errdefs.ErrInsufficientStorage) }, http.StatusInsufficientStorage, api.CodeInsufficientStorage, ""},
-	{func(err error) bool { return errors.Is(err, errMethod) }, http.StatusMethodNotAllowed, api.CodeMethod, ""},
-	{func(err error) bool { return errors.Is(err, context.DeadlineExceeded) }, http.StatusServiceUnavailable, api.CodeUnavailable,
-		"the store did not answer in time; try again"},
-}
-
-// toHTTP turns an error into a status and the error body to send.
-func toHTTP(err error) (int, api.ErrorDetail) {
-	for _, m := range errorTable {
-		if m.match(err) {
-			d := api.ErrorDetail{Code: m.code, Message: err.Error()}
-			if m.message != "" {
-				d.Message = m.message
-			}
-			var fe *errdefs.FieldError
-			if errors.As(err, &fe) {
-				d.Field = fe.Field
-			}
-			return m.status, d
-		}
-	}
-	return http.StatusInternalServerError, api.ErrorDetail{Code: api.CodeInternal, Message: "internal server error; the server log has the details"}
-}
+// The request errors of HTTP itself (internal/errhttp owns their codes).
+var (
+	errMethod   = errhttp.ErrMethodNotAllowed
+	errTooLarge = errhttp.ErrTooLarge
+)
 
 // fail sends err as a JSON error, unless the response has already begun (a
 // stream), in which case it can only be logged.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status, d := toHTTP(err)
+	status, d := errhttp.ToHTTP(err)
 	info := infoOf(r)
 	info.err = d.Message
 	switch {
@@ -87,7 +44,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(err)))
 	}
-	writeJSON(w, status, api.ErrorBody{Error: d})
+	errhttp.WriteDetail(w, status, d)
 }
 
 // writeJSON sends v with a status.
@@ -138,17 +95,8 @@ func explainWrite(err error, kind, ref string) error {
 	return err
 }
 
-// msgError is a sentinel with a message for the user: its text is the whole
-// message, and errors.Is finds the sentinel.
-type msgError struct {
-	kind error
-	msg  string
-}
-
-func (e *msgError) Error() string { return e.msg }
-func (e *msgError) Unwrap() error { return e.kind }
-
-// newErr makes a user-facing error of a kind (an errdefs sentinel).
+// newErr makes a user-facing error of a kind (an errdefs sentinel): its
+// text is the whole message, and errors.Is finds the kind.
 func newErr(kind error, format string, args ...any) error {
-	return &msgError{kind: kind, msg: fmt.Sprintf(format, args...)}
+	return errdefs.New(kind, fmt.Sprintf(format, args...))
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/errdefs"
+	"github.com/wharfhq/wharf/internal/errhttp"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -94,7 +95,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, cur store.
 			}
 			if item.Err != nil {
 				s.log.Warn("event stream ended", "err", item.Err)
-				_, d := toHTTP(newErr(errdefs.ErrUnavailable, "the event stream broke; reconnect with Last-Event-ID"))
+				_, d := errhttp.ToHTTP(newErr(errdefs.ErrUnavailable, "the event stream broke; reconnect with Last-Event-ID"))
 				b, _ := json.Marshal(api.ErrorBody{Error: d})
 				_, _ = fmt.Fprintf(w, "event: error\ndata: %s\n\n", b)
 				_ = rc.Flush()

@@ -120,7 +120,7 @@ func (s *Server) serviceLogs(w http.ResponseWriter, r *http.Request) error {
 	if len(f.failed) < len(placed) {
 		f.out.start() // some containers' logs were served: a 200, with the rest in the trailer
 	}
-	return f.out.end(r, &msgError{kind: f.first, msg: "logs of " + strings.Join(f.failed, "; ")})
+	return f.out.end(r, errdefs.New(f.first, "logs of "+strings.Join(f.failed, "; ")))
 }
 
 // logFan streams the logs of several containers into one stream.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/errdefs"
+	"github.com/wharfhq/wharf/internal/errhttp"
 )
 
 // ContainerExec runs cmd in container c through the agent of its node and
@@ -51,16 +53,19 @@ func (g *Gateway) ContainerExec(ctx context.Context, c *api.Container, cmd []str
 		return res, fmt.Errorf("%w: exec in %s on node %s: %v", errdefs.ErrUnavailable, nameOf(c), c.Spec.Node, err)
 	}
 	defer resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusOK:
-	case http.StatusNotFound:
-		return res, fmt.Errorf("%w: node %s has no container %s: %s", errdefs.ErrNotFound, c.Spec.Node, nameOf(c), readSnippet(resp.Body))
-	case http.StatusConflict:
-		return res, fmt.Errorf("%w: container %s is not running; start it first (%s)", errdefs.ErrConflict, nameOf(c), readSnippet(resp.Body))
-	case http.StatusNotImplemented:
-		return res, fmt.Errorf("%w: cannot exec in %s: %s", errdefs.ErrConflict, nameOf(c), readSnippet(resp.Body))
-	default:
-		return res, fmt.Errorf("%w: exec in %s: node %s answered %s: %s", errdefs.ErrUnavailable, nameOf(c), c.Spec.Node, resp.Status, readSnippet(resp.Body))
+	if resp.StatusCode != http.StatusOK {
+		// The agent's error, read back into its kind; it is quoted (%v), not
+		// wrapped: the kind this call fails with is the gateway's.
+		aerr := errhttp.Read(resp)
+		switch {
+		case errors.Is(aerr, errdefs.ErrNotFound):
+			return res, fmt.Errorf("%w: node %s has no container %s: %v", errdefs.ErrNotFound, c.Spec.Node, nameOf(c), aerr)
+		case errors.Is(aerr, errdefs.ErrNotImplemented):
+			return res, fmt.Errorf("%w: cannot exec in %s: %v", errdefs.ErrConflict, nameOf(c), aerr)
+		case errors.Is(aerr, errdefs.ErrConflict):
+			return res, fmt.Errorf("%w: container %s is not running; start it first (%v)", errdefs.ErrConflict, nameOf(c), aerr)
+		}
+		return res, fmt.Errorf("%w: exec in %s: node %s answered %s: %v", errdefs.ErrUnavailable, nameOf(c), c.Spec.Node, resp.Status, aerr)
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 2*api.MaxExecOutput)).Decode(&res); err != nil {
 		return res, fmt.Errorf("%w: exec in %s: bad answer from node %s: %v", errdefs.ErrUnavailable, nameOf(c), c.Spec.Node, err)

@@ -105,8 +105,10 @@ func decode(t *testing.T, body []byte, v any) bool {
 	if decodeBody(w, r, v) {
 		return true
 	}
-	if w.Code != http.StatusBadRequest || !strings.HasPrefix(w.Body.String(), "bad request body") {
-		t.Fatalf("decodeBody(%q) failed with %d %q, want 400 \"bad request body: ...\"", body, w.Code, w.Body.String())
+	var eb api.ErrorBody
+	if w.Code != http.StatusBadRequest || json.Unmarshal(w.Body.Bytes(), &eb) != nil || eb.Error.Code != api.CodeInvalid ||
+		!strings.HasPrefix(eb.Error.Message, "bad request body") {
+		t.Fatalf("decodeBody(%q) failed with %d %q, want 400 invalid \"bad request body: ...\"", body, w.Code, w.Body.String())
 	}
 	return false
 }

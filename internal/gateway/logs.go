@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/errdefs"
+	"github.com/wharfhq/wharf/internal/errhttp"
 )
 
 // ContainerLogs streams the output of container c from the agent of its
@@ -55,11 +57,13 @@ func (g *Gateway) ContainerLogs(ctx context.Context, c *api.Container, follow bo
 		return fmt.Errorf("%w: logs of %s from node %s: %v", errdefs.ErrUnavailable, nameOf(c), c.Spec.Node, err)
 	}
 	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusNotFound:
-		return fmt.Errorf("%w: node %s has no container %s: %s", errdefs.ErrNotFound, c.Spec.Node, nameOf(c), readSnippet(resp.Body))
-	case resp.StatusCode/100 != 2:
-		return fmt.Errorf("%w: logs of %s: node %s answered %s: %s", errdefs.ErrUnavailable, nameOf(c), c.Spec.Node, resp.Status, readSnippet(resp.Body))
+	if resp.StatusCode/100 != 2 {
+		// The agent's error, read back into its kind and quoted (see exec).
+		aerr := errhttp.Read(resp)
+		if errors.Is(aerr, errdefs.ErrNotFound) {
+			return fmt.Errorf("%w: node %s has no container %s: %v", errdefs.ErrNotFound, c.Spec.Node, nameOf(c), aerr)
+		}
+		return fmt.Errorf("%w: logs of %s: node %s answered %s: %v", errdefs.ErrUnavailable, nameOf(c), c.Spec.Node, resp.Status, aerr)
 	}
 	if _, err := io.Copy(flushWriter(w), resp.Body); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("logs of %s: %w", nameOf(c), err)

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,7 +10,8 @@ import (
 
 	"github.com/hashicorp/yamux"
 
-	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/errdefs"
+	"github.com/wharfhq/wharf/internal/errhttp"
 	"github.com/wharfhq/wharf/internal/tunnel"
 )
 
@@ -32,10 +32,9 @@ func (g *Gateway) serveRemoved(ctx context.Context, conn net.Conn, node string) 
 	msg := fmt.Sprintf("node %s has been removed from the cluster; delete the agent's data dir and join again with a new join token", node)
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
+			// 403 node_removed: agents of every version read this answer.
 			w.Header().Set("Connection", "close")
-			w.WriteHeader(http.StatusForbidden)
-			_ = json.NewEncoder(w).Encode(api.ErrorBody{Error: api.ErrorDetail{Code: api.CodeNodeRemoved, Message: msg}})
+			errhttp.Write(w, errdefs.New(errdefs.ErrNodeRemoved, msg))
 			select {
 			case answered <- struct{}{}:
 			default:

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/errdefs"
+	"github.com/wharfhq/wharf/internal/errhttp"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -43,14 +45,14 @@ func (s *session) handleRenew(w http.ResponseWriter, r *http.Request) {
 	s.g.touch(s.node)
 	certPEM, serial, err := s.g.cfg.CA.SignNodeCSR([]byte(req.CSR), s.node, s.g.cfg.NodeCertValidity)
 	if err != nil {
-		http.Error(w, "renew: "+err.Error(), http.StatusBadRequest)
+		errhttp.Write(w, errdefs.New(errdefs.ErrInvalid, "renew: "+err.Error()))
 		return
 	}
 	s.addSerial(serial)
 	if err := s.g.storeSerial(r.Context(), s.node, serial); err != nil {
 		s.dropSerial(serial)
 		s.log.Warn("certificate renewal not stored", "err", err)
-		http.Error(w, "renew: "+err.Error()+"; keep the current certificate and try again later", http.StatusServiceUnavailable)
+		errhttp.Write(w, errdefs.New(errdefs.ErrUnavailable, "renew: "+err.Error()+"; keep the current certificate and try again later"))
 		return
 	}
 	s.log.Info("node certificate renewed", "serial", serial)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/errdefs"
+	"github.com/wharfhq/wharf/internal/errhttp"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/tunnel"
 )
@@ -262,7 +263,7 @@ func (s *session) putAssignments(a *api.Assignments) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("agent answered %s: %s", resp.Status, readSnippet(resp.Body))
+		return fmt.Errorf("agent answered %s: %w", resp.Status, errhttp.Read(resp))
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	s.log.Debug("assignments pushed", "revision", a.Revision, "containers", len(a.Containers))
@@ -276,13 +277,13 @@ func (s *session) handleHello(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := validateHello(h); err != nil {
 		s.log.Warn("hello refused", "err", err)
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		errhttp.Write(w, err)
 		return
 	}
 	node, err := s.g.hello(r.Context(), s.node, h)
 	if err != nil {
 		s.log.Warn("hello failed", "err", err)
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		errhttp.Write(w, err)
 		return
 	}
 	s.g.assign.pushNode(s.node)
@@ -308,22 +309,19 @@ func (s *session) handleStatus(w http.ResponseWriter, r *http.Request) {
 	s.g.touch(s.node)
 	if err := s.g.applyReports(r.Context(), s.node, rep.Containers); err != nil {
 		s.log.Warn("status report not written", "err", err)
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		errhttp.Write(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// decodeBody decodes an agent's request body into v, or answers 400
+// invalid and reports false.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err := dec.Decode(v); err != nil {
-		http.Error(w, "bad request body: "+err.Error(), http.StatusBadRequest)
+		errhttp.Write(w, errdefs.New(errdefs.ErrInvalid, "bad request body: "+err.Error()))
 		return false
 	}
 	return true
-}
-
-func readSnippet(r io.Reader) string {
-	b, _ := io.ReadAll(io.LimitReader(r, 512))
-	return string(b)
 }

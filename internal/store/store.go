@@ -16,6 +16,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/errdefs"
 )
 
 // Kinds of stored objects; each is a key prefix.
@@ -37,13 +38,15 @@ const (
 // --max-txn-ops of at least this value.
 const MaxOps = 1024
 
-// The store's error vocabulary. Callers decide with errors.Is.
+// The store's error vocabulary. Callers decide with errors.Is. ErrNotFound
+// counts as errdefs.ErrNotFound, ErrExists and ErrConflict as
+// errdefs.ErrConflict, so that the edges map them without knowing the store.
 var (
-	ErrNotFound = errors.New("not found")
-	ErrExists   = errors.New("already exists")
+	ErrNotFound = errdefs.New(errdefs.ErrNotFound, "not found")
+	ErrExists   = errdefs.New(errdefs.ErrConflict, "already exists")
 	// ErrConflict means the object changed since the revision the caller
 	// read: re-read and try again.
-	ErrConflict = errors.New("revision conflict: the object changed since it was read")
+	ErrConflict = errdefs.New(errdefs.ErrConflict, "revision conflict: the object changed since it was read")
 	// ErrCompacted means a watch asked for a revision etcd no longer keeps:
 	// list again and watch from the list's revision.
 	ErrCompacted = errors.New("revision compacted")

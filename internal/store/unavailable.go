@@ -10,12 +10,15 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/wharfhq/wharf/internal/errdefs"
 )
 
 // ErrUnavailable means etcd cannot serve the request now: it has no leader
 // (quorum lost), its leader changed under the request, it timed out, it is
 // stopped or out of reach. Nothing was decided: the caller may retry later.
-var ErrUnavailable = errors.New("the store (etcd) cannot serve requests right now")
+// It counts as errdefs.ErrUnavailable.
+var ErrUnavailable = errdefs.New(errdefs.ErrUnavailable, "the store (etcd) cannot serve requests right now")
 
 // DefaultOpTimeout bounds one store operation (a read, a transaction) when
 // the caller's context has no earlier deadline. etcd answers in
