@@ -81,7 +81,7 @@ func (c *Services) pass(ctx context.Context) {
 	c.lossAt = c.trackDown(time.Now())
 	c.commit(ctx, c.decide(ctx))
 	c.reapNodes(ctx)
-	c.cleanReady()
+	c.rollout().cleanReady()
 }
 
 // decide plans the dirty services and returns their writes, one unit per
@@ -293,9 +293,9 @@ func (c *Services) planRun(p *plan) {
 		}
 	}
 	if svc.Spec.Running {
-		c.planRollout(p, bySlot, replacing, held, slots)
+		c.rollout().planRollout(p, bySlot, replacing, held, slots)
 	}
-	coming := svc.Spec.Sequential && c.comingUp(bySlot)
+	coming := svc.Spec.Sequential && c.rollout().comingUp(bySlot)
 	for _, slot := range slots {
 		if held[slot] && bySlot[slot] == nil {
 			continue
@@ -329,7 +329,7 @@ func (c *Services) planRun(p *plan) {
 		if old := draining[slot]; old != nil {
 			c.drain(old, it, desired)
 		}
-		if old := replacing[slot]; old != nil && (c.done(p, it.cur) || !svc.Spec.Running) {
+		if old := replacing[slot]; old != nil && (c.rollout().done(p, it.cur) || !svc.Spec.Running) {
 			c.terminate(old)
 		}
 	}
