@@ -49,7 +49,7 @@ func (c *Services) wantedSlots(p *plan) (slots []int, nodeOf map[int]string) {
 		if s < 1 || n == "" || slotOf[n] != 0 || nodeOf[s] != "" {
 			return
 		}
-		if !keep[n] && (!c.onUnreachableNode(o) || c.nodeDown(o)) {
+		if !keep[n] && (!c.reaper().onUnreachableNode(o) || c.reaper().nodeDown(o)) {
 			return
 		}
 		slotOf[n], nodeOf[s] = s, n

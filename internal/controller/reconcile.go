@@ -78,9 +78,9 @@ type plan struct {
 // unplaced containers in one scheduler call, then commits everything in
 // batched transactions.
 func (c *Services) pass(ctx context.Context) {
-	c.lossAt = c.trackDown(time.Now())
+	c.lossAt = c.reaper().trackDown(time.Now())
 	c.commit(ctx, c.decide(ctx))
-	c.reapNodes(ctx)
+	c.reaper().reapNodes(ctx)
 	c.rollout().cleanReady()
 }
 
@@ -134,7 +134,7 @@ func (c *Services) plan(id string) *plan {
 		p.want = max(svc.Spec.Replicas, 0)
 	}
 	if svc == nil || svc.Terminating {
-		c.planTerminate(p)
+		c.reaper().planTerminate(p)
 	} else {
 		c.planRun(p)
 	}
@@ -150,51 +150,6 @@ func compareContainers(a, b *api.Container) int {
 		return c
 	}
 	return strings.Compare(a.ID, b.ID)
-}
-
-// planTerminate winds a terminating service (or the orphaned containers of
-// a deleted one) down: every container is to be Terminated and is deleted
-// once its agent confirms or cannot.
-func (c *Services) planTerminate(p *plan) {
-	for _, it := range p.items {
-		c.terminate(it)
-	}
-	p.deleteService = p.svc != nil && len(p.items) == 0
-}
-
-// terminate deletes a container if nothing needs to confirm its end, and
-// otherwise asks its agent to stop and remove it.
-func (c *Services) terminate(it *item) {
-	if c.deletable(it.orig) {
-		it.del = true
-		it.event("deleted", "")
-		return
-	}
-	if it.cur.Spec.Desired != api.ContainerTerminated {
-		it.edit().Spec.Desired = api.ContainerTerminated
-		it.event("updated", "desired Terminated")
-	}
-}
-
-// deletable: the agent reported the container Terminated, or it never had a
-// node, or its node cannot confirm (gone or not Deployed: an agent stops
-// the containers it no longer is assigned when it returns).
-func (c *Services) deletable(ct *api.Container) bool {
-	if ct.Status.State == api.ContainerTerminated || ct.Spec.Node == "" {
-		return true
-	}
-	n := c.cache.nodes[ct.Spec.Node]
-	return n == nil || n.State != api.NodeDeployed
-}
-
-// nodeLost: the container's node was removed from the cluster, so the
-// container will never run again.
-func (c *Services) nodeLost(ct *api.Container) bool {
-	if ct.Spec.Node == "" {
-		return false
-	}
-	n := c.cache.nodes[ct.Spec.Node]
-	return n == nil || n.State == api.NodeTerminated
 }
 
 // planRun converges a live service: one container per slot 1..Replicas,
@@ -233,10 +188,10 @@ func (c *Services) planRun(p *plan) {
 		case o.Spec.Desired == api.ContainerTerminated:
 			restarting := o.Spec.Generation != gen && inRange(o) && !o.Spec.Destroyed
 			switch {
-			case c.deletable(o) && c.onUnreachableNode(o) && (inRange(o) || p.every) && !restarting:
+			case c.reaper().deletable(o) && c.reaper().onUnreachableNode(o) && (inRange(o) || p.every) && !restarting:
 				// Replaced while its node is away: kept so that the agent
 				// stops it when the node returns.
-			case c.deletable(o):
+			case c.reaper().deletable(o):
 				it.del = true
 				it.event("deleted", "")
 				if restarting {
@@ -247,18 +202,18 @@ func (c *Services) planRun(p *plan) {
 				p.restarting = true
 				p.stopping++
 			}
-		case c.nodeLost(o):
+		case c.reaper().nodeLost(o):
 			// Its node is gone: drop it; its slot is created again below.
 			it.del = true
 			it.event("deleted", "node "+o.Spec.Node+" is gone")
-		case p.every && o.Spec.Desired != api.ContainerTerminated && c.nodeDown(o):
+		case p.every && o.Spec.Desired != api.ContainerTerminated && c.reaper().nodeDown(o):
 			// Kept, desired Terminated, so that the agent stops it if
 			// the node returns; EVERY_NODE does not run it elsewhere.
 			it.edit().Spec.Desired = api.ContainerTerminated
 			it.event("updated", "node "+c.nodeName(o.Spec.Node)+" unreachable for "+c.lossGrace.String()+": no longer runs this EVERY_NODE service")
 		case !inRange(o):
-			c.terminate(it)
-		case o.Spec.Desired == api.ContainerRunning && c.nodeDown(o):
+			c.reaper().terminate(it)
+		case o.Spec.Desired == api.ContainerRunning && c.reaper().nodeDown(o):
 			it.edit().Spec.Desired = api.ContainerTerminated
 			it.event("updated", "node "+c.nodeName(o.Spec.Node)+" unreachable for "+c.lossGrace.String()+": slot replaced on another node")
 		case o.Spec.Desired == api.ContainerRunning && svc.Spec.Running && exitedForGood(o):
@@ -267,9 +222,9 @@ func (c *Services) planRun(p *plan) {
 			it.event("updated", "autodestroy "+o.Spec.Autodestroy+": exited; slot left empty until the service is restarted")
 			held[o.Spec.Slot] = true
 			p.destroyed++
-		case c.onTerminatingNode(o):
+		case c.reaper().onTerminatingNode(o):
 			if draining[o.Spec.Slot] != nil {
-				c.terminate(it)
+				c.reaper().terminate(it)
 				continue
 			}
 			draining[o.Spec.Slot] = it
@@ -289,7 +244,7 @@ func (c *Services) planRun(p *plan) {
 				replacing[o.Spec.Slot] = drop // start first: it runs until its replacement is done
 				continue
 			}
-			c.terminate(drop)
+			c.reaper().terminate(drop)
 		}
 	}
 	if svc.Spec.Running {
@@ -327,35 +282,17 @@ func (c *Services) planRun(p *plan) {
 			p.requests = append(p.requests, it)
 		}
 		if old := draining[slot]; old != nil {
-			c.drain(old, it, desired)
+			c.reaper().drain(old, it, desired)
 		}
 		if old := replacing[slot]; old != nil && (c.rollout().done(p, it.cur) || !svc.Spec.Running) {
-			c.terminate(old)
+			c.reaper().terminate(old)
 		}
 	}
 	for slot, old := range replacing {
 		if !wanted[slot] {
-			c.terminate(old)
+			c.reaper().terminate(old)
 		}
 	}
-}
-
-// onTerminatingNode: the container's node is being drained.
-func (c *Services) onTerminatingNode(ct *api.Container) bool {
-	n := c.cache.nodes[ct.Spec.Node]
-	return ct.Spec.Node != "" && n != nil && n.State == api.NodeTerminating
-}
-
-// drain moves a slot off a Terminating node: the container there keeps
-// running until its replacement (created and placed elsewhere like any
-// missing slot) runs, then it is terminated. A slot that should not run
-// needs no replacement to wait for.
-func (c *Services) drain(old, repl *item, desired api.ContainerState) {
-	r := repl.cur
-	if desired == api.ContainerRunning && (r.Spec.Node == "" || !r.Ready()) {
-		return
-	}
-	c.terminate(old)
 }
 
 // better picks which of two containers claiming one slot to keep: a placed

@@ -229,7 +229,7 @@ func (c *Services) session(ctx context.Context) error {
 			arm()
 		case <-loss.C:
 			lossArmed = time.Time{}
-			c.lossAt = c.trackDown(time.Now())
+			c.lossAt = c.reaper().trackDown(time.Now())
 			c.markAll()
 			arm()
 			armLoss()
@@ -258,7 +258,7 @@ func (c *Services) markAll() {
 	for _, id := range c.cache.serviceIDs() {
 		c.dirty[id] = true
 	}
-	c.markReap()
+	c.reaper().markReap()
 }
 
 func (c *Services) applyBatch(b store.WatchBatch) {
@@ -267,9 +267,9 @@ func (c *Services) applyBatch(b store.WatchBatch) {
 		c.log.Error("cannot decode a watched object; ignoring it", "kind", ch.Kind, "id", ch.ID, "err", err)
 	})
 	if t.nodes {
-		c.lossAt = c.trackDown(time.Now())
+		c.lossAt = c.reaper().trackDown(time.Now())
 		c.markAll()
-		c.markReap()
+		c.reaper().markReap()
 	}
 	for id := range t.services {
 		if id != "" { // a container without a service is not ours
