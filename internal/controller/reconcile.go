@@ -182,9 +182,8 @@ func (c *Services) planRun(p *plan) {
 	for _, it := range p.items {
 		o := it.orig
 		switch {
-		case o.Spec.Destroyed && svc.Spec.Running && inRange(o) && o.Spec.Generation == gen:
-			held[o.Spec.Slot] = true
-			p.destroyed++
+		case c.autodestroy().emptied(p, o, inRange):
+			c.autodestroy().keepEmpty(p, o, held)
 		case o.Spec.Desired == api.ContainerTerminated:
 			restarting := o.Spec.Generation != gen && inRange(o) && !o.Spec.Destroyed
 			switch {
@@ -216,12 +215,8 @@ func (c *Services) planRun(p *plan) {
 		case o.Spec.Desired == api.ContainerRunning && c.reaper().nodeDown(o):
 			it.edit().Spec.Desired = api.ContainerTerminated
 			it.event("updated", "node "+c.nodeName(o.Spec.Node)+" unreachable for "+c.lossGrace.String()+": slot replaced on another node")
-		case o.Spec.Desired == api.ContainerRunning && svc.Spec.Running && exitedForGood(o):
-			it.edit().Spec.Desired = api.ContainerTerminated
-			it.cur.Spec.Destroyed = true
-			it.event("updated", "autodestroy "+o.Spec.Autodestroy+": exited; slot left empty until the service is restarted")
-			held[o.Spec.Slot] = true
-			p.destroyed++
+		case c.autodestroy().applies(p, o):
+			c.autodestroy().destroy(p, it, held)
 		case c.reaper().onTerminatingNode(o):
 			if draining[o.Spec.Slot] != nil {
 				c.reaper().terminate(it)
