@@ -17,7 +17,7 @@ import (
 // to its node. A node Unreachable for less than the node-loss grace keeps
 // the slot of the container it runs. When no node is eligible, the
 // scheduler's reason goes to the plan's pending reasons.
-func (c *Services) wantedSlots(p *plan) (slots []int, nodeOf map[int]string) {
+func (c slotReconciler) wantedSlots(p *plan) (slots []int, nodeOf map[int]string) {
 	svc := p.svc
 	if svc.Spec.Strategy != api.StrategyEveryNode {
 		want := max(svc.Spec.Replicas, 0)

@@ -106,7 +106,7 @@ func (c rolloutReconciler) planRollout(p *plan, bySlot, replacing map[int]*item,
 			return
 		}
 	}
-	if !c.depsHold(p) {
+	if !c.slots().depsHold(p) {
 		return // depends_on: no replacement starts until the dependencies hold
 	}
 	batch := stale[:min(free, len(stale))]
@@ -193,17 +193,6 @@ func failedRun(ct *api.Container) bool {
 	st := ct.Status
 	return ct.Spec.Desired == api.ContainerRunning &&
 		(st.State == api.ContainerStopped || (st.State == api.ContainerStarting && st.RestartCount > 0) || st.Health == api.HealthUnhealthy)
-}
-
-// comingUp: some slot's container is on its way to ready (sequential
-// deployment waits for it).
-func (c rolloutReconciler) comingUp(bySlot map[int]*item) bool {
-	for _, it := range bySlot {
-		if it.cur.Spec.Desired == api.ContainerRunning && !it.cur.Ready() && !failedRun(it.cur) {
-			return true
-		}
-	}
-	return false
 }
 
 // wakeAt asks for a pass over every service at t (a Monitor or Delay ends).
