@@ -72,3 +72,25 @@ func (c reaper) onUnreachableNode(ct *api.Container) bool {
 	n := c.cache.nodes[ct.Spec.Node]
 	return ct.Spec.Node != "" && n != nil && n.State == api.NodeUnreachable
 }
+
+// dropLost deletes a container whose node was removed (nodeLost).
+func (c reaper) dropLost(it *item) {
+	it.del = true
+	it.event("deleted", "node "+it.orig.Spec.Node+" is gone")
+}
+
+// leaveDownNode takes an EVERY_NODE container off a node down past the
+// grace: kept, desired Terminated, so that the agent stops it if the node
+// returns; EVERY_NODE does not run it elsewhere.
+func (c reaper) leaveDownNode(it *item) {
+	it.edit().Spec.Desired = api.ContainerTerminated
+	it.event("updated", "node "+c.nodeName(it.orig.Spec.Node)+" unreachable for "+c.lossGrace.String()+": no longer runs this EVERY_NODE service")
+}
+
+// replaceOnDownNode gives up a running container on a node down past the
+// grace: kept, desired Terminated, so that the agent stops it if the node
+// returns, while the slots reconciler creates its slot again elsewhere.
+func (c reaper) replaceOnDownNode(it *item) {
+	it.edit().Spec.Desired = api.ContainerTerminated
+	it.event("updated", "node "+c.nodeName(it.orig.Spec.Node)+" unreachable for "+c.lossGrace.String()+": slot replaced on another node")
+}

@@ -82,19 +82,13 @@ func (c slotReconciler) planRun(p *plan) {
 				p.stopping++
 			}
 		case c.reaper().nodeLost(o):
-			// Its node is gone: drop it; its slot is created again below.
-			it.del = true
-			it.event("deleted", "node "+o.Spec.Node+" is gone")
+			c.reaper().dropLost(it) // its slot is created again below
 		case p.every && o.Spec.Desired != api.ContainerTerminated && c.reaper().nodeDown(o):
-			// Kept, desired Terminated, so that the agent stops it if
-			// the node returns; EVERY_NODE does not run it elsewhere.
-			it.edit().Spec.Desired = api.ContainerTerminated
-			it.event("updated", "node "+c.nodeName(o.Spec.Node)+" unreachable for "+c.lossGrace.String()+": no longer runs this EVERY_NODE service")
+			c.reaper().leaveDownNode(it)
 		case !inRange(o):
 			c.reaper().terminate(it)
 		case o.Spec.Desired == api.ContainerRunning && c.reaper().nodeDown(o):
-			it.edit().Spec.Desired = api.ContainerTerminated
-			it.event("updated", "node "+c.nodeName(o.Spec.Node)+" unreachable for "+c.lossGrace.String()+": slot replaced on another node")
+			c.reaper().replaceOnDownNode(it) // its slot is created again below
 		case c.autodestroy().applies(p, o):
 			c.autodestroy().destroy(p, it, held)
 		case c.reaper().onTerminatingNode(o):
