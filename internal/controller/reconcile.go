@@ -72,7 +72,10 @@ type plan struct {
 
 // pass reconciles every dirty service: it plans each, places all new and
 // unplaced containers in one scheduler call, then commits everything in
-// batched transactions.
+// batched transactions. The order of the reconcilers is fixed (see the
+// package comment): the reaper's node-loss clock, the plans (slots, with
+// autodestroy, the reaper and rollouts per container), the commit, then
+// the reaper's drained nodes and the rollout reconciler's cleanup.
 func (c *Services) pass(ctx context.Context) {
 	c.lossAt = c.reaper().trackDown(time.Now())
 	c.commit(ctx, c.decide(ctx))

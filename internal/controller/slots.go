@@ -14,10 +14,9 @@ import (
 // slotReconciler is the slots reconciler: it converges a live service to
 // one container per wanted slot (1..Replicas, or one per eligible node for
 // EVERY_NODE, everynode.go), desired Running or Stopped as the service is.
-// It decides, container by container, what each one is (planRun, in a
-// fixed order: autodestroy, containers already desired Terminated, lost
-// and unreachable nodes, slots no longer wanted, autodestroy's new exits,
-// Terminating nodes, duplicates), calls the rollout reconciler, then
+// It decides, container by container, what each one is (planRun, asking
+// the autodestroy reconciler and the reaper in the fixed precedence the
+// package comment lists), calls the rollout reconciler, then
 // fills the missing slots: sequential services one at a time, nothing
 // while depends_on does not hold (deps.go), new containers with their
 // links' variables (links.go), and places every new or unplaced container
