@@ -21,7 +21,7 @@ import (
 // one does not, records a pending reason per unmet dependency. It
 // evaluates them once per plan. Services that are stopped, or have no
 // dependency, are never held.
-func (c *Services) depsHold(p *plan) bool {
+func (c slotReconciler) depsHold(p *plan) bool {
 	svc := p.svc
 	if svc == nil || !svc.Spec.Running || len(svc.Spec.DependsOn) == 0 {
 		return true
@@ -47,7 +47,7 @@ func (c *Services) depsHold(p *plan) bool {
 }
 
 // unmet says why dependency d of svc does not hold, or "" when it does.
-func (c *Services) unmet(svc *api.Service, d api.Dependency) string {
+func (c slotReconciler) unmet(svc *api.Service, d api.Dependency) string {
 	name := d.Service
 	if name == svc.Name {
 		return "service " + name + " depends on itself: the dependency cannot hold"
@@ -78,7 +78,7 @@ func (c *Services) unmet(svc *api.Service, d api.Dependency) string {
 // (and healthy) and of the service's generation. A container a restart,
 // redeploy or update is about to replace does not count: the pass that
 // restarts a dependency sees it before it is stopped.
-func (c *Services) depRunning(dep *api.Service, healthy bool) string {
+func (c slotReconciler) depRunning(dep *api.Service, healthy bool) string {
 	what, verb := "running", "to start"
 	if healthy {
 		what, verb = "healthy", "to be healthy"
@@ -114,7 +114,7 @@ func (c *Services) depRunning(dep *api.Service, healthy bool) string {
 // container, and every one of its containers (but those being replaced or
 // removed) has exited with code 0, in a run of the service's generation. A slot autodestroy emptied counts by
 // the exit code its container left.
-func (c *Services) depCompleted(dep *api.Service) string {
+func (c slotReconciler) depCompleted(dep *api.Service) string {
 	total, ok := 0, 0
 	var failed *api.Container // the first, by slot, that exited non-zero
 	for _, ct := range c.cache.byService[dep.ID] {

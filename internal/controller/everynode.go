@@ -17,7 +17,7 @@ import (
 // to its node. A node Unreachable for less than the node-loss grace keeps
 // the slot of the container it runs. When no node is eligible, the
 // scheduler's reason goes to the plan's pending reasons.
-func (c *Services) wantedSlots(p *plan) (slots []int, nodeOf map[int]string) {
+func (c slotReconciler) wantedSlots(p *plan) (slots []int, nodeOf map[int]string) {
 	svc := p.svc
 	if svc.Spec.Strategy != api.StrategyEveryNode {
 		want := max(svc.Spec.Replicas, 0)
@@ -49,7 +49,7 @@ func (c *Services) wantedSlots(p *plan) (slots []int, nodeOf map[int]string) {
 		if s < 1 || n == "" || slotOf[n] != 0 || nodeOf[s] != "" {
 			return
 		}
-		if !keep[n] && (!c.onUnreachableNode(o) || c.nodeDown(o)) {
+		if !keep[n] && (!c.reaper().onUnreachableNode(o) || c.reaper().nodeDown(o)) {
 			return
 		}
 		slotOf[n], nodeOf[s] = s, n

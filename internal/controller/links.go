@@ -22,7 +22,7 @@ import (
 // variables; the values are fixed when the container is created. With the
 // exec and fake drivers, which publish no ports but hand the workload a
 // free one in $PORT, P is that port.
-func (c *Services) linkEnv(svc *api.Service, name string) map[string]string {
+func (c slotReconciler) linkEnv(svc *api.Service, name string) map[string]string {
 	env := map[string]string{}
 	for _, l := range svc.Spec.Links {
 		target, alias, _ := strings.Cut(l, ":")
@@ -77,14 +77,14 @@ func (c *Services) linkEnv(svc *api.Service, name string) map[string]string {
 	return env
 }
 
-func (c *Services) serviceByName(name string) *api.Service {
+func (c slotReconciler) serviceByName(name string) *api.Service {
 	if s := c.cache.services[c.cache.byName[name]]; s != nil && !s.Terminating {
 		return s
 	}
 	return nil
 }
 
-func (c *Services) nodeAddr(id string) string {
+func (c slotReconciler) nodeAddr(id string) string {
 	if n := c.cache.nodes[id]; n != nil && len(n.Addresses) > 0 {
 		return n.Addresses[0]
 	}

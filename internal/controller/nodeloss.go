@@ -27,7 +27,7 @@ func WithNodeLossGrace(d time.Duration) Option {
 // trackDown notes when each node was first seen Unreachable (in memory: a
 // restarted controller waits a whole grace again) and forgets nodes that
 // came back. It returns when the next node passes the grace (zero: none).
-func (c *Services) trackDown(now time.Time) time.Time {
+func (c reaper) trackDown(now time.Time) time.Time {
 	var next time.Time
 	for id, n := range c.cache.nodes {
 		if n.State != api.NodeUnreachable {
@@ -58,13 +58,39 @@ func (c *Services) trackDown(now time.Time) time.Time {
 // nodeDown: the container's node has been Unreachable for the grace, so its
 // slot is run elsewhere. The container stays, desired Terminated, so that
 // the agent stops it if the node comes back.
-func (c *Services) nodeDown(ct *api.Container) bool {
+func (c reaper) nodeDown(ct *api.Container) bool {
 	since, ok := c.downSince[ct.Spec.Node]
 	return ct.Spec.Node != "" && ok && time.Since(since) >= c.lossGrace
 }
 
+// nodeDown on Services is the reaper's, for the tests that build a bare
+// Services.
+func (c *Services) nodeDown(ct *api.Container) bool { return c.reaper().nodeDown(ct) }
+
 // onUnreachableNode: the container's node exists but does not answer.
-func (c *Services) onUnreachableNode(ct *api.Container) bool {
+func (c reaper) onUnreachableNode(ct *api.Container) bool {
 	n := c.cache.nodes[ct.Spec.Node]
 	return ct.Spec.Node != "" && n != nil && n.State == api.NodeUnreachable
+}
+
+// dropLost deletes a container whose node was removed (nodeLost).
+func (c reaper) dropLost(it *item) {
+	it.del = true
+	it.event("deleted", "node "+it.orig.Spec.Node+" is gone")
+}
+
+// leaveDownNode takes an EVERY_NODE container off a node down past the
+// grace: kept, desired Terminated, so that the agent stops it if the node
+// returns; EVERY_NODE does not run it elsewhere.
+func (c reaper) leaveDownNode(it *item) {
+	it.edit().Spec.Desired = api.ContainerTerminated
+	it.event("updated", "node "+c.nodeName(it.orig.Spec.Node)+" unreachable for "+c.lossGrace.String()+": no longer runs this EVERY_NODE service")
+}
+
+// replaceOnDownNode gives up a running container on a node down past the
+// grace: kept, desired Terminated, so that the agent stops it if the node
+// returns, while the slots reconciler creates its slot again elsewhere.
+func (c reaper) replaceOnDownNode(it *item) {
+	it.edit().Spec.Desired = api.ContainerTerminated
+	it.event("updated", "node "+c.nodeName(it.orig.Spec.Node)+" unreachable for "+c.lossGrace.String()+": slot replaced on another node")
 }

@@ -14,7 +14,7 @@ import (
 const reapKey = "\x00nodes"
 
 // markReap asks for a pass if some node is being drained.
-func (c *Services) markReap() {
+func (c reaper) markReap() {
 	for _, n := range c.cache.nodes {
 		if n.State == api.NodeTerminating {
 			c.dirty[reapKey] = true
@@ -28,7 +28,7 @@ func (c *Services) markReap() {
 // Terminated. It acts only on a cache that holds the controller's own
 // writes, so it never deletes a node whose last containers it has just
 // rescheduled but not yet seen gone.
-func (c *Services) reapNodes(ctx context.Context) {
+func (c reaper) reapNodes(ctx context.Context) {
 	if c.waiting() {
 		c.markReap() // again once the watch caught up
 		return

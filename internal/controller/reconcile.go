@@ -2,16 +2,12 @@ package controller
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/wharfhq/wharf/api"
-	"github.com/wharfhq/wharf/internal/scheduler"
 )
 
 // item is one container of a service during a pass.
@@ -76,12 +72,15 @@ type plan struct {
 
 // pass reconciles every dirty service: it plans each, places all new and
 // unplaced containers in one scheduler call, then commits everything in
-// batched transactions.
+// batched transactions. The order of the reconcilers is fixed (see the
+// package comment): the reaper's node-loss clock, the plans (slots, with
+// autodestroy, the reaper and rollouts per container), the commit, then
+// the reaper's drained nodes and the rollout reconciler's cleanup.
 func (c *Services) pass(ctx context.Context) {
-	c.lossAt = c.trackDown(time.Now())
+	c.lossAt = c.reaper().trackDown(time.Now())
 	c.commit(ctx, c.decide(ctx))
-	c.reapNodes(ctx)
-	c.cleanReady()
+	c.reaper().reapNodes(ctx)
+	c.rollout().cleanReady()
 }
 
 // decide plans the dirty services and returns their writes, one unit per
@@ -102,7 +101,7 @@ func (c *Services) decide(ctx context.Context) [][]op {
 			plans = append(plans, p)
 		}
 	}
-	c.place(plans)
+	c.slots().place(plans)
 	var units [][]op
 	for _, p := range plans {
 		ops, err := c.finish(ctx, p)
@@ -134,9 +133,9 @@ func (c *Services) plan(id string) *plan {
 		p.want = max(svc.Spec.Replicas, 0)
 	}
 	if svc == nil || svc.Terminating {
-		c.planTerminate(p)
+		c.reaper().planTerminate(p)
 	} else {
-		c.planRun(p)
+		c.slots().planRun(p)
 	}
 	return p
 }
@@ -150,342 +149,6 @@ func compareContainers(a, b *api.Container) int {
 		return c
 	}
 	return strings.Compare(a.ID, b.ID)
-}
-
-// planTerminate winds a terminating service (or the orphaned containers of
-// a deleted one) down: every container is to be Terminated and is deleted
-// once its agent confirms or cannot.
-func (c *Services) planTerminate(p *plan) {
-	for _, it := range p.items {
-		c.terminate(it)
-	}
-	p.deleteService = p.svc != nil && len(p.items) == 0
-}
-
-// terminate deletes a container if nothing needs to confirm its end, and
-// otherwise asks its agent to stop and remove it.
-func (c *Services) terminate(it *item) {
-	if c.deletable(it.orig) {
-		it.del = true
-		it.event("deleted", "")
-		return
-	}
-	if it.cur.Spec.Desired != api.ContainerTerminated {
-		it.edit().Spec.Desired = api.ContainerTerminated
-		it.event("updated", "desired Terminated")
-	}
-}
-
-// deletable: the agent reported the container Terminated, or it never had a
-// node, or its node cannot confirm (gone or not Deployed: an agent stops
-// the containers it no longer is assigned when it returns).
-func (c *Services) deletable(ct *api.Container) bool {
-	if ct.Status.State == api.ContainerTerminated || ct.Spec.Node == "" {
-		return true
-	}
-	n := c.cache.nodes[ct.Spec.Node]
-	return n == nil || n.State != api.NodeDeployed
-}
-
-// nodeLost: the container's node was removed from the cluster, so the
-// container will never run again.
-func (c *Services) nodeLost(ct *api.Container) bool {
-	if ct.Spec.Node == "" {
-		return false
-	}
-	n := c.cache.nodes[ct.Spec.Node]
-	return n == nil || n.State == api.NodeTerminated
-}
-
-// planRun converges a live service: one container per slot 1..Replicas,
-// desired Running or Stopped as the service is, the rest terminated. Slots
-// on a node lost for the grace are replaced; slots that autodestroy emptied
-// stay empty while the service runs; a restart replaces one slot at a time.
-func (c *Services) planRun(p *plan) {
-	svc := p.svc
-	desired := api.ContainerStopped
-	if svc.Spec.Running {
-		desired = api.ContainerRunning
-	}
-	gen := svc.RestartGeneration
-	slots, nodeOf := c.wantedSlots(p)
-	p.want = len(slots)
-	wanted := make(map[int]bool, len(slots))
-	for _, s := range slots {
-		wanted[s] = true
-	}
-	// inRange: the container's slot is wanted (and, for EVERY_NODE, on the
-	// node that slot belongs to).
-	inRange := func(ct *api.Container) bool {
-		return wanted[ct.Spec.Slot] && (nodeOf == nil || nodeOf[ct.Spec.Slot] == ct.Spec.Node)
-	}
-	bySlot := map[int]*item{}
-	draining := map[int]*item{}  // a slot's container on a Terminating node
-	held := map[int]bool{}       // slots empty on purpose: destroyed, or restarting
-	prevNode := map[int]string{} // where a restarted slot ran
-	replacing := map[int]*item{} // start-first: the old container of a slot being replaced
-	for _, it := range p.items {
-		o := it.orig
-		switch {
-		case o.Spec.Destroyed && svc.Spec.Running && inRange(o) && o.Spec.Generation == gen:
-			held[o.Spec.Slot] = true
-			p.destroyed++
-		case o.Spec.Desired == api.ContainerTerminated:
-			restarting := o.Spec.Generation != gen && inRange(o) && !o.Spec.Destroyed
-			switch {
-			case c.deletable(o) && c.onUnreachableNode(o) && (inRange(o) || p.every) && !restarting:
-				// Replaced while its node is away: kept so that the agent
-				// stops it when the node returns.
-			case c.deletable(o):
-				it.del = true
-				it.event("deleted", "")
-				if restarting {
-					prevNode[o.Spec.Slot] = o.Spec.Node
-				}
-			case restarting:
-				held[o.Spec.Slot] = true // stop first: the new run waits
-				p.restarting = true
-				p.stopping++
-			}
-		case c.nodeLost(o):
-			// Its node is gone: drop it; its slot is created again below.
-			it.del = true
-			it.event("deleted", "node "+o.Spec.Node+" is gone")
-		case p.every && o.Spec.Desired != api.ContainerTerminated && c.nodeDown(o):
-			// Kept, desired Terminated, so that the agent stops it if
-			// the node returns; EVERY_NODE does not run it elsewhere.
-			it.edit().Spec.Desired = api.ContainerTerminated
-			it.event("updated", "node "+c.nodeName(o.Spec.Node)+" unreachable for "+c.lossGrace.String()+": no longer runs this EVERY_NODE service")
-		case !inRange(o):
-			c.terminate(it)
-		case o.Spec.Desired == api.ContainerRunning && c.nodeDown(o):
-			it.edit().Spec.Desired = api.ContainerTerminated
-			it.event("updated", "node "+c.nodeName(o.Spec.Node)+" unreachable for "+c.lossGrace.String()+": slot replaced on another node")
-		case o.Spec.Desired == api.ContainerRunning && svc.Spec.Running && exitedForGood(o):
-			it.edit().Spec.Desired = api.ContainerTerminated
-			it.cur.Spec.Destroyed = true
-			it.event("updated", "autodestroy "+o.Spec.Autodestroy+": exited; slot left empty until the service is restarted")
-			held[o.Spec.Slot] = true
-			p.destroyed++
-		case c.onTerminatingNode(o):
-			if draining[o.Spec.Slot] != nil {
-				c.terminate(it)
-				continue
-			}
-			draining[o.Spec.Slot] = it
-		default:
-			prev := bySlot[o.Spec.Slot]
-			if prev == nil {
-				bySlot[o.Spec.Slot] = it
-				continue
-			}
-			keep, drop := prev, it
-			if preferred(it.orig, prev.orig, gen) {
-				keep, drop = it, prev
-			}
-			bySlot[o.Spec.Slot] = keep
-			if keep.orig.Spec.Generation == gen && drop.orig.Spec.Generation != gen && replacing[o.Spec.Slot] == nil &&
-				drop.orig.Spec.Desired == api.ContainerRunning && svc.Spec.Running {
-				replacing[o.Spec.Slot] = drop // start first: it runs until its replacement is done
-				continue
-			}
-			c.terminate(drop)
-		}
-	}
-	if svc.Spec.Running {
-		c.planRollout(p, bySlot, replacing, held, slots)
-	}
-	coming := svc.Spec.Sequential && c.comingUp(bySlot)
-	for _, slot := range slots {
-		if held[slot] && bySlot[slot] == nil {
-			continue
-		}
-		it := bySlot[slot]
-		if it == nil && coming && desired == api.ContainerRunning {
-			continue // sequential: the slot before is not ready yet
-		}
-		if (it == nil || it.cur.Spec.Desired == api.ContainerStopped) && desired == api.ContainerRunning && !c.depsHold(p) {
-			p.depsHeld++ // depends_on: nothing starts until the dependencies hold
-			continue
-		}
-		if it == nil {
-			it = c.newContainer(svc, slot, desired)
-			coming = svc.Spec.Sequential
-			if n := nodeOf[slot]; n != "" {
-				it.cur.Spec.Node = n // EVERY_NODE: the slot's own node
-				it.event("placed", "placed on node "+c.nodeName(n)+" (EVERY_NODE)")
-			} else if n := prevNode[slot]; n != "" && c.onDeployedNode(&api.Container{Spec: api.ContainerSpec{Node: n}}) {
-				it.cur.Spec.Node = n // a restart keeps its node when it can
-				it.event("placed", "placed on node "+c.nodeName(n)+" (restart)")
-			}
-			p.items = append(p.items, it)
-		} else if it.cur.Spec.Desired != desired {
-			it.edit().Spec.Desired = desired
-			it.event("updated", "desired "+string(desired))
-		}
-		if desired == api.ContainerRunning && it.cur.Spec.Node == "" {
-			p.requests = append(p.requests, it)
-		}
-		if old := draining[slot]; old != nil {
-			c.drain(old, it, desired)
-		}
-		if old := replacing[slot]; old != nil && (c.done(p, it.cur) || !svc.Spec.Running) {
-			c.terminate(old)
-		}
-	}
-	for slot, old := range replacing {
-		if !wanted[slot] {
-			c.terminate(old)
-		}
-	}
-}
-
-// onTerminatingNode: the container's node is being drained.
-func (c *Services) onTerminatingNode(ct *api.Container) bool {
-	n := c.cache.nodes[ct.Spec.Node]
-	return ct.Spec.Node != "" && n != nil && n.State == api.NodeTerminating
-}
-
-// drain moves a slot off a Terminating node: the container there keeps
-// running until its replacement (created and placed elsewhere like any
-// missing slot) runs, then it is terminated. A slot that should not run
-// needs no replacement to wait for.
-func (c *Services) drain(old, repl *item, desired api.ContainerState) {
-	r := repl.cur
-	if desired == api.ContainerRunning && (r.Spec.Node == "" || !r.Ready()) {
-		return
-	}
-	c.terminate(old)
-}
-
-// better picks which of two containers claiming one slot to keep: a placed
-// one, then a running one, then the older.
-func better(a, b *api.Container) bool {
-	if (a.Spec.Node != "") != (b.Spec.Node != "") {
-		return a.Spec.Node != ""
-	}
-	ar, br := a.Status.State == api.ContainerRunning, b.Status.State == api.ContainerRunning
-	if ar != br {
-		return ar
-	}
-	return compareContainers(a, b) < 0
-}
-
-// preferred picks which of two containers claiming one slot to keep: one of
-// the service's generation, then the better one.
-func preferred(a, b *api.Container, gen int) bool {
-	if (a.Spec.Generation == gen) != (b.Spec.Generation == gen) {
-		return a.Spec.Generation == gen
-	}
-	return better(a, b)
-}
-
-// newContainer makes slot's container from the service's spec, with the
-// variables of its links.
-func (c *Services) newContainer(svc *api.Service, slot int, desired api.ContainerState) *item {
-	driver := svc.Spec.DriverName()
-	name := svc.Name + "-" + strconv.Itoa(slot)
-	env := c.linkEnv(svc, name)
-	maps.Copy(env, svc.Spec.Env)
-	if len(env) == 0 {
-		env = nil
-	}
-	var hc *api.Healthcheck
-	if h := svc.Spec.Healthcheck; h != nil {
-		cp := *h
-		cp.Command = slices.Clone(h.Command)
-		hc = &cp
-	}
-	ct := &api.Container{
-		Meta: api.Meta{ID: randomID(), Name: name},
-		Spec: api.ContainerSpec{
-			Service: svc.ID, Slot: slot, Healthcheck: hc,
-			Image: svc.Spec.Image, Command: slices.Clone(svc.Spec.Command), Env: env,
-			Entrypoint: slices.Clone(svc.Spec.Entrypoint), Ports: slices.Clone(svc.Spec.Ports), Resources: svc.Spec.Resources,
-			Driver: driver, Desired: desired,
-			Autorestart: svc.Spec.Autorestart, Autodestroy: svc.Spec.Autodestroy,
-			StopAfterDisconnect: svc.Spec.StopAfterDisconnect, Generation: svc.RestartGeneration,
-			Volumes: slotVolumes(svc, slot), Labels: maps.Clone(svc.Spec.Labels),
-		},
-		Status: api.ContainerStatus{State: api.ContainerPending},
-	}
-	it := &item{cur: ct, create: true}
-	it.event("created", "")
-	return it
-}
-
-// slotVolumes are svc's volumes for one slot: a named volume's source
-// becomes "<service>-<slot>-<source>", the slot's own.
-func slotVolumes(svc *api.Service, slot int) []api.VolumeMount {
-	vols := slices.Clone(svc.Spec.Volumes)
-	for i, v := range vols {
-		if v.Type == api.VolumeNamed {
-			vols[i].Source = svc.Name + "-" + strconv.Itoa(slot) + "-" + v.Source
-		}
-	}
-	return vols
-}
-
-func randomID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// place runs the scheduler once for every request of the pass, so that
-// services placed together spread together.
-func (c *Services) place(plans []*plan) {
-	var reqs []scheduler.Request
-	byID := map[string]*item{}
-	owner := map[string]*plan{}
-	planned := map[string]bool{}
-	for _, p := range plans {
-		planned[p.id] = true
-		for _, it := range p.requests {
-			reqs = append(reqs, scheduler.Request{Container: it.cur, Service: p.svc})
-			byID[it.cur.ID] = it
-			owner[it.cur.ID] = p
-		}
-	}
-	if len(reqs) == 0 {
-		return
-	}
-	nodes := make([]*api.Node, 0, len(c.cache.nodes))
-	for _, n := range c.cache.nodes {
-		nodes = append(nodes, n)
-	}
-	// The load as it will be after this pass: planned services count
-	// their planned containers, the others what the cache holds.
-	containers := make([]*api.Container, 0, len(c.cache.containers)+len(reqs))
-	for _, ct := range c.cache.containers {
-		if !planned[ct.Spec.Service] {
-			containers = append(containers, ct)
-		}
-	}
-	for _, p := range plans {
-		for _, it := range p.items {
-			if !it.del {
-				containers = append(containers, it.cur)
-			}
-		}
-	}
-	res := scheduler.Place(nodes, containers, reqs, scheduler.WithServices(c.cache.services))
-	for _, pl := range res.Placements {
-		it := byID[pl.ContainerID]
-		if it.create {
-			it.cur.Spec.Node = pl.NodeID
-		} else {
-			it.edit().Spec.Node = pl.NodeID
-		}
-		it.event("placed", "placed on node "+c.nodeName(pl.NodeID))
-	}
-	for id, reason := range res.Unplaced {
-		p := owner[id]
-		if p.pending == nil {
-			p.pending = map[string]bool{}
-		}
-		p.pending[reason] = true
-	}
 }
 
 func (c *Services) nodeName(id string) string {

@@ -9,6 +9,19 @@ import (
 	"github.com/wharfhq/wharf/api"
 )
 
+// rolloutReconciler is the rollout reconciler: it rolls restarts,
+// redeploys and spec updates through a service's slots per Spec.Update
+// (parallelism, stop- or start-first, Delay between batches), gates each
+// replacement on readiness for Monitor (readySeen, tickAt) and pauses or
+// rolls back past the failure ratio. It works over the shared cache; the
+// slots reconciler calls it once per running service, after the
+// per-container decisions and before missing slots are filled, and the
+// loop calls cleanReady after each pass.
+type rolloutReconciler struct{ *Services }
+
+// rollout returns the rollout reconciler over c's cache.
+func (c *Services) rollout() rolloutReconciler { return rolloutReconciler{c} }
+
 // planRollout replaces the containers whose generation is not the
 // service's (after a restart, redeploy or spec update) per Spec.Update:
 // at most Parallelism slots at a time, stop-first (the old container is
@@ -18,7 +31,7 @@ import (
 // fails (stops, restarts or turns unhealthy) counts against
 // MaxFailureRatio, past which the rollout pauses or rolls back to
 // PreviousSpec. Delay separates batches.
-func (c *Services) planRollout(p *plan, bySlot, replacing map[int]*item, held map[int]bool, slots []int) {
+func (c rolloutReconciler) planRollout(p *plan, bySlot, replacing map[int]*item, held map[int]bool, slots []int) {
 	want := len(slots)
 	svc := p.svc
 	gen := svc.RestartGeneration
@@ -93,7 +106,7 @@ func (c *Services) planRollout(p *plan, bySlot, replacing map[int]*item, held ma
 			return
 		}
 	}
-	if !c.depsHold(p) {
+	if !c.slots().depsHold(p) {
 		return // depends_on: no replacement starts until the dependencies hold
 	}
 	batch := stale[:min(free, len(stale))]
@@ -144,7 +157,7 @@ func rolloutConfig(svc *api.Service) api.UpdateConfig {
 	return svc.Spec.Update
 }
 
-func (c *Services) monitor(svc *api.Service) time.Duration {
+func (c rolloutReconciler) monitor(svc *api.Service) time.Duration {
 	_, _, m, err := rolloutConfig(svc).Settings()
 	if err != nil {
 		return 0
@@ -155,7 +168,7 @@ func (c *Services) monitor(svc *api.Service) time.Duration {
 // done: the container has been ready (as this controller saw it) for the
 // service's Monitor. The first sight is kept in memory: a restarted server
 // watches a whole Monitor again.
-func (c *Services) done(p *plan, ct *api.Container) bool {
+func (c rolloutReconciler) done(p *plan, ct *api.Container) bool {
 	if !ct.Ready() || ct.Spec.Desired != api.ContainerRunning {
 		delete(c.readySeen, ct.ID)
 		return false
@@ -182,19 +195,8 @@ func failedRun(ct *api.Container) bool {
 		(st.State == api.ContainerStopped || (st.State == api.ContainerStarting && st.RestartCount > 0) || st.Health == api.HealthUnhealthy)
 }
 
-// comingUp: some slot's container is on its way to ready (sequential
-// deployment waits for it).
-func (c *Services) comingUp(bySlot map[int]*item) bool {
-	for _, it := range bySlot {
-		if it.cur.Spec.Desired == api.ContainerRunning && !it.cur.Ready() && !failedRun(it.cur) {
-			return true
-		}
-	}
-	return false
-}
-
 // wakeAt asks for a pass over every service at t (a Monitor or Delay ends).
-func (c *Services) wakeAt(t time.Time) {
+func (c rolloutReconciler) wakeAt(t time.Time) {
 	if c.tickAt.IsZero() || t.Before(c.tickAt) {
 		c.tickAt = t
 	}
@@ -214,7 +216,7 @@ func rolledBack(svc *api.Service) *api.Service {
 }
 
 // cleanReady forgets what readySeen holds of containers no longer cached.
-func (c *Services) cleanReady() {
+func (c rolloutReconciler) cleanReady() {
 	for id := range c.readySeen {
 		if c.cache.containers[id] == nil {
 			delete(c.readySeen, id)

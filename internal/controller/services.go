@@ -23,6 +23,46 @@
 // then follows a watch, keeping everything in memory; reconciling is a pure
 // computation over that cache plus batched, compare-and-swap transactions.
 // It never writes a container's Status: that belongs to the agent gateway.
+//
+// # Shape
+//
+// Services is the loop (services.go, reconcile.go): it lists and watches,
+// keeps the cache (cache.go) and the dirty set, and runs passes. The work
+// of a pass is done by four reconcilers, each a small view over the shared
+// cache with one job, whose writes all go through the shared commit path
+// (commit.go: per-service units, batched compare-and-swap transactions,
+// retries and the wait for the watch to show them; status.go derives each
+// service's status from its plan there):
+//
+//   - slotReconciler (slots.go, everynode.go, deps.go, links.go): the slots
+//     a service should run, what each container is, filling and placing
+//     missing slots, scaling, EVERY_NODE, sequential start-up, depends_on
+//     and links;
+//   - rolloutReconciler (rollout.go): rolling updates, the readiness gate
+//     (Monitor, Delay) and rollback;
+//   - reaper (reaper.go, nodeloss.go, nodes.go): drain and reap:
+//     terminating services and containers, Terminating nodes, node-loss
+//     replacement, deleting drained nodes;
+//   - autodestroyReconciler (autodestroy.go): exits that empty a slot for
+//     good.
+//
+// The order of a pass is fixed (pass): the reaper first updates the
+// node-loss clock, so that every decision of the pass sees the same nodes
+// down; then each dirty service is planned in ID order: a terminating one
+// by the reaper alone, a live one by the slots reconciler, which asks about
+// each container in a fixed precedence, the first that applies
+// (autodestroy's emptied slots; containers already desired Terminated; the
+// reaper's removed nodes; EVERY_NODE containers on a node down past the
+// grace; slots no longer wanted; running containers on a node down past
+// the grace; autodestroy's new exits; the reaper's Terminating nodes;
+// duplicates of a slot), then lets the rollout reconciler pick
+// the slots to replace, then fills the slots still missing, so that a slot
+// emptied on purpose (autodestroy, stop-first) is not refilled and a
+// replacement waits for depends_on. All new containers of the pass are
+// placed in one scheduler call, and the plans committed. Only then does
+// the reaper delete drained nodes, on a cache that holds the pass's own
+// writes, and the rollout reconciler forget the readiness of containers
+// gone. Each service's writes stay one unit, committed as before.
 package controller
 
 import (
@@ -36,8 +76,9 @@ import (
 	"github.com/wharfhq/wharf/internal/store"
 )
 
-// Services is the service controller. Create it with NewServices and call
-// Run once.
+// Services is the service controller: the loop that watches, keeps the
+// cache and calls the reconcilers in a fixed order (see the package
+// comment). Create it with NewServices and call Run once.
 type Services struct {
 	st  *store.Store
 	log *slog.Logger
@@ -63,12 +104,15 @@ type Services struct {
 	waitRev   int64
 	waitSince time.Time
 	notBefore time.Time // no pass before this (after a transient error)
-	// downSince: since when each Unreachable node has been out of reach
-	// (its LastSeen); kept across relists. lossAt: when the next one passes the grace (zero: none).
+
+	// The reaper's: downSince, since when each Unreachable node has been
+	// out of reach (its LastSeen), kept across relists; lossAt, when the
+	// next one passes the grace (zero: none).
 	downSince map[string]time.Time
 	lossAt    time.Time
-	// readySeen: when each container was first seen ready (rollout
-	// Monitor); tickAt: when a pass is due for a Monitor or Delay to end.
+	// The rollout reconciler's: readySeen, when each container was first
+	// seen ready (Monitor); tickAt, when a pass is due for a Monitor or
+	// Delay to end.
 	readySeen map[string]time.Time
 	tickAt    time.Time
 }
@@ -229,7 +273,7 @@ func (c *Services) session(ctx context.Context) error {
 			arm()
 		case <-loss.C:
 			lossArmed = time.Time{}
-			c.lossAt = c.trackDown(time.Now())
+			c.lossAt = c.reaper().trackDown(time.Now())
 			c.markAll()
 			arm()
 			armLoss()
@@ -258,7 +302,7 @@ func (c *Services) markAll() {
 	for _, id := range c.cache.serviceIDs() {
 		c.dirty[id] = true
 	}
-	c.markReap()
+	c.reaper().markReap()
 }
 
 func (c *Services) applyBatch(b store.WatchBatch) {
@@ -267,9 +311,9 @@ func (c *Services) applyBatch(b store.WatchBatch) {
 		c.log.Error("cannot decode a watched object; ignoring it", "kind", ch.Kind, "id", ch.ID, "err", err)
 	})
 	if t.nodes {
-		c.lossAt = c.trackDown(time.Now())
+		c.lossAt = c.reaper().trackDown(time.Now())
 		c.markAll()
-		c.markReap()
+		c.reaper().markReap()
 	}
 	for id := range t.services {
 		if id != "" { // a container without a service is not ours

@@ -1,0 +1,305 @@
+package controller
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"maps"
+	"slices"
+	"strconv"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/scheduler"
+)
+
+// slotReconciler is the slots reconciler: it converges a live service to
+// one container per wanted slot (1..Replicas, or one per eligible node for
+// EVERY_NODE, everynode.go), desired Running or Stopped as the service is.
+// It decides, container by container, what each one is (planRun, asking
+// the autodestroy reconciler and the reaper in the fixed precedence the
+// package comment lists), calls the rollout reconciler, then
+// fills the missing slots: sequential services one at a time, nothing
+// while depends_on does not hold (deps.go), new containers with their
+// links' variables (links.go), and places every new or unplaced container
+// of the pass in one scheduler call (place). Terminations it asks for go
+// through the reaper, which owns them.
+type slotReconciler struct{ *Services }
+
+// slots returns the slots reconciler over c's cache.
+func (c *Services) slots() slotReconciler { return slotReconciler{c} }
+
+// wantedSlots on Services is the slots reconciler's, for the tests that
+// build a bare Services.
+func (c *Services) wantedSlots(p *plan) ([]int, map[int]string) { return c.slots().wantedSlots(p) }
+
+// planRun converges a live service: one container per slot 1..Replicas,
+// desired Running or Stopped as the service is, the rest terminated. Slots
+// on a node lost for the grace are replaced; slots that autodestroy emptied
+// stay empty while the service runs; a restart replaces one slot at a time.
+func (c slotReconciler) planRun(p *plan) {
+	svc := p.svc
+	desired := api.ContainerStopped
+	if svc.Spec.Running {
+		desired = api.ContainerRunning
+	}
+	gen := svc.RestartGeneration
+	slots, nodeOf := c.wantedSlots(p)
+	p.want = len(slots)
+	wanted := make(map[int]bool, len(slots))
+	for _, s := range slots {
+		wanted[s] = true
+	}
+	// inRange: the container's slot is wanted (and, for EVERY_NODE, on the
+	// node that slot belongs to).
+	inRange := func(ct *api.Container) bool {
+		return wanted[ct.Spec.Slot] && (nodeOf == nil || nodeOf[ct.Spec.Slot] == ct.Spec.Node)
+	}
+	bySlot := map[int]*item{}
+	draining := map[int]*item{}  // a slot's container on a Terminating node
+	held := map[int]bool{}       // slots empty on purpose: destroyed, or restarting
+	prevNode := map[int]string{} // where a restarted slot ran
+	replacing := map[int]*item{} // start-first: the old container of a slot being replaced
+	for _, it := range p.items {
+		o := it.orig
+		switch {
+		case c.autodestroy().emptied(p, o, inRange):
+			c.autodestroy().keepEmpty(p, o, held)
+		case o.Spec.Desired == api.ContainerTerminated:
+			restarting := o.Spec.Generation != gen && inRange(o) && !o.Spec.Destroyed
+			switch {
+			case c.reaper().deletable(o) && c.reaper().onUnreachableNode(o) && (inRange(o) || p.every) && !restarting:
+				// Replaced while its node is away: kept so that the agent
+				// stops it when the node returns.
+			case c.reaper().deletable(o):
+				it.del = true
+				it.event("deleted", "")
+				if restarting {
+					prevNode[o.Spec.Slot] = o.Spec.Node
+				}
+			case restarting:
+				held[o.Spec.Slot] = true // stop first: the new run waits
+				p.restarting = true
+				p.stopping++
+			}
+		case c.reaper().nodeLost(o):
+			c.reaper().dropLost(it) // its slot is created again below
+		case p.every && o.Spec.Desired != api.ContainerTerminated && c.reaper().nodeDown(o):
+			c.reaper().leaveDownNode(it)
+		case !inRange(o):
+			c.reaper().terminate(it)
+		case o.Spec.Desired == api.ContainerRunning && c.reaper().nodeDown(o):
+			c.reaper().replaceOnDownNode(it) // its slot is created again below
+		case c.autodestroy().applies(p, o):
+			c.autodestroy().destroy(p, it, held)
+		case c.reaper().onTerminatingNode(o):
+			if draining[o.Spec.Slot] != nil {
+				c.reaper().terminate(it)
+				continue
+			}
+			draining[o.Spec.Slot] = it
+		default:
+			prev := bySlot[o.Spec.Slot]
+			if prev == nil {
+				bySlot[o.Spec.Slot] = it
+				continue
+			}
+			keep, drop := prev, it
+			if preferred(it.orig, prev.orig, gen) {
+				keep, drop = it, prev
+			}
+			bySlot[o.Spec.Slot] = keep
+			if keep.orig.Spec.Generation == gen && drop.orig.Spec.Generation != gen && replacing[o.Spec.Slot] == nil &&
+				drop.orig.Spec.Desired == api.ContainerRunning && svc.Spec.Running {
+				replacing[o.Spec.Slot] = drop // start first: it runs until its replacement is done
+				continue
+			}
+			c.reaper().terminate(drop)
+		}
+	}
+	if svc.Spec.Running {
+		c.rollout().planRollout(p, bySlot, replacing, held, slots)
+	}
+	coming := svc.Spec.Sequential && c.comingUp(bySlot)
+	for _, slot := range slots {
+		if held[slot] && bySlot[slot] == nil {
+			continue
+		}
+		it := bySlot[slot]
+		if it == nil && coming && desired == api.ContainerRunning {
+			continue // sequential: the slot before is not ready yet
+		}
+		if (it == nil || it.cur.Spec.Desired == api.ContainerStopped) && desired == api.ContainerRunning && !c.depsHold(p) {
+			p.depsHeld++ // depends_on: nothing starts until the dependencies hold
+			continue
+		}
+		if it == nil {
+			it = c.newContainer(svc, slot, desired)
+			coming = svc.Spec.Sequential
+			if n := nodeOf[slot]; n != "" {
+				it.cur.Spec.Node = n // EVERY_NODE: the slot's own node
+				it.event("placed", "placed on node "+c.nodeName(n)+" (EVERY_NODE)")
+			} else if n := prevNode[slot]; n != "" && c.onDeployedNode(&api.Container{Spec: api.ContainerSpec{Node: n}}) {
+				it.cur.Spec.Node = n // a restart keeps its node when it can
+				it.event("placed", "placed on node "+c.nodeName(n)+" (restart)")
+			}
+			p.items = append(p.items, it)
+		} else if it.cur.Spec.Desired != desired {
+			it.edit().Spec.Desired = desired
+			it.event("updated", "desired "+string(desired))
+		}
+		if desired == api.ContainerRunning && it.cur.Spec.Node == "" {
+			p.requests = append(p.requests, it)
+		}
+		if old := draining[slot]; old != nil {
+			c.reaper().drain(old, it, desired)
+		}
+		if old := replacing[slot]; old != nil && (c.rollout().done(p, it.cur) || !svc.Spec.Running) {
+			c.reaper().terminate(old)
+		}
+	}
+	for slot, old := range replacing {
+		if !wanted[slot] {
+			c.reaper().terminate(old)
+		}
+	}
+}
+
+// comingUp: some slot's container is on its way to ready (sequential
+// deployment waits for it).
+func (c slotReconciler) comingUp(bySlot map[int]*item) bool {
+	for _, it := range bySlot {
+		if it.cur.Spec.Desired == api.ContainerRunning && !it.cur.Ready() && !failedRun(it.cur) {
+			return true
+		}
+	}
+	return false
+}
+
+// better picks which of two containers claiming one slot to keep: a placed
+// one, then a running one, then the older.
+func better(a, b *api.Container) bool {
+	if (a.Spec.Node != "") != (b.Spec.Node != "") {
+		return a.Spec.Node != ""
+	}
+	ar, br := a.Status.State == api.ContainerRunning, b.Status.State == api.ContainerRunning
+	if ar != br {
+		return ar
+	}
+	return compareContainers(a, b) < 0
+}
+
+// preferred picks which of two containers claiming one slot to keep: one of
+// the service's generation, then the better one.
+func preferred(a, b *api.Container, gen int) bool {
+	if (a.Spec.Generation == gen) != (b.Spec.Generation == gen) {
+		return a.Spec.Generation == gen
+	}
+	return better(a, b)
+}
+
+// newContainer makes slot's container from the service's spec, with the
+// variables of its links.
+func (c slotReconciler) newContainer(svc *api.Service, slot int, desired api.ContainerState) *item {
+	driver := svc.Spec.DriverName()
+	name := svc.Name + "-" + strconv.Itoa(slot)
+	env := c.linkEnv(svc, name)
+	maps.Copy(env, svc.Spec.Env)
+	if len(env) == 0 {
+		env = nil
+	}
+	var hc *api.Healthcheck
+	if h := svc.Spec.Healthcheck; h != nil {
+		cp := *h
+		cp.Command = slices.Clone(h.Command)
+		hc = &cp
+	}
+	ct := &api.Container{
+		Meta: api.Meta{ID: randomID(), Name: name},
+		Spec: api.ContainerSpec{
+			Service: svc.ID, Slot: slot, Healthcheck: hc,
+			Image: svc.Spec.Image, Command: slices.Clone(svc.Spec.Command), Env: env,
+			Entrypoint: slices.Clone(svc.Spec.Entrypoint), Ports: slices.Clone(svc.Spec.Ports), Resources: svc.Spec.Resources,
+			Driver: driver, Desired: desired,
+			Autorestart: svc.Spec.Autorestart, Autodestroy: svc.Spec.Autodestroy,
+			StopAfterDisconnect: svc.Spec.StopAfterDisconnect, Generation: svc.RestartGeneration,
+			Volumes: slotVolumes(svc, slot), Labels: maps.Clone(svc.Spec.Labels),
+		},
+		Status: api.ContainerStatus{State: api.ContainerPending},
+	}
+	it := &item{cur: ct, create: true}
+	it.event("created", "")
+	return it
+}
+
+// slotVolumes are svc's volumes for one slot: a named volume's source
+// becomes "<service>-<slot>-<source>", the slot's own.
+func slotVolumes(svc *api.Service, slot int) []api.VolumeMount {
+	vols := slices.Clone(svc.Spec.Volumes)
+	for i, v := range vols {
+		if v.Type == api.VolumeNamed {
+			vols[i].Source = svc.Name + "-" + strconv.Itoa(slot) + "-" + v.Source
+		}
+	}
+	return vols
+}
+
+func randomID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// place runs the scheduler once for every request of the pass, so that
+// services placed together spread together.
+func (c slotReconciler) place(plans []*plan) {
+	var reqs []scheduler.Request
+	byID := map[string]*item{}
+	owner := map[string]*plan{}
+	planned := map[string]bool{}
+	for _, p := range plans {
+		planned[p.id] = true
+		for _, it := range p.requests {
+			reqs = append(reqs, scheduler.Request{Container: it.cur, Service: p.svc})
+			byID[it.cur.ID] = it
+			owner[it.cur.ID] = p
+		}
+	}
+	if len(reqs) == 0 {
+		return
+	}
+	nodes := make([]*api.Node, 0, len(c.cache.nodes))
+	for _, n := range c.cache.nodes {
+		nodes = append(nodes, n)
+	}
+	// The load as it will be after this pass: planned services count
+	// their planned containers, the others what the cache holds.
+	containers := make([]*api.Container, 0, len(c.cache.containers)+len(reqs))
+	for _, ct := range c.cache.containers {
+		if !planned[ct.Spec.Service] {
+			containers = append(containers, ct)
+		}
+	}
+	for _, p := range plans {
+		for _, it := range p.items {
+			if !it.del {
+				containers = append(containers, it.cur)
+			}
+		}
+	}
+	res := scheduler.Place(nodes, containers, reqs, scheduler.WithServices(c.cache.services))
+	for _, pl := range res.Placements {
+		it := byID[pl.ContainerID]
+		if it.create {
+			it.cur.Spec.Node = pl.NodeID
+		} else {
+			it.edit().Spec.Node = pl.NodeID
+		}
+		it.event("placed", "placed on node "+c.nodeName(pl.NodeID))
+	}
+	for id, reason := range res.Unplaced {
+		p := owner[id]
+		if p.pending == nil {
+			p.pending = map[string]bool{}
+		}
+		p.pending[reason] = true
+	}
+}
