@@ -16,6 +16,7 @@ import (
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/seal"
+	"github.com/wharfhq/wharf/internal/throttle"
 )
 
 // lockedMessage is every other answer of a locked server.
@@ -29,8 +30,8 @@ const lockedMessage = "server is locked: run `wharf server unlock`"
 // that address is heard (1s up to a minute): per address, so that a
 // stranger's guesses cannot keep the operator out. Guessing a 256-bit key
 // is hopeless anyway; the wait bounds the work a flood causes. The check
-// itself is AES-GCM's tag check, which is constant-time. The listener is closed before it returns, and
-// Run opens the API on the same address.
+// itself is AES-GCM's tag check, which is constant-time. The listener is
+// closed before it returns, and Run opens the API on the same address.
 func waitUnlocked(ctx context.Context, cfg Config, kr *seal.Keyring, log *slog.Logger) (*seal.Sealer, seal.KEK, error) {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -48,7 +49,7 @@ func waitUnlocked(ctx context.Context, cfg Config, kr *seal.Keyring, log *slog.L
 		}
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13})
 	}
-	u := &unlocker{kr: kr, done: make(chan unlocked, 1), now: time.Now, waits: map[string]*wait{}}
+	u := newUnlocker(kr, nil)
 	srv := &http.Server{Handler: u, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 10 * time.Second, IdleTimeout: time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 	go func() { _ = srv.Serve(ln) }()
@@ -76,48 +77,19 @@ type unlocked struct {
 type unlocker struct {
 	kr   *seal.Keyring
 	done chan unlocked
-	now  func() time.Time
+	// wrong counts wrong keys per source address: each one refuses the
+	// address for a wait that doubles, 1s up to a minute.
+	wrong *throttle.Limiter
 
 	mu     sync.Mutex
-	waits  map[string]*wait // by source address; at most maxWaits
 	opened bool
 }
 
-// wait is what wrong keys from one address cost it.
-type wait struct {
-	failures int
-	next     time.Time // no attempt from the address is heard before this
-}
-
-// maxWaits bounds the memory of wrong keys; past it, the addresses whose
-// wait is over are forgotten, and if none is, all share one entry.
-const maxWaits = 4096
-
-// waitFor is the entry of the address a request comes from.
-func (u *unlocker) waitFor(r *http.Request) *wait {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	if w, ok := u.waits[host]; ok {
-		return w
-	}
-	if len(u.waits) >= maxWaits {
-		for h, w := range u.waits {
-			if !w.next.After(u.now()) {
-				delete(u.waits, h)
-			}
-		}
-		if len(u.waits) >= maxWaits {
-			host = "" // a flood from everywhere: one shared wait
-			if w, ok := u.waits[host]; ok {
-				return w
-			}
-		}
-	}
-	w := &wait{}
-	u.waits[host] = w
-	return w
+// newUnlocker makes the unlocker of kr; now is the clock (nil: time.Now).
+func newUnlocker(kr *seal.Keyring, now func() time.Time) *unlocker {
+	return &unlocker{kr: kr, done: make(chan unlocked, 1), wrong: throttle.New(throttle.Config{
+		Failures: 1, Block: time.Second, MaxBlock: time.Minute, MaxSources: 4096, Now: now,
+	})}
 }
 
 func (u *unlocker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -137,8 +109,8 @@ func (u *unlocker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]bool{"unlocked": true})
 		return
 	}
-	src := u.waitFor(r)
-	if left := src.next.Sub(u.now()); left > 0 {
+	src := throttle.Source(r.RemoteAddr)
+	if left, blocked := u.wrong.Blocked(src); blocked {
 		w.Header().Set("Retry-After", strconv.Itoa(int(left.Seconds())+1))
 		writeErr(w, http.StatusTooManyRequests, api.CodeUnavailable, "too many wrong unlock keys: wait before the next attempt")
 		return
@@ -149,8 +121,7 @@ func (u *unlocker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s, err = u.kr.Open(kek)
 	}
 	if err != nil {
-		src.failures++
-		src.next = u.now().Add(min(time.Minute, time.Second<<min(src.failures-1, 6)))
+		u.wrong.Fail(src)
 		msg := "wrong unlock key"
 		if !errors.Is(err, seal.ErrWrongKey) {
 			msg = err.Error() // a malformed key: say what is wrong with it

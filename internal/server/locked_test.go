@@ -41,7 +41,7 @@ func TestUnlockerRefusesWrongKeysAndThrottles(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Unix(1000, 0)
-	u := &unlocker{kr: kr, done: make(chan unlocked, 1), now: func() time.Time { return now }, waits: map[string]*wait{}}
+	u := newUnlocker(kr, func() time.Time { return now })
 	from := "192.0.2.1:1234"
 	call := func(method, path, key string) (*httptest.ResponseRecorder, api.ErrorBody) {
 		b, _ := json.Marshal(api.UnlockRequest{UnlockKey: key})
