@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/pki"
 	"github.com/wharfhq/wharf/internal/seal"
 	"github.com/wharfhq/wharf/internal/throttle"
 )
@@ -47,7 +48,9 @@ func waitUnlocked(ctx context.Context, cfg Config, kr *seal.Keyring, log *slog.L
 			_ = ln.Close()
 			return nil, seal.KEK{}, fmt.Errorf("the cluster is locked, and the server certificate to serve `wharf server unlock` with is not readable (%w); it is made on the first start: give --tls-cert and --tls-key", err)
 		}
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13})
+		tlsCfg := pki.ServerTLSConfig(cert)
+		tlsCfg.MinVersion = tls.VersionTLS13
+		ln = tls.NewListener(ln, tlsCfg)
 	}
 	u := newUnlocker(kr, nil)
 	srv := &http.Server{Handler: u, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second,
