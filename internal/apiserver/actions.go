@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"strconv"
@@ -43,7 +44,7 @@ func (s *Server) recordAction(r *http.Request, sw *statusWriter, info *reqInfo, 
 		Method:   r.Method,
 		Path:     clipAction(r.URL.Path),
 		Kind:     info.kind,
-		Object:   clipAction(info.object),
+		Object:   clipAction(cmp.Or(info.note.Object, info.object)),
 		Status:   sw.code(),
 		Result:   resultSuccess,
 		Started:  start.UTC(),

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/domain"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/throttle"
 )
@@ -42,7 +43,10 @@ type Joiner interface {
 
 // Config is what the API server needs. Only Store is required.
 type Config struct {
-	Store       *store.Store
+	Store *store.Store
+	// Domain is the domain layer the handlers call; New makes one over
+	// Store, Logs, Join, CADigest, JoinCommand and AgentCommand when nil.
+	Domain      *domain.Domain
 	Logs        LogSource
 	Join        Joiner
 	CAPEM       []byte                    // served at GET /v1/ca (public)
@@ -69,6 +73,7 @@ type Config struct {
 // Server is the API server. Make it with New.
 type Server struct {
 	cfg       Config
+	d         *domain.Domain
 	st        *store.Store
 	log       *slog.Logger
 	mux       *http.ServeMux
@@ -95,12 +100,23 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Throttle == nil {
 		cfg.Throttle = throttle.New(throttle.Config{})
 	}
+	if cfg.Domain == nil {
+		d, err := domain.New(domain.Config{
+			Store: cfg.Store, Logs: cfg.Logs, Join: cfg.Join, CADigest: cfg.CADigest,
+			JoinCommand: cfg.JoinCommand, AgentCommand: cfg.AgentCommand,
+		})
+		if err != nil {
+			return nil, err
+		}
+		cfg.Domain = d
+	}
 	m, err := newMetrics(cfg.Registry)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{
 		cfg:       cfg,
+		d:         cfg.Domain,
 		st:        cfg.Store,
 		log:       cfg.Logger,
 		streams:   newStreams(),
@@ -212,7 +228,8 @@ func (s *Server) wrap(rt route) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		info := &reqInfo{kind: rt.kind, object: r.PathValue("id")}
-		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
+		ctx := context.WithValue(r.Context(), infoKey{}, info)
+		r = r.WithContext(domain.Noting(ctx, &info.note))
 		defer func() { s.metrics.observe(r.Method, rt.path, sw.code(), time.Since(start)) }()
 
 		if rt.access != public {
@@ -223,6 +240,7 @@ func (s *Server) wrap(rt route) http.Handler {
 			}
 			info.token = tok
 			info.who = cmp.Or(tok.Name, tok.ID)
+			info.actor = domain.Actor{Name: info.who, Token: tok.ID, Role: tok.EffectiveRole()}
 		} else if rt.path == "/v1/join" {
 			info.who = "join"
 		}
@@ -252,6 +270,8 @@ func (s *Server) wrap(rt route) http.Handler {
 // handler did.
 type reqInfo struct {
 	token  *api.Token
+	actor  domain.Actor // who calls, for the domain layer
+	note   domain.Note  // what the domain layer noted for the action
 	who    string
 	kind   string
 	object string
@@ -266,6 +286,10 @@ func infoOf(r *http.Request) *reqInfo {
 	}
 	return &reqInfo{}
 }
+
+// actorOf is the actor a request calls the domain layer as (the zero
+// Actor, read-only, on public routes).
+func actorOf(r *http.Request) domain.Actor { return infoOf(r).actor }
 
 // setObject names the object a request acted on, for its action.
 func setObject(r *http.Request, id string) { infoOf(r).object = id }
