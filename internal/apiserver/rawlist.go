@@ -26,6 +26,12 @@ func writeRawList(ctx context.Context, w http.ResponseWriter, st *store.Store, k
 		items = items[:p.limit]
 		next = items[len(items)-1].ID
 	}
+	return writeRawItems(w, kind, items, next)
+}
+
+// writeRawItems sends stored objects of a kind as an api.List, adding each
+// object's revision; next is the cursor of the page after ("" for none).
+func writeRawItems(w http.ResponseWriter, kind string, items []store.RawObject, next string) error {
 	size := 32
 	for _, it := range items {
 		size += len(it.Value) + 32

@@ -1,9 +1,9 @@
-package apiserver
+package domain
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
-	"net/http"
 	"reflect"
 
 	"github.com/wharfhq/wharf/api"
@@ -11,41 +11,35 @@ import (
 	"github.com/wharfhq/wharf/internal/store"
 )
 
-type updateServiceRequest struct {
-	Spec     json.RawMessage `json:"spec"`
-	Revision int64           `json:"revision,omitempty"`
-}
-
-// updateService serves PATCH /v1/services/{id} {"spec":{...}}: the fields
-// present replace the service's (env, ports and other lists and maps
-// whole); "running" cannot be set here. A change to anything but replicas
-// and the update config starts a rollout: the old spec is kept as
-// PreviousSpec and the generation raised, and the controller replaces the
-// containers per spec.update. If-Match (or "revision") guards the write.
-func (s *Server) updateService(w http.ResponseWriter, r *http.Request) error {
-	var req updateServiceRequest
-	if err := s.decode(w, r, &req, false); err != nil {
-		return err
+// UpdateService applies patch, a JSON object of spec fields, to the
+// service ref names: the fields present replace the service's (env, ports
+// and other lists and maps whole); "running" cannot be set here. A change
+// to anything but replicas and the update config starts a rollout: the
+// old spec is kept as PreviousSpec and the generation raised, and the
+// controller replaces the containers per spec.update. rev > 0 is the
+// revision the service must be at. It refuses an actor without Apps
+// Write, a patch that is not a JSON object or makes a bad spec, and a
+// service being removed (a conflict). A patch that changes nothing writes
+// nothing.
+func (d *Domain) UpdateService(ctx context.Context, a Actor, ref string, patch json.RawMessage, rev int64) (*api.Service, error) {
+	if err := a.need(AreaApps, Write); err != nil {
+		return nil, err
 	}
-	if len(req.Spec) == 0 || bytes.Equal(req.Spec, []byte("null")) {
-		return errdefs.Invalid("spec", "required: the spec fields to change, e.g. {\"spec\":{\"image\":\"nginx:1.27\"}}")
+	if len(patch) == 0 || bytes.Equal(patch, []byte("null")) {
+		return nil, errdefs.Invalid("spec", "required: the spec fields to change, e.g. {\"spec\":{\"image\":\"nginx:1.27\"}}")
 	}
 	var present map[string]json.RawMessage
-	if err := json.Unmarshal(req.Spec, &present); err != nil {
-		return errdefs.Invalid("spec", "must be a JSON object: %v", err)
+	if err := json.Unmarshal(patch, &present); err != nil {
+		return nil, errdefs.Invalid("spec", "must be a JSON object: %v", err)
 	}
 	if _, ok := present["running"]; ok {
-		return errdefs.Invalid("spec.running", "use POST /v1/services/{id}/start or /stop to start or stop a service")
+		return nil, errdefs.Invalid("spec.running", "use POST /v1/services/{id}/start or /stop to start or stop a service")
 	}
-	rev, err := ifMatchOr(r, req.Revision)
-	if err != nil {
-		return err
-	}
-	svc, err := s.modifyService(r, rev, func(svc *api.Service) ([]api.Event, error) {
+	return d.modifyService(ctx, ref, rev, func(svc *api.Service) ([]api.Event, error) {
 		if svc.Terminating {
 			return nil, terminatingErr(svc)
 		}
-		next, err := patchSpec(svc.Spec, req.Spec, present)
+		next, err := patchSpec(svc.Spec, patch, present)
 		if err != nil {
 			return nil, err
 		}
@@ -60,11 +54,6 @@ func (s *Server) updateService(w http.ResponseWriter, r *http.Request) error {
 		}
 		return []api.Event{setSpec(svc, next, "")}, nil
 	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, svc)
-	return nil
 }
 
 // patchSpec applies the fields of raw (present names them) to spec.
