@@ -95,6 +95,10 @@ func (s *Server) scaleService(w http.ResponseWriter, r *http.Request) error {
 	if req.Replicas == nil {
 		return errdefs.Invalid("replicas", "required: the number of containers to run")
 	}
+	// The body's errors come before the If-Match header's, as ever.
+	if err := domain.ValidateReplicas(*req.Replicas); err != nil {
+		return err
+	}
 	rev, err := ifMatchOr(r, req.Revision)
 	if err != nil {
 		return err
@@ -169,6 +173,10 @@ type updateServiceRequest struct {
 func (s *Server) updateService(w http.ResponseWriter, r *http.Request) error {
 	var req updateServiceRequest
 	if err := s.decode(w, r, &req, false); err != nil {
+		return err
+	}
+	// The body's errors come before the If-Match header's, as ever.
+	if err := domain.ValidateServicePatch(req.Spec); err != nil {
 		return err
 	}
 	rev, err := ifMatchOr(r, req.Revision)

@@ -25,15 +25,9 @@ func (d *Domain) UpdateService(ctx context.Context, a Actor, ref string, patch j
 	if err := a.need(AreaApps, Write); err != nil {
 		return nil, err
 	}
-	if len(patch) == 0 || bytes.Equal(patch, []byte("null")) {
-		return nil, errdefs.Invalid("spec", "required: the spec fields to change, e.g. {\"spec\":{\"image\":\"nginx:1.27\"}}")
-	}
-	var present map[string]json.RawMessage
-	if err := json.Unmarshal(patch, &present); err != nil {
-		return nil, errdefs.Invalid("spec", "must be a JSON object: %v", err)
-	}
-	if _, ok := present["running"]; ok {
-		return nil, errdefs.Invalid("spec.running", "use POST /v1/services/{id}/start or /stop to start or stop a service")
+	present, err := servicePatchFields(patch)
+	if err != nil {
+		return nil, err
 	}
 	return d.modifyService(ctx, ref, rev, func(svc *api.Service) ([]api.Event, error) {
 		if svc.Terminating {
@@ -54,6 +48,30 @@ func (d *Domain) UpdateService(ctx context.Context, a Actor, ref string, patch j
 		}
 		return []api.Event{setSpec(svc, next, "")}, nil
 	})
+}
+
+// ValidateServicePatch checks that patch is what UpdateService takes: a
+// JSON object of spec fields, without "running" (UpdateService checks it
+// too; a front door may check it first to report it before its own
+// errors).
+func ValidateServicePatch(patch json.RawMessage) error {
+	_, err := servicePatchFields(patch)
+	return err
+}
+
+// servicePatchFields checks patch and returns its fields by name.
+func servicePatchFields(patch json.RawMessage) (map[string]json.RawMessage, error) {
+	if len(patch) == 0 || bytes.Equal(patch, []byte("null")) {
+		return nil, errdefs.Invalid("spec", "required: the spec fields to change, e.g. {\"spec\":{\"image\":\"nginx:1.27\"}}")
+	}
+	var present map[string]json.RawMessage
+	if err := json.Unmarshal(patch, &present); err != nil {
+		return nil, errdefs.Invalid("spec", "must be a JSON object: %v", err)
+	}
+	if _, ok := present["running"]; ok {
+		return nil, errdefs.Invalid("spec.running", "use POST /v1/services/{id}/start or /stop to start or stop a service")
+	}
+	return present, nil
 }
 
 // patchSpec applies the fields of raw (present names them) to spec.

@@ -113,6 +113,16 @@ func terminatingErr(svc *api.Service) error {
 	return newErr(errdefs.ErrConflict, "service %q is being removed", svc.Name)
 }
 
+// ValidateReplicas checks a number of containers to scale a service to
+// (ScaleService checks it too; a front door may check it first to report
+// it before its own errors).
+func ValidateReplicas(n int) error {
+	if n < 0 || n > 10000 {
+		return errdefs.Invalid("replicas", "must be from 0 to 10000, got %d", n)
+	}
+	return nil
+}
+
 // ScaleService sets the number of containers the service ref names runs.
 // rev > 0 is the revision the service must be at. It refuses an actor
 // without Apps Write, a count outside 0..10000, a service being removed
@@ -123,8 +133,8 @@ func (d *Domain) ScaleService(ctx context.Context, a Actor, ref string, replicas
 		return nil, err
 	}
 	n := replicas
-	if n < 0 || n > 10000 {
-		return nil, errdefs.Invalid("replicas", "must be from 0 to 10000, got %d", n)
+	if err := ValidateReplicas(n); err != nil {
+		return nil, err
 	}
 	return d.modifyService(ctx, ref, rev, func(svc *api.Service) ([]api.Event, error) {
 		switch {
