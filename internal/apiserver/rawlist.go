@@ -8,30 +8,30 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/wharfhq/wharf/internal/domain"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
 // writeRawList serves a page of a kind that needs no filtering or
-// stripping straight from the stored JSON, adding each object's revision,
-// instead of decoding and re-encoding every object. The answer is the same
-// api.List a decoded page would make.
+// stripping straight from the store (see writeRawPage).
 func writeRawList(ctx context.Context, w http.ResponseWriter, st *store.Store, kind string, p page) error {
 	res, err := st.List(ctx, kind, store.ListOptions{After: p.after, Limit: p.limit + 1})
 	if err != nil {
 		return err
 	}
-	items := res.Items
-	next := ""
-	if len(items) > p.limit {
-		items = items[:p.limit]
-		next = items[len(items)-1].ID
+	rp := domain.RawPage{Items: res.Items}
+	if len(rp.Items) > p.limit {
+		rp.Items = rp.Items[:p.limit]
+		rp.Next = rp.Items[len(rp.Items)-1].ID
 	}
-	return writeRawItems(w, kind, items, next)
+	return writeRawPage(w, kind, rp)
 }
 
-// writeRawItems sends stored objects of a kind as an api.List, adding each
-// object's revision; next is the cursor of the page after ("" for none).
-func writeRawItems(w http.ResponseWriter, kind string, items []store.RawObject, next string) error {
+// writeRawPage writes a page of a kind from the stored JSON, adding each
+// object's revision, instead of decoding and re-encoding every object. The
+// answer is the same api.List a decoded page would make.
+func writeRawPage(w http.ResponseWriter, kind string, p domain.RawPage) error {
+	items, next := p.Items, p.Next
 	size := 32
 	for _, it := range items {
 		size += len(it.Value) + 32

@@ -81,6 +81,7 @@ type Server struct {
 	heartbeat time.Duration // SSE comment interval
 	logStart  time.Duration // how long a followed log waits before sending headers
 	streams   *streams
+	ownDomain bool // d was made by New from cfg
 }
 
 // New checks cfg and builds the server and its routes.
@@ -100,11 +101,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Throttle == nil {
 		cfg.Throttle = throttle.New(throttle.Config{})
 	}
-	if cfg.Domain == nil {
-		d, err := domain.New(domain.Config{
-			Store: cfg.Store, Logs: cfg.Logs, Join: cfg.Join, CADigest: cfg.CADigest,
-			JoinCommand: cfg.JoinCommand, AgentCommand: cfg.AgentCommand,
-		})
+	ownDomain := cfg.Domain == nil
+	if ownDomain {
+		d, err := newDomain(cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -124,13 +123,31 @@ func New(cfg Config) (*Server, error) {
 		metrics:   m,
 		heartbeat: 15 * time.Second,
 		logStart:  500 * time.Millisecond,
+		ownDomain: ownDomain,
 	}
 	s.routes()
 	return s, nil
 }
 
-// Handler returns the HTTP handler serving every route.
-func (s *Server) Handler() http.Handler { return s.streams.wrap(s.mux) }
+// newDomain makes the domain layer over cfg's store and agent interfaces.
+func newDomain(cfg Config) (*domain.Domain, error) {
+	return domain.New(domain.Config{
+		Store: cfg.Store, Logs: cfg.Logs, Join: cfg.Join, CADigest: cfg.CADigest,
+		JoinCommand: cfg.JoinCommand, AgentCommand: cfg.AgentCommand,
+	})
+}
+
+// Handler returns the HTTP handler serving every route. A domain layer New
+// made is made again from the config as it is now, so what was set on it
+// after New (tests swap the log source) reaches the operations.
+func (s *Server) Handler() http.Handler {
+	if s.ownDomain {
+		if d, err := newDomain(s.cfg); err == nil {
+			s.d, s.cfg.Domain = d, d
+		}
+	}
+	return s.streams.wrap(s.mux)
+}
 
 // access says who may call a route.
 type access int

@@ -63,7 +63,7 @@ func (s *Server) listServices(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		return writeRawItems(w, store.KindServices, raw.Items, raw.Next)
+		return writeRawPage(w, store.KindServices, raw)
 	}
 	l, err := s.d.ListServices(r.Context(), actorOf(r), ref, domainPage(p))
 	if err != nil {
