@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/domain"
 	"github.com/wharfhq/wharf/internal/errdefs"
 	"github.com/wharfhq/wharf/internal/store"
 )
@@ -33,6 +34,9 @@ func parsePage(r *http.Request) (page, error) {
 	}
 	return p, nil
 }
+
+// domain is the page as the domain layer takes it.
+func (p page) domain() domain.Page { return domain.Page{Limit: p.limit, After: p.after} }
 
 // listPage reads one page of a kind, in ID order, keeping the objects keep
 // accepts (keep may also edit them, e.g. to strip secrets). Next is set when

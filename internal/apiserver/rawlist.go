@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/wharfhq/wharf/internal/domain"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -26,6 +27,13 @@ func writeRawList(ctx context.Context, w http.ResponseWriter, st *store.Store, k
 		items = items[:p.limit]
 		next = items[len(items)-1].ID
 	}
+	return writeRawPage(w, kind, domain.RawPage{Items: items, Next: next})
+}
+
+// writeRawPage serves a page of a kind as the store holds it (see
+// writeRawList).
+func writeRawPage(w http.ResponseWriter, kind string, rp domain.RawPage) error {
+	items, next := rp.Items, rp.Next
 	size := 32
 	for _, it := range items {
 		size += len(it.Value) + 32

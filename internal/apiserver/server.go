@@ -8,7 +8,6 @@
 package apiserver
 
 import (
-	"cmp"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -233,14 +232,13 @@ func (s *Server) wrap(rt route) http.Handler {
 		defer func() { s.metrics.observe(r.Method, rt.path, sw.code(), time.Since(start)) }()
 
 		if rt.access != public {
-			tok, err := s.authenticateThrottled(r)
+			actor, err := s.authenticateThrottled(r)
 			if err != nil {
 				s.fail(sw, r, err)
 				return
 			}
-			info.token = tok
-			info.who = cmp.Or(tok.Name, tok.ID)
-			info.actor = domain.Actor{Name: info.who, Token: tok.ID, Role: tok.EffectiveRole()}
+			info.actor = actor
+			info.who = actor.Name
 		} else if rt.path == "/v1/join" {
 			info.who = "join"
 		}
@@ -256,7 +254,7 @@ func (s *Server) wrap(rt route) http.Handler {
 				s.fail(sw, r, errors.New("panic in handler"))
 			}
 		}()
-		if err := authorize(rt.access, info.token, r.Method); err != nil {
+		if err := authorize(rt.access, info.actor, r.Method); err != nil {
 			s.fail(sw, r, err)
 			return
 		}
@@ -269,7 +267,6 @@ func (s *Server) wrap(rt route) http.Handler {
 // reqInfo travels with a request so the action recorder learns what the
 // handler did.
 type reqInfo struct {
-	token  *api.Token
 	actor  domain.Actor // who calls, for the domain layer
 	note   domain.Note  // what the domain layer noted for the action
 	who    string
