@@ -80,6 +80,15 @@ func newEnv(t testing.TB, tune ...func(*Server)) *env {
 	for _, f := range tune {
 		f(s)
 	}
+	if len(tune) > 0 {
+		// The domain layer over what tune set in the config.
+		d, err := domain.New(domain.Config{Store: s.st, Logs: s.cfg.Logs, Join: s.cfg.Join, CADigest: s.cfg.CADigest,
+			JoinCommand: s.cfg.JoinCommand, AgentCommand: s.cfg.AgentCommand})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.d = d
+	}
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return &env{t: t, st: st, s: s, srv: srv, admin: admin, logs: fl}
