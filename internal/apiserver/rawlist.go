@@ -2,30 +2,13 @@ package apiserver
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
 
 	"github.com/wharfhq/wharf/internal/domain"
-	"github.com/wharfhq/wharf/internal/store"
 )
-
-// writeRawList serves a page of a kind that needs no filtering or
-// stripping straight from the store (see writeRawPage).
-func writeRawList(ctx context.Context, w http.ResponseWriter, st *store.Store, kind string, p page) error {
-	res, err := st.List(ctx, kind, store.ListOptions{After: p.after, Limit: p.limit + 1})
-	if err != nil {
-		return err
-	}
-	rp := domain.RawPage{Items: res.Items}
-	if len(rp.Items) > p.limit {
-		rp.Items = rp.Items[:p.limit]
-		rp.Next = rp.Items[len(rp.Items)-1].ID
-	}
-	return writeRawPage(w, kind, rp)
-}
 
 // writeRawPage writes a page of a kind from the stored JSON, adding each
 // object's revision, instead of decoding and re-encoding every object. The

@@ -4,7 +4,6 @@ package apiserver
 // layer and encodes the answer.
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 
@@ -13,14 +12,6 @@ import (
 	"github.com/wharfhq/wharf/internal/errdefs"
 	"github.com/wharfhq/wharf/internal/store"
 )
-
-func serviceNameKey(name string) string { return "services." + name }
-
-// resolveService finds a service by ID, then by name (for the container
-// and log handlers).
-func (s *Server) resolveService(ctx context.Context, ref string) (*api.Service, error) {
-	return resolve[api.Service](ctx, s.st, store.KindServices, "service", serviceNameKey, ref)
-}
 
 type createServiceRequest struct {
 	Name string          `json:"name"`

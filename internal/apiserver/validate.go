@@ -2,19 +2,11 @@ package apiserver
 
 import (
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 
-	"github.com/wharfhq/wharf/internal/domain"
 	"github.com/wharfhq/wharf/internal/errdefs"
 )
-
-// tokenNameRE is an API token's name.
-var tokenNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@-]{0,62}$`)
-
-// validateLabels checks node labels (the domain layer owns the rules).
-func validateLabels(labels map[string]string) error { return domain.ValidateLabels(labels) }
 
 // ifMatch reads the If-Match header: the revision a write must find, or 0.
 func ifMatch(r *http.Request) (int64, error) {
@@ -37,9 +29,4 @@ func ifMatchOr(r *http.Request, body int64) (int64, error) {
 		rev = body
 	}
 	return rev, err
-}
-
-// staleErr says a client's revision is out of date.
-func staleErr(kind, ref string, want, have int64) error {
-	return newErr(errdefs.ErrConflict, "%s %q is at revision %d, not %d: it changed since you read it; read it again and retry", kind, ref, have, want)
 }

@@ -19,11 +19,11 @@ func FuzzValidateLabels(f *testing.F) {
 		f.Add(seed[0], seed[1])
 	}
 	f.Fuzz(func(t *testing.T, k, v string) {
-		err := ValidateLabels(map[string]string{k: v})
+		err := validateLabels(map[string]string{k: v})
 		var fe *errdefs.FieldError
 		if err != nil {
 			if !errors.As(err, &fe) || fe.Field != "labels."+k {
-				t.Fatalf("ValidateLabels(%q=%q): %v, want a FieldError on labels.%s", k, v, err, k)
+				t.Fatalf("validateLabels(%q=%q): %v, want a FieldError on labels.%s", k, v, err, k)
 			}
 		} else if !labelKeyRE.MatchString(k) || len(v) > maxValueLen || !printable(v) {
 			t.Fatalf("ValidateLabels accepted %q=%q", k, v)

@@ -28,9 +28,12 @@ func validateLabelValue(field, v string) error {
 	return nil
 }
 
-// ValidateLabels checks node labels: keys matching labelKeyRE, values
+// tokenNameRE is an API token's name.
+var tokenNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@-]{0,62}$`)
+
+// validateLabels checks node labels: keys matching labelKeyRE, values
 // of at most 255 printable characters.
-func ValidateLabels(labels map[string]string) error {
+func validateLabels(labels map[string]string) error {
 	for k, v := range labels {
 		field := "labels." + k
 		if !labelKeyRE.MatchString(k) {
