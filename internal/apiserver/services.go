@@ -32,9 +32,6 @@ func (s *Server) createService(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// domainPage is a list request's page as the domain layer takes it.
-func domainPage(p page) domain.Page { return domain.Page{Limit: p.limit, After: p.after} }
-
 // listServices serves GET /v1/services, ?stack= keeping one stack's. An
 // unfiltered page is copied through from the store as it is.
 func (s *Server) listServices(w http.ResponseWriter, r *http.Request) error {
@@ -50,13 +47,13 @@ func (s *Server) listServices(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if ref == "" {
-		raw, err := s.d.ListServicesRaw(r.Context(), actorOf(r), domainPage(p))
+		raw, err := s.d.ListServicesRaw(r.Context(), actorOf(r), p.domain())
 		if err != nil {
 			return err
 		}
 		return writeRawPage(w, store.KindServices, raw)
 	}
-	l, err := s.d.ListServices(r.Context(), actorOf(r), ref, domainPage(p))
+	l, err := s.d.ListServices(r.Context(), actorOf(r), ref, p.domain())
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ func (s *Server) listStacks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	l, err := s.d.ListStacks(r.Context(), actorOf(r), domainPage(p))
+	l, err := s.d.ListStacks(r.Context(), actorOf(r), p.domain())
 	if err != nil {
 		return err
 	}

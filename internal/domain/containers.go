@@ -18,7 +18,7 @@ func (d *Domain) ListContainers(ctx context.Context, a Actor, service, node stri
 		return api.List[api.Container]{}, err
 	}
 	if service != "" {
-		svc, err := d.serviceForLogs(ctx, service)
+		svc, err := d.resolveService(ctx, service)
 		if err != nil {
 			return api.List[api.Container]{}, err
 		}

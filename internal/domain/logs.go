@@ -34,12 +34,6 @@ func openStream(w io.Writer) {
 	}
 }
 
-// serviceForLogs finds a service by ID or name, for the container lists
-// and logs that name one.
-func (d *Domain) serviceForLogs(ctx context.Context, ref string) (*api.Service, error) {
-	return resolve[api.Service](ctx, d.st, store.KindServices, "service", serviceNameKey, ref)
-}
-
 // logSource is the configured log source, or an unavailable error.
 func (d *Domain) logSource() (LogSource, error) {
 	if d.cfg.Logs == nil {
@@ -85,7 +79,7 @@ func (d *Domain) ServiceLogs(ctx context.Context, a Actor, ref string, follow bo
 	if err := a.need(AreaApps, Read); err != nil {
 		return err
 	}
-	svc, err := d.serviceForLogs(ctx, ref)
+	svc, err := d.resolveService(ctx, ref)
 	if err != nil {
 		return err
 	}
