@@ -393,12 +393,11 @@ type Action struct {
 	Duration float64   `json:"duration_seconds"`
 }
 
-// Token is an API token. Only the SHA-256 hash of the secret is stored; the
-// secret itself is shown once, in TokenCreated.
+// Token is an API token. Only the SHA-256 hash of the secret is stored (in
+// the server's own record of the token, never sent); the secret itself is
+// shown once, in TokenCreated.
 type Token struct {
 	Meta
-	// Hash is the SHA-256 of the secret; the API never sends it.
-	Hash string `json:"hash,omitempty"`
 	// Role is RoleReadOnly, RoleDeploy or RoleAdmin; see EffectiveRole.
 	Role string `json:"role"`
 	// Admin is set exactly for admin tokens; tokens made before roles
@@ -489,7 +488,6 @@ const (
 // (0: no limit), or when deleted.
 type JoinToken struct {
 	Meta
-	Hash      string    `json:"hash,omitempty"`
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
 	MaxUses   int64     `json:"max_uses,omitempty"`
 	// Uses is how many nodes joined with the token so far (the server

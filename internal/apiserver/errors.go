@@ -12,7 +12,6 @@ import (
 
 	"github.com/wharfhq/wharf/internal/errdefs"
 	"github.com/wharfhq/wharf/internal/errhttp"
-	"github.com/wharfhq/wharf/internal/store"
 )
 
 // The request errors of HTTP itself (internal/errhttp owns their codes).
@@ -74,25 +73,6 @@ func methodNotAllowed(methods []string) handlerFunc {
 
 func notFound(w http.ResponseWriter, r *http.Request) error {
 	return newErr(errdefs.ErrNotFound, "no such API path: %s", r.URL.Path)
-}
-
-// notFoundErr says which object does not exist.
-func notFoundErr(kind, ref string) error {
-	return newErr(errdefs.ErrNotFound, "%s %q not found", kind, ref)
-}
-
-// explainWrite turns the store's errors for a write of one object into
-// messages that name the object instead of an etcd key.
-func explainWrite(err error, kind, ref string) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, store.ErrNotFound):
-		return notFoundErr(kind, ref)
-	case errors.Is(err, store.ErrConflict):
-		return newErr(errdefs.ErrConflict, "%s %q changed while this request was writing it; read it again and retry", kind, ref)
-	}
-	return err
 }
 
 // newErr makes a user-facing error of a kind (an errdefs sentinel): its

@@ -46,17 +46,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	evs, _, err := s.st.Events(r.Context(), cur, p.limit+1)
+	out, err := s.d.Events(r.Context(), actorOf(r), cur, p.limit)
 	if err != nil {
 		return err
-	}
-	out := api.List[api.Event]{Items: evs}
-	if out.Items == nil {
-		out.Items = []api.Event{}
-	}
-	if len(evs) > p.limit {
-		out.Items = evs[:p.limit]
-		out.Next = out.Items[p.limit-1].Cursor()
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -67,7 +59,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 // makes the stored and the live part meet without gap or duplicate.
 func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, cur store.EventCursor) error {
 	ctx := r.Context()
-	ch := s.st.WatchEvents(ctx, cur)
+	ch, err := s.d.WatchEvents(ctx, actorOf(r), cur)
+	if err != nil {
+		return err
+	}
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives any write timeout
 	h := w.Header()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/pki"
+	"github.com/wharfhq/wharf/internal/records"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -60,7 +61,7 @@ func TestJoinTokensAndJoin(t *testing.T) {
 	}
 	e.call("POST", "/v1/join-tokens", `{"rotate":false}`, http.StatusCreated, nil)
 	e.call("POST", "/v1/join-tokens", `{"rotate":true}`, http.StatusCreated, &second)
-	jts, _, err := store.ListAll[api.JoinToken](t.Context(), e.st, store.KindJoinTokens)
+	jts, _, err := store.ListAll[records.JoinToken](t.Context(), e.st, store.KindJoinTokens)
 	if err != nil || len(jts) != 1 {
 		t.Fatalf("join tokens after rotate: %+v %v", jts, err)
 	}

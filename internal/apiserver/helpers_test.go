@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/domain"
 	"github.com/wharfhq/wharf/internal/errdefs"
 	"github.com/wharfhq/wharf/internal/store"
 )
@@ -57,7 +58,7 @@ func newEnv(t testing.TB, tune ...func(*Server)) *env {
 	t.Helper()
 	prefix := "/test/" + strings.NewReplacer("/", "_", "#", "_").Replace(t.Name()) + "-" + newID()
 	st := store.New(testEtcd.Client, prefix)
-	admin, created, err := Bootstrap(context.Background(), st, t.TempDir())
+	admin, created, err := domain.Bootstrap(context.Background(), st, t.TempDir())
 	if err != nil || !created {
 		t.Fatalf("Bootstrap: %v, created=%v", err, created)
 	}
@@ -78,6 +79,14 @@ func newEnv(t testing.TB, tune ...func(*Server)) *env {
 	s.logStart = 20 * time.Millisecond
 	for _, f := range tune {
 		f(s)
+	}
+	if len(tune) > 0 {
+		// The domain layer over what tune set in the config.
+		d, err := newDomain(s.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.d = d
 	}
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)

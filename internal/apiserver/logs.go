@@ -1,20 +1,15 @@
 package apiserver
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"io"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/errdefs"
-	"github.com/wharfhq/wharf/internal/store"
 )
 
 // logParams reads ?follow= and ?tail= (tail 0, absent or "all": every line).
@@ -33,204 +28,42 @@ func logParams(r *http.Request) (follow bool, tail int, err error) {
 	return follow, tail, nil
 }
 
-func (s *Server) logSource() (LogSource, error) {
-	if s.cfg.Logs == nil {
-		return nil, newErr(errdefs.ErrUnavailable, "this server cannot fetch container logs")
-	}
-	return s.cfg.Logs, nil
-}
-
 // containerLogs serves GET /v1/containers/{id}/logs as text/plain.
 func (s *Server) containerLogs(w http.ResponseWriter, r *http.Request) error {
 	follow, tail, err := logParams(r)
 	if err != nil {
 		return err
 	}
-	c, err := s.resolveContainer(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	if c.Spec.Node == "" {
-		return newErr(errdefs.ErrConflict, "container %s is not placed on a node yet, so it has no logs", containerLabel(c))
-	}
-	src, err := s.logSource()
-	if err != nil {
-		return err
-	}
 	sw := s.newStreamWriter(w, follow)
-	err = src.ContainerLogs(r.Context(), c, follow, tail, sw)
+	err = s.d.ContainerLogs(r.Context(), actorOf(r), r.PathValue("id"), follow, tail, sw)
 	return sw.end(r, err)
 }
 
 // serviceLogs serves GET /v1/services/{id}/logs: the logs of all the
-// service's placed containers, each line prefixed "<container name> | ".
-// With follow, lines of all containers interleave as they come, and the
-// containers that start while the stream is open (a redeploy, a scale-up,
-// a replacement after node loss) join it; it ends when the client leaves
-// or the service is removed.
+// service's placed containers, each line prefixed "<container name> | "
+// (see domain.ServiceLogs). When some containers' logs fail after others
+// were served, the answer is a 200 with the failures in the trailer.
 func (s *Server) serviceLogs(w http.ResponseWriter, r *http.Request) error {
 	follow, tail, err := logParams(r)
 	if err != nil {
 		return err
 	}
-	svc, err := s.resolveService(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	all, rev, err := store.ListAll[api.Container](r.Context(), s.st, store.KindContainers)
-	if err != nil {
-		return err
-	}
-	var placed []*api.Container
-	unplaced := 0
-	for _, c := range all {
-		switch {
-		case c.Spec.Service != svc.ID:
-		case c.Spec.Node == "":
-			unplaced++
-		default:
-			placed = append(placed, c)
-		}
-	}
-	if len(placed) == 0 && unplaced > 0 && !follow {
-		return newErr(errdefs.ErrConflict, "none of service %s's containers is placed on a node yet, so there are no logs", svc.Name)
-	}
-	slices.SortFunc(placed, func(a, b *api.Container) int { return a.Spec.Slot - b.Spec.Slot })
-	var src LogSource
-	if len(placed) > 0 || follow {
-		if src, err = s.logSource(); err != nil {
-			return err
-		}
-	}
-	// ctx ends every follower when the client leaves or, with follow,
-	// when the service is removed.
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	f := &logFan{src: src, out: s.newStreamWriter(w, follow), follow: follow, seen: map[string]bool{}}
-	for _, c := range placed {
-		f.add(ctx, c, tail)
-	}
-	if follow {
-		s.followNewContainers(ctx, cancel, f, svc.ID, rev)
-	}
-	f.wg.Wait()
-	if len(f.failed) == 0 {
-		return f.out.end(r, nil)
-	}
-	if len(f.failed) < len(placed) {
-		f.out.start() // some containers' logs were served: a 200, with the rest in the trailer
-	}
-	return f.out.end(r, errdefs.New(f.first, "logs of "+strings.Join(f.failed, "; ")))
-}
-
-// logFan streams the logs of several containers into one stream.
-type logFan struct {
-	src    LogSource
-	out    *streamWriter
-	follow bool
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	seen   map[string]bool // container IDs followed
-	first  error
-	failed []string // "<container>: <error>"
-}
-
-// add streams c's logs unless they already are. Without follow, a failure
-// is kept for the end of the response; with follow it is a line in the
-// stream at once, since the stream may stay open long after.
-func (f *logFan) add(ctx context.Context, c *api.Container, tail int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.seen[c.ID] {
-		return
-	}
-	f.seen[c.ID] = true
-	f.wg.Go(func() {
-		lw := &lineWriter{prefix: containerLabel(c) + " | ", out: f.out}
-		err := f.src.ContainerLogs(ctx, c, f.follow, tail, lw)
-		lw.flush()
-		if err == nil || ctx.Err() != nil {
-			return
-		}
-		if f.follow {
-			_ = lw.emit([]byte("wharf: its logs ended: " + strings.ReplaceAll(err.Error(), "\n", " ") + "\n"))
-			return
-		}
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		if f.first == nil {
-			f.first = err
-		}
-		f.failed = append(f.failed, containerLabel(c)+": "+err.Error())
-	})
-}
-
-// followNewContainers adds to f every container of the service that starts
-// on a node after revision rev, until ctx ends or the service is removed;
-// then it calls cancel, which ends every follower.
-func (s *Server) followNewContainers(ctx context.Context, cancel context.CancelFunc, f *logFan, svcID string, rev int64) {
-	f.wg.Go(func() {
-		defer cancel()
-		for ctx.Err() == nil {
-			for b := range s.st.Watch(ctx, rev, store.KindContainers, store.KindServices) {
-				if b.Err != nil {
-					break
-				}
-				rev = b.Revision
-				for _, ch := range b.Changes {
-					if ch.Kind == store.KindServices {
-						if ch.ID == svcID && ch.Deleted {
-							return
-						}
-						continue
-					}
-					var c api.Container
-					if ch.Deleted || ch.Decode(&c) != nil || !startedFor(&c, svcID) {
-						continue
-					}
-					f.add(ctx, &c, 0)
-				}
-			}
-			// The watch ended (compacted, or the store went away for a
-			// moment): list again and go on from there.
-			all, at, err := store.ListAll[api.Container](ctx, s.st, store.KindContainers)
-			if err != nil {
-				select {
-				case <-ctx.Done():
-				case <-time.After(time.Second):
-				}
-				continue
-			}
-			var svc api.Service
-			if err := s.st.Get(ctx, store.KindServices, svcID, &svc); errors.Is(err, store.ErrNotFound) {
-				return // removed while the watch was down
-			}
-			for _, c := range all {
-				if startedFor(c, svcID) {
-					f.add(ctx, c, 0)
-				}
-			}
-			rev = at
-		}
-	})
-}
-
-// startedFor reports whether c is a container of service svcID that its
-// node has started, so that it has logs to follow.
-func startedFor(c *api.Container, svcID string) bool {
-	st := c.Status.State
-	return c.Spec.Service == svcID && c.Spec.Node != "" && c.Spec.Desired != api.ContainerTerminated &&
-		st != "" && st != api.ContainerPending
+	sw := s.newStreamWriter(w, follow)
+	err = s.d.ServiceLogs(r.Context(), actorOf(r), r.PathValue("id"), follow, tail, sw)
+	return sw.end(r, err)
 }
 
 // streamWriter sends a flushed text stream. Its headers go out with the
 // first byte, so a failure before any output is still a JSON error; for a
-// followed stream they go out after a moment anyway, so a client sees the
-// stream open.
+// followed stream they go out a moment after the domain layer opened it
+// (its checks passed) anyway, so a client sees the stream open. It is a
+// domain.StreamOpener.
 type streamWriter struct {
 	mu      sync.Mutex
 	w       http.ResponseWriter
 	rc      *http.ResponseController
+	follow  bool
+	delay   time.Duration
 	timer   *time.Timer
 	started bool
 	closed  bool
@@ -238,12 +71,21 @@ type streamWriter struct {
 }
 
 func (s *Server) newStreamWriter(w http.ResponseWriter, follow bool) *streamWriter {
-	sw := &streamWriter{w: w, rc: http.NewResponseController(w)}
-	if follow {
-		sw.timer = time.AfterFunc(s.logStart, sw.start)
-	}
-	return sw
+	return &streamWriter{w: w, rc: http.NewResponseController(w), follow: follow, delay: s.logStart}
 }
+
+// OpenStream starts the timer that sends a followed stream's headers.
+func (sw *streamWriter) OpenStream() {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	if sw.follow && sw.timer == nil && !sw.closed {
+		sw.timer = time.AfterFunc(sw.delay, sw.start)
+	}
+}
+
+// CommitStream sends the headers now: some logs were served, so the answer
+// is a 200 and a later error goes in the trailer.
+func (sw *streamWriter) CommitStream() { sw.start() }
 
 func (sw *streamWriter) Write(p []byte) (int, error) {
 	sw.mu.Lock()
@@ -296,11 +138,11 @@ func (sw *streamWriter) flushLocked() error {
 // output an error is returned for the handler to send; after, it can only
 // go in the X-Wharf-Error trailer.
 func (sw *streamWriter) end(r *http.Request, err error) error {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
 	if sw.timer != nil {
 		sw.timer.Stop()
 	}
-	sw.mu.Lock()
-	defer sw.mu.Unlock()
 	sw.closed = true
 	if r.Context().Err() != nil {
 		return nil // the client left
@@ -314,51 +156,4 @@ func (sw *streamWriter) end(r *http.Request, err error) error {
 	}
 	sw.startLocked()
 	return nil
-}
-
-// maxLine is the longest line a lineWriter keeps before it breaks it.
-const maxLine = 64 << 10
-
-// lineWriter prefixes every line and writes each whole line at once, so
-// the lines of several containers interleave but never mix.
-type lineWriter struct {
-	prefix string
-	out    io.Writer
-	buf    []byte
-}
-
-func (lw *lineWriter) Write(p []byte) (int, error) {
-	lw.buf = append(lw.buf, p...)
-	for {
-		i := bytes.IndexByte(lw.buf, '\n')
-		if i < 0 && len(lw.buf) < maxLine {
-			return len(p), nil
-		}
-		var line []byte
-		if i < 0 {
-			line, lw.buf = append(lw.buf[:maxLine:maxLine], '\n'), lw.buf[maxLine:]
-		} else {
-			line, lw.buf = lw.buf[:i+1], lw.buf[i+1:]
-		}
-		if err := lw.emit(line); err != nil {
-			return 0, err
-		}
-		if len(lw.buf) == 0 {
-			lw.buf = nil
-		}
-	}
-}
-
-func (lw *lineWriter) emit(line []byte) error {
-	b := make([]byte, 0, len(lw.prefix)+len(line))
-	_, err := lw.out.Write(append(append(b, lw.prefix...), line...))
-	return err
-}
-
-// flush writes what is left of an unterminated last line.
-func (lw *lineWriter) flush() {
-	if len(lw.buf) > 0 {
-		_ = lw.emit(append(lw.buf, '\n'))
-		lw.buf = nil
-	}
 }

@@ -2,30 +2,19 @@ package apiserver
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
 
-	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/internal/domain"
 )
 
-// writeRawList serves a page of a kind that needs no filtering or
-// stripping straight from the stored JSON, adding each object's revision,
-// instead of decoding and re-encoding every object. The answer is the same
-// api.List a decoded page would make.
-func writeRawList(ctx context.Context, w http.ResponseWriter, st *store.Store, kind string, p page) error {
-	res, err := st.List(ctx, kind, store.ListOptions{After: p.after, Limit: p.limit + 1})
-	if err != nil {
-		return err
-	}
-	items := res.Items
-	next := ""
-	if len(items) > p.limit {
-		items = items[:p.limit]
-		next = items[len(items)-1].ID
-	}
+// writeRawPage writes a page of a kind from the stored JSON, adding each
+// object's revision, instead of decoding and re-encoding every object. The
+// answer is the same api.List a decoded page would make.
+func writeRawPage(w http.ResponseWriter, kind string, p domain.RawPage) error {
+	items, next := p.Items, p.Next
 	size := 32
 	for _, it := range items {
 		size += len(it.Value) + 32

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/pki"
+	"github.com/wharfhq/wharf/internal/records"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -88,7 +89,7 @@ func TestStoredTokensKeepTheirRole(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tok := c.tok
+		tok := records.Token{Meta: c.tok.Meta, Role: c.tok.Role, Admin: c.tok.Admin}
 		tok.ID, tok.Name, tok.Hash = hashID(hash), "old-"+newID()[:6], hash
 		if err := e.st.Create(context.Background(), store.KindTokens, &tok, api.Event{Kind: "token", Object: tok.ID}); err != nil {
 			t.Fatal(err)

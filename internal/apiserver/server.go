@@ -8,7 +8,6 @@
 package apiserver
 
 import (
-	"cmp"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -21,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/domain"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/throttle"
 )
@@ -42,7 +42,10 @@ type Joiner interface {
 
 // Config is what the API server needs. Only Store is required.
 type Config struct {
-	Store       *store.Store
+	Store *store.Store
+	// Domain is the domain layer the handlers call; New makes one over
+	// Store, Logs, Join, CADigest, JoinCommand and AgentCommand when nil.
+	Domain      *domain.Domain
 	Logs        LogSource
 	Join        Joiner
 	CAPEM       []byte                    // served at GET /v1/ca (public)
@@ -69,6 +72,7 @@ type Config struct {
 // Server is the API server. Make it with New.
 type Server struct {
 	cfg       Config
+	d         *domain.Domain
 	st        *store.Store
 	log       *slog.Logger
 	mux       *http.ServeMux
@@ -95,12 +99,20 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Throttle == nil {
 		cfg.Throttle = throttle.New(throttle.Config{})
 	}
+	if cfg.Domain == nil {
+		d, err := newDomain(cfg)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Domain = d
+	}
 	m, err := newMetrics(cfg.Registry)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{
 		cfg:       cfg,
+		d:         cfg.Domain,
 		st:        cfg.Store,
 		log:       cfg.Logger,
 		streams:   newStreams(),
@@ -113,6 +125,14 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// newDomain makes the domain layer over cfg's store and agent interfaces.
+func newDomain(cfg Config) (*domain.Domain, error) {
+	return domain.New(domain.Config{
+		Store: cfg.Store, Logs: cfg.Logs, Join: cfg.Join, CADigest: cfg.CADigest,
+		JoinCommand: cfg.JoinCommand, AgentCommand: cfg.AgentCommand,
+	})
+}
+
 // Handler returns the HTTP handler serving every route.
 func (s *Server) Handler() http.Handler { return s.streams.wrap(s.mux) }
 
@@ -120,9 +140,8 @@ func (s *Server) Handler() http.Handler { return s.streams.wrap(s.mux) }
 type access int
 
 const (
-	public    access = iota // no token
-	reader                  // any token may GET; deploy and admin tokens may do more
-	adminOnly               // admin tokens only, whatever the method
+	public access = iota // no token
+	authed               // an API token; what it may do is the domain layer's to decide
 )
 
 // handlerFunc is a handler that reports failure by returning an error.
@@ -138,45 +157,45 @@ type route struct {
 
 func (s *Server) routes() {
 	rs := []route{
-		{"GET", "/v1/nodes", "node", reader, s.listNodes},
-		{"GET", "/v1/nodes/{id}", "node", reader, s.getNode},
-		{"PATCH", "/v1/nodes/{id}", "node", adminOnly, s.patchNode},
-		{"DELETE", "/v1/nodes/{id}", "node", adminOnly, s.deleteNode},
+		{"GET", "/v1/nodes", "node", authed, s.listNodes},
+		{"GET", "/v1/nodes/{id}", "node", authed, s.getNode},
+		{"PATCH", "/v1/nodes/{id}", "node", authed, s.patchNode},
+		{"DELETE", "/v1/nodes/{id}", "node", authed, s.deleteNode},
 
-		{"POST", "/v1/services", "service", reader, s.createService},
-		{"GET", "/v1/services", "service", reader, s.listServices},
-		{"GET", "/v1/services/{id}", "service", reader, s.getService},
-		{"DELETE", "/v1/services/{id}", "service", reader, s.deleteService},
-		{"POST", "/v1/services/{id}/scale", "service", reader, s.scaleService},
-		{"POST", "/v1/services/{id}/stop", "service", reader, s.stopService},
-		{"POST", "/v1/services/{id}/start", "service", reader, s.startService},
-		{"POST", "/v1/services/{id}/restart", "service", reader, s.restartService},
-		{"POST", "/v1/services/{id}/redeploy", "service", reader, s.restartService},
-		{"PATCH", "/v1/services/{id}", "service", reader, s.updateService},
-		{"GET", "/v1/services/{id}/logs", "service", reader, s.serviceLogs},
+		{"POST", "/v1/services", "service", authed, s.createService},
+		{"GET", "/v1/services", "service", authed, s.listServices},
+		{"GET", "/v1/services/{id}", "service", authed, s.getService},
+		{"DELETE", "/v1/services/{id}", "service", authed, s.deleteService},
+		{"POST", "/v1/services/{id}/scale", "service", authed, s.scaleService},
+		{"POST", "/v1/services/{id}/stop", "service", authed, s.stopService},
+		{"POST", "/v1/services/{id}/start", "service", authed, s.startService},
+		{"POST", "/v1/services/{id}/restart", "service", authed, s.restartService},
+		{"POST", "/v1/services/{id}/redeploy", "service", authed, s.restartService},
+		{"PATCH", "/v1/services/{id}", "service", authed, s.updateService},
+		{"GET", "/v1/services/{id}/logs", "service", authed, s.serviceLogs},
 
-		{"PUT", "/v1/stacks/{id}", "stack", reader, s.deployStack},
-		{"GET", "/v1/stacks", "stack", reader, s.listStacks},
-		{"GET", "/v1/stacks/{id}", "stack", reader, s.getStack},
-		{"DELETE", "/v1/stacks/{id}", "stack", reader, s.deleteStack},
-		{"POST", "/v1/stacks/{id}/stop", "stack", reader, s.stopStack},
-		{"POST", "/v1/stacks/{id}/start", "stack", reader, s.startStack},
-		{"POST", "/v1/stacks/{id}/redeploy", "stack", reader, s.redeployStack},
+		{"PUT", "/v1/stacks/{id}", "stack", authed, s.deployStack},
+		{"GET", "/v1/stacks", "stack", authed, s.listStacks},
+		{"GET", "/v1/stacks/{id}", "stack", authed, s.getStack},
+		{"DELETE", "/v1/stacks/{id}", "stack", authed, s.deleteStack},
+		{"POST", "/v1/stacks/{id}/stop", "stack", authed, s.stopStack},
+		{"POST", "/v1/stacks/{id}/start", "stack", authed, s.startStack},
+		{"POST", "/v1/stacks/{id}/redeploy", "stack", authed, s.redeployStack},
 
-		{"GET", "/v1/containers", "container", reader, s.listContainers},
-		{"GET", "/v1/containers/{id}", "container", reader, s.getContainer},
-		{"GET", "/v1/containers/{id}/logs", "container", reader, s.containerLogs},
-		{"POST", "/v1/containers/{id}/exec", "container", adminOnly, s.execContainer},
+		{"GET", "/v1/containers", "container", authed, s.listContainers},
+		{"GET", "/v1/containers/{id}", "container", authed, s.getContainer},
+		{"GET", "/v1/containers/{id}/logs", "container", authed, s.containerLogs},
+		{"POST", "/v1/containers/{id}/exec", "container", authed, s.execContainer},
 
-		{"GET", "/v1/events", "event", reader, s.events},
-		{"GET", "/v1/actions", "action", reader, s.listActions},
+		{"GET", "/v1/events", "event", authed, s.events},
+		{"GET", "/v1/actions", "action", authed, s.listActions},
 
-		{"POST", "/v1/tokens", "token", adminOnly, s.createToken},
-		{"GET", "/v1/tokens", "token", adminOnly, s.listTokens},
-		{"DELETE", "/v1/tokens/{id}", "token", adminOnly, s.deleteToken},
-		{"POST", "/v1/join-tokens", "jointoken", adminOnly, s.createJoinToken},
-		{"GET", "/v1/join-tokens", "jointoken", adminOnly, s.listJoinTokens},
-		{"DELETE", "/v1/join-tokens/{id}", "jointoken", adminOnly, s.deleteJoinToken},
+		{"POST", "/v1/tokens", "token", authed, s.createToken},
+		{"GET", "/v1/tokens", "token", authed, s.listTokens},
+		{"DELETE", "/v1/tokens/{id}", "token", authed, s.deleteToken},
+		{"POST", "/v1/join-tokens", "jointoken", authed, s.createJoinToken},
+		{"GET", "/v1/join-tokens", "jointoken", authed, s.listJoinTokens},
+		{"DELETE", "/v1/join-tokens/{id}", "jointoken", authed, s.deleteJoinToken},
 
 		{"POST", "/v1/join", "node", public, s.join},
 		{"GET", "/v1/ca", "", public, s.ca},
@@ -212,17 +231,18 @@ func (s *Server) wrap(rt route) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		info := &reqInfo{kind: rt.kind, object: r.PathValue("id")}
-		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
+		ctx := context.WithValue(r.Context(), infoKey{}, info)
+		r = r.WithContext(domain.Noting(ctx, &info.note))
 		defer func() { s.metrics.observe(r.Method, rt.path, sw.code(), time.Since(start)) }()
 
 		if rt.access != public {
-			tok, err := s.authenticateThrottled(r)
+			actor, err := s.authenticateThrottled(r)
 			if err != nil {
 				s.fail(sw, r, err)
 				return
 			}
-			info.token = tok
-			info.who = cmp.Or(tok.Name, tok.ID)
+			info.actor = actor
+			info.who = actor.Name
 		} else if rt.path == "/v1/join" {
 			info.who = "join"
 		}
@@ -238,10 +258,6 @@ func (s *Server) wrap(rt route) http.Handler {
 				s.fail(sw, r, errors.New("panic in handler"))
 			}
 		}()
-		if err := authorize(rt.access, info.token, r.Method); err != nil {
-			s.fail(sw, r, err)
-			return
-		}
 		if err := rt.h(sw, r); err != nil {
 			s.fail(sw, r, err)
 		}
@@ -251,7 +267,8 @@ func (s *Server) wrap(rt route) http.Handler {
 // reqInfo travels with a request so the action recorder learns what the
 // handler did.
 type reqInfo struct {
-	token  *api.Token
+	actor  domain.Actor // who calls, for the domain layer
+	note   domain.Note  // what the domain layer noted for the action
 	who    string
 	kind   string
 	object string
@@ -267,8 +284,9 @@ func infoOf(r *http.Request) *reqInfo {
 	return &reqInfo{}
 }
 
-// setObject names the object a request acted on, for its action.
-func setObject(r *http.Request, id string) { infoOf(r).object = id }
+// actorOf is the actor a request calls the domain layer as (the zero
+// Actor, read-only, on public routes).
+func actorOf(r *http.Request) domain.Actor { return infoOf(r).actor }
 
 // statusWriter remembers the status a handler sent.
 type statusWriter struct {

@@ -1,22 +1,17 @@
 package apiserver
 
+// The /v1/services routes: each decodes its request, calls the domain
+// layer and encodes the answer.
+
 import (
-	"context"
-	"errors"
-	"fmt"
+	"encoding/json"
 	"net/http"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/domain"
 	"github.com/wharfhq/wharf/internal/errdefs"
 	"github.com/wharfhq/wharf/internal/store"
 )
-
-func serviceNameKey(name string) string { return "services." + name }
-
-// resolveService finds a service by ID, then by name.
-func (s *Server) resolveService(ctx context.Context, ref string) (*api.Service, error) {
-	return resolve[api.Service](ctx, s.st, store.KindServices, "service", serviceNameKey, ref)
-}
 
 type createServiceRequest struct {
 	Name string          `json:"name"`
@@ -28,31 +23,8 @@ func (s *Server) createService(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decode(w, r, &req, false); err != nil {
 		return err
 	}
-	if !serviceNameRE.MatchString(req.Name) {
-		return errdefs.Invalid("name", "service name %q must match %s", req.Name, serviceNameRE)
-	}
-	if err := validateSpec(&req.Spec); err != nil {
-		return err
-	}
-	if err := validateDependsOn(&req.Spec, req.Name); err != nil {
-		return err
-	}
-	svc := api.Service{
-		Meta:   api.Meta{ID: newID(), Name: req.Name},
-		Spec:   req.Spec,
-		Status: api.ServiceStatus{State: api.ServiceNotRunning},
-	}
-	svc.Spec.Running = true
-	setObject(r, svc.ID)
-	t := s.st.Txn()
-	t.Create(store.KindServices, &svc)
-	t.Create(store.KindNames, &nameIndex{api.Meta{ID: serviceNameKey(svc.Name), Name: svc.ID}})
-	t.Emit(api.Event{Kind: "service", Object: svc.ID, Name: svc.Name, Type: "created", State: string(svc.Status.State),
-		Message: fmt.Sprintf("service %s created with %d replicas", svc.Name, svc.Spec.Replicas)})
-	if err := t.Commit(r.Context()); err != nil {
-		if errors.Is(err, store.ErrExists) {
-			return newErr(errdefs.ErrConflict, "a service named %q already exists", req.Name)
-		}
+	svc, err := s.d.CreateService(r.Context(), actorOf(r), req.Name, req.Spec)
+	if err != nil {
 		return err
 	}
 	w.Header().Set("Location", "/v1/services/"+svc.ID)
@@ -60,46 +32,42 @@ func (s *Server) createService(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// listServices serves GET /v1/services, ?stack= keeping one stack's. An
+// unfiltered page is copied through from the store as it is.
 func (s *Server) listServices(w http.ResponseWriter, r *http.Request) error {
-	var keep func(*api.Service) bool
-	if ref := r.URL.Query().Get("stack"); ref != "" {
-		st, err := s.resolveStack(r.Context(), ref)
+	ref := r.URL.Query().Get("stack")
+	p, err := parsePage(r)
+	if err != nil {
+		if ref != "" {
+			// An unknown stack is reported before a bad page.
+			if _, serr := s.d.GetStack(r.Context(), actorOf(r), ref); serr != nil {
+				return serr
+			}
+		}
+		return err
+	}
+	if ref == "" {
+		raw, err := s.d.ListServicesRaw(r.Context(), actorOf(r), p.domain())
 		if err != nil {
 			return err
 		}
-		keep = func(svc *api.Service) bool { return svc.Stack == st.ID }
+		return writeRawPage(w, store.KindServices, raw)
 	}
-	return listHandler[api.Service](s, store.KindServices, keep)(w, r)
+	l, err := s.d.ListServices(r.Context(), actorOf(r), ref, p.domain())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, l)
+	return nil
 }
 
 func (s *Server) getService(w http.ResponseWriter, r *http.Request) error {
-	svc, err := s.resolveService(r.Context(), r.PathValue("id"))
+	svc, err := s.d.GetService(r.Context(), actorOf(r), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, svc)
 	return nil
-}
-
-// serviceEvent is an "updated" event about a service.
-func serviceEvent(svc *api.Service, msg string) api.Event {
-	return api.Event{Kind: "service", Object: svc.ID, Name: svc.Name, Type: "updated", Message: "service " + svc.Name + " " + msg}
-}
-
-// modifyService applies fn to the service the path names (by ID or name);
-// see modify.
-func (s *Server) modifyService(r *http.Request, rev int64, fn func(*api.Service) ([]api.Event, error)) (*api.Service, error) {
-	ref := r.PathValue("id")
-	svc, err := s.resolveService(r.Context(), ref)
-	if err != nil {
-		return nil, err
-	}
-	setObject(r, svc.ID)
-	return modify(r.Context(), s.st, store.KindServices, "service", svc.ID, rev, fn)
-}
-
-func terminatingErr(svc *api.Service) error {
-	return newErr(errdefs.ErrConflict, "service %q is being removed", svc.Name)
 }
 
 type scaleRequest struct {
@@ -115,27 +83,15 @@ func (s *Server) scaleService(w http.ResponseWriter, r *http.Request) error {
 	if req.Replicas == nil {
 		return errdefs.Invalid("replicas", "required: the number of containers to run")
 	}
-	n := *req.Replicas
-	if n < 0 || n > 10000 {
-		return errdefs.Invalid("replicas", "must be from 0 to 10000, got %d", n)
+	// The body's errors come before the If-Match header's, as ever.
+	if err := domain.ValidateReplicas(*req.Replicas); err != nil {
+		return err
 	}
 	rev, err := ifMatchOr(r, req.Revision)
 	if err != nil {
 		return err
 	}
-	svc, err := s.modifyService(r, rev, func(svc *api.Service) ([]api.Event, error) {
-		switch {
-		case svc.Terminating:
-			return nil, terminatingErr(svc)
-		case svc.Spec.Strategy == api.StrategyEveryNode:
-			return nil, newErr(errdefs.ErrConflict, "service %q: an EVERY_NODE service runs one container per matching node; it cannot be scaled by hand", svc.Name)
-		case svc.Spec.Replicas == n:
-			return nil, store.ErrNoChange
-		}
-		old := svc.Spec.Replicas
-		svc.Spec.Replicas = n
-		return []api.Event{serviceEvent(svc, fmt.Sprintf("scaled from %d to %d replicas", old, n))}, nil
-	})
+	svc, err := s.d.ScaleService(r.Context(), actorOf(r), r.PathValue("id"), *req.Replicas, rev)
 	if err != nil {
 		return err
 	}
@@ -156,13 +112,7 @@ func (s *Server) setRunning(w http.ResponseWriter, r *http.Request, running bool
 	if err != nil {
 		return err
 	}
-	svc, err := s.modifyService(r, rev, func(svc *api.Service) ([]api.Event, error) {
-		if svc.Terminating {
-			return nil, terminatingErr(svc)
-		}
-		ev, err := setRunningTo(svc, running, "")
-		return []api.Event{ev}, err
-	})
+	svc, err := s.d.SetServiceRunning(r.Context(), actorOf(r), r.PathValue("id"), running, rev)
 	if err != nil {
 		return err
 	}
@@ -177,12 +127,7 @@ func (s *Server) deleteService(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	svc, err := s.modifyService(r, rev, func(svc *api.Service) ([]api.Event, error) {
-		if svc.Terminating {
-			return nil, store.ErrNoChange
-		}
-		return []api.Event{terminate(svc, "")}, nil
-	})
+	svc, err := s.d.RemoveService(r.Context(), actorOf(r), r.PathValue("id"), rev)
 	if err != nil {
 		return err
 	}
@@ -190,28 +135,46 @@ func (s *Server) deleteService(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// restartService serves POST /v1/services/{id}/restart: it raises the
-// service's RestartGeneration, and the service controller replaces its
-// containers one slot at a time, each stopped before its new run starts
-// (on the same node when it still fits). Slots that autodestroy emptied
-// run again. A stopped service must be started instead.
+// restartService serves POST /v1/services/{id}/restart (and /redeploy):
+// the service's containers run again one slot at a time. 202 Accepted.
 func (s *Server) restartService(w http.ResponseWriter, r *http.Request) error {
 	rev, err := ifMatch(r)
 	if err != nil {
 		return err
 	}
-	svc, err := s.modifyService(r, rev, func(svc *api.Service) ([]api.Event, error) {
-		switch {
-		case svc.Terminating:
-			return nil, terminatingErr(svc)
-		case !svc.Spec.Running:
-			return nil, newErr(errdefs.ErrConflict, "service %q is stopped; start it with `wharf service start %s`", svc.Name, svc.Name)
-		}
-		return []api.Event{rerun(svc, "restart requested")}, nil
-	})
+	svc, err := s.d.RedeployService(r.Context(), actorOf(r), r.PathValue("id"), rev)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, svc)
+	return nil
+}
+
+type updateServiceRequest struct {
+	Spec     json.RawMessage `json:"spec"`
+	Revision int64           `json:"revision,omitempty"`
+}
+
+// updateService serves PATCH /v1/services/{id} {"spec":{...}}: the fields
+// present replace the service's (see domain.UpdateService). If-Match (or
+// "revision") guards the write.
+func (s *Server) updateService(w http.ResponseWriter, r *http.Request) error {
+	var req updateServiceRequest
+	if err := s.decode(w, r, &req, false); err != nil {
+		return err
+	}
+	// The body's errors come before the If-Match header's, as ever.
+	if err := domain.ValidateServicePatch(req.Spec); err != nil {
+		return err
+	}
+	rev, err := ifMatchOr(r, req.Revision)
+	if err != nil {
+		return err
+	}
+	svc, err := s.d.UpdateService(r.Context(), actorOf(r), r.PathValue("id"), req.Spec, rev)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, svc)
 	return nil
 }

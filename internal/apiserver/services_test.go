@@ -16,7 +16,7 @@ func TestServiceLifecycle(t *testing.T) {
 	if !svc.Spec.Running || svc.Status.State != api.ServiceNotRunning || len(svc.ID) != 16 || svc.Revision == 0 {
 		t.Fatalf("created service: %+v", svc)
 	}
-	var idx nameIndex
+	var idx struct{ api.Meta }
 	if err := e.st.Get(t.Context(), store.KindNames, "services.web", &idx); err != nil || idx.Name != svc.ID {
 		t.Fatalf("name index: %+v %v", idx, err)
 	}

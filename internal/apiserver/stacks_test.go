@@ -92,7 +92,7 @@ func TestDeployStack(t *testing.T) {
 	if fmt.Sprint(web.Spec.Links) != "[app-api:api]" || fmt.Sprint(apiSvc.Spec.Links) != "[app-db:database]" || apiSvc.Spec.DependsOn[0].Service != "app-db" {
 		t.Fatalf("links and depends_on not rewritten: %+v %+v", web.Spec, apiSvc.Spec)
 	}
-	var idx nameIndex
+	var idx struct{ api.Meta }
 	if err := e.st.Get(t.Context(), store.KindNames, "services.app-db", &idx); err != nil || idx.Name != db.ID {
 		t.Fatalf("service name index: %+v %v", idx, err)
 	}
@@ -309,7 +309,7 @@ func TestStackActions(t *testing.T) {
 	if code, _ := e.do("GET", "/v1/stacks/app", e.admin, ""); code != 404 {
 		t.Fatalf("stack still there after rm: %d", code)
 	}
-	var idx nameIndex
+	var idx struct{ api.Meta }
 	if err := e.st.Get(t.Context(), store.KindNames, "stacks.app", &idx); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("stack name index after rm: %v", err)
 	}

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/domain"
 	"github.com/wharfhq/wharf/internal/errdefs"
 	"github.com/wharfhq/wharf/internal/throttle"
 )
@@ -46,10 +46,10 @@ func tooManyFailures(wait time.Duration, what string) error {
 // source that sent too many wrong tokens is refused with 429 without a
 // store read, and every wrong or malformed token it sends counts. A
 // request without any token does not count: it guesses nothing.
-func (s *Server) authenticateThrottled(r *http.Request) (*api.Token, error) {
+func (s *Server) authenticateThrottled(r *http.Request) (domain.Actor, error) {
 	src := throttle.Source(r.RemoteAddr)
 	if wait, blocked := s.cfg.Throttle.Blocked(src); blocked {
-		return nil, tooManyFailures(wait, "authentications")
+		return domain.Actor{}, tooManyFailures(wait, "authentications")
 	}
 	tok, err := s.authenticate(r)
 	if err != nil && errors.Is(err, errdefs.ErrUnauthorized) && r.Header.Get("Authorization") != "" {

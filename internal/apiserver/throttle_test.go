@@ -11,6 +11,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/domain"
 	"github.com/wharfhq/wharf/internal/hostile"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/throttle"
@@ -67,6 +68,9 @@ func TestTokenGuesserIsThrottled(t *testing.T) {
 	}
 	_ = cli.Close()
 	e.s.st = store.New(cli, "/gone")
+	if e.s.d, err = domain.New(domain.Config{Store: e.s.st}); err != nil {
+		t.Fatal(err)
+	}
 	if code, _ := e.do("GET", "/v1/nodes", e.admin, ""); code != http.StatusTooManyRequests {
 		t.Fatalf("a refused request without a store: %d, want 429", code)
 	}

@@ -2,56 +2,18 @@ package apiserver
 
 import (
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/pki"
-	"github.com/wharfhq/wharf/internal/store"
 )
-
-func TestBootstrap(t *testing.T) {
-	st := store.New(testEtcd.Client, "/test/bootstrap-"+newID())
-	dir := filepath.Join(t.TempDir(), "data")
-	secret, created, err := Bootstrap(t.Context(), st, dir)
-	if err != nil || !created || !strings.HasPrefix(secret, "wharf_") || len(secret) != len("wharf_")+52 {
-		t.Fatalf("first Bootstrap: %q %v %v", secret, created, err)
-	}
-	path := filepath.Join(dir, "admin-token")
-	fi, err := os.Stat(path)
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("token file: %v %v", fi, err)
-	}
-	b, _ := os.ReadFile(path)
-	if strings.TrimSpace(string(b)) != secret {
-		t.Fatal("file does not hold the secret")
-	}
-	toks, _, err := store.ListAll[api.Token](t.Context(), st, store.KindTokens)
-	if err != nil || len(toks) != 1 || !toks[0].Admin || toks[0].Hash != pki.HashSecret(secret) || strings.Contains(string(b), toks[0].Hash) {
-		t.Fatalf("stored tokens: %+v %v", toks, err)
-	}
-
-	again, created, err := Bootstrap(t.Context(), st, dir)
-	if err != nil || created || again != secret {
-		t.Fatalf("second Bootstrap: %q %v %v", again, created, err)
-	}
-	if toks, _, _ := store.ListAll[api.Token](t.Context(), st, store.KindTokens); len(toks) != 1 {
-		t.Fatalf("%d tokens after the second Bootstrap", len(toks))
-	}
-	// Another server's data dir, without the file: no secret, no new token.
-	other, created, err := Bootstrap(t.Context(), st, t.TempDir())
-	if err != nil || created || other != "" {
-		t.Fatalf("Bootstrap elsewhere: %q %v %v", other, created, err)
-	}
-}
 
 func TestTokens(t *testing.T) {
 	e := newEnv(t)
 	var ro api.TokenCreated
 	e.call("POST", "/v1/tokens", `{"name":"ci","admin":false}`, http.StatusCreated, &ro)
-	if ro.Admin || ro.Role != "read-only" || ro.Hash != "" || !strings.HasPrefix(ro.Secret, "wharf_") || ro.Revision == 0 {
+	if ro.Admin || ro.Role != "read-only" || !strings.HasPrefix(ro.Secret, "wharf_") || ro.Revision == 0 {
 		t.Fatalf("created: %+v", ro)
 	}
 	code, b := e.do("GET", "/v1/tokens", e.admin, "")
@@ -119,5 +81,22 @@ func TestActions(t *testing.T) {
 	}
 	if l.Items[2].Status != 409 || !strings.Contains(l.Items[2].Error, `"web"`) || l.Items[3].Status != 403 {
 		t.Fatalf("failed actions: %+v", l.Items[2:])
+	}
+}
+
+// TestNoHashOnTheWire: a created token, a created join token and both
+// lists never carry a "hash", though the store keeps one for each.
+func TestNoHashOnTheWire(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct{ method, path, body string }{
+		{"POST", "/v1/tokens", `{"name":"ci","role":"deploy"}`},
+		{"POST", "/v1/join-tokens", `{}`},
+		{"GET", "/v1/tokens", ""},
+		{"GET", "/v1/join-tokens", ""},
+	} {
+		code, b := e.do(c.method, c.path, e.admin, c.body)
+		if code/100 != 2 || strings.Contains(string(b), `"hash"`) {
+			t.Errorf("%s %s: %d %s", c.method, c.path, code, b)
+		}
 	}
 }

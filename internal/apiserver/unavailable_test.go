@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/domain"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/store/etcdtest"
 )
@@ -22,7 +23,7 @@ func TestLeaderLossIs503(t *testing.T) {
 	c := etcdtest.Start(t, 3)
 	st := store.New(c.Client(0), "/wharf")
 	st.SetOpTimeout(2 * time.Second)
-	admin, _, err := Bootstrap(t.Context(), st, t.TempDir())
+	admin, _, err := domain.Bootstrap(t.Context(), st, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/wharfhq/wharf/internal/errdefs"
 	"github.com/wharfhq/wharf/internal/gateway"
 	"github.com/wharfhq/wharf/internal/pki"
+	"github.com/wharfhq/wharf/internal/records"
 	"github.com/wharfhq/wharf/internal/runtime"
 	"github.com/wharfhq/wharf/internal/store"
 )
@@ -78,7 +79,7 @@ func newEnv(t *testing.T, gwOpts ...func(*gateway.Config)) *env {
 		t.Fatal(err)
 	}
 	e.token = token
-	if err := e.st.Create(ctx, store.KindJoinTokens, &api.JoinToken{Meta: api.Meta{ID: "jt1"}, Hash: hash}); err != nil {
+	if err := e.st.Create(ctx, store.KindJoinTokens, &records.JoinToken{Meta: api.Meta{ID: "jt1"}, Hash: hash}); err != nil {
 		t.Fatal(err)
 	}
 	e.startGateway("127.0.0.1:0")

@@ -17,6 +17,7 @@ import (
 	"github.com/wharfhq/wharf/internal/errdefs"
 	"github.com/wharfhq/wharf/internal/lifecycle"
 	"github.com/wharfhq/wharf/internal/pki"
+	"github.com/wharfhq/wharf/internal/records"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -74,7 +75,7 @@ func (g *Gateway) Join(ctx context.Context, req api.JoinRequest, remoteAddr stri
 }
 
 // joinNew creates a new node, using tok once in the same transaction.
-func (g *Gateway) joinNew(ctx context.Context, req api.JoinRequest, tok *api.JoinToken, remoteAddr string) (api.JoinResponse, error) {
+func (g *Gateway) joinNew(ctx context.Context, req api.JoinRequest, tok *records.JoinToken, remoteAddr string) (api.JoinResponse, error) {
 	id, err := newNodeID()
 	if err != nil {
 		return api.JoinResponse{}, err
@@ -193,7 +194,7 @@ func (g *Gateway) proveNode(peer []*x509.Certificate, n *api.Node) (*big.Int, er
 
 // checkJoinToken finds the stored join token whose secret the token carries,
 // for this cluster's CA, and checks that it is neither expired nor used up.
-func (g *Gateway) checkJoinToken(ctx context.Context, token string) (*api.JoinToken, error) {
+func (g *Gateway) checkJoinToken(ctx context.Context, token string) (*records.JoinToken, error) {
 	tok, err := pki.ParseJoinToken(strings.TrimSpace(token))
 	if err != nil {
 		return nil, fmt.Errorf("%w: malformed join token: %v", errdefs.ErrUnauthorized, err)
@@ -221,7 +222,7 @@ func (g *Gateway) checkJoinToken(ctx context.Context, token string) (*api.JoinTo
 	return nil, fmt.Errorf("%w: join token is not valid (unknown or revoked)", errdefs.ErrUnauthorized)
 }
 
-func usedUp(t *api.JoinToken) error {
+func usedUp(t *records.JoinToken) error {
 	return fmt.Errorf("%w: join token %s is used up: %d nodes joined with it, its limit; make a new one with `wharf node join-token` (--uses sets how many nodes it may join)",
 		errdefs.ErrUnauthorized, t.ID, t.MaxUses)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/apiserver"
 	"github.com/wharfhq/wharf/internal/controller"
+	"github.com/wharfhq/wharf/internal/domain"
 	"github.com/wharfhq/wharf/internal/gateway"
 	"github.com/wharfhq/wharf/internal/install"
 	"github.com/wharfhq/wharf/internal/pki"
@@ -156,7 +157,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	secret, created, err := apiserver.Bootstrap(ctx, st, cfg.DataDir)
+	secret, created, err := domain.Bootstrap(ctx, st, cfg.DataDir)
 	if err != nil {
 		return fmt.Errorf("bootstrap admin token: %w", err)
 	}

@@ -5,7 +5,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/records"
 )
 
 // Counted objects (join tokens) carry their use count in etcd itself: every
@@ -43,15 +43,16 @@ func (t *Txn) Use(kind, id string, limit int64) {
 // been written only by its creation and by Use).
 func (r RawObject) Uses() int64 { return max(r.Version-1, 0) }
 
-// ListJoinTokens reads every join token, with Uses filled in.
-func ListJoinTokens(ctx context.Context, s *Store) ([]*api.JoinToken, error) {
+// ListJoinTokens reads every join token as stored (with its hash), with
+// Uses filled in.
+func ListJoinTokens(ctx context.Context, s *Store) ([]*records.JoinToken, error) {
 	res, err := s.List(ctx, KindJoinTokens, ListOptions{})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*api.JoinToken, 0, len(res.Items))
+	out := make([]*records.JoinToken, 0, len(res.Items))
 	for _, raw := range res.Items {
-		var t api.JoinToken
+		var t records.JoinToken
 		if err := raw.Decode(&t); err != nil {
 			return nil, err
 		}

@@ -1,4 +1,4 @@
-package apiserver
+package domain
 
 // What a stack deploy does: checking a StackSpec, turning the compose
 // file's short service names into the services Wharf runs, and the plan

@@ -1,4 +1,4 @@
-package apiserver
+package domain
 
 // The field list of a stack deploy's plan: a small recursive diff of two
 // service specs as JSON objects.

@@ -1,4 +1,4 @@
-package apiserver
+package domain
 
 import (
 	"context"
@@ -16,6 +16,10 @@ import (
 type nameIndex struct {
 	api.Meta
 }
+
+func serviceNameKey(name string) string { return "services." + name }
+
+func stackNameKey(name string) string { return "stacks." + name }
 
 // byName reads the object of kind whose name index is key; it returns
 // store.ErrNotFound when there is no such index or object.
@@ -35,7 +39,7 @@ func byName[T any, PT interface {
 }
 
 // resolve finds an object of kind by ID, then by name through its index
-// key(ref); what names the kind in a 404.
+// key(ref); what names the kind in a not-found error.
 func resolve[T any, PT interface {
 	*T
 	store.Object

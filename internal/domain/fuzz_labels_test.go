@@ -1,4 +1,4 @@
-package apiserver
+package domain
 
 import (
 	"errors"
@@ -26,7 +26,7 @@ func FuzzValidateLabels(f *testing.F) {
 				t.Fatalf("validateLabels(%q=%q): %v, want a FieldError on labels.%s", k, v, err, k)
 			}
 		} else if !labelKeyRE.MatchString(k) || len(v) > maxValueLen || !printable(v) {
-			t.Fatalf("validateLabels accepted %q=%q", k, v)
+			t.Fatalf("ValidateLabels accepted %q=%q", k, v)
 		}
 
 		tag := k

@@ -1,0 +1,62 @@
+package domain
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// MaxActionField bounds the path, object and error an action keeps: they
+// echo what the client sent, and a bad request must not make the server
+// store (and keep in etcd's memory) up to a request body's worth of audit.
+const MaxActionField = 1024
+
+// ClipAction cuts s to at most MaxActionField bytes, on a rune boundary,
+// saying how much was cut.
+func ClipAction(s string) string {
+	if len(s) <= MaxActionField {
+		return s
+	}
+	return strings.ToValidUTF8(s[:MaxActionField], "") + "... (" + strconv.Itoa(len(s)-MaxActionField) + " more bytes)"
+}
+
+// RecordAction stores a front door's audit record of a call, with its path,
+// object and error clipped to MaxActionField bytes (and a note of how much
+// was cut). It gives the action an ID that sorts by time when it has none,
+// so lists come oldest first; the record expires with the store's action
+// lease. The front door decides which calls it records.
+func (d *Domain) RecordAction(ctx context.Context, a api.Action) error {
+	if a.ID == "" {
+		a.ID = d.newTimeID()
+	}
+	a.Path = ClipAction(a.Path)
+	a.Object = ClipAction(a.Object)
+	a.Error = ClipAction(a.Error)
+	t := d.st.Txn()
+	t.CreateExpiring(store.KindActions, &a)
+	return t.Commit(ctx)
+}
+
+// ListActions returns a page of the audit trail, oldest first, as stored
+// (an action's stored form is its wire form). It refuses an actor without
+// read access to apps, and a limit out of range.
+func (d *Domain) ListActions(ctx context.Context, a Actor, p Page) (RawPage, error) {
+	if err := a.need(AreaApps, Read); err != nil {
+		return RawPage{}, err
+	}
+	return d.rawPage(ctx, store.KindActions, p)
+}
+
+// newTimeID returns an ID that sorts by creation time: 16 hex digits of
+// Unix nanoseconds and 4 random hex digits.
+func (d *Domain) newTimeID() string {
+	var b [2]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%016x%s", d.cfg.Now().UnixNano(), hex.EncodeToString(b[:]))
+}

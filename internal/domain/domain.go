@@ -1,0 +1,74 @@
+package domain
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// LogSource streams a container's logs from its node (the agent gateway
+// implements it). It returns an errdefs.ErrUnavailable error when the
+// node is not connected. tail 0 means every line.
+type LogSource interface {
+	ContainerLogs(ctx context.Context, c *api.Container, follow bool, tail int, w io.Writer) error
+}
+
+// Execer runs a command in a container through its node's agent (the
+// agent gateway implements it). Errors are errdefs errors.
+type Execer interface {
+	ContainerExec(ctx context.Context, c *api.Container, cmd []string) (api.ExecResult, error)
+}
+
+// Joiner enrolls a new node (the agent gateway implements it). Errors are
+// errdefs errors.
+type Joiner interface {
+	// peer is the join connection's TLS client certificates (nil when it
+	// sent none): a rejoin's proof of the node's identity.
+	Join(ctx context.Context, req api.JoinRequest, remoteAddr string, peer []*x509.Certificate) (api.JoinResponse, error)
+}
+
+// Config is what the domain layer needs. Only Store is required.
+type Config struct {
+	Store *store.Store
+	// Logs fetches container logs from nodes; when it also implements
+	// Execer, exec works too.
+	Logs LogSource
+	// Join enrolls nodes.
+	Join Joiner
+	// CADigest is put into join tokens ("" when the server has no CA).
+	CADigest string
+	// JoinCommand is the command line shown with a new join token.
+	JoinCommand func(token string) string
+	// AgentCommand is the plain `wharf agent` line for a new join token,
+	// for a host that has the binary already.
+	AgentCommand func(token string) string
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// Domain holds the operations. Make it with New; it is safe for
+// concurrent use.
+type Domain struct {
+	cfg Config
+	st  *store.Store
+}
+
+// New checks cfg and returns the domain layer over its store.
+func New(cfg Config) (*Domain, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("domain: Config.Store is required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Domain{cfg: cfg, st: cfg.Store}, nil
+}
+
+// Store is the store the domain writes (for front doors' health checks
+// and raw reads of the kinds whose stored form is their wire form).
+func (d *Domain) Store() *store.Store { return d.st }

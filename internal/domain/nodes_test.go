@@ -1,0 +1,113 @@
+package domain
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/errdefs"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// snapshot is every stored node, token, join token and event with its
+// revision: equal snapshots mean nothing was written between them.
+
+// refused checks that err is a forbidden error and that the store is as
+// before was.
+func refused(t *testing.T, d *Domain, before, op string, err error) {
+	t.Helper()
+	if !errors.Is(err, errdefs.ErrForbidden) {
+		t.Errorf("%s: %v, want a forbidden error", op, err)
+	}
+	if after := snapshot(t, d); after != before {
+		t.Errorf("%s was refused but wrote:\nbefore:\n%safter:\n%s", op, before, after)
+	}
+}
+
+func addNode(t *testing.T, d *Domain, id, name string) {
+	t.Helper()
+	n := api.Node{Meta: api.Meta{ID: id, Name: name}, Hostname: name, State: api.NodeDeployed}
+	if err := d.st.Create(context.Background(), store.KindNodes, &n); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNodesRefuseWithoutPermission(t *testing.T) {
+	d := newTestDomain(t)
+	ctx := context.Background()
+	addNode(t, d, "n1", "host-1")
+	before := snapshot(t, d)
+	for _, a := range []Actor{deployer, reader} {
+		_, err := d.LabelNode(ctx, a, "n1", map[string]string{"zone": "a"}, 0)
+		refused(t, d, before, a.Role+" LabelNode", err)
+		_, _, err = d.RemoveNode(ctx, a, "n1", true, 0)
+		refused(t, d, before, a.Role+" RemoveNode", err)
+	}
+	// Reading nodes needs only Read.
+	for _, a := range []Actor{deployer, reader} {
+		if n, err := d.GetNode(ctx, a, "host-1"); err != nil || n.ID != "n1" {
+			t.Errorf("%s GetNode: %+v %v", a.Role, n, err)
+		}
+		if p, err := d.ListNodes(ctx, a, Page{}); err != nil || len(p.Items) != 1 {
+			t.Errorf("%s ListNodes: %+v %v", a.Role, p, err)
+		}
+	}
+	if _, err := d.GetNode(ctx, Actor{Name: "x", Role: "nobody"}, "n1"); err != nil {
+		t.Errorf("unknown role GetNode: %v (an unknown role reads)", err)
+	}
+}
+
+func TestNodeLabelAndRemove(t *testing.T) {
+	d := newTestDomain(t)
+	ctx := context.Background()
+	addNode(t, d, "n1", "host-1")
+	addNode(t, d, "n2", "host-2")
+	addNode(t, d, "n3", "host-2")
+
+	var note Note
+	n, err := d.LabelNode(Noting(ctx, &note), admin, "host-1", map[string]string{"zone": "a"}, 0)
+	if err != nil || n.Labels["zone"] != "a" || note.Object != "n1" {
+		t.Fatalf("LabelNode: %+v %v, noted %q", n, err, note.Object)
+	}
+	if _, err := d.LabelNode(ctx, admin, "n1", nil, 0); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Errorf("nil labels: %v", err)
+	}
+	if _, err := d.LabelNode(ctx, admin, "n1", map[string]string{"=x": "y"}, 0); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Errorf("bad label key: %v", err)
+	}
+	if _, err := d.LabelNode(ctx, admin, "n1", map[string]string{"k": "a\x1bb"}, 0); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Errorf("control character in a label value: %v", err)
+	}
+	if _, err := d.LabelNode(ctx, admin, "n1", map[string]string{}, n.Revision-1); !errors.Is(err, errdefs.ErrConflict) {
+		t.Errorf("stale revision: %v", err)
+	}
+	if _, err := d.GetNode(ctx, admin, "host-2"); !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), "n2, n3") {
+		t.Errorf("a name two nodes have: %v", err)
+	}
+	if _, err := d.GetNode(ctx, admin, "nope"); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("unknown node: %v", err)
+	}
+
+	// A node with a container drains; with force, or empty, it goes at once.
+	c := api.Container{Meta: api.Meta{ID: "c1"}, Spec: api.ContainerSpec{Node: "n2"}}
+	if err := d.st.Create(ctx, store.KindContainers, &c); err != nil {
+		t.Fatal(err)
+	}
+	n, removed, err := d.RemoveNode(ctx, admin, "n2", false, 0)
+	if err != nil || removed || n.State != api.NodeTerminating {
+		t.Fatalf("RemoveNode with a container: %+v %v %v", n, removed, err)
+	}
+	n, removed, err = d.RemoveNode(ctx, admin, "n2", true, 0)
+	if err != nil || !removed || n.State != api.NodeTerminated {
+		t.Fatalf("forced RemoveNode: %+v %v %v", n, removed, err)
+	}
+	n, removed, err = d.RemoveNode(ctx, admin, "n1", false, 0)
+	if err != nil || !removed || n.State != api.NodeTerminated {
+		t.Fatalf("RemoveNode of an empty node: %+v %v %v", n, removed, err)
+	}
+	if _, err := d.GetNode(ctx, admin, "n1"); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("removed node: %v", err)
+	}
+}

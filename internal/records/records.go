@@ -1,0 +1,59 @@
+// Package records holds the stored forms of objects whose stored form is
+// not their wire form: what the store keeps of an object includes fields
+// (a secret's hash) that the API must never send. Each record has a Wire
+// method that returns what the API may show; the wire types in api/ do not
+// have the stored-only fields at all, so a handler cannot send them even by
+// mistake.
+//
+// A record keeps the JSON field names of the stored object it describes,
+// so objects stored before this package existed read as they are.
+package records
+
+import (
+	"time"
+
+	"github.com/wharfhq/wharf/api"
+)
+
+// Token is an API token as stored: the wire api.Token and the SHA-256 of
+// its secret. Its ID is the first 16 hex digits of Hash.
+type Token struct {
+	api.Meta
+	// Hash is the SHA-256 (hex) of the secret.
+	Hash string `json:"hash,omitempty"`
+	// Role is api.RoleReadOnly, api.RoleDeploy or api.RoleAdmin; see
+	// api.Token.EffectiveRole.
+	Role string `json:"role"`
+	// Admin is set exactly for admin tokens.
+	Admin bool `json:"admin"`
+}
+
+// Wire is the token as the API shows it: without its hash.
+func (t *Token) Wire() api.Token {
+	return api.Token{Meta: t.Meta, Role: t.Role, Admin: t.Admin}
+}
+
+// EffectiveRole is the role the server grants the token (see
+// api.Token.EffectiveRole).
+func (t *Token) EffectiveRole() string {
+	w := t.Wire()
+	return w.EffectiveRole()
+}
+
+// JoinToken is a join token as stored: the wire api.JoinToken and the
+// SHA-256 of its secret part. Its ID is the first 16 hex digits of Hash.
+type JoinToken struct {
+	api.Meta
+	// Hash is the SHA-256 (hex) of the token's secret part.
+	Hash      string    `json:"hash,omitempty"`
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	MaxUses   int64     `json:"max_uses,omitempty"`
+	// Uses is how many nodes joined with the token so far; the store
+	// fills it in on read (see store.ListJoinTokens).
+	Uses int64 `json:"uses"`
+}
+
+// Wire is the join token as the API shows it: without its hash.
+func (t *JoinToken) Wire() api.JoinToken {
+	return api.JoinToken{Meta: t.Meta, ExpiresAt: t.ExpiresAt, MaxUses: t.MaxUses, Uses: t.Uses}
+}
