@@ -47,7 +47,7 @@ func (d *Domain) RecordAction(ctx context.Context, a api.Action) error {
 // (an action's stored form is its wire form). It refuses an actor without
 // read access to apps, and a limit out of range.
 func (d *Domain) ListActions(ctx context.Context, a Actor, p Page) (RawPage, error) {
-	if err := a.need(AreaApps, Read); err != nil {
+	if err := a.need(AppsView); err != nil {
 		return RawPage{}, err
 	}
 	return d.rawPage(ctx, store.KindActions, p)

@@ -14,7 +14,7 @@ import (
 // for every node). It refuses an actor without read access to apps, and a
 // service that does not exist.
 func (d *Domain) ListContainers(ctx context.Context, a Actor, service, node string, p Page) (api.List[api.Container], error) {
-	if err := a.need(AreaApps, Read); err != nil {
+	if err := a.need(AppsView); err != nil {
 		return api.List[api.Container]{}, err
 	}
 	if service != "" {
@@ -32,7 +32,7 @@ func (d *Domain) ListContainers(ctx context.Context, a Actor, service, node stri
 // GetContainer returns the container ref names (an ID or a name, see
 // resolveContainer). It refuses an actor without read access to apps.
 func (d *Domain) GetContainer(ctx context.Context, a Actor, ref string) (*api.Container, error) {
-	if err := a.need(AreaApps, Read); err != nil {
+	if err := a.need(AppsView); err != nil {
 		return nil, err
 	}
 	return d.resolveContainer(ctx, ref)
@@ -44,7 +44,7 @@ func (d *Domain) GetContainer(ctx context.Context, a Actor, ref string) (*api.Co
 // container that is not running, and, as unavailable, a server that
 // cannot reach agents.
 func (d *Domain) Exec(ctx context.Context, a Actor, ref string, cmd []string) (api.ExecResult, error) {
-	if err := a.need(AreaApps, Admin); err != nil {
+	if err := a.need(AppsExec); err != nil {
 		return api.ExecResult{}, err
 	}
 	if len(cmd) == 0 || cmd[0] == "" {

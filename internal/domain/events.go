@@ -13,7 +13,7 @@ import (
 // limit out of range.
 func (d *Domain) Events(ctx context.Context, a Actor, cursor store.EventCursor, limit int) (api.List[api.Event], error) {
 	out := api.List[api.Event]{Items: []api.Event{}}
-	if err := a.need(AreaApps, Read); err != nil {
+	if err := a.need(AppsView); err != nil {
 		return out, err
 	}
 	p := Page{Limit: limit}
@@ -39,7 +39,7 @@ func (d *Domain) Events(ctx context.Context, a Actor, cursor store.EventCursor, 
 // with Err, then the channel closes). It refuses an actor without read
 // access to apps.
 func (d *Domain) WatchEvents(ctx context.Context, a Actor, cursor store.EventCursor) (<-chan store.EventOrError, error) {
-	if err := a.need(AreaApps, Read); err != nil {
+	if err := a.need(AppsView); err != nil {
 		return nil, err
 	}
 	return d.st.WatchEvents(ctx, cursor), nil

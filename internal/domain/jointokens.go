@@ -32,7 +32,7 @@ const maxJoinTokenUses = 1_000_000
 // nodes admin, an invalid TTL or use count, and (unavailable) a server
 // without a CA.
 func (d *Domain) CreateJoinToken(ctx context.Context, a Actor, req api.JoinTokenRequest) (api.JoinTokenCreated, error) {
-	if err := a.need(AreaNodes, Admin); err != nil {
+	if err := a.need(NodesJoin); err != nil {
 		return api.JoinTokenCreated{}, err
 	}
 	if d.cfg.CADigest == "" {
@@ -113,7 +113,7 @@ func describeJoinToken(t *records.JoinToken) string {
 // its hash. There are few, so there is one page. It refuses an actor who
 // is not a nodes admin.
 func (d *Domain) ListJoinTokens(ctx context.Context, a Actor) (api.List[api.JoinToken], error) {
-	if err := a.need(AreaNodes, Admin); err != nil {
+	if err := a.need(NodesJoin); err != nil {
 		return api.List[api.JoinToken]{Items: []api.JoinToken{}}, err
 	}
 	all, err := store.ListJoinTokens(ctx, d.st)
@@ -131,7 +131,7 @@ func (d *Domain) ListJoinTokens(ctx context.Context, a Actor) (api.List[api.Join
 // racing the delete either commits before it or fails). Nodes that joined
 // with it stay. It refuses an actor who is not a nodes admin.
 func (d *Domain) DeleteJoinToken(ctx context.Context, a Actor, id string) error {
-	if err := a.need(AreaNodes, Admin); err != nil {
+	if err := a.need(NodesJoin); err != nil {
 		return err
 	}
 	noteObject(ctx, id)

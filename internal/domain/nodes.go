@@ -17,7 +17,7 @@ import (
 // ListNodes reads a page of nodes as stored (a node's stored form is its
 // wire form). It refuses an actor who may not read nodes.
 func (d *Domain) ListNodes(ctx context.Context, a Actor, p Page) (RawPage, error) {
-	if err := a.need(AreaNodes, Read); err != nil {
+	if err := a.need(NodesView); err != nil {
 		return RawPage{}, err
 	}
 	return d.rawPage(ctx, store.KindNodes, p)
@@ -26,7 +26,7 @@ func (d *Domain) ListNodes(ctx context.Context, a Actor, p Page) (RawPage, error
 // GetNode finds a node by ID, else by name (see resolveNode). It refuses an
 // actor who may not read nodes.
 func (d *Domain) GetNode(ctx context.Context, a Actor, ref string) (*api.Node, error) {
-	if err := a.need(AreaNodes, Read); err != nil {
+	if err := a.need(NodesView); err != nil {
 		return nil, err
 	}
 	return d.resolveNode(ctx, ref)
@@ -72,7 +72,7 @@ func (d *Domain) resolveNode(ctx context.Context, ref string) (*api.Node, error)
 // empty map removes them all), at revision rev when rev > 0. It refuses an
 // actor who may not change nodes, and invalid labels.
 func (d *Domain) LabelNode(ctx context.Context, a Actor, ref string, labels map[string]string, rev int64) (*api.Node, error) {
-	if err := a.need(AreaNodes, Write); err != nil {
+	if err := a.need(NodesLabel); err != nil {
 		return nil, err
 	}
 	if labels == nil {
@@ -116,7 +116,7 @@ func formatLabels(l map[string]string) string {
 // another node and then deletes it. It refuses an actor who is not a nodes
 // admin.
 func (d *Domain) RemoveNode(ctx context.Context, a Actor, ref string, force bool, rev int64) (n *api.Node, removed bool, err error) {
-	if err := a.need(AreaNodes, Admin); err != nil {
+	if err := a.need(NodesRemove); err != nil {
 		return nil, false, err
 	}
 	node, err := d.resolveNode(ctx, ref)

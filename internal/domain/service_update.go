@@ -22,7 +22,7 @@ import (
 // service being removed (a conflict). A patch that changes nothing writes
 // nothing.
 func (d *Domain) UpdateService(ctx context.Context, a Actor, ref string, patch json.RawMessage, rev int64) (*api.Service, error) {
-	if err := a.need(AreaApps, Write); err != nil {
+	if err := a.need(AppsDeploy); err != nil {
 		return nil, err
 	}
 	present, err := servicePatchFields(patch)

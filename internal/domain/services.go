@@ -23,7 +23,7 @@ func (d *Domain) resolveService(ctx context.Context, ref string) (*api.Service, 
 // actor without Apps Write, a bad name or spec, and a name already taken
 // (a conflict).
 func (d *Domain) CreateService(ctx context.Context, a Actor, name string, spec api.ServiceSpec) (*api.Service, error) {
-	if err := a.need(AreaApps, Write); err != nil {
+	if err := a.need(AppsDeploy); err != nil {
 		return nil, err
 	}
 	if !serviceNameRE.MatchString(name) {
@@ -59,7 +59,7 @@ func (d *Domain) CreateService(ctx context.Context, a Actor, name string, spec a
 // GetService reads the service ref names (its ID or name). It refuses an
 // actor without Apps Read.
 func (d *Domain) GetService(ctx context.Context, a Actor, ref string) (*api.Service, error) {
-	if err := a.need(AreaApps, Read); err != nil {
+	if err := a.need(AppsView); err != nil {
 		return nil, err
 	}
 	return d.resolveService(ctx, ref)
@@ -69,7 +69,7 @@ func (d *Domain) GetService(ctx context.Context, a Actor, ref string) (*api.Serv
 // stackRef names (its ID or name) unless stackRef is "". It refuses an
 // actor without Apps Read, an unknown stack and a bad page.
 func (d *Domain) ListServices(ctx context.Context, a Actor, stackRef string, p Page) (api.List[api.Service], error) {
-	if err := a.need(AreaApps, Read); err != nil {
+	if err := a.need(AppsView); err != nil {
 		return api.List[api.Service]{}, err
 	}
 	var keep func(*api.Service) bool
@@ -87,7 +87,7 @@ func (d *Domain) ListServices(ctx context.Context, a Actor, stackRef string, p P
 // front door that copies their JSON through. It refuses an actor without
 // Apps Read and a bad page.
 func (d *Domain) ListServicesRaw(ctx context.Context, a Actor, p Page) (RawPage, error) {
-	if err := a.need(AreaApps, Read); err != nil {
+	if err := a.need(AppsView); err != nil {
 		return RawPage{}, err
 	}
 	return d.rawPage(ctx, store.KindServices, p)
@@ -129,7 +129,7 @@ func ValidateReplicas(n int) error {
 // and an EVERY_NODE service (conflicts). Scaling to the count it has
 // writes nothing.
 func (d *Domain) ScaleService(ctx context.Context, a Actor, ref string, replicas int, rev int64) (*api.Service, error) {
-	if err := a.need(AreaApps, Write); err != nil {
+	if err := a.need(AppsOperate); err != nil {
 		return nil, err
 	}
 	n := replicas
@@ -156,7 +156,7 @@ func (d *Domain) ScaleService(ctx context.Context, a Actor, ref string, replicas
 // Write and a service being removed (a conflict). A service already so
 // is left as it is.
 func (d *Domain) SetServiceRunning(ctx context.Context, a Actor, ref string, running bool, rev int64) (*api.Service, error) {
-	if err := a.need(AreaApps, Write); err != nil {
+	if err := a.need(AppsOperate); err != nil {
 		return nil, err
 	}
 	return d.modifyService(ctx, ref, rev, func(svc *api.Service) ([]api.Event, error) {
@@ -173,7 +173,7 @@ func (d *Domain) SetServiceRunning(ctx context.Context, a Actor, ref string, run
 // rev > 0 is the revision it must be at. It refuses an actor without Apps
 // Write. A service already being removed is left as it is.
 func (d *Domain) RemoveService(ctx context.Context, a Actor, ref string, rev int64) (*api.Service, error) {
-	if err := a.need(AreaApps, Write); err != nil {
+	if err := a.need(AppsDeploy); err != nil {
 		return nil, err
 	}
 	return d.modifyService(ctx, ref, rev, func(svc *api.Service) ([]api.Event, error) {
@@ -192,7 +192,7 @@ func (d *Domain) RemoveService(ctx context.Context, a Actor, ref string, rev int
 // service being removed or stopped (conflicts: a stopped service must be
 // started instead).
 func (d *Domain) RedeployService(ctx context.Context, a Actor, ref string, rev int64) (*api.Service, error) {
-	if err := a.need(AreaApps, Write); err != nil {
+	if err := a.need(AppsOperate); err != nil {
 		return nil, err
 	}
 	return d.modifyService(ctx, ref, rev, func(svc *api.Service) ([]api.Event, error) {

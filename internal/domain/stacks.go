@@ -88,7 +88,7 @@ func stackStatus(st *api.Stack, services []*api.Service) api.StackStatus {
 // outside the stack or that are being removed (conflicts), and a deploy
 // too large for one transaction.
 func (d *Domain) DeployStack(ctx context.Context, a Actor, name string, spec api.StackSpec, dryRun bool) (api.DeployStackResult, error) {
-	if err := a.need(AreaApps, Write); err != nil {
+	if err := a.need(AppsDeploy); err != nil {
 		return api.DeployStackResult{}, err
 	}
 	spec, err := normalizeStackSpec(spec)
@@ -222,7 +222,7 @@ func sameJSON(a, b any) bool {
 // ListStacks reads a page of stacks, each with its status summed up from
 // its services. It refuses an actor without Apps Read and a bad page.
 func (d *Domain) ListStacks(ctx context.Context, a Actor, p Page) (api.List[api.Stack], error) {
-	if err := a.need(AreaApps, Read); err != nil {
+	if err := a.need(AppsView); err != nil {
 		return api.List[api.Stack]{}, err
 	}
 	if err := p.check(); err != nil {
@@ -247,7 +247,7 @@ func (d *Domain) ListStacks(ctx context.Context, a Actor, p Page) (api.List[api.
 // GetStack reads the stack ref names (its ID or name) with its status
 // summed up from its services. It refuses an actor without Apps Read.
 func (d *Domain) GetStack(ctx context.Context, a Actor, ref string) (*api.Stack, error) {
-	if err := a.need(AreaApps, Read); err != nil {
+	if err := a.need(AppsView); err != nil {
 		return nil, err
 	}
 	st, err := d.resolveStack(ctx, ref)
@@ -325,7 +325,7 @@ func (d *Domain) modifyStack(ctx context.Context, ref string, change stackChange
 // ref names, as SetServiceRunning does one, in one transaction. It
 // refuses an actor without Apps Write.
 func (d *Domain) SetStackRunning(ctx context.Context, a Actor, ref string, running bool) (*api.Stack, error) {
-	if err := a.need(AreaApps, Write); err != nil {
+	if err := a.need(AppsOperate); err != nil {
 		return nil, err
 	}
 	st, _, err := d.modifyStack(ctx, ref, func(svc *api.Service) (api.Event, error) {
@@ -339,7 +339,7 @@ func (d *Domain) SetStackRunning(ctx context.Context, a Actor, ref string, runni
 // are left stopped. It refuses an actor without Apps Write, and a stack
 // with no running service (a conflict, after writing nothing).
 func (d *Domain) RedeployStack(ctx context.Context, a Actor, ref string) (*api.Stack, error) {
-	if err := a.need(AreaApps, Write); err != nil {
+	if err := a.need(AppsOperate); err != nil {
 		return nil, err
 	}
 	st, after, err := d.modifyStack(ctx, ref, func(svc *api.Service) (api.Event, error) {
@@ -369,7 +369,7 @@ func (d *Domain) RedeployStack(ctx context.Context, a Actor, ref string) (*api.S
 // the services. It returns the stack as it was, Terminating. It refuses
 // an actor without Apps Write.
 func (d *Domain) RemoveStack(ctx context.Context, a Actor, ref string) (*api.Stack, error) {
-	if err := a.need(AreaApps, Write); err != nil {
+	if err := a.need(AppsDeploy); err != nil {
 		return nil, err
 	}
 	st, _, err := d.modifyStack(ctx, ref, func(svc *api.Service) (api.Event, error) {

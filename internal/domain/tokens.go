@@ -58,7 +58,7 @@ func tokenRole(role string, admin bool) (string, error) {
 // the only time it is shown. It refuses an actor who is not a tokens
 // admin, an invalid name, an unknown role, and admin with another role.
 func (d *Domain) CreateToken(ctx context.Context, a Actor, name, role string, admin bool) (api.TokenCreated, error) {
-	if err := a.need(AreaTokens, Admin); err != nil {
+	if err := a.need(OrgManage); err != nil {
 		return api.TokenCreated{}, err
 	}
 	if !tokenNameRE.MatchString(name) {
@@ -82,7 +82,7 @@ func (d *Domain) CreateToken(ctx context.Context, a Actor, name, role string, ad
 // ListTokens reads a page of API tokens, never their hashes. It refuses an
 // actor who is not a tokens admin.
 func (d *Domain) ListTokens(ctx context.Context, a Actor, p Page) (api.List[api.Token], error) {
-	if err := a.need(AreaTokens, Admin); err != nil {
+	if err := a.need(OrgManage); err != nil {
 		return api.List[api.Token]{Items: []api.Token{}}, err
 	}
 	stored, err := listPage[records.Token](ctx, d.st, store.KindTokens, p, nil)
@@ -97,7 +97,7 @@ func (d *Domain) ListTokens(ctx context.Context, a Actor, p Page) (api.List[api.
 // an actor who is not a tokens admin, and the last admin token, so the
 // cluster is never left without one.
 func (d *Domain) DeleteToken(ctx context.Context, a Actor, id string) error {
-	if err := a.need(AreaTokens, Admin); err != nil {
+	if err := a.need(OrgManage); err != nil {
 		return err
 	}
 	noteObject(ctx, id)
@@ -148,7 +148,9 @@ func (d *Domain) Authenticate(ctx context.Context, secret string) (Actor, error)
 	if !pki.SecretMatches(secret, t.Hash) {
 		return Actor{}, wrong
 	}
-	return Actor{Name: cmp.Or(t.Name, t.ID), Token: t.ID, Role: t.EffectiveRole()}, nil
+	// A token of no user (every token before users existed) acts in the
+	// default organization with an owner's access, narrowed by its role.
+	return Actor{Name: cmp.Or(t.Name, t.ID), Token: t.ID, Org: DefaultOrg, Access: FullAccess(), Role: t.EffectiveRole()}, nil
 }
 
 // AdminTokenFile is where Bootstrap writes the first admin token's secret,

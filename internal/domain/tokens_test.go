@@ -71,7 +71,7 @@ func TestTokensRefuseWithoutPermission(t *testing.T) {
 		t.Fatalf("tokens: %v %v", toks, err)
 	}
 	before := snapshot(t, d)
-	for _, a := range []Actor{deployer, reader, {Name: "x", Role: "superuser"}} {
+	for _, a := range []Actor{deployer, reader, {Name: "x", Access: FullAccess(), Role: "superuser"}} {
 		_, err := d.CreateToken(ctx, a, "ci", api.RoleAdmin, false)
 		refused(t, d, before, a.Role+" CreateToken", err)
 		_, err = d.ListTokens(ctx, a, Page{})
