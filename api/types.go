@@ -14,8 +14,11 @@ import (
 // object's last write (filled on read, never stored) and is what an update
 // must present for its compare-and-swap.
 type Meta struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name,omitempty"`
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+	// Org is the organization the object belongs to; "" (every object
+	// made before organizations existed) is the organization "default".
+	Org       string    `json:"org,omitempty"`
 	Revision  int64     `json:"revision,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -368,15 +371,40 @@ type Event struct {
 	Time   time.Time `json:"time"`
 	Kind   string    `json:"kind"` // node, service, container, token
 	Object string    `json:"object"`
-	Name   string    `json:"name,omitempty"`
-	Type   string    `json:"type"` // created, updated, deleted, state
-	State  string    `json:"state,omitempty"`
+	// Org is the organization of the object ("" is "default"); only its
+	// members see the event.
+	Org   string `json:"org,omitempty"`
+	Name  string `json:"name,omitempty"`
+	Type  string `json:"type"` // created, updated, deleted, state
+	State string `json:"state,omitempty"`
 	// Message says in words what happened.
 	Message string `json:"message,omitempty"`
 }
 
 // Cursor is the event's position in the stream, "<id>.<seq>".
 func (e Event) Cursor() string { return strconv.FormatInt(e.ID, 10) + "." + strconv.Itoa(e.Seq) }
+
+// Org is an organization: everything users make belongs to one. Its ID
+// is its name.
+type Org struct {
+	Meta
+	Quotas Quotas `json:"quotas"`
+}
+
+// Quotas bound what an organization may hold and how fast its tokens may
+// call; 0 is no limit. Only the server's administrators set them.
+type Quotas struct {
+	// Containers is the most containers the organization's services may
+	// ask for together (replicas summed; an EVERY_NODE service counts one
+	// per node of the organization).
+	Containers int `json:"containers,omitempty"`
+	// Nodes is the most nodes that may join the organization.
+	Nodes int `json:"nodes,omitempty"`
+	// TokenRate is the most API calls per second each of the
+	// organization's tokens may make (a burst of twice as many is let
+	// through); more are refused with 429 and Retry-After.
+	TokenRate float64 `json:"token_rate,omitempty"`
+}
 
 // Action is one mutating API call: Docker Cloud's audit trail.
 type Action struct {

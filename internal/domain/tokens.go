@@ -148,9 +148,9 @@ func (d *Domain) Authenticate(ctx context.Context, secret string) (Actor, error)
 	if !pki.SecretMatches(secret, t.Hash) {
 		return Actor{}, wrong
 	}
-	// A token of no user (every token before users existed) acts in the
-	// default organization with an owner's access, narrowed by its role.
-	return Actor{Name: cmp.Or(t.Name, t.ID), Token: t.ID, Org: DefaultOrg, Access: FullAccess(), Role: t.EffectiveRole()}, nil
+	// A token of no user (every token before users existed) acts in its
+	// organization with an owner's access, narrowed by its role.
+	return Actor{Name: cmp.Or(t.Name, t.ID), Token: t.ID, Org: OrgName(t.Org), Access: FullAccess(), Role: t.EffectiveRole()}, nil
 }
 
 // AdminTokenFile is where Bootstrap writes the first admin token's secret,

@@ -26,6 +26,15 @@ type Token struct {
 	Role string `json:"role"`
 	// Admin is set exactly for admin tokens.
 	Admin bool `json:"admin"`
+	// User is the ID of the user the token acts as; "" for a token of no
+	// user (made before users existed, or a team's robot token), which
+	// acts in Meta.Org.
+	User string `json:"user,omitempty"`
+	// Team is the ID of the team whose robot token this is: it acts with
+	// the team's access in the team's organization.
+	Team string `json:"team,omitempty"`
+	// ExpiresAt ends the token (zero: never).
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
 
 // Wire is the token as the API shows it: without its hash.

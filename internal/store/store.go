@@ -29,6 +29,9 @@ const (
 	KindActions    = "actions"
 	KindEvents     = "events"
 	KindJoinTokens = "jointokens"
+	KindOrgs       = "orgs"
+	KindUsers      = "users"
+	KindTeams      = "teams"
 	KindNames      = "names"   // name index: names/<kind>.<name> -> ID
 	KindCluster    = "cluster" // single documents, such as the CA
 )
