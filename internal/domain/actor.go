@@ -42,6 +42,9 @@ const (
 	AreaNodes Area = "nodes"
 	// AreaTokens: API tokens.
 	AreaTokens Area = "tokens"
+	// AreaSecrets: secrets. Read sees names and metadata, never a value;
+	// Write creates, updates and removes them.
+	AreaSecrets Area = "secrets"
 )
 
 // Level is how much an actor may do in an area; each level includes the
@@ -70,7 +73,7 @@ func grant(role string, area Area) Level {
 		return Admin
 	case api.RoleDeploy:
 		switch area {
-		case AreaApps:
+		case AreaApps, AreaSecrets:
 			return Write
 		case AreaNodes:
 			return Read
