@@ -22,6 +22,7 @@ import (
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/domain"
+	"github.com/wharfhq/wharf/internal/seal"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/throttle"
 )
@@ -64,6 +65,9 @@ type Config struct {
 	// Registry is where the wharf_http_* metrics are registered; /metrics
 	// serves it. A new registry is made when nil.
 	Registry *prometheus.Registry
+	// Sealer seals secrets (the domain layer New makes needs it to create
+	// or update one).
+	Sealer *seal.Sealer
 	// Throttle counts failed authentications (bad API tokens, failed
 	// joins) per source address and refuses a source that failed too often
 	// with 429. One with throttle's defaults is made when nil.
@@ -103,7 +107,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Domain == nil {
 		d, err := domain.New(domain.Config{
 			Store: cfg.Store, Logs: cfg.Logs, Join: cfg.Join, CADigest: cfg.CADigest,
-			JoinCommand: cfg.JoinCommand, AgentCommand: cfg.AgentCommand,
+			JoinCommand: cfg.JoinCommand, AgentCommand: cfg.AgentCommand, Sealer: cfg.Sealer,
 		})
 		if err != nil {
 			return nil, err
@@ -183,6 +187,13 @@ func (s *Server) routes() {
 		{"GET", "/v1/containers/{id}", "container", reader, s.getContainer},
 		{"GET", "/v1/containers/{id}/logs", "container", reader, s.containerLogs},
 		{"POST", "/v1/containers/{id}/exec", "container", adminOnly, s.execContainer},
+
+		{"POST", "/v1/secrets", "secret", reader, s.createSecret},
+		{"GET", "/v1/secrets", "secret", reader, s.listSecrets},
+		{"GET", "/v1/secrets/{id}", "secret", reader, s.getSecret},
+		{"PUT", "/v1/secrets/{id}", "secret", reader, s.updateSecret},
+		{"PATCH", "/v1/secrets/{id}", "secret", reader, s.updateSecret},
+		{"DELETE", "/v1/secrets/{id}", "secret", reader, s.deleteSecret},
 
 		{"GET", "/v1/events", "event", reader, s.events},
 		{"GET", "/v1/actions", "action", reader, s.listActions},

@@ -55,6 +55,9 @@ func (s *Server) updateService(w http.ResponseWriter, r *http.Request) error {
 		if err := validateDependsOn(&next, svc.Name); err != nil {
 			return nil, err
 		}
+		if err := s.d.CheckSecretRefs(r.Context(), actorOf(r), &next, "spec"); err != nil {
+			return nil, err
+		}
 		if reflect.DeepEqual(next, svc.Spec) {
 			return nil, store.ErrNoChange
 		}

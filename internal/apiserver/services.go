@@ -37,6 +37,9 @@ func (s *Server) createService(w http.ResponseWriter, r *http.Request) error {
 	if err := validateDependsOn(&req.Spec, req.Name); err != nil {
 		return err
 	}
+	if err := s.d.CheckSecretRefs(r.Context(), actorOf(r), &req.Spec, "spec"); err != nil {
+		return err
+	}
 	svc := api.Service{
 		Meta:   api.Meta{ID: newID(), Name: req.Name},
 		Spec:   req.Spec,

@@ -95,6 +95,11 @@ func (s *Server) deployStack(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return errdefs.Invalid("spec", "cannot read the stack spec: %v", err)
 	}
+	for i := range spec.Services {
+		if err := s.d.CheckSecretRefs(r.Context(), actorOf(r), &spec.Services[i].Spec, stackServiceField(i)+".spec"); err != nil {
+			return err
+		}
+	}
 	for attempt := 1; ; attempt++ {
 		res, err := s.deployOnce(r, name, spec, req.DryRun)
 		retry := errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrExists) || errors.Is(err, store.ErrNotFound)

@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/domain"
 	"github.com/wharfhq/wharf/internal/errdefs"
 )
 
@@ -90,6 +91,9 @@ func validateSpec(spec *api.ServiceSpec) error {
 		}
 	}
 	if err := validateVolumesAndLabels(spec); err != nil {
+		return err
+	}
+	if err := domain.ValidateSecretRefs(spec.Secrets); err != nil {
 		return err
 	}
 	if err := validateRollout(spec); err != nil {

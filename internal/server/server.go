@@ -218,7 +218,7 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Sprintf("WHARF_JOIN_TOKEN=%s wharf agent --server %s", token, apiURL)
 		},
 		Ready: ready, Version: cfg.Version, Logger: log.With("component", "api"), Registry: reg,
-		Throttle: failures,
+		Throttle: failures, Sealer: sealer,
 	})
 	if err != nil {
 		return err
