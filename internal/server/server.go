@@ -170,6 +170,7 @@ func Run(ctx context.Context, cfg Config) error {
 	gw, err := gateway.New(gateway.Config{
 		Store: st, CA: ca, TLSCert: apiCert, Addr: cfg.AgentAddr,
 		Advertise: advertiseAddr(cfg.Advertise, cfg.AgentAddr), HeartbeatGrace: cfg.HeartbeatGrace, Logger: log.With("component", "gateway"),
+		Sealer: sealer,
 	})
 	if err != nil {
 		return err
