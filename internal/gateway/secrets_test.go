@@ -8,13 +8,17 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/agent"
 	"github.com/wharfhq/wharf/internal/gateway"
 	"github.com/wharfhq/wharf/internal/records"
+	"github.com/wharfhq/wharf/internal/runtime"
+	"github.com/wharfhq/wharf/internal/runtime/fake"
 	"github.com/wharfhq/wharf/internal/seal"
 	"github.com/wharfhq/wharf/internal/store"
 )
@@ -148,5 +152,88 @@ func TestSecretsGoOnlyToConsumers(t *testing.T) {
 		if bytes.Contains(it.Value, []byte(b64)) || bytes.Contains(it.Value, []byte(value)) {
 			t.Fatalf("container %s stored with the value", it.ID)
 		}
+	}
+}
+
+// startFakeAgent runs an agent with the runtime's fake driver.
+func (e *env) startFakeAgent(host string) (*fake.Driver, string) {
+	e.t.Helper()
+	drv := fake.New()
+	a, err := agent.New(agent.Config{
+		ServerURL: e.api.URL, JoinToken: e.token, DataDir: e.t.TempDir(), Drivers: []runtime.Driver{drv},
+		HeartbeatInterval: 200 * time.Millisecond, Hostname: host, Logger: e.log,
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	e.t.Cleanup(func() { cancel(); <-done })
+	id := waitAgentID(e.t, &agentProc{a: a, done: done})
+	e.waitNodeState(id, api.NodeDeployed, 10*time.Second)
+	return drv, id
+}
+
+// TestAgentsGetOnlyTheirSecrets, through real agents: the consumer's
+// driver gets the file, the other node's driver gets nothing, and a
+// container whose secret is gone does not start and says why.
+func TestAgentsGetOnlyTheirSecrets(t *testing.T) {
+	var sealer *seal.Sealer
+	e := newEnv(t, func(c *gateway.Config) {
+		if sealer == nil {
+			kek, _ := seal.NewKEK()
+			var err error
+			if _, sealer, err = seal.CreateKeyring(context.Background(), c.Store, kek, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.Sealer = sealer
+	})
+	const value = "agent-CANARY-77aa"
+	sealed, err := sealer.Seal(records.SealPurpose("", "db"), []byte(value))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t1 := e.st.Txn()
+	t1.Create(store.KindSecrets, &records.Secret{Meta: api.Meta{ID: "sec1", Name: "db"}, Sealed: sealed, Size: len(value), Version: 1})
+	t1.Create(store.KindNames, &struct{ api.Meta }{api.Meta{ID: records.SecretNameKey("", "db"), Name: "sec1"}})
+	if err := t1.Commit(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	d1, n1 := e.startFakeAgent("host-1")
+	d2, n2 := e.startFakeAgent("host-2")
+	for _, c := range []*api.Container{
+		{Meta: api.Meta{ID: "c1", Name: "web-1"}, Spec: api.ContainerSpec{Service: "s1", Slot: 1, Node: n1, Command: []string{"x"}, Driver: "fake",
+			Desired: api.ContainerRunning, Secrets: []api.SecretRef{{Source: "db"}}}},
+		{Meta: api.Meta{ID: "c2", Name: "other-1"}, Spec: api.ContainerSpec{Service: "s2", Slot: 1, Node: n2, Command: []string{"x"}, Driver: "fake",
+			Desired: api.ContainerRunning}},
+		{Meta: api.Meta{ID: "c3", Name: "lost-1"}, Spec: api.ContainerSpec{Service: "s3", Slot: 1, Node: n2, Command: []string{"x"}, Driver: "fake",
+			Desired: api.ContainerRunning, Secrets: []api.SecretRef{{Source: "gone"}}}},
+	} {
+		if err := e.st.Create(e.ctx, store.KindContainers, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.waitContainerState("c1", api.ContainerRunning)
+	e.waitContainerState("c2", api.ContainerRunning)
+	if f := d1.SecretFiles("c1")["db"]; string(f.Data) != value || f.Mode != api.DefaultSecretMode {
+		t.Fatalf("c1's files %+v", d1.SecretFiles("c1"))
+	}
+	if s, _ := d1.LastSpec("c1"); s.SecretsVersion != "db:400:sec1.1" {
+		t.Fatalf("c1's secrets version %q", s.SecretsVersion)
+	}
+	if f := d2.SecretFiles("c2"); f != nil {
+		t.Fatalf("c2 got secret files %+v", f)
+	}
+	eventually(t, 10*time.Second, "c3 refused", func() error {
+		c := e.container("c3")
+		if c.Status.State != api.ContainerStopped || !strings.Contains(c.Status.Reason, "did not send secret gone") {
+			return fmt.Errorf("status %+v", c.Status)
+		}
+		return nil
+	})
+	if _, ok := d2.LastSpec("c3"); ok {
+		t.Fatal("c3 reached the driver without its secret")
 	}
 }
