@@ -91,4 +91,3 @@ func TestSecretFileNamesStayInTheDirectory(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
