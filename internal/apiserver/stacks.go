@@ -95,7 +95,12 @@ func (s *Server) deployStack(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return errdefs.Invalid("spec", "cannot read the stack spec: %v", err)
 	}
+	// A dry run plans without the secrets: the CLI creates a stack's
+	// secrets only when it deploys for real.
 	for i := range spec.Services {
+		if req.DryRun {
+			break
+		}
 		if err := s.d.CheckSecretRefs(r.Context(), actorOf(r), &spec.Services[i].Spec, stackServiceField(i)+".spec"); err != nil {
 			return err
 		}

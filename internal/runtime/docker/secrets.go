@@ -74,6 +74,9 @@ func (d *Driver) secretsDirOf(id string) (string, error) {
 func (d *Driver) writeSecrets(spec runtime.Spec) ([]mount.Mount, error) {
 	dir, err := d.secretsDirOf(spec.ID)
 	if err != nil {
+		if len(spec.Secrets) == 0 {
+			return nil, nil // it can have none from before either
+		}
 		return nil, err
 	}
 	if err := os.RemoveAll(dir); err != nil {
@@ -122,7 +125,7 @@ func writeSecretFile(p string, f api.SecretFile) error {
 func (d *Driver) removeSecrets(id string) error {
 	dir, err := d.secretsDirOf(id)
 	if err != nil {
-		return err
+		return nil // such a container was never given any
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("docker driver: remove %s: its secret files: %w", id, err)
