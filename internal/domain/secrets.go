@@ -120,7 +120,7 @@ func (d *Domain) UpdateSecret(ctx context.Context, a Actor, ref string, data []b
 		if rev > 0 && s.Revision != rev {
 			return nil, staleErr("secret", ref, rev, s.Revision)
 		}
-		users, err := d.secretUsers(ctx, s)
+		users, err := d.secretUsers(ctx, s, false)
 		if err != nil {
 			return nil, err
 		}
@@ -162,16 +162,21 @@ func rollForSecret(svc *api.Service, secret string) api.Event {
 	return ev
 }
 
-// secretUsers are the services of s's organization whose spec uses s.
-// (Services have no organization yet: every service is the one org's.)
-func (d *Domain) secretUsers(ctx context.Context, s *records.Secret) ([]*api.Service, error) {
+// secretUsers are the services of s's organization whose spec uses s
+// (or, with previous, whose previous spec does: a rollback would run it
+// again). Services have no organization yet: every service is the one
+// org's.
+func (d *Domain) secretUsers(ctx context.Context, s *records.Secret, previous bool) ([]*api.Service, error) {
 	all, _, err := store.ListAll[api.Service](ctx, d.st, store.KindServices)
 	if err != nil {
 		return nil, err
 	}
 	var out []*api.Service
+	uses := func(refs []api.SecretRef) bool {
+		return slices.ContainsFunc(refs, func(r api.SecretRef) bool { return r.Source == s.Name })
+	}
 	for _, svc := range all {
-		if slices.ContainsFunc(svc.Spec.Secrets, func(r api.SecretRef) bool { return r.Source == s.Name }) {
+		if uses(svc.Spec.Secrets) || previous && svc.PreviousSpec != nil && uses(svc.PreviousSpec.Secrets) {
 			out = append(out, svc)
 		}
 	}
@@ -208,7 +213,8 @@ func (d *Domain) GetSecret(ctx context.Context, a Actor, ref string) (*api.Secre
 
 // RemoveSecret deletes a secret and its name. It refuses an actor without
 // secrets Write, a stale revision (rev > 0), and a secret that a service
-// uses (a conflict naming the services: change or remove them first).
+// uses, in its spec or in the previous spec a rollback would return to (a
+// conflict naming the services: change or remove them first).
 func (d *Domain) RemoveSecret(ctx context.Context, a Actor, ref string, rev int64) error {
 	if err := a.need(AreaSecrets, Write); err != nil {
 		return err
@@ -221,7 +227,7 @@ func (d *Domain) RemoveSecret(ctx context.Context, a Actor, ref string, rev int6
 	if rev > 0 && s.Revision != rev {
 		return staleErr("secret", ref, rev, s.Revision)
 	}
-	users, err := d.secretUsers(ctx, s)
+	users, err := d.secretUsers(ctx, s, true)
 	if err != nil {
 		return err
 	}

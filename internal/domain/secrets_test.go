@@ -285,3 +285,21 @@ func TestSecretValueNotInEtcdFiles(t *testing.T) {
 		t.Fatalf("the secret's name is in none of the %d files: not the store's data dir?", files)
 	}
 }
+
+// A secret that only a service's previous spec uses (a rollback would run
+// it again) cannot be removed either.
+func TestSecretUsedByAPreviousSpecIsKept(t *testing.T) {
+	ctx := context.Background()
+	d := newTestDomain(t, withSealer(t))
+	if _, err := d.CreateSecret(ctx, admin, "old", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	svc := &api.Service{Meta: api.Meta{ID: "svc-web", Name: "web"}, Spec: api.ServiceSpec{Command: []string{"x"}},
+		PreviousSpec: &api.ServiceSpec{Command: []string{"x"}, Secrets: []api.SecretRef{{Source: "old"}}}}
+	if err := d.st.Create(ctx, store.KindServices, svc); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RemoveSecret(ctx, admin, "old", 0); !errors.Is(err, errdefs.ErrConflict) {
+		t.Fatalf("remove: %v", err)
+	}
+}
