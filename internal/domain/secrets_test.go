@@ -303,3 +303,19 @@ func TestSecretUsedByAPreviousSpecIsKept(t *testing.T) {
 		t.Fatalf("remove: %v", err)
 	}
 }
+
+// TestSecretGrants: read-only reads, deploy writes, admin administers.
+func TestSecretGrants(t *testing.T) {
+	for _, c := range []struct {
+		role        string
+		read, write bool
+	}{{api.RoleReadOnly, true, false}, {api.RoleDeploy, true, true}, {api.RoleAdmin, true, true}, {"bogus", true, false}} {
+		a := Actor{Name: "x", Role: c.role}
+		if a.May(AreaSecrets, Read) != c.read || a.May(AreaSecrets, Write) != c.write {
+			t.Errorf("role %q: read %v write %v", c.role, a.May(AreaSecrets, Read), a.May(AreaSecrets, Write))
+		}
+	}
+	if !admin.May(AreaSecrets, Admin) || deployer.May(AreaSecrets, Admin) {
+		t.Error("only admin has secrets Admin")
+	}
+}
