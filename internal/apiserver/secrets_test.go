@@ -25,6 +25,9 @@ func withSecrets(t *testing.T) func(*Server) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The config too: a harness that builds the domain layer over the
+		// tuned config keeps the sealer.
+		s.cfg.Sealer = sl
 		d, err := domain.New(domain.Config{Store: s.st, Sealer: sl})
 		if err != nil {
 			t.Fatal(err)

@@ -94,7 +94,7 @@ func (d *Domain) CreateSecret(ctx context.Context, a Actor, name string, data []
 		}
 		return nil, err
 	}
-	out := s.API()
+	out := s.Wire()
 	return &out, nil
 }
 
@@ -141,7 +141,7 @@ func (d *Domain) UpdateSecret(ctx context.Context, a Actor, ref string, data []b
 		}
 		err = t.Commit(ctx)
 		if err == nil {
-			out := s.API()
+			out := s.Wire()
 			return &out, nil
 		}
 		if !errors.Is(err, store.ErrConflict) || rev > 0 || attempt == secretWriteAttempts {
@@ -192,7 +192,7 @@ func (d *Domain) ListSecrets(ctx context.Context, a Actor, p Page) (api.List[api
 	recs, err := listPage(ctx, d.st, store.KindSecrets, p, func(s *records.Secret) bool { return s.Org == a.Org })
 	out := api.List[api.Secret]{Items: make([]api.Secret, 0, len(recs.Items)), Next: recs.Next}
 	for i := range recs.Items {
-		out.Items = append(out.Items, recs.Items[i].API())
+		out.Items = append(out.Items, recs.Items[i].Wire())
 	}
 	return out, err
 }
@@ -207,7 +207,7 @@ func (d *Domain) GetSecret(ctx context.Context, a Actor, ref string) (*api.Secre
 	if err != nil {
 		return nil, err
 	}
-	out := s.API()
+	out := s.Wire()
 	return &out, nil
 }
 

@@ -20,8 +20,8 @@ type Secret struct {
 // value copied to another secret's record does not open.
 func SealPurpose(org, name string) string { return "secret/" + org + "/" + name }
 
-// API is the secret's metadata as the API shows it, without the value.
-func (s *Secret) API() api.Secret {
+// Wire is the secret's metadata as the API shows it, without the value.
+func (s *Secret) Wire() api.Secret {
 	return api.Secret{Meta: s.Meta, Org: s.Org, Size: s.Size, Version: s.Version}
 }
 
