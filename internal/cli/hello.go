@@ -14,7 +14,6 @@ func newHelloCmd() *cobra.Command {
 		addr     string
 		say      string
 		exitCode int
-		cat      []string
 	)
 	cmd := &cobra.Command{
 		Use:    "hello",
@@ -22,20 +21,6 @@ func newHelloCmd() *cobra.Command {
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if len(cat) > 0 {
-				// A workload that prints files (its secrets, in drivers'
-				// tests) and exits: the test image has no cat.
-				for _, f := range cat {
-					b, err := os.ReadFile(f)
-					if err != nil {
-						return err
-					}
-					if _, err := cmd.OutOrStdout().Write(append(b, '\n')); err != nil {
-						return err
-					}
-				}
-				return nil
-			}
 			if exitCode >= 0 {
 				// A workload that exits at once with a known code, for
 				// drivers' tests: the test image has no shell to do it.
@@ -55,8 +40,6 @@ func newHelloCmd() *cobra.Command {
 	cmd.Flags().StringVar(&say, "say", "", "print this line once listening; it is the last line written")
 	cmd.Flags().IntVar(&exitCode, "exit-code", -1, "exit at once with this code instead of serving")
 	_ = cmd.Flags().MarkHidden("say")
-	cmd.Flags().StringArrayVar(&cat, "cat", nil, "print this file and exit instead of serving; repeatable")
 	_ = cmd.Flags().MarkHidden("exit-code")
-	_ = cmd.Flags().MarkHidden("cat")
 	return cmd
 }

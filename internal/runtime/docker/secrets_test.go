@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
@@ -29,18 +30,18 @@ func secretsDriver(t *testing.T, node string) (*Driver, string) {
 	return d, dir
 }
 
-// TestSecretFilesInContainer: the workload reads its secrets at
-// /run/secrets/<target>, read-only bind mounts of files on a tmpfs that
-// only root may enter; the value is in no part of the container's
-// configuration; a new version of a secret makes a new container; Remove
-// deletes the files.
+// TestSecretFilesInContainer: the container has its secrets at
+// /run/secrets/<target> (read through the engine, as the test image has
+// no shell), read-only bind mounts of files on a tmpfs that only root may
+// enter; the value is in no part of the container's configuration; a new
+// version of a secret makes a new container; Remove deletes the files.
 func TestSecretFilesInContainer(t *testing.T) {
 	t.Parallel()
 	image := dockertest.HelloImage(t)
 	d, dir := secretsDriver(t, "secrets-"+t.Name())
 	const value = "docker-CANARY-9f8e7d"
 	sp := runtime.Spec{ID: "sec1", Name: "web-1", Service: "web", Slot: 1, Image: image,
-		Command: []string{"hello", "--cat", "/run/secrets/pw", "--cat", "/run/secrets/cert.pem"},
+		Command: serveCmd,
 		Secrets: []api.SecretFile{
 			{Target: "pw", Mode: 0o400, Data: []byte(value), Version: "s1.1"},
 			{Target: "cert.pem", Mode: 0o444, Data: []byte("CERT"), Version: "s2.1"},
@@ -50,11 +51,11 @@ func TestSecretFilesInContainer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.Wait(ctx20(t), sp.ID); err != nil {
-		t.Fatal(err)
+	if got := getFile(t, d.cli, st.DriverID, "/run/secrets/pw"); got != value {
+		t.Fatalf("/run/secrets/pw holds %q", got)
 	}
-	if logs := logsOf(t, d, sp.ID); !strings.Contains(logs, value+"\n") || !strings.Contains(logs, "CERT\n") {
-		t.Fatalf("the workload printed %q", logs)
+	if got := getFile(t, d.cli, st.DriverID, "/run/secrets/cert.pem"); got != "CERT" {
+		t.Fatalf("/run/secrets/cert.pem holds %q", got)
 	}
 	for target, mode := range map[string]os.FileMode{"pw": 0o400, "cert.pem": 0o444} {
 		m := mountAt(t, d.cli, st.DriverID, "/run/secrets/"+target)
@@ -85,7 +86,10 @@ func TestSecretFilesInContainer(t *testing.T) {
 		t.Fatalf("the container's configuration holds the value: %s", cfg)
 	}
 
-	// A new value: the same ID starts a new container reading it.
+	// A new value: the same ID, stopped, starts a new container with it.
+	if err := d.Stop(ctx20(t), sp.ID, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
 	sp.Secrets[0].Data, sp.Secrets[0].Version = []byte(value+"-v2"), "s1.2"
 	sp.SecretsVersion = runtime.SecretsVersion(sp.Secrets)
 	st2, err := d.Start(ctx20(t), sp)
@@ -95,11 +99,8 @@ func TestSecretFilesInContainer(t *testing.T) {
 	if st2.DriverID == st.DriverID {
 		t.Fatal("a new secret version started the old container again")
 	}
-	if _, err := d.Wait(ctx20(t), sp.ID); err != nil {
-		t.Fatal(err)
-	}
-	if logs := logsOf(t, d, sp.ID); !strings.Contains(logs, value+"-v2\n") {
-		t.Fatalf("the new container printed %q", logs)
+	if got := getFile(t, d.cli, st2.DriverID, "/run/secrets/pw"); got != value+"-v2" {
+		t.Fatalf("the new container's /run/secrets/pw holds %q", got)
 	}
 	if err := d.Remove(ctx20(t), sp.ID); err != nil {
 		t.Fatal(err)
