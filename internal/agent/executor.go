@@ -508,7 +508,7 @@ func secretsDelivered(c api.Container, spec runtime.Spec) error {
 	}
 	for _, ref := range c.Spec.Secrets {
 		if !have[ref.FileName()] {
-			return fmt.Errorf("the server did not send secret %s (file %s): it may have been removed, or the server cannot open it; see the server's log", ref.Source, ref.FileName())
+			return fmt.Errorf("the server did not send secret %s (file %s): it may have been removed, the server cannot open it, or this node's containers use more secrets than one push carries; see the server's log", ref.Source, ref.FileName())
 		}
 	}
 	return nil

@@ -14,6 +14,13 @@ import (
 // secretReadTimeout bounds reading and opening the secrets of one push.
 const secretReadTimeout = 5 * time.Second
 
+// maxPushSecretBytes bounds the secret values of one push (12 MiB, 16 MiB
+// in base64), well under what an agent accepts in one body (32 MiB): a
+// node whose containers use more secrets than that still gets its
+// assignments, and only the containers past the budget go without theirs
+// (the agent does not start them, saying so). A variable for tests.
+var maxPushSecretBytes = 12 << 20
+
 // openedSecret is a secret's value as of one push.
 type openedSecret struct {
 	data    []byte
@@ -29,6 +36,7 @@ type openedSecret struct {
 // then refuses to start that container, saying which file is missing.
 func (g *Gateway) attachSecrets(asg *api.Assignments, node string) {
 	var opened map[string]openedSecret // by name, for this push only
+	budget := maxPushSecretBytes
 	ctx, cancel := context.WithTimeout(context.Background(), secretReadTimeout)
 	defer cancel()
 	for _, c := range asg.Containers {
@@ -53,6 +61,17 @@ func (g *Gateway) attachSecrets(asg *api.Assignments, node string) {
 				continue
 			}
 			files = append(files, api.SecretFile{Target: ref.FileName(), Mode: ref.FileMode(), Data: o.data, Version: o.version})
+		}
+		size := 0
+		for _, f := range files {
+			size += len(f.Data)
+		}
+		if size > budget {
+			g.log.Warn("a node's containers use more secrets than one push carries; this container gets none and does not start",
+				"node", node, "container", c.ID, "bytes", size, "budget_left", budget)
+			files = nil
+		} else {
+			budget -= size
 		}
 		if asg.Secrets == nil {
 			asg.Secrets = map[string][]api.SecretFile{}

@@ -155,6 +155,58 @@ func TestSecretsGoOnlyToConsumers(t *testing.T) {
 	}
 }
 
+// TestSecretBudgetKeepsTheNodeServed: containers whose secrets would make
+// a push too large go without them (and do not start), and the node still
+// gets its assignments.
+func TestSecretBudgetKeepsTheNodeServed(t *testing.T) {
+	t.Cleanup(gateway.SetMaxPushSecretBytes(15))
+	var sealer *seal.Sealer
+	e := newEnv(t, func(c *gateway.Config) {
+		if sealer == nil {
+			kek, _ := seal.NewKEK()
+			var err error
+			if _, sealer, err = seal.CreateKeyring(context.Background(), c.Store, kek, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.Sealer = sealer
+	})
+	const value = "ten-bytes!"
+	sealed, err := sealer.Seal(records.SealPurpose("", "db"), []byte(value))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t1 := e.st.Txn()
+	t1.Create(store.KindSecrets, &records.Secret{Meta: api.Meta{ID: "sec1", Name: "db"}, Sealed: sealed, Size: len(value), Version: 1})
+	t1.Create(store.KindNames, &struct{ api.Meta }{api.Meta{ID: records.SecretNameKey("", "db"), Name: "sec1"}})
+	if err := t1.Commit(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	cert, serial := nodeCert(t, e.ca, "n1")
+	if err := e.st.Create(e.ctx, store.KindNodes, &api.Node{Meta: api.Meta{ID: "n1"}, State: api.NodeDeployed, CertSerial: serial}); err != nil {
+		t.Fatal(err)
+	}
+	log := &pushLog{}
+	dialFakeAgent(t, e, cert, log)
+	for _, id := range []string{"c1", "c2", "c3"} {
+		c := &api.Container{Meta: api.Meta{ID: id}, Spec: api.ContainerSpec{Service: "s", Node: "n1", Command: []string{"x"}, Driver: "fake",
+			Desired: api.ContainerRunning}}
+		if id != "c3" {
+			c.Spec.Secrets = []api.SecretRef{{Source: "db"}}
+		}
+		if err := e.st.Create(e.ctx, store.KindContainers, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 10*time.Second, "n1 receives its three containers, c2 without its secret", func() error {
+		a, _ := log.last()
+		if len(a.Containers) != 3 || len(a.Secrets["c1"]) != 1 || len(a.Secrets["c2"]) != 0 {
+			return fmt.Errorf("last push %+v", a)
+		}
+		return nil
+	})
+}
+
 // startFakeAgent runs an agent with the runtime's fake driver.
 func (e *env) startFakeAgent(host string) (*fake.Driver, string) {
 	e.t.Helper()
