@@ -176,6 +176,9 @@ type ServiceSpec struct {
 	// Networks the service joins; kept for the overlay network, which does
 	// not exist yet: today they change nothing.
 	Networks []string `json:"networks,omitempty"`
+	// Secrets are mounted into each container as read-only files (see
+	// SecretRef). Only the nodes that run its containers receive them.
+	Secrets []SecretRef `json:"secrets,omitempty"`
 }
 
 // Volume types.
@@ -321,6 +324,9 @@ type ContainerSpec struct {
 	// Destroyed marks a container that autodestroy terminated: it keeps its
 	// slot empty until the service is stopped and started, or restarted.
 	Destroyed bool `json:"destroyed,omitempty"`
+	// Secrets are the service's secret refs, copied at creation; the
+	// gateway sends their values with the node's assignments.
+	Secrets []SecretRef `json:"secrets,omitempty"`
 }
 
 // ContainerStatus is what the node's agent reports.

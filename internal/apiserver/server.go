@@ -21,6 +21,7 @@ import (
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/domain"
+	"github.com/wharfhq/wharf/internal/seal"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/throttle"
 )
@@ -63,6 +64,9 @@ type Config struct {
 	// Registry is where the wharf_http_* metrics are registered; /metrics
 	// serves it. A new registry is made when nil.
 	Registry *prometheus.Registry
+	// Sealer seals secrets (the domain layer New makes needs it to create
+	// or update one).
+	Sealer *seal.Sealer
 	// Throttle counts failed authentications (bad API tokens, failed
 	// joins) per source address and refuses a source that failed too often
 	// with 429. One with throttle's defaults is made when nil.
@@ -129,7 +133,7 @@ func New(cfg Config) (*Server, error) {
 func newDomain(cfg Config) (*domain.Domain, error) {
 	return domain.New(domain.Config{
 		Store: cfg.Store, Logs: cfg.Logs, Join: cfg.Join, CADigest: cfg.CADigest,
-		JoinCommand: cfg.JoinCommand, AgentCommand: cfg.AgentCommand,
+		JoinCommand: cfg.JoinCommand, AgentCommand: cfg.AgentCommand, Sealer: cfg.Sealer,
 	})
 }
 
@@ -186,6 +190,13 @@ func (s *Server) routes() {
 		{"GET", "/v1/containers/{id}", "container", authed, s.getContainer},
 		{"GET", "/v1/containers/{id}/logs", "container", authed, s.containerLogs},
 		{"POST", "/v1/containers/{id}/exec", "container", authed, s.execContainer},
+
+		{"POST", "/v1/secrets", "secret", authed, s.createSecret},
+		{"GET", "/v1/secrets", "secret", authed, s.listSecrets},
+		{"GET", "/v1/secrets/{id}", "secret", authed, s.getSecret},
+		{"PUT", "/v1/secrets/{id}", "secret", authed, s.updateSecret},
+		{"PATCH", "/v1/secrets/{id}", "secret", authed, s.updateSecret},
+		{"DELETE", "/v1/secrets/{id}", "secret", authed, s.deleteSecret},
 
 		{"GET", "/v1/events", "event", authed, s.events},
 		{"GET", "/v1/actions", "action", authed, s.listActions},

@@ -47,6 +47,7 @@ func NewRoot() *cobra.Command {
 		newStackCmd(g),
 		newContainerCmd(g),
 		newTokenCmd(g),
+		newSecretCmd(g),
 		newEventsCmd(g),
 		newActionsCmd(g),
 	)

@@ -222,6 +222,7 @@ func (c slotReconciler) newContainer(svc *api.Service, slot int, desired api.Con
 			Autorestart: svc.Spec.Autorestart, Autodestroy: svc.Spec.Autodestroy,
 			StopAfterDisconnect: svc.Spec.StopAfterDisconnect, Generation: svc.RestartGeneration,
 			Volumes: slotVolumes(svc, slot), Labels: maps.Clone(svc.Spec.Labels),
+			Secrets: slices.Clone(svc.Spec.Secrets),
 		},
 		Status: api.ContainerStatus{State: api.ContainerPending},
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/seal"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -47,6 +48,9 @@ type Config struct {
 	// AgentCommand is the plain `wharf agent` line for a new join token,
 	// for a host that has the binary already.
 	AgentCommand func(token string) string
+	// Sealer seals secrets' values (nil: secrets cannot be created or
+	// updated).
+	Sealer *seal.Sealer
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }

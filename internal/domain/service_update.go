@@ -43,6 +43,9 @@ func (d *Domain) UpdateService(ctx context.Context, a Actor, ref string, patch j
 		if err := validateDependsOn(&next, svc.Name); err != nil {
 			return nil, err
 		}
+		if err := d.CheckSecretRefs(ctx, a, &next, "spec"); err != nil {
+			return nil, err
+		}
 		if reflect.DeepEqual(next, svc.Spec) {
 			return nil, store.ErrNoChange
 		}

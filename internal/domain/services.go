@@ -35,6 +35,9 @@ func (d *Domain) CreateService(ctx context.Context, a Actor, name string, spec a
 	if err := validateDependsOn(&spec, name); err != nil {
 		return nil, err
 	}
+	if err := d.CheckSecretRefs(ctx, a, &spec, "spec"); err != nil {
+		return nil, err
+	}
 	svc := api.Service{
 		Meta:   api.Meta{ID: newID(), Name: name},
 		Spec:   spec,

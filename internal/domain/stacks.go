@@ -95,6 +95,16 @@ func (d *Domain) DeployStack(ctx context.Context, a Actor, name string, spec api
 	if err != nil {
 		return api.DeployStackResult{}, errdefs.Invalid("spec", "cannot read the stack spec: %v", err)
 	}
+	// A dry run plans without the secrets: the CLI creates a stack's
+	// secrets only when it deploys for real.
+	for i := range spec.Services {
+		if dryRun {
+			break
+		}
+		if err := d.CheckSecretRefs(ctx, a, &spec.Services[i].Spec, stackServiceField(i)+".spec"); err != nil {
+			return api.DeployStackResult{}, err
+		}
+	}
 	for attempt := 1; ; attempt++ {
 		res, err := d.deployOnce(ctx, name, spec, dryRun)
 		retry := errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrExists) || errors.Is(err, store.ErrNotFound)

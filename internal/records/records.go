@@ -1,9 +1,9 @@
 // Package records holds the stored forms of objects whose stored form is
 // not their wire form: what the store keeps of an object includes fields
-// (a secret's hash) that the API must never send. Each record has a Wire
-// method that returns what the API may show; the wire types in api/ do not
-// have the stored-only fields at all, so a handler cannot send them even by
-// mistake.
+// (a token's hash, a secret's sealed value) that the API must never send.
+// Each record has a Wire method that returns what the API may show; the
+// wire types in api/ do not have the stored-only fields at all, so a
+// handler cannot send them even by mistake.
 //
 // A record keeps the JSON field names of the stored object it describes,
 // so objects stored before this package existed read as they are.

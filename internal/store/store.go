@@ -32,6 +32,7 @@ const (
 	KindOrgs       = "orgs"
 	KindUsers      = "users"
 	KindTeams      = "teams"
+	KindSecrets    = "secrets" // records.Secret: sealed values, never on the wire
 	KindNames      = "names"   // name index: names/<kind>.<name> -> ID
 	KindCluster    = "cluster" // single documents, such as the CA
 )
