@@ -143,7 +143,7 @@ func TestSecretPermissions(t *testing.T) {
 	_, err = d.UpdateSecret(ctx, reader, "k", []byte("w"), 0)
 	forbidden("update", err)
 	forbidden("remove", d.RemoveSecret(ctx, reader, "k", 0))
-	nobody := Actor{Name: "x", Role: api.RoleReadOnly}
+	nobody := Actor{Name: "x", Access: FullAccess(), Role: api.RoleReadOnly}
 	if _, err := d.GetSecret(ctx, nobody, "k"); err != nil {
 		t.Errorf("reader inspect: %v", err)
 	}
