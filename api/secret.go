@@ -6,8 +6,6 @@ package api
 // low-entropy value would let anyone who may read it guess the value).
 type Secret struct {
 	Meta
-	// Org is the organization that owns the secret ("" today).
-	Org string `json:"org,omitempty"`
 	// Size is the value's length in bytes.
 	Size int `json:"size"`
 	// Version starts at 1 and rises with each update of the value.

@@ -39,13 +39,13 @@ func secretEvent(s *records.Secret, typ, msg string) api.Event {
 func (d *Domain) resolveSecret(ctx context.Context, a Actor, ref string) (*records.Secret, error) {
 	var s records.Secret
 	err := d.st.Get(ctx, store.KindSecrets, ref, &s)
-	if err == nil && s.Org == a.Org {
+	if err == nil && OrgName(s.Org) == OrgName(a.Org) {
 		return &s, nil
 	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
-	p, err := byName[records.Secret](ctx, d.st, store.KindSecrets, records.SecretNameKey(a.Org, ref))
+	p, err := byName[records.Secret](ctx, d.st, store.KindSecrets, records.SecretNameKey(OrgName(a.Org), ref))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFoundErr("secret", ref)
 	}
@@ -79,7 +79,7 @@ func (d *Domain) CreateSecret(ctx context.Context, a Actor, name string, data []
 	if err := validateSecretData(data); err != nil {
 		return nil, err
 	}
-	s := records.Secret{Meta: api.Meta{ID: newSecretID(), Name: name}, Org: a.Org, Version: 1}
+	s := records.Secret{Meta: api.Meta{ID: newSecretID(), Name: name, Org: OrgName(a.Org)}, Version: 1}
 	if err := d.seal(&s, data); err != nil {
 		return nil, err
 	}
@@ -177,7 +177,7 @@ func (d *Domain) ListSecrets(ctx context.Context, a Actor, p Page) (api.List[api
 	if err := a.need(SecretsView); err != nil {
 		return api.List[api.Secret]{Items: []api.Secret{}}, err
 	}
-	recs, err := listPage(ctx, d.st, store.KindSecrets, p, func(s *records.Secret) bool { return s.Org == a.Org })
+	recs, err := listPage(ctx, d.st, store.KindSecrets, p, func(s *records.Secret) bool { return OrgName(s.Org) == OrgName(a.Org) })
 	out := api.List[api.Secret]{Items: make([]api.Secret, 0, len(recs.Items)), Next: recs.Next}
 	for i := range recs.Items {
 		out.Items = append(out.Items, recs.Items[i].Wire())

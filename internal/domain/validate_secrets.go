@@ -77,7 +77,7 @@ func ValidateSecretRefs(refs []api.SecretRef) error {
 // Service create and update and stack deploys call it after validation.
 func (d *Domain) CheckSecretRefs(ctx context.Context, a Actor, spec *api.ServiceSpec, field string) error {
 	for i, ref := range spec.Secrets {
-		_, err := byName[records.Secret](ctx, d.st, store.KindSecrets, records.SecretNameKey(a.Org, ref.Source))
+		_, err := byName[records.Secret](ctx, d.st, store.KindSecrets, records.SecretNameKey(OrgName(a.Org), ref.Source))
 		if errors.Is(err, store.ErrNotFound) {
 			return errdefs.Invalid(fmt.Sprintf("%s.secrets[%d].source", field, i), "secret %q does not exist: create it first (wharf secret create %s -f FILE)", ref.Source, ref.Source)
 		}

@@ -6,7 +6,6 @@ import "github.com/wharfhq/wharf/api"
 // cluster's data key (seal.Sealer) for the purpose SealPurpose(org, name).
 type Secret struct {
 	api.Meta
-	Org     string `json:"org,omitempty"`
 	Sealed  string `json:"sealed"`
 	Size    int    `json:"size"`
 	Version int64  `json:"version"`
@@ -18,13 +17,13 @@ func SealPurpose(org, name string) string { return "secret/" + org + "/" + name 
 
 // Wire is the secret's metadata as the API shows it, without the value.
 func (s *Secret) Wire() api.Secret {
-	return api.Secret{Meta: s.Meta, Org: s.Org, Size: s.Size, Version: s.Version}
+	return api.Secret{Meta: s.Meta, Size: s.Size, Version: s.Version}
 }
 
 // SecretNameKey is the ID of a secret's name index (store.KindNames):
-// secret names are per organization.
+// secret names are per organization ("" and "default" are one).
 func SecretNameKey(org, name string) string {
-	if org == "" {
+	if org == "" || org == "default" {
 		return "secrets." + name
 	}
 	return "secrets." + org + ":" + name // ":" is in no secret name
