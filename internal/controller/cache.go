@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/wharfhq/wharf/api"
-	"github.com/wharfhq/wharf/internal/records"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -175,8 +174,15 @@ func (c *cache) touchOwner(t *touched, ct *api.Container) {
 
 // qualName is a service name qualified by its organization: service
 // names are unique only within one, and links and dependencies name
-// services of their own organization.
-func qualName(org, name string) string { return records.NameKey(store.KindServices, org, name) }
+// services of their own organization. In the default organization it is
+// the name; in another, "<name>@<org>" (names have no "@", so the first
+// one ends the name).
+func qualName(org, name string) string {
+	if org = orgName(org); org == "default" {
+		return name
+	}
+	return name + "@" + org
+}
 
 // touched says what a batch of changes may have affected.
 type touched struct {

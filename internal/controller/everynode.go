@@ -31,7 +31,7 @@ func (c slotReconciler) wantedSlots(p *plan) (slots []int, nodeOf map[int]string
 	nodes := c.orgNodes(orgName(svc.Org))
 	conts := slices.Collect(maps.Values(c.cache.containers))
 	eligible, reason := scheduler.EligibleNodes(nodes, conts, svc, scheduler.WithServices(c.cache.services))
-	if len(nodes) == 0 {
+	if len(nodes) == 0 && len(c.cache.nodes) > 0 {
 		reason = noNodeReason(orgName(svc.Org))
 	}
 	if len(eligible) == 0 && svc.Spec.Running {

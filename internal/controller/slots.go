@@ -263,7 +263,8 @@ func (c slotReconciler) orgNodes(org string) []*api.Node {
 }
 
 // noNodeReason is why a service of an organization without nodes stays
-// pending.
+// pending while other organizations have some (with no node at all, the
+// scheduler's "no nodes" says it).
 func noNodeReason(org string) string {
 	return "no node in organization " + org + ": join one with a join token made in the organization (`wharf node join-token`)"
 }
@@ -317,7 +318,7 @@ func (c slotReconciler) place(plans []*plan) {
 	res := scheduler.Result{Unplaced: map[string]string{}}
 	for _, o := range slices.Sorted(maps.Keys(byOrg)) {
 		nodes := c.orgNodes(o)
-		if len(nodes) == 0 {
+		if len(nodes) == 0 && len(c.cache.nodes) > 0 {
 			for _, r := range byOrg[o] {
 				res.Unplaced[r.Container.ID] = noNodeReason(o)
 			}
