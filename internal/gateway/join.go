@@ -56,6 +56,11 @@ func (g *Gateway) Join(ctx context.Context, req api.JoinRequest, remoteAddr stri
 		var node api.Node
 		err := g.store.Get(ctx, store.KindNodes, req.NodeID, &node)
 		switch {
+		case err == nil && orgName(node.Org) != orgName(tok.Org):
+			// A node stays in its organization: another's join token
+			// cannot take it over, even with the node's key.
+			err = fmt.Errorf("%w: join token %s is organization %q's, and node %s is not; rejoin with a join token of the node's organization",
+				errdefs.ErrForbidden, tok.ID, orgName(tok.Org), node.ID)
 		case err == nil:
 			resp, err = g.rejoin(ctx, req, &node, peer, remoteAddr)
 		case errdefs.IsNotFound(err):

@@ -53,6 +53,11 @@ func TestJoinTakesTheTokensOrgAndItsNodeQuota(t *testing.T) {
 	if err != nil || (e.node(dr.NodeID).Org != "default" && e.node(dr.NodeID).Org != "") {
 		t.Fatalf("default join: %v", err)
 	}
+	// b's token cannot rejoin the default organization's node.
+	_, csr, _ = pki.NewKeyAndCSR("d")
+	if _, err := gw.Join(e.ctx, api.JoinRequest{Token: token, NodeID: dr.NodeID, CSR: string(csr), Hostname: "d"}, "test", nil); !errors.Is(err, errdefs.ErrForbidden) {
+		t.Fatalf("b's token rejoining a default node: %v", err)
+	}
 	// Two racing for b's last place: one wins.
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
