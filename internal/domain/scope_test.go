@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -323,5 +324,69 @@ func TestCreateTokenStoresOrg(t *testing.T) {
 	act, err := d.Authenticate(t.Context(), tc.Secret)
 	if err != nil || act.Org != "b" {
 		t.Fatalf("actor: %+v %v", act, err)
+	}
+}
+
+func TestEventPagesSkipOtherOrgs(t *testing.T) {
+	d := newTestDomain(t)
+	ctx := t.Context()
+	a, b := orgAdmin("a"), orgAdmin("b")
+	for i, n := range []string{"e1", "e2", "e3", "e4", "e5", "e6"} {
+		who := a
+		if i%2 == 1 {
+			who = b
+		}
+		if _, err := d.CreateService(ctx, who, n, sleepSpec()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var cur store.EventCursor
+	var names []string
+	for range 20 {
+		p, err := d.Events(ctx, b, cur, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range p.Items {
+			if e.Org != "b" {
+				t.Fatalf("b's page holds %+v", e)
+			}
+			names = append(names, e.Name)
+		}
+		if p.Next == "" {
+			break
+		}
+		if cur, err = store.ParseEventCursor(p.Next); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if strings.Join(names, ",") != "e2,e4,e6" {
+		t.Fatalf("b pages through events of %v", names)
+	}
+	// The stream too: b's watch brings b's events only.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch, err := d.WatchEvents(wctx, b, store.EventCursor{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.CreateService(ctx, a, "e7", sleepSpec()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.CreateService(ctx, b, "e8", sleepSpec()); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for e := range ch {
+		if e.Err != nil {
+			t.Fatal(e.Err)
+		}
+		got = append(got, e.Event.Name)
+		if e.Event.Name == "e8" {
+			break
+		}
+	}
+	if strings.Join(got, ",") != "e2,e4,e6,e8" {
+		t.Fatalf("b's stream: %v", got)
 	}
 }
