@@ -84,6 +84,9 @@ type Server struct {
 	heartbeat time.Duration // SSE comment interval
 	logStart  time.Duration // how long a followed log waits before sending headers
 	streams   *streams
+	// table is every route routes() served, in its order: tests walk it
+	// (the cross-organization test calls each one).
+	table []route
 }
 
 // New checks cfg and builds the server and its routes.
@@ -216,6 +219,7 @@ func (s *Server) routes() {
 		{"GET", "/version", "", public, s.version},
 		{"GET", "/metrics", "", public, s.serveMetrics},
 	}
+	s.table = rs
 	allowed := map[string][]string{}
 	var paths []string
 	for _, rt := range rs {

@@ -51,7 +51,7 @@ func (d *Domain) ContainerLogs(ctx context.Context, a Actor, ref string, follow 
 	if err := a.need(AppsLogs); err != nil {
 		return err
 	}
-	c, err := d.resolveContainer(ctx, ref)
+	c, err := d.resolveContainer(ctx, a, ref)
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func (d *Domain) ServiceLogs(ctx context.Context, a Actor, ref string, follow bo
 	if err := a.need(AppsLogs); err != nil {
 		return err
 	}
-	svc, err := d.resolveService(ctx, ref)
+	svc, err := d.resolveService(ctx, a, ref)
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ func (d *Domain) ListNodes(ctx context.Context, a Actor, p Page) (RawPage, error
 	if err := a.need(NodesView); err != nil {
 		return RawPage{}, err
 	}
-	return d.rawPage(ctx, store.KindNodes, p)
+	return d.rawPage(ctx, a, store.KindNodes, p)
 }
 
 // GetNode finds a node by ID, else by name (see resolveNode). It refuses an
@@ -29,19 +29,20 @@ func (d *Domain) GetNode(ctx context.Context, a Actor, ref string) (*api.Node, e
 	if err := a.need(NodesView); err != nil {
 		return nil, err
 	}
-	return d.resolveNode(ctx, ref)
+	return d.resolveNode(ctx, a, ref)
 }
 
 // resolveNode finds a node by ID, else by name (what `wharf node ls`
 // shows). Names need not be unique (two hosts may share a hostname), so a
-// name that several nodes have is a conflict that lists their IDs.
-func (d *Domain) resolveNode(ctx context.Context, ref string) (*api.Node, error) {
+// name that several nodes have is a conflict that lists their IDs. Only
+// the actor's organization's nodes are found.
+func (d *Domain) resolveNode(ctx context.Context, a Actor, ref string) (*api.Node, error) {
 	var n api.Node
 	err := d.st.Get(ctx, store.KindNodes, ref, &n)
-	if err == nil {
+	if err == nil && a.owns(&n.Meta) {
 		return &n, nil
 	}
-	if !errors.Is(err, store.ErrNotFound) {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, explainWrite(err, "node", ref)
 	}
 	all, _, err := store.ListAll[api.Node](ctx, d.st, store.KindNodes)
@@ -50,7 +51,7 @@ func (d *Domain) resolveNode(ctx context.Context, ref string) (*api.Node, error)
 	}
 	var found []*api.Node
 	for _, n := range all {
-		if n.Name == ref {
+		if n.Name == ref && a.owns(&n.Meta) {
 			found = append(found, n)
 		}
 	}
@@ -81,7 +82,7 @@ func (d *Domain) LabelNode(ctx context.Context, a Actor, ref string, labels map[
 	if err := validateLabels(labels); err != nil {
 		return nil, err
 	}
-	node, err := d.resolveNode(ctx, ref)
+	node, err := d.resolveNode(ctx, a, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +120,7 @@ func (d *Domain) RemoveNode(ctx context.Context, a Actor, ref string, force bool
 	if err := a.need(NodesRemove); err != nil {
 		return nil, false, err
 	}
-	node, err := d.resolveNode(ctx, ref)
+	node, err := d.resolveNode(ctx, a, ref)
 	if err != nil {
 		return nil, false, err
 	}
@@ -163,6 +164,7 @@ func (d *Domain) tryRemoveNode(ctx context.Context, id string, rev int64, force 
 		if err != nil {
 			return nil, false, fmt.Errorf("%w: %w", errdefs.ErrConflict, err)
 		}
+		ev.Org = n.Org
 		if err := d.st.Delete(ctx, store.KindNodes, id, n.Revision, ev); err != nil {
 			return nil, false, err
 		}

@@ -152,8 +152,7 @@ func (d *Domain) UpdateSecret(ctx context.Context, a Actor, ref string, data []b
 
 // secretUsers are the services of s's organization whose spec uses s
 // (or, with previous, whose previous spec does: a rollback would run it
-// again). Services have no organization yet: every service is the one
-// org's.
+// again).
 func (d *Domain) secretUsers(ctx context.Context, s *records.Secret, previous bool) ([]*api.Service, error) {
 	all, _, err := store.ListAll[api.Service](ctx, d.st, store.KindServices)
 	if err != nil {
@@ -164,6 +163,9 @@ func (d *Domain) secretUsers(ctx context.Context, s *records.Secret, previous bo
 		return slices.ContainsFunc(refs, func(r api.SecretRef) bool { return r.Source == s.Name })
 	}
 	for _, svc := range all {
+		if OrgName(svc.Org) != OrgName(s.Org) {
+			continue
+		}
 		if uses(svc.Spec.Secrets) || previous && svc.PreviousSpec != nil && uses(svc.PreviousSpec.Secrets) {
 			out = append(out, svc)
 		}

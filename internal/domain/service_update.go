@@ -29,7 +29,7 @@ func (d *Domain) UpdateService(ctx context.Context, a Actor, ref string, patch j
 	if err != nil {
 		return nil, err
 	}
-	return d.modifyService(ctx, ref, rev, func(svc *api.Service) ([]api.Event, error) {
+	return d.modifyService(ctx, a, ref, rev, func(svc *api.Service) ([]api.Event, error) {
 		if svc.Terminating {
 			return nil, terminatingErr(svc)
 		}
@@ -48,6 +48,9 @@ func (d *Domain) UpdateService(ctx context.Context, a Actor, ref string, patch j
 		}
 		if reflect.DeepEqual(next, svc.Spec) {
 			return nil, store.ErrNoChange
+		}
+		if err := d.checkContainerQuota(ctx, a, map[string]int{svc.ID: containersOf(&next)}); err != nil {
+			return nil, err
 		}
 		return []api.Event{setSpec(svc, next, "")}, nil
 	})

@@ -13,9 +13,10 @@ import (
 	"github.com/wharfhq/wharf/internal/store"
 )
 
-// resolveService finds a service by ID, then by name.
-func (d *Domain) resolveService(ctx context.Context, ref string) (*api.Service, error) {
-	return resolve[api.Service](ctx, d.st, store.KindServices, "service", serviceNameKey, ref)
+// resolveService finds a service of the actor's organization by ID, then
+// by name.
+func (d *Domain) resolveService(ctx context.Context, a Actor, ref string) (*api.Service, error) {
+	return resolve[api.Service](ctx, d.st, a, store.KindServices, "service", serviceNameKey, ref)
 }
 
 // CreateService creates a running service named name with spec, and its
@@ -38,8 +39,11 @@ func (d *Domain) CreateService(ctx context.Context, a Actor, name string, spec a
 	if err := d.CheckSecretRefs(ctx, a, &spec, "spec"); err != nil {
 		return nil, err
 	}
+	if err := d.checkContainerQuota(ctx, a, nil, containersOf(&spec)); err != nil {
+		return nil, err
+	}
 	svc := api.Service{
-		Meta:   api.Meta{ID: newID(), Name: name},
+		Meta:   api.Meta{ID: newID(), Name: name, Org: a.orgOf()},
 		Spec:   spec,
 		Status: api.ServiceStatus{State: api.ServiceNotRunning},
 	}
@@ -47,7 +51,7 @@ func (d *Domain) CreateService(ctx context.Context, a Actor, name string, spec a
 	noteObject(ctx, svc.ID)
 	t := d.st.Txn()
 	t.Create(store.KindServices, &svc)
-	t.Create(store.KindNames, &nameIndex{api.Meta{ID: serviceNameKey(svc.Name), Name: svc.ID}})
+	t.Create(store.KindNames, &nameIndex{api.Meta{ID: serviceNameKey(svc.Org, svc.Name), Name: svc.ID, Org: svc.Org}})
 	t.Emit(api.Event{Kind: "service", Object: svc.ID, Name: svc.Name, Type: "created", State: string(svc.Status.State),
 		Message: fmt.Sprintf("service %s created with %d replicas", svc.Name, svc.Spec.Replicas)})
 	if err := t.Commit(ctx); err != nil {
@@ -65,7 +69,7 @@ func (d *Domain) GetService(ctx context.Context, a Actor, ref string) (*api.Serv
 	if err := a.need(AppsView); err != nil {
 		return nil, err
 	}
-	return d.resolveService(ctx, ref)
+	return d.resolveService(ctx, a, ref)
 }
 
 // ListServices reads a page of services, only those of the stack
@@ -75,13 +79,13 @@ func (d *Domain) ListServices(ctx context.Context, a Actor, stackRef string, p P
 	if err := a.need(AppsView); err != nil {
 		return api.List[api.Service]{}, err
 	}
-	var keep func(*api.Service) bool
+	keep := func(svc *api.Service) bool { return a.owns(&svc.Meta) }
 	if stackRef != "" {
-		st, err := d.resolveStack(ctx, stackRef)
+		st, err := d.resolveStack(ctx, a, stackRef)
 		if err != nil {
 			return api.List[api.Service]{}, err
 		}
-		keep = func(svc *api.Service) bool { return svc.Stack == st.ID }
+		keep = func(svc *api.Service) bool { return svc.Stack == st.ID && a.owns(&svc.Meta) }
 	}
 	return listPage[api.Service](ctx, d.st, store.KindServices, p, keep)
 }
@@ -93,7 +97,7 @@ func (d *Domain) ListServicesRaw(ctx context.Context, a Actor, p Page) (RawPage,
 	if err := a.need(AppsView); err != nil {
 		return RawPage{}, err
 	}
-	return d.rawPage(ctx, store.KindServices, p)
+	return d.rawPage(ctx, a, store.KindServices, p)
 }
 
 // serviceEvent is an "updated" event about a service.
@@ -103,8 +107,8 @@ func serviceEvent(svc *api.Service, msg string) api.Event {
 
 // modifyService applies fn to the service ref names (by ID or name); see
 // modify.
-func (d *Domain) modifyService(ctx context.Context, ref string, rev int64, fn func(*api.Service) ([]api.Event, error)) (*api.Service, error) {
-	svc, err := d.resolveService(ctx, ref)
+func (d *Domain) modifyService(ctx context.Context, a Actor, ref string, rev int64, fn func(*api.Service) ([]api.Event, error)) (*api.Service, error) {
+	svc, err := d.resolveService(ctx, a, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +143,7 @@ func (d *Domain) ScaleService(ctx context.Context, a Actor, ref string, replicas
 	if err := ValidateReplicas(n); err != nil {
 		return nil, err
 	}
-	return d.modifyService(ctx, ref, rev, func(svc *api.Service) ([]api.Event, error) {
+	return d.modifyService(ctx, a, ref, rev, func(svc *api.Service) ([]api.Event, error) {
 		switch {
 		case svc.Terminating:
 			return nil, terminatingErr(svc)
@@ -147,6 +151,9 @@ func (d *Domain) ScaleService(ctx context.Context, a Actor, ref string, replicas
 			return nil, newErr(errdefs.ErrConflict, "service %q: an EVERY_NODE service runs one container per matching node; it cannot be scaled by hand", svc.Name)
 		case svc.Spec.Replicas == n:
 			return nil, store.ErrNoChange
+		}
+		if err := d.checkContainerQuota(ctx, a, map[string]int{svc.ID: n}); err != nil {
+			return nil, err
 		}
 		old := svc.Spec.Replicas
 		svc.Spec.Replicas = n
@@ -162,7 +169,7 @@ func (d *Domain) SetServiceRunning(ctx context.Context, a Actor, ref string, run
 	if err := a.need(AppsOperate); err != nil {
 		return nil, err
 	}
-	return d.modifyService(ctx, ref, rev, func(svc *api.Service) ([]api.Event, error) {
+	return d.modifyService(ctx, a, ref, rev, func(svc *api.Service) ([]api.Event, error) {
 		if svc.Terminating {
 			return nil, terminatingErr(svc)
 		}
@@ -179,7 +186,7 @@ func (d *Domain) RemoveService(ctx context.Context, a Actor, ref string, rev int
 	if err := a.need(AppsDeploy); err != nil {
 		return nil, err
 	}
-	return d.modifyService(ctx, ref, rev, func(svc *api.Service) ([]api.Event, error) {
+	return d.modifyService(ctx, a, ref, rev, func(svc *api.Service) ([]api.Event, error) {
 		if svc.Terminating {
 			return nil, store.ErrNoChange
 		}
@@ -198,7 +205,7 @@ func (d *Domain) RedeployService(ctx context.Context, a Actor, ref string, rev i
 	if err := a.need(AppsOperate); err != nil {
 		return nil, err
 	}
-	return d.modifyService(ctx, ref, rev, func(svc *api.Service) ([]api.Event, error) {
+	return d.modifyService(ctx, a, ref, rev, func(svc *api.Service) ([]api.Event, error) {
 		switch {
 		case svc.Terminating:
 			return nil, terminatingErr(svc)

@@ -33,7 +33,7 @@ func newToken(name, role string) (records.Token, string, error) {
 }
 
 func tokenEvent(t *records.Token, typ, msg string) api.Event {
-	return api.Event{Kind: "token", Object: t.ID, Name: t.Name, Type: typ, Message: msg}
+	return api.Event{Kind: "token", Object: t.ID, Org: t.Org, Name: t.Name, Type: typ, Message: msg}
 }
 
 // tokenRole is the role a token request asks for: role, or admin with the
@@ -72,6 +72,7 @@ func (d *Domain) CreateToken(ctx context.Context, a Actor, name, role string, ad
 	if err != nil {
 		return api.TokenCreated{}, err
 	}
+	t.Org = a.orgOf()
 	noteObject(ctx, t.ID)
 	if err := d.st.Create(ctx, store.KindTokens, &t, tokenEvent(&t, "created", fmt.Sprintf("%s token %s created", t.Role, t.Name))); err != nil {
 		return api.TokenCreated{}, err
@@ -79,13 +80,13 @@ func (d *Domain) CreateToken(ctx context.Context, a Actor, name, role string, ad
 	return api.TokenCreated{Token: t.Wire(), Secret: secret}, nil
 }
 
-// ListTokens reads a page of API tokens, never their hashes. It refuses an
-// actor who is not a tokens admin.
+// ListTokens reads a page of the API tokens of the actor's organization,
+// never their hashes. It refuses an actor who is not a tokens admin.
 func (d *Domain) ListTokens(ctx context.Context, a Actor, p Page) (api.List[api.Token], error) {
 	if err := a.need(OrgManage); err != nil {
 		return api.List[api.Token]{Items: []api.Token{}}, err
 	}
-	stored, err := listPage[records.Token](ctx, d.st, store.KindTokens, p, nil)
+	stored, err := listPage[records.Token](ctx, d.st, store.KindTokens, p, func(t *records.Token) bool { return a.owns(&t.Meta) })
 	out := api.List[api.Token]{Items: make([]api.Token, 0, len(stored.Items)), Next: stored.Next}
 	for i := range stored.Items {
 		out.Items = append(out.Items, stored.Items[i].Wire())
@@ -93,9 +94,10 @@ func (d *Domain) ListTokens(ctx context.Context, a Actor, p Page) (api.List[api.
 	return out, err
 }
 
-// DeleteToken removes an API token; it stops working at once. It refuses
-// an actor who is not a tokens admin, and the last admin token, so the
-// cluster is never left without one.
+// DeleteToken removes an API token of the actor's organization (another
+// organization's is not found); it stops working at once. It refuses an
+// actor who is not a tokens admin, and the organization's last admin
+// token, so it is never left without one.
 func (d *Domain) DeleteToken(ctx context.Context, a Actor, id string) error {
 	if err := a.need(OrgManage); err != nil {
 		return err
@@ -105,6 +107,9 @@ func (d *Domain) DeleteToken(ctx context.Context, a Actor, id string) error {
 	if err := d.st.Get(ctx, store.KindTokens, id, &t); err != nil {
 		return explainWrite(err, "token", id)
 	}
+	if !a.owns(&t.Meta) {
+		return notFoundErr("token", id)
+	}
 	if t.Admin {
 		all, _, err := store.ListAll[records.Token](ctx, d.st, store.KindTokens)
 		if err != nil {
@@ -112,7 +117,7 @@ func (d *Domain) DeleteToken(ctx context.Context, a Actor, id string) error {
 		}
 		admins := 0
 		for _, o := range all {
-			if o.Admin {
+			if o.Admin && OrgName(o.Org) == OrgName(t.Org) {
 				admins++
 			}
 		}

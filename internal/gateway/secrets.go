@@ -35,7 +35,7 @@ type openedSecret struct {
 // opened is left out and logged (by name, never its value); the agent
 // then refuses to start that container, saying which file is missing.
 func (g *Gateway) attachSecrets(asg *api.Assignments, node string) {
-	var opened map[string]openedSecret // by name, for this push only
+	var opened map[string]openedSecret // by organization and name, for this push only
 	budget := maxPushSecretBytes
 	ctx, cancel := context.WithTimeout(context.Background(), secretReadTimeout)
 	defer cancel()
@@ -48,10 +48,11 @@ func (g *Gateway) attachSecrets(asg *api.Assignments, node string) {
 		}
 		files := make([]api.SecretFile, 0, len(c.Spec.Secrets))
 		for _, ref := range c.Spec.Secrets {
-			o, ok := opened[ref.Source]
+			key := c.Org + "/" + ref.Source
+			o, ok := opened[key]
 			if !ok {
-				o = g.openSecret(ctx, ref.Source)
-				opened[ref.Source] = o
+				o = g.openSecret(ctx, c.Org, ref.Source)
+				opened[key] = o
 				if o.err != nil {
 					g.log.Warn("cannot send a secret to a node; its containers that use it cannot start",
 						"node", node, "secret", ref.Source, "err", o.err)
@@ -80,14 +81,15 @@ func (g *Gateway) attachSecrets(asg *api.Assignments, node string) {
 	}
 }
 
-// openSecret reads the secret named name (of the one organization) and
+// openSecret reads the secret named name of organization org (the
+// container's: a container never gets another organization's secret) and
 // opens its value.
-func (g *Gateway) openSecret(ctx context.Context, name string) openedSecret {
+func (g *Gateway) openSecret(ctx context.Context, org, name string) openedSecret {
 	if g.cfg.Sealer == nil {
 		return openedSecret{err: fmt.Errorf("this gateway has no data key to open secrets")}
 	}
 	var idx struct{ api.Meta }
-	if err := g.store.Get(ctx, store.KindNames, records.SecretNameKey("", name), &idx); err != nil {
+	if err := g.store.Get(ctx, store.KindNames, records.SecretNameKey(org, name), &idx); err != nil {
 		return openedSecret{err: fmt.Errorf("secret %s: %w", name, err)}
 	}
 	var s records.Secret

@@ -66,3 +66,20 @@ type JoinToken struct {
 func (t *JoinToken) Wire() api.JoinToken {
 	return api.JoinToken{Meta: t.Meta, ExpiresAt: t.ExpiresAt, MaxUses: t.MaxUses, Uses: t.Uses}
 }
+
+// defaultOrg is the organization of objects with no org field.
+const defaultOrg = "default"
+
+// NameKey is the ID of the name index entry (store.KindNames) that
+// reserves name for an object of kind ("services", "stacks") in
+// organization org: "<kind>.<name>" in the default organization (as
+// before organizations existed, so old clusters need no migration),
+// "<kind>@<org>.<name>" in any other. Names have no "." (their pattern
+// forbids it), so the last "." ends the organization and two
+// organizations' keys never collide.
+func NameKey(kind, org, name string) string {
+	if org == "" || org == defaultOrg {
+		return kind + "." + name
+	}
+	return kind + "@" + org + "." + name
+}

@@ -26,5 +26,5 @@ func SecretNameKey(org, name string) string {
 	if org == "" || org == "default" {
 		return "secrets." + name
 	}
-	return "secrets." + org + ":" + name // ":" is in no secret name
+	return "secrets@" + org + "." + name // as the domain layer keys other kinds' names
 }
