@@ -74,9 +74,10 @@ const defaultOrg = "default"
 // reserves name for an object of kind ("services", "stacks") in
 // organization org: "<kind>.<name>" in the default organization (as
 // before organizations existed, so old clusters need no migration),
-// "<kind>@<org>.<name>" in any other. Names have no "." (their pattern
-// forbids it), so the last "." ends the organization and two
-// organizations' keys never collide.
+// "<kind>@<org>.<name>" in any other. Organization names have no "."
+// (their pattern forbids it), so the first "." after the "@" ends the
+// organization and two organizations' keys never collide, even for
+// names (secrets') that may hold a ".".
 func NameKey(kind, org, name string) string {
 	if org == "" || org == defaultOrg {
 		return kind + "." + name

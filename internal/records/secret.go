@@ -21,10 +21,5 @@ func (s *Secret) Wire() api.Secret {
 }
 
 // SecretNameKey is the ID of a secret's name index (store.KindNames):
-// secret names are per organization ("" and "default" are one).
-func SecretNameKey(org, name string) string {
-	if org == "" || org == "default" {
-		return "secrets." + name
-	}
-	return "secrets@" + org + "." + name // as the domain layer keys other kinds' names
-}
+// secret names are per organization, like every name.
+func SecretNameKey(org, name string) string { return NameKey("secrets", org, name) }
