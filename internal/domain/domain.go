@@ -56,6 +56,8 @@ type Config struct {
 type Domain struct {
 	cfg Config
 	st  *store.Store
+	// limiter holds each token's request rate (Quotas.TokenRate).
+	limiter tokenLimiter
 }
 
 // New checks cfg and returns the domain layer over its store.
