@@ -205,6 +205,7 @@ func (s *Server) routes() {
 		{"GET", "/version", "", public, s.version},
 		{"GET", "/metrics", "", public, s.serveMetrics},
 	}
+	rs = append(rs, s.accountRoutes()...)
 	allowed := map[string][]string{}
 	var paths []string
 	for _, rt := range rs {
