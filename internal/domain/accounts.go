@@ -66,7 +66,7 @@ func accessNames(acc Access) map[string]string {
 // teamAccess is a stored team's access (unknown names grant nothing).
 func teamAccess(t *api.Team) Access {
 	if t.ID == ownersID(t.Org) {
-		return FullAccess()
+		return OwnerAccess()
 	}
 	acc := Access{}
 	for area, lvl := range t.Access {

@@ -113,8 +113,18 @@ func ParseLevel(s string) (Level, error) {
 // Access is a level per area; an area not in the map is NoAccess.
 type Access map[Area]Level
 
-// FullAccess is Admin in every area: the Owners team's access.
+// FullAccess is Admin in every area and on the server: the System
+// actor's, and that of a token of no user in "default" (the first admin
+// token); Authenticate takes AreaServer away from everyone else.
 func FullAccess() Access {
+	a := OwnerAccess()
+	a[AreaServer] = Admin
+	return a
+}
+
+// OwnerAccess is Admin in every area of an organization: the Owners
+// team's access.
+func OwnerAccess() Access {
 	a := Access{}
 	for _, ar := range Areas {
 		a[ar] = Admin

@@ -12,16 +12,19 @@ import (
 	"github.com/wharfhq/wharf/internal/store"
 )
 
-// newOrg queues an organization and its owners team with owner in it.
-func newOrg(txn *store.Txn, name, owner string) (*api.Org, *api.Team) {
+// newOrg queues an organization and its owners team with owner in it,
+// and their events when emit is set.
+func newOrg(txn *store.Txn, name, owner string, emit bool) (*api.Org, *api.Team) {
 	o := &api.Org{Meta: api.Meta{ID: name, Name: name, Org: name}}
-	t := &api.Team{Meta: api.Meta{ID: ownersID(name), Name: api.OwnersTeam, Org: name}, Access: accessNames(FullAccess()), Members: []string{}}
+	t := &api.Team{Meta: api.Meta{ID: ownersID(name), Name: api.OwnersTeam, Org: name}, Access: accessNames(OwnerAccess()), Members: []string{}}
 	if owner != "" {
 		t.Members = []string{owner}
 	}
 	txn.Create(store.KindOrgs, o)
 	txn.Create(store.KindTeams, t)
-	txn.Emit(orgEvent(o, "created", "organization "+name+" created"), teamEvent(t, "created", "team owners created"))
+	if emit {
+		txn.Emit(orgEvent(o, "created", "organization "+name+" created"), teamEvent(t, "created", "team owners created"))
+	}
 	return o, t
 }
 
@@ -45,7 +48,7 @@ func (d *Domain) CreateOrg(ctx context.Context, a Actor, req api.CreateOrgReques
 	}
 	noteObject(ctx, req.Name)
 	txn := d.st.Txn()
-	o, _ := newOrg(txn, req.Name, req.Owner)
+	o, _ := newOrg(txn, req.Name, req.Owner, true)
 	if err := txn.Commit(ctx); err != nil {
 		if errors.Is(err, store.ErrExists) {
 			return api.Org{}, newErr(errdefs.ErrConflict, "organization %q already exists", req.Name)
@@ -195,7 +198,9 @@ func ensureDefaultOrg(ctx context.Context, st *store.Store) error {
 		return err
 	}
 	txn := st.Txn()
-	newOrg(txn, DefaultOrg, "")
+	// No event: it is the server's own bookkeeping, there before anyone
+	// looks (and an upgraded cluster's event stream stays as it was).
+	newOrg(txn, DefaultOrg, "", false)
 	if err := txn.Commit(ctx); err != nil && !errors.Is(err, store.ErrExists) {
 		return err
 	}

@@ -325,8 +325,8 @@ func (d *Domain) Authenticate(ctx context.Context, secret, org string) (Actor, e
 			return Actor{}, newErr(errdefs.ErrForbidden, "this token belongs to organization %q; it cannot act in %q", a.Org, org)
 		}
 		a.Access = FullAccess()
-		if a.Org == DefaultOrg && a.Role == api.RoleAdmin {
-			a.Access[AreaServer] = Admin
+		if a.Org != DefaultOrg {
+			delete(a.Access, AreaServer)
 		}
 	}
 	if err := d.throttle(ctx, &a, now); err != nil {
