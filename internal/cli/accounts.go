@@ -88,8 +88,8 @@ prompted for. --password-stdin reads it from a pipe without any prompt.`,
 				return err
 			}
 			cfg.Addr, cfg.Token = o.Addr, tc.Secret
-			if g.cacert != "" {
-				cfg.CACert = g.cacert
+			if ca := cmpOr(g.cacert, os.Getenv("WHARF_CACERT")); ca != "" {
+				cfg.CACert = ca
 			}
 			p, err := SaveConfig(cfg)
 			if err != nil {

@@ -162,10 +162,6 @@ func teamEvent(t *api.Team, typ, msg string) api.Event {
 	return api.Event{Kind: "team", Object: t.ID, Name: t.Name, Org: t.Org, Type: typ, Message: msg}
 }
 
-func userEvent(u string, typ, msg string) api.Event {
-	return api.Event{Kind: "user", Object: u, Name: u, Type: typ, Message: msg}
-}
-
 // deleteTokensWhere queues the deletion of every token keep matches.
 func (d *Domain) deleteTokensWhere(ctx context.Context, txn *store.Txn, match func(*records.Token) bool) error {
 	all, _, err := store.ListAll[records.Token](ctx, d.st, store.KindTokens)

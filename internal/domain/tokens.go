@@ -131,7 +131,9 @@ func (d *Domain) CreateTokenFor(ctx context.Context, a Actor, req api.CreateToke
 		}
 		t.Team, t.Org = team.ID, team.Org
 	case a.User != "":
-		t.User = a.User
+		// A user's token belongs to the organization it was made in (its
+		// owners see it), even "default"; only login tokens have none.
+		t.User, t.Org = a.User, OrgName(a.Org)
 	}
 	noteObject(ctx, t.ID)
 	ev := tokenEvent(&t, "created", fmt.Sprintf("%s token %s created", t.Role, t.Name))
@@ -224,9 +226,13 @@ func (d *Domain) DeleteToken(ctx context.Context, a Actor, id string) error {
 			return newErr(errdefs.ErrConflict, "token %q is the last admin token; create another admin token before deleting it", t.Name)
 		}
 	}
-	ev := tokenEvent(&t, "deleted", "token "+t.Name+" deleted")
-	ev.Org = t.Org
-	if err := d.st.Delete(ctx, store.KindTokens, id, 0, ev); err != nil {
+	var evs []api.Event
+	if tokenOrg(&t) != "" { // a login token's deletion is no organization's event
+		ev := tokenEvent(&t, "deleted", "token "+t.Name+" deleted")
+		ev.Org = t.Org
+		evs = append(evs, ev)
+	}
+	if err := d.st.Delete(ctx, store.KindTokens, id, 0, evs...); err != nil {
 		return explainWrite(err, "token", id)
 	}
 	return nil

@@ -35,7 +35,9 @@ func (d *Domain) createUser(ctx context.Context, req api.CreateUserRequest) (api
 	}
 	u := records.User{Meta: api.Meta{ID: req.Name, Name: req.Name}, PasswordHash: h}
 	noteObject(ctx, u.ID)
-	if err := d.st.Create(ctx, store.KindUsers, &u, userEvent(u.ID, "created", "user "+u.ID+" created")); err != nil {
+	// No event, here nor below: users belong to no organization, and the
+	// event streams are per organization (the audit trail records the call).
+	if err := d.st.Create(ctx, store.KindUsers, &u); err != nil {
 		if errors.Is(err, store.ErrExists) {
 			return api.User{}, newErr(errdefs.ErrConflict, "user %q already exists", req.Name)
 		}
@@ -109,7 +111,6 @@ func (d *Domain) DeleteUser(ctx context.Context, a Actor, id string) error {
 	if err := d.deleteTokensWhere(ctx, txn, func(t *records.Token) bool { return t.User == id }); err != nil {
 		return err
 	}
-	txn.Emit(userEvent(id, "deleted", "user "+id+" deleted"))
 	return explainWrite(txn.Commit(ctx), "user", id)
 }
 
@@ -154,7 +155,7 @@ func (d *Domain) setPassword(ctx context.Context, id, password string, check fun
 			}
 		}
 		u.PasswordHash = h
-		return []api.Event{userEvent(id, "updated", "password of user "+id+" changed")}, nil
+		return nil, nil
 	})
 	return err
 }
