@@ -129,6 +129,10 @@ func (d *Domain) UpdateOrg(ctx context.Context, a Actor, name string, p api.OrgP
 	if err != nil {
 		return api.Org{}, err
 	}
+	// This server applies the new rate at once; the others within rateTTL.
+	d.rates.mu.Lock()
+	delete(d.rates.m, name)
+	d.rates.mu.Unlock()
 	return *o, nil
 }
 

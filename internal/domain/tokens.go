@@ -348,6 +348,11 @@ func (d *Domain) defaultOrgOf(ctx context.Context, user, tokenOrg string) (strin
 	if tokenOrg != "" {
 		return tokenOrg, nil
 	}
+	// A member of default acts there: one range read of default's teams,
+	// not a read of every team.
+	if _, teams, err := d.memberAccess(ctx, user, DefaultOrg); err != nil || len(teams) > 0 {
+		return DefaultOrg, err
+	}
 	orgs, err := d.userOrgs(ctx, user)
 	if err != nil {
 		return "", err
@@ -367,14 +372,10 @@ func (d *Domain) defaultOrgOf(ctx context.Context, user, tokenOrg string) (strin
 // throttle refuses a call over the token rate of the actor's
 // organization.
 func (d *Domain) throttle(ctx context.Context, a *Actor, now time.Time) error {
-	o, err := d.getOrg(ctx, a.Org)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
+	rate, err := d.tokenRate(ctx, a.Org, now)
 	if err != nil {
 		return err
 	}
-	rate := o.Quotas.TokenRate
 	if rate <= 0 {
 		return nil
 	}
@@ -458,4 +459,35 @@ func writeSecretFile(path, secret string) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// rateTTL is how long a server keeps an organization's token rate before
+// reading it again: a changed quota applies within it, and most calls
+// read no more than their token.
+const rateTTL = time.Second
+
+// tokenRate is org's Quotas.TokenRate (0 for a missing organization),
+// read at most once per rateTTL.
+func (d *Domain) tokenRate(ctx context.Context, org string, now time.Time) (float64, error) {
+	d.rates.mu.Lock()
+	c, ok := d.rates.m[org]
+	d.rates.mu.Unlock()
+	if ok && now.Sub(c.at) < rateTTL && now.Sub(c.at) >= 0 {
+		return c.rate, nil
+	}
+	var rate float64
+	o, err := d.getOrg(ctx, org)
+	switch {
+	case err == nil:
+		rate = o.Quotas.TokenRate
+	case !errors.Is(err, store.ErrNotFound):
+		return 0, err
+	}
+	d.rates.mu.Lock()
+	if d.rates.m == nil || len(d.rates.m) > maxBuckets {
+		d.rates.m = map[string]cachedRate{}
+	}
+	d.rates.m[org] = cachedRate{rate: rate, at: now}
+	d.rates.mu.Unlock()
+	return rate, nil
 }
