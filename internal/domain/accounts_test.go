@@ -336,8 +336,11 @@ func TestRobotAndNarrowedTokens(t *testing.T) {
 	if narrowed.Can(AppsExec) || !narrowed.Can(AppsDeploy) {
 		t.Errorf("a deploy-narrowed user token: exec %v, deploy %v", narrowed.Can(AppsExec), narrowed.Can(AppsDeploy))
 	}
-	if err := narrowed.need(AppsExec); !errors.Is(err, errdefs.ErrForbidden) {
+	if _, err := x.d.Exec(x.ctx, narrowed, "any", []string{"sh"}); !errors.Is(err, errdefs.ErrForbidden) || !strings.Contains(err.Error(), "deploy token") {
 		t.Errorf("exec with a deploy token: %v", err)
+	}
+	if _, err := x.d.Exec(x.ctx, dev, "any", []string{"sh"}); errors.Is(err, errdefs.ErrForbidden) {
+		t.Errorf("exec with dev's login token (applications admin): %v", err)
 	}
 	before = snapshot(t, x.d)
 	_, err = x.d.CreateTokenFor(x.ctx, narrowed, api.CreateTokenRequest{Name: "wider", Role: api.RoleAdmin})
