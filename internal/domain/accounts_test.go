@@ -428,3 +428,38 @@ func TestBootstrapMakesDefaultOrg(t *testing.T) {
 		t.Fatalf("owners of default: %+v %v", team, err)
 	}
 }
+
+// BenchmarkAuthenticate: the cost of finding the actor, for a token of no
+// user and for a user's login token (in default, and naming an
+// organization).
+func BenchmarkAuthenticate(b *testing.B) {
+	d := newTestDomain(b)
+	ctx := context.Background()
+	secret, _, err := Bootstrap(ctx, d.st, b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	root, _ := d.Authenticate(ctx, secret, "")
+	if _, err := d.CreateUser(ctx, root, api.CreateUserRequest{Name: "ann", Password: "ann-password"}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := d.AddMember(ctx, root, api.OwnersTeam, "ann"); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := d.CreateOrg(ctx, root, api.CreateOrgRequest{Name: "acme", Owner: "ann"}); err != nil {
+		b.Fatal(err)
+	}
+	tc, err := d.Login(ctx, api.LoginRequest{User: "ann", Password: "ann-password"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct{ name, secret, org string }{{"legacy", secret, ""}, {"user", tc.Secret, ""}, {"user-org", tc.Secret, "acme"}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := d.Authenticate(ctx, c.secret, c.org); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
