@@ -437,7 +437,123 @@ type Token struct {
 	// Admin is set exactly for admin tokens; tokens made before roles
 	// other than admin and read-only existed have only it and Role.
 	Admin bool `json:"admin"`
+	// User is the user the token acts as ("" for a token of no user).
+	User string `json:"user,omitempty"`
+	// Team is the team whose robot token this is.
+	Team string `json:"team,omitempty"`
+	// ExpiresAt ends the token (zero: never).
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
+
+// CreateTokenRequest asks for an API token (POST /v1/tokens). Role
+// defaults to read-only for a token of no user, and to the caller's own
+// access (no narrowing) for a user's or a team's token; "admin": true is
+// the older way to ask for an admin token. Team makes a robot token of
+// that team (organization owners only); TTL ("720h") makes it expire.
+type CreateTokenRequest struct {
+	Name  string `json:"name"`
+	Role  string `json:"role,omitempty"`
+	Admin bool   `json:"admin,omitempty"`
+	Team  string `json:"team,omitempty"`
+	TTL   string `json:"ttl,omitempty"`
+}
+
+// User is a person who logs in. Its ID is its name; the password's hash
+// is never sent.
+type User struct {
+	Meta
+}
+
+// CreateUserRequest makes a user (server administrators only).
+type CreateUserRequest struct {
+	Name     string `json:"name"`
+	Password string `json:"password"`
+}
+
+// LoginRequest trades a user's name and password for an API token
+// (POST /v1/login).
+type LoginRequest struct {
+	User     string `json:"user"`
+	Password string `json:"password"`
+}
+
+// PasswordRequest changes the caller's password (POST /v1/me/password);
+// server administrators may set another user's without Old
+// (PUT /v1/users/{id}/password).
+type PasswordRequest struct {
+	Old string `json:"old,omitempty"`
+	New string `json:"new"`
+}
+
+// CreateOrgRequest makes an organization and its owners team with Owner
+// in it (server administrators only).
+type CreateOrgRequest struct {
+	Name  string `json:"name"`
+	Owner string `json:"owner"`
+}
+
+// OrgPatch changes an organization's quotas (server administrators only).
+type OrgPatch struct {
+	Quotas *Quotas `json:"quotas,omitempty"`
+}
+
+// OwnersTeam is the name of every organization's team of owners: it has
+// every access, and always at least one member.
+const OwnersTeam = "owners"
+
+// Team is a group of users of one organization (Meta.Org) with an access
+// level per area. Its ID is "<org>.<name>".
+type Team struct {
+	Meta
+	// Access is a level name (none, read, read-write, admin) per area
+	// (applications, nodes, secrets, registry, organization).
+	Access map[string]string `json:"access"`
+	// Members are user IDs (names).
+	Members []string `json:"members"`
+}
+
+// TeamRequest makes a team (POST /v1/teams) or changes one
+// (PATCH /v1/teams/{id}: only the fields sent change; Members replaces the
+// list).
+type TeamRequest struct {
+	Name    string            `json:"name,omitempty"`
+	Access  map[string]string `json:"access,omitempty"`
+	Members *[]string         `json:"members,omitempty"`
+}
+
+// MemberRequest adds a user to a team (POST /v1/teams/{id}/members).
+type MemberRequest struct {
+	User string `json:"user"`
+}
+
+// Me answers GET /v1/me: who the caller is, where it acts, and the
+// organizations it belongs to.
+type Me struct {
+	// Name is the user's name, or the token's for a token of no user.
+	Name string `json:"name"`
+	User string `json:"user,omitempty"`
+	// Token is the ID of the token the call came with.
+	Token string `json:"token,omitempty"`
+	Role  string `json:"role,omitempty"`
+	// Org is the organization the call acted in, Access what the caller
+	// may do there (after the token's role).
+	Org    string            `json:"org"`
+	Access map[string]string `json:"access"`
+	// ServerAdmin is set for the server's administrators.
+	ServerAdmin bool         `json:"server_admin,omitempty"`
+	Orgs        []Membership `json:"orgs,omitempty"`
+}
+
+// Membership is a user's place in one organization.
+type Membership struct {
+	Org    string            `json:"org"`
+	Teams  []string          `json:"teams"`
+	Access map[string]string `json:"access"`
+}
+
+// OrgHeader is the request header naming the organization a call acts
+// in, for a user who belongs to several.
+const OrgHeader = "Wharf-Org"
 
 // API token roles, from least to most privilege.
 const (

@@ -66,6 +66,18 @@ func setUpOrgA(t *testing.T, e *env) *orgA {
 	call("POST", "/v1/tokens", `{"name":"a-ci","role":"deploy"}`, 201, &tok)
 	var jt api.JoinTokenCreated
 	call("POST", "/v1/join-tokens", `{}`, 201, &jt)
+	// An owner, a team and the organization object of a's; users and
+	// organizations are made by the server's administrators.
+	for _, c := range []struct{ path, body string }{
+		{"/v1/users", `{"name":"alice","password":"alice-password-1"}`},
+		{"/v1/orgs", `{"name":"a","owner":"alice"}`},
+	} {
+		if code, b := e.do("POST", c.path, e.admin, c.body); code != 201 {
+			t.Fatalf("admin: POST %s: %d %s", c.path, code, b)
+		}
+	}
+	var team api.Team
+	call("POST", "/v1/teams", `{"name":"devs","access":{"applications":"read"}}`, 201, &team)
 	var sec api.Secret
 	call("POST", "/v1/secrets", `{"name":"a-secret","data":"`+base64.StdEncoding.EncodeToString([]byte(marker))+`"}`, 201, &sec)
 	node := api.Node{Meta: api.Meta{ID: "a0de00000000a0de", Name: "a-host", Org: "a"}, Hostname: "a-host",
@@ -84,7 +96,7 @@ func setUpOrgA(t *testing.T, e *env) *orgA {
 	e.logs.lines[c.ID] = []string{"log line " + marker}
 	e.logs.mu.Unlock()
 	a.ids = map[string]string{"service": svc.ID, "stack": st.Stack.ID, "token": tok.Token.ID, "jointoken": jt.JoinToken.ID,
-		"node": node.ID, "container": c.ID, "secret": sec.ID}
+		"node": node.ID, "container": c.ID, "secret": sec.ID, "team": team.ID}
 	// The services the stack made.
 	var l api.List[api.Service]
 	call("GET", "/v1/services?stack="+st.Stack.ID, "", 200, &l)
@@ -99,6 +111,9 @@ func setUpOrgA(t *testing.T, e *env) *orgA {
 		"node":      {node.ID, "a-host"},
 		"container": {c.ID, "web-1"},
 		"secret":    {sec.ID, "a-secret"},
+		"team":      {team.ID},
+		"org":       {"a"},
+		"user":      {"alice"},
 	}
 	// a sees its own: the set-up is real.
 	var ev api.List[api.Event]
@@ -139,6 +154,16 @@ func TestCrossOrgRoutes(t *testing.T) {
 		"POST /v1/join": "a node's enrolment: the join token is the credential (the gateway gives the node the token's organization)",
 		"GET /v1/ca":    "the cluster CA certificate", "GET /livez": "liveness", "GET /readyz": "readiness",
 		"GET /version": "the build", "GET /metrics": "request counters by route pattern",
+		"POST /v1/login": "trades a user's own name and password for a token of that user; without them, nothing",
+	}
+	// Routes only the server's administrators may call (users and
+	// organizations are the server's, not an organization's): b is refused
+	// before anything is looked up, the same for a's object and for one
+	// that does not exist, so the refusal tells b nothing.
+	adminOnly := map[string]bool{
+		"POST /v1/users": true, "DELETE /v1/users/{id}": true, "PUT /v1/users/{id}/password": true,
+		"POST /v1/orgs": true, "PATCH /v1/orgs/{id}": true, "DELETE /v1/orgs/{id}": true,
+		"POST /v1/me/password": true, // b's token is no user's: it has no password to change
 	}
 	// Bodies that pass decoding, so a refusal is about the object.
 	bodies := map[string]string{
@@ -156,6 +181,14 @@ func TestCrossOrgRoutes(t *testing.T) {
 		"POST /v1/services/{id}/stop":    ``,
 		"POST /v1/services/{id}/start":   ``,
 		"POST /v1/services/{id}/restart": ``,
+		"POST /v1/users":                 `{"name":"bob","password":"bob-password-1"}`,
+		"PUT /v1/users/{id}/password":    `{"new":"another-password"}`,
+		"POST /v1/me/password":           `{"old":"x","new":"another-password"}`,
+		"POST /v1/orgs":                  `{"name":"c","owner":"alice"}`,
+		"PATCH /v1/orgs/{id}":            `{"quotas":{"containers":1}}`,
+		"POST /v1/teams":                 `{"name":"bteam","access":{"applications":"read"}}`,
+		"PATCH /v1/teams/{id}":           `{"access":{"applications":"admin"}}`,
+		"POST /v1/teams/{id}/members":    `{"user":"alice"}`,
 	}
 	// Routes whose {id} is a name to create in the caller's organization:
 	// b's call makes b's own object, and must leave a's alone.
@@ -191,11 +224,32 @@ func TestCrossOrgRoutes(t *testing.T) {
 		}
 		covered++
 	}
+	// refusedAlike checks that b's call on a's object is refused exactly
+	// as the same call on an object that does not exist.
+	refusedAlike := func(method, path, ref, body string, code int, got []byte) {
+		t.Helper()
+		if code != http.StatusForbidden {
+			t.Errorf("b: %s %s: %d, want 403: %s", method, path, code, got)
+			return
+		}
+		ghost := strings.Replace(path, ref, "nosuch", 1)
+		c2, b2 := e.do(method, ghost, b, body)
+		calls++
+		if c2 != code || strings.ReplaceAll(string(b2), "nosuch", ref) != string(got) {
+			t.Errorf("b: %s %s answers %d %s, but for a missing object %d %s", method, path, code, got, c2, b2)
+		}
+	}
 	// b makes its own objects first, so b's lists are not empty.
 	for _, rt := range creates {
 		key := rt.method + " " + rt.path
 		code, body := e.do(rt.method, rt.path, b, bodies[key])
 		calls++
+		if adminOnly[key] {
+			if code != http.StatusForbidden {
+				t.Errorf("b: %s: %d, want 403: %s", key, code, body)
+			}
+			continue
+		}
 		if code/100 != 2 {
 			t.Errorf("b: %s: %d %s", key, code, body)
 		}
@@ -233,13 +287,15 @@ func TestCrossOrgRoutes(t *testing.T) {
 	for _, rt := range named {
 		key := rt.method + " " + rt.path
 		for _, ref := range a.refs[rt.kind] {
-			path := strings.Replace(rt.path, "{id}", ref, 1)
+			path := strings.Replace(strings.Replace(rt.path, "{id}", ref, 1), "{user}", "alice", 1)
 			code, body := e.do(rt.method, path, b, bodies[key])
 			calls++
 			if l := a.leaks(body, ref); l != "" {
 				t.Errorf("b: %s %s shows a's %s: %s", rt.method, path, l, body)
 			}
 			switch {
+			case adminOnly[key]:
+				refusedAlike(rt.method, path, ref, bodies[key], code, body)
 			case upsert[key] && code/100 == 2:
 			case code == http.StatusNotFound:
 			case code == http.StatusMethodNotAllowed || code == http.StatusBadRequest:

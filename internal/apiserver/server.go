@@ -219,6 +219,7 @@ func (s *Server) routes() {
 		{"GET", "/version", "", public, s.version},
 		{"GET", "/metrics", "", public, s.serveMetrics},
 	}
+	rs = append(rs, s.accountRoutes()...)
 	s.table = rs
 	allowed := map[string][]string{}
 	var paths []string

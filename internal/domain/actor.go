@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"cmp"
 	"fmt"
 
 	"github.com/wharfhq/wharf/api"
@@ -67,6 +68,11 @@ const (
 	// access, its robot tokens, every token of the organization, quotas.
 	// Only the Owners team has it.
 	AreaOrg Area = "organization"
+	// AreaServer: the server itself: its users and organizations. No team
+	// grants it: Domain.Authenticate gives Admin in it to the server's
+	// administrators (the owners of organization "default", and tokens
+	// of no user in "default" with the admin role).
+	AreaServer Area = "server"
 )
 
 // Areas are the areas, in the order tables show them.
@@ -107,8 +113,18 @@ func ParseLevel(s string) (Level, error) {
 // Access is a level per area; an area not in the map is NoAccess.
 type Access map[Area]Level
 
-// FullAccess is Admin in every area: the Owners team's access.
+// FullAccess is Admin in every area and on the server: the System
+// actor's, and that of a token of no user in "default" (the first admin
+// token); Authenticate takes AreaServer away from everyone else.
 func FullAccess() Access {
+	a := OwnerAccess()
+	a[AreaServer] = Admin
+	return a
+}
+
+// OwnerAccess is Admin in every area of an organization: the Owners
+// team's access.
+func OwnerAccess() Access {
 	a := Access{}
 	for _, ar := range Areas {
 		a[ar] = Admin
@@ -146,7 +162,8 @@ const (
 	RegistryPull  Verb = "registry.pull"  // pull images
 	RegistryPush  Verb = "registry.push"  // push images
 	RegistryAdmin Verb = "registry.admin" // delete images
-	OrgManage     Verb = "org.manage"     // teams, members, access, quotas, robot tokens, every token of the organization
+	OrgManage     Verb = "org.manage"     // teams, members, access, robot tokens, every token of the organization
+	ServerAdmin   Verb = "server.admin"   // users, organizations, their quotas (the server's administrators only)
 )
 
 // need is the area and level a verb needs.
@@ -163,12 +180,13 @@ var verbs = map[Verb]need{
 	NodesRemove: {AreaNodes, Admin}, NodesJoin: {AreaNodes, Admin},
 	SecretsView: {AreaSecrets, Read}, SecretsWrite: {AreaSecrets, ReadWrite}, SecretsAdmin: {AreaSecrets, Admin},
 	RegistryPull: {AreaRegistry, Read}, RegistryPush: {AreaRegistry, ReadWrite}, RegistryAdmin: {AreaRegistry, Admin},
-	OrgManage: {AreaOrg, Admin},
+	OrgManage:   {AreaOrg, Admin},
+	ServerAdmin: {AreaServer, Admin},
 }
 
 // Verbs are every verb, in a fixed order (for tables and tests).
 var Verbs = []Verb{AppsView, AppsLogs, AppsOperate, AppsDeploy, AppsExec, NodesView, NodesLabel, NodesRemove, NodesJoin,
-	SecretsView, SecretsWrite, SecretsAdmin, RegistryPull, RegistryPush, RegistryAdmin, OrgManage}
+	SecretsView, SecretsWrite, SecretsAdmin, RegistryPull, RegistryPush, RegistryAdmin, OrgManage, ServerAdmin}
 
 // Needs is the area and level v needs.
 func (v Verb) Needs() (Area, Level) { n := verbs[v]; return n.area, n.level }
@@ -183,7 +201,7 @@ func roleAllows(role string, v Verb) bool {
 		return true
 	case api.RoleDeploy:
 		switch v {
-		case AppsExec, NodesLabel, NodesRemove, NodesJoin, OrgManage, RegistryAdmin:
+		case AppsExec, NodesLabel, NodesRemove, NodesJoin, OrgManage, RegistryAdmin, ServerAdmin:
 			return false
 		}
 		return true
@@ -214,6 +232,9 @@ func (a Actor) need(v Verb) error {
 		return nil
 	}
 	n := verbs[v]
+	if n.area == AreaServer && a.Access[n.area] < n.level {
+		return newErr(errdefs.ErrForbidden, "%s is not an administrator of this server: only the owners of organization %q manage users and organizations", cmp.Or(a.Name, "an anonymous caller"), DefaultOrg)
+	}
 	if a.Access[n.area] >= n.level {
 		// The token's role narrowed it out.
 		role := a.effectiveRole()

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/wharfhq/wharf/api"
@@ -60,6 +61,18 @@ type Config struct {
 type Domain struct {
 	cfg Config
 	st  *store.Store
+	// limiter holds each token's request rate (Quotas.TokenRate).
+	limiter tokenLimiter
+	// rates caches each organization's token rate (see tokenRate).
+	rates struct {
+		mu sync.Mutex
+		m  map[string]cachedRate
+	}
+}
+
+type cachedRate struct {
+	rate float64
+	at   time.Time
 }
 
 // New checks cfg and returns the domain layer over its store.

@@ -15,7 +15,7 @@ import (
 
 // orgAdmin is an admin of organization org.
 func orgAdmin(org string) Actor {
-	return Actor{Name: "admin-" + org, Token: "t-" + org, Org: org, Access: FullAccess(), Role: api.RoleAdmin}
+	return Actor{Name: "admin-" + org, Token: "t-" + org, Org: org, Access: OwnerAccess(), Role: api.RoleAdmin}
 }
 
 // wantNotFound checks err is exactly the not-found error a missing ref
@@ -321,7 +321,7 @@ func TestCreateTokenStoresOrg(t *testing.T) {
 	if err := d.st.Get(t.Context(), store.KindTokens, tc.Token.ID, &rec); err != nil || rec.Org != "b" {
 		t.Fatalf("stored token: %+v %v", rec, err)
 	}
-	act, err := d.Authenticate(t.Context(), tc.Secret)
+	act, err := d.Authenticate(t.Context(), tc.Secret, "")
 	if err != nil || act.Org != "b" {
 		t.Fatalf("actor: %+v %v", act, err)
 	}

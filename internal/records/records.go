@@ -39,7 +39,7 @@ type Token struct {
 
 // Wire is the token as the API shows it: without its hash.
 func (t *Token) Wire() api.Token {
-	return api.Token{Meta: t.Meta, Role: t.Role, Admin: t.Admin}
+	return api.Token{Meta: t.Meta, Role: t.Role, Admin: t.Admin, User: t.User, Team: t.Team, ExpiresAt: t.ExpiresAt}
 }
 
 // EffectiveRole is the role the server grants the token (see
@@ -84,3 +84,13 @@ func NameKey(kind, org, name string) string {
 	}
 	return kind + "@" + org + "." + name
 }
+
+// User is a user as stored: the wire api.User and its password's hash
+// (argon2id, with its salt and parameters in the string).
+type User struct {
+	api.Meta
+	PasswordHash string `json:"password_hash"`
+}
+
+// Wire is the user as the API shows it: without the password's hash.
+func (u *User) Wire() api.User { return api.User{Meta: u.Meta} }
