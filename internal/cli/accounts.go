@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/api/client"
@@ -34,6 +35,22 @@ func (l *lineReader) ask(cmd *cobra.Command, prompt string) (string, error) {
 		return "", fmt.Errorf("read %s from standard input: %w", strings.TrimSuffix(strings.TrimSpace(prompt), ":"), err)
 	}
 	return strings.TrimRight(s, "\r\n"), nil
+}
+
+// askSecret reads a secret line: from a terminal without echoing it (the
+// prompt on stderr), else as ask does.
+func (l *lineReader) askSecret(cmd *cobra.Command, prompt string) (string, error) {
+	f, ok := cmd.InOrStdin().(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return l.ask(cmd, prompt)
+	}
+	say(cmd.ErrOrStderr(), "%s", prompt)
+	b, err := term.ReadPassword(int(f.Fd()))
+	say(cmd.ErrOrStderr(), "\n")
+	if err != nil {
+		return "", fmt.Errorf("read %s from the terminal: %w", strings.TrimSuffix(strings.TrimSpace(prompt), ":"), err)
+	}
+	return string(b), nil
 }
 
 // anonClient is a client without a token (for login).
@@ -71,7 +88,7 @@ prompted for. --password-stdin reads it from a pipe without any prompt.`,
 					return err
 				}
 			}
-			pw, err := in.ask(cmd, "Password (it is shown as you type): ")
+			pw, err := in.askSecret(cmd, "Password: ")
 			if err != nil {
 				return err
 			}
@@ -504,7 +521,7 @@ func newUserCmd(g *globals) *cobra.Command {
 	create := &cobra.Command{
 		Use: "create NAME", Short: "Make a user; the password is read from standard input (server administrators)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			pw, err := newLineReader(cmd).ask(cmd, "Password for "+args[0]+": ")
+			pw, err := newLineReader(cmd).askSecret(cmd, "Password for "+args[0]+": ")
 			if err != nil {
 				return err
 			}
@@ -545,17 +562,17 @@ func newUserCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if len(args) == 1 {
-				pw, err := in.ask(cmd, "New password for "+args[0]+": ")
+				pw, err := in.askSecret(cmd, "New password for "+args[0]+": ")
 				if err != nil {
 					return err
 				}
 				return c.SetPassword(cmd.Context(), args[0], pw)
 			}
-			old, err := in.ask(cmd, "Old password: ")
+			old, err := in.askSecret(cmd, "Old password: ")
 			if err != nil {
 				return err
 			}
-			pw, err := in.ask(cmd, "New password: ")
+			pw, err := in.askSecret(cmd, "New password: ")
 			if err != nil {
 				return err
 			}
