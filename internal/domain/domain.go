@@ -61,6 +61,9 @@ type Config struct {
 type Domain struct {
 	cfg Config
 	st  *store.Store
+	// orgLocks serialize, per organization with a containers quota, the
+	// changes that count against it (see quotaGuard).
+	orgLocks sync.Map // org name -> *sync.Mutex
 	// limiter holds each token's request rate (Quotas.TokenRate).
 	limiter tokenLimiter
 	// rates caches each organization's token rate (see tokenRate).

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync"
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/errdefs"
@@ -109,6 +110,24 @@ func (d *Domain) quotas(ctx context.Context, org string) (api.Quotas, error) {
 		return api.Quotas{}, nil
 	}
 	return o.Quotas, err
+}
+
+// quotaGuard makes a change that counts against the actor's
+// organization's containers quota one step with its check: it holds the
+// organization's lock until the returned unlock is called, after the
+// change is written, so two changes at once cannot both pass the check
+// and together overshoot the quota. An organization without a containers
+// quota takes no lock. (The lock is in this server's memory: one server
+// is active at a time, see docs/architecture.md.)
+func (d *Domain) quotaGuard(ctx context.Context, a Actor) (unlock func(), err error) {
+	q, err := d.quotas(ctx, a.orgOf())
+	if err != nil || q.Containers <= 0 {
+		return func() {}, err
+	}
+	m, _ := d.orgLocks.LoadOrStore(a.orgOf(), &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock, nil
 }
 
 // checkContainerQuota refuses, as forbidden, a change that makes the

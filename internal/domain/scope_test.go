@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/wharfhq/wharf/api"
@@ -388,5 +390,41 @@ func TestEventPagesSkipOtherOrgs(t *testing.T) {
 	}
 	if strings.Join(got, ",") != "e2,e4,e6,e8" {
 		t.Fatalf("b's stream: %v", got)
+	}
+}
+
+// TestContainerQuotaHoldsUnderConcurrentCreates: changes made at the same
+// time are checked one after another, so together they never overshoot
+// the organization's containers quota.
+func TestContainerQuotaHoldsUnderConcurrentCreates(t *testing.T) {
+	d := newTestDomain(t)
+	ctx := t.Context()
+	if err := d.st.Create(ctx, store.KindOrgs, &api.Org{Meta: api.Meta{ID: "a"}, Quotas: api.Quotas{Containers: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	a := orgAdmin("a")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	made, refused := 0, 0
+	for i := range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := d.CreateService(ctx, a, fmt.Sprintf("web%d", i), api.ServiceSpec{Command: []string{"sleep", "1"}, Replicas: 1})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				made++
+			case errors.Is(err, errdefs.ErrForbidden):
+				refused++
+			default:
+				t.Errorf("create %d: %v", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if made != 3 || refused != 9 {
+		t.Fatalf("made %d services and refused %d under a quota of 3 containers", made, refused)
 	}
 }

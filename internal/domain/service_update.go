@@ -29,6 +29,11 @@ func (d *Domain) UpdateService(ctx context.Context, a Actor, ref string, patch j
 	if err != nil {
 		return nil, err
 	}
+	unlock, err := d.quotaGuard(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	return d.modifyService(ctx, a, ref, rev, func(svc *api.Service) ([]api.Event, error) {
 		if svc.Terminating {
 			return nil, terminatingErr(svc)

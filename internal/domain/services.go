@@ -39,6 +39,11 @@ func (d *Domain) CreateService(ctx context.Context, a Actor, name string, spec a
 	if err := d.CheckSecretRefs(ctx, a, &spec, "spec"); err != nil {
 		return nil, err
 	}
+	unlock, err := d.quotaGuard(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if err := d.checkContainerQuota(ctx, a, nil, containersOf(&spec)); err != nil {
 		return nil, err
 	}
@@ -143,6 +148,11 @@ func (d *Domain) ScaleService(ctx context.Context, a Actor, ref string, replicas
 	if err := ValidateReplicas(n); err != nil {
 		return nil, err
 	}
+	unlock, err := d.quotaGuard(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	return d.modifyService(ctx, a, ref, rev, func(svc *api.Service) ([]api.Event, error) {
 		switch {
 		case svc.Terminating:

@@ -106,6 +106,11 @@ func (d *Domain) DeployStack(ctx context.Context, a Actor, name string, spec api
 			return api.DeployStackResult{}, err
 		}
 	}
+	unlock, err := d.quotaGuard(ctx, a)
+	if err != nil {
+		return api.DeployStackResult{}, err
+	}
+	defer unlock()
 	for attempt := 1; ; attempt++ {
 		res, err := d.deployOnce(ctx, a, name, spec, dryRun)
 		retry := errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrExists) || errors.Is(err, store.ErrNotFound)
