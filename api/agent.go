@@ -84,6 +84,10 @@ type StatusReport struct {
 type Assignments struct {
 	Revision   int64       `json:"revision"`
 	Containers []Container `json:"containers"`
+	// Secrets are the secret files of the containers listed here that use
+	// secrets, by container ID. A node receives only its own containers'
+	// secrets; the agent keeps them in memory and hands them to drivers.
+	Secrets map[string][]SecretFile `json:"secrets,omitempty"`
 }
 
 // RenewRequest is the body of POST /agent/v1/renew: a CSR for a new key.

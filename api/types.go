@@ -14,8 +14,11 @@ import (
 // object's last write (filled on read, never stored) and is what an update
 // must present for its compare-and-swap.
 type Meta struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name,omitempty"`
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+	// Org is the organization the object belongs to; "" (every object
+	// made before organizations existed) is the organization "default".
+	Org       string    `json:"org,omitempty"`
 	Revision  int64     `json:"revision,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -173,6 +176,9 @@ type ServiceSpec struct {
 	// Networks the service joins; kept for the overlay network, which does
 	// not exist yet: today they change nothing.
 	Networks []string `json:"networks,omitempty"`
+	// Secrets are mounted into each container as read-only files (see
+	// SecretRef). Only the nodes that run its containers receive them.
+	Secrets []SecretRef `json:"secrets,omitempty"`
 }
 
 // Volume types.
@@ -318,6 +324,9 @@ type ContainerSpec struct {
 	// Destroyed marks a container that autodestroy terminated: it keeps its
 	// slot empty until the service is stopped and started, or restarted.
 	Destroyed bool `json:"destroyed,omitempty"`
+	// Secrets are the service's secret refs, copied at creation; the
+	// gateway sends their values with the node's assignments.
+	Secrets []SecretRef `json:"secrets,omitempty"`
 }
 
 // ContainerStatus is what the node's agent reports.
@@ -368,15 +377,40 @@ type Event struct {
 	Time   time.Time `json:"time"`
 	Kind   string    `json:"kind"` // node, service, container, token
 	Object string    `json:"object"`
-	Name   string    `json:"name,omitempty"`
-	Type   string    `json:"type"` // created, updated, deleted, state
-	State  string    `json:"state,omitempty"`
+	// Org is the organization of the object ("" is "default"); only its
+	// members see the event.
+	Org   string `json:"org,omitempty"`
+	Name  string `json:"name,omitempty"`
+	Type  string `json:"type"` // created, updated, deleted, state
+	State string `json:"state,omitempty"`
 	// Message says in words what happened.
 	Message string `json:"message,omitempty"`
 }
 
 // Cursor is the event's position in the stream, "<id>.<seq>".
 func (e Event) Cursor() string { return strconv.FormatInt(e.ID, 10) + "." + strconv.Itoa(e.Seq) }
+
+// Org is an organization: everything users make belongs to one. Its ID
+// is its name.
+type Org struct {
+	Meta
+	Quotas Quotas `json:"quotas"`
+}
+
+// Quotas bound what an organization may hold and how fast its tokens may
+// call; 0 is no limit. Only the server's administrators set them.
+type Quotas struct {
+	// Containers is the most containers the organization's services may
+	// ask for together (replicas summed; an EVERY_NODE service counts one
+	// per node of the organization).
+	Containers int `json:"containers,omitempty"`
+	// Nodes is the most nodes that may join the organization.
+	Nodes int `json:"nodes,omitempty"`
+	// TokenRate is the most API calls per second each of the
+	// organization's tokens may make (a burst of twice as many is let
+	// through); more are refused with 429 and Retry-After.
+	TokenRate float64 `json:"token_rate,omitempty"`
+}
 
 // Action is one mutating API call: Docker Cloud's audit trail.
 type Action struct {
@@ -403,7 +437,123 @@ type Token struct {
 	// Admin is set exactly for admin tokens; tokens made before roles
 	// other than admin and read-only existed have only it and Role.
 	Admin bool `json:"admin"`
+	// User is the user the token acts as ("" for a token of no user).
+	User string `json:"user,omitempty"`
+	// Team is the team whose robot token this is.
+	Team string `json:"team,omitempty"`
+	// ExpiresAt ends the token (zero: never).
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
+
+// CreateTokenRequest asks for an API token (POST /v1/tokens). Role
+// defaults to read-only for a token of no user, and to the caller's own
+// access (no narrowing) for a user's or a team's token; "admin": true is
+// the older way to ask for an admin token. Team makes a robot token of
+// that team (organization owners only); TTL ("720h") makes it expire.
+type CreateTokenRequest struct {
+	Name  string `json:"name"`
+	Role  string `json:"role,omitempty"`
+	Admin bool   `json:"admin,omitempty"`
+	Team  string `json:"team,omitempty"`
+	TTL   string `json:"ttl,omitempty"`
+}
+
+// User is a person who logs in. Its ID is its name; the password's hash
+// is never sent.
+type User struct {
+	Meta
+}
+
+// CreateUserRequest makes a user (server administrators only).
+type CreateUserRequest struct {
+	Name     string `json:"name"`
+	Password string `json:"password"`
+}
+
+// LoginRequest trades a user's name and password for an API token
+// (POST /v1/login).
+type LoginRequest struct {
+	User     string `json:"user"`
+	Password string `json:"password"`
+}
+
+// PasswordRequest changes the caller's password (POST /v1/me/password);
+// server administrators may set another user's without Old
+// (PUT /v1/users/{id}/password).
+type PasswordRequest struct {
+	Old string `json:"old,omitempty"`
+	New string `json:"new"`
+}
+
+// CreateOrgRequest makes an organization and its owners team with Owner
+// in it (server administrators only).
+type CreateOrgRequest struct {
+	Name  string `json:"name"`
+	Owner string `json:"owner"`
+}
+
+// OrgPatch changes an organization's quotas (server administrators only).
+type OrgPatch struct {
+	Quotas *Quotas `json:"quotas,omitempty"`
+}
+
+// OwnersTeam is the name of every organization's team of owners: it has
+// every access, and always at least one member.
+const OwnersTeam = "owners"
+
+// Team is a group of users of one organization (Meta.Org) with an access
+// level per area. Its ID is "<org>.<name>".
+type Team struct {
+	Meta
+	// Access is a level name (none, read, read-write, admin) per area
+	// (applications, nodes, secrets, registry, organization).
+	Access map[string]string `json:"access"`
+	// Members are user IDs (names).
+	Members []string `json:"members"`
+}
+
+// TeamRequest makes a team (POST /v1/teams) or changes one
+// (PATCH /v1/teams/{id}: only the fields sent change; Members replaces the
+// list).
+type TeamRequest struct {
+	Name    string            `json:"name,omitempty"`
+	Access  map[string]string `json:"access,omitempty"`
+	Members *[]string         `json:"members,omitempty"`
+}
+
+// MemberRequest adds a user to a team (POST /v1/teams/{id}/members).
+type MemberRequest struct {
+	User string `json:"user"`
+}
+
+// Me answers GET /v1/me: who the caller is, where it acts, and the
+// organizations it belongs to.
+type Me struct {
+	// Name is the user's name, or the token's for a token of no user.
+	Name string `json:"name"`
+	User string `json:"user,omitempty"`
+	// Token is the ID of the token the call came with.
+	Token string `json:"token,omitempty"`
+	Role  string `json:"role,omitempty"`
+	// Org is the organization the call acted in, Access what the caller
+	// may do there (after the token's role).
+	Org    string            `json:"org"`
+	Access map[string]string `json:"access"`
+	// ServerAdmin is set for the server's administrators.
+	ServerAdmin bool         `json:"server_admin,omitempty"`
+	Orgs        []Membership `json:"orgs,omitempty"`
+}
+
+// Membership is a user's place in one organization.
+type Membership struct {
+	Org    string            `json:"org"`
+	Teams  []string          `json:"teams"`
+	Access map[string]string `json:"access"`
+}
+
+// OrgHeader is the request header naming the organization a call acts
+// in, for a user who belongs to several.
+const OrgHeader = "Wharf-Org"
 
 // API token roles, from least to most privilege.
 const (

@@ -24,6 +24,7 @@ import (
 type Client struct {
 	base    string
 	token   string
+	org     string
 	http    *http.Client
 	timeout time.Duration // of each non-streaming call; 0 for none
 }
@@ -33,8 +34,11 @@ const DefaultTimeout = 30 * time.Second
 
 // Options configure a client.
 type Options struct {
-	Addr   string // https://host:port
-	Token  string
+	Addr  string // https://host:port
+	Token string
+	// Org, when set, is sent as the Wharf-Org header: the organization
+	// the calls act in, for a user who belongs to several.
+	Org    string
 	CACert []byte // PEM; when empty the system roots are used
 	// Timeout bounds each non-streaming call, from sending the request
 	// to reading the whole answer: DefaultTimeout when 0, none when
@@ -69,7 +73,7 @@ func New(o Options) (*Client, error) {
 	case timeout < 0:
 		timeout = 0
 	}
-	return &Client{base: strings.TrimSuffix(o.Addr, "/"), token: o.Token, http: &http.Client{Transport: tr}, timeout: timeout}, nil
+	return &Client{base: strings.TrimSuffix(o.Addr, "/"), token: o.Token, org: o.Org, http: &http.Client{Transport: tr}, timeout: timeout}, nil
 }
 
 // Error is an error answered by the server.
@@ -171,6 +175,9 @@ func (c *Client) send(ctx context.Context, method, path string, body any, header
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if c.org != "" {
+		req.Header.Set(api.OrgHeader, c.org)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -269,6 +269,7 @@ func (e *executor) start(k *ctr) {
 	}
 	k.restartAt = time.Time{}
 	spec := e.toSpec(k.spec)
+	secretsErr := secretsDelivered(k.spec, spec)
 	drv, derr := e.pick(k)
 	e.setStatus(k, api.ContainerStatus{State: api.ContainerStarting, RestartCount: k.restarts})
 	e.wg.Go(func() {
@@ -277,6 +278,9 @@ func (e *executor) start(k *ctr) {
 		err := derr
 		if err == nil {
 			err = e.a.binds.check(spec.Mounts) // the node's decision, before any driver
+		}
+		if err == nil {
+			err = secretsErr
 		}
 		if err == nil {
 			st, err = drv.Start(e.ctx, spec)
@@ -483,9 +487,31 @@ func (e *executor) toSpec(c api.Container) runtime.Spec {
 	if name == "" {
 		name = c.ID
 	}
-	return runtime.Spec{ID: c.ID, Name: name, Service: c.Spec.Service, Slot: c.Spec.Slot, Node: e.a.NodeID(),
+	spec := runtime.Spec{ID: c.ID, Name: name, Service: c.Spec.Service, Slot: c.Spec.Slot, Node: e.a.NodeID(),
 		Image: c.Spec.Image, Command: c.Spec.Command, Entrypoint: c.Spec.Entrypoint, Env: c.Spec.Env,
 		Ports: c.Spec.Ports, Resources: c.Spec.Resources, Mounts: c.Spec.Volumes, Labels: c.Spec.Labels}
+	if e.asg != nil && len(c.Spec.Secrets) > 0 {
+		spec.Secrets = e.asg.Secrets[c.ID]
+		spec.SecretsVersion = runtime.SecretsVersion(spec.Secrets)
+	}
+	return spec
+}
+
+// secretsDelivered is nil when the server sent every secret file c uses.
+func secretsDelivered(c api.Container, spec runtime.Spec) error {
+	have := make(map[string]bool, len(spec.Secrets))
+	for _, f := range spec.Secrets {
+		if err := runtime.CheckSecretFile(f); err != nil {
+			return err
+		}
+		have[f.Target] = true
+	}
+	for _, ref := range c.Spec.Secrets {
+		if !have[ref.FileName()] {
+			return fmt.Errorf("the server did not send secret %s (file %s): it may have been removed, the server cannot open it, or this node's containers use more secrets than one push carries; see the server's log", ref.Source, ref.FileName())
+		}
+	}
+	return nil
 }
 
 // pick chooses k's driver: the one it already runs on, else the one its

@@ -43,7 +43,7 @@ func (s *Server) recordAction(r *http.Request, sw *statusWriter, info *reqInfo, 
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
 	defer cancel()
-	if err := s.d.RecordAction(ctx, a); err != nil {
+	if err := s.d.RecordAction(ctx, info.actor, a); err != nil {
 		s.log.Warn("cannot record action", "method", a.Method, "path", domain.ClipAction(a.Path), "who", a.Who, "err", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/domain"
 	"github.com/wharfhq/wharf/internal/errdefs"
 )
@@ -21,5 +22,5 @@ func (s *Server) authenticate(r *http.Request) (domain.Actor, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
 		return domain.Actor{}, newErr(errdefs.ErrUnauthorized, "malformed Authorization header: want \"Bearer <token>\"")
 	}
-	return s.d.Authenticate(r.Context(), secret)
+	return s.d.Authenticate(r.Context(), secret, r.Header.Get(api.OrgHeader))
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/domain"
+	"github.com/wharfhq/wharf/internal/seal"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/throttle"
 )
@@ -63,6 +64,9 @@ type Config struct {
 	// Registry is where the wharf_http_* metrics are registered; /metrics
 	// serves it. A new registry is made when nil.
 	Registry *prometheus.Registry
+	// Sealer seals secrets (the domain layer New makes needs it to create
+	// or update one).
+	Sealer *seal.Sealer
 	// Throttle counts failed authentications (bad API tokens, failed
 	// joins) per source address and refuses a source that failed too often
 	// with 429. One with throttle's defaults is made when nil.
@@ -80,6 +84,9 @@ type Server struct {
 	heartbeat time.Duration // SSE comment interval
 	logStart  time.Duration // how long a followed log waits before sending headers
 	streams   *streams
+	// table is every route routes() served, in its order: tests walk it
+	// (the cross-organization test calls each one).
+	table []route
 }
 
 // New checks cfg and builds the server and its routes.
@@ -129,7 +136,7 @@ func New(cfg Config) (*Server, error) {
 func newDomain(cfg Config) (*domain.Domain, error) {
 	return domain.New(domain.Config{
 		Store: cfg.Store, Logs: cfg.Logs, Join: cfg.Join, CADigest: cfg.CADigest,
-		JoinCommand: cfg.JoinCommand, AgentCommand: cfg.AgentCommand,
+		JoinCommand: cfg.JoinCommand, AgentCommand: cfg.AgentCommand, Sealer: cfg.Sealer,
 	})
 }
 
@@ -187,6 +194,13 @@ func (s *Server) routes() {
 		{"GET", "/v1/containers/{id}/logs", "container", authed, s.containerLogs},
 		{"POST", "/v1/containers/{id}/exec", "container", authed, s.execContainer},
 
+		{"POST", "/v1/secrets", "secret", authed, s.createSecret},
+		{"GET", "/v1/secrets", "secret", authed, s.listSecrets},
+		{"GET", "/v1/secrets/{id}", "secret", authed, s.getSecret},
+		{"PUT", "/v1/secrets/{id}", "secret", authed, s.updateSecret},
+		{"PATCH", "/v1/secrets/{id}", "secret", authed, s.updateSecret},
+		{"DELETE", "/v1/secrets/{id}", "secret", authed, s.deleteSecret},
+
 		{"GET", "/v1/events", "event", authed, s.events},
 		{"GET", "/v1/actions", "action", authed, s.listActions},
 
@@ -205,6 +219,8 @@ func (s *Server) routes() {
 		{"GET", "/version", "", public, s.version},
 		{"GET", "/metrics", "", public, s.serveMetrics},
 	}
+	rs = append(rs, s.accountRoutes()...)
+	s.table = rs
 	allowed := map[string][]string{}
 	var paths []string
 	for _, rt := range rs {

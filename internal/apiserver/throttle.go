@@ -28,8 +28,12 @@ const unavailableRetry = 5 * time.Second
 func retryAfterSeconds(err error) int {
 	d := unavailableRetry
 	var ra *retryAfterError
-	if errors.As(err, &ra) {
+	var rl *domain.RateLimitedError
+	switch {
+	case errors.As(err, &ra):
 		d = ra.after
+	case errors.As(err, &rl):
+		d = rl.RetryAfter()
 	}
 	return max(1, int((d+time.Second-1)/time.Second))
 }

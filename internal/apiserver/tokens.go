@@ -1,24 +1,16 @@
 package apiserver
 
 import (
+	"github.com/wharfhq/wharf/api"
 	"net/http"
 )
 
-// createTokenRequest asks for a token. Role defaults to read-only, the
-// least privilege; "admin": true is the older way to ask for an admin
-// token.
-type createTokenRequest struct {
-	Name  string `json:"name"`
-	Role  string `json:"role"`
-	Admin bool   `json:"admin"`
-}
-
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
-	var req createTokenRequest
+	var req api.CreateTokenRequest
 	if err := s.decode(w, r, &req, false); err != nil {
 		return err
 	}
-	out, err := s.d.CreateToken(r.Context(), actorOf(r), req.Name, req.Role, req.Admin)
+	out, err := s.d.CreateTokenFor(r.Context(), actorOf(r), req)
 	if err != nil {
 		return err
 	}

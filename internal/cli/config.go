@@ -15,6 +15,9 @@ type Config struct {
 	Addr   string `yaml:"addr"`
 	Token  string `yaml:"token"`
 	CACert string `yaml:"cacert"` // path of the cluster CA's PEM file
+	// Org is the current organization (`wharf org use`), sent as the
+	// Wharf-Org header; "" lets the server choose.
+	Org string `yaml:"org,omitempty"`
 }
 
 // ConfigPath is where the client config lives.

@@ -20,6 +20,7 @@ type globals struct {
 	addr   string
 	token  string
 	cacert string
+	org    string
 }
 
 // NewRoot builds the whole command tree.
@@ -35,6 +36,7 @@ func NewRoot() *cobra.Command {
 	pf.StringVar(&g.addr, "addr", "", "server URL (env WHARF_ADDR)")
 	pf.StringVar(&g.token, "token", "", "API token (env WHARF_TOKEN)")
 	pf.StringVar(&g.cacert, "cacert", "", "CA certificate file of the server (env WHARF_CACERT)")
+	pf.StringVar(&g.org, "org", "", "organization to act in (env WHARF_ORG; default: `wharf org use`'s, else the token's own)")
 	root.AddCommand(
 		newVersionCmd(g),
 		newServerCmd(g),
@@ -47,8 +49,15 @@ func NewRoot() *cobra.Command {
 		newStackCmd(g),
 		newContainerCmd(g),
 		newTokenCmd(g),
+		newSecretCmd(g),
 		newEventsCmd(g),
 		newActionsCmd(g),
+		newLoginCmd(g),
+		newLogoutCmd(g),
+		newWhoamiCmd(g),
+		newOrgCmd(g),
+		newTeamCmd(g),
+		newUserCmd(g),
 	)
 	return root
 }
@@ -89,6 +98,7 @@ func (g *globals) resolve() (client.Options, error) {
 	o := client.Options{
 		Addr:  pick(g.addr, "WHARF_ADDR", cfg.Addr),
 		Token: pick(g.token, "WHARF_TOKEN", cfg.Token),
+		Org:   pick(g.org, "WHARF_ORG", cfg.Org),
 	}
 	if ca := pick(g.cacert, "WHARF_CACERT", cfg.CACert); ca != "" {
 		b, err := os.ReadFile(ca)
@@ -107,7 +117,7 @@ func (g *globals) client() (*client.Client, error) {
 		return nil, err
 	}
 	if o.Token == "" {
-		return nil, fmt.Errorf("no API token: pass --token, set WHARF_TOKEN, or run `wharf up` (it writes the client config)")
+		return nil, fmt.Errorf("no API token: run `wharf login`, pass --token, set WHARF_TOKEN, or run `wharf up` (it writes the client config)")
 	}
 	return client.New(o)
 }

@@ -39,6 +39,7 @@ type createFlags struct {
 	reserveMemory, reserveCPU            string
 	memory, cpus                         string
 	autorestart, autodestroy, entrypoint string
+	secrets                              []string
 }
 
 // spec turns the flags and the command line into a service spec; errors
@@ -55,6 +56,13 @@ func (f *createFlags) spec(args []string) (api.ServiceSpec, error) {
 	}
 	if f.entrypoint != "" {
 		spec.Entrypoint = strings.Fields(f.entrypoint)
+	}
+	for _, s := range f.secrets {
+		ref, err := parseSecretRef(s)
+		if err != nil {
+			return api.ServiceSpec{}, fmt.Errorf("--secret: %w", err)
+		}
+		spec.Secrets = append(spec.Secrets, ref)
 	}
 	for _, p := range f.publish {
 		ps, err := parsePublish(p)
@@ -190,6 +198,7 @@ func serviceCreate(g *globals) *cobra.Command {
 	f.StringVar(&cf.autorestart, "autorestart", "", "restart policy: OFF (default), ON_FAILURE or ALWAYS")
 	f.StringVar(&cf.autodestroy, "autodestroy", "", "remove containers that exit: OFF (default), ON_SUCCESS or ALWAYS (needs --autorestart OFF)")
 	f.StringVar(&cf.entrypoint, "entrypoint", "", "override the image's entrypoint (docker driver), split on spaces")
+	f.StringArrayVar(&cf.secrets, "secret", nil, "mount a secret: SOURCE[,target=FILE][,mode=0400] (at /run/secrets/FILE, or $WHARF_SECRETS_DIR/FILE for exec); repeatable")
 	_ = cmd.MarkFlagRequired("name")
 	return cmd
 }

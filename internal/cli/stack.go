@@ -25,6 +25,7 @@ func newStackCmd(g *globals) *cobra.Command {
 type deployFlags struct {
 	files, envFiles, profiles []string
 	strict, dryRun            bool
+	updateSecrets             bool
 }
 
 const deployLong = `Deploy a stack from compose files: create it, or bring it to what the files
@@ -41,7 +42,12 @@ unchanged. --dry-run prints the plan and changes nothing.
 Docker Cloud's stackfile keys go in an x-wharf extension on a service:
 target_num_containers, deployment_strategy, tags, autorestart, autodestroy,
 sequential_deployment, driver (exec runs a command with no image),
-healthcheck_http (a path to GET), stop_after_disconnect. See docs/stacks.md.`
+healthcheck_http (a path to GET), stop_after_disconnect. See docs/stacks.md.
+
+Top-level secrets (file: or environment:, read here) become Wharf secrets
+named <stack>_<name>, created before the deploy when missing; one that exists
+keeps its value unless --update-secrets. external: true names an existing
+secret (name: or the key).`
 
 func stackDeploy(g *globals) *cobra.Command {
 	var df deployFlags
@@ -71,6 +77,10 @@ func stackDeploy(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			st.NameSecrets(name)
+			if err := deploySecrets(cmd, c, st, df.dryRun, df.updateSecrets); err != nil {
+				return fmt.Errorf("stack %s: %w", name, err)
+			}
 			res, err := c.DeployStack(cmd.Context(), name, st.StackSpec(), df.dryRun)
 			if err != nil {
 				return fmt.Errorf("stack %s: %w", name, err)
@@ -84,6 +94,7 @@ func stackDeploy(g *globals) *cobra.Command {
 	f.StringArrayVar(&df.profiles, "profile", nil, "enable services of this profile; repeatable")
 	f.BoolVar(&df.strict, "strict", false, "fail on any warning (unsupported keys, ignored values)")
 	f.BoolVar(&df.dryRun, "dry-run", false, "print the plan and change nothing")
+	f.BoolVar(&df.updateSecrets, "update-secrets", false, "replace the value of the stack's secrets that exist already (their services are redeployed)")
 	return cmd
 }
 

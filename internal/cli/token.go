@@ -20,6 +20,8 @@ func tokenCreate(g *globals) *cobra.Command {
 	var (
 		role     string
 		readOnly bool
+		team     string
+		ttl      string
 	)
 	cmd := &cobra.Command{
 		Use:   "create NAME",
@@ -28,7 +30,10 @@ func tokenCreate(g *globals) *cobra.Command {
 got is said on standard error. Roles, from least to most privilege:
   read-only  may only read (the default)
   deploy     may also change services, stacks and containers
-  admin      may do everything: exec into containers, change nodes, tokens, join tokens`,
+  admin      may do everything: exec into containers, change nodes, tokens, join tokens
+A token acts in the current organization: as you, narrowed to its role, when
+you logged in; with --team, as a robot of that team (organization owners).
+--ttl makes it expire (such as 720h).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if readOnly {
@@ -44,7 +49,16 @@ got is said on standard error. Roles, from least to most privilege:
 			if err != nil {
 				return err
 			}
-			t, err := c.CreateToken(cmd.Context(), args[0], role)
+			var t api.TokenCreated
+			if team == "" && ttl == "" {
+				t, err = c.CreateToken(cmd.Context(), args[0], role)
+			} else {
+				req := api.CreateTokenRequest{Name: args[0], Role: role, Team: team, TTL: ttl}
+				if team != "" && !cmd.Flags().Changed("role") && !readOnly {
+					req.Role = "" // a robot token has its team's access, unless narrowed
+				}
+				t, err = c.CreateTokenWith(cmd.Context(), req)
+			}
 			if err != nil {
 				return err
 			}
@@ -55,6 +69,8 @@ got is said on standard error. Roles, from least to most privilege:
 	}
 	cmd.Flags().StringVar(&role, "role", api.RoleReadOnly, "what the token may do: "+strings.Join(api.Roles, ", "))
 	cmd.Flags().BoolVar(&readOnly, "read-only", false, "same as --role read-only (the default)")
+	cmd.Flags().StringVar(&team, "team", "", "make a robot token of this team (its access, narrowed by --role when given)")
+	cmd.Flags().StringVar(&ttl, "ttl", "", "expire after this long, such as 720h (default: never)")
 	return cmd
 }
 
@@ -73,9 +89,13 @@ func tokenLs(g *globals) *cobra.Command {
 			}
 			rows := make([]row, 0, len(toks))
 			for _, t := range toks {
-				rows = append(rows, row{id: t.ID, obj: t, cells: []string{t.ID, t.Name, t.EffectiveRole(), ago(t.CreatedAt)}})
+				owner := t.User
+				if t.Team != "" {
+					owner = "team " + t.Team
+				}
+				rows = append(rows, row{id: t.ID, obj: t, cells: []string{t.ID, t.Name, t.EffectiveRole(), cmpOr(owner, "-"), ago(t.CreatedAt)}})
 			}
-			return printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "ROLE", "AGE"}, rows)
+			return printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "ROLE", "OWNER", "AGE"}, rows)
 		},
 	}
 	addListFlags(cmd, &f)

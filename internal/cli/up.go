@@ -123,6 +123,10 @@ func runUp(ctx context.Context, out io.Writer, o upOptions) error {
 	if err != nil {
 		return err
 	}
+	userName, pwFile, err := ensureUpUser(ctx, c, serverDir)
+	if err != nil {
+		return err
+	}
 	if err := startAgents(ctx, sup, c, apiURL, o); err != nil {
 		return err
 	}
@@ -134,6 +138,8 @@ func runUp(ctx context.Context, out io.Writer, o upOptions) error {
 		return fmt.Errorf("write client config: %w", err)
 	}
 	printUpSummary(out, apiURL, cfg, cfgPath, o)
+	say(out, "You are user %s, an owner of organization default; your password is in %s.\nLog in elsewhere with:\n  wharf login --addr %s --cacert %s --user %s --password-stdin < %s\n\n",
+		userName, pwFile, apiURL, cfg.CACert, userName, pwFile)
 	if err := os.WriteFile(readyFile, []byte(apiURL), 0o600); err != nil {
 		return err
 	}

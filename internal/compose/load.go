@@ -51,6 +51,9 @@ type Stack struct {
 	// Named: a file gives the name (top-level name:).
 	Named    bool      `json:"-"`
 	Services []Service `json:"services"` // sorted by name
+	// Secrets are the top-level secrets (sorted by name): `stack deploy`
+	// creates the missing ones before it deploys (see NameSecrets).
+	Secrets  []Secret  `json:"secrets,omitempty"`
 	Warnings []Warning `json:"warnings,omitempty"`
 }
 
@@ -126,7 +129,11 @@ func Load(ctx context.Context, o Options) (*Stack, error) {
 	}
 	m := &mapper{w: w, wd: wd}
 	m.references(project)
-	st := &Stack{Name: project.Name}
+	st := &Stack{Name: project.Name, Secrets: m.secrets(project)}
+	defined := make(map[string]bool, len(st.Secrets))
+	for _, s := range st.Secrets {
+		defined[s.Name] = true
+	}
 	for _, s := range srcs {
 		if lookup(s.root, "name") != nil {
 			st.Named = true
@@ -135,7 +142,9 @@ func Load(ctx context.Context, o Options) (*Stack, error) {
 	for _, name := range sortedKeys(project.Services) {
 		sc := project.Services[name]
 		sc.Name = name
-		st.Services = append(st.Services, m.service(sc))
+		svc := m.service(sc)
+		m.serviceSecrets(&svc, sc.Secrets, defined)
+		st.Services = append(st.Services, svc)
 	}
 	if len(m.errs) > 0 {
 		return nil, errors.Join(m.errs...)

@@ -71,6 +71,7 @@ var (
 		"depends_on":  {"*": {"condition": nil}},
 		"volumes":     {"type": nil, "source": nil, "target": nil, "read_only": nil},
 		"networks":    {"*": {}},
+		"secrets":     {"source": nil, "target": nil, "uid": nil, "gid": nil, "mode": nil},
 		"extends":     nil,
 		"profiles":    nil,
 		xWharf:        xWharfKeys,
@@ -81,6 +82,7 @@ var (
 		"services": {"*": serviceKeys},
 		"volumes":  {"*": {}},
 		"networks": {"*": {}},
+		"secrets":  {"*": {"file": nil, "environment": nil, "external": nil, "name": nil, "driver": nil, "template_driver": nil}},
 	}
 )
 

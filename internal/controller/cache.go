@@ -24,10 +24,13 @@ type cache struct {
 	nodes      map[string]*api.Node
 	// byService indexes containers by Spec.Service.
 	byService map[string]map[string]*api.Container
-	// byName maps a service's name to its ID (the API keeps names unique).
+	// byName maps a service's name, qualified by its organization
+	// (qualName), to its ID (the API keeps names unique per
+	// organization).
 	byName map[string]string
-	// dependants maps a service name to the IDs of the services whose
-	// Spec.DependsOn names it (the name may not exist yet).
+	// dependants maps a qualified service name to the IDs of the
+	// services of its organization whose Spec.DependsOn names it (the
+	// name may not exist yet).
 	dependants map[string]map[string]bool
 }
 
@@ -128,12 +131,12 @@ func (c *cache) removeContainer(id string) *api.Container {
 // putService caches s and indexes its name and dependencies.
 func (c *cache) putService(s *api.Service) {
 	c.services[s.ID] = s
-	c.byName[s.Name] = s.ID
+	c.byName[qualName(s.Org, s.Name)] = s.ID
 	for _, d := range s.Spec.DependsOn {
-		m := c.dependants[d.Service]
+		m := c.dependants[qualName(s.Org, d.Service)]
 		if m == nil {
 			m = map[string]bool{}
-			c.dependants[d.Service] = m
+			c.dependants[qualName(s.Org, d.Service)] = m
 		}
 		m[s.ID] = true
 	}
@@ -147,14 +150,14 @@ func (c *cache) removeService(id string) *api.Service {
 		return nil
 	}
 	delete(c.services, id)
-	if c.byName[old.Name] == id {
-		delete(c.byName, old.Name)
+	if c.byName[qualName(old.Org, old.Name)] == id {
+		delete(c.byName, qualName(old.Org, old.Name))
 	}
 	for _, d := range old.Spec.DependsOn {
-		if m := c.dependants[d.Service]; m != nil {
+		if m := c.dependants[qualName(old.Org, d.Service)]; m != nil {
 			delete(m, id)
 			if len(m) == 0 {
-				delete(c.dependants, d.Service)
+				delete(c.dependants, qualName(old.Org, d.Service))
 			}
 		}
 	}
@@ -164,9 +167,21 @@ func (c *cache) removeService(id string) *api.Service {
 // touchOwner notes the name of ct's service when some service depends on
 // it.
 func (c *cache) touchOwner(t *touched, ct *api.Container) {
-	if s := c.services[ct.Spec.Service]; s != nil && len(c.dependants[s.Name]) > 0 {
-		t.name(s.Name)
+	if s := c.services[ct.Spec.Service]; s != nil && len(c.dependants[qualName(s.Org, s.Name)]) > 0 {
+		t.name(qualName(s.Org, s.Name))
 	}
+}
+
+// qualName is a service name qualified by its organization: service
+// names are unique only within one, and links and dependencies name
+// services of their own organization. In the default organization it is
+// the name; in another, "<name>@<org>" (names have no "@", so the first
+// one ends the name).
+func qualName(org, name string) string {
+	if org = orgName(org); org == "default" {
+		return name
+	}
+	return name + "@" + org
 }
 
 // touched says what a batch of changes may have affected.
@@ -197,7 +212,7 @@ func (c *cache) apply(changes []store.Change, t *touched, bad func(store.Change,
 		case store.KindServices:
 			t.services[ch.ID] = true
 			if old := c.removeService(ch.ID); old != nil {
-				t.name(old.Name)
+				t.name(qualName(old.Org, old.Name))
 			}
 			if !ch.Deleted {
 				s := new(api.Service)
@@ -206,7 +221,7 @@ func (c *cache) apply(changes []store.Change, t *touched, bad func(store.Change,
 					continue
 				}
 				c.putService(s)
-				t.name(s.Name)
+				t.name(qualName(s.Org, s.Name))
 			}
 		case store.KindContainers:
 			if old := c.removeContainer(ch.ID); old != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/records"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -43,7 +44,7 @@ func (c *Services) finish(ctx context.Context, p *plan) ([]op, error) {
 	}
 	if p.deleteService {
 		ops = append(ops, op{service: p.id, kind: store.KindServices, id: svc.ID, rev: svc.Revision, events: []api.Event{{
-			Kind: "service", Object: svc.ID, Name: svc.Name, Type: "deleted", State: string(api.ServiceTerminated),
+			Kind: "service", Object: svc.ID, Org: svc.Org, Name: svc.Name, Type: "deleted", State: string(api.ServiceTerminated),
 		}}})
 		idx, err := c.nameIndex(ctx, svc)
 		if err != nil {
@@ -80,11 +81,12 @@ func (n *nameEntry) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// nameIndex returns the name index entry "services.<name>" if it exists and
-// still points at svc (its value holds svc's ID), else nil.
+// nameIndex returns the name index entry of svc's name in its
+// organization (records.NameKey) if it exists and still points at svc
+// (its value holds svc's ID), else nil.
 func (c *Services) nameIndex(ctx context.Context, svc *api.Service) (*nameEntry, error) {
 	e := &nameEntry{}
-	id := "services." + svc.Name
+	id := records.NameKey(store.KindServices, svc.Org, svc.Name)
 	err := c.st.Get(ctx, store.KindNames, id, e)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil

@@ -52,7 +52,7 @@ func (c slotReconciler) unmet(svc *api.Service, d api.Dependency) string {
 	if name == svc.Name {
 		return "service " + name + " depends on itself: the dependency cannot hold"
 	}
-	dep := c.cache.services[c.cache.byName[name]]
+	dep := c.cache.services[c.cache.byName[qualName(svc.Org, name)]]
 	switch {
 	case dep == nil:
 		return "waiting for service " + name + ", which does not exist"

@@ -28,9 +28,12 @@ func (c slotReconciler) wantedSlots(p *plan) (slots []int, nodeOf map[int]string
 		return slots, nil
 	}
 	p.every = true
-	nodes := slices.Collect(maps.Values(c.cache.nodes))
+	nodes := c.orgNodes(orgName(svc.Org))
 	conts := slices.Collect(maps.Values(c.cache.containers))
 	eligible, reason := scheduler.EligibleNodes(nodes, conts, svc, scheduler.WithServices(c.cache.services))
+	if len(nodes) == 0 && len(c.cache.nodes) > 0 {
+		reason = noNodeReason(orgName(svc.Org))
+	}
 	if len(eligible) == 0 && svc.Spec.Running {
 		if p.pending == nil {
 			p.pending = map[string]bool{}

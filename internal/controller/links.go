@@ -29,7 +29,7 @@ func (c slotReconciler) linkEnv(svc *api.Service, name string) map[string]string
 		if alias == "" {
 			alias = target
 		}
-		linked := c.serviceByName(target)
+		linked := c.serviceByName(svc.Org, target)
 		if linked == nil {
 			continue
 		}
@@ -77,8 +77,9 @@ func (c slotReconciler) linkEnv(svc *api.Service, name string) map[string]string
 	return env
 }
 
-func (c slotReconciler) serviceByName(name string) *api.Service {
-	if s := c.cache.services[c.cache.byName[name]]; s != nil && !s.Terminating {
+// serviceByName is the live service of org named name, or nil.
+func (c slotReconciler) serviceByName(org, name string) *api.Service {
+	if s := c.cache.services[c.cache.byName[qualName(org, name)]]; s != nil && !s.Terminating {
 		return s
 	}
 	return nil

@@ -50,6 +50,7 @@ func (c reaper) reapNodes(ctx context.Context) {
 		n := *c.cache.nodes[id] // a copy: the cache holds what the store has
 		ev, _, err := lifecycle.MoveNode(&n, api.NodeTerminated, "node drained: every container moved elsewhere; node removed")
 		if err == nil {
+			ev.Org = n.Org
 			err = c.st.Delete(ctx, store.KindNodes, id, n.Revision, ev)
 		}
 		switch {

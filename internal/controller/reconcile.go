@@ -33,7 +33,7 @@ func (it *item) edit() *api.Container {
 func (it *item) event(typ, msg string) {
 	ct := it.cur
 	it.events = append(it.events, api.Event{
-		Kind: "container", Object: ct.ID, Name: ct.Name, Type: typ,
+		Kind: "container", Object: ct.ID, Org: ct.Org, Name: ct.Name, Type: typ,
 		State: string(ct.Status.State), Message: msg,
 	})
 }

@@ -213,7 +213,7 @@ func (c slotReconciler) newContainer(svc *api.Service, slot int, desired api.Con
 		hc = &cp
 	}
 	ct := &api.Container{
-		Meta: api.Meta{ID: randomID(), Name: name},
+		Meta: api.Meta{ID: randomID(), Name: name, Org: svc.Org},
 		Spec: api.ContainerSpec{
 			Service: svc.ID, Slot: slot, Healthcheck: hc,
 			Image: svc.Spec.Image, Command: slices.Clone(svc.Spec.Command), Env: env,
@@ -222,6 +222,7 @@ func (c slotReconciler) newContainer(svc *api.Service, slot int, desired api.Con
 			Autorestart: svc.Spec.Autorestart, Autodestroy: svc.Spec.Autodestroy,
 			StopAfterDisconnect: svc.Spec.StopAfterDisconnect, Generation: svc.RestartGeneration,
 			Volumes: slotVolumes(svc, slot), Labels: maps.Clone(svc.Spec.Labels),
+			Secrets: slices.Clone(svc.Spec.Secrets),
 		},
 		Status: api.ContainerStatus{State: api.ContainerPending},
 	}
@@ -240,6 +241,33 @@ func slotVolumes(svc *api.Service, slot int) []api.VolumeMount {
 		}
 	}
 	return vols
+}
+
+// orgName is the organization of an object with org field o ("" is the
+// default organization, as in the domain layer).
+func orgName(o string) string {
+	if o == "" {
+		return "default"
+	}
+	return o
+}
+
+// orgNodes are the cached nodes of organization org.
+func (c slotReconciler) orgNodes(org string) []*api.Node {
+	nodes := make([]*api.Node, 0, len(c.cache.nodes))
+	for _, n := range c.cache.nodes {
+		if orgName(n.Org) == org {
+			nodes = append(nodes, n)
+		}
+	}
+	return nodes
+}
+
+// noNodeReason is why a service of an organization without nodes stays
+// pending while other organizations have some (with no node at all, the
+// scheduler's "no nodes" says it).
+func noNodeReason(org string) string {
+	return "no node in organization " + org + ": join one with a join token made in the organization (`wharf node join-token`)"
 }
 
 func randomID() string {
@@ -266,10 +294,6 @@ func (c slotReconciler) place(plans []*plan) {
 	if len(reqs) == 0 {
 		return
 	}
-	nodes := make([]*api.Node, 0, len(c.cache.nodes))
-	for _, n := range c.cache.nodes {
-		nodes = append(nodes, n)
-	}
 	// The load as it will be after this pass: planned services count
 	// their planned containers, the others what the cache holds.
 	containers := make([]*api.Container, 0, len(c.cache.containers)+len(reqs))
@@ -285,7 +309,26 @@ func (c slotReconciler) place(plans []*plan) {
 			}
 		}
 	}
-	res := scheduler.Place(nodes, containers, reqs, scheduler.WithServices(c.cache.services))
+	// A service's containers run only on its organization's nodes: one
+	// scheduler call per organization, over its nodes alone.
+	byOrg := map[string][]scheduler.Request{}
+	for _, r := range reqs {
+		o := orgName(r.Service.Org)
+		byOrg[o] = append(byOrg[o], r)
+	}
+	res := scheduler.Result{Unplaced: map[string]string{}}
+	for _, o := range slices.Sorted(maps.Keys(byOrg)) {
+		nodes := c.orgNodes(o)
+		if len(nodes) == 0 && len(c.cache.nodes) > 0 {
+			for _, r := range byOrg[o] {
+				res.Unplaced[r.Container.ID] = noNodeReason(o)
+			}
+			continue
+		}
+		r := scheduler.Place(nodes, containers, byOrg[o], scheduler.WithServices(c.cache.services))
+		res.Placements = append(res.Placements, r.Placements...)
+		maps.Copy(res.Unplaced, r.Unplaced)
+	}
 	for _, pl := range res.Placements {
 		it := byID[pl.ContainerID]
 		if it.create {

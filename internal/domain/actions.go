@@ -30,8 +30,11 @@ func ClipAction(s string) string {
 // object and error clipped to MaxActionField bytes (and a note of how much
 // was cut). It gives the action an ID that sorts by time when it has none,
 // so lists come oldest first; the record expires with the store's action
-// lease. The front door decides which calls it records.
-func (d *Domain) RecordAction(ctx context.Context, a api.Action) error {
+// lease. The front door decides which calls it records. The action
+// belongs to the organization of by, who made the call (the zero actor of
+// an unauthenticated call: the default organization).
+func (d *Domain) RecordAction(ctx context.Context, by Actor, a api.Action) error {
+	a.Org = by.orgOf()
 	if a.ID == "" {
 		a.ID = d.newTimeID()
 	}
@@ -44,13 +47,14 @@ func (d *Domain) RecordAction(ctx context.Context, a api.Action) error {
 }
 
 // ListActions returns a page of the audit trail, oldest first, as stored
-// (an action's stored form is its wire form). It refuses an actor without
+// (an action's stored form is its wire form), only the actor's
+// organization's actions. It refuses an actor without
 // read access to apps, and a limit out of range.
 func (d *Domain) ListActions(ctx context.Context, a Actor, p Page) (RawPage, error) {
-	if err := a.need(AreaApps, Read); err != nil {
+	if err := a.need(AppsView); err != nil {
 		return RawPage{}, err
 	}
-	return d.rawPage(ctx, store.KindActions, p)
+	return d.rawPage(ctx, a, store.KindActions, p)
 }
 
 // newTimeID returns an ID that sorts by creation time: 16 hex digits of

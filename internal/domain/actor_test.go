@@ -8,41 +8,54 @@ import (
 	"github.com/wharfhq/wharf/internal/errdefs"
 )
 
-// TestRoleGrants: the grants of each role, and that an unknown role gets
-// the least (a read-only token's).
-func TestRoleGrants(t *testing.T) {
-	cases := []struct {
-		role  string
-		area  Area
-		level Level
-		ok    bool
-	}{
-		{api.RoleReadOnly, AreaApps, Read, true},
-		{api.RoleReadOnly, AreaApps, Write, false},
-		{api.RoleReadOnly, AreaNodes, Read, true},
-		{api.RoleReadOnly, AreaTokens, Read, false},
-		{api.RoleDeploy, AreaApps, Write, true},
-		{api.RoleDeploy, AreaApps, Admin, false},
-		{api.RoleDeploy, AreaNodes, Write, false},
-		{api.RoleDeploy, AreaTokens, Read, false},
-		{api.RoleAdmin, AreaApps, Admin, true},
-		{api.RoleAdmin, AreaNodes, Admin, true},
-		{api.RoleAdmin, AreaTokens, Admin, true},
-		{"superuser", AreaApps, Write, false},
-		{"", AreaApps, Read, true},
-		{"", AreaTokens, Read, false},
+// TestTokenRolesNarrow: a token of no user has an owner's access narrowed
+// by its role, as tokens had before organizations: read-only looks,
+// deploy changes applications but neither execs nor touches nodes or
+// tokens, admin does everything; an unknown role is read-only.
+func TestTokenRolesNarrow(t *testing.T) {
+	allowed := map[string][]Verb{
+		api.RoleReadOnly: {AppsView, AppsLogs, NodesView, SecretsView, RegistryPull},
+		api.RoleDeploy: {AppsView, AppsLogs, AppsOperate, AppsDeploy, NodesView, SecretsView, SecretsWrite, SecretsAdmin,
+			RegistryPull, RegistryPush},
+		api.RoleAdmin: Verbs,
+		"superuser":   {AppsView, AppsLogs, NodesView, SecretsView, RegistryPull},
 	}
-	for _, c := range cases {
-		a := Actor{Name: "x", Role: c.role}
-		if got := a.May(c.area, c.level); got != c.ok {
-			t.Errorf("role %q May(%s, %d) = %v, want %v", c.role, c.area, c.level, got, c.ok)
+	for role, verbs := range allowed {
+		a := Actor{Name: "x", Access: FullAccess(), Role: role}
+		for _, v := range Verbs {
+			want := false
+			for _, ok := range verbs {
+				want = want || ok == v
+			}
+			if got := a.Can(v); got != want {
+				t.Errorf("role %q Can(%s) = %v, want %v", role, v, got, want)
+			}
+			if err := a.need(v); (err == nil) != want || err != nil && !errors.Is(err, errdefs.ErrForbidden) {
+				t.Errorf("role %q need(%s) = %v", role, v, err)
+			}
 		}
-		err := a.need(c.area, c.level)
-		if c.ok != (err == nil) {
-			t.Errorf("role %q need(%s, %d) = %v", c.role, c.area, c.level, err)
+	}
+}
+
+// TestZeroActorMayNothing: an actor nobody granted anything is refused
+// every verb, so a front door that forgets to authenticate lets nothing
+// through.
+func TestZeroActorMayNothing(t *testing.T) {
+	for _, v := range Verbs {
+		if (Actor{}).Can(v) {
+			t.Errorf("the zero Actor may %s", v)
 		}
-		if err != nil && !errors.Is(err, errdefs.ErrForbidden) {
-			t.Errorf("role %q need(%s, %d) = %v, want a forbidden error", c.role, c.area, c.level, err)
+	}
+}
+
+// TestAccessAddsUp: a user's teams add up, area by area.
+func TestAccessAddsUp(t *testing.T) {
+	a := Access{AreaApps: Read, AreaNodes: Admin}
+	a.Add(Access{AreaApps: ReadWrite, AreaNodes: Read, AreaSecrets: Read})
+	want := Access{AreaApps: ReadWrite, AreaNodes: Admin, AreaSecrets: Read}
+	for _, ar := range Areas {
+		if a[ar] != want[ar] {
+			t.Errorf("%s: %s, want %s", ar, a[ar], want[ar])
 		}
 	}
 }

@@ -14,28 +14,28 @@ import (
 // for every node). It refuses an actor without read access to apps, and a
 // service that does not exist.
 func (d *Domain) ListContainers(ctx context.Context, a Actor, service, node string, p Page) (api.List[api.Container], error) {
-	if err := a.need(AreaApps, Read); err != nil {
+	if err := a.need(AppsView); err != nil {
 		return api.List[api.Container]{}, err
 	}
 	if service != "" {
-		svc, err := d.resolveService(ctx, service)
+		svc, err := d.resolveService(ctx, a, service)
 		if err != nil {
 			return api.List[api.Container]{}, err
 		}
 		service = svc.ID
 	}
 	return listPage(ctx, d.st, store.KindContainers, p, func(c *api.Container) bool {
-		return (service == "" || c.Spec.Service == service) && (node == "" || c.Spec.Node == node)
+		return a.owns(&c.Meta) && (service == "" || c.Spec.Service == service) && (node == "" || c.Spec.Node == node)
 	})
 }
 
 // GetContainer returns the container ref names (an ID or a name, see
 // resolveContainer). It refuses an actor without read access to apps.
 func (d *Domain) GetContainer(ctx context.Context, a Actor, ref string) (*api.Container, error) {
-	if err := a.need(AreaApps, Read); err != nil {
+	if err := a.need(AppsView); err != nil {
 		return nil, err
 	}
-	return d.resolveContainer(ctx, ref)
+	return d.resolveContainer(ctx, a, ref)
 }
 
 // Exec runs cmd in the running container ref names, through its node's
@@ -44,13 +44,13 @@ func (d *Domain) GetContainer(ctx context.Context, a Actor, ref string) (*api.Co
 // container that is not running, and, as unavailable, a server that
 // cannot reach agents.
 func (d *Domain) Exec(ctx context.Context, a Actor, ref string, cmd []string) (api.ExecResult, error) {
-	if err := a.need(AreaApps, Admin); err != nil {
+	if err := a.need(AppsExec); err != nil {
 		return api.ExecResult{}, err
 	}
 	if len(cmd) == 0 || cmd[0] == "" {
 		return api.ExecResult{}, errdefs.Invalid("cmd", "required: the command and its arguments, e.g. [\"ls\",\"-l\"]")
 	}
-	c, err := d.resolveContainer(ctx, ref)
+	c, err := d.resolveContainer(ctx, a, ref)
 	if err != nil {
 		return api.ExecResult{}, err
 	}
@@ -76,14 +76,14 @@ func containerLabel(c *api.Container) string {
 // resolveContainer finds a container by ID, then by name ("web-3"). Names
 // have no index: a name lookup reads every container. When a slot's old and
 // new containers share a name, the one not being removed wins, then the
-// newest.
-func (d *Domain) resolveContainer(ctx context.Context, ref string) (*api.Container, error) {
+// newest. Only the actor's organization's containers are found.
+func (d *Domain) resolveContainer(ctx context.Context, a Actor, ref string) (*api.Container, error) {
 	var c api.Container
 	err := d.st.Get(ctx, store.KindContainers, ref, &c)
-	if err == nil {
+	if err == nil && a.owns(&c.Meta) {
 		return &c, nil
 	}
-	if !errors.Is(err, store.ErrNotFound) {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
 	all, _, err := store.ListAll[api.Container](ctx, d.st, store.KindContainers)
@@ -92,7 +92,7 @@ func (d *Domain) resolveContainer(ctx context.Context, ref string) (*api.Contain
 	}
 	var best *api.Container
 	for _, c := range all {
-		if c.Name != ref {
+		if c.Name != ref || !a.owns(&c.Meta) {
 			continue
 		}
 		if best == nil || better(c, best) {

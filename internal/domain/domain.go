@@ -5,9 +5,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/seal"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -47,6 +49,9 @@ type Config struct {
 	// AgentCommand is the plain `wharf agent` line for a new join token,
 	// for a host that has the binary already.
 	AgentCommand func(token string) string
+	// Sealer seals secrets' values (nil: secrets cannot be created or
+	// updated).
+	Sealer *seal.Sealer
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -56,6 +61,21 @@ type Config struct {
 type Domain struct {
 	cfg Config
 	st  *store.Store
+	// orgLocks serialize, per organization with a containers quota, the
+	// changes that count against it (see quotaGuard).
+	orgLocks sync.Map // org name -> *sync.Mutex
+	// limiter holds each token's request rate (Quotas.TokenRate).
+	limiter tokenLimiter
+	// rates caches each organization's token rate (see tokenRate).
+	rates struct {
+		mu sync.Mutex
+		m  map[string]cachedRate
+	}
+}
+
+type cachedRate struct {
+	rate float64
+	at   time.Time
 }
 
 // New checks cfg and returns the domain layer over its store.

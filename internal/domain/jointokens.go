@@ -32,7 +32,7 @@ const maxJoinTokenUses = 1_000_000
 // nodes admin, an invalid TTL or use count, and (unavailable) a server
 // without a CA.
 func (d *Domain) CreateJoinToken(ctx context.Context, a Actor, req api.JoinTokenRequest) (api.JoinTokenCreated, error) {
-	if err := a.need(AreaNodes, Admin); err != nil {
+	if err := a.need(NodesJoin); err != nil {
 		return api.JoinTokenCreated{}, err
 	}
 	if d.cfg.CADigest == "" {
@@ -53,7 +53,8 @@ func (d *Domain) CreateJoinToken(ctx context.Context, a Actor, req api.JoinToken
 	if err != nil {
 		return api.JoinTokenCreated{}, err
 	}
-	jt := records.JoinToken{Meta: api.Meta{ID: hashID(hash)}, Hash: hash, MaxUses: req.MaxUses}
+	org := a.orgOf()
+	jt := records.JoinToken{Meta: api.Meta{ID: hashID(hash), Org: org}, Hash: hash, MaxUses: req.MaxUses}
 	if ttl > 0 {
 		jt.ExpiresAt = d.cfg.Now().UTC().Add(ttl).Truncate(time.Second)
 	}
@@ -67,16 +68,18 @@ func (d *Domain) CreateJoinToken(ctx context.Context, a Actor, req api.JoinToken
 				return api.JoinTokenCreated{}, err
 			}
 			for _, o := range old {
-				t.Delete(store.KindJoinTokens, o.ID, o.Revision)
+				if a.owns(&o.Meta) {
+					t.Delete(store.KindJoinTokens, o.ID, o.Revision)
+					revoked++
+				}
 			}
-			revoked = len(old)
 		}
 		t.Create(store.KindJoinTokens, &jt)
 		msg := "join token created (" + describeJoinToken(&jt) + ")"
 		if req.Rotate {
 			msg += fmt.Sprintf("; %d older join token(s) revoked", revoked)
 		}
-		t.Emit(api.Event{Kind: "token", Object: jt.ID, Name: "join", Type: "created", Message: msg})
+		t.Emit(api.Event{Kind: "token", Object: jt.ID, Org: org, Name: "join", Type: "created", Message: msg})
 		err := t.Commit(ctx)
 		if (errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound)) && attempt < 4 {
 			continue // another rotation or a join raced this one: list again
@@ -109,11 +112,12 @@ func describeJoinToken(t *records.JoinToken) string {
 	return life + ", joins " + uses
 }
 
-// ListJoinTokens reads every join token, with its expiry and uses, never
+// ListJoinTokens reads every join token of the actor's organization, with
+// its expiry and uses, never
 // its hash. There are few, so there is one page. It refuses an actor who
 // is not a nodes admin.
 func (d *Domain) ListJoinTokens(ctx context.Context, a Actor) (api.List[api.JoinToken], error) {
-	if err := a.need(AreaNodes, Admin); err != nil {
+	if err := a.need(NodesJoin); err != nil {
 		return api.List[api.JoinToken]{Items: []api.JoinToken{}}, err
 	}
 	all, err := store.ListJoinTokens(ctx, d.st)
@@ -122,21 +126,31 @@ func (d *Domain) ListJoinTokens(ctx context.Context, a Actor) (api.List[api.Join
 	}
 	l := api.List[api.JoinToken]{Items: make([]api.JoinToken, 0, len(all))}
 	for _, t := range all {
-		l.Items = append(l.Items, t.Wire())
+		if a.owns(&t.Meta) {
+			l.Items = append(l.Items, t.Wire())
+		}
 	}
 	return l, nil
 }
 
-// DeleteJoinToken revokes a join token: it stops working at once (a join
+// DeleteJoinToken revokes a join token of the actor's organization
+// (another organization's is not found): it stops working at once (a join
 // racing the delete either commits before it or fails). Nodes that joined
 // with it stay. It refuses an actor who is not a nodes admin.
 func (d *Domain) DeleteJoinToken(ctx context.Context, a Actor, id string) error {
-	if err := a.need(AreaNodes, Admin); err != nil {
+	if err := a.need(NodesJoin); err != nil {
 		return err
 	}
 	noteObject(ctx, id)
+	var jt records.JoinToken
+	if err := d.st.Get(ctx, store.KindJoinTokens, id, &jt); err != nil {
+		return explainWrite(err, "join token", id)
+	}
+	if !a.owns(&jt.Meta) {
+		return notFoundErr("join token", id)
+	}
 	err := d.st.Delete(ctx, store.KindJoinTokens, id, 0,
-		api.Event{Kind: "token", Object: id, Name: "join", Type: "deleted", Message: "join token " + id + " revoked"})
+		api.Event{Kind: "token", Object: id, Org: jt.Org, Name: "join", Type: "deleted", Message: "join token " + id + " revoked"})
 	return explainWrite(err, "join token", id)
 }
 

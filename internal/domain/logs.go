@@ -48,10 +48,10 @@ func (d *Domain) logSource() (LogSource, error) {
 // without read access to apps, a container not placed on a node yet, and,
 // as unavailable, a server that cannot fetch logs.
 func (d *Domain) ContainerLogs(ctx context.Context, a Actor, ref string, follow bool, tail int, w io.Writer) error {
-	if err := a.need(AreaApps, Read); err != nil {
+	if err := a.need(AppsLogs); err != nil {
 		return err
 	}
-	c, err := d.resolveContainer(ctx, ref)
+	c, err := d.resolveContainer(ctx, a, ref)
 	if err != nil {
 		return err
 	}
@@ -76,10 +76,10 @@ func (d *Domain) ContainerLogs(ctx context.Context, a Actor, ref string, follow 
 // as unavailable, a server that cannot fetch logs. When some containers'
 // logs fail, it returns an error naming each, of the first failure's kind.
 func (d *Domain) ServiceLogs(ctx context.Context, a Actor, ref string, follow bool, tail int, w io.Writer) error {
-	if err := a.need(AreaApps, Read); err != nil {
+	if err := a.need(AppsLogs); err != nil {
 		return err
 	}
-	svc, err := d.resolveService(ctx, ref)
+	svc, err := d.resolveService(ctx, a, ref)
 	if err != nil {
 		return err
 	}

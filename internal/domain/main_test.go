@@ -36,9 +36,9 @@ func TestMain(m *testing.M) {
 
 // The actors tests call as, one per role.
 var (
-	admin    = Actor{Name: "admin", Token: "t-admin", Role: api.RoleAdmin}
-	deployer = Actor{Name: "ci", Token: "t-ci", Role: api.RoleDeploy}
-	reader   = Actor{Name: "viewer", Token: "t-viewer", Role: api.RoleReadOnly}
+	admin    = Actor{Name: "admin", Token: "t-admin", Org: DefaultOrg, Access: FullAccess(), Role: api.RoleAdmin}
+	deployer = Actor{Name: "ci", Token: "t-ci", Org: DefaultOrg, Access: FullAccess(), Role: api.RoleDeploy}
+	reader   = Actor{Name: "viewer", Token: "t-viewer", Org: DefaultOrg, Access: FullAccess(), Role: api.RoleReadOnly}
 )
 
 // newTestDomain is a domain over a store prefix of the test's own; tune,

@@ -17,31 +17,32 @@ import (
 // ListNodes reads a page of nodes as stored (a node's stored form is its
 // wire form). It refuses an actor who may not read nodes.
 func (d *Domain) ListNodes(ctx context.Context, a Actor, p Page) (RawPage, error) {
-	if err := a.need(AreaNodes, Read); err != nil {
+	if err := a.need(NodesView); err != nil {
 		return RawPage{}, err
 	}
-	return d.rawPage(ctx, store.KindNodes, p)
+	return d.rawPage(ctx, a, store.KindNodes, p)
 }
 
 // GetNode finds a node by ID, else by name (see resolveNode). It refuses an
 // actor who may not read nodes.
 func (d *Domain) GetNode(ctx context.Context, a Actor, ref string) (*api.Node, error) {
-	if err := a.need(AreaNodes, Read); err != nil {
+	if err := a.need(NodesView); err != nil {
 		return nil, err
 	}
-	return d.resolveNode(ctx, ref)
+	return d.resolveNode(ctx, a, ref)
 }
 
 // resolveNode finds a node by ID, else by name (what `wharf node ls`
 // shows). Names need not be unique (two hosts may share a hostname), so a
-// name that several nodes have is a conflict that lists their IDs.
-func (d *Domain) resolveNode(ctx context.Context, ref string) (*api.Node, error) {
+// name that several nodes have is a conflict that lists their IDs. Only
+// the actor's organization's nodes are found.
+func (d *Domain) resolveNode(ctx context.Context, a Actor, ref string) (*api.Node, error) {
 	var n api.Node
 	err := d.st.Get(ctx, store.KindNodes, ref, &n)
-	if err == nil {
+	if err == nil && a.owns(&n.Meta) {
 		return &n, nil
 	}
-	if !errors.Is(err, store.ErrNotFound) {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, explainWrite(err, "node", ref)
 	}
 	all, _, err := store.ListAll[api.Node](ctx, d.st, store.KindNodes)
@@ -50,7 +51,7 @@ func (d *Domain) resolveNode(ctx context.Context, ref string) (*api.Node, error)
 	}
 	var found []*api.Node
 	for _, n := range all {
-		if n.Name == ref {
+		if n.Name == ref && a.owns(&n.Meta) {
 			found = append(found, n)
 		}
 	}
@@ -72,7 +73,7 @@ func (d *Domain) resolveNode(ctx context.Context, ref string) (*api.Node, error)
 // empty map removes them all), at revision rev when rev > 0. It refuses an
 // actor who may not change nodes, and invalid labels.
 func (d *Domain) LabelNode(ctx context.Context, a Actor, ref string, labels map[string]string, rev int64) (*api.Node, error) {
-	if err := a.need(AreaNodes, Write); err != nil {
+	if err := a.need(NodesLabel); err != nil {
 		return nil, err
 	}
 	if labels == nil {
@@ -81,7 +82,7 @@ func (d *Domain) LabelNode(ctx context.Context, a Actor, ref string, labels map[
 	if err := validateLabels(labels); err != nil {
 		return nil, err
 	}
-	node, err := d.resolveNode(ctx, ref)
+	node, err := d.resolveNode(ctx, a, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -116,10 +117,10 @@ func formatLabels(l map[string]string) string {
 // another node and then deletes it. It refuses an actor who is not a nodes
 // admin.
 func (d *Domain) RemoveNode(ctx context.Context, a Actor, ref string, force bool, rev int64) (n *api.Node, removed bool, err error) {
-	if err := a.need(AreaNodes, Admin); err != nil {
+	if err := a.need(NodesRemove); err != nil {
 		return nil, false, err
 	}
-	node, err := d.resolveNode(ctx, ref)
+	node, err := d.resolveNode(ctx, a, ref)
 	if err != nil {
 		return nil, false, err
 	}
@@ -163,6 +164,7 @@ func (d *Domain) tryRemoveNode(ctx context.Context, id string, rev int64, force 
 		if err != nil {
 			return nil, false, fmt.Errorf("%w: %w", errdefs.ErrConflict, err)
 		}
+		ev.Org = n.Org
 		if err := d.st.Delete(ctx, store.KindNodes, id, n.Revision, ev); err != nil {
 			return nil, false, err
 		}

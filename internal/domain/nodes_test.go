@@ -54,7 +54,7 @@ func TestNodesRefuseWithoutPermission(t *testing.T) {
 			t.Errorf("%s ListNodes: %+v %v", a.Role, p, err)
 		}
 	}
-	if _, err := d.GetNode(ctx, Actor{Name: "x", Role: "nobody"}, "n1"); err != nil {
+	if _, err := d.GetNode(ctx, Actor{Name: "x", Access: FullAccess(), Role: "nobody"}, "n1"); err != nil {
 		t.Errorf("unknown role GetNode: %v (an unknown role reads)", err)
 	}
 }

@@ -79,20 +79,3 @@ type RawPage struct {
 	Items []store.RawObject
 	Next  string
 }
-
-// rawPage reads a page of kind as stored.
-func (d *Domain) rawPage(ctx context.Context, kind string, p Page) (RawPage, error) {
-	if err := p.check(); err != nil {
-		return RawPage{}, err
-	}
-	res, err := d.st.List(ctx, kind, store.ListOptions{After: p.After, Limit: p.Limit + 1})
-	if err != nil {
-		return RawPage{}, err
-	}
-	out := RawPage{Items: res.Items}
-	if len(out.Items) > p.Limit {
-		out.Items = out.Items[:p.Limit]
-		out.Next = out.Items[len(out.Items)-1].ID
-	}
-	return out, nil
-}

@@ -22,14 +22,19 @@ import (
 // service being removed (a conflict). A patch that changes nothing writes
 // nothing.
 func (d *Domain) UpdateService(ctx context.Context, a Actor, ref string, patch json.RawMessage, rev int64) (*api.Service, error) {
-	if err := a.need(AreaApps, Write); err != nil {
+	if err := a.need(AppsDeploy); err != nil {
 		return nil, err
 	}
 	present, err := servicePatchFields(patch)
 	if err != nil {
 		return nil, err
 	}
-	return d.modifyService(ctx, ref, rev, func(svc *api.Service) ([]api.Event, error) {
+	unlock, err := d.quotaGuard(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return d.modifyService(ctx, a, ref, rev, func(svc *api.Service) ([]api.Event, error) {
 		if svc.Terminating {
 			return nil, terminatingErr(svc)
 		}
@@ -43,8 +48,14 @@ func (d *Domain) UpdateService(ctx context.Context, a Actor, ref string, patch j
 		if err := validateDependsOn(&next, svc.Name); err != nil {
 			return nil, err
 		}
+		if err := d.CheckSecretRefs(ctx, a, &next, "spec"); err != nil {
+			return nil, err
+		}
 		if reflect.DeepEqual(next, svc.Spec) {
 			return nil, store.ErrNoChange
+		}
+		if err := d.checkContainerQuota(ctx, a, map[string]int{svc.ID: containersOf(&next)}); err != nil {
+			return nil, err
 		}
 		return []api.Event{setSpec(svc, next, "")}, nil
 	})

@@ -13,9 +13,10 @@ import (
 	"github.com/wharfhq/wharf/internal/store"
 )
 
-// resolveService finds a service by ID, then by name.
-func (d *Domain) resolveService(ctx context.Context, ref string) (*api.Service, error) {
-	return resolve[api.Service](ctx, d.st, store.KindServices, "service", serviceNameKey, ref)
+// resolveService finds a service of the actor's organization by ID, then
+// by name.
+func (d *Domain) resolveService(ctx context.Context, a Actor, ref string) (*api.Service, error) {
+	return resolve[api.Service](ctx, d.st, a, store.KindServices, "service", serviceNameKey, ref)
 }
 
 // CreateService creates a running service named name with spec, and its
@@ -23,7 +24,7 @@ func (d *Domain) resolveService(ctx context.Context, ref string) (*api.Service, 
 // actor without Apps Write, a bad name or spec, and a name already taken
 // (a conflict).
 func (d *Domain) CreateService(ctx context.Context, a Actor, name string, spec api.ServiceSpec) (*api.Service, error) {
-	if err := a.need(AreaApps, Write); err != nil {
+	if err := a.need(AppsDeploy); err != nil {
 		return nil, err
 	}
 	if !serviceNameRE.MatchString(name) {
@@ -35,8 +36,19 @@ func (d *Domain) CreateService(ctx context.Context, a Actor, name string, spec a
 	if err := validateDependsOn(&spec, name); err != nil {
 		return nil, err
 	}
+	if err := d.CheckSecretRefs(ctx, a, &spec, "spec"); err != nil {
+		return nil, err
+	}
+	unlock, err := d.quotaGuard(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if err := d.checkContainerQuota(ctx, a, nil, containersOf(&spec)); err != nil {
+		return nil, err
+	}
 	svc := api.Service{
-		Meta:   api.Meta{ID: newID(), Name: name},
+		Meta:   api.Meta{ID: newID(), Name: name, Org: a.orgOf()},
 		Spec:   spec,
 		Status: api.ServiceStatus{State: api.ServiceNotRunning},
 	}
@@ -44,7 +56,7 @@ func (d *Domain) CreateService(ctx context.Context, a Actor, name string, spec a
 	noteObject(ctx, svc.ID)
 	t := d.st.Txn()
 	t.Create(store.KindServices, &svc)
-	t.Create(store.KindNames, &nameIndex{api.Meta{ID: serviceNameKey(svc.Name), Name: svc.ID}})
+	t.Create(store.KindNames, &nameIndex{api.Meta{ID: serviceNameKey(svc.Org, svc.Name), Name: svc.ID, Org: svc.Org}})
 	t.Emit(api.Event{Kind: "service", Object: svc.ID, Name: svc.Name, Type: "created", State: string(svc.Status.State),
 		Message: fmt.Sprintf("service %s created with %d replicas", svc.Name, svc.Spec.Replicas)})
 	if err := t.Commit(ctx); err != nil {
@@ -59,26 +71,26 @@ func (d *Domain) CreateService(ctx context.Context, a Actor, name string, spec a
 // GetService reads the service ref names (its ID or name). It refuses an
 // actor without Apps Read.
 func (d *Domain) GetService(ctx context.Context, a Actor, ref string) (*api.Service, error) {
-	if err := a.need(AreaApps, Read); err != nil {
+	if err := a.need(AppsView); err != nil {
 		return nil, err
 	}
-	return d.resolveService(ctx, ref)
+	return d.resolveService(ctx, a, ref)
 }
 
 // ListServices reads a page of services, only those of the stack
 // stackRef names (its ID or name) unless stackRef is "". It refuses an
 // actor without Apps Read, an unknown stack and a bad page.
 func (d *Domain) ListServices(ctx context.Context, a Actor, stackRef string, p Page) (api.List[api.Service], error) {
-	if err := a.need(AreaApps, Read); err != nil {
+	if err := a.need(AppsView); err != nil {
 		return api.List[api.Service]{}, err
 	}
-	var keep func(*api.Service) bool
+	keep := func(svc *api.Service) bool { return a.owns(&svc.Meta) }
 	if stackRef != "" {
-		st, err := d.resolveStack(ctx, stackRef)
+		st, err := d.resolveStack(ctx, a, stackRef)
 		if err != nil {
 			return api.List[api.Service]{}, err
 		}
-		keep = func(svc *api.Service) bool { return svc.Stack == st.ID }
+		keep = func(svc *api.Service) bool { return svc.Stack == st.ID && a.owns(&svc.Meta) }
 	}
 	return listPage[api.Service](ctx, d.st, store.KindServices, p, keep)
 }
@@ -87,10 +99,10 @@ func (d *Domain) ListServices(ctx context.Context, a Actor, stackRef string, p P
 // front door that copies their JSON through. It refuses an actor without
 // Apps Read and a bad page.
 func (d *Domain) ListServicesRaw(ctx context.Context, a Actor, p Page) (RawPage, error) {
-	if err := a.need(AreaApps, Read); err != nil {
+	if err := a.need(AppsView); err != nil {
 		return RawPage{}, err
 	}
-	return d.rawPage(ctx, store.KindServices, p)
+	return d.rawPage(ctx, a, store.KindServices, p)
 }
 
 // serviceEvent is an "updated" event about a service.
@@ -100,8 +112,8 @@ func serviceEvent(svc *api.Service, msg string) api.Event {
 
 // modifyService applies fn to the service ref names (by ID or name); see
 // modify.
-func (d *Domain) modifyService(ctx context.Context, ref string, rev int64, fn func(*api.Service) ([]api.Event, error)) (*api.Service, error) {
-	svc, err := d.resolveService(ctx, ref)
+func (d *Domain) modifyService(ctx context.Context, a Actor, ref string, rev int64, fn func(*api.Service) ([]api.Event, error)) (*api.Service, error) {
+	svc, err := d.resolveService(ctx, a, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -129,14 +141,19 @@ func ValidateReplicas(n int) error {
 // and an EVERY_NODE service (conflicts). Scaling to the count it has
 // writes nothing.
 func (d *Domain) ScaleService(ctx context.Context, a Actor, ref string, replicas int, rev int64) (*api.Service, error) {
-	if err := a.need(AreaApps, Write); err != nil {
+	if err := a.need(AppsOperate); err != nil {
 		return nil, err
 	}
 	n := replicas
 	if err := ValidateReplicas(n); err != nil {
 		return nil, err
 	}
-	return d.modifyService(ctx, ref, rev, func(svc *api.Service) ([]api.Event, error) {
+	unlock, err := d.quotaGuard(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return d.modifyService(ctx, a, ref, rev, func(svc *api.Service) ([]api.Event, error) {
 		switch {
 		case svc.Terminating:
 			return nil, terminatingErr(svc)
@@ -144,6 +161,9 @@ func (d *Domain) ScaleService(ctx context.Context, a Actor, ref string, replicas
 			return nil, newErr(errdefs.ErrConflict, "service %q: an EVERY_NODE service runs one container per matching node; it cannot be scaled by hand", svc.Name)
 		case svc.Spec.Replicas == n:
 			return nil, store.ErrNoChange
+		}
+		if err := d.checkContainerQuota(ctx, a, map[string]int{svc.ID: n}); err != nil {
+			return nil, err
 		}
 		old := svc.Spec.Replicas
 		svc.Spec.Replicas = n
@@ -156,10 +176,10 @@ func (d *Domain) ScaleService(ctx context.Context, a Actor, ref string, replicas
 // Write and a service being removed (a conflict). A service already so
 // is left as it is.
 func (d *Domain) SetServiceRunning(ctx context.Context, a Actor, ref string, running bool, rev int64) (*api.Service, error) {
-	if err := a.need(AreaApps, Write); err != nil {
+	if err := a.need(AppsOperate); err != nil {
 		return nil, err
 	}
-	return d.modifyService(ctx, ref, rev, func(svc *api.Service) ([]api.Event, error) {
+	return d.modifyService(ctx, a, ref, rev, func(svc *api.Service) ([]api.Event, error) {
 		if svc.Terminating {
 			return nil, terminatingErr(svc)
 		}
@@ -173,10 +193,10 @@ func (d *Domain) SetServiceRunning(ctx context.Context, a Actor, ref string, run
 // rev > 0 is the revision it must be at. It refuses an actor without Apps
 // Write. A service already being removed is left as it is.
 func (d *Domain) RemoveService(ctx context.Context, a Actor, ref string, rev int64) (*api.Service, error) {
-	if err := a.need(AreaApps, Write); err != nil {
+	if err := a.need(AppsDeploy); err != nil {
 		return nil, err
 	}
-	return d.modifyService(ctx, ref, rev, func(svc *api.Service) ([]api.Event, error) {
+	return d.modifyService(ctx, a, ref, rev, func(svc *api.Service) ([]api.Event, error) {
 		if svc.Terminating {
 			return nil, store.ErrNoChange
 		}
@@ -192,10 +212,10 @@ func (d *Domain) RemoveService(ctx context.Context, a Actor, ref string, rev int
 // service being removed or stopped (conflicts: a stopped service must be
 // started instead).
 func (d *Domain) RedeployService(ctx context.Context, a Actor, ref string, rev int64) (*api.Service, error) {
-	if err := a.need(AreaApps, Write); err != nil {
+	if err := a.need(AppsOperate); err != nil {
 		return nil, err
 	}
-	return d.modifyService(ctx, ref, rev, func(svc *api.Service) ([]api.Event, error) {
+	return d.modifyService(ctx, a, ref, rev, func(svc *api.Service) ([]api.Event, error) {
 		switch {
 		case svc.Terminating:
 			return nil, terminatingErr(svc)

@@ -205,7 +205,7 @@ func planStack(stack *api.Stack, spec api.StackSpec, services []*api.Service) (*
 		switch {
 		case cur == nil:
 			svc := &api.Service{
-				Meta:   api.Meta{ID: newID(), Name: full},
+				Meta:   api.Meta{ID: newID(), Name: full, Org: stack.Org},
 				Spec:   next,
 				Status: api.ServiceStatus{State: api.ServiceNotRunning},
 				Stack:  stack.ID,

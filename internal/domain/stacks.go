@@ -18,9 +18,10 @@ import (
 // writer.
 const stackAttempts = 5
 
-// resolveStack finds a stack by ID, then by name.
-func (d *Domain) resolveStack(ctx context.Context, ref string) (*api.Stack, error) {
-	return resolve[api.Stack](ctx, d.st, store.KindStacks, "stack", stackNameKey, ref)
+// resolveStack finds a stack of the actor's organization by ID, then by
+// name.
+func (d *Domain) resolveStack(ctx context.Context, a Actor, ref string) (*api.Stack, error) {
+	return resolve[api.Stack](ctx, d.st, a, store.KindStacks, "stack", stackNameKey, ref)
 }
 
 // stackServices lists the services whose Stack is id.
@@ -88,15 +89,30 @@ func stackStatus(st *api.Stack, services []*api.Service) api.StackStatus {
 // outside the stack or that are being removed (conflicts), and a deploy
 // too large for one transaction.
 func (d *Domain) DeployStack(ctx context.Context, a Actor, name string, spec api.StackSpec, dryRun bool) (api.DeployStackResult, error) {
-	if err := a.need(AreaApps, Write); err != nil {
+	if err := a.need(AppsDeploy); err != nil {
 		return api.DeployStackResult{}, err
 	}
 	spec, err := normalizeStackSpec(spec)
 	if err != nil {
 		return api.DeployStackResult{}, errdefs.Invalid("spec", "cannot read the stack spec: %v", err)
 	}
+	// A dry run plans without the secrets: the CLI creates a stack's
+	// secrets only when it deploys for real.
+	for i := range spec.Services {
+		if dryRun {
+			break
+		}
+		if err := d.CheckSecretRefs(ctx, a, &spec.Services[i].Spec, stackServiceField(i)+".spec"); err != nil {
+			return api.DeployStackResult{}, err
+		}
+	}
+	unlock, err := d.quotaGuard(ctx, a)
+	if err != nil {
+		return api.DeployStackResult{}, err
+	}
+	defer unlock()
 	for attempt := 1; ; attempt++ {
-		res, err := d.deployOnce(ctx, name, spec, dryRun)
+		res, err := d.deployOnce(ctx, a, name, spec, dryRun)
 		retry := errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrExists) || errors.Is(err, store.ErrNotFound)
 		switch {
 		case err == nil:
@@ -115,27 +131,37 @@ func (d *Domain) DeployStack(ctx context.Context, a Actor, name string, spec api
 // deployOnce reads the stack and the services, plans and, unless dryRun or
 // nothing changes, commits. Store conflicts come back as they are, to be
 // retried.
-func (d *Domain) deployOnce(ctx context.Context, name string, spec api.StackSpec, dryRun bool) (api.DeployStackResult, error) {
+func (d *Domain) deployOnce(ctx context.Context, a Actor, name string, spec api.StackSpec, dryRun bool) (api.DeployStackResult, error) {
 	// Services first, then the stack: a stack and its services are made in
 	// one transaction, so a stack read after the list is never older than
 	// it. Read the other way round, a concurrent first deploy could show
 	// its services but not its stack, and they would look like a name clash.
-	services, _, err := store.ListAll[api.Service](ctx, d.st, store.KindServices)
+	all, _, err := store.ListAll[api.Service](ctx, d.st, store.KindServices)
 	if err != nil {
 		return api.DeployStackResult{}, err
 	}
-	st, err := d.resolveStackByName(ctx, name)
+	// Names are the organization's: only its services can clash.
+	services := make([]*api.Service, 0, len(all))
+	for _, svc := range all {
+		if a.owns(&svc.Meta) {
+			services = append(services, svc)
+		}
+	}
+	st, err := d.resolveStackByName(ctx, a, name)
 	if err != nil {
 		return api.DeployStackResult{}, err
 	}
 	created := st == nil
 	if created {
-		st = &api.Stack{Meta: api.Meta{ID: newID(), Name: name}}
+		st = &api.Stack{Meta: api.Meta{ID: newID(), Name: name, Org: a.orgOf()}}
 	} else {
 		noteObject(ctx, st.ID)
 	}
 	p, err := planStack(st, spec, services)
 	if err != nil {
+		return api.DeployStackResult{}, err
+	}
+	if err := d.checkContainerQuota(ctx, a, p.replicas(), p.newContainers()...); err != nil {
 		return api.DeployStackResult{}, err
 	}
 	specChanged := created || !sameJSON(st.Spec, spec)
@@ -151,7 +177,7 @@ func (d *Domain) deployOnce(ctx context.Context, name string, spec api.StackSpec
 	t := d.st.Txn()
 	if created {
 		t.Create(store.KindStacks, st)
-		t.Create(store.KindNames, &nameIndex{api.Meta{ID: stackNameKey(name), Name: st.ID}})
+		t.Create(store.KindNames, &nameIndex{api.Meta{ID: stackNameKey(st.Org, name), Name: st.ID, Org: st.Org}})
 		t.Emit(api.Event{Kind: "stack", Object: st.ID, Name: name, Type: "created",
 			Message: fmt.Sprintf("stack %s created with %d services", name, len(spec.Services))})
 	} else {
@@ -160,7 +186,7 @@ func (d *Domain) deployOnce(ctx context.Context, name string, spec api.StackSpec
 	}
 	for _, svc := range p.create {
 		t.Create(store.KindServices, svc)
-		t.Create(store.KindNames, &nameIndex{api.Meta{ID: serviceNameKey(svc.Name), Name: svc.ID}})
+		t.Create(store.KindNames, &nameIndex{api.Meta{ID: serviceNameKey(svc.Org, svc.Name), Name: svc.ID, Org: svc.Org}})
 	}
 	for _, svc := range p.update {
 		t.Update(store.KindServices, svc)
@@ -180,9 +206,9 @@ func (d *Domain) deployOnce(ctx context.Context, name string, spec api.StackSpec
 // resolveStackByName reads the stack named name, nil when there is none.
 // An index without its stack is a stack being removed: an error, and a
 // retry finds neither.
-func (d *Domain) resolveStackByName(ctx context.Context, name string) (*api.Stack, error) {
+func (d *Domain) resolveStackByName(ctx context.Context, a Actor, name string) (*api.Stack, error) {
 	var idx nameIndex
-	if err := d.st.Get(ctx, store.KindNames, stackNameKey(name), &idx); err != nil {
+	if err := d.st.Get(ctx, store.KindNames, stackNameKey(a.orgOf(), name), &idx); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, nil
 		}
@@ -222,7 +248,7 @@ func sameJSON(a, b any) bool {
 // ListStacks reads a page of stacks, each with its status summed up from
 // its services. It refuses an actor without Apps Read and a bad page.
 func (d *Domain) ListStacks(ctx context.Context, a Actor, p Page) (api.List[api.Stack], error) {
-	if err := a.need(AreaApps, Read); err != nil {
+	if err := a.need(AppsView); err != nil {
 		return api.List[api.Stack]{}, err
 	}
 	if err := p.check(); err != nil {
@@ -240,17 +266,17 @@ func (d *Domain) ListStacks(ctx context.Context, a Actor, p Page) (api.List[api.
 	}
 	return listPage[api.Stack](ctx, d.st, store.KindStacks, p, func(st *api.Stack) bool {
 		st.Status = stackStatus(st, byStack[st.ID])
-		return true
+		return a.owns(&st.Meta)
 	})
 }
 
 // GetStack reads the stack ref names (its ID or name) with its status
 // summed up from its services. It refuses an actor without Apps Read.
 func (d *Domain) GetStack(ctx context.Context, a Actor, ref string) (*api.Stack, error) {
-	if err := a.need(AreaApps, Read); err != nil {
+	if err := a.need(AppsView); err != nil {
 		return nil, err
 	}
-	st, err := d.resolveStack(ctx, ref)
+	st, err := d.resolveStack(ctx, a, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -270,9 +296,9 @@ type stackChange func(svc *api.Service) (api.Event, error)
 // ID or name) that is not being removed, in one transaction, re-read and
 // retried on a conflict. With remove it also deletes the stack and its
 // name index. It returns the stack and its services after.
-func (d *Domain) modifyStack(ctx context.Context, ref string, change stackChange, remove bool) (*api.Stack, []*api.Service, error) {
+func (d *Domain) modifyStack(ctx context.Context, a Actor, ref string, change stackChange, remove bool) (*api.Stack, []*api.Service, error) {
 	for attempt := 1; ; attempt++ {
-		st, err := d.resolveStack(ctx, ref)
+		st, err := d.resolveStack(ctx, a, ref)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -301,8 +327,8 @@ func (d *Domain) modifyStack(ctx context.Context, ref string, change stackChange
 		}
 		if remove {
 			t.Delete(store.KindStacks, st.ID, st.Revision)
-			t.Delete(store.KindNames, stackNameKey(st.Name), 0)
-			t.Emit(api.Event{Kind: "stack", Object: st.ID, Name: st.Name, Type: "deleted", State: string(api.ServiceTerminating),
+			t.Delete(store.KindNames, stackNameKey(st.Org, st.Name), 0)
+			t.Emit(api.Event{Kind: "stack", Object: st.ID, Org: st.Org, Name: st.Name, Type: "deleted", State: string(api.ServiceTerminating),
 				Message: fmt.Sprintf("stack %s removed: its %d services are being removed", st.Name, len(services))})
 			st.Terminating = true
 		}
@@ -325,10 +351,10 @@ func (d *Domain) modifyStack(ctx context.Context, ref string, change stackChange
 // ref names, as SetServiceRunning does one, in one transaction. It
 // refuses an actor without Apps Write.
 func (d *Domain) SetStackRunning(ctx context.Context, a Actor, ref string, running bool) (*api.Stack, error) {
-	if err := a.need(AreaApps, Write); err != nil {
+	if err := a.need(AppsOperate); err != nil {
 		return nil, err
 	}
-	st, _, err := d.modifyStack(ctx, ref, func(svc *api.Service) (api.Event, error) {
+	st, _, err := d.modifyStack(ctx, a, ref, func(svc *api.Service) (api.Event, error) {
 		return setRunningTo(svc, running, " by its stack")
 	}, false)
 	return st, err
@@ -339,10 +365,10 @@ func (d *Domain) SetStackRunning(ctx context.Context, a Actor, ref string, runni
 // are left stopped. It refuses an actor without Apps Write, and a stack
 // with no running service (a conflict, after writing nothing).
 func (d *Domain) RedeployStack(ctx context.Context, a Actor, ref string) (*api.Stack, error) {
-	if err := a.need(AreaApps, Write); err != nil {
+	if err := a.need(AppsOperate); err != nil {
 		return nil, err
 	}
-	st, after, err := d.modifyStack(ctx, ref, func(svc *api.Service) (api.Event, error) {
+	st, after, err := d.modifyStack(ctx, a, ref, func(svc *api.Service) (api.Event, error) {
 		if !svc.Spec.Running {
 			return api.Event{}, store.ErrNoChange
 		}
@@ -369,10 +395,10 @@ func (d *Domain) RedeployStack(ctx context.Context, a Actor, ref string) (*api.S
 // the services. It returns the stack as it was, Terminating. It refuses
 // an actor without Apps Write.
 func (d *Domain) RemoveStack(ctx context.Context, a Actor, ref string) (*api.Stack, error) {
-	if err := a.need(AreaApps, Write); err != nil {
+	if err := a.need(AppsDeploy); err != nil {
 		return nil, err
 	}
-	st, _, err := d.modifyStack(ctx, ref, func(svc *api.Service) (api.Event, error) {
+	st, _, err := d.modifyStack(ctx, a, ref, func(svc *api.Service) (api.Event, error) {
 		return terminate(svc, " by its stack"), nil
 	}, true)
 	return st, err

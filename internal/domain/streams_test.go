@@ -54,7 +54,7 @@ func streamsPutService(t *testing.T, d *Domain, id, name string) {
 	t.Helper()
 	tx := d.st.Txn()
 	tx.Create(store.KindServices, &api.Service{Meta: api.Meta{ID: id, Name: name}})
-	tx.Create(store.KindNames, &nameIndex{Meta: api.Meta{ID: serviceNameKey(name), Name: id}})
+	tx.Create(store.KindNames, &nameIndex{Meta: api.Meta{ID: serviceNameKey("", name), Name: id}})
 	if err := tx.Commit(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -145,10 +145,10 @@ func TestServiceLogs(t *testing.T) {
 func TestRecordActionClips(t *testing.T) {
 	d := newTestDomain(t)
 	huge := strings.Repeat("é", 2000) // 4000 bytes: the cut falls on a rune boundary
-	if err := d.RecordAction(t.Context(), api.Action{Who: "admin", Method: "POST", Path: "/v1/" + huge, Object: huge, Status: 400, Result: "Failed", Error: huge}); err != nil {
+	if err := d.RecordAction(t.Context(), admin, api.Action{Who: "admin", Method: "POST", Path: "/v1/" + huge, Object: huge, Status: 400, Result: "Failed", Error: huge}); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.RecordAction(t.Context(), api.Action{Who: "admin", Method: "DELETE", Path: "/v1/services/x", Status: 200, Result: "Success"}); err != nil {
+	if err := d.RecordAction(t.Context(), admin, api.Action{Who: "admin", Method: "DELETE", Path: "/v1/services/x", Status: 200, Result: "Success"}); err != nil {
 		t.Fatal(err)
 	}
 	p, err := d.ListActions(t.Context(), reader, Page{})

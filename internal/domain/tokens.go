@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/errdefs"
@@ -33,7 +34,7 @@ func newToken(name, role string) (records.Token, string, error) {
 }
 
 func tokenEvent(t *records.Token, typ, msg string) api.Event {
-	return api.Event{Kind: "token", Object: t.ID, Name: t.Name, Type: typ, Message: msg}
+	return api.Event{Kind: "token", Object: t.ID, Org: t.Org, Name: t.Name, Type: typ, Message: msg}
 }
 
 // tokenRole is the role a token request asks for: role, or admin with the
@@ -54,38 +55,132 @@ func tokenRole(role string, admin bool) (string, error) {
 
 // CreateToken makes an API token named name with role (one of api.Roles;
 // "" for read-only), or an admin token when admin is set (the older way to
-// ask for one). It stores only the secret's hash and returns the secret,
-// the only time it is shown. It refuses an actor who is not a tokens
-// admin, an invalid name, an unknown role, and admin with another role.
+// ask for one): CreateTokenFor without a team or expiry.
 func (d *Domain) CreateToken(ctx context.Context, a Actor, name, role string, admin bool) (api.TokenCreated, error) {
-	if err := a.need(AreaTokens, Admin); err != nil {
-		return api.TokenCreated{}, err
+	return d.CreateTokenFor(ctx, a, api.CreateTokenRequest{Name: name, Role: role, Admin: admin})
+}
+
+// roleRank orders roles by privilege.
+func roleRank(role string) int {
+	switch role {
+	case "", api.RoleAdmin:
+		return 2
+	case api.RoleDeploy:
+		return 1
 	}
-	if !tokenNameRE.MatchString(name) {
-		return api.TokenCreated{}, errdefs.Invalid("name", "token name %q must match %s", name, tokenNameRE)
+	return 0
+}
+
+// CreateTokenFor makes an API token. It stores only the secret's hash and
+// returns the secret, the only time it is shown.
+//
+//   - With req.Team: a robot token of that team of the actor's
+//     organization (OrgManage); it acts with the team's access.
+//   - From a user: the user's own token (no OrgManage needed), acting as
+//     the user; its role may only narrow the caller's (a narrowed token
+//     cannot make a wider one, and only an unnarrowed one makes tokens).
+//   - Else (a token of no user): a token of no user in the actor's
+//     organization, as before users existed (OrgManage).
+//
+// Role "" is read-only for a token of no user, and no narrowing for a
+// user's or a team's. It refuses an invalid name, an unknown role, admin
+// with another role, and an invalid TTL.
+func (d *Domain) CreateTokenFor(ctx context.Context, a Actor, req api.CreateTokenRequest) (api.TokenCreated, error) {
+	if req.Team != "" || a.User == "" {
+		if err := a.need(OrgManage); err != nil {
+			return api.TokenCreated{}, err
+		}
+	} else if !a.member() || a.effectiveRole() != "" && a.effectiveRole() != api.RoleAdmin {
+		return api.TokenCreated{}, newErr(errdefs.ErrForbidden, "token %q is a %s token: only a token that is not narrowed to a role (such as a login's) may create tokens", a.Name, a.effectiveRole())
+	}
+	if !tokenNameRE.MatchString(req.Name) {
+		return api.TokenCreated{}, errdefs.Invalid("name", "token name %q must match %s", req.Name, tokenNameRE)
+	}
+	role, admin := req.Role, req.Admin
+	if role == "" && !admin && (a.User != "" || req.Team != "") {
+		role = api.RoleAdmin
 	}
 	role, err := tokenRole(role, admin)
 	if err != nil {
 		return api.TokenCreated{}, err
 	}
-	t, secret, err := newToken(name, role)
+	if roleRank(role) > roleRank(a.effectiveRole()) {
+		return api.TokenCreated{}, errdefs.Invalid("role", "a %s token cannot create a %s token: a token's role may only narrow its creator's", a.effectiveRole(), role)
+	}
+	var expires time.Time
+	if req.TTL != "" {
+		ttl, err := time.ParseDuration(req.TTL)
+		if err != nil || ttl <= 0 {
+			return api.TokenCreated{}, errdefs.Invalid("ttl", "%q is not a positive duration such as 720h or 30m", req.TTL)
+		}
+		expires = d.cfg.Now().UTC().Add(ttl).Truncate(time.Second)
+	}
+	t, secret, err := newToken(req.Name, role)
 	if err != nil {
 		return api.TokenCreated{}, err
 	}
+	t.ExpiresAt = expires
+	if a.Org != DefaultOrg {
+		t.Org = a.Org
+	}
+	switch {
+	case req.Team != "":
+		team, err := d.getTeam(ctx, a.Org, req.Team)
+		if err != nil {
+			return api.TokenCreated{}, err
+		}
+		t.Team, t.Org = team.ID, team.Org
+	case a.User != "":
+		// A user's token belongs to the organization it was made in (its
+		// owners see it), even "default"; only login tokens have none.
+		t.User, t.Org = a.User, OrgName(a.Org)
+	}
 	noteObject(ctx, t.ID)
-	if err := d.st.Create(ctx, store.KindTokens, &t, tokenEvent(&t, "created", fmt.Sprintf("%s token %s created", t.Role, t.Name))); err != nil {
+	ev := tokenEvent(&t, "created", fmt.Sprintf("%s token %s created", t.Role, t.Name))
+	ev.Org = t.Org
+	if err := d.st.Create(ctx, store.KindTokens, &t, ev); err != nil {
 		return api.TokenCreated{}, err
 	}
 	return api.TokenCreated{Token: t.Wire(), Secret: secret}, nil
 }
 
-// ListTokens reads a page of API tokens, never their hashes. It refuses an
-// actor who is not a tokens admin.
-func (d *Domain) ListTokens(ctx context.Context, a Actor, p Page) (api.List[api.Token], error) {
-	if err := a.need(AreaTokens, Admin); err != nil {
-		return api.List[api.Token]{Items: []api.Token{}}, err
+// legacyToken is whether t is a token of no user and no team.
+func legacyToken(t *records.Token) bool { return t.User == "" && t.Team == "" }
+
+// tokenOrg is the organization whose owners manage t: its Meta.Org (a
+// robot token's is its team's); "" for a user's token made by logging in,
+// which belongs to its user only.
+func tokenOrg(t *records.Token) string {
+	if t.User != "" && t.Org == "" {
+		return ""
 	}
-	stored, err := listPage[records.Token](ctx, d.st, store.KindTokens, p, nil)
+	return OrgName(t.Org)
+}
+
+// canSeeToken is whether a may list and delete t: its own user, the
+// owners of its organization, the server's administrators.
+func (a Actor) canSeeToken(t *records.Token) bool {
+	switch {
+	case a.User != "" && t.User == a.User:
+		return true
+	case a.Can(ServerAdmin):
+		return true
+	case a.Can(OrgManage):
+		return tokenOrg(t) == OrgName(a.Org)
+	}
+	return false
+}
+
+// ListTokens reads a page of API tokens, never their hashes: a user's own,
+// and every token of the organization for its owners. It refuses a token
+// of no user that is not an owner's.
+func (d *Domain) ListTokens(ctx context.Context, a Actor, p Page) (api.List[api.Token], error) {
+	if a.User == "" {
+		if err := a.need(OrgManage); err != nil {
+			return api.List[api.Token]{Items: []api.Token{}}, err
+		}
+	}
+	stored, err := listPage[records.Token](ctx, d.st, store.KindTokens, p, func(t *records.Token) bool { return a.canSeeToken(t) })
 	out := api.List[api.Token]{Items: make([]api.Token, 0, len(stored.Items)), Next: stored.Next}
 	for i := range stored.Items {
 		out.Items = append(out.Items, stored.Items[i].Wire())
@@ -93,26 +188,37 @@ func (d *Domain) ListTokens(ctx context.Context, a Actor, p Page) (api.List[api.
 	return out, err
 }
 
-// DeleteToken removes an API token; it stops working at once. It refuses
-// an actor who is not a tokens admin, and the last admin token, so the
-// cluster is never left without one.
+// DeleteToken removes an API token; it stops working at once. A user may
+// delete their own tokens; an owner of the organization any of its. It
+// refuses the last admin token of no user in "default", so the cluster is
+// never left without one; a token the actor may not see is not found.
 func (d *Domain) DeleteToken(ctx context.Context, a Actor, id string) error {
-	if err := a.need(AreaTokens, Admin); err != nil {
-		return err
+	if a.User == "" {
+		if err := a.need(OrgManage); err != nil {
+			return err
+		}
 	}
 	noteObject(ctx, id)
 	var t records.Token
 	if err := d.st.Get(ctx, store.KindTokens, id, &t); err != nil {
 		return explainWrite(err, "token", id)
 	}
-	if t.Admin {
+	if !a.canSeeToken(&t) {
+		return notFoundErr("token", id)
+	}
+	if t.User != a.User || a.User == "" {
+		if err := a.need(OrgManage); err != nil {
+			return err
+		}
+	}
+	if t.Admin && legacyToken(&t) && OrgName(t.Org) == DefaultOrg {
 		all, _, err := store.ListAll[records.Token](ctx, d.st, store.KindTokens)
 		if err != nil {
 			return err
 		}
 		admins := 0
 		for _, o := range all {
-			if o.Admin {
+			if o.Admin && legacyToken(o) && OrgName(o.Org) == DefaultOrg {
 				admins++
 			}
 		}
@@ -120,19 +226,40 @@ func (d *Domain) DeleteToken(ctx context.Context, a Actor, id string) error {
 			return newErr(errdefs.ErrConflict, "token %q is the last admin token; create another admin token before deleting it", t.Name)
 		}
 	}
-	if err := d.st.Delete(ctx, store.KindTokens, id, 0, tokenEvent(&t, "deleted", "token "+t.Name+" deleted")); err != nil {
+	var evs []api.Event
+	if tokenOrg(&t) != "" { // a login token's deletion is no organization's event
+		ev := tokenEvent(&t, "deleted", "token "+t.Name+" deleted")
+		ev.Org = t.Org
+		evs = append(evs, ev)
+	}
+	if err := d.st.Delete(ctx, store.KindTokens, id, 0, evs...); err != nil {
 		return explainWrite(err, "token", id)
 	}
 	return nil
 }
 
 // Authenticate finds the API token whose secret this is and returns the
-// actor it makes: named by the token (its ID when it has no name), with
-// the token's effective role. A secret of no stored token (a wrong one, or
-// a deleted token's) is an errdefs.ErrUnauthorized error. Every call reads
-// the token from the store (one Get by the hash's prefix), so a deleted
-// token stops working at once.
-func (d *Domain) Authenticate(ctx context.Context, secret string) (Actor, error) {
+// actor it makes in organization org (the Wharf-Org header; "" for the
+// token's own). A secret of no stored token (a wrong one, or a deleted
+// token's) and an expired token are errdefs.ErrUnauthorized errors. Every
+// call reads the token from the store (one Get by the hash's prefix), so a
+// deleted token stops working at once; likewise a user's teams, so a user
+// removed from an organization loses it at once.
+//
+//   - A token of no user and no team (every token before users existed)
+//     acts in its organization with an owner's access, narrowed by its
+//     role; naming another organization is forbidden.
+//   - A user's token acts in org with what the user's teams there grant,
+//     added up, narrowed by the token's role; org "" is the token's own
+//     organization, else the user's only one (or "default" among several).
+//     An organization the user is not in is not found.
+//   - A team's robot token acts in the team's organization with the
+//     team's access, narrowed by its role.
+//
+// The server's administrators (owners of "default", and tokens of no user
+// in "default" with the admin role) also get Admin in AreaServer. A call
+// over the organization's Quotas.TokenRate is a *RateLimitedError.
+func (d *Domain) Authenticate(ctx context.Context, secret, org string) (Actor, error) {
 	wrong := newErr(errdefs.ErrUnauthorized, "wrong API token: no such token (it may have been deleted)")
 	if !strings.HasPrefix(secret, "wharf_") {
 		return Actor{}, wrong
@@ -148,19 +275,131 @@ func (d *Domain) Authenticate(ctx context.Context, secret string) (Actor, error)
 	if !pki.SecretMatches(secret, t.Hash) {
 		return Actor{}, wrong
 	}
-	return Actor{Name: cmp.Or(t.Name, t.ID), Token: t.ID, Role: t.EffectiveRole()}, nil
+	now := d.cfg.Now()
+	if !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt) {
+		return Actor{}, newErr(errdefs.ErrUnauthorized, "API token %q expired at %s: log in again or create a new token", cmp.Or(t.Name, t.ID), t.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	a := Actor{Name: cmp.Or(t.Name, t.ID), Token: t.ID, Role: t.EffectiveRole()}
+	switch {
+	case t.Team != "":
+		var team api.Team
+		if err := d.st.Get(ctx, store.KindTeams, t.Team, &team); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return Actor{}, wrong
+			}
+			return Actor{}, err
+		}
+		a.Org = OrgName(team.Org)
+		if org != "" && org != a.Org {
+			return Actor{}, newErr(errdefs.ErrForbidden, "this token belongs to organization %q; it cannot act in %q", a.Org, org)
+		}
+		a.Access = teamAccess(&team)
+	case t.User != "":
+		a.User, a.Name = t.User, t.User
+		if org == "" {
+			o, err := d.defaultOrgOf(ctx, t.User, t.Org)
+			if err != nil {
+				return Actor{}, err
+			}
+			org = o
+		}
+		if !orgNameRE.MatchString(org) {
+			return Actor{}, errdefs.Invalid(api.OrgHeader, "organization name %q must match %s", org, orgNameRE)
+		}
+		acc, teams, err := d.memberAccess(ctx, t.User, org)
+		if err != nil {
+			return Actor{}, err
+		}
+		if len(teams) == 0 {
+			return Actor{}, newErr(errdefs.ErrNotFound, "organization %q not found (user %q is not a member of it)", org, t.User)
+		}
+		a.Org, a.Access = org, acc
+		admin := org == DefaultOrg && slices.Contains(teams, api.OwnersTeam)
+		if org != DefaultOrg {
+			if admin, err = d.isServerAdmin(ctx, t.User); err != nil {
+				return Actor{}, err
+			}
+		}
+		if admin {
+			a.Access[AreaServer] = Admin
+		}
+	default:
+		// A token of no user (every token before users existed) acts in
+		// its organization with an owner's access, narrowed by its role.
+		a.Org = OrgName(t.Org)
+		if org != "" && org != a.Org {
+			return Actor{}, newErr(errdefs.ErrForbidden, "this token belongs to organization %q; it cannot act in %q", a.Org, org)
+		}
+		a.Access = FullAccess()
+		if a.Org != DefaultOrg {
+			delete(a.Access, AreaServer)
+		}
+	}
+	if err := d.throttle(ctx, &a, now); err != nil {
+		return Actor{}, err
+	}
+	return a, nil
+}
+
+// defaultOrgOf is the organization a user's token acts in when the call
+// names none: the token's own, else the user's only organization, else
+// "default" when the user is in it; else an error listing them.
+func (d *Domain) defaultOrgOf(ctx context.Context, user, tokenOrg string) (string, error) {
+	if tokenOrg != "" {
+		return tokenOrg, nil
+	}
+	// A member of default acts there: one range read of default's teams,
+	// not a read of every team.
+	if _, teams, err := d.memberAccess(ctx, user, DefaultOrg); err != nil || len(teams) > 0 {
+		return DefaultOrg, err
+	}
+	orgs, err := d.userOrgs(ctx, user)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case len(orgs) == 1:
+		return orgs[0], nil
+	case slices.Contains(orgs, DefaultOrg):
+		return DefaultOrg, nil
+	case len(orgs) == 0:
+		return "", newErr(errdefs.ErrForbidden, "user %q belongs to no organization yet: ask an owner of one to add you to a team", user)
+	}
+	return "", newErr(errdefs.ErrInvalid, "user %q belongs to several organizations (%s): name one with the %s header (wharf --org NAME, or wharf org use NAME)",
+		user, strings.Join(orgs, ", "), api.OrgHeader)
+}
+
+// throttle refuses a call over the token rate of the actor's
+// organization.
+func (d *Domain) throttle(ctx context.Context, a *Actor, now time.Time) error {
+	rate, err := d.tokenRate(ctx, a.Org, now)
+	if err != nil {
+		return err
+	}
+	if rate <= 0 {
+		return nil
+	}
+	if wait := d.limiter.allow(a.Token, rate, now); wait > 0 {
+		return rateLimited(a.Name, rate, wait)
+	}
+	return nil
 }
 
 // AdminTokenFile is where Bootstrap writes the first admin token's secret,
 // in the server's data directory.
 const AdminTokenFile = "admin-token"
 
-// Bootstrap makes the first admin token if no token exists yet: it stores
+// Bootstrap makes organization "default" and its owners team when missing
+// (at every start: an upgraded cluster gets them), and the first admin
+// token if no token exists yet: it stores
 // only its hash, writes the secret to <dataDir>/admin-token (mode 0600) and
 // returns it with created=true. If tokens exist it returns created=false and
 // the secret from that file if the file is present ("" otherwise).
 func Bootstrap(ctx context.Context, st *store.Store, dataDir string) (secret string, created bool, err error) {
 	path := filepath.Join(dataDir, AdminTokenFile)
+	if err := ensureDefaultOrg(ctx, st); err != nil {
+		return "", false, fmt.Errorf("make organization %s: %w", DefaultOrg, err)
+	}
 	res, err := st.List(ctx, store.KindTokens, store.ListOptions{Limit: 1})
 	if err != nil {
 		return "", false, err
@@ -220,4 +459,35 @@ func writeSecretFile(path, secret string) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// rateTTL is how long a server keeps an organization's token rate before
+// reading it again: a changed quota applies within it, and most calls
+// read no more than their token.
+const rateTTL = time.Second
+
+// tokenRate is org's Quotas.TokenRate (0 for a missing organization),
+// read at most once per rateTTL.
+func (d *Domain) tokenRate(ctx context.Context, org string, now time.Time) (float64, error) {
+	d.rates.mu.Lock()
+	c, ok := d.rates.m[org]
+	d.rates.mu.Unlock()
+	if ok && now.Sub(c.at) < rateTTL && now.Sub(c.at) >= 0 {
+		return c.rate, nil
+	}
+	var rate float64
+	o, err := d.getOrg(ctx, org)
+	switch {
+	case err == nil:
+		rate = o.Quotas.TokenRate
+	case !errors.Is(err, store.ErrNotFound):
+		return 0, err
+	}
+	d.rates.mu.Lock()
+	if d.rates.m == nil || len(d.rates.m) > maxBuckets {
+		d.rates.m = map[string]cachedRate{}
+	}
+	d.rates.m[org] = cachedRate{rate: rate, at: now}
+	d.rates.mu.Unlock()
+	return rate, nil
 }

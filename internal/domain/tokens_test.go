@@ -71,7 +71,7 @@ func TestTokensRefuseWithoutPermission(t *testing.T) {
 		t.Fatalf("tokens: %v %v", toks, err)
 	}
 	before := snapshot(t, d)
-	for _, a := range []Actor{deployer, reader, {Name: "x", Role: "superuser"}} {
+	for _, a := range []Actor{deployer, reader, {Name: "x", Access: FullAccess(), Role: "superuser"}} {
 		_, err := d.CreateToken(ctx, a, "ci", api.RoleAdmin, false)
 		refused(t, d, before, a.Role+" CreateToken", err)
 		_, err = d.ListTokens(ctx, a, Page{})
@@ -120,7 +120,7 @@ func TestTokens(t *testing.T) {
 		first:     {Name: "admin", Role: api.RoleAdmin},
 		ci.Secret: {Name: "ci", Token: ci.ID, Role: api.RoleDeploy},
 	} {
-		got, err := d.Authenticate(ctx, secret)
+		got, err := d.Authenticate(ctx, secret, "")
 		if err != nil || got.Name != want.Name || got.Role != want.Role || want.Token != "" && got.Token != want.Token {
 			t.Errorf("Authenticate(%s): %+v %v, want %+v", want.Name, got, err, want)
 		}
@@ -130,20 +130,20 @@ func TestTokens(t *testing.T) {
 		wrong = ci.Secret[:len(ci.Secret)-1] + "y"
 	}
 	for _, s := range []string{"", "garbage", "wharf_", "wharf_" + strings.Repeat("a", 52), wrong} {
-		if _, err := d.Authenticate(ctx, s); !errors.Is(err, errdefs.ErrUnauthorized) {
+		if _, err := d.Authenticate(ctx, s, ""); !errors.Is(err, errdefs.ErrUnauthorized) {
 			t.Errorf("Authenticate(%q): %v, want unauthorized", s, err)
 		}
 	}
 	if err := d.DeleteToken(ctx, admin, ci.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.Authenticate(ctx, ci.Secret); !errors.Is(err, errdefs.ErrUnauthorized) {
+	if _, err := d.Authenticate(ctx, ci.Secret, ""); !errors.Is(err, errdefs.ErrUnauthorized) {
 		t.Errorf("a deleted token: %v, want unauthorized", err)
 	}
 	if err := d.DeleteToken(ctx, admin, ci.ID); !errors.Is(err, errdefs.ErrNotFound) {
 		t.Errorf("deleting it again: %v", err)
 	}
-	adminActor, _ := d.Authenticate(ctx, first)
+	adminActor, _ := d.Authenticate(ctx, first, "")
 	if err := d.DeleteToken(ctx, admin, adminActor.Token); !errors.Is(err, errdefs.ErrConflict) {
 		t.Errorf("deleting the last admin token: %v", err)
 	}

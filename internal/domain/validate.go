@@ -93,6 +93,9 @@ func validateSpec(spec *api.ServiceSpec) error {
 	if err := validateVolumesAndLabels(spec); err != nil {
 		return err
 	}
+	if err := ValidateSecretRefs(spec.Secrets); err != nil {
+		return err
+	}
 	if err := validateRollout(spec); err != nil {
 		return err
 	}

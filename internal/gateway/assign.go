@@ -260,6 +260,7 @@ func (a *assigner) pushNode(node string) {
 	}
 	asg := a.build(node)
 	a.mu.Unlock()
+	a.g.attachSecrets(asg, node)
 	s.offer(asg)
 }
 

@@ -22,6 +22,7 @@ import (
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/pki"
+	"github.com/wharfhq/wharf/internal/seal"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -44,6 +45,9 @@ type Config struct {
 	// 50-80% of it.
 	NodeCertValidity time.Duration
 	Logger           *slog.Logger
+	// Sealer opens the secrets the gateway sends with a node's
+	// assignments (nil: containers that use secrets cannot start).
+	Sealer *seal.Sealer
 }
 
 // DefaultAddr is the listen address used when Config.Addr is empty.

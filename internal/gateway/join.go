@@ -56,6 +56,11 @@ func (g *Gateway) Join(ctx context.Context, req api.JoinRequest, remoteAddr stri
 		var node api.Node
 		err := g.store.Get(ctx, store.KindNodes, req.NodeID, &node)
 		switch {
+		case err == nil && orgName(node.Org) != orgName(tok.Org):
+			// A node stays in its organization: another's join token
+			// cannot take it over, even with the node's key.
+			err = fmt.Errorf("%w: join token %s is organization %q's, and node %s is not; rejoin with a join token of the node's organization",
+				errdefs.ErrForbidden, tok.ID, orgName(tok.Org), node.ID)
 		case err == nil:
 			resp, err = g.rejoin(ctx, req, &node, peer, remoteAddr)
 		case errdefs.IsNotFound(err):
@@ -74,8 +79,72 @@ func (g *Gateway) Join(ctx context.Context, req api.JoinRequest, remoteAddr stri
 	return resp, nil
 }
 
-// joinNew creates a new node, using tok once in the same transaction.
+// joinNew creates a new node in the join token's organization, using tok
+// once in the same transaction. Past the organization's Nodes quota it
+// refuses (forbidden).
 func (g *Gateway) joinNew(ctx context.Context, req api.JoinRequest, tok *records.JoinToken, remoteAddr string) (api.JoinResponse, error) {
+	for attempt := 1; ; attempt++ {
+		resp, err := g.joinNewOnce(ctx, req, tok, remoteAddr)
+		if errors.Is(err, errQuotaRace) && attempt < 8 {
+			continue // another join counted against the quota meanwhile: count again
+		}
+		if errors.Is(err, errQuotaRace) {
+			return resp, fmt.Errorf("%w: too many nodes joined organization %q at once; try again", errdefs.ErrConflict, orgName(tok.Org))
+		}
+		return resp, err
+	}
+}
+
+// errQuotaRace is a join that met another join of the same organization
+// under a Nodes quota.
+var errQuotaRace = errors.New("node quota: concurrent join")
+
+// orgName is the organization of an object with org field o.
+func orgName(o string) string {
+	if o == "" {
+		return "default"
+	}
+	return o
+}
+
+// nodeQuota reads the Nodes quota of org and, when there is one, refuses
+// a new node that would pass it. It returns the organization object to
+// write back unchanged in the join's transaction (nil without a quota):
+// its revision check makes two joins racing for the last place conflict.
+func (g *Gateway) nodeQuota(ctx context.Context, org string) (*api.Org, error) {
+	var o api.Org
+	if err := g.store.Get(ctx, store.KindOrgs, org, &o); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("join: read organization %s: %w", org, err)
+	}
+	if o.Quotas.Nodes <= 0 {
+		return nil, nil
+	}
+	nodes, _, err := store.ListAll[api.Node](ctx, g.store, store.KindNodes)
+	if err != nil {
+		return nil, fmt.Errorf("join: list nodes: %w", err)
+	}
+	n := 0
+	for _, nd := range nodes {
+		if orgName(nd.Org) == org {
+			n++
+		}
+	}
+	if n >= o.Quotas.Nodes {
+		return nil, fmt.Errorf("%w: organization %q has a quota of %d nodes and has %d; remove a node (`wharf node rm`) or ask an administrator for a larger quota",
+			errdefs.ErrForbidden, org, o.Quotas.Nodes, n)
+	}
+	return &o, nil
+}
+
+func (g *Gateway) joinNewOnce(ctx context.Context, req api.JoinRequest, tok *records.JoinToken, remoteAddr string) (api.JoinResponse, error) {
+	org := orgName(tok.Org)
+	quota, err := g.nodeQuota(ctx, org)
+	if err != nil {
+		return api.JoinResponse{}, err
+	}
 	id, err := newNodeID()
 	if err != nil {
 		return api.JoinResponse{}, err
@@ -85,7 +154,7 @@ func (g *Gateway) joinNew(ctx context.Context, req api.JoinRequest, tok *records
 		return api.JoinResponse{}, errdefs.Invalid("csr", "cannot sign the certificate request: %v", err)
 	}
 	node := api.Node{
-		Meta:       api.Meta{ID: id, Name: req.Hostname},
+		Meta:       api.Meta{ID: id, Name: req.Hostname, Org: org},
 		Labels:     req.Labels,
 		Hostname:   req.Hostname,
 		CertSerial: serial,
@@ -97,8 +166,13 @@ func (g *Gateway) joinNew(ctx context.Context, req api.JoinRequest, tok *records
 	t := g.store.Txn()
 	t.Use(store.KindJoinTokens, tok.ID, tok.MaxUses)
 	t.Create(store.KindNodes, &node)
+	if quota != nil {
+		t.Update(store.KindOrgs, quota)
+	}
 	t.Emit(ev)
 	switch err := t.Commit(ctx); {
+	case quota != nil && errors.Is(err, store.ErrConflict):
+		return api.JoinResponse{}, errQuotaRace
 	case errors.Is(err, store.ErrUsedUp):
 		return api.JoinResponse{}, usedUp(tok)
 	case errors.Is(err, store.ErrNotFound):

@@ -71,7 +71,7 @@ func (g *Gateway) storeSerial(ctx context.Context, id, serial string) error {
 			n.PrevCertSerial = n.CertSerial
 		}
 		n.CertSerial = serial
-		return []api.Event{{Kind: "node", Object: id, Name: n.Hostname, Type: "updated",
+		return []api.Event{{Kind: "node", Object: id, Org: n.Org, Name: n.Hostname, Type: "updated",
 			Message: fmt.Sprintf("node certificate renewed (valid for %s)", g.cfg.NodeCertValidity.Round(time.Second))}}, nil
 	})
 }

@@ -86,7 +86,7 @@ func (g *Gateway) applyChunk(ctx context.Context, node string, ids []string, lat
 			c.Status = st
 			t.Update(store.KindContainers, &c)
 			if st.State != old {
-				t.Emit(api.Event{Kind: "container", Object: id, Name: c.Name, Type: "state", State: string(st.State),
+				t.Emit(api.Event{Kind: "container", Object: id, Org: c.Org, Name: c.Name, Type: "state", State: string(st.State),
 					Message: stateMessage(&c, node)})
 			}
 		}

@@ -6,7 +6,9 @@ package runtime
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/wharfhq/wharf/api"
@@ -36,6 +38,37 @@ type Spec struct {
 	// hashes (docker's wharf.spec label) and persists (exec's state) as it
 	// did before they existed.
 	Labels map[string]string `json:",omitempty"`
+	// Secrets are the container's secret files, values included. They
+	// are never serialized: not into exec's state file, not into docker's
+	// spec hash. Drivers keep them off the node's disk where they can and
+	// remove them with the container.
+	Secrets []api.SecretFile `json:"-"`
+	// SecretsVersion names the secret files without their values (see
+	// SecretsVersion); it is serialized, so that a new value of a secret
+	// changes docker's spec hash and a restart gets a new container.
+	SecretsVersion string `json:",omitempty"`
+}
+
+// SecretsVersion is files' targets, modes and versions, never values:
+// "target:mode:version" joined by commas, in order.
+func SecretsVersion(files []api.SecretFile) string {
+	parts := make([]string, len(files))
+	for i, f := range files {
+		parts[i] = fmt.Sprintf("%s:%o:%s", f.Target, f.Mode, f.Version)
+	}
+	return strings.Join(parts, ",")
+}
+
+// CheckSecretFile refuses a secret file name that could leave the
+// directory it is written to (the server checks it too).
+func CheckSecretFile(f api.SecretFile) error {
+	if f.Target == "" || f.Target == "." || f.Target == ".." || strings.ContainsAny(f.Target, "/\\\x00") {
+		return fmt.Errorf("secret file name %q is not a plain file name", f.Target)
+	}
+	if f.Mode&^0o777 != 0 {
+		return fmt.Errorf("secret file %s: mode %#o has more than permission bits", f.Target, f.Mode)
+	}
+	return nil
 }
 
 // State is what a driver observes of a container.

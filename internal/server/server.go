@@ -171,6 +171,7 @@ func Run(ctx context.Context, cfg Config) error {
 	gw, err := gateway.New(gateway.Config{
 		Store: st, CA: ca, TLSCert: apiCert, Addr: cfg.AgentAddr,
 		Advertise: advertiseAddr(cfg.Advertise, cfg.AgentAddr), HeartbeatGrace: cfg.HeartbeatGrace, Logger: log.With("component", "gateway"),
+		Sealer: sealer,
 	})
 	if err != nil {
 		return err
@@ -219,7 +220,7 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Sprintf("WHARF_JOIN_TOKEN=%s wharf agent --server %s", token, apiURL)
 		},
 		Ready: ready, Version: cfg.Version, Logger: log.With("component", "api"), Registry: reg,
-		Throttle: failures,
+		Throttle: failures, Sealer: sealer,
 	})
 	if err != nil {
 		return err

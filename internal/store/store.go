@@ -29,6 +29,10 @@ const (
 	KindActions    = "actions"
 	KindEvents     = "events"
 	KindJoinTokens = "jointokens"
+	KindOrgs       = "orgs"
+	KindUsers      = "users"
+	KindTeams      = "teams"
+	KindSecrets    = "secrets" // records.Secret: sealed values, never on the wire
 	KindNames      = "names"   // name index: names/<kind>.<name> -> ID
 	KindCluster    = "cluster" // single documents, such as the CA
 )

@@ -141,6 +141,7 @@ func (t *Txn) Commit(ctx context.Context) error {
 		}
 	}
 	if len(t.events) > 0 {
+		t.stampEventOrgs()
 		evOps, err := t.s.eventOps(ctx, t.events)
 		if err != nil {
 			return err
@@ -160,6 +161,25 @@ func (t *Txn) Commit(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// stampEventOrgs gives an event without an organization the organization
+// of the object it is about, when that object is written in this
+// transaction: the event stream is filtered by organization, and most
+// events describe a write beside them.
+func (t *Txn) stampEventOrgs() {
+	for i := range t.events {
+		ev := &t.events[i]
+		if ev.Org != "" {
+			continue
+		}
+		for _, o := range t.objs {
+			if o != nil && o.GetMeta().ID == ev.Object {
+				ev.Org = o.GetMeta().Org
+				break
+			}
+		}
+	}
 }
 
 // explain finds which compare failed, to return the precise error.

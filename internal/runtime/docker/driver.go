@@ -26,6 +26,9 @@ type Options struct {
 	Host string
 	// Logger, if set, gets the driver's debug and warning messages.
 	Logger *slog.Logger
+	// SecretsDir is where containers' secret files are kept
+	// (DefaultSecretsDir when empty); see secrets.go.
+	SecretsDir string
 }
 
 // Driver is the docker driver. Its zero value is not usable; call New,
@@ -33,6 +36,10 @@ type Options struct {
 type Driver struct {
 	cli *client.Client
 	log *slog.Logger
+
+	secretsDir  string
+	secretsOnce sync.Once // prepares secretsDir at the first secret
+	secretsErr  error     // set by secretsOnce
 
 	mu    sync.Mutex
 	node  string             // guarded by mu
@@ -85,7 +92,11 @@ func New(ctx context.Context, o Options) (*Driver, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log.Debug("docker engine answers", "host", cli.DaemonHost(), "engine", v.Version, "engine_api", ping.APIVersion, "client_api", cli.ClientVersion())
-	return &Driver{cli: cli, log: log, locks: make(map[string]*idLock)}, nil
+	sd := o.SecretsDir
+	if sd == "" {
+		sd = DefaultSecretsDir
+	}
+	return &Driver{cli: cli, log: log, locks: make(map[string]*idLock), secretsDir: sd}, nil
 }
 
 // Close releases the driver's connections to the engine.

@@ -121,6 +121,9 @@ func (d *Driver) Remove(ctx context.Context, id string) error {
 			return engineErr(id, "remove", err)
 		}
 	}
+	if err := d.removeSecrets(id); err != nil {
+		return err
+	}
 	d.log.Debug("docker container removed", "id", id)
 	return nil
 }

@@ -59,6 +59,11 @@ func (d *Driver) Start(ctx context.Context, spec runtime.Spec) (runtime.Status, 
 		}
 		if n == 1 && last.State != nil && last.State.Status == container.StateExited &&
 			last.Config != nil && last.Config.Labels[labelSpec] == specHash(spec) && hardened(last.HostConfig) {
+			// The same secret versions (they are in the hash); written
+			// again, as the tmpfs may have been emptied by a reboot.
+			if _, err := d.writeSecrets(spec); err != nil {
+				return runtime.Status{}, err
+			}
 			return d.restart(ctx, last)
 		}
 		for _, c := range old {
@@ -100,6 +105,17 @@ func (d *Driver) create(ctx context.Context, spec runtime.Spec, node string) (ru
 	if err := d.ensureVolumes(ctx, spec, node); err != nil {
 		return runtime.Status{}, err
 	}
+	secretMounts, err := d.writeSecrets(spec)
+	if err != nil {
+		return runtime.Status{}, err
+	}
+	host.Mounts = append(host.Mounts, secretMounts...)
+	made := false
+	defer func() {
+		if !made {
+			_ = d.removeSecrets(spec.ID)
+		}
+	}()
 	created, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Name: containerName(spec), Config: cfg, HostConfig: host,
 	})
@@ -125,6 +141,7 @@ func (d *Driver) create(ctx context.Context, spec runtime.Spec, node string) (ru
 		return runtime.Status{}, err
 	}
 	d.log.Debug("docker container started", "id", spec.ID, "docker_id", created.ID, "image", spec.Image)
+	made = true
 	return st, nil
 }
 

@@ -191,6 +191,9 @@ func (d *Driver) finish(c *container, code int, reason string) {
 		return
 	}
 	c.rec.Exited, c.rec.ExitCode, c.rec.Error, c.rec.FinishedAt = true, code, reason, time.Now()
+	// A run that ended needs its secrets no more; the next start writes
+	// them again.
+	_ = removeSecrets(c.dir)
 	if c.portLock != nil {
 		c.portLock.Close()
 		c.portLock = nil

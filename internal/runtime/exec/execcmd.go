@@ -40,6 +40,9 @@ func (d *Driver) Exec(ctx context.Context, id string, cmd []string, w io.Writer)
 	p := osexec.Command(cmd[0], cmd[1:]...)
 	p.Dir = filepath.Join(c.dir, workDir)
 	p.Env = environ(userEnv(os.Environ(), rec.User, p.Dir), rec.Spec, rec.Port)
+	if rec.Spec.SecretsVersion != "" { // the run's secrets, as it sees them
+		p.Env = append(p.Env, "WHARF_SECRETS_DIR="+filepath.Join(c.dir, secretsDir))
+	}
 	p.Stdout, p.Stderr = w, w
 	// As the run's own user, whatever the driver's user is now.
 	p.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: rec.User.credential()}

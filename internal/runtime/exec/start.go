@@ -63,7 +63,16 @@ func (d *Driver) launch(spec runtime.Spec, fresh bool) (*container, *osexec.Cmd,
 	if err := os.MkdirAll(filepath.Join(c.dir, workDir), 0o700); err != nil {
 		return fail(fmt.Errorf("%w; check the agent may write its data directory", err))
 	}
+	fail0 := fail
+	fail = func(err error) (*container, *osexec.Cmd, error) {
+		_ = removeSecrets(c.dir) // a failed start leaves no secret behind
+		return fail0(err)
+	}
 	if err := d.handOver(c.dir); err != nil {
+		return fail(err)
+	}
+	secrets, err := d.writeSecrets(c.dir, spec.Secrets)
+	if err != nil {
 		return fail(err)
 	}
 	port, portLock, err := freePort(d.portsInUse())
@@ -73,6 +82,7 @@ func (d *Driver) launch(spec runtime.Spec, fresh bool) (*container, *osexec.Cmd,
 	c.portLock = portLock
 	fail = func(err error) (*container, *osexec.Cmd, error) {
 		portLock.Close()
+		_ = removeSecrets(c.dir)
 		if fresh {
 			os.RemoveAll(c.dir)
 		}
@@ -85,6 +95,9 @@ func (d *Driver) launch(spec runtime.Spec, fresh bool) (*container, *osexec.Cmd,
 	cmd := osexec.Command(spec.Command[0], spec.Command[1:]...)
 	cmd.Dir = filepath.Join(c.dir, workDir)
 	cmd.Env = environ(userEnv(os.Environ(), d.user, cmd.Dir), spec, port)
+	if secrets != "" {
+		cmd.Env = append(cmd.Env, "WHARF_SECRETS_DIR="+secrets) // the last one wins over spec.Env's
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf // the child writes the file itself: it outlives the agent
 	// No Pdeathsig: the process must survive an agent restart to be adopted.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: d.user.credential()}

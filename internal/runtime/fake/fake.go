@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/runtime"
 )
 
@@ -43,6 +45,9 @@ type Driver struct {
 	containers map[string]*container   // guarded by mu
 	runs       int                     // runs started, for fake ports; guarded by mu
 	specs      map[string]runtime.Spec // each ID's last started Spec; guarded by mu
+	// secrets are each container's secret files, by ID then target, kept
+	// in memory only and forgotten on Remove; guarded by mu.
+	secrets map[string]map[string]api.SecretFile
 }
 
 var _ runtime.Driver = (*Driver)(nil)
@@ -59,7 +64,17 @@ type container struct {
 
 // New returns an empty fake driver.
 func New() *Driver {
-	return &Driver{containers: make(map[string]*container), specs: make(map[string]runtime.Spec)}
+	return &Driver{containers: make(map[string]*container), specs: make(map[string]runtime.Spec),
+		secrets: make(map[string]map[string]api.SecretFile)}
+}
+
+// SecretFiles returns the secret files id's container has now (its last
+// run's, until Remove), by target, so that tests can see what was
+// delivered; nil when it has none.
+func (d *Driver) SecretFiles(id string) map[string]api.SecretFile {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return maps.Clone(d.secrets[id])
 }
 
 // LastSpec returns the Spec that id's last run started with (its mounts and
@@ -103,8 +118,21 @@ func (d *Driver) Start(ctx context.Context, spec runtime.Spec) (runtime.Status, 
 		HostPort:  basePort + d.runs%portSpan,
 		StartedAt: time.Now(),
 	}
+	files := make(map[string]api.SecretFile, len(spec.Secrets))
+	for _, f := range spec.Secrets {
+		if err := runtime.CheckSecretFile(f); err != nil {
+			return runtime.Status{}, fmt.Errorf("fake driver: start %s: %w", spec.ID, err)
+		}
+		f.Data = slices.Clone(f.Data)
+		files[f.Target] = f
+	}
 	d.runs++
 	d.containers[spec.ID] = c
+	delete(d.secrets, spec.ID)
+	if len(files) > 0 {
+		d.secrets[spec.ID] = files
+	}
+	spec.Secrets = nil // LastSpec outlives Remove: it keeps no values
 	d.specs[spec.ID] = spec
 	if runFor >= 0 {
 		reason := ""
@@ -200,6 +228,7 @@ func (d *Driver) Remove(ctx context.Context, id string) error {
 	}
 	d.exit(c, 143, stoppedReason)
 	delete(d.containers, id)
+	delete(d.secrets, id)
 	return nil
 }
 
