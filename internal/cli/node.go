@@ -54,6 +54,7 @@ func nodeLabel(g *globals) *cobra.Command {
 	var rm []string
 	cmd := &cobra.Command{
 		Use: "label NODE [k=v ...]", Short: "Add, change (k=v) or remove (--rm k) a node's labels", Args: cobra.MinimumNArgs(1),
+		Example: "  wharf node label node-1 storage=ssd zone=a --rm old",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			set, err := parseLabels(args[1:])
 			if err != nil {
