@@ -37,7 +37,7 @@ func TestErrorStatuses(t *testing.T) {
 			status: 400, code: api.CodeInvalid, field: "spec.command"},
 		{name: "bad tag", method: "POST", path: "/v1/services", body: `{"name":"a","spec":{"image":"nginx","tags":["ok","=v"]}}`,
 			status: 400, code: api.CodeInvalid, field: "spec.tags[1]"},
-		{name: "bad strategy", method: "POST", path: "/v1/services", body: `{"name":"a","spec":{"image":"nginx","strategy":"RANDOM"}}`,
+		{name: "bad strategy", method: "POST", path: "/v1/services", body: `{"name":"a","spec":{"image":"nginx","strategy":"RANDOMLY"}}`,
 			status: 400, code: api.CodeInvalid, field: "spec.strategy"},
 		{name: "unknown field", method: "POST", path: "/v1/services", body: `{"name":"a","spec":{"image":"nginx"},"replica":3}`,
 			status: 400, code: api.CodeInvalid, field: "replica", inMessage: "unknown field"},

@@ -54,6 +54,7 @@ func nodeLabel(g *globals) *cobra.Command {
 	var rm []string
 	cmd := &cobra.Command{
 		Use: "label NODE [k=v ...]", Short: "Add, change (k=v) or remove (--rm k) a node's labels", Args: cobra.MinimumNArgs(1),
+		Example: "  wharf node label node-1 storage=ssd zone=a --rm old",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			set, err := parseLabels(args[1:])
 			if err != nil {
@@ -158,4 +159,25 @@ func parsePairs(what string, args []string) (map[string]string, error) {
 		out[k] = v
 	}
 	return out, nil
+}
+
+// parseEnv reads --env k=v entries. Swarm classic's rules pass as they
+// are for the server to read (constraint:storage==ssd splits into the
+// name constraint:storage and the value =ssd, as docker splits it), and
+// reschedule:POLICY, which has no "=", is sent with an empty value.
+func parseEnv(args []string) (map[string]string, error) {
+	var pairs []string
+	out := map[string]string{}
+	for _, a := range args {
+		if !strings.Contains(a, "=") && strings.HasPrefix(strings.ToLower(a), "reschedule:") {
+			out[a] = ""
+			continue
+		}
+		pairs = append(pairs, a)
+	}
+	rest, err := parsePairs("variable", pairs)
+	for k, v := range rest {
+		out[k] = v
+	}
+	return out, err
 }

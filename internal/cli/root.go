@@ -59,6 +59,7 @@ func NewRoot() *cobra.Command {
 		newTeamCmd(g),
 		newUserCmd(g),
 	)
+	addCompletion(root, g)
 	return root
 }
 

@@ -45,15 +45,18 @@ type createFlags struct {
 // spec turns the flags and the command line into a service spec; errors
 // name the flag at fault.
 func (f *createFlags) spec(args []string) (api.ServiceSpec, error) {
-	envMap, err := parsePairs("variable", f.env)
+	envMap, err := parseEnv(f.env)
 	if err != nil {
 		return api.ServiceSpec{}, fmt.Errorf("--env: %w", err)
 	}
 	spec := api.ServiceSpec{
 		Image: f.image, Command: args, Env: envMap, Replicas: f.replicas, Tags: f.tags, Strategy: f.strategy, Driver: f.driver,
 		Constraints: f.constraints, Affinities: f.affinities,
-		Autorestart: strings.ToUpper(f.autorestart), Autodestroy: strings.ToUpper(f.autodestroy),
+		Autorestart: f.autorestart, Autodestroy: f.autodestroy,
 	}
+	// the server is the authority; this only spells them as it stores them
+	api.AutorestartPolicies.Normalize(&spec.Autorestart)
+	api.AutodestroyPolicies.Normalize(&spec.Autodestroy)
 	if f.entrypoint != "" {
 		spec.Entrypoint = strings.Fields(f.entrypoint)
 	}
@@ -105,10 +108,11 @@ func parsePublish(s string) (api.PortSpec, error) {
 	var p api.PortSpec
 	rest, proto, hasProto := strings.Cut(s, "/")
 	if hasProto {
-		if proto != "tcp" && proto != "udp" {
+		canon, ok := api.Protocols.Canonical(proto)
+		if !ok {
 			return p, fmt.Errorf("%q: protocol must be tcp or udp, got %q", s, proto)
 		}
-		p.Protocol = proto
+		p.Protocol = canon
 	}
 	host, ctr, hasHost := strings.Cut(rest, ":")
 	if !hasHost {
@@ -186,7 +190,7 @@ func serviceCreate(g *globals) *cobra.Command {
 	f.StringVar(&cf.image, "image", "", "image to run (docker driver)")
 	f.StringSliceVar(&cf.tags, "tag", nil, "node label every node must carry (k=v or k); repeatable")
 	f.StringSliceVarP(&cf.env, "env", "e", nil, "environment variable k=v; repeatable")
-	f.StringVar(&cf.strategy, "strategy", "", "deployment strategy: EMPTIEST_NODE (default), HIGH_AVAILABILITY, EVERY_NODE, spread, binpack or random")
+	f.StringVar(&cf.strategy, "strategy", "", "deployment strategy: EMPTIEST_NODE (default), HIGH_AVAILABILITY, EVERY_NODE, spread, binpack or random (any case, - or _)")
 	f.StringVar(&cf.driver, "driver", "", "driver that runs it: exec, docker or fake (default: docker for an image, exec for a command)")
 	f.StringArrayVar(&cf.constraints, "constraint", nil, "node constraint, e.g. zone==a, node.labels.disk!=hdd, node.os==linux, soft zone==~a; repeatable")
 	f.StringArrayVar(&cf.affinities, "affinity", nil, "container affinity, e.g. service==db, service!=web (one per node), image==redis, soft with ~; repeatable")

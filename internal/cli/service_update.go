@@ -34,7 +34,7 @@ func (f *updateFlags) patch(cmd *cobra.Command, cur api.ServiceSpec) (map[string
 		p["replicas"] = f.replicas
 	}
 	if fl.Changed("env") {
-		add, err := parsePairs("variable", f.env)
+		add, err := parseEnv(f.env)
 		if err != nil {
 			return nil, fmt.Errorf("--env: %w", err)
 		}

@@ -98,16 +98,15 @@ func (m *mapper) updateConfig(path string, u *types.UpdateConfig) api.UpdateConf
 	if u.Parallelism != nil && *u.Parallelism < 1<<31 {
 		out.Parallelism = int(*u.Parallelism)
 	}
-	switch u.Order {
-	case "", api.OrderStopFirst, api.OrderStartFirst:
-		out.Order = u.Order
-	default:
+	out.Order = u.Order
+	if !api.UpdateOrders.Normalize(&out.Order) {
 		m.errorf(path+".order", "must be stop-first or start-first, not %q", u.Order)
 	}
-	switch u.FailureAction {
-	case "", api.FailureRollback, api.FailurePause:
-		out.FailureAction = u.FailureAction
-	case "continue":
+	action := u.FailureAction
+	switch {
+	case api.FailureActions.Normalize(&action):
+		out.FailureAction = action
+	case api.FoldEnum(action) == "continue":
 		m.w.at(path+".failure_action", "continue is not supported by Wharf; a failed update rolls back")
 	default:
 		m.errorf(path+".failure_action", "must be rollback, pause or continue, not %q", u.FailureAction)

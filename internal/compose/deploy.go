@@ -18,13 +18,13 @@ func (m *mapper) deploy(svc *Service, d *types.DeployConfig) {
 	}
 	p := "services." + svc.Name + ".deploy"
 	spec := &svc.Spec
-	switch d.Mode {
+	switch api.FoldEnum(d.Mode) {
 	case "", "replicated":
 	case "global":
 		spec.Strategy = api.StrategyEveryNode
 	case "replicated-job", "global-job":
 		m.w.at(p+".mode", "mode "+d.Mode+" is not supported by Wharf; run as a service")
-		if d.Mode == "global-job" {
+		if api.FoldEnum(d.Mode) == "global-job" {
 			spec.Strategy = api.StrategyEveryNode
 		}
 	default:
@@ -45,7 +45,7 @@ func (m *mapper) deploy(svc *Service, d *types.DeployConfig) {
 	}
 	if rp := d.RestartPolicy; rp != nil && rp.Condition != "" {
 		var policy string
-		switch rp.Condition {
+		switch api.FoldEnum(rp.Condition) {
 		case "none", "no":
 			policy = api.PolicyOff
 		case "on-failure":

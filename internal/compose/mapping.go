@@ -78,6 +78,9 @@ func (m *mapper) service(sc types.ServiceConfig) Service {
 	}
 	for _, k := range sortedKeys(sc.Environment) {
 		v := sc.Environment[k]
+		if v == nil && strings.HasPrefix(strings.ToLower(k), "reschedule:") {
+			v = new(string) // Swarm classic's rule, read by the server
+		}
 		if v == nil {
 			m.w.at(p+".environment", "variable "+k+" has no value; dropped")
 			continue
@@ -110,7 +113,8 @@ func (m *mapper) service(sc types.ServiceConfig) Service {
 }
 
 // restart maps Compose's restart to Wharf's autorestart.
-func (m *mapper) restart(path, r string) string {
+func (m *mapper) restart(path, raw string) string {
+	r := api.FoldEnum(raw)
 	switch {
 	case r == "":
 		return ""
@@ -124,7 +128,7 @@ func (m *mapper) restart(path, r string) string {
 		m.w.at(path, "maximum retry count is not supported by Wharf; restarts without a limit")
 		return api.PolicyOnFailure
 	}
-	m.errorf(path, "unknown restart policy %q", r)
+	m.errorf(path, "unknown restart policy %q: want no, always, unless-stopped or on-failure", raw)
 	return ""
 }
 

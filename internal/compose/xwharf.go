@@ -25,11 +25,6 @@ var xWharfKeys = keys{
 	"healthcheck_http":      nil,
 }
 
-var strategies = []string{
-	api.StrategyEmptiestNode, api.StrategyHighAvailability, api.StrategyEveryNode,
-	api.StrategySpread, api.StrategyBinpack, api.StrategyRandom,
-}
-
 // applyXWharf applies a service's x-wharf extension to svc. Keys Wharf does
 // not know were already reported by checkKeys; wrong values are errors.
 func (m *mapper) applyXWharf(svc *Service, ext any) {
@@ -53,10 +48,10 @@ func (m *mapper) applyXWharf(svc *Service, ext any) {
 				m.errorf(path, "must be a number of containers, not %v", v)
 			}
 		case "deployment_strategy":
-			if s, ok := oneOf(v, strategies); ok {
+			if s, ok := oneOf(v, api.Strategies); ok {
 				spec.Strategy = s
 			} else {
-				m.errorf(path, "must be one of %s", strings.Join(strategies, ", "))
+				m.errorf(path, "must be one of %s", strings.Join(api.Strategies.Values, ", "))
 			}
 		case "tags":
 			tags, ok := toStrings(v)
@@ -65,13 +60,13 @@ func (m *mapper) applyXWharf(svc *Service, ext any) {
 			}
 			spec.Tags = tags
 		case "autorestart":
-			if s, ok := oneOf(v, []string{api.PolicyOff, api.PolicyOnFailure, api.PolicyAlways}); ok {
+			if s, ok := oneOf(v, api.AutorestartPolicies); ok {
 				spec.Autorestart = s
 			} else {
 				m.errorf(path, "must be OFF, ON_FAILURE or ALWAYS")
 			}
 		case "autodestroy":
-			if s, ok := oneOf(v, []string{api.PolicyOff, api.PolicyOnSuccess, api.PolicyAlways}); ok {
+			if s, ok := oneOf(v, api.AutodestroyPolicies); ok {
 				spec.Autodestroy = s
 			} else {
 				m.errorf(path, "must be OFF, ON_SUCCESS or ALWAYS")
@@ -85,7 +80,7 @@ func (m *mapper) applyXWharf(svc *Service, ext any) {
 		case "roles":
 			m.w.at(path, "is not supported by Wharf yet; ignored")
 		case "driver":
-			if s, ok := oneOf(v, api.Drivers); ok {
+			if s, ok := oneOf(v, api.DriverNames); ok {
 				spec.Driver = s
 			} else {
 				m.errorf(path, "must be one of %s", strings.Join(api.Drivers, ", "))
@@ -123,17 +118,13 @@ func (m *mapper) healthcheckHTTP(svc *Service, path string, v any) {
 	h.HTTP = s
 }
 
-func oneOf(v any, allowed []string) (string, bool) {
+// oneOf is v's canonical spelling in e (any case, "-" or "_").
+func oneOf(v any, e api.Enum) (string, bool) {
 	s, ok := v.(string)
 	if !ok {
 		return "", false
 	}
-	for _, a := range allowed {
-		if strings.EqualFold(s, a) {
-			return a, true
-		}
-	}
-	return "", false
+	return e.Canonical(s)
 }
 
 func toInt(v any) (int, bool) {

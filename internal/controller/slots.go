@@ -84,12 +84,16 @@ func (c slotReconciler) planRun(p *plan) {
 			c.reaper().dropLost(it) // its slot is created again below
 		case p.every && o.Spec.Desired != api.ContainerTerminated && c.reaper().nodeDown(o):
 			c.reaper().leaveDownNode(it)
+		case !inRange(o) && p.every:
+			c.reaper().leaveIneligible(p, it)
 		case !inRange(o):
 			c.reaper().terminate(it)
 		case o.Spec.Desired == api.ContainerRunning && c.reaper().nodeDown(o):
 			c.reaper().replaceOnDownNode(it) // its slot is created again below
 		case c.autodestroy().applies(p, o):
 			c.autodestroy().destroy(p, it, held)
+		case !p.every && c.reaper().brokenPlacement(svc, o) != "":
+			c.reaper().moveOff(it, c.reaper().brokenPlacement(svc, o)) // its slot is created again below
 		case c.reaper().onTerminatingNode(o):
 			if draining[o.Spec.Slot] != nil {
 				c.reaper().terminate(it)

@@ -80,14 +80,16 @@ func validateStack(name string, spec api.StackSpec) ([]api.ServiceSpec, error) {
 			return nil, errdefs.Invalid(field+".name", "service %q is also %s: service names in a stack must be unique", ss.Name, stackServiceField(j))
 		}
 		index[ss.Name] = i
-		spec := ss.Spec
-		if err := validateSpec(&spec); err != nil {
+		svcSpec := ss.Spec
+		if err := validateSpec(&svcSpec); err != nil {
 			var fe *errdefs.FieldError
 			if errors.As(err, &fe) {
 				return nil, errdefs.Invalid(field+"."+fe.Field, "%s", fe.Message)
 			}
 			return nil, err
 		}
+		// the canonical spellings of its enumerations (normalizeEnums)
+		spec.Services[i].Spec = svcSpec
 	}
 	out := make([]api.ServiceSpec, len(spec.Services))
 	for i, ss := range spec.Services {

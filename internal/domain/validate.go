@@ -46,8 +46,13 @@ func validateLabels(labels map[string]string) error {
 	return nil
 }
 
-// validateSpec checks a service spec as a user sent it.
+// validateSpec checks a service spec as a user sent it, after writing its
+// enumerations in their canonical spelling (normalizeEnums).
 func validateSpec(spec *api.ServiceSpec) error {
+	normalizeEnums(spec)
+	if err := swarmRules(spec); err != nil {
+		return err
+	}
 	if spec.Replicas < 0 || spec.Replicas > 10000 {
 		return errdefs.Invalid("spec.replicas", "must be from 0 to 10000, got %d", spec.Replicas)
 	}
@@ -83,6 +88,9 @@ func validateSpec(spec *api.ServiceSpec) error {
 	for i, tag := range spec.Tags {
 		field := "spec.tags[" + strconv.Itoa(i) + "]"
 		k, v, _ := strings.Cut(tag, "=")
+		if strings.Contains(tag, "==") || strings.Contains(tag, "!=") {
+			return errdefs.Invalid(field, "tag %q is an expression: use a constraint (--constraint %q, spec.constraints); a tag is \"key=value\" or \"key\"", tag, tag)
+		}
 		if !labelKeyRE.MatchString(k) {
 			return errdefs.Invalid(field, "tag %q must be \"key=value\" or \"key\", the key matching %s", tag, labelKeyRE)
 		}

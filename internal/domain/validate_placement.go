@@ -11,16 +11,13 @@ import (
 )
 
 // strategies are the names spec.strategy may take.
-var strategies = []string{
-	api.StrategyEmptiestNode, api.StrategyHighAvailability, api.StrategyEveryNode,
-	api.StrategySpread, api.StrategyBinpack, api.StrategyRandom,
-}
+var strategies = api.Strategies.Values
 
 // validatePlacement checks what the scheduler and the agents read:
 // strategy, constraints, affinities, reservations and restart policies.
 func validatePlacement(spec *api.ServiceSpec) error {
 	if spec.Strategy != "" && !slices.Contains(strategies, spec.Strategy) {
-		return errdefs.Invalid("spec.strategy", "unknown strategy %q: want one of %s", spec.Strategy, strings.Join(strategies, ", "))
+		return errdefs.Invalid("spec.strategy", "unknown strategy %q: want one of %s (any case, - or _)", spec.Strategy, strings.Join(strategies, ", "))
 	}
 	for i, c := range spec.Constraints {
 		if _, err := scheduler.ParseConstraint(c); err != nil {
@@ -41,7 +38,7 @@ func validatePlacement(spec *api.ServiceSpec) error {
 	switch spec.Autorestart {
 	case "", api.PolicyOff, api.PolicyOnFailure, api.PolicyAlways:
 	default:
-		return errdefs.Invalid("spec.autorestart", "unknown policy %q: want OFF, ON_FAILURE or ALWAYS", spec.Autorestart)
+		return errdefs.Invalid("spec.autorestart", "unknown policy %q: want OFF, ON_FAILURE or ALWAYS (any case, - or _)", spec.Autorestart)
 	}
 	switch spec.Autodestroy {
 	case "", api.PolicyOff, api.PolicyOnSuccess:
@@ -50,7 +47,7 @@ func validatePlacement(spec *api.ServiceSpec) error {
 			return errdefs.Invalid("spec.autodestroy", "ALWAYS needs autorestart OFF (it is %s): a container cannot be both restarted and destroyed", spec.Autorestart)
 		}
 	default:
-		return errdefs.Invalid("spec.autodestroy", "unknown policy %q: want OFF, ON_SUCCESS or ALWAYS", spec.Autodestroy)
+		return errdefs.Invalid("spec.autodestroy", "unknown policy %q: want OFF, ON_SUCCESS or ALWAYS (any case, - or _)", spec.Autodestroy)
 	}
 	if spec.StopAfterDisconnect < 0 {
 		return errdefs.Invalid("spec.stop_after_disconnect", "must be 0 (never) or a number of seconds, got %d", spec.StopAfterDisconnect)

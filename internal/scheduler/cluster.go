@@ -154,14 +154,15 @@ func (cl *cluster) matching(m map[string]map[int]int, e Expr) []int {
 			out[n] += k
 		}
 	}
-	if e.re == nil {
+	image := e.Key == AffinityImage
+	if e.re == nil && !image {
 		if per := m[e.Value]; per != nil {
 			addAll(per)
 		}
 		return out
 	}
 	for key, per := range m {
-		if e.Matches(key) {
+		if (image && e.MatchesImage(key)) || (!image && e.Matches(key)) {
 			addAll(per)
 		}
 	}

@@ -140,6 +140,25 @@ func (e Expr) Matches(v string) bool {
 	return v == e.Value
 }
 
+// MatchesImage reports whether image img matches the value as Swarm classic
+// matched images: the whole reference, or its name without tag or digest,
+// so image==redis matches redis, redis:7 and redis@sha256:..., and
+// image==redis:7 matches redis:7@sha256:...
+func (e Expr) MatchesImage(img string) bool {
+	noDigest, _, _ := strings.Cut(img, "@")
+	return e.Matches(img) || e.Matches(noDigest) || e.Matches(ImageName(img))
+}
+
+// ImageName is an image reference without its tag and digest:
+// "registry:5000/app:1.2@sha256:..." is "registry:5000/app".
+func ImageName(ref string) string {
+	ref, _, _ = strings.Cut(ref, "@")
+	if i := strings.LastIndexByte(ref, ':'); i > strings.LastIndexByte(ref, '/') {
+		ref = ref[:i]
+	}
+	return ref
+}
+
 // Holds applies the operator to a value that may be missing (a label the node
 // lacks): == needs it present and matching, != holds when it is missing or
 // does not match.

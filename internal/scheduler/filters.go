@@ -295,15 +295,16 @@ func (d *dynamic) placed(c *class, ct *api.Container, i int) {
 	upd := func(exprs []Expr, counts [][]int) {
 		for ai, e := range exprs {
 			var v string
+			match := e.Matches
 			switch e.Key {
 			case AffinityService:
 				v = serviceName(ct, c.svc)
 			case AffinityContainer:
 				v = ct.Name
 			default:
-				v = image(ct, c.svc)
+				v, match = image(ct, c.svc), e.MatchesImage
 			}
-			if v != "" && e.Matches(v) {
+			if v != "" && match(v) {
 				if counts[ai] == nil {
 					counts[ai] = make([]int, d.nnodes)
 				}

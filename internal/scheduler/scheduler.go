@@ -9,6 +9,8 @@ package scheduler
 
 import (
 	"math/rand/v2"
+	"slices"
+	"strings"
 
 	"github.com/wharfhq/wharf/api"
 )
@@ -131,4 +133,37 @@ func newOptions(opts []Option) *options {
 	}
 	o.services = svcs
 	return o
+}
+
+// Broken returns why node n no longer meets the tags or hard constraints of
+// svc ("lacks tag zone=a", "fails storage==ssd"), or "" when it meets them.
+// Only these rules are checked: they are the ones a change of the node's
+// labels can break under a running container.
+func Broken(n *api.Node, svc *api.Service) string {
+	if n == nil || svc == nil {
+		return ""
+	}
+	c := newClass(svc, "")
+	if ti := slices.IndexFunc(c.tags, func(t tag) bool { return !t.matches(n.Labels) }); ti >= 0 {
+		return "lacks tag " + c.tags[ti].raw
+	}
+	if ci := slices.IndexFunc(c.hardCons, func(e Expr) bool { return !e.Holds(nodeValue(n, e)) }); ci >= 0 {
+		return "fails " + c.hardCons[ci].String()
+	}
+	return ""
+}
+
+// Ineligible returns why node n cannot run a container of svc, as one
+// entry of a reason ("fails storage==ssd", "not Deployed"), or "" when it
+// is eligible (EligibleNodes would return it).
+func Ineligible(n *api.Node, containers []*api.Container, svc *api.Service, opts ...Option) string {
+	if n == nil {
+		return "is gone"
+	}
+	eligible, reason := EligibleNodes([]*api.Node{n}, containers, svc, opts...)
+	if len(eligible) > 0 {
+		return ""
+	}
+	_, why, _ := strings.Cut(reason, ": 1 ")
+	return why
 }
