@@ -327,9 +327,11 @@ func serviceRm(g *globals) *cobra.Command {
 	}
 }
 
+// truncate shortens s to n runes, the last one an ellipsis.
 func truncate(s string, n int) string {
-	if len(s) <= n {
+	r := []rune(s)
+	if len(r) <= n {
 		return s
 	}
-	return s[:n-1] + "…"
+	return string(r[:n-1]) + "…"
 }

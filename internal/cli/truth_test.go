@@ -1,0 +1,162 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/runtime/exec"
+	"github.com/wharfhq/wharf/internal/runtime/fake"
+	"github.com/wharfhq/wharf/internal/testcluster"
+)
+
+// liveCluster is an in-process server with one agent (exec and fake
+// drivers), and the CLI's connection flags for it.
+type liveCluster struct {
+	*testcluster.Cluster
+	conn []string
+}
+
+func startLive(t *testing.T) *liveCluster {
+	t.Helper()
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	for _, v := range []string{"WHARF_ADDR", "WHARF_TOKEN", "WHARF_CACERT", "WHARF_ORG"} {
+		t.Setenv(v, "")
+	}
+	c := testcluster.Start(t, testcluster.Options{})
+	ca := filepath.Join(t.TempDir(), "ca.crt")
+	if err := os.WriteFile(ca, c.CAPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	drv, err := exec.New(filepath.Join(t.TempDir(), "exec"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.AddAgent("n1", nil, drv, fake.New())
+	testcluster.Eventually(t, 30*time.Second, func() error {
+		nodes, err := c.Client.Nodes(context.Background())
+		if err != nil {
+			return err
+		}
+		if len(nodes) != 1 || nodes[0].State != api.NodeDeployed {
+			return fmt.Errorf("nodes %+v", nodes)
+		}
+		return nil
+	})
+	return &liveCluster{Cluster: c, conn: []string{"--addr", c.URL, "--token", c.Token, "--cacert", ca}}
+}
+
+// run runs the CLI against the cluster.
+func (l *liveCluster) run(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	return runCLI(t, append(args, l.conn...)...)
+}
+
+// until runs the CLI until its stdout is want, lines in any order (lists
+// are in ID order).
+func (l *liveCluster) until(t *testing.T, want string, args ...string) {
+	t.Helper()
+	testcluster.Eventually(t, 30*time.Second, func() error {
+		out, errOut, err := l.run(t, args...)
+		if err != nil || sortLines(out) != sortLines(want) {
+			return fmt.Errorf("wharf %s: %q (stderr %q, %v), want %q", strings.Join(args, " "), out, errOut, err, want)
+		}
+		return nil
+	})
+}
+
+// TestFailuresAreVisible (issue 13, item 1): a service whose command does
+// not exist is Failing in service ls and stack ls, and every list of its
+// containers shows the error; a clean service is Running, with no error.
+func TestFailuresAreVisible(t *testing.T) {
+	l := startLive(t)
+	ctx := context.Background()
+	if _, err := l.Client.CreateService(ctx, "bad", api.ServiceSpec{Driver: "exec", Replicas: 2,
+		Command: []string{"/nonexistent/wharf-test-cmd"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Client.CreateService(ctx, "good", api.ServiceSpec{Driver: "fake", Replicas: 1, Command: []string{"x"}}); err != nil {
+		t.Fatal(err)
+	}
+	l.until(t, "bad Failing 0/2\ngood Running 1/1\n", "service", "ls", "--format", "{{.Name}} {{.State}} {{.status.running_containers}}/{{.Spec.Replicas}}")
+
+	s, err := l.Client.Service(ctx, "bad")
+	if err != nil || s.Status.FailingContainers != 2 || !strings.HasPrefix(s.Status.LastError, "start failed: exec driver: start ") ||
+		!strings.Contains(s.Status.LastError, `cannot run command "/nonexistent/wharf-test-cmd"`) {
+		t.Errorf("status %+v, %v; want 2 failing, the start error", s.Status, err)
+	}
+	out, _, err := l.run(t, "service", "ps", "bad", "--format", "{{.Name}} {{.State}} {{.Error}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	slices.Sort(lines)
+	if len(lines) != 2 {
+		t.Fatalf("service ps bad:\n%s", out)
+	}
+	for i, ln := range lines {
+		if want := fmt.Sprintf("bad-%d Stopped start failed: exec driver: start ", i+1); !strings.HasPrefix(ln, want) ||
+			!strings.Contains(ln, `cannot run command "/nonexistent/wharf-test-cmd": fork/exec /nonexistent/wharf-test-cmd: no such file or directory; check`) {
+			t.Errorf("service ps bad: %q, want the whole start error", ln)
+		}
+	}
+
+	// The tables: an ERROR column, the error shortened.
+	const short = `start failed: cannot run command "/nonexistent/wharf-test-cmd": fork/exec /none…`
+	for _, args := range [][]string{{"service", "ps", "bad"}, {"container", "ls"}, {"container", "ls", "--service", "bad"}} {
+		out, _, err = l.run(t, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		header := strings.Join(strings.Fields(strings.SplitN(out, "\n", 2)[0]), " ")
+		if header != "ID NAME STATE DESIRED NODE PORT EXIT STARTED ERROR" || strings.Count(out, short) != 2 {
+			t.Errorf("wharf %s: want the ERROR column with %q on each of bad's rows:\n%s", strings.Join(args, " "), short, out)
+		}
+	}
+	out, _, err = l.run(t, "service", "ps", "good", "--format", "{{.Name}} {{.State}} [{{.Error}}]")
+	if err != nil || out != "good-1 Running []\n" {
+		t.Errorf("service ps good: %q, %v", out, err)
+	}
+}
+
+// TestStackFailuresAreVisible (issue 13, item 1): a stack with a failing
+// service is Failing in stack ls, and stack ps shows the error.
+func TestStackFailuresAreVisible(t *testing.T) {
+	l := startLive(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "compose.yml")
+	yml := "name: shop\nservices:\n  web:\n    command: [x]\n    x-wharf:\n      driver: fake\n" +
+		"  worker:\n    command: [/nonexistent/wharf-test-cmd]\n    x-wharf:\n      driver: exec\n"
+	if err := os.WriteFile(file, []byte(yml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, err := l.run(t, "stack", "deploy", "-f", file); err != nil {
+		t.Fatalf("deploy: %v\n%s", err, errOut)
+	}
+	l.until(t, "shop 1/2 Failing\n", "stack", "ls", "--format", "{{.Name}} {{.status.running}}/{{.status.services}} {{.State}}")
+	out, _, err := l.run(t, "stack", "ps", "shop", "--format", "{{.Name}} {{.State}} {{.Error}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(out, "\n")
+	if len(lines) != 3 || lines[0] != "shop-web-1 Running " ||
+		!strings.HasPrefix(lines[1], "shop-worker-1 Stopped start failed: ") || !strings.Contains(lines[1], "/nonexistent/wharf-test-cmd") {
+		t.Errorf("stack ps:\n%s", out)
+	}
+	out, _, err = l.run(t, "stack", "ps", "shop")
+	if err != nil || !strings.Contains(strings.SplitN(out, "\n", 2)[0], "ERROR") || !strings.Contains(out, "start failed: ") {
+		t.Errorf("stack ps table: %v\n%s", err, out)
+	}
+}
+
+func sortLines(s string) string {
+	lines := strings.Split(s, "\n")
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
