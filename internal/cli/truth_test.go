@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -55,7 +56,7 @@ func startLive(t *testing.T) *liveCluster {
 // run runs the CLI against the cluster.
 func (l *liveCluster) run(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()
-	return runCLI(t, append(args, l.conn...)...)
+	return runCLI(t, append(slices.Clone(l.conn), args...)...)
 }
 
 // until runs the CLI until its stdout is want, lines in any order (lists
@@ -136,7 +137,7 @@ func TestStackFailuresAreVisible(t *testing.T) {
 	if err := os.WriteFile(file, []byte(yml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, errOut, err := l.run(t, "stack", "deploy", "-f", file); err != nil {
+	if _, errOut, err := l.run(t, "stack", "deploy", "-f", file, "--detach"); err != nil {
 		t.Fatalf("deploy: %v\n%s", err, errOut)
 	}
 	l.until(t, "shop 1/2 Failing\n", "stack", "ls", "--format", "{{.Name}} {{.status.running}}/{{.status.services}} {{.State}}")
@@ -159,4 +160,85 @@ func sortLines(s string) string {
 	lines := strings.Split(s, "\n")
 	slices.Sort(lines)
 	return strings.Join(lines, "\n")
+}
+
+// TestWait (issue 13, item 2): service create, scale, update, redeploy and
+// stack deploy wait by default, print each slot's progress on stderr and
+// exit 0 once converged; a command that does not exist, an update that
+// rolls back and a timeout exit non-zero with the reason; --detach
+// returns at once.
+func TestWait(t *testing.T) {
+	l := startLive(t)
+	ctx := context.Background()
+
+	out, errOut, err := l.run(t, "service", "create", "--name", "ok", "--driver", "fake", "--replicas", "2", "--", "x")
+	if err != nil || len(strings.TrimSpace(out)) != 16 {
+		t.Fatalf("create ok: %q, %v\n%s", out, err, errOut)
+	}
+	if !strings.HasSuffix(errOut, "ok: converged: 2 of 2 containers running\n") || !strings.Contains(errOut, "ok-1: running\n") ||
+		!strings.Contains(errOut, "ok-2: running\n") {
+		t.Errorf("create ok: stderr\n%s", errOut)
+	}
+	phase := regexp.MustCompile(`^(ok-\d: (waiting to be placed|scheduled on n1|starting|running)|ok: converged: 2 of 2 containers running)$`)
+	for _, ln := range strings.Split(strings.TrimSpace(errOut), "\n") {
+		if !phase.MatchString(ln) {
+			t.Errorf("create ok: unexpected progress line %q", ln)
+		}
+	}
+
+	// A command that does not exist: the wait fails with the error.
+	_, errOut, err = l.run(t, "service", "create", "--name", "bad", "--driver", "exec", "--", "/nonexistent/wharf-test-cmd")
+	want := regexp.MustCompile(`^service bad: 1 of 1 containers failing: start failed: exec driver: start [0-9a-f]{16}: cannot run command "/nonexistent/wharf-test-cmd": .*no such file or directory`)
+	if err == nil || !want.MatchString(err.Error()) {
+		t.Errorf("create bad: %v, want %s", err, want)
+	}
+	if !strings.Contains(errOut, `bad-1: failed: start failed: cannot run command "/nonexistent/wharf-test-cmd"`) {
+		t.Errorf("create bad: stderr\n%s", errOut)
+	}
+	if code := Main(ctx, append(slices.Clone(l.conn), "service", "scale", "bad", "1")); code != 1 {
+		t.Errorf("scale of a failing service exited %d, want 1", code)
+	}
+
+	// Scale, redeploy: converged.
+	out, errOut, err = l.run(t, "service", "scale", "ok", "3")
+	if err != nil || out != "ok scaled to 3\n" || !strings.HasSuffix(errOut, "ok: converged: 3 of 3 containers running\n") {
+		t.Errorf("scale: %q, %v\n%s", out, err, errOut)
+	}
+	out, errOut, err = l.run(t, "service", "redeploy", "ok")
+	if err != nil || out != "ok\n" || !strings.HasSuffix(errOut, "ok: converged: 3 of 3 containers running\n") {
+		t.Errorf("redeploy: %q, %v\n%s", out, err, errOut)
+	}
+
+	// An update whose containers cannot start rolls back: exit 1, why.
+	out, errOut, err = l.run(t, "service", "update", "ok", "--env", fake.EnvStartError+"=no such image: nginx:nope")
+	if out != "ok generation 2\n" || err == nil || !strings.HasPrefix(err.Error(),
+		"service ok: the update failed and rolled back to generation 1") || !strings.Contains(err.Error(), "no such image: nginx:nope") {
+		t.Errorf("update: %q, %v\n%s", out, err, errOut)
+	}
+	if s, err := l.Client.Service(ctx, "ok"); err != nil || s.RestartGeneration != 1 {
+		t.Errorf("after the failed update: generation %d, %v", s.RestartGeneration, err)
+	}
+
+	// Nowhere to run: the timeout says what it waits for.
+	_, _, err = l.run(t, "service", "create", "--name", "nowhere", "--driver", "fake", "--constraint", "zone==mars", "--timeout", "1s", "--", "x")
+	if err == nil || !strings.HasPrefix(err.Error(), "service nowhere: not converged within 1s: Not running, 0 of 1 containers running; waiting for: ") ||
+		!strings.Contains(err.Error(), "zone==mars") {
+		t.Errorf("create nowhere: %v", err)
+	}
+
+	// --detach: at once, nothing on stderr.
+	out, errOut, err = l.run(t, "service", "create", "--name", "later", "--driver", "exec", "--detach", "--", "/nonexistent/wharf-test-cmd")
+	if err != nil || len(strings.TrimSpace(out)) != 16 || errOut != "" {
+		t.Errorf("create --detach: %q %q %v", out, errOut, err)
+	}
+
+	// A stack: every service converges.
+	file := filepath.Join(t.TempDir(), "compose.yml")
+	if err := os.WriteFile(file, []byte("name: shop\nservices:\n  web:\n    command: [x]\n    x-wharf:\n      driver: fake\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err = l.run(t, "stack", "deploy", "-f", file)
+	if err != nil || !strings.HasSuffix(errOut, "shop-web: converged: 1 of 1 containers running\n") || !strings.Contains(out, "stack shop (created)") {
+		t.Errorf("stack deploy: %q, %v\n%s", out, err, errOut)
+	}
 }
