@@ -66,6 +66,12 @@ type Node struct {
 	// LastSeen is the last heartbeat the server wrote down; heartbeats are kept
 	// in memory, so this moves only on state transitions and connects.
 	LastSeen time.Time `json:"last_seen,omitempty"`
+	// DrainWaiting says, one line per reason, what the drain of a
+	// Terminating node waits for: its containers whose replacement cannot
+	// be placed (and why), is still starting elsewhere, or waits on a
+	// dependency, and those its agent has yet to stop. The service
+	// controller keeps it; empty for any other node.
+	DrainWaiting string `json:"drain_waiting,omitempty"`
 	// CertSerial is the serial of the node's current certificate.
 	CertSerial string `json:"cert_serial,omitempty"`
 	// PrevCertSerial is the certificate a renewal replaced. It still opens

@@ -26,6 +26,13 @@ type liveCluster struct {
 
 func startLive(t *testing.T) *liveCluster {
 	t.Helper()
+	return startLiveNodes(t, []string{"n1"}, nil)
+}
+
+// startLiveNodes is startLive with an agent per name (with the fake
+// driver alone after the first), each with its labels.
+func startLiveNodes(t *testing.T, names []string, labels map[string]map[string]string) *liveCluster {
+	t.Helper()
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	for _, v := range []string{"WHARF_ADDR", "WHARF_TOKEN", "WHARF_CACERT", "WHARF_ORG"} {
 		t.Setenv(v, "")
@@ -39,13 +46,25 @@ func startLive(t *testing.T) *liveCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.AddAgent("n1", nil, drv, fake.New())
+	for i, name := range names {
+		if i == 0 {
+			c.AddAgent(name, labels[name], drv, fake.New())
+		} else {
+			c.AddAgent(name, labels[name], fake.New())
+		}
+	}
 	testcluster.Eventually(t, 30*time.Second, func() error {
 		nodes, err := c.Client.Nodes(context.Background())
 		if err != nil {
 			return err
 		}
-		if len(nodes) != 1 || nodes[0].State != api.NodeDeployed {
+		deployed := 0
+		for _, n := range nodes {
+			if n.State == api.NodeDeployed {
+				deployed++
+			}
+		}
+		if deployed != len(names) {
 			return fmt.Errorf("nodes %+v", nodes)
 		}
 		return nil
@@ -241,4 +260,54 @@ func TestWait(t *testing.T) {
 	if err != nil || !strings.HasSuffix(errOut, "shop-web: converged: 1 of 1 containers running\n") || !strings.Contains(out, "stack shop (created)") {
 		t.Errorf("stack deploy: %q, %v\n%s", out, err, errOut)
 	}
+}
+
+// TestDrainSaysWhatItWaitsFor (issue 13, item 3): node rm of a node whose
+// containers cannot move leaves it Terminating, and node ls and node
+// inspect say what the drain waits for; once another node fits, the
+// containers move and the node goes.
+func TestDrainSaysWhatItWaitsFor(t *testing.T) {
+	l := startLiveNodes(t, []string{"n1", "n2"}, map[string]map[string]string{"n1": {"zone": "a"}, "n2": {"zone": "b"}})
+	ctx := context.Background()
+	if _, errOut, err := l.run(t, "service", "create", "--name", "web", "--driver", "fake", "--replicas", "2", "--constraint", "zone==a", "--", "x"); err != nil {
+		t.Fatalf("create: %v\n%s", err, errOut)
+	}
+	n1, err := l.Client.Node(ctx, "n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := l.run(t, "node", "rm", "n1")
+	if err != nil || !strings.HasPrefix(out, "n1 draining") {
+		t.Fatalf("node rm: %q, %v", out, err)
+	}
+	const why = "web-1, web-2: cannot move: no other node fits: 0 of 2 nodes: 1 not Deployed, 1 fails zone==a"
+	testcluster.Eventually(t, 30*time.Second, func() error {
+		out, _, err := l.run(t, "node", "ls")
+		if err != nil {
+			return err
+		}
+		if tail := "\n\nn1 draining, waiting for:\n  " + why + "\n"; !strings.HasSuffix(out, tail) || !strings.Contains(out, " Terminating ") {
+			return fmt.Errorf("node ls:\n%s\nwant it to end with %q", out, tail)
+		}
+		return nil
+	})
+	out, _, err = l.run(t, "node", "inspect", "n1")
+	if err != nil || !strings.Contains(out, `"drain_waiting": "`+why+`"`) {
+		t.Errorf("node inspect: %v\n%s", err, out)
+	}
+	if out, _, err := l.run(t, "node", "ls", "--format", "{{.Name}} {{.State}}{{with .DrainWaiting}} {{.}}{{end}}"); err != nil ||
+		sortLines(out) != sortLines("n1 Terminating "+why+"\nn2 Deployed\n") {
+		t.Errorf("node ls --format: %q, %v", out, err)
+	}
+
+	// n2 fits now: the slots move, n1 goes.
+	if _, _, err := l.run(t, "node", "label", "n2", "zone=a"); err != nil {
+		t.Fatal(err)
+	}
+	testcluster.Eventually(t, 30*time.Second, func() error {
+		if _, err := l.Client.Node(ctx, n1.ID); err == nil {
+			return fmt.Errorf("n1 is still there")
+		}
+		return nil
+	})
 }
