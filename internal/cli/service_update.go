@@ -11,7 +11,7 @@ import (
 const redeployHelp = `Redeploy replaces every container of the service with a new run of the same
 spec, spec.update.parallelism slots at a time (default 1), stop-first or
 start-first, each new container gated on readiness (its health check).
-Slot names stay ("web-3"). Follow it with 'wharf events'.`
+Slot names stay ("web-3"). With --detach, follow it with 'wharf events'.`
 
 type updateFlags struct {
 	image, order, delay, monitor, action string
