@@ -239,8 +239,8 @@ func TestWait(t *testing.T) {
 	}
 
 	// Nowhere to run: the timeout says what it waits for.
-	_, _, err = l.run(t, "service", "create", "--name", "nowhere", "--driver", "fake", "--constraint", "zone==mars", "--timeout", "1s", "--", "x")
-	if err == nil || !strings.HasPrefix(err.Error(), "service nowhere: not converged within 1s: Not running, 0 of 1 containers running; waiting for: ") ||
+	_, _, err = l.run(t, "service", "create", "--name", "nowhere", "--driver", "fake", "--constraint", "zone==mars", "--timeout", "3s", "--", "x")
+	if err == nil || !strings.HasPrefix(err.Error(), "service nowhere: not converged within 3s: Not running, 0 of 1 containers running; waiting for: ") ||
 		!strings.Contains(err.Error(), "zone==mars") {
 		t.Errorf("create nowhere: %v", err)
 	}
