@@ -44,7 +44,8 @@ type StackService struct {
 // StackStatus sums up a stack's services, computed when it is read.
 type StackStatus struct {
 	// State is Docker Cloud's: Not running, Starting, Running, Partly
-	// running, Stopping, Stopped, Redeploying, Terminating.
+	// running, Stopping, Stopped, Redeploying, Terminating; and Failing
+	// when one of its services is.
 	State ServiceState `json:"state"`
 	// Services counts the services of the stack that exist; Running those
 	// whose containers all run.

@@ -66,6 +66,12 @@ type Node struct {
 	// LastSeen is the last heartbeat the server wrote down; heartbeats are kept
 	// in memory, so this moves only on state transitions and connects.
 	LastSeen time.Time `json:"last_seen,omitempty"`
+	// DrainWaiting says, one line per reason, what the drain of a
+	// Terminating node waits for: its containers whose replacement cannot
+	// be placed (and why), is still starting elsewhere, or waits on a
+	// dependency, and those its agent has yet to stop. The service
+	// controller keeps it; empty for any other node.
+	DrainWaiting string `json:"drain_waiting,omitempty"`
 	// CertSerial is the serial of the node's current certificate.
 	CertSerial string `json:"cert_serial,omitempty"`
 	// PrevCertSerial is the certificate a renewal replaced. It still opens
@@ -89,6 +95,10 @@ const (
 	ServiceStopped       ServiceState = "Stopped"
 	ServiceTerminating   ServiceState = "Terminating"
 	ServiceTerminated    ServiceState = "Terminated"
+	// ServiceFailing: some slot's container of the current generation
+	// keeps failing (see ServiceStatus.FailingContainers) and not every
+	// slot runs.
+	ServiceFailing ServiceState = "Failing"
 )
 
 // Strategy names a deployment strategy.
@@ -247,6 +257,14 @@ type ServiceStatus struct {
 	// Pending holds, one per line, why some slots have no container yet:
 	// they cannot be placed, or they wait on a dependency (depends_on).
 	Pending string `json:"pending,omitempty"`
+	// FailingContainers counts the slots whose container, of the
+	// service's current generation, failed: its last run failed to start
+	// or exited with an error (ContainerStatus.Failed), it is restarting
+	// after an exit, or it runs unhealthy. LastError is the error of the
+	// latest such failure (ContainerStatus.LastError), kept while some
+	// slot still fails.
+	FailingContainers int    `json:"failing_containers,omitempty"`
+	LastError         string `json:"last_error,omitempty"`
 }
 
 // Service is a replicated workload.
@@ -358,6 +376,42 @@ type ContainerStatus struct {
 // is healthy.
 func (c *Container) Ready() bool {
 	return c.Status.State == ContainerRunning && (c.Spec.Healthcheck == nil || c.Status.Health == HealthHealthy)
+}
+
+// Failed reports whether the status records a run that failed: a start
+// that failed (Stopped with a reason and no exit code, as the agent
+// reports a missing command or image, or a driver's refusal), or the
+// workload's own exit with a non-zero code (not 143 or 137, a stop's
+// SIGTERM and SIGKILL, nor -1, an unknown end). A stop and a clean exit
+// are not failures.
+func (st ContainerStatus) Failed() bool {
+	if st.State != ContainerStopped {
+		return false
+	}
+	if st.ExitCode == nil {
+		return st.Reason != ""
+	}
+	switch *st.ExitCode {
+	case 0, 143, 137, -1:
+		return false
+	}
+	return true
+}
+
+// LastError is the container's error as lists show it: the reason of a
+// failed run ("exited with code N" when the driver gave none), or
+// "unhealthy" for a running container whose health check fails; "" for
+// any other.
+func (st ContainerStatus) LastError() string {
+	switch {
+	case st.State == ContainerRunning && st.Health == HealthUnhealthy:
+		return "unhealthy"
+	case !st.Failed():
+		return ""
+	case st.Reason != "":
+		return st.Reason
+	}
+	return "exited with code " + strconv.Itoa(*st.ExitCode)
 }
 
 // Container is one slot of a service: "web-3" is slot 3 of service web.

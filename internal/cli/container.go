@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -18,6 +19,8 @@ type containerView struct {
 	api.Container
 	State string `json:"state"`
 	Node  string `json:"node"`
+	// Error is the last failure's error (ContainerStatus.LastError).
+	Error string `json:"error"`
 }
 
 func newContainerCmd(g *globals) *cobra.Command {
@@ -63,12 +66,13 @@ func listContainers(cmd *cobra.Command, g *globals, f listFlags, service string)
 	for _, ct := range cts {
 		rows = append(rows, containerRow(ct, "", nodeName))
 	}
-	return printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "STATE", "DESIRED", "NODE", "PORT", "EXIT", "STARTED"}, rows)
+	return printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "STATE", "DESIRED", "NODE", "PORT", "EXIT", "STARTED", "ERROR"}, rows)
 }
 
 // containerRow is a container as the lists print it: ID, NAME, (SERVICE
 // when service is not ""), STATE, DESIRED, NODE (its name when known),
-// PORT, EXIT, STARTED.
+// PORT, EXIT, STARTED, ERROR (the last failure's error, shortened, as
+// docker service ps shows it; the whole of it is in container inspect).
 func containerRow(ct api.Container, service string, nodeName map[string]string) row {
 	node := ct.Spec.Node
 	if n := nodeName[node]; n != "" {
@@ -86,8 +90,28 @@ func containerRow(ct api.Container, service string, nodeName map[string]string) 
 	if service != "" {
 		cells = append(cells, service)
 	}
-	cells = append(cells, string(ct.Status.State), string(ct.Spec.Desired), orDash(node), port, exit, ago(ct.Status.StartedAt))
-	return row{id: ct.ID, obj: containerView{ct, string(ct.Status.State), ct.Spec.Node}, cells: cells}
+	cells = append(cells, string(ct.Status.State), string(ct.Spec.Desired), orDash(node), port, exit, ago(ct.Status.StartedAt),
+		shortError(ct))
+	return row{id: ct.ID, obj: containerView{ct, string(ct.Status.State), ct.Spec.Node, ct.Status.LastError()}, cells: cells}
+}
+
+// errorWidth is how much of an error the lists show.
+const errorWidth = 80
+
+// shortError is a container's last error as the tables show it: without
+// what the row says already (the driver's "exec driver: start <ID>: "
+// prefix) nor the advice after "; ", cut to errorWidth. The whole error
+// is in --format json and container inspect.
+func shortError(ct api.Container) string {
+	e := ct.Status.LastError()
+	if e == "" {
+		return ""
+	}
+	e = strings.Replace(e, ct.Spec.Driver+" driver: start "+ct.ID+": ", "", 1)
+	if i := strings.Index(e, "; "); i > 0 {
+		e = e[:i]
+	}
+	return truncate(e, errorWidth)
 }
 
 func containerInspect(g *globals) *cobra.Command {

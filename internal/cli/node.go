@@ -39,7 +39,22 @@ func nodeLs(g *globals) *cobra.Command {
 					fmtLabels(n.Labels), orDash(strings.Join(n.Drivers, ",")), ago(n.CreatedAt),
 				}})
 			}
-			return printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "STATE", "ADDRESSES", "LABELS", "DRIVERS", "AGE"}, rows)
+			if err := printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "STATE", "ADDRESSES", "LABELS", "DRIVERS", "AGE"}, rows); err != nil {
+				return err
+			}
+			if f.format != "" || f.quiet {
+				return nil
+			}
+			for _, n := range nodes {
+				if n.State != api.NodeTerminating || n.DrainWaiting == "" {
+					continue
+				}
+				say(cmd.OutOrStdout(), "\n%s draining, waiting for:\n", orDash(n.Name))
+				for _, line := range strings.Split(n.DrainWaiting, "\n") {
+					say(cmd.OutOrStdout(), "  %s\n", line)
+				}
+			}
+			return nil
 		},
 	}
 	addListFlags(cmd, &f)

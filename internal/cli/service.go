@@ -159,10 +159,14 @@ func parseCPUs(s string) (int64, error) {
 }
 
 func serviceCreate(g *globals) *cobra.Command {
-	var cf createFlags
+	var (
+		cf createFlags
+		wf waitFlags
+	)
 	cmd := &cobra.Command{
 		Use:   "create --name NAME [--replicas N] [--tag k=v] [--constraint EXPR] [--image IMAGE | -- CMD ARGS...]",
 		Short: "Create and start a service",
+		Long:  "Create and start a service, and print its ID." + waitHelp,
 		Example: `  wharf service create --name web --replicas 6 -- wharf hello
   wharf service create --name api --tag zone=a --env MODE=prod -- ./api --port '$PORT'
   wharf service create --name cache --image redis --constraint 'node.labels.disk==ssd*' \
@@ -181,9 +185,10 @@ func serviceCreate(g *globals) *cobra.Command {
 				return err
 			}
 			say(cmd.OutOrStdout(), "%s\n", s.ID)
-			return nil
+			return wf.wait(cmd, c, s)
 		},
 	}
+	addWaitFlags(cmd, &wf)
 	f := cmd.Flags()
 	f.StringVar(&cf.name, "name", "", "service name (lowercase letters, digits, dashes)")
 	f.IntVar(&cf.replicas, "replicas", 1, "number of containers")
@@ -269,8 +274,10 @@ func serviceInspect(g *globals) *cobra.Command {
 }
 
 func serviceScale(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var wf waitFlags
+	cmd := &cobra.Command{
 		Use: "scale SERVICE REPLICAS", Short: "Set a service's number of containers", Args: cobra.ExactArgs(2),
+		Long: "Set a service's number of containers." + waitHelp,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			n, err := strconv.Atoi(args[1])
 			if err != nil || n < 0 {
@@ -285,31 +292,48 @@ func serviceScale(g *globals) *cobra.Command {
 				return err
 			}
 			say(cmd.OutOrStdout(), "%s scaled to %d\n", s.Name, s.Spec.Replicas)
-			return nil
+			return wf.wait(cmd, c, s)
 		},
 	}
+	addWaitFlags(cmd, &wf)
+	return cmd
 }
 
 // serviceVerb is a command that posts verb to each service it names and
-// prints their names: stop, start, restart, redeploy.
+// prints their names: stop, start, restart, redeploy. Redeploy then waits
+// (waitFlags) for them all.
 func serviceVerb(g *globals, verb, short, long string) *cobra.Command {
-	return &cobra.Command{
+	var wf waitFlags
+	waits := verb == "redeploy"
+	if waits {
+		long += "\n" + waitHelp
+	}
+	cmd := &cobra.Command{
 		Use: verb + " SERVICE...", Short: short, Long: long, Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.client()
 			if err != nil {
 				return err
 			}
+			var targets []target
 			for _, id := range args {
 				s, err := c.ServiceAction(cmd.Context(), id, verb)
 				if err != nil {
 					return fmt.Errorf("service %s: %w", id, err)
 				}
 				say(cmd.OutOrStdout(), "%s\n", s.Name)
+				targets = append(targets, target{s.ID, s.Name, s.RestartGeneration})
 			}
-			return nil
+			if !waits || wf.detach {
+				return nil
+			}
+			return waitServices(cmd.Context(), c, cmd.ErrOrStderr(), wf.timeout, targets)
 		},
 	}
+	if waits {
+		addWaitFlags(cmd, &wf)
+	}
+	return cmd
 }
 
 func serviceRm(g *globals) *cobra.Command {
@@ -331,9 +355,11 @@ func serviceRm(g *globals) *cobra.Command {
 	}
 }
 
+// truncate shortens s to n runes, the last one an ellipsis.
 func truncate(s string, n int) string {
-	if len(s) <= n {
+	r := []rune(s)
+	if len(r) <= n {
 		return s
 	}
-	return s[:n-1] + "…"
+	return string(r[:n-1]) + "…"
 }

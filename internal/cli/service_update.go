@@ -11,7 +11,7 @@ import (
 const redeployHelp = `Redeploy replaces every container of the service with a new run of the same
 spec, spec.update.parallelism slots at a time (default 1), stop-first or
 start-first, each new container gated on readiness (its health check).
-Slot names stay ("web-3"). Follow it with 'wharf events'.`
+Slot names stay ("web-3"). With --detach, follow it with 'wharf events'.`
 
 type updateFlags struct {
 	image, order, delay, monitor, action string
@@ -92,7 +92,10 @@ func (f *updateFlags) patch(cmd *cobra.Command, cur api.ServiceSpec) (map[string
 
 // serviceUpdate is `wharf service update`.
 func serviceUpdate(g *globals) *cobra.Command {
-	var f updateFlags
+	var (
+		f  updateFlags
+		wf waitFlags
+	)
 	cmd := &cobra.Command{
 		Use:   "update SERVICE",
 		Short: "Change a service's spec; its containers are replaced by a rolling update",
@@ -102,7 +105,8 @@ update per the service's update config (the --update-* flags change it): old
 containers are replaced a batch at a time, each new one gated on readiness;
 when more than --max-failure-ratio of them fail, the service rolls back to
 its previous spec (or pauses, with --failure-action pause), per the
---rollback-* settings of the spec that failed, else per its update config.`,
+--rollback-* settings of the spec that failed, else per its update config.
+` + waitHelp,
 		Example: `  wharf service update web --image nginx:1.27 --parallelism 2 --update-order start-first`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -123,9 +127,10 @@ its previous spec (or pauses, with --failure-action pause), per the
 				return fmt.Errorf("service %s: %w", args[0], err)
 			}
 			say(cmd.OutOrStdout(), "%s generation %d\n", s.Name, s.RestartGeneration)
-			return nil
+			return wf.wait(cmd, c, s)
 		},
 	}
+	addWaitFlags(cmd, &wf)
 	fl := cmd.Flags()
 	fl.StringVar(&f.image, "image", "", "new image")
 	fl.StringSliceVarP(&f.env, "env", "e", nil, "environment variable k=v to add or replace; repeatable")

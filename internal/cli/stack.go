@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -26,6 +27,7 @@ type deployFlags struct {
 	files, envFiles, profiles []string
 	strict, dryRun            bool
 	updateSecrets             bool
+	wait                      waitFlags
 }
 
 const deployLong = `Deploy a stack from compose files: create it, or bring it to what the files
@@ -47,12 +49,13 @@ healthcheck_http (a path to GET), stop_after_disconnect. See docs/stacks.md.
 Top-level secrets (file: or environment:, read here) become Wharf secrets
 named <stack>_<name>, created before the deploy when missing; one that exists
 keeps its value unless --update-secrets. external: true names an existing
-secret (name: or the key).`
+secret (name: or the key).
+` + waitHelp
 
 func stackDeploy(g *globals) *cobra.Command {
 	var df deployFlags
 	cmd := &cobra.Command{
-		Use:   "deploy [-f FILE]... [--env-file FILE] [--profile P] [--strict] [--dry-run] [NAME]",
+		Use:   "deploy [-f FILE]... [--env-file FILE] [--profile P] [--strict] [--dry-run] [--detach] [NAME]",
 		Short: "Create or update a stack from compose files, and print the plan",
 		Long:  deployLong,
 		Example: `  wharf stack deploy -f examples/exec/compose.yml demo
@@ -85,9 +88,24 @@ func stackDeploy(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("stack %s: %w", name, err)
 			}
-			return printPlan(cmd.OutOrStdout(), name, res)
+			if err := printPlan(cmd.OutOrStdout(), name, res); err != nil || df.dryRun || df.wait.detach {
+				return err
+			}
+			svcs, err := c.StackServices(cmd.Context(), name)
+			if err != nil {
+				return fmt.Errorf("stack %s: %w", name, err)
+			}
+			slices.SortFunc(svcs, func(a, b api.Service) int { return strings.Compare(a.Name, b.Name) })
+			targets := make([]target, 0, len(svcs))
+			for _, s := range svcs {
+				if !s.Terminating {
+					targets = append(targets, target{s.ID, s.Name, s.RestartGeneration})
+				}
+			}
+			return waitServices(cmd.Context(), c, cmd.ErrOrStderr(), df.wait.timeout, targets)
 		},
 	}
+	addWaitFlags(cmd, &df.wait)
 	f := cmd.Flags()
 	f.StringArrayVarP(&df.files, "file", "f", nil, "compose file; repeatable, later files override earlier ones (default: compose.yaml or compose.yml here)")
 	f.StringArrayVar(&df.envFiles, "env-file", nil, "file of variables for interpolation, instead of .env; repeatable")

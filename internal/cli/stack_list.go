@@ -79,7 +79,7 @@ func stackPs(g *globals) *cobra.Command {
 					rows = append(rows, containerRow(ct, s.Name, nodeName))
 				}
 			}
-			if err := printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "SERVICE", "STATE", "DESIRED", "NODE", "PORT", "EXIT", "STARTED"}, rows); err != nil {
+			if err := printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "SERVICE", "STATE", "DESIRED", "NODE", "PORT", "EXIT", "STARTED", "ERROR"}, rows); err != nil {
 				return err
 			}
 			if f.format != "" || f.quiet {

@@ -72,7 +72,7 @@ func TestStackDeploySecrets(t *testing.T) {
 		t.Fatalf("dry run: stderr %q, secrets %v", errOut, secrets)
 	}
 	calls = nil
-	if _, _, err := runCLI(t, append([]string{"stack", "deploy", "-f", file}, conn...)...); err != nil {
+	if _, _, err := runCLI(t, append([]string{"stack", "deploy", "-f", file, "--detach"}, conn...)...); err != nil {
 		t.Fatal(err)
 	}
 	if string(secrets["shop_pw"]) != "s3cret" {
@@ -87,14 +87,14 @@ func TestStackDeploySecrets(t *testing.T) {
 	}
 	// Again: the secret exists and keeps its value.
 	calls = nil
-	_, errOut, err = runCLI(t, append([]string{"stack", "deploy", "-f", file}, conn...)...)
+	_, errOut, err = runCLI(t, append([]string{"stack", "deploy", "-f", file, "--detach"}, conn...)...)
 	if err != nil || !strings.Contains(errOut, "secret shop_pw exists; its value is kept") || strings.Contains(strings.Join(calls, " "), "POST") {
 		t.Fatalf("redeploy: %v %q %v", err, errOut, calls)
 	}
 	// A missing external secret stops the deploy before the stack.
 	delete(secrets, "prod_key")
 	calls = nil
-	_, _, err = runCLI(t, append([]string{"stack", "deploy", "-f", file}, conn...)...)
+	_, _, err = runCLI(t, append([]string{"stack", "deploy", "-f", file, "--detach"}, conn...)...)
 	if err == nil || !strings.Contains(err.Error(), "prod_key") || strings.Contains(strings.Join(calls, " "), "PUT") {
 		t.Fatalf("missing external: %v %v", err, calls)
 	}

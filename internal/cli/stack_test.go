@@ -92,7 +92,7 @@ func TestStackDeploy(t *testing.T) {
 		t.Errorf("stdout %q, want %q", out, want)
 	}
 
-	out, _, err = runCLI(t, append([]string{"stack", "deploy", "-f", file, "other"}, conn...)...)
+	out, _, err = runCLI(t, append([]string{"stack", "deploy", "-f", file, "other", "--detach"}, conn...)...)
 	if err != nil || path != "PUT /v1/stacks/other" || req.DryRun || !strings.Contains(out, "stack other (created)") {
 		t.Errorf("deploy other: %q, %s, %v", out, path, err)
 	}

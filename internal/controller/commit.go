@@ -58,7 +58,7 @@ func (c *Services) finish(ctx context.Context, p *plan) ([]op, error) {
 	if p.rollback {
 		// The rollout failed: back to the previous spec, whose rollout the
 		// next pass starts.
-		ops = append(ops, op{service: p.id, kind: store.KindServices, obj: rolledBack(svc), events: p.events})
+		ops = append(ops, op{service: p.id, kind: store.KindServices, obj: rolledBack(svc, p.updMessage), events: p.events})
 		return ops, nil
 	}
 	if s := c.serviceStatus(p); s != svc.Status || len(p.events) > 0 {

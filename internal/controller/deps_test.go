@@ -119,7 +119,7 @@ func TestDependsOnHealthy(t *testing.T) {
 
 	// The db turns unhealthy: the running app is not stopped.
 	e.editContainer(e.containers(db.ID)[1].ID, func(s *api.ContainerStatus) { s.Health = api.HealthUnhealthy })
-	e.waitState(db.ID, api.ServicePartlyRunning, 1)
+	e.waitState(db.ID, api.ServiceFailing, 1) // issue 13: an unhealthy slot is a failing one
 	for _, c := range e.containers(app.ID) {
 		if c.Spec.Desired != api.ContainerRunning {
 			t.Fatalf("dependant stopped when its dependency turned unhealthy: %s", describe(e.containers(app.ID)))
@@ -233,7 +233,7 @@ func TestDependsOnCompleted(t *testing.T) {
 	// A failed run never holds.
 	e.exitAll(mig.ID, 1)
 	e.waitPending(web.ID, api.ServiceStarting, "waiting for service shop-migrate to complete successfully (shop-migrate-1 exited with code 1)")
-	e.waitState(mig.ID, api.ServiceNotRunning, 0)
+	e.waitState(mig.ID, api.ServiceFailing, 0) // issue 13: an exit with an error is a failure
 	e.noContainers(web.ID)
 
 	// Run again, exit 0: it holds.

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/lifecycle"
@@ -40,12 +41,20 @@ func (c reaper) reapNodes(ctx context.Context) {
 		}
 	}
 	ids := make([]string, 0)
+	var draining []string
 	for id, n := range c.cache.nodes {
-		if n.State == api.NodeTerminating && !busy[id] {
+		switch {
+		case n.State == api.NodeTerminating && !busy[id]:
 			ids = append(ids, id)
+		case n.State == api.NodeTerminating:
+			draining = append(draining, id)
 		}
 	}
 	slices.Sort(ids)
+	slices.Sort(draining)
+	for _, id := range draining {
+		c.noteDrainWaiting(ctx, id)
+	}
 	for _, id := range ids {
 		n := *c.cache.nodes[id] // a copy: the cache holds what the store has
 		ev, _, err := lifecycle.MoveNode(&n, api.NodeTerminated, "node drained: every container moved elsewhere; node removed")
@@ -64,5 +73,32 @@ func (c reaper) reapNodes(ctx context.Context) {
 			c.log.Warn("remove drained node; retrying", "node", id, "err", err)
 			c.dirty[reapKey] = true
 		}
+	}
+}
+
+// noteDrainWaiting writes to a Terminating node what its drain waits for
+// (drainText), with an event, when that changed.
+func (c reaper) noteDrainWaiting(ctx context.Context, id string) {
+	n := *c.cache.nodes[id] // a copy: the cache holds what the store has
+	text := c.drainText(id)
+	if text == n.DrainWaiting {
+		return
+	}
+	n.DrainWaiting = text
+	msg := "draining: every container is moving"
+	if text != "" {
+		msg = "draining, waiting for: " + strings.ReplaceAll(text, "\n", "; ")
+	}
+	err := c.st.Update(ctx, store.KindNodes, &n, api.Event{Kind: "node", Object: id, Org: n.Org, Name: n.Name,
+		Type: "drain", State: string(n.State), Message: msg})
+	switch {
+	case err == nil:
+		c.waitFor(c.cache.rev + 1)
+	case lostRace(err):
+		c.waitFor(c.cache.rev + 1) // the watch brings the newer node
+		c.dirty[reapKey] = true
+	case ctx.Err() == nil:
+		c.log.Warn("note what a drain waits for; retrying", "node", id, "err", err)
+		c.dirty[reapKey] = true
 	}
 }

@@ -1,6 +1,9 @@
 package controller
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/wharfhq/wharf/api"
 )
 
@@ -79,4 +82,79 @@ func (c reaper) drain(old, repl *item, desired api.ContainerState) {
 		return
 	}
 	c.terminate(old)
+}
+
+// noteDrains records what p's slots on Terminating nodes wait for
+// (Services.drainWait), after placement: for each node, one line per
+// reason with the containers it holds, e.g. "web-1, web-2: cannot move:
+// no other node fits: 0 of 2 nodes: ...". reapNodes writes them to the
+// nodes.
+func (c reaper) noteDrains(p *plan) {
+	if len(p.drains) == 0 {
+		delete(c.drainWait, p.id)
+		return
+	}
+	byNode := map[string]map[string][]string{} // node, reason, container names
+	for _, d := range p.drains {
+		node := d.old.cur.Spec.Node
+		if byNode[node] == nil {
+			byNode[node] = map[string][]string{}
+		}
+		r := c.drainReason(p, d)
+		byNode[node][r] = append(byNode[node][r], d.old.cur.Name)
+	}
+	out := map[string][]string{}
+	for node, reasons := range byNode {
+		for r, names := range reasons {
+			out[node] = append(out[node], strings.Join(names, ", ")+": "+r)
+		}
+	}
+	c.drainWait[p.id] = out
+}
+
+// drainReason is why a draining slot's container is still on its node.
+func (c reaper) drainReason(p *plan, d drainSlot) string {
+	r := d.repl
+	switch {
+	case r == nil && len(p.depsUnmet) > 0:
+		return "its replacement waits: " + strings.Join(p.depsUnmet, "; ")
+	case r == nil:
+		return "its replacement waits for the slot before it to be ready (sequential)"
+	case r.cur.Spec.Node == "" && r.unplaced != "":
+		return "cannot move: no other node fits: " + r.unplaced
+	case r.cur.Spec.Node == "":
+		return "cannot move: its replacement is not placed yet"
+	}
+	where := c.nodeName(r.cur.Spec.Node)
+	st := r.cur.Status
+	switch {
+	case st.LastError() != "":
+		return "its replacement failed on " + where + ": " + st.LastError()
+	case st.State == api.ContainerRunning:
+		return "its replacement runs on " + where + ", not ready yet"
+	case st.State == "" || st.State == api.ContainerPending:
+		return "its replacement is scheduled on " + where
+	}
+	return "its replacement is " + strings.ToLower(string(st.State)) + " on " + where
+}
+
+// drainText is what node id's drain waits for, one line per reason,
+// sorted: the services' lines, and the containers its agent has yet to
+// stop.
+func (c reaper) drainText(id string) string {
+	var lines, stopping []string
+	for _, byNode := range c.drainWait {
+		lines = append(lines, byNode[id]...)
+	}
+	for _, ct := range c.cache.containers {
+		if ct.Spec.Node == id && ct.Spec.Desired == api.ContainerTerminated && ct.Status.State != api.ContainerTerminated {
+			stopping = append(stopping, ct.Name)
+		}
+	}
+	slices.Sort(stopping)
+	if len(stopping) > 0 {
+		lines = append(lines, strings.Join(stopping, ", ")+": stopping, waiting for the node's agent to confirm")
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
 }

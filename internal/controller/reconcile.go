@@ -18,6 +18,8 @@ type item struct {
 	update bool
 	del    bool
 	events []api.Event
+	// unplaced is why the scheduler left it without a node in this pass.
+	unplaced string
 }
 
 // edit returns the container to change, copying the cached one first.
@@ -68,7 +70,13 @@ type plan struct {
 	updState   string
 	updMessage string
 	events     []api.Event
+	// drains are the slots whose container on a Terminating node waits
+	// for its replacement (repl, nil when none could be made yet).
+	drains []drainSlot
 }
+
+// drainSlot is a slot being moved off a Terminating node.
+type drainSlot struct{ old, repl *item }
 
 // pass reconciles every dirty service: it plans each, places all new and
 // unplaced containers in one scheduler call, then commits everything in
@@ -102,6 +110,9 @@ func (c *Services) decide(ctx context.Context) [][]op {
 		}
 	}
 	c.slots().place(plans)
+	for _, p := range plans {
+		c.reaper().noteDrains(p)
+	}
 	var units [][]op
 	for _, p := range plans {
 		ops, err := c.finish(ctx, p)

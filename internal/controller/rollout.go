@@ -45,6 +45,7 @@ func (c rolloutReconciler) planRollout(p *plan, bySlot, replacing map[int]*item,
 	}
 	var stale []int
 	inflight, failed := p.stopping+len(replacing), 0
+	lastErr := "" // a failed replacement's error, for the update message
 	var lastDone time.Time
 	for _, slot := range slots {
 		it := bySlot[slot]
@@ -58,6 +59,9 @@ func (c rolloutReconciler) planRollout(p *plan, bySlot, replacing map[int]*item,
 			}
 		case failedRun(it.cur):
 			failed++
+			if e := it.cur.Status.LastError(); e != "" {
+				lastErr = e
+			}
 		case !c.done(p, it.cur):
 			inflight++
 		default:
@@ -69,7 +73,7 @@ func (c rolloutReconciler) planRollout(p *plan, bySlot, replacing map[int]*item,
 			p.updState, p.updMessage = api.UpdateStateDone, "every container runs generation "+strconv.Itoa(gen)
 			p.event(api.ServiceRunning, "update completed: every container runs generation "+strconv.Itoa(gen))
 		} else if ours && st.UpdateState == api.UpdateStateRollback {
-			p.updState = api.UpdateStateRolledBk
+			p.updState, p.updMessage = api.UpdateStateRolledBk, st.UpdateMessage // why it rolled back
 			p.event(api.ServiceRunning, "rollback completed: every container runs generation "+strconv.Itoa(gen))
 		}
 		return
@@ -87,6 +91,9 @@ func (c rolloutReconciler) planRollout(p *plan, bySlot, replacing map[int]*item,
 	}
 	if failed > 0 && !rollingBack && float64(failed)/float64(max(want, 1)) > cfg.MaxFailureRatio {
 		msg := fmt.Sprintf("%d of %d replacements failed (max failure ratio %g)", failed, want, cfg.MaxFailureRatio)
+		if lastErr != "" {
+			msg += ": " + lastErr
+		}
 		if cfg.FailureAction == api.FailurePause || svc.PreviousSpec == nil {
 			p.updState, p.updMessage = api.UpdateStatePaused, msg+"; paused: update the service again to go on"
 			p.event(api.ServiceRedeploying, "update paused: "+msg)
@@ -203,8 +210,8 @@ func (c rolloutReconciler) wakeAt(t time.Time) {
 }
 
 // rolledBack returns svc with Spec and PreviousSpec (and generations)
-// swapped: the rollout to its spec failed.
-func rolledBack(svc *api.Service) *api.Service {
+// swapped: the rollout to its spec failed, as msg says.
+func rolledBack(svc *api.Service, msg string) *api.Service {
 	cp := *svc
 	prev := *svc.PreviousSpec
 	prev.Running, prev.Replicas = svc.Spec.Running, svc.Spec.Replicas
@@ -212,6 +219,7 @@ func rolledBack(svc *api.Service) *api.Service {
 	cp.Spec, cp.PreviousSpec = prev, &cur
 	cp.RestartGeneration, cp.PreviousGeneration = svc.PreviousGeneration, svc.RestartGeneration
 	cp.Status.UpdateState, cp.Status.UpdateGeneration = api.UpdateStateRollback, cp.RestartGeneration
+	cp.Status.UpdateMessage = msg
 	return &cp
 }
 

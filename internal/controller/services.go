@@ -110,6 +110,10 @@ type Services struct {
 	// next one passes the grace (zero: none).
 	downSince map[string]time.Time
 	lossAt    time.Time
+	// drainWait: by service ID, then node ID, the lines that say what
+	// that service's slots on a Terminating node wait for (reaper.go),
+	// kept from the service's last plan.
+	drainWait map[string]map[string][]string
 	// The rollout reconciler's: readySeen, when each container was first
 	// seen ready (Monitor); tickAt, when a pass is due for a Monitor or
 	// Delay to end.
@@ -132,6 +136,7 @@ func NewServices(st *store.Store, log *slog.Logger, opts ...Option) *Services {
 
 		lossGrace: DefaultNodeLossGrace,
 		downSince: map[string]time.Time{},
+		drainWait: map[string]map[string][]string{},
 		readySeen: map[string]time.Time{},
 	}
 	for _, o := range opts {
@@ -188,6 +193,7 @@ func (c *Services) session(ctx context.Context) error {
 	}
 	watch := c.watch(wctx, cache.rev)
 	c.cache, c.waitRev, c.notBefore = cache, 0, time.Time{}
+	c.drainWait = map[string]map[string][]string{} // every service is planned again
 	c.dirty = map[string]bool{}
 	c.markAll()
 	c.pass(ctx)

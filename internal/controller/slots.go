@@ -123,6 +123,14 @@ func (c slotReconciler) planRun(p *plan) {
 		c.rollout().planRollout(p, bySlot, replacing, held, slots)
 	}
 	coming := svc.Spec.Sequential && c.comingUp(bySlot)
+	replOf := map[int]*item{} // the replacement of a draining slot
+	defer func() {
+		for _, slot := range slices.Sorted(maps.Keys(draining)) {
+			if old := draining[slot]; desired == api.ContainerRunning && old.cur.Spec.Desired != api.ContainerTerminated {
+				p.drains = append(p.drains, drainSlot{old, replOf[slot]})
+			}
+		}
+	}()
 	for _, slot := range slots {
 		if held[slot] && bySlot[slot] == nil {
 			continue
@@ -154,6 +162,7 @@ func (c slotReconciler) planRun(p *plan) {
 			p.requests = append(p.requests, it)
 		}
 		if old := draining[slot]; old != nil {
+			replOf[slot] = it
 			c.reaper().drain(old, it, desired)
 		}
 		if old := replacing[slot]; old != nil && (c.rollout().done(p, it.cur) || !svc.Spec.Running) {
@@ -343,6 +352,7 @@ func (c slotReconciler) place(plans []*plan) {
 		it.event("placed", "placed on node "+c.nodeName(pl.NodeID))
 	}
 	for id, reason := range res.Unplaced {
+		byID[id].unplaced = reason
 		p := owner[id]
 		if p.pending == nil {
 			p.pending = map[string]bool{}

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/lifecycle"
@@ -23,6 +24,7 @@ import (
 //	Not running     Replicas is 0, or autodestroy emptied every slot
 //	Running         every slot runs
 //	Scaling         it was Running/Scaling and every slot not running is coming up (new slots)
+//	Failing         some slot fails (FailingContainers > 0)
 //	Partly running  some slots run, not all
 //	Starting        none runs yet, some are coming up on a node
 //	Not running     none runs and none is coming up on a node (failed, or cannot be placed)
@@ -34,12 +36,22 @@ import (
 // autodestroy emptied are not wanted; copies left on an unreachable node
 // after their slot was replaced do not count as extra. Slots that
 // depends_on holds back (no container yet) count as coming up on a node.
+//
+// A slot fails when its container, of the service's current generation
+// (so the count starts over at each spec change, restart or redeploy),
+// should run and does not: its last run failed (ContainerStatus.Failed: a
+// failed start, or an exit with an error), it is starting again after an
+// exit (autorestart), or it runs unhealthy. LastError is the latest such
+// failure's error; while a failing slot restarts (no error in its status),
+// the one before is kept.
 func (c *Services) serviceStatus(p *plan) api.ServiceStatus {
 	svc := p.svc
 	prev := svc.Status.State
 	fromStop := prev == api.ServiceStopped || prev == api.ServiceStopping || prev == api.ServiceStarting
 	want := max(p.want-p.destroyed, 0)
-	var running, extra, active, failed, comingPlaced int
+	var running, extra, active, failed, failing, comingPlaced int
+	var lastErr string
+	var lastAt time.Time
 	synced := !p.restarting
 	for _, it := range p.items {
 		if it.del {
@@ -65,9 +77,16 @@ func (c *Services) serviceStatus(p *plan) api.ServiceStatus {
 		if ct.Spec.Desired != api.ContainerRunning || ct.Ready() {
 			continue
 		}
+		if ct.Spec.Generation == svc.RestartGeneration && (ct.Status.Failed() || ct.Status.LastError() != "" ||
+			(st == api.ContainerStarting && ct.Status.RestartCount > 0)) {
+			failing++
+			if e := ct.Status.LastError(); e != "" && (lastErr == "" || ct.Status.FinishedAt.After(lastAt)) {
+				lastErr, lastAt = e, ct.Status.FinishedAt
+			}
+		}
 		coming := st == "" || st == api.ContainerPending || (st == api.ContainerRunning && ct.Status.Health != api.HealthUnhealthy) ||
 			(st == api.ContainerStarting && ct.Status.RestartCount == 0) ||
-			(fromStop && (st == api.ContainerStopping || (st == api.ContainerStopped && !lifecycle.OwnExit(ct.Status))))
+			(fromStop && (st == api.ContainerStopping || (st == api.ContainerStopped && !lifecycle.OwnExit(ct.Status) && !ct.Status.Failed())))
 		switch {
 		case !coming:
 			failed++
@@ -85,6 +104,13 @@ func (c *Services) serviceStatus(p *plan) api.ServiceStatus {
 	}
 	if !svc.Terminating && svc.Spec.Running {
 		s.Pending = p.pendingText()
+		s.FailingContainers = failing
+	}
+	if s.FailingContainers > 0 {
+		s.LastError = lastErr
+		if s.LastError == "" {
+			s.LastError = svc.Status.LastError // restarting: the error of the run before
+		}
 	}
 	switch {
 	case svc.Terminating:
@@ -103,6 +129,8 @@ func (c *Services) serviceStatus(p *plan) api.ServiceStatus {
 		s.State = api.ServiceRunning
 	case failed == 0 && (prev == api.ServiceRunning || prev == api.ServiceScaling):
 		s.State = api.ServiceScaling
+	case failing > 0:
+		s.State = api.ServiceFailing
 	case running > 0:
 		s.State = api.ServicePartlyRunning
 	case comingPlaced > 0:
@@ -126,7 +154,7 @@ func statusEvents(svc *api.Service, s api.ServiceStatus, want int) []api.Event {
 	if s.State != svc.Status.State {
 		ev = append(ev, api.Event{
 			Kind: "service", Object: svc.ID, Name: svc.Name, Type: "state", State: string(s.State),
-			Message: strconv.Itoa(s.RunningContainers) + " of " + strconv.Itoa(want) + " containers running",
+			Message: stateMessage(s, want),
 		})
 	}
 	if s.Pending != svc.Status.Pending {
@@ -137,4 +165,14 @@ func statusEvents(svc *api.Service, s api.ServiceStatus, want int) []api.Event {
 		ev = append(ev, api.Event{Kind: "service", Object: svc.ID, Name: svc.Name, Type: "pending", State: string(s.State), Message: msg})
 	}
 	return ev
+}
+
+// stateMessage is a state event's message: how many containers run, and
+// for a failing service how many fail, with the last error.
+func stateMessage(s api.ServiceStatus, want int) string {
+	msg := strconv.Itoa(s.RunningContainers) + " of " + strconv.Itoa(want) + " containers running"
+	if s.State == api.ServiceFailing {
+		msg += ", " + strconv.Itoa(s.FailingContainers) + " failing: " + s.LastError
+	}
+	return msg
 }

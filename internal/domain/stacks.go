@@ -42,8 +42,9 @@ func (d *Domain) stackServices(ctx context.Context, id string) ([]*api.Service, 
 // stackStatus sums up a stack's services (those not being removed, unless
 // all are). State, first rule that applies: Terminating (the stack or all
 // its services are being removed), Not running (no services), Redeploying
-// (one is), Stopping (one is), Stopped (all are), Running (all are),
-// Partly running (some run), Starting (one is), else Not running.
+// (one is), Stopping (one is), Stopped (all are), Failing (one is),
+// Running (all are), Partly running (some run), Starting (one is), else
+// Not running.
 func stackStatus(st *api.Stack, services []*api.Service) api.StackStatus {
 	var live []*api.Service
 	for _, svc := range services {
@@ -69,6 +70,8 @@ func stackStatus(st *api.Stack, services []*api.Service) api.StackStatus {
 		out.State = api.ServiceStopping
 	case count[api.ServiceStopped] == n:
 		out.State = api.ServiceStopped
+	case count[api.ServiceFailing] > 0:
+		out.State = api.ServiceFailing
 	case out.Running == n:
 		out.State = api.ServiceRunning
 	case out.Running+count[api.ServicePartlyRunning]+count[api.ServiceScaling] > 0:

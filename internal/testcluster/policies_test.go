@@ -152,7 +152,8 @@ func TestRestartPoliciesAndAutodestroy(t *testing.T) {
 	})
 	waitService(t, c, "off", func(s api.Service, cts []api.Container) error {
 		if len(cts) != 1 || cts[0].Status.State != api.ContainerStopped || cts[0].Status.ExitCode == nil ||
-			*cts[0].Status.ExitCode != 3 || cts[0].Status.RestartCount != 0 || s.Status.State != api.ServiceNotRunning {
+			*cts[0].Status.ExitCode != 3 || cts[0].Status.RestartCount != 0 || s.Status.State != api.ServiceFailing || // issue 13
+			s.Status.LastError != "exited with code 3" {
 			return fmt.Errorf("state %s, containers %+v", s.Status.State, cts)
 		}
 		return nil

@@ -70,7 +70,7 @@ func TestNodeLossWithRealProcesses(t *testing.T) {
 	}{{"alpha", 20}, {"beta", 20}, {"gamma", 10}}
 	var want []string // every slot's container name
 	for _, s := range services {
-		e.wharf("service", "create", "--name", s.name, "--replicas", strconv.Itoa(s.replicas), "--", wharfBin, "hello")
+		e.wharf("service", "create", "--detach", "--name", s.name, "--replicas", strconv.Itoa(s.replicas), "--", wharfBin, "hello")
 		for i := 1; i <= s.replicas; i++ {
 			want = append(want, fmt.Sprintf("%s-%d", s.name, i))
 		}

@@ -29,7 +29,7 @@ func TestServerRestartLosesNothing(t *testing.T) {
 		e.start(name, "agent", "--server", "https://"+apiAddr, "--token", join, "--name", name,
 			"--data-dir", filepath.Join(e.dir, name), "--enable-exec", "--heartbeat", "1s")
 	}
-	e.wharf("service", "create", "--name", "keep", "--replicas", "4", "--", wharfBin, "hello")
+	e.wharf("service", "create", "--detach", "--name", "keep", "--replicas", "4", "--", wharfBin, "hello")
 	before := waitRunning(t, e, "keep", 4)
 	t.Cleanup(func() {
 		for _, c := range before {
@@ -40,7 +40,7 @@ func TestServerRestartLosesNothing(t *testing.T) {
 	acked := 0
 	write := func(n int) {
 		for i := 0; i < n; i++ {
-			e.wharf("service", "create", "--name", fmt.Sprintf("acked-%d", acked), "--replicas", "0", "--", "true")
+			e.wharf("service", "create", "--detach", "--name", fmt.Sprintf("acked-%d", acked), "--replicas", "0", "--", "true")
 			acked++
 		}
 	}

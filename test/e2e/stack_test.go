@@ -50,7 +50,7 @@ func deployExample(t *testing.T, dir, name string, env []string) {
 
 	_, file, _, _ := runtime.Caller(0)
 	example := filepath.Join(filepath.Dir(file), "..", "..", "examples", dir, "compose.yml")
-	out := e.wharf("stack", "deploy", "-f", example, name)
+	out := e.wharf("stack", "deploy", "--detach", "-f", example, name)
 	for _, want := range []string{"create store", "create web", "create worker", "stack " + name + " (created): 3 to create"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("deploy printed %q, want a line %q", out, want)
@@ -91,7 +91,7 @@ func deployExample(t *testing.T, dir, name string, env []string) {
 	}
 
 	// The same files again: nothing to do.
-	out = e.wharf("stack", "deploy", "-f", example, name)
+	out = e.wharf("stack", "deploy", "--detach", "-f", example, name)
 	for _, want := range []string{"unchanged store", "unchanged web", "unchanged worker", "0 to create, 0 to update, 0 to remove, 3 unchanged"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("second deploy printed %q, want %q", out, want)

@@ -29,7 +29,7 @@ func TestUpRunsAServiceAndNoticesADeadAgent(t *testing.T) {
 	if len(nodes) != 3 {
 		t.Fatalf("node ls: %d nodes, want 3", len(nodes))
 	}
-	e.wharf("service", "create", "--name", "web", "--replicas", "6", "--", wharfBin, "hello")
+	e.wharf("service", "create", "--detach", "--name", "web", "--replicas", "6", "--", wharfBin, "hello")
 
 	var cts []listed
 	took := eventually(t, 60*time.Second, "6 containers running", func() error {

@@ -38,7 +38,7 @@ func TestDiskFull(t *testing.T) {
 		filled := time.Now()
 		t.Logf("filled the data dir with %d MiB, %d MiB left", n>>20, free(t, dir)>>20)
 
-		out, err := f.Try("service", "create", "--name", "full", "--replicas", "1", "--", "/wharf", "hello")
+		out, err := f.Try("service", "create", "--detach", "--name", "full", "--replicas", "1", "--", "/wharf", "hello")
 		if err == nil {
 			t.Fatalf("create on a full disk succeeded: %s", out)
 		}
@@ -70,7 +70,7 @@ func TestDiskFull(t *testing.T) {
 		}
 		freed := time.Now()
 		d := multihost.Eventually(t, 30*time.Second, "a create once space is back", func() error {
-			_, err := f.Try("service", "create", "--name", "after", "--replicas", "1", "--", "/wharf", "hello")
+			_, err := f.Try("service", "create", "--detach", "--name", "after", "--replicas", "1", "--", "/wharf", "hello")
 			return err
 		})
 		f.load["after"] = 1

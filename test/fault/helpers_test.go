@@ -56,7 +56,7 @@ func start(t *testing.T, l load, o multihost.Options) *fixture {
 	f := &fixture{Cluster: c, load: l, nodes: ids}
 	began := time.Now()
 	for _, name := range slices.Sorted(maps.Keys(l)) {
-		c.Wharf("service", "create", "--name", name, "--replicas", fmt.Sprint(l[name]), "--", "/wharf", "hello")
+		c.Wharf("service", "create", "--detach", "--name", name, "--replicas", fmt.Sprint(l[name]), "--", "/wharf", "hello")
 	}
 	multihost.Eventually(t, 120*time.Second, "the load runs exactly once on the agents", func() error {
 		return f.exactlyOnce(c.Agents)

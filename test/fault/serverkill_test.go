@@ -31,7 +31,7 @@ func TestServerKilled(t *testing.T) {
 		var worstUp, worstBack time.Duration
 		for round := 1; round <= kills; round++ {
 			name := fmt.Sprintf("acked-%d", round)
-			f.Wharf("service", "create", "--name", name, "--replicas", "0", "--", "/wharf", "hello")
+			f.Wharf("service", "create", "--detach", "--name", name, "--replicas", "0", "--", "/wharf", "hello")
 			f.Wharf("node", "label", f.nodes[f.Agents[0]], fmt.Sprintf("round=%d", round))
 			acked = append(acked, name)
 			killed := time.Now()

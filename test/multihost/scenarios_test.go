@@ -39,7 +39,7 @@ func setup(t *testing.T, replicas int) (*Cluster, []Container) {
 		t.Fatalf("build: %v", buildErr)
 	}
 	c := StartCluster(t, build, 3)
-	c.Wharf("service", "create", "--name", "hello", "--replicas", fmt.Sprint(replicas), "--", "/wharf", "hello")
+	c.Wharf("service", "create", "--detach", "--name", "hello", "--replicas", fmt.Sprint(replicas), "--", "/wharf", "hello")
 	start := time.Now()
 	cts := c.WaitRunning("hello", replicas, 60*time.Second)
 	t.Logf("%d hello containers running after %s", replicas, time.Since(start).Round(time.Millisecond))
@@ -241,7 +241,7 @@ func TestAgentRestartsKeepWorkloads(t *testing.T) {
 	// The workloads are now orphans, children of nodeinit: the agents can
 	// still stop them, and nodeinit reaps them (and the ten killed agents).
 	start := time.Now()
-	c.Wharf("service", "scale", "hello", "3")
+	c.Wharf("service", "scale", "--detach", "hello", "3")
 	Eventually(t, 30*time.Second, "hello scaled down to 3, the others' processes gone", func() error {
 		cts, err := c.Containers("hello")
 		if err != nil {
