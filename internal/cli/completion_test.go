@@ -16,7 +16,7 @@ func TestCompletion(t *testing.T) {
 	t.Setenv("WHARF_ADDR", srv.URL)
 	t.Setenv("WHARF_TOKEN", admin)
 	for _, name := range []string{"web", "worker", "db"} {
-		if _, _, err := runCLI(t, "service", "create", "--name", name, "--driver", "exec", "--replicas", "0", "--", "sleep", "1"); err != nil {
+		if _, _, err := runCLI(t, "service", "create", "--detach", "--name", name, "--driver", "exec", "--replicas", "0", "--", "sleep", "1"); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -24,7 +24,7 @@ func TestSwarmClassicHabits(t *testing.T) {
 		out, _, err := runCLI(t, append(append([]string{}, conn...), args...)...)
 		return out, err
 	}
-	if _, err := run("service", "create", "--name", "db", "--image", "redis:7",
+	if _, err := run("service", "create", "--detach", "--name", "db", "--image", "redis:7",
 		"-e", "constraint:storage==ssd", "-e", "affinity:image!=~nginx", "-e", "reschedule:on-node-failure", "-e", "MODE=prod",
 		"--constraint", "constraint:zone==a", "--affinity", "affinity:service!=db"); err != nil {
 		t.Fatal(err)
@@ -55,7 +55,7 @@ func TestSwarmClassicHabits(t *testing.T) {
 		{[]string{"-e", "reschedule:off"}, `spec.env.reschedule:off: Swarm classic's "reschedule:off": Wharf always moves the containers of a lost node (after the node-loss grace); only reschedule:on-node-failure is accepted`},
 		{[]string{"-e", "constraint:storage=ssd"}, `spec.env.constraint:storage: Swarm classic's "constraint:storage=ssd" is a constraint, and constraint "storage=ssd": want key==value`},
 	} {
-		_, err := run(append([]string{"service", "create", "--name", "bad", "--image", "redis"}, c.args...)...)
+		_, err := run(append([]string{"service", "create", "--detach", "--name", "bad", "--image", "redis"}, c.args...)...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: error %v, want %q", c.args, err, c.want)
 		}

@@ -40,7 +40,7 @@ func TestOneVocabulary(t *testing.T) {
 		{"SPREAD", api.StrategySpread}, {"High-Availability", api.StrategyHighAvailability}, {"BinPack", api.StrategyBinpack},
 	} {
 		name := "s" + strconv.Itoa(i)
-		run("service", "create", "--name", name, "--driver", "exec", "--strategy", c.given,
+		run("service", "create", "--detach", "--name", name, "--driver", "exec", "--strategy", c.given,
 			"--autorestart", "on-failure", "--autodestroy", "off", "--", "sleep", "1")
 		spec := inspect(name)
 		if spec.Strategy != c.want || spec.Autorestart != api.PolicyOnFailure || spec.Autodestroy != api.PolicyOff {
@@ -48,21 +48,21 @@ func TestOneVocabulary(t *testing.T) {
 				c.given, spec.Strategy, spec.Autorestart, spec.Autodestroy, c.want)
 		}
 	}
-	run("service", "create", "--name", "web", "--image", "nginx", "--publish", "8080:80/UDP", "--", "nginx")
+	run("service", "create", "--detach", "--name", "web", "--image", "nginx", "--publish", "8080:80/UDP", "--", "nginx")
 	if p := inspect("web").Ports; len(p) != 1 || p[0].Protocol != "udp" {
 		t.Errorf("--publish 8080:80/UDP stored %+v, want protocol udp", p)
 	}
-	run("service", "update", "web", "--failure-action", "ROLLBACK", "--update-order", "START_FIRST", "--rollback-order", "Stop_First")
+	run("service", "update", "--detach", "web", "--failure-action", "ROLLBACK", "--update-order", "START_FIRST", "--rollback-order", "Stop_First")
 	spec := inspect("web")
 	if spec.Update.FailureAction != api.FailureRollback || spec.Update.Order != api.OrderStartFirst || spec.Rollback == nil || spec.Rollback.Order != api.OrderStopFirst {
 		t.Errorf("update stored %+v rollback %+v, want rollback start-first, stop-first", spec.Update, spec.Rollback)
 	}
 	// unknown values are refused naming the field and the words to use
-	_, _, err := runCLI(t, append(conn, []string{"service", "create", "--name", "bad", "--driver", "exec", "--strategy", "sometimes", "--", "sleep", "1"}...)...)
+	_, _, err := runCLI(t, append(conn, []string{"service", "create", "--detach", "--name", "bad", "--driver", "exec", "--strategy", "sometimes", "--", "sleep", "1"}...)...)
 	if err == nil || !strings.Contains(err.Error(), `spec.strategy: unknown strategy "sometimes": want one of EMPTIEST_NODE, HIGH_AVAILABILITY, EVERY_NODE, spread, binpack, random (any case, - or _)`) {
 		t.Errorf("--strategy sometimes: %v", err)
 	}
-	_, _, err = runCLI(t, append([]string{"service", "update", "web", "--failure-action", "continue"}, conn...)...)
+	_, _, err = runCLI(t, append([]string{"service", "update", "--detach", "web", "--failure-action", "continue"}, conn...)...)
 	if err == nil || !strings.Contains(err.Error(), `spec.update.failure_action: must be rollback or pause, got "continue"`) {
 		t.Errorf("--failure-action continue: %v", err)
 	}
