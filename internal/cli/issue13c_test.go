@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +12,9 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/apiserver"
+	"github.com/wharfhq/wharf/internal/domain"
+	"github.com/wharfhq/wharf/internal/store"
 )
 
 // fakeAPI is an in-process server of fixed objects: lists answer every
@@ -140,4 +145,136 @@ func TestZeroTimesOmitted(t *testing.T) {
 	if len(lines) != 2 || !strings.HasSuffix(strings.TrimSpace(lines[1]), "-") || !strings.Contains(lines[0], "STARTED") {
 		t.Errorf("table:\n%s", out)
 	}
+}
+
+// realServerStore is realServer with its store, to put in objects the
+// API cannot make without agents (containers).
+func realServerStore(t *testing.T) ([]string, *store.Store) {
+	t.Helper()
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	for _, v := range []string{"WHARF_ADDR", "WHARF_TOKEN", "WHARF_CACERT", "WHARF_ORG"} {
+		t.Setenv(v, "")
+	}
+	e, err := store.StartEmbedded(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	st := store.New(e.Client, "/wharf")
+	admin, _, err := domain.Bootstrap(context.Background(), st, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := apiserver.New(apiserver.Config{Store: st, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	return []string{"--addr", srv.URL, "--token", admin}, st
+}
+
+// TestErrorsAndExits (issue 13, item 6).
+func TestErrorsAndExits(t *testing.T) {
+	conn, st := realServerStore(t)
+	run := func(args ...string) (string, string, error) {
+		t.Helper()
+		return runCLI(t, append(append([]string{}, conn...), args...)...)
+	}
+
+	t.Run("a mistyped subcommand fails and suggests the nearest", func(t *testing.T) {
+		out, _, err := run("service", "lss")
+		if err == nil || err.Error() != `unknown command "lss" for "wharf service"; did you mean "ls"? (see 'wharf service --help')` || out != "" {
+			t.Errorf("err %v, stdout %q", err, out)
+		}
+		if code := Main(context.Background(), []string{"node", "lss"}); code == 0 {
+			t.Error("wharf node lss exits 0")
+		}
+		if _, _, err := run("service"); err != nil {
+			t.Errorf("wharf service (help): %v", err)
+		}
+	})
+
+	t.Run("service rm acts on every service and reports each", func(t *testing.T) {
+		for _, n := range []string{"a", "c"} {
+			if _, _, err := run("service", "create", "--name", n, "--", "sleep", "100"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out, errOut, err := run("service", "rm", "a", "b", "c")
+		if out != "a\nc\n" || errOut != "wharf: service b: service \"b\" not found\n" || err == nil || err.Error() != "1 of 3 services failed: b" {
+			t.Errorf("stdout %q, stderr %q, err %v", out, errOut, err)
+		}
+	})
+
+	t.Run("token rm by name; a shared name is refused with the IDs", func(t *testing.T) {
+		for range 2 {
+			if _, _, err := run("token", "create", "ci"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, _, err := run("token", "create", "once"); err != nil {
+			t.Fatal(err)
+		}
+		ids, _, err := run("token", "ls", "-q")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _, err := run("token", "rm", "once")
+		if err != nil || out != "once\n" {
+			t.Errorf("token rm once: %q %v", out, err)
+		}
+		_, _, err = run("token", "rm", "ci")
+		if err == nil || !strings.HasPrefix(err.Error(), `token ci: 2 tokens are named "ci"; name one by its ID: `) {
+			t.Fatalf("token rm ci: %v", err)
+		}
+		for _, id := range strings.Fields(ids) {
+			if tokenName(t, run, id) == "ci" && !strings.Contains(err.Error(), id) {
+				t.Errorf("the error does not list %s: %v", id, err)
+			}
+		}
+	})
+
+	t.Run("scale to a negative number", func(t *testing.T) {
+		_, _, err := run("service", "scale", "c", "-1")
+		if err == nil || err.Error() != `replicas "-1": want a whole number, 0 or more (replicas cannot be negative)` {
+			t.Errorf("err %v", err)
+		}
+	})
+
+	t.Run("one host port published twice is refused", func(t *testing.T) {
+		_, _, err := run("service", "create", "--name", "p", "--image", "nginx", "-p", "9090:80", "-p", "9090:81")
+		if err == nil || !strings.Contains(err.Error(), "host port 9090/tcp is published twice (for container ports 80 and 81)") {
+			t.Errorf("err %v", err)
+		}
+		if _, _, err := run("service", "create", "--name", "p", "--image", "nginx", "-p", "9090:80", "-p", "9090:80/udp"); err != nil {
+			t.Errorf("tcp and udp on one host port: %v", err)
+		}
+	})
+
+	t.Run("logs of a container that never started say so and why", func(t *testing.T) {
+		c := api.Container{Meta: api.Meta{ID: "c9", Name: "c-1"}, Spec: api.ContainerSpec{Service: "x", Slot: 1, Node: "n1", Desired: api.ContainerRunning},
+			Status: api.ContainerStatus{State: api.ContainerStopped, Reason: `exec: "nope": executable file not found in $PATH`}}
+		if err := st.Create(context.Background(), store.KindContainers, &c); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := run("container", "logs", "c-1")
+		if err == nil || err.Error() != `container c-1 never started, so it has no logs; its last error: exec: "nope": executable file not found in $PATH` {
+			t.Errorf("err %v", err)
+		}
+	})
+}
+
+func tokenName(t *testing.T, run func(...string) (string, string, error), id string) string {
+	t.Helper()
+	out, _, err := run("token", "ls", "--format", "{{.id}} {{.name}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) == 2 && f[0] == id {
+			return f[1]
+		}
+	}
+	return ""
 }

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -59,6 +61,7 @@ func NewRoot() *cobra.Command {
 		newTeamCmd(g),
 		newUserCmd(g),
 	)
+	refuseUnknownSubcommands(root)
 	return root
 }
 
@@ -125,4 +128,66 @@ func (g *globals) client() (*client.Client, error) {
 func addListFlags(cmd *cobra.Command, f *listFlags) {
 	cmd.Flags().StringVar(&f.format, "format", "", "output: table (default), json, or a Go template on the JSON fields, such as '{{.name}}' or '{{.Name}}'")
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "print IDs only")
+}
+
+// refuseUnknownSubcommands makes every command that only groups others
+// (`wharf service`, `wharf node`...) refuse an argument that names none of
+// them, with the nearest ones, instead of printing its help and exiting 0:
+// cobra does so for the root command only.
+func refuseUnknownSubcommands(cmd *cobra.Command) {
+	for _, sub := range cmd.Commands() {
+		refuseUnknownSubcommands(sub)
+	}
+	if !cmd.HasSubCommands() || cmd.Runnable() || !cmd.HasParent() {
+		return
+	}
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmd.Help()
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		for d := 1; d <= 2; d++ { // the nearest only
+			cmd.SuggestionsMinimumDistance = d
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += fmt.Sprintf("; did you mean %s?", quoteAll(s, " or "))
+				break
+			}
+		}
+		return fmt.Errorf("%s (see '%s --help')", msg, cmd.CommandPath())
+	}
+}
+
+// eachArg runs fn on every argument, printing what it returns on stdout or
+// its error on stderr, and goes on after a failure: `wharf service rm a b
+// c` removes what it can. One argument's error is the command's; with
+// several, the command fails when any did, naming them.
+func eachArg(cmd *cobra.Command, what string, args []string, fn func(ref string) (string, error)) error {
+	var failed []string
+	for _, ref := range args {
+		out, err := fn(ref)
+		if err != nil {
+			err = fmt.Errorf("%s %s: %w", what, ref, err)
+			if len(args) == 1 {
+				return err
+			}
+			printError(cmd.ErrOrStderr(), err)
+			failed = append(failed, ref)
+			continue
+		}
+		_ = say(cmd.OutOrStdout(), "%s\n", out)
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d of %d %ss failed: %s", len(failed), len(args), what, strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+// quoteAll quotes each of words and joins them with sep.
+func quoteAll(words []string, sep string) string {
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = strconv.Quote(w)
+	}
+	return strings.Join(q, sep)
 }

@@ -265,7 +265,7 @@ func serviceInspect(g *globals) *cobra.Command {
 }
 
 func serviceScale(g *globals) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use: "scale SERVICE REPLICAS", Short: "Set a service's number of containers", Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			n, err := strconv.Atoi(args[1])
@@ -284,6 +284,32 @@ func serviceScale(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	// A negative number looks like a flag to cobra ("unknown shorthand
+	// flag: '1' in -1"): say what is wrong with it instead.
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		if neg := negativeNumberIn(err.Error()); neg != "" {
+			return fmt.Errorf("replicas %q: want a whole number, 0 or more (replicas cannot be negative)", neg)
+		}
+		return err
+	})
+	return cmd
+}
+
+// negativeNumberIn finds "-N" in pflag's "unknown shorthand flag: 'N' in
+// -N..." error, or "".
+func negativeNumberIn(msg string) string {
+	_, arg, ok := strings.Cut(msg, "unknown shorthand flag: ")
+	if !ok {
+		return ""
+	}
+	_, arg, ok = strings.Cut(arg, " in ")
+	if !ok || len(arg) < 2 || arg[0] != '-' {
+		return ""
+	}
+	if _, err := strconv.Atoi(arg); err != nil {
+		return ""
+	}
+	return arg
 }
 
 // serviceVerb is a command that posts verb to each service it names and
@@ -296,14 +322,10 @@ func serviceVerb(g *globals, verb, short, long string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			for _, id := range args {
+			return eachArg(cmd, "service", args, func(id string) (string, error) {
 				s, err := c.ServiceAction(cmd.Context(), id, verb)
-				if err != nil {
-					return fmt.Errorf("service %s: %w", id, err)
-				}
-				say(cmd.OutOrStdout(), "%s\n", s.Name)
-			}
-			return nil
+				return s.Name, err
+			})
 		},
 	}
 }
@@ -316,13 +338,9 @@ func serviceRm(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			for _, id := range args {
-				if err := c.RemoveService(cmd.Context(), id); err != nil {
-					return fmt.Errorf("service %s: %w", id, err)
-				}
-				say(cmd.OutOrStdout(), "%s\n", id)
-			}
-			return nil
+			return eachArg(cmd, "service", args, func(id string) (string, error) {
+				return id, c.RemoveService(cmd.Context(), id)
+			})
 		},
 	}
 }

@@ -117,14 +117,10 @@ func stackVerb(g *globals, verb, short string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			for _, id := range args {
+			return eachArg(cmd, "stack", args, func(id string) (string, error) {
 				s, err := c.StackAction(cmd.Context(), id, verb)
-				if err != nil {
-					return fmt.Errorf("stack %s: %w", id, err)
-				}
-				say(cmd.OutOrStdout(), "%s\n", s.Name)
-			}
-			return nil
+				return s.Name, err
+			})
 		},
 	}
 }
@@ -137,13 +133,9 @@ func stackRm(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			for _, id := range args {
-				if err := c.RemoveStack(cmd.Context(), id); err != nil {
-					return fmt.Errorf("stack %s: %w", id, err)
-				}
-				say(cmd.OutOrStdout(), "%s\n", id)
-			}
-			return nil
+			return eachArg(cmd, "stack", args, func(id string) (string, error) {
+				return id, c.RemoveStack(cmd.Context(), id)
+			})
 		},
 	}
 }
