@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -59,11 +62,42 @@ func listContainers(cmd *cobra.Command, g *globals, f listFlags, service string)
 	for _, n := range nodes {
 		nodeName[n.ID] = n.Name
 	}
+	return printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "STATE", "DESIRED", "NODE", "PORT", "EXIT", "STARTED"}, containerRows(cts, "", nodeName))
+}
+
+// containerRows are the rows of containers, sorted by service and slot.
+// When a slot has two containers (a move, a start-first update), the one
+// that stays (not being removed, else the newest) comes first, its name
+// marked "(new)", and the others "(old)".
+func containerRows(cts []api.Container, service string, nodeName map[string]string) []row {
+	cts = slices.Clone(cts)
+	slices.SortStableFunc(cts, func(a, b api.Container) int {
+		return cmp.Or(strings.Compare(a.Spec.Service, b.Spec.Service), cmp.Compare(a.Spec.Slot, b.Spec.Slot),
+			cmp.Compare(staysRank(b), staysRank(a)), b.CreatedAt.Compare(a.CreatedAt), strings.Compare(a.ID, b.ID))
+	})
 	rows := make([]row, 0, len(cts))
-	for _, ct := range cts {
-		rows = append(rows, containerRow(ct, "", nodeName))
+	for i, ct := range cts {
+		r := containerRow(ct, service, nodeName)
+		sameSlot := func(j int) bool {
+			return j >= 0 && j < len(cts) && cts[j].Spec.Service == ct.Spec.Service && cts[j].Spec.Slot == ct.Spec.Slot
+		}
+		switch {
+		case sameSlot(i - 1):
+			r.cells[1] += " (old)"
+		case sameSlot(i + 1):
+			r.cells[1] += " (new)"
+		}
+		rows = append(rows, r)
 	}
-	return printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "STATE", "DESIRED", "NODE", "PORT", "EXIT", "STARTED"}, rows)
+	return rows
+}
+
+// staysRank is 1 for a container that is not being removed.
+func staysRank(c api.Container) int {
+	if c.Spec.Desired == api.ContainerTerminated {
+		return 0
+	}
+	return 1
 }
 
 // containerRow is a container as the lists print it: ID, NAME, (SERVICE

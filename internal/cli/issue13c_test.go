@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -277,4 +279,146 @@ func tokenName(t *testing.T, run func(...string) (string, string, error), id str
 		}
 	}
 	return ""
+}
+
+// TestFormatYAML (issue 13, item 7): --format yaml prints the list as
+// YAML, with the keys of --format json.
+func TestFormatYAML(t *testing.T) {
+	code := 2
+	f := &fakeAPI{
+		nodes: []api.Node{{Meta: api.Meta{ID: "n1", Name: "alpha"}}},
+		containers: []api.Container{{Meta: api.Meta{ID: "c1", Name: "web-1"},
+			Spec:   api.ContainerSpec{Service: "s1", Slot: 1, Node: "n1", Desired: api.ContainerRunning, Driver: "exec", Command: []string{"echo", "123", "a: b"}, Env: map[string]string{"X": "true"}},
+			Status: api.ContainerStatus{State: api.ContainerStopped, ExitCode: &code, Reason: "line1\nline2"}}},
+	}
+	conn := f.serve(t)
+	out, _, err := runCLI(t, append([]string{"container", "ls", "--format", "yaml"}, conn...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `- id: c1
+  name: web-1
+  spec:
+    service: s1
+    slot: 1
+    node: n1
+    command:
+      - echo
+      - "123"
+      - 'a: b'
+    env:
+      X: "true"
+    driver: exec
+    desired: Running
+  status:
+    state: Stopped
+    exit_code: 2
+    reason: |-
+      line1
+      line2
+  state: Stopped
+  node: n1
+`
+	if out != want {
+		t.Errorf("--format yaml printed\n%s\nwant\n%s", out, want)
+	}
+}
+
+// TestServicePsSlots (issue 13, item 7): service ps sorts by slot, not by
+// ID, and the two containers of a slot that moves say which is which.
+func TestServicePsSlots(t *testing.T) {
+	now := time.Now()
+	ct := func(id string, slot int, node string, desired api.ContainerState, age time.Duration) api.Container {
+		return api.Container{Meta: api.Meta{ID: id, Name: "web-" + strconv.Itoa(slot), CreatedAt: now.Add(-age)},
+			Spec: api.ContainerSpec{Service: "s1", Slot: slot, Node: node, Desired: desired}, Status: api.ContainerStatus{State: api.ContainerRunning}}
+	}
+	f := &fakeAPI{
+		nodes:    []api.Node{{Meta: api.Meta{ID: "n1", Name: "alpha"}}, {Meta: api.Meta{ID: "n2", Name: "beta"}}},
+		services: []api.Service{{Meta: api.Meta{ID: "s1", Name: "web"}, Spec: api.ServiceSpec{Replicas: 3}}},
+		containers: []api.Container{
+			ct("a1", 10, "n1", api.ContainerRunning, time.Hour),
+			ct("b2", 2, "n1", api.ContainerRunning, time.Hour),
+			ct("c3", 1, "n1", api.ContainerTerminated, time.Hour),
+			ct("d4", 1, "n2", api.ContainerRunning, time.Minute),
+		},
+	}
+	conn := f.serve(t)
+	out, _, err := runCLI(t, append([]string{"service", "ps", "web"}, conn...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `ID   NAME          STATE     DESIRED      NODE    PORT   EXIT   STARTED
+d4   web-1 (new)   Running   Running      beta    -      -      -
+c3   web-1 (old)   Running   Terminated   alpha   -      -      -
+b2   web-2         Running   Running      alpha   -      -      -
+a1   web-10        Running   Running      alpha   -      -      -
+`
+	if out != want {
+		t.Errorf("service ps printed\n%s\nwant\n%s", out, want)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestEventsFollowFromNow (issue 13, item 7): events -f prints what
+// happens from now on, not the history first; --since 0 replays it.
+func TestEventsFollowFromNow(t *testing.T) {
+	conn, _ := realServerStore(t)
+	run := func(args ...string) (string, string, error) {
+		t.Helper()
+		return runCLI(t, append(append([]string{}, conn...), args...)...)
+	}
+	if _, _, err := run("service", "create", "--name", "before", "--", "sleep", "1"); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	follow := func(args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		root := NewRoot()
+		var out syncBuffer
+		root.SetOut(&out)
+		root.SetErr(&out)
+		root.SetArgs(append(append([]string{"events", "-f"}, args...), conn...))
+		done := make(chan error, 1)
+		go func() { done <- root.ExecuteContext(ctx) }()
+		deadline := time.Now().Add(15 * time.Second)
+		for ; !strings.Contains(out.String(), "after-"); n++ {
+			if time.Now().After(deadline) {
+				t.Fatalf("no new event followed:\n%s", out.String())
+			}
+			if _, _, err := run("service", "create", "--name", "after-"+strconv.Itoa(n), "--", "sleep", "1"); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	if out := follow(); strings.Contains(out, "before") {
+		t.Errorf("events -f replayed the history:\n%s", out)
+	}
+	if out := follow("--since", "0"); !strings.Contains(out, "before") {
+		t.Errorf("events -f --since 0 did not replay the history:\n%s", out)
+	}
 }

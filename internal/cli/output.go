@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,13 +13,14 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
 
 	"github.com/wharfhq/wharf/api/client"
 )
 
 // listFlags are the output flags every list command takes.
 type listFlags struct {
-	format string // "", "table", "json" or a Go template
+	format string // "", "table", "json", "yaml" or a Go template
 	quiet  bool
 }
 
@@ -46,6 +48,12 @@ func printList(w io.Writer, f listFlags, header []string, rows []row) error {
 			objs = append(objs, r.obj)
 		}
 		return printJSON(w, objs)
+	case f.format == "yaml":
+		objs := make([]any, 0, len(rows))
+		for _, r := range rows {
+			objs = append(objs, r.obj)
+		}
+		return printYAML(w, objs)
 	case f.format == "" || f.format == "table":
 		tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
 		fmt.Fprintln(tw, strings.Join(header, "\t"))
@@ -257,5 +265,39 @@ func inspectCmd[T any](g *globals, placeholder, what string, get func(*client.Cl
 			}
 			return printJSON(cmd.OutOrStdout(), out)
 		},
+	}
+}
+
+// printYAML prints v as YAML: its JSON form (the same keys as --format
+// json, in the same order), in YAML's block style.
+func printYAML(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return err
+	}
+	blockStyle(&doc)
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return err
+	}
+	if err := enc.Close(); err != nil {
+		return err
+	}
+	_, err = w.Write(escapeJSON(buf.Bytes()))
+	return err
+}
+
+// blockStyle drops the flow style (JSON's braces and quotes) of n and what
+// it holds; the encoder quotes the strings that need it.
+func blockStyle(n *yaml.Node) {
+	n.Style = 0
+	for _, c := range n.Content {
+		blockStyle(c)
 	}
 }

@@ -126,7 +126,7 @@ func (g *globals) client() (*client.Client, error) {
 }
 
 func addListFlags(cmd *cobra.Command, f *listFlags) {
-	cmd.Flags().StringVar(&f.format, "format", "", "output: table (default), json, or a Go template on the JSON fields, such as '{{.name}}' or '{{.Name}}'")
+	cmd.Flags().StringVar(&f.format, "format", "", "output: table (default), json, yaml, or a Go template on the JSON fields, such as '{{.name}}' or '{{.Name}}'")
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "print IDs only")
 }
 

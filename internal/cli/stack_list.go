@@ -74,10 +74,7 @@ func stackPs(g *globals) *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("service %s: %w", s.Name, err)
 				}
-				slices.SortFunc(cts, func(a, b api.Container) int { return strings.Compare(a.Name, b.Name) })
-				for _, ct := range cts {
-					rows = append(rows, containerRow(ct, s.Name, nodeName))
-				}
+				rows = append(rows, containerRows(cts, s.Name, nodeName)...)
 			}
 			if err := printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "SERVICE", "STATE", "DESIRED", "NODE", "PORT", "EXIT", "STARTED"}, rows); err != nil {
 				return err
