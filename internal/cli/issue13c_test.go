@@ -7,11 +7,15 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/apiserver"
@@ -420,5 +424,63 @@ func TestEventsFollowFromNow(t *testing.T) {
 	}
 	if out := follow("--since", "0"); !strings.Contains(out, "before") {
 		t.Errorf("events -f --since 0 did not replay the history:\n%s", out)
+	}
+}
+
+// TestFlagHelpText (issue 13, item 7): no flag's usage has a backquote
+// (cobra takes the quoted word for the flag's value name: "--org wharf
+// org use"), and none says its default twice ("(default: as the update)
+// (default 1)").
+func TestFlagHelpText(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.LocalFlags().VisitAll(func(fl *pflag.Flag) {
+			if strings.Contains(fl.Usage, "`") {
+				t.Errorf("%s --%s: a backquote in %q", c.CommandPath(), fl.Name, fl.Usage)
+			}
+		})
+		for _, line := range strings.Split(c.LocalFlags().FlagUsages(), "\n") {
+			if strings.Count(line, "(default") > 1 {
+				t.Errorf("%s: two defaults in %q", c.CommandPath(), strings.TrimSpace(line))
+			}
+		}
+		for _, s := range c.Commands() {
+			walk(s)
+		}
+	}
+	walk(NewRoot())
+	out, _, err := runCLI(t, "up", "--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"  -d, --detach  ", "      --data-dir string  ", "      --org string  "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("wharf up --help lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestDownFindsUpDataDir (issue 13, item 7): `wharf down` stops the
+// cluster of the data dir the last `wharf up` used (the client config
+// remembers it), and the messages print the exact command.
+func TestDownFindsUpDataDir(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("XDG_DATA_HOME", t.TempDir())
+	dir := filepath.Join(t.TempDir(), "my cluster")
+	if _, err := SaveConfig(Config{Addr: "https://127.0.0.1:7443", UpDataDir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCLI(t, "down"); err == nil || err.Error() != "no cluster is running from "+dir {
+		t.Errorf("wharf down: %v; want it to look in %s", err, dir)
+	}
+	other := t.TempDir()
+	if _, _, err := runCLI(t, "down", "--data-dir", other); err == nil || err.Error() != "no cluster is running from "+other {
+		t.Errorf("wharf down --data-dir: %v", err)
+	}
+	if got := downCommand(defaultDataDir("up")); got != "wharf down" {
+		t.Errorf("downCommand(default) = %q", got)
+	}
+	if got, want := downCommand(dir), "wharf down --data-dir '"+dir+"'"; got != want {
+		t.Errorf("downCommand = %q, want %q", got, want)
 	}
 }

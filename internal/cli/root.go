@@ -38,7 +38,7 @@ func NewRoot() *cobra.Command {
 	pf.StringVar(&g.addr, "addr", "", "server URL (env WHARF_ADDR)")
 	pf.StringVar(&g.token, "token", "", "API token (env WHARF_TOKEN)")
 	pf.StringVar(&g.cacert, "cacert", "", "CA certificate file of the server (env WHARF_CACERT)")
-	pf.StringVar(&g.org, "org", "", "organization to act in (env WHARF_ORG; default: `wharf org use`'s, else the token's own)")
+	pf.StringVar(&g.org, "org", "", "organization to act in (env WHARF_ORG; default: the one 'wharf org use' chose, else the token's own)")
 	root.AddCommand(
 		newVersionCmd(g),
 		newServerCmd(g),

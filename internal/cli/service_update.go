@@ -136,8 +136,8 @@ its previous spec (or pauses, with --failure-action pause), per the
 	fl.StringVar(&f.monitor, "update-monitor", "", "how long a new container must stay ready (Go duration)")
 	fl.StringVar(&f.action, "failure-action", api.FailureRollback, "rollback or pause")
 	fl.Float64Var(&f.ratio, "max-failure-ratio", 0, "share of failed replacements tolerated (0 to 1)")
-	fl.IntVar(&f.rbParallelism, "rollback-parallelism", 1, "containers replaced at once when a failed update rolls back (default: as the update)")
-	fl.StringVar(&f.rbOrder, "rollback-order", api.OrderStopFirst, "stop-first or start-first, when a failed update rolls back")
+	fl.IntVar(&f.rbParallelism, "rollback-parallelism", 0, "containers replaced at once when a failed update rolls back (default: as the update)")
+	fl.StringVar(&f.rbOrder, "rollback-order", "", "stop-first or start-first, when a failed update rolls back (default: as the update)")
 	fl.StringVar(&f.rbDelay, "rollback-delay", "", "pause between rollback batches (Go duration)")
 	fl.StringVar(&f.rbMonitor, "rollback-monitor", "", "how long a rolled-back container must stay ready (Go duration)")
 	return cmd
