@@ -40,7 +40,7 @@ func containerLs(g *globals) *cobra.Command {
 			return listContainers(cmd, g, f, service)
 		},
 	}
-	addListFlags(cmd, &f)
+	addListFlags(cmd, &f, "state", "node")
 	cmd.Flags().StringVar(&service, "service", "", "only this service's containers")
 	return cmd
 }
@@ -121,7 +121,11 @@ func containerRow(ct api.Container, service string, nodeName map[string]string) 
 		cells = append(cells, service)
 	}
 	cells = append(cells, string(ct.Status.State), string(ct.Spec.Desired), orDash(node), port, exit, ago(ct.Status.StartedAt))
-	return row{id: ct.ID, obj: containerView{ct, string(ct.Status.State), ct.Spec.Node}, cells: cells}
+	match := map[string][]string{"node": {node}}
+	if service != "" {
+		match["service"] = []string{service}
+	}
+	return row{id: ct.ID, obj: containerView{ct, string(ct.Status.State), ct.Spec.Node}, cells: cells, match: match}
 }
 
 func containerInspect(g *globals) *cobra.Command {

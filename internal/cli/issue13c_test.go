@@ -484,3 +484,52 @@ func TestDownFindsUpDataDir(t *testing.T) {
 		t.Errorf("downCommand = %q, want %q", got, want)
 	}
 }
+
+// TestListFilters (issue 13, item 7): --filter KEY=VALUE on the lists, as
+// docker's: one key's values are alternatives, different keys all match.
+func TestListFilters(t *testing.T) {
+	ct := func(id, name, node string, state api.ContainerState, labels map[string]string) api.Container {
+		return api.Container{Meta: api.Meta{ID: id, Name: name}, Spec: api.ContainerSpec{Service: "s1", Node: node, Labels: labels}, Status: api.ContainerStatus{State: state}}
+	}
+	f := &fakeAPI{
+		nodes: []api.Node{{Meta: api.Meta{ID: "n1", Name: "alpha"}, State: api.NodeDeployed, Labels: map[string]string{"zone": "a"}},
+			{Meta: api.Meta{ID: "n2", Name: "beta"}, State: api.NodeUnreachable}},
+		services: []api.Service{{Meta: api.Meta{ID: "s1", Name: "web"}}, {Meta: api.Meta{ID: "s2", Name: "db"}}},
+		containers: []api.Container{
+			ct("c1", "web-1", "n1", api.ContainerRunning, map[string]string{"tier": "front"}),
+			ct("c2", "web-2", "n2", api.ContainerStopped, nil),
+			ct("c3", "db-1", "n2", api.ContainerRunning, map[string]string{"tier": "back"}),
+		},
+	}
+	conn := f.serve(t)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"container", "ls", "-q", "--filter", "node=alpha"}, "c1\n"},
+		{[]string{"container", "ls", "-q", "--filter", "node=n2"}, "c2\nc3\n"},
+		{[]string{"container", "ls", "-q", "--filter", "state=running"}, "c1\nc3\n"},
+		{[]string{"container", "ls", "-q", "--filter", "state=running", "--filter", "node=beta"}, "c3\n"},
+		{[]string{"container", "ls", "-q", "-f", "name=web", "-f", "name=db"}, "c1\nc2\nc3\n"},
+		{[]string{"container", "ls", "-q", "--filter", "label=tier"}, "c1\nc3\n"},
+		{[]string{"container", "ls", "-q", "--filter", "label=tier=back"}, "c3\n"},
+		{[]string{"container", "ls", "-q", "--filter", "id=c2"}, "c2\n"},
+		{[]string{"service", "ls", "-q", "--filter", "name=we"}, "s1\n"},
+		{[]string{"node", "ls", "-q", "--filter", "label=zone=a"}, "n1\n"},
+		{[]string{"node", "ls", "-q", "--filter", "state=unreachable"}, "n2\n"},
+		{[]string{"service", "ps", "web", "-q", "--filter", "node=beta"}, "c2\nc3\n"},
+	} {
+		out, _, err := runCLI(t, append(c.args, conn...)...)
+		if err != nil || out != c.want {
+			t.Errorf("%v: %q, %v; want %q", c.args, out, err, c.want)
+		}
+	}
+	_, _, err := runCLI(t, append([]string{"service", "ls", "--filter", "node=alpha"}, conn...)...)
+	if err == nil || err.Error() != `--filter "node=alpha": this list has no key "node"; use one of: id, name, label, state` {
+		t.Errorf("an unknown key: %v", err)
+	}
+	_, _, err = runCLI(t, append([]string{"token", "ls", "--filter", "name"}, conn...)...)
+	if err == nil || err.Error() != `--filter "name": want KEY=VALUE, such as name=web (keys: id, name, label)` {
+		t.Errorf("no value: %v", err)
+	}
+}

@@ -42,7 +42,7 @@ func nodeLs(g *globals) *cobra.Command {
 			return printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "STATE", "ADDRESSES", "LABELS", "DRIVERS", "AGE"}, rows)
 		},
 	}
-	addListFlags(cmd, &f)
+	addListFlags(cmd, &f, "state")
 	return cmd
 }
 

@@ -22,18 +22,29 @@ import (
 type listFlags struct {
 	format string // "", "table", "json", "yaml" or a Go template
 	quiet  bool
+	// filters are the --filter KEY=VALUE flags; filterKeys the keys the
+	// list has.
+	filters    []string
+	filterKeys []string
 }
 
-// row is one list item: its ID, its table cells and the object itself.
+// row is one list item: its ID, its table cells and the object itself;
+// match holds values --filter matches beside the object's own (a node's
+// name beside its ID).
 type row struct {
 	id    string
 	cells []string
 	obj   any
+	match map[string][]string
 }
 
 // printList prints rows as a table, IDs (-q), JSON (an array of objects) or
 // through a Go template applied to each object.
 func printList(w io.Writer, f listFlags, header []string, rows []row) error {
+	rows, err := filterRows(f, rows)
+	if err != nil {
+		return err
+	}
 	switch {
 	case f.quiet:
 		for _, r := range rows {

@@ -125,9 +125,13 @@ func (g *globals) client() (*client.Client, error) {
 	return client.New(o)
 }
 
-func addListFlags(cmd *cobra.Command, f *listFlags) {
+// addListFlags adds the output flags and --filter, whose keys are id, name
+// and label, and the extra keys the list has (state, node, service).
+func addListFlags(cmd *cobra.Command, f *listFlags, extraKeys ...string) {
 	cmd.Flags().StringVar(&f.format, "format", "", "output: table (default), json, yaml, or a Go template on the JSON fields, such as '{{.name}}' or '{{.Name}}'")
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "print IDs only")
+	f.filterKeys = append([]string{"id", "name", "label"}, extraKeys...)
+	cmd.Flags().StringArrayVarP(&f.filters, "filter", "f", nil, filterUsage(f.filterKeys))
 }
 
 // refuseUnknownSubcommands makes every command that only groups others

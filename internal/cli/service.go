@@ -230,7 +230,7 @@ func serviceLs(g *globals) *cobra.Command {
 			return printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "STATE", "RUNNING", "IMAGE/COMMAND", "AGE"}, rows)
 		},
 	}
-	addListFlags(cmd, &f)
+	addListFlags(cmd, &f, "state")
 	return cmd
 }
 
@@ -256,7 +256,7 @@ func servicePs(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	addListFlags(cmd, &f)
+	addListFlags(cmd, &f, "state", "node")
 	return cmd
 }
 

@@ -42,7 +42,7 @@ func stackLs(g *globals) *cobra.Command {
 			return printList(cmd.OutOrStdout(), f, []string{"NAME", "SERVICES", "RUNNING", "STATE", "CREATED"}, rows)
 		},
 	}
-	addListFlags(cmd, &f)
+	addListFlags(cmd, &f, "state")
 	return cmd
 }
 
@@ -96,7 +96,7 @@ func stackPs(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	addListFlags(cmd, &f)
+	addListFlags(cmd, &f, "state", "node", "service")
 	return cmd
 }
 
