@@ -16,11 +16,14 @@ import (
 )
 
 // containerView is a container as lists print it: the object plus its
-// state and node at the top level.
+// state and node (its ID) at the top level, and the node's name. A
+// --format template's {{.Node}} is the node's name, as the table's NODE
+// column; {{.node}} its ID, as in JSON.
 type containerView struct {
 	api.Container
-	State string `json:"state"`
-	Node  string `json:"node"`
+	State    string `json:"state"`
+	Node     string `json:"node"`
+	NodeName string `json:"node_name,omitempty"`
 }
 
 func newContainerCmd(g *globals) *cobra.Command {
@@ -125,7 +128,12 @@ func containerRow(ct api.Container, service string, nodeName map[string]string) 
 	if service != "" {
 		match["service"] = []string{service}
 	}
-	return row{id: ct.ID, obj: containerView{ct, string(ct.Status.State), ct.Spec.Node}, cells: cells, match: match}
+	var name string
+	if n := nodeName[ct.Spec.Node]; n != "" {
+		name = n
+	}
+	return row{id: ct.ID, obj: containerView{ct, string(ct.Status.State), ct.Spec.Node, name}, cells: cells, match: match,
+		goNames: map[string]any{"Node": cmp.Or(name, ct.Spec.Node)}}
 }
 
 func containerInspect(g *globals) *cobra.Command {

@@ -322,6 +322,7 @@ func TestFormatYAML(t *testing.T) {
       line2
   state: Stopped
   node: n1
+  node_name: alpha
 `
 	if out != want {
 		t.Errorf("--format yaml printed\n%s\nwant\n%s", out, want)
@@ -531,5 +532,25 @@ func TestListFilters(t *testing.T) {
 	_, _, err = runCLI(t, append([]string{"token", "ls", "--filter", "name"}, conn...)...)
 	if err == nil || err.Error() != `--filter "name": want KEY=VALUE, such as name=web (keys: id, name, label)` {
 		t.Errorf("no value: %v", err)
+	}
+}
+
+// TestNodeNames (issue 13, item 7): where a list shows a node, its
+// template's {{.Node}} is the node's name, as the table's; JSON keeps the
+// ID in "node".
+func TestNodeNames(t *testing.T) {
+	f := &fakeAPI{
+		nodes: []api.Node{{Meta: api.Meta{ID: "a10e787f", Name: "alpha"}}},
+		containers: []api.Container{{Meta: api.Meta{ID: "c1", Name: "web-1"}, Spec: api.ContainerSpec{Service: "s1", Slot: 1, Node: "a10e787f"}},
+			{Meta: api.Meta{ID: "c2", Name: "web-2"}, Spec: api.ContainerSpec{Service: "s1", Slot: 2, Node: "gone"}}},
+	}
+	conn := f.serve(t)
+	out, _, err := runCLI(t, append([]string{"container", "ls", "--format", "{{.Name}} {{.Node}} {{.node}}"}, conn...)...)
+	if want := "web-1 alpha a10e787f\nweb-2 gone gone\n"; err != nil || out != want {
+		t.Errorf("--format printed %q, %v; want %q", out, err, want)
+	}
+	out, _, err = runCLI(t, append([]string{"container", "ls", "--format", "json"}, conn...)...)
+	if err != nil || !strings.Contains(out, `"node": "a10e787f",`) || !strings.Contains(out, `"node_name": "alpha"`) {
+		t.Errorf("--format json: %v\n%s", err, out)
 	}
 }

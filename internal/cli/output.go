@@ -36,6 +36,9 @@ type row struct {
 	cells []string
 	obj   any
 	match map[string][]string
+	// goNames replace Go-named fields a --format template sees (a node's
+	// name for {{.Node}}, where JSON's "node" is its ID).
+	goNames map[string]any
 }
 
 // printList prints rows as a table, IDs (-q), JSON (an array of objects) or
@@ -94,7 +97,13 @@ func printTemplate(w io.Writer, format string, rows []row) error {
 		var m any
 		b, _ := json.Marshal(r.obj)
 		_ = json.Unmarshal(b, &m)
-		if err := tmpl.Execute(w, escapeTree(withGoNames(reflect.ValueOf(r.obj), m))); err != nil {
+		data := withGoNames(reflect.ValueOf(r.obj), m)
+		if dm, ok := data.(map[string]any); ok {
+			for k, v := range r.goNames {
+				dm[k] = v
+			}
+		}
+		if err := tmpl.Execute(w, escapeTree(data)); err != nil {
 			return fmt.Errorf("--format: %w", err)
 		}
 		if _, err := fmt.Fprintln(w); err != nil {
