@@ -554,3 +554,76 @@ func TestNodeNames(t *testing.T) {
 		t.Errorf("--format json: %v\n%s", err, out)
 	}
 }
+
+// TestServiceUpdateEveryField (issue 13, item 7): service update changes
+// any field create sets, adds to lists and maps, and removes from them
+// with the -rm flags.
+func TestServiceUpdateEveryField(t *testing.T) {
+	conn, _ := realServerStore(t)
+	run := func(args ...string) (string, string, error) {
+		t.Helper()
+		return runCLI(t, append(append([]string{}, conn...), args...)...)
+	}
+	if _, _, err := run("service", "create", "--name", "web", "--image", "nginx", "-e", "A=1", "-e", "DEBUG=1", "--label", "tier=front", "--label", "team=x",
+		"--constraint", "zone==a", "--constraint", "disk==ssd", "-p", "8080:80", "-p", "53/udp", "--affinity", "service!=web"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := run("service", "update", "web", "--env-rm", "DEBUG", "-e", "B=2", "--label-rm", "team", "--constraint-rm", "zone==a", "--constraint", "zone==b",
+		"--publish-rm", "53/udp", "-p", "9090:80", "--affinity-rm", "service!=web", "--strategy", "binpack", "--memory", "512M", "--cpus", "1.5",
+		"--reserve-memory", "64M", "--autorestart", "always", "--entrypoint", "/bin/sh -c", "--tag", "gpu"); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := run("service", "inspect", "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var svcs []api.Service
+	if err := json.Unmarshal([]byte(out), &svcs); err != nil || len(svcs) != 1 {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	s := svcs[0].Spec
+	check := func(what string, got, want any) {
+		t.Helper()
+		g, _ := json.Marshal(got)
+		w, _ := json.Marshal(want)
+		if string(g) != string(w) {
+			t.Errorf("%s = %s, want %s", what, g, w)
+		}
+	}
+	check("env", s.Env, map[string]string{"A": "1", "B": "2"})
+	check("labels", s.Labels, map[string]string{"tier": "front"})
+	check("constraints", s.Constraints, []string{"disk==ssd", "zone==b"})
+	check("ports", s.Ports, []api.PortSpec{{ContainerPort: 80, HostPort: 9090}})
+	check("affinities", s.Affinities, []string(nil))
+	check("tags", s.Tags, []string{"gpu"})
+	check("resources", s.Resources, api.Resources{MemoryBytes: 512 << 20, NanoCPUs: 15e8})
+	check("reservations", s.Reservations, api.Resources{MemoryBytes: 64 << 20})
+	check("entrypoint", s.Entrypoint, []string{"/bin/sh", "-c"})
+	if !strings.EqualFold(s.Strategy, "binpack") || !strings.EqualFold(s.Autorestart, "always") {
+		t.Errorf("strategy %q, autorestart %q", s.Strategy, s.Autorestart)
+	}
+	if _, _, err := run("service", "update", "web", "--", "nginx", "-g", "daemon off;"); err != nil {
+		t.Fatal(err)
+	}
+	out, _, _ = run("service", "inspect", "web")
+	if !strings.Contains(out, `"command": [
+        "nginx",
+        "-g",
+        "daemon off;"
+      ]`) {
+		t.Errorf("the command was not replaced:\n%s", out)
+	}
+	if _, _, err := run("service", "update", "web", "--reserve-memory", "0", "--cpus", "0"); err != nil {
+		t.Fatal(err)
+	}
+	out, _, _ = run("service", "inspect", "web")
+	svcs = nil
+	if err := json.Unmarshal([]byte(out), &svcs); err != nil {
+		t.Fatal(err)
+	}
+	check("reservations after --reserve-memory 0", svcs[0].Spec.Reservations, api.Resources{})
+	check("resources after --cpus 0", svcs[0].Spec.Resources, api.Resources{MemoryBytes: 512 << 20})
+	if _, _, err := run("service", "update", "web"); err == nil || !strings.HasPrefix(err.Error(), "nothing to change") {
+		t.Errorf("an empty update: %v", err)
+	}
+}

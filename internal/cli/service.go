@@ -34,7 +34,7 @@ func newServiceCmd(g *globals) *cobra.Command {
 type createFlags struct {
 	name, image, strategy, driver        string
 	replicas                             int
-	tags, env                            []string
+	tags, env, labels                    []string
 	constraints, affinities, publish     []string
 	reserveMemory, reserveCPU            string
 	memory, cpus                         string
@@ -49,10 +49,17 @@ func (f *createFlags) spec(args []string) (api.ServiceSpec, error) {
 	if err != nil {
 		return api.ServiceSpec{}, fmt.Errorf("--env: %w", err)
 	}
+	labels, err := parsePairs("label", f.labels)
+	if err != nil {
+		return api.ServiceSpec{}, fmt.Errorf("--label: %w", err)
+	}
+	if len(labels) == 0 {
+		labels = nil
+	}
 	spec := api.ServiceSpec{
 		Image: f.image, Command: args, Env: envMap, Replicas: f.replicas, Tags: f.tags, Strategy: f.strategy, Driver: f.driver,
 		Constraints: f.constraints, Affinities: f.affinities,
-		Autorestart: strings.ToUpper(f.autorestart), Autodestroy: strings.ToUpper(f.autodestroy),
+		Autorestart: strings.ToUpper(f.autorestart), Autodestroy: strings.ToUpper(f.autodestroy), Labels: labels,
 	}
 	if f.entrypoint != "" {
 		spec.Entrypoint = strings.Fields(f.entrypoint)
@@ -186,6 +193,7 @@ func serviceCreate(g *globals) *cobra.Command {
 	f.StringVar(&cf.image, "image", "", "image to run (docker driver)")
 	f.StringSliceVar(&cf.tags, "tag", nil, "node label every node must carry (k=v or k); repeatable")
 	f.StringSliceVarP(&cf.env, "env", "e", nil, "environment variable k=v; repeatable")
+	f.StringArrayVarP(&cf.labels, "label", "l", nil, "label of the service and its containers, k=v; repeatable")
 	f.StringVar(&cf.strategy, "strategy", "", "deployment strategy: EMPTIEST_NODE (default), HIGH_AVAILABILITY, EVERY_NODE, spread, binpack or random")
 	f.StringVar(&cf.driver, "driver", "", "driver that runs it: exec, docker or fake (default: docker for an image, exec for a command)")
 	f.StringArrayVar(&cf.constraints, "constraint", nil, "node constraint, e.g. zone==a, node.labels.disk!=hdd, node.os==linux, soft zone==~a; repeatable")
