@@ -193,6 +193,9 @@ func TestErrorsAndExits(t *testing.T) {
 		if err == nil || err.Error() != `unknown command "lss" for "wharf service"; did you mean "ls"? (see 'wharf service --help')` || out != "" {
 			t.Errorf("err %v, stdout %q", err, out)
 		}
+		if _, _, err := run("servce"); err == nil || err.Error() != `unknown command "servce" for "wharf"; did you mean "service"? (see 'wharf --help')` {
+			t.Errorf("wharf servce: %v", err)
+		}
 		if code := Main(context.Background(), []string{"node", "lss"}); code == 0 {
 			t.Error("wharf node lss exits 0")
 		}

@@ -137,12 +137,12 @@ func addListFlags(cmd *cobra.Command, f *listFlags, extraKeys ...string) {
 // refuseUnknownSubcommands makes every command that only groups others
 // (`wharf service`, `wharf node`...) refuse an argument that names none of
 // them, with the nearest ones, instead of printing its help and exiting 0:
-// cobra does so for the root command only.
+// cobra does so for the root command only, on several lines.
 func refuseUnknownSubcommands(cmd *cobra.Command) {
 	for _, sub := range cmd.Commands() {
 		refuseUnknownSubcommands(sub)
 	}
-	if !cmd.HasSubCommands() || cmd.Runnable() || !cmd.HasParent() {
+	if !cmd.HasSubCommands() || cmd.Runnable() {
 		return
 	}
 	cmd.Args = cobra.ArbitraryArgs
