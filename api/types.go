@@ -20,8 +20,8 @@ type Meta struct {
 	// made before organizations existed) is the organization "default".
 	Org       string    `json:"org,omitempty"`
 	Revision  int64     `json:"revision,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 
 // GetMeta lets generic code reach the Meta of any object.
@@ -65,7 +65,7 @@ type Node struct {
 	Drivers       []string `json:"drivers,omitempty"`
 	// LastSeen is the last heartbeat the server wrote down; heartbeats are kept
 	// in memory, so this moves only on state transitions and connects.
-	LastSeen time.Time `json:"last_seen,omitempty"`
+	LastSeen time.Time `json:"last_seen,omitzero"`
 	// DrainWaiting says, one line per reason, what the drain of a
 	// Terminating node waits for: its containers whose replacement cannot
 	// be placed (and why), is still starting elsewhere, or waits on a
@@ -357,8 +357,8 @@ type ContainerStatus struct {
 	DriverID     string    `json:"driver_id,omitempty"`
 	ExitCode     *int      `json:"exit_code,omitempty"`
 	Reason       string    `json:"reason,omitempty"`
-	StartedAt    time.Time `json:"started_at,omitempty"`
-	FinishedAt   time.Time `json:"finished_at,omitempty"`
+	StartedAt    time.Time `json:"started_at,omitzero"`
+	FinishedAt   time.Time `json:"finished_at,omitzero"`
 	RestartCount int       `json:"restart_count,omitempty"`
 	// Run numbers the container's runs: its agent raises it at every
 	// start, counting on from the stored one (the assignments carry it), so
@@ -428,7 +428,7 @@ type Container struct {
 type Event struct {
 	ID     int64     `json:"id"`
 	Seq    int       `json:"seq"`
-	Time   time.Time `json:"time"`
+	Time   time.Time `json:"time,omitzero"`
 	Kind   string    `json:"kind"` // node, service, container, token
 	Object string    `json:"object"`
 	// Org is the organization of the object ("" is "default"); only its
@@ -477,7 +477,7 @@ type Action struct {
 	Status   int       `json:"status"`
 	Result   string    `json:"result"` // Success or Failed
 	Error    string    `json:"error,omitempty"`
-	Started  time.Time `json:"started"`
+	Started  time.Time `json:"started,omitzero"`
 	Duration float64   `json:"duration_seconds"`
 }
 

@@ -13,9 +13,9 @@ import (
 	"github.com/wharfhq/wharf/api"
 )
 
-// FollowEvents streams events after the cursor since ("" for only new ones
-// is not supported: pass the cursor of the last event you saw, or "0" for
-// everything kept). It reconnects on its own, resuming from the last event
+// FollowEvents streams events after the cursor since: the cursor of the
+// last event you saw, "0" for everything kept, or "now" for only the events
+// written from now on. It reconnects on its own, resuming from the last event
 // delivered, so fn sees every event once and in order. It returns when ctx
 // ends or fn returns an error.
 func (c *Client) FollowEvents(ctx context.Context, since string, fn func(api.Event) error) error {

@@ -18,6 +18,9 @@ type Config struct {
 	// Org is the current organization (`wharf org use`), sent as the
 	// Wharf-Org header; "" lets the server choose.
 	Org string `yaml:"org,omitempty"`
+	// UpDataDir is the data dir of the cluster `wharf up` last ran, where
+	// `wharf down` looks first.
+	UpDataDir string `yaml:"up_data_dir,omitempty"`
 }
 
 // ConfigPath is where the client config lives.

@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,11 +16,14 @@ import (
 )
 
 // containerView is a container as lists print it: the object plus its
-// state and node at the top level.
+// state and node (its ID) at the top level, and the node's name. A
+// --format template's {{.Node}} is the node's name, as the table's NODE
+// column; {{.node}} its ID, as in JSON.
 type containerView struct {
 	api.Container
-	State string `json:"state"`
-	Node  string `json:"node"`
+	State    string `json:"state"`
+	Node     string `json:"node"`
+	NodeName string `json:"node_name,omitempty"`
 	// Error is the last failure's error (ContainerStatus.LastError).
 	Error string `json:"error"`
 }
@@ -40,7 +45,7 @@ func containerLs(g *globals) *cobra.Command {
 			return listContainers(cmd, g, f, service)
 		},
 	}
-	addListFlags(cmd, &f)
+	addListFlags(cmd, &f, "state", "node")
 	cmd.Flags().StringVar(&service, "service", "", "only this service's containers")
 	return cmd
 }
@@ -62,11 +67,42 @@ func listContainers(cmd *cobra.Command, g *globals, f listFlags, service string)
 	for _, n := range nodes {
 		nodeName[n.ID] = n.Name
 	}
+	return printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "STATE", "DESIRED", "NODE", "PORT", "EXIT", "STARTED", "ERROR"}, containerRows(cts, "", nodeName))
+}
+
+// containerRows are the rows of containers, sorted by service and slot.
+// When a slot has two containers (a move, a start-first update), the one
+// that stays (not being removed, else the newest) comes first, its name
+// marked "(new)", and the others "(old)".
+func containerRows(cts []api.Container, service string, nodeName map[string]string) []row {
+	cts = slices.Clone(cts)
+	slices.SortStableFunc(cts, func(a, b api.Container) int {
+		return cmp.Or(strings.Compare(a.Spec.Service, b.Spec.Service), cmp.Compare(a.Spec.Slot, b.Spec.Slot),
+			cmp.Compare(staysRank(b), staysRank(a)), b.CreatedAt.Compare(a.CreatedAt), strings.Compare(a.ID, b.ID))
+	})
 	rows := make([]row, 0, len(cts))
-	for _, ct := range cts {
-		rows = append(rows, containerRow(ct, "", nodeName))
+	for i, ct := range cts {
+		r := containerRow(ct, service, nodeName)
+		sameSlot := func(j int) bool {
+			return j >= 0 && j < len(cts) && cts[j].Spec.Service == ct.Spec.Service && cts[j].Spec.Slot == ct.Spec.Slot
+		}
+		switch {
+		case sameSlot(i - 1):
+			r.cells[1] += " (old)"
+		case sameSlot(i + 1):
+			r.cells[1] += " (new)"
+		}
+		rows = append(rows, r)
 	}
-	return printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "STATE", "DESIRED", "NODE", "PORT", "EXIT", "STARTED", "ERROR"}, rows)
+	return rows
+}
+
+// staysRank is 1 for a container that is not being removed.
+func staysRank(c api.Container) int {
+	if c.Spec.Desired == api.ContainerTerminated {
+		return 0
+	}
+	return 1
 }
 
 // containerRow is a container as the lists print it: ID, NAME, (SERVICE
@@ -92,7 +128,16 @@ func containerRow(ct api.Container, service string, nodeName map[string]string) 
 	}
 	cells = append(cells, string(ct.Status.State), string(ct.Spec.Desired), orDash(node), port, exit, ago(ct.Status.StartedAt),
 		shortError(ct))
-	return row{id: ct.ID, obj: containerView{ct, string(ct.Status.State), ct.Spec.Node, ct.Status.LastError()}, cells: cells}
+	match := map[string][]string{"node": {node}}
+	if service != "" {
+		match["service"] = []string{service}
+	}
+	var name string
+	if n := nodeName[ct.Spec.Node]; n != "" {
+		name = n
+	}
+	return row{id: ct.ID, obj: containerView{ct, string(ct.Status.State), ct.Spec.Node, name, ct.Status.LastError()}, cells: cells, match: match,
+		goNames: map[string]any{"Node": cmp.Or(name, ct.Spec.Node)}}
 }
 
 // errorWidth is how much of an error the lists show.

@@ -29,7 +29,7 @@ func newEventsCmd(g *globals) *cobra.Command {
 			print := func(e api.Event) error { return printEvent(out, e, asJSON) }
 			if follow {
 				if since == "" {
-					since = "0"
+					since = "now" // like docker events: what happens from now on
 				}
 				return c.FollowEvents(cmd.Context(), since, print)
 			}
@@ -45,8 +45,8 @@ func newEventsCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep streaming new events (resumes on its own after a disconnect)")
-	cmd.Flags().StringVar(&since, "since", "", "only events after this cursor (the first column)")
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep streaming new events, from now on unless --since is given (resumes on its own after a disconnect)")
+	cmd.Flags().StringVar(&since, "since", "", "only events after this cursor (the first column); 0 for every event kept")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per line")
 	return cmd
 }

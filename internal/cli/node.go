@@ -57,7 +57,7 @@ func nodeLs(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	addListFlags(cmd, &f)
+	addListFlags(cmd, &f, "state")
 	return cmd
 }
 
@@ -125,18 +125,16 @@ func nodeRm(g *globals) *cobra.Command {
 			if force {
 				query = "?force=1"
 			}
-			for _, id := range args {
+			return eachArg(cmd, "node", args, func(id string) (string, error) {
 				var n api.Node
 				if err := c.Do(cmd.Context(), http.MethodDelete, path+url.PathEscape(id)+query, nil, &n); err != nil {
-					return fmt.Errorf("node %s: %w", id, err)
+					return "", err
 				}
 				if n.State == api.NodeTerminating {
-					say(cmd.OutOrStdout(), "%s draining: its containers move to other nodes, then it is removed (wharf node ls shows it Terminating until then)\n", id)
-					continue
+					return id + " draining: its containers move to other nodes, then it is removed (wharf node ls shows it Terminating until then)", nil
 				}
-				say(cmd.OutOrStdout(), "%s\n", id)
-			}
-			return nil
+				return id, nil
+			})
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "remove at once, without draining the node first")

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,26 +13,41 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
 
 	"github.com/wharfhq/wharf/api/client"
 )
 
 // listFlags are the output flags every list command takes.
 type listFlags struct {
-	format string // "", "table", "json" or a Go template
+	format string // "", "table", "json", "yaml" or a Go template
 	quiet  bool
+	// filters are the --filter KEY=VALUE flags; filterKeys the keys the
+	// list has.
+	filters    []string
+	filterKeys []string
 }
 
-// row is one list item: its ID, its table cells and the object itself.
+// row is one list item: its ID, its table cells and the object itself;
+// match holds values --filter matches beside the object's own (a node's
+// name beside its ID).
 type row struct {
 	id    string
 	cells []string
 	obj   any
+	match map[string][]string
+	// goNames replace Go-named fields a --format template sees (a node's
+	// name for {{.Node}}, where JSON's "node" is its ID).
+	goNames map[string]any
 }
 
 // printList prints rows as a table, IDs (-q), JSON (an array of objects) or
 // through a Go template applied to each object.
 func printList(w io.Writer, f listFlags, header []string, rows []row) error {
+	rows, err := filterRows(f, rows)
+	if err != nil {
+		return err
+	}
 	switch {
 	case f.quiet:
 		for _, r := range rows {
@@ -46,8 +62,15 @@ func printList(w io.Writer, f listFlags, header []string, rows []row) error {
 			objs = append(objs, r.obj)
 		}
 		return printJSON(w, objs)
+	case f.format == "yaml":
+		objs := make([]any, 0, len(rows))
+		for _, r := range rows {
+			objs = append(objs, r.obj)
+		}
+		return printYAML(w, objs)
 	case f.format == "" || f.format == "table":
-		tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+		var b strings.Builder
+		tw := tabwriter.NewWriter(&b, 0, 4, 3, ' ', 0)
 		fmt.Fprintln(tw, strings.Join(header, "\t"))
 		for _, r := range rows {
 			cells := make([]string, len(r.cells))
@@ -56,7 +79,17 @@ func printList(w io.Writer, f listFlags, header []string, rows []row) error {
 			}
 			fmt.Fprintln(tw, strings.Join(cells, "\t"))
 		}
-		return tw.Flush()
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		// An empty last column (a container without an error) leaves no
+		// trailing blanks.
+		for line := range strings.Lines(b.String()) {
+			if _, err := io.WriteString(w, strings.TrimRight(line, " \n")+"\n"); err != nil {
+				return err
+			}
+		}
+		return nil
 	default:
 		return printTemplate(w, f.format, rows)
 	}
@@ -75,7 +108,13 @@ func printTemplate(w io.Writer, format string, rows []row) error {
 		var m any
 		b, _ := json.Marshal(r.obj)
 		_ = json.Unmarshal(b, &m)
-		if err := tmpl.Execute(w, escapeTree(withGoNames(reflect.ValueOf(r.obj), m))); err != nil {
+		data := withGoNames(reflect.ValueOf(r.obj), m)
+		if dm, ok := data.(map[string]any); ok {
+			for k, v := range r.goNames {
+				dm[k] = v
+			}
+		}
+		if err := tmpl.Execute(w, escapeTree(data)); err != nil {
 			return fmt.Errorf("--format: %w", err)
 		}
 		if _, err := fmt.Fprintln(w); err != nil {
@@ -257,5 +296,39 @@ func inspectCmd[T any](g *globals, placeholder, what string, get func(*client.Cl
 			}
 			return printJSON(cmd.OutOrStdout(), out)
 		},
+	}
+}
+
+// printYAML prints v as YAML: its JSON form (the same keys as --format
+// json, in the same order), in YAML's block style.
+func printYAML(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return err
+	}
+	blockStyle(&doc)
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return err
+	}
+	if err := enc.Close(); err != nil {
+		return err
+	}
+	_, err = w.Write(escapeJSON(buf.Bytes()))
+	return err
+}
+
+// blockStyle drops the flow style (JSON's braces and quotes) of n and what
+// it holds; the encoder quotes the strings that need it.
+func blockStyle(n *yaml.Node) {
+	n.Style = 0
+	for _, c := range n.Content {
+		blockStyle(c)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -36,7 +38,7 @@ func NewRoot() *cobra.Command {
 	pf.StringVar(&g.addr, "addr", "", "server URL (env WHARF_ADDR)")
 	pf.StringVar(&g.token, "token", "", "API token (env WHARF_TOKEN)")
 	pf.StringVar(&g.cacert, "cacert", "", "CA certificate file of the server (env WHARF_CACERT)")
-	pf.StringVar(&g.org, "org", "", "organization to act in (env WHARF_ORG; default: `wharf org use`'s, else the token's own)")
+	pf.StringVar(&g.org, "org", "", "organization to act in (env WHARF_ORG; default: the one 'wharf org use' chose, else the token's own)")
 	root.AddCommand(
 		newVersionCmd(g),
 		newServerCmd(g),
@@ -60,6 +62,7 @@ func NewRoot() *cobra.Command {
 		newUserCmd(g),
 	)
 	addCompletion(root, g)
+	refuseUnknownSubcommands(root)
 	return root
 }
 
@@ -123,7 +126,73 @@ func (g *globals) client() (*client.Client, error) {
 	return client.New(o)
 }
 
-func addListFlags(cmd *cobra.Command, f *listFlags) {
-	cmd.Flags().StringVar(&f.format, "format", "", "output: table (default), json, or a Go template on the JSON fields, such as '{{.name}}' or '{{.Name}}'")
+// addListFlags adds the output flags and --filter, whose keys are id, name
+// and label, and the extra keys the list has (state, node, service).
+func addListFlags(cmd *cobra.Command, f *listFlags, extraKeys ...string) {
+	cmd.Flags().StringVar(&f.format, "format", "", "output: table (default), json, yaml, or a Go template on the JSON fields, such as '{{.name}}' or '{{.Name}}'")
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "print IDs only")
+	f.filterKeys = append([]string{"id", "name", "label"}, extraKeys...)
+	cmd.Flags().StringArrayVarP(&f.filters, "filter", "f", nil, filterUsage(f.filterKeys))
+}
+
+// refuseUnknownSubcommands makes every command that only groups others
+// (`wharf service`, `wharf node`...) refuse an argument that names none of
+// them, with the nearest ones, instead of printing its help and exiting 0:
+// cobra does so for the root command only, on several lines.
+func refuseUnknownSubcommands(cmd *cobra.Command) {
+	for _, sub := range cmd.Commands() {
+		refuseUnknownSubcommands(sub)
+	}
+	if !cmd.HasSubCommands() || cmd.Runnable() {
+		return
+	}
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmd.Help()
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		for d := 1; d <= 2; d++ { // the nearest only
+			cmd.SuggestionsMinimumDistance = d
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += fmt.Sprintf("; did you mean %s?", quoteAll(s, " or "))
+				break
+			}
+		}
+		return fmt.Errorf("%s (see '%s --help')", msg, cmd.CommandPath())
+	}
+}
+
+// eachArg runs fn on every argument, printing what it returns on stdout or
+// its error on stderr, and goes on after a failure: `wharf service rm a b
+// c` removes what it can. One argument's error is the command's; with
+// several, the command fails when any did, naming them.
+func eachArg(cmd *cobra.Command, what string, args []string, fn func(ref string) (string, error)) error {
+	var failed []string
+	for _, ref := range args {
+		out, err := fn(ref)
+		if err != nil {
+			err = fmt.Errorf("%s %s: %w", what, ref, err)
+			if len(args) == 1 {
+				return err
+			}
+			printError(cmd.ErrOrStderr(), err)
+			failed = append(failed, ref)
+			continue
+		}
+		_ = say(cmd.OutOrStdout(), "%s\n", out)
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d of %d %ss failed: %s", len(failed), len(args), what, strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+// quoteAll quotes each of words and joins them with sep.
+func quoteAll(words []string, sep string) string {
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = strconv.Quote(w)
+	}
+	return strings.Join(q, sep)
 }

@@ -139,13 +139,9 @@ func secretRm(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			for _, ref := range args {
-				if err := c.RemoveSecret(cmd.Context(), ref); err != nil {
-					return fmt.Errorf("secret %s: %w", ref, err)
-				}
-				say(cmd.OutOrStdout(), "%s\n", ref)
-			}
-			return nil
+			return eachArg(cmd, "secret", args, func(ref string) (string, error) {
+				return ref, c.RemoveSecret(cmd.Context(), ref)
+			})
 		},
 	}
 }

@@ -34,7 +34,7 @@ func newServiceCmd(g *globals) *cobra.Command {
 type createFlags struct {
 	name, image, strategy, driver        string
 	replicas                             int
-	tags, env                            []string
+	tags, env, labels                    []string
 	constraints, affinities, publish     []string
 	reserveMemory, reserveCPU            string
 	memory, cpus                         string
@@ -49,10 +49,17 @@ func (f *createFlags) spec(args []string) (api.ServiceSpec, error) {
 	if err != nil {
 		return api.ServiceSpec{}, fmt.Errorf("--env: %w", err)
 	}
+	labels, err := parsePairs("label", f.labels)
+	if err != nil {
+		return api.ServiceSpec{}, fmt.Errorf("--label: %w", err)
+	}
+	if len(labels) == 0 {
+		labels = nil
+	}
 	spec := api.ServiceSpec{
 		Image: f.image, Command: args, Env: envMap, Replicas: f.replicas, Tags: f.tags, Strategy: f.strategy, Driver: f.driver,
 		Constraints: f.constraints, Affinities: f.affinities,
-		Autorestart: f.autorestart, Autodestroy: f.autodestroy,
+		Autorestart: f.autorestart, Autodestroy: f.autodestroy, Labels: labels,
 	}
 	// the server is the authority; this only spells them as it stores them
 	api.AutorestartPolicies.Normalize(&spec.Autorestart)
@@ -195,6 +202,7 @@ func serviceCreate(g *globals) *cobra.Command {
 	f.StringVar(&cf.image, "image", "", "image to run (docker driver)")
 	f.StringSliceVar(&cf.tags, "tag", nil, "node label every node must carry (k=v or k); repeatable")
 	f.StringSliceVarP(&cf.env, "env", "e", nil, "environment variable k=v; repeatable")
+	f.StringArrayVarP(&cf.labels, "label", "l", nil, "label of the service and its containers, k=v; repeatable")
 	f.StringVar(&cf.strategy, "strategy", "", "deployment strategy: EMPTIEST_NODE (default), HIGH_AVAILABILITY, EVERY_NODE, spread, binpack or random (any case, - or _)")
 	f.StringVar(&cf.driver, "driver", "", "driver that runs it: exec, docker or fake (default: docker for an image, exec for a command)")
 	f.StringArrayVar(&cf.constraints, "constraint", nil, "node constraint, e.g. zone==a, node.labels.disk!=hdd, node.os==linux, soft zone==~a; repeatable")
@@ -239,7 +247,7 @@ func serviceLs(g *globals) *cobra.Command {
 			return printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "STATE", "RUNNING", "IMAGE/COMMAND", "AGE"}, rows)
 		},
 	}
-	addListFlags(cmd, &f)
+	addListFlags(cmd, &f, "state")
 	return cmd
 }
 
@@ -265,7 +273,7 @@ func servicePs(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	addListFlags(cmd, &f)
+	addListFlags(cmd, &f, "state", "node")
 	return cmd
 }
 
@@ -296,7 +304,32 @@ func serviceScale(g *globals) *cobra.Command {
 		},
 	}
 	addWaitFlags(cmd, &wf)
+	// A negative number looks like a flag to cobra ("unknown shorthand
+	// flag: '1' in -1"): say what is wrong with it instead.
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		if neg := negativeNumberIn(err.Error()); neg != "" {
+			return fmt.Errorf("replicas %q: want a whole number, 0 or more (replicas cannot be negative)", neg)
+		}
+		return err
+	})
 	return cmd
+}
+
+// negativeNumberIn finds "-N" in pflag's "unknown shorthand flag: 'N' in
+// -N..." error, or "".
+func negativeNumberIn(msg string) string {
+	_, arg, ok := strings.Cut(msg, "unknown shorthand flag: ")
+	if !ok {
+		return ""
+	}
+	_, arg, ok = strings.Cut(arg, " in ")
+	if !ok || len(arg) < 2 || arg[0] != '-' {
+		return ""
+	}
+	if _, err := strconv.Atoi(arg); err != nil {
+		return ""
+	}
+	return arg
 }
 
 // serviceVerb is a command that posts verb to each service it names and
@@ -316,16 +349,15 @@ func serviceVerb(g *globals, verb, short, long string) *cobra.Command {
 				return err
 			}
 			var targets []target
-			for _, id := range args {
+			err = eachArg(cmd, "service", args, func(id string) (string, error) {
 				s, err := c.ServiceAction(cmd.Context(), id, verb)
-				if err != nil {
-					return fmt.Errorf("service %s: %w", id, err)
+				if err == nil {
+					targets = append(targets, target{s.ID, s.Name, s.RestartGeneration})
 				}
-				say(cmd.OutOrStdout(), "%s\n", s.Name)
-				targets = append(targets, target{s.ID, s.Name, s.RestartGeneration})
-			}
-			if !waits || wf.detach {
-				return nil
+				return s.Name, err
+			})
+			if err != nil || !waits || wf.detach {
+				return err
 			}
 			return waitServices(cmd.Context(), c, cmd.ErrOrStderr(), wf.timeout, targets)
 		},
@@ -344,13 +376,9 @@ func serviceRm(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			for _, id := range args {
-				if err := c.RemoveService(cmd.Context(), id); err != nil {
-					return fmt.Errorf("service %s: %w", id, err)
-				}
-				say(cmd.OutOrStdout(), "%s\n", id)
-			}
-			return nil
+			return eachArg(cmd, "service", args, func(id string) (string, error) {
+				return id, c.RemoveService(cmd.Context(), id)
+			})
 		},
 	}
 }

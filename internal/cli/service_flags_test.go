@@ -85,7 +85,7 @@ func TestUpdateFlagsRollbackPatch(t *testing.T) {
 	var f updateFlags
 	f.rbParallelism, f.rbOrder = 3, api.OrderStartFirst
 	cur := api.ServiceSpec{Rollback: &api.UpdateConfig{Delay: "2s"}}
-	p, err := f.patch(cmd, cur)
+	p, err := f.patch(cmd, cur, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

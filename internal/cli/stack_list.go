@@ -42,7 +42,7 @@ func stackLs(g *globals) *cobra.Command {
 			return printList(cmd.OutOrStdout(), f, []string{"NAME", "SERVICES", "RUNNING", "STATE", "CREATED"}, rows)
 		},
 	}
-	addListFlags(cmd, &f)
+	addListFlags(cmd, &f, "state")
 	return cmd
 }
 
@@ -74,10 +74,7 @@ func stackPs(g *globals) *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("service %s: %w", s.Name, err)
 				}
-				slices.SortFunc(cts, func(a, b api.Container) int { return strings.Compare(a.Name, b.Name) })
-				for _, ct := range cts {
-					rows = append(rows, containerRow(ct, s.Name, nodeName))
-				}
+				rows = append(rows, containerRows(cts, s.Name, nodeName)...)
 			}
 			if err := printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "SERVICE", "STATE", "DESIRED", "NODE", "PORT", "EXIT", "STARTED", "ERROR"}, rows); err != nil {
 				return err
@@ -99,7 +96,7 @@ func stackPs(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	addListFlags(cmd, &f)
+	addListFlags(cmd, &f, "state", "node", "service")
 	return cmd
 }
 
@@ -117,14 +114,10 @@ func stackVerb(g *globals, verb, short string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			for _, id := range args {
+			return eachArg(cmd, "stack", args, func(id string) (string, error) {
 				s, err := c.StackAction(cmd.Context(), id, verb)
-				if err != nil {
-					return fmt.Errorf("stack %s: %w", id, err)
-				}
-				say(cmd.OutOrStdout(), "%s\n", s.Name)
-			}
-			return nil
+				return s.Name, err
+			})
 		},
 	}
 }
@@ -137,13 +130,9 @@ func stackRm(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			for _, id := range args {
-				if err := c.RemoveStack(cmd.Context(), id); err != nil {
-					return fmt.Errorf("stack %s: %w", id, err)
-				}
-				say(cmd.OutOrStdout(), "%s\n", id)
-			}
-			return nil
+			return eachArg(cmd, "stack", args, func(id string) (string, error) {
+				return id, c.RemoveStack(cmd.Context(), id)
+			})
 		},
 	}
 }

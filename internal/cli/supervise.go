@@ -160,7 +160,7 @@ func upDetached(ctx context.Context, out io.Writer, o upOptions) error {
 		if _, err := os.Stat(readyFile); err == nil {
 			b, _ := os.ReadFile(logPath)
 			_, _ = out.Write(b)
-			fmt.Fprintf(out, "The cluster runs in the background (pid %d, log %s); stop it with `wharf down`.\n", cmd.Process.Pid, logPath)
+			fmt.Fprintf(out, "The cluster runs in the background (pid %d, log %s); stop it with `%s`.\n", cmd.Process.Pid, logPath, downCommand(o.dataDir))
 			return nil
 		}
 		select {

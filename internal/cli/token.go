@@ -104,19 +104,15 @@ func tokenLs(g *globals) *cobra.Command {
 
 func tokenRm(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use: "rm TOKEN-ID...", Short: "Revoke API tokens", Args: cobra.MinimumNArgs(1),
+		Use: "rm TOKEN...", Short: "Revoke API tokens, named by ID or name (a name several tokens share is refused, listing their IDs)", Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.client()
 			if err != nil {
 				return err
 			}
-			for _, id := range args {
-				if err := c.RemoveToken(cmd.Context(), id); err != nil {
-					return fmt.Errorf("token %s: %w", id, err)
-				}
-				say(cmd.OutOrStdout(), "%s\n", id)
-			}
-			return nil
+			return eachArg(cmd, "token", args, func(id string) (string, error) {
+				return id, c.RemoveToken(cmd.Context(), id)
+			})
 		},
 	}
 }

@@ -67,6 +67,11 @@ func newDownCmd() *cobra.Command {
 		Short: "Stop the local cluster that `wharf up` runs",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("data-dir") {
+				if cfg, err := LoadConfig(); err == nil && cfg.UpDataDir != "" {
+					dataDir = cfg.UpDataDir
+				}
+			}
 			pid, err := readPID(filepath.Join(dataDir, "up.pid"))
 			if err != nil || !alive(pid) {
 				return fmt.Errorf("no cluster is running from %s", dataDir)
@@ -85,7 +90,7 @@ func newDownCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir("up"), "the data dir 'wharf up' used")
+	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir("up"), "the data dir 'wharf up' used; without it, the one the client config remembers from the last 'wharf up', else this")
 	return cmd
 }
 
@@ -96,7 +101,7 @@ func runUp(ctx context.Context, out io.Writer, o upOptions) error {
 	}
 	pidFile := filepath.Join(o.dataDir, "up.pid")
 	if pid, err := readPID(pidFile); err == nil && pid != os.Getpid() && alive(pid) {
-		return fmt.Errorf("a cluster is already running from %s (pid %d); stop it with `wharf down --data-dir %s`", o.dataDir, pid, o.dataDir)
+		return fmt.Errorf("a cluster is already running from %s (pid %d); stop it with `%s`", o.dataDir, pid, downCommand(o.dataDir))
 	}
 	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
 		return err
@@ -132,6 +137,9 @@ func runUp(ctx context.Context, out io.Writer, o upOptions) error {
 	}
 	if err := waitNodes(ctx, c, o.nodes); err != nil {
 		return err
+	}
+	if abs, err := filepath.Abs(o.dataDir); err == nil {
+		cfg.UpDataDir = abs // for wharf down
 	}
 	cfgPath, err := SaveConfig(cfg)
 	if err != nil {
@@ -276,6 +284,31 @@ Try:
 	if !o.background {
 		fmt.Fprintln(out, "Press Ctrl-C to stop the cluster; run `wharf up` again to resume it.")
 	}
+}
+
+// downCommand is the command that stops the cluster `wharf up` runs from
+// dataDir: `wharf down`, with --data-dir when it is not the default (the
+// client config remembers it too, but another cluster's `wharf up`, or a
+// login, may have rewritten it since).
+func downCommand(dataDir string) string {
+	abs, err := filepath.Abs(dataDir)
+	if err == nil && abs == defaultDataDir("up") {
+		return "wharf down"
+	}
+	if err != nil {
+		abs = dataDir
+	}
+	return "wharf down --data-dir " + shellQuote(abs)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '/' || r == '-' || r == '_' || r == '.' || r == ':' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func selfPath() string {

@@ -58,12 +58,37 @@ func (d *Domain) ContainerLogs(ctx context.Context, a Actor, ref string, follow 
 	if c.Spec.Node == "" {
 		return newErr(errdefs.ErrConflict, "container %s is not placed on a node yet, so it has no logs", containerLabel(c))
 	}
+	if err := neverStarted(c); err != nil {
+		return err
+	}
 	src, err := d.logSource()
 	if err != nil {
 		return err
 	}
 	openStream(w)
 	return src.ContainerLogs(ctx, c, follow, tail, w)
+}
+
+// neverStarted is a conflict saying why a placed container that its node
+// reported stopped, yet never started, has no logs (with its last error,
+// when the node told one), or one still pending with an error; nil for
+// the others, whose logs the node is asked for.
+func neverStarted(c *api.Container) error {
+	if !c.Status.StartedAt.IsZero() || c.Status.ExitCode != nil {
+		return nil
+	}
+	switch c.Status.State {
+	case api.ContainerStopped, api.ContainerTerminating, api.ContainerTerminated:
+		if c.Status.Reason == "" {
+			return newErr(errdefs.ErrConflict, "container %s never started, so it has no logs", containerLabel(c))
+		}
+		return newErr(errdefs.ErrConflict, "container %s never started, so it has no logs; its last error: %s", containerLabel(c), c.Status.Reason)
+	case api.ContainerPending:
+		if c.Status.Reason != "" {
+			return newErr(errdefs.ErrConflict, "container %s has not started yet, so it has no logs; its last error: %s", containerLabel(c), c.Status.Reason)
+		}
+	}
+	return nil
 }
 
 // ServiceLogs writes to w the logs of all the placed containers of the

@@ -88,9 +88,19 @@ func servicePatchFields(patch json.RawMessage) (map[string]json.RawMessage, erro
 // patchSpec applies the fields of raw (present names them) to spec.
 func patchSpec(spec api.ServiceSpec, raw json.RawMessage, present map[string]json.RawMessage) (api.ServiceSpec, error) {
 	next := spec
-	// A map named in the patch is replaced, not merged (lists always are).
+	// A map or object named in the patch is replaced, not merged (lists
+	// always are).
 	if _, ok := present["env"]; ok {
 		next.Env = nil
+	}
+	if _, ok := present["labels"]; ok {
+		next.Labels = nil
+	}
+	if _, ok := present["resources"]; ok {
+		next.Resources = api.Resources{}
+	}
+	if _, ok := present["reservations"]; ok {
+		next.Reservations = api.Resources{}
 	}
 	if _, ok := present["healthcheck"]; ok {
 		next.Healthcheck = nil

@@ -188,24 +188,26 @@ func (d *Domain) ListTokens(ctx context.Context, a Actor, p Page) (api.List[api.
 	return out, err
 }
 
-// DeleteToken removes an API token; it stops working at once. A user may
-// delete their own tokens; an owner of the organization any of its. It
-// refuses the last admin token of no user in "default", so the cluster is
-// never left without one; a token the actor may not see is not found.
-func (d *Domain) DeleteToken(ctx context.Context, a Actor, id string) error {
+// DeleteToken removes an API token, named by its ID or, as `wharf token
+// ls` shows it, by its name; it stops working at once. Names need not be
+// unique: a name that several tokens the actor sees have is a conflict that
+// lists their IDs. A user may delete their own tokens; an owner of the
+// organization any of its. It refuses the last admin token of no user in
+// "default", so the cluster is never left without one; a token the actor
+// may not see is not found.
+func (d *Domain) DeleteToken(ctx context.Context, a Actor, ref string) error {
 	if a.User == "" {
 		if err := a.need(OrgManage); err != nil {
 			return err
 		}
 	}
+	noteObject(ctx, ref)
+	found, err := d.resolveToken(ctx, a, ref)
+	if err != nil {
+		return err
+	}
+	t, id := *found, found.ID
 	noteObject(ctx, id)
-	var t records.Token
-	if err := d.st.Get(ctx, store.KindTokens, id, &t); err != nil {
-		return explainWrite(err, "token", id)
-	}
-	if !a.canSeeToken(&t) {
-		return notFoundErr("token", id)
-	}
 	if t.User != a.User || a.User == "" {
 		if err := a.need(OrgManage); err != nil {
 			return err
@@ -236,6 +238,40 @@ func (d *Domain) DeleteToken(ctx context.Context, a Actor, id string) error {
 		return explainWrite(err, "token", id)
 	}
 	return nil
+}
+
+// resolveToken finds a token the actor may see by ID, else by name.
+func (d *Domain) resolveToken(ctx context.Context, a Actor, ref string) (*records.Token, error) {
+	var t records.Token
+	err := d.st.Get(ctx, store.KindTokens, ref, &t)
+	if err == nil && a.canSeeToken(&t) {
+		return &t, nil
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, explainWrite(err, "token", ref)
+	}
+	all, _, err := store.ListAll[records.Token](ctx, d.st, store.KindTokens)
+	if err != nil {
+		return nil, err
+	}
+	var found []*records.Token
+	for _, o := range all {
+		if o.Name == ref && a.canSeeToken(o) {
+			found = append(found, o)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return nil, notFoundErr("token", ref)
+	case 1:
+		return found[0], nil
+	default:
+		ids := make([]string, len(found))
+		for i, o := range found {
+			ids[i] = o.ID
+		}
+		return nil, newErr(errdefs.ErrConflict, "%d tokens are named %q; name one by its ID: %s", len(found), ref, strings.Join(ids, ", "))
+	}
 }
 
 // Authenticate finds the API token whose secret this is and returns the

@@ -20,6 +20,7 @@ func validateDockerFields(spec *api.ServiceSpec) error {
 		return errdefs.Invalid("spec.ports", "the %s driver publishes no ports: it hands each workload a free port in PORT", spec.DriverName())
 	}
 	seen := map[string]bool{}
+	hostPorts := map[string]int{} // "host:PORT/PROTO": the container port
 	for i, p := range spec.Ports {
 		field := fmt.Sprintf("spec.ports[%d]", i)
 		if p.ContainerPort < 1 || p.ContainerPort > 65535 {
@@ -42,6 +43,14 @@ func validateDockerFields(spec *api.ServiceSpec) error {
 			return errdefs.Invalid(field, "container port %s is published twice", key)
 		}
 		seen[key] = true
+		if p.HostPort == 0 {
+			continue
+		}
+		hostKey := "host:" + strconv.Itoa(p.HostPort) + "/" + proto
+		if prev, dup := hostPorts[hostKey]; dup {
+			return errdefs.Invalid(field+".host_port", "host port %d/%s is published twice (for container ports %d and %d): a host port can take one; pick another host port, or 0 for a free one", p.HostPort, proto, prev, p.ContainerPort)
+		}
+		hostPorts[hostKey] = p.ContainerPort
 	}
 	if spec.Resources.MemoryBytes < 0 || (spec.Resources.MemoryBytes > 0 && spec.Resources.MemoryBytes < 6<<20) {
 		return errdefs.Invalid("spec.resources.memory_bytes", "must be 0 (no limit) or at least 6 MiB, got %d", spec.Resources.MemoryBytes)

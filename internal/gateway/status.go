@@ -42,9 +42,10 @@ func (g *Gateway) applyReports(ctx context.Context, node string, reports []api.C
 		}
 		latest[r.ID] = r.Status
 	}
+	label := g.nodeLabel(node)
 	for len(order) > 0 {
 		n := min(len(order), reportChunk)
-		if err := g.applyChunk(ctx, node, order[:n], latest); err != nil {
+		if err := g.applyChunk(ctx, node, label, order[:n], latest); err != nil {
 			return err
 		}
 		order = order[n:]
@@ -52,7 +53,24 @@ func (g *Gateway) applyReports(ctx context.Context, node string, reports []api.C
 	return nil
 }
 
-func (g *Gateway) applyChunk(ctx context.Context, node string, ids []string, latest map[string]api.ContainerStatus) error {
+// nodeLabel returns a function that names node in event messages: its
+// name (what tables show), read once when first needed; its ID when it
+// has none or cannot be read.
+func (g *Gateway) nodeLabel(node string) func(context.Context) string {
+	var label string
+	return func(ctx context.Context) string {
+		if label == "" {
+			label = node
+			var n api.Node
+			if err := g.store.Get(ctx, store.KindNodes, node, &n); err == nil && n.Name != "" {
+				label = n.Name
+			}
+		}
+		return label
+	}
+}
+
+func (g *Gateway) applyChunk(ctx context.Context, node string, label func(context.Context) string, ids []string, latest map[string]api.ContainerStatus) error {
 	var err error
 	for attempt := 0; attempt < reportAttempts; attempt++ {
 		t := g.store.Txn()
@@ -87,7 +105,7 @@ func (g *Gateway) applyChunk(ctx context.Context, node string, ids []string, lat
 			t.Update(store.KindContainers, &c)
 			if st.State != old {
 				t.Emit(api.Event{Kind: "container", Object: id, Org: c.Org, Name: c.Name, Type: "state", State: string(st.State),
-					Message: stateMessage(&c, node)})
+					Message: stateMessage(&c, label(ctx))})
 			}
 		}
 		err = t.Commit(ctx)

@@ -153,3 +153,33 @@ func TestAgentNumbersRuns(t *testing.T) {
 		t.Errorf("the new agent started r1 %d times", n)
 	}
 }
+
+// A container's state event names its node by name, as the tables do
+// (issue 13, item 7); the node's ID stays in the container's spec.
+func TestStateEventNamesTheNode(t *testing.T) {
+	e := newEnv(t)
+	cert, serial := nodeCert(t, e.ca, "a10e787f")
+	if err := e.st.Create(e.ctx, store.KindNodes, &api.Node{Meta: api.Meta{ID: "a10e787f", Name: "alpha"}, State: api.NodeDeployed, CertSerial: serial}); err != nil {
+		t.Fatal(err)
+	}
+	c := &api.Container{Meta: api.Meta{ID: "c1", Name: "web-1"},
+		Spec:   api.ContainerSpec{Service: "s1", Slot: 1, Node: "a10e787f", Desired: api.ContainerRunning},
+		Status: api.ContainerStatus{State: api.ContainerPending}}
+	if err := e.st.Create(e.ctx, store.KindContainers, c); err != nil {
+		t.Fatal(err)
+	}
+	postStatus(t, agentClient(t, e, cert), "c1", api.ContainerStatus{State: api.ContainerRunning, Run: 1, PID: 7})
+	all, _, err := e.st.Events(e.ctx, store.EventCursor{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []string
+	for _, ev := range all {
+		if ev.Kind == "container" && ev.Object == "c1" && ev.Type == "state" {
+			msgs = append(msgs, ev.Message)
+		}
+	}
+	if want := []string{"Running on node alpha"}; !slices.Equal(msgs, want) {
+		t.Errorf("container events %q, want %q", msgs, want)
+	}
+}

@@ -51,11 +51,17 @@ type EventCursor struct {
 	Seq int
 }
 
-// ParseEventCursor reads "<rev>" or "<rev>.<seq>". A bare revision means
-// every event of that revision has been seen.
+// EventsNow is the cursor "now": only the events written from then on.
+var EventsNow = EventCursor{Rev: -1}
+
+// ParseEventCursor reads "<rev>" or "<rev>.<seq>", or "now" (EventsNow). A
+// bare revision means every event of that revision has been seen.
 func ParseEventCursor(s string) (EventCursor, error) {
 	if s == "" {
 		return EventCursor{}, nil
+	}
+	if s == "now" {
+		return EventsNow, nil
 	}
 	revS, seqS, hasSeq := strings.Cut(s, ".")
 	rev, err := strconv.ParseInt(revS, 10, 64)
@@ -94,6 +100,10 @@ func decodeEvent(key string, value []byte, rev int64) (api.Event, error) {
 // follows).
 func (s *Store) Events(ctx context.Context, since EventCursor, limit int) ([]api.Event, int64, error) {
 	p := s.kindPrefix(KindEvents)
+	if since.Rev < 0 { // now: nothing yet
+		rev, err := s.currentRev(ctx)
+		return nil, rev, err
+	}
 	fetch := int64(0)
 	if limit > 0 {
 		// A few more than asked: events of the cursor's own revision that
@@ -135,6 +145,17 @@ func (s *Store) Events(ctx context.Context, since EventCursor, limit int) ([]api
 	}
 }
 
+// currentRev is the store's revision now.
+func (s *Store) currentRev(ctx context.Context) (int64, error) {
+	octx, cancel := s.opContext(ctx)
+	defer cancel()
+	resp, err := s.cli.Get(octx, s.kindPrefix(KindEvents), clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		return 0, wrapEtcd(err)
+	}
+	return resp.Header.Revision, nil
+}
+
 func sortEvents(ev []api.Event) {
 	// Already sorted by revision; order by seq inside one revision.
 	for i := 1; i < len(ev); i++ {
@@ -151,6 +172,14 @@ func (s *Store) WatchEvents(ctx context.Context, since EventCursor) <-chan Event
 	ch := make(chan EventOrError, 64)
 	go func() {
 		defer close(ch)
+		if since.Rev < 0 { // now: every event of the current revision is seen
+			rev, err := s.currentRev(ctx)
+			if err != nil {
+				sendEvent(ctx, ch, EventOrError{Err: err})
+				return
+			}
+			since = EventCursor{Rev: rev, Seq: 1 << 30}
+		}
 		past, rev, err := s.Events(ctx, since, 0)
 		if err != nil {
 			sendEvent(ctx, ch, EventOrError{Err: err})
