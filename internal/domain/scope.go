@@ -7,9 +7,11 @@ package domain
 // leaked.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/wharfhq/wharf/api"
@@ -35,21 +37,36 @@ func stackNameKey(org, name string) string {
 	return records.NameKey(store.KindStacks, OrgName(org), name)
 }
 
-// orgField is the only field rawOrg reads.
-type orgField struct {
-	Org string `json:"org"`
-}
-
 // rawOrg is the organization of a stored object, read without decoding
-// the rest of it: encoding/json matches only the top-level "org" key to
-// the struct's one field, skipping every other value (nested objects
-// such as labels included), so a label named "org" cannot spoof it.
+// the rest of it: it walks the object's top-level keys only, skipping
+// every other value whole (nested objects such as labels included, so a
+// label named "org" cannot spoof it), and stops at "org". Objects write
+// their Meta first (id, name, org), so a list reads a few bytes of each;
+// an object stored before organizations has no "org" and is read to its
+// end, as "default".
 func rawOrg(raw store.RawObject) (string, error) {
-	var f orgField
-	if err := json.Unmarshal(raw.Value, &f); err != nil {
-		return "", err
+	dec := json.NewDecoder(bytes.NewReader(raw.Value))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", fmt.Errorf("stored %s is not a JSON object", raw.ID)
 	}
-	return OrgName(f.Org), nil
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return "", err
+		}
+		if k == "org" {
+			var org string
+			if err := dec.Decode(&org); err != nil {
+				return "", err
+			}
+			return OrgName(org), nil
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return "", err
+		}
+	}
+	return DefaultOrg, nil
 }
 
 // rawPage reads a page of kind as stored, keeping only the actor's
@@ -119,15 +136,22 @@ func (d *Domain) quotas(ctx context.Context, org string) (api.Quotas, error) {
 // and together overshoot the quota. An organization without a containers
 // quota takes no lock. (The lock is in this server's memory: one server
 // is active at a time, see docs/architecture.md.)
-func (d *Domain) quotaGuard(ctx context.Context, a Actor) (unlock func(), err error) {
-	q, err := d.quotas(ctx, a.orgOf())
+// It returns the organization's quotas as read under the lock, for
+// checkContainerQuota.
+func (d *Domain) quotaGuard(ctx context.Context, a Actor) (unlock func(), q api.Quotas, err error) {
+	q, err = d.quotas(ctx, a.orgOf())
 	if err != nil || q.Containers <= 0 {
-		return func() {}, err
+		return func() {}, q, err
 	}
 	m, _ := d.orgLocks.LoadOrStore(a.orgOf(), &sync.Mutex{})
 	mu := m.(*sync.Mutex)
 	mu.Lock()
-	return mu.Unlock, nil
+	// Read again under the lock: the quota may have changed meanwhile.
+	if q, err = d.quotas(ctx, a.orgOf()); err != nil {
+		mu.Unlock()
+		return func() {}, q, err
+	}
+	return mu.Unlock, q, nil
 }
 
 // checkContainerQuota refuses, as forbidden, a change that makes the
@@ -138,12 +162,11 @@ func (d *Domain) quotaGuard(ctx context.Context, a Actor) (unlock func(), err er
 // containers asked for by new services (containersOf counts). A change
 // that does not raise the sum is let through even over the quota, so an
 // organization over it can always scale down.
-func (d *Domain) checkContainerQuota(ctx context.Context, a Actor, set map[string]int, add ...int) error {
-	org := a.orgOf()
-	q, err := d.quotas(ctx, org)
-	if err != nil || q.Containers <= 0 {
-		return err
+func (d *Domain) checkContainerQuota(ctx context.Context, a Actor, q api.Quotas, set map[string]int, add ...int) error {
+	if q.Containers <= 0 {
+		return nil
 	}
+	org := a.orgOf()
 	services, _, err := store.ListAll[api.Service](ctx, d.st, store.KindServices)
 	if err != nil {
 		return err

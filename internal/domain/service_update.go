@@ -29,7 +29,7 @@ func (d *Domain) UpdateService(ctx context.Context, a Actor, ref string, patch j
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := d.quotaGuard(ctx, a)
+	unlock, quotas, err := d.quotaGuard(ctx, a)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +54,7 @@ func (d *Domain) UpdateService(ctx context.Context, a Actor, ref string, patch j
 		if reflect.DeepEqual(next, svc.Spec) {
 			return nil, store.ErrNoChange
 		}
-		if err := d.checkContainerQuota(ctx, a, map[string]int{svc.ID: containersOf(&next)}); err != nil {
+		if err := d.checkContainerQuota(ctx, a, quotas, map[string]int{svc.ID: containersOf(&next)}); err != nil {
 			return nil, err
 		}
 		return []api.Event{setSpec(svc, next, "")}, nil

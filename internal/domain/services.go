@@ -39,12 +39,12 @@ func (d *Domain) CreateService(ctx context.Context, a Actor, name string, spec a
 	if err := d.CheckSecretRefs(ctx, a, &spec, "spec"); err != nil {
 		return nil, err
 	}
-	unlock, err := d.quotaGuard(ctx, a)
+	unlock, quotas, err := d.quotaGuard(ctx, a)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	if err := d.checkContainerQuota(ctx, a, nil, containersOf(&spec)); err != nil {
+	if err := d.checkContainerQuota(ctx, a, quotas, nil, containersOf(&spec)); err != nil {
 		return nil, err
 	}
 	svc := api.Service{
@@ -148,7 +148,7 @@ func (d *Domain) ScaleService(ctx context.Context, a Actor, ref string, replicas
 	if err := ValidateReplicas(n); err != nil {
 		return nil, err
 	}
-	unlock, err := d.quotaGuard(ctx, a)
+	unlock, quotas, err := d.quotaGuard(ctx, a)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +162,7 @@ func (d *Domain) ScaleService(ctx context.Context, a Actor, ref string, replicas
 		case svc.Spec.Replicas == n:
 			return nil, store.ErrNoChange
 		}
-		if err := d.checkContainerQuota(ctx, a, map[string]int{svc.ID: n}); err != nil {
+		if err := d.checkContainerQuota(ctx, a, quotas, map[string]int{svc.ID: n}); err != nil {
 			return nil, err
 		}
 		old := svc.Spec.Replicas

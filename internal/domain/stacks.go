@@ -109,13 +109,13 @@ func (d *Domain) DeployStack(ctx context.Context, a Actor, name string, spec api
 			return api.DeployStackResult{}, err
 		}
 	}
-	unlock, err := d.quotaGuard(ctx, a)
+	unlock, quotas, err := d.quotaGuard(ctx, a)
 	if err != nil {
 		return api.DeployStackResult{}, err
 	}
 	defer unlock()
 	for attempt := 1; ; attempt++ {
-		res, err := d.deployOnce(ctx, a, name, spec, dryRun)
+		res, err := d.deployOnce(ctx, a, quotas, name, spec, dryRun)
 		retry := errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrExists) || errors.Is(err, store.ErrNotFound)
 		switch {
 		case err == nil:
@@ -134,7 +134,7 @@ func (d *Domain) DeployStack(ctx context.Context, a Actor, name string, spec api
 // deployOnce reads the stack and the services, plans and, unless dryRun or
 // nothing changes, commits. Store conflicts come back as they are, to be
 // retried.
-func (d *Domain) deployOnce(ctx context.Context, a Actor, name string, spec api.StackSpec, dryRun bool) (api.DeployStackResult, error) {
+func (d *Domain) deployOnce(ctx context.Context, a Actor, quotas api.Quotas, name string, spec api.StackSpec, dryRun bool) (api.DeployStackResult, error) {
 	// Services first, then the stack: a stack and its services are made in
 	// one transaction, so a stack read after the list is never older than
 	// it. Read the other way round, a concurrent first deploy could show
@@ -164,7 +164,7 @@ func (d *Domain) deployOnce(ctx context.Context, a Actor, name string, spec api.
 	if err != nil {
 		return api.DeployStackResult{}, err
 	}
-	if err := d.checkContainerQuota(ctx, a, p.replicas(), p.newContainers()...); err != nil {
+	if err := d.checkContainerQuota(ctx, a, quotas, p.replicas(), p.newContainers()...); err != nil {
 		return api.DeployStackResult{}, err
 	}
 	specChanged := created || !sameJSON(st.Spec, spec)
