@@ -7,7 +7,6 @@ package domain
 // leaked.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -38,35 +37,70 @@ func stackNameKey(org, name string) string {
 }
 
 // rawOrg is the organization of a stored object, read without decoding
-// the rest of it: it walks the object's top-level keys only, skipping
-// every other value whole (nested objects such as labels included, so a
-// label named "org" cannot spoof it), and stops at "org". Objects write
-// their Meta first (id, name, org), so a list reads a few bytes of each;
-// an object stored before organizations has no "org" and is read to its
-// end, as "default".
+// the rest of it. Only its top-level "org" key counts (a label named
+// "org", nested deeper, cannot spoof it). Objects are written by Go's
+// encoding/json with their Meta first (id, name, org), so orgFromPrefix
+// finds the organization in the first bytes; anything it cannot read so
+// (an object stored before organizations, with no "org") is decoded as a
+// whole, and one with no "org" is in "default".
 func rawOrg(raw store.RawObject) (string, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw.Value))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return "", fmt.Errorf("stored %s is not a JSON object", raw.ID)
+	if org, ok := orgFromPrefix(raw.Value); ok {
+		return OrgName(org), nil
 	}
-	for dec.More() {
-		k, err := dec.Token()
-		if err != nil {
-			return "", err
+	var f struct {
+		Org string `json:"org"`
+	}
+	if err := json.Unmarshal(raw.Value, &f); err != nil {
+		return "", fmt.Errorf("stored %s: %w", raw.ID, err)
+	}
+	return OrgName(f.Org), nil
+}
+
+// orgFromPrefix reads compact JSON's leading top-level keys while their
+// values are plain strings, up to "org"; ok is false when it meets
+// anything else first (a value that is not a string, an escape,
+// whitespace), and the caller decodes the object instead.
+func orgFromPrefix(b []byte) (org string, ok bool) {
+	if len(b) < 2 || b[0] != '{' {
+		return "", false
+	}
+	i := 1
+	str := func() (string, bool) { // a string without escapes at b[i]
+		if i >= len(b) || b[i] != '"' {
+			return "", false
 		}
-		if k == "org" {
-			var org string
-			if err := dec.Decode(&org); err != nil {
-				return "", err
+		j := i + 1
+		for j < len(b) && b[j] != '"' {
+			if b[j] == '\\' || b[j] < 0x20 {
+				return "", false
 			}
-			return OrgName(org), nil
+			j++
 		}
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return "", err
+		if j >= len(b) {
+			return "", false
 		}
+		v := string(b[i+1 : j])
+		i = j + 1
+		return v, true
 	}
-	return DefaultOrg, nil
+	for {
+		key, ok := str()
+		if !ok || i >= len(b) || b[i] != ':' {
+			return "", false
+		}
+		i++
+		val, ok := str()
+		if !ok || i >= len(b) {
+			return "", false
+		}
+		if key == "org" {
+			return val, true
+		}
+		if b[i] != ',' {
+			return "", false
+		}
+		i++
+	}
 }
 
 // rawPage reads a page of kind as stored, keeping only the actor's

@@ -428,3 +428,35 @@ func TestContainerQuotaHoldsUnderConcurrentCreates(t *testing.T) {
 		t.Fatalf("made %d services and refused %d under a quota of 3 containers", made, refused)
 	}
 }
+
+// TestRawOrgAgreesWithDecoding: the prefix reader and a whole decode
+// agree on every shape of stored object: org early or late or missing, a
+// nested "org", escapes, whitespace, non-string values first.
+func TestRawOrgAgreesWithDecoding(t *testing.T) {
+	for _, v := range []string{
+		`{"id":"x","name":"web","org":"b","labels":{"org":"a"}}`,
+		`{"id":"x","name":"web","labels":{"org":"a"},"org":"b"}`,
+		`{"id":"x","labels":{"org":"a"}}`,
+		`{"id":"x","name":"w\"eb","org":"b"}`,
+		`{"id":"x","name":"web\u0041","org":"c"}`,
+		`{ "id" : "x", "org" : "b" }`,
+		`{"revision":3,"org":"b"}`,
+		`{"id":"x","org":""}`,
+		`{"id":"x","org":"b\u0062"}`,
+		`{}`,
+	} {
+		var f struct {
+			Org string `json:"org"`
+		}
+		if err := json.Unmarshal([]byte(v), &f); err != nil {
+			t.Fatal(err)
+		}
+		got, err := rawOrg(store.RawObject{ID: "x", Value: []byte(v)})
+		if err != nil || got != OrgName(f.Org) {
+			t.Errorf("%s: rawOrg %q %v, decoding says %q", v, got, err, OrgName(f.Org))
+		}
+	}
+	if _, err := rawOrg(store.RawObject{ID: "x", Value: []byte(`[1]`)}); err == nil {
+		t.Error("a stored array read as an object")
+	}
+}
