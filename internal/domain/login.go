@@ -25,11 +25,14 @@ var errLogin = newErr(errdefs.ErrUnauthorized, "wrong user name or password")
 // The API counts failures against the caller's address.
 func (d *Domain) Login(ctx context.Context, req api.LoginRequest) (api.TokenCreated, error) {
 	var u records.User
-	err := d.st.Get(ctx, store.KindUsers, req.User, &u)
+	err := store.ErrNotFound // a name that cannot be a user's is not looked up
+	if userNameRE.MatchString(req.User) {
+		err = d.st.Get(ctx, store.KindUsers, req.User, &u)
+	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return api.TokenCreated{}, err
 	}
-	if err != nil || !userNameRE.MatchString(req.User) || len(req.Password) > 1024 {
+	if err != nil || len(req.Password) > 1024 {
 		passwordMatches(req.Password, dummyHash())
 		return api.TokenCreated{}, errLogin
 	}
