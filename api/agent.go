@@ -88,6 +88,10 @@ type Assignments struct {
 	// secrets, by container ID. A node receives only its own containers'
 	// secrets; the agent keeps them in memory and hands them to drivers.
 	Secrets map[string][]SecretFile `json:"secrets,omitempty"`
+	// RegistryAuths are the credentials for the registries the images of
+	// the containers listed here come from, by registry host ("host:port",
+	// "docker.io" for Docker Hub). A node receives only those.
+	RegistryAuths map[string]RegistryAuth `json:"registry_auths,omitempty"`
 }
 
 // RenewRequest is the body of POST /agent/v1/renew: a CSR for a new key.

@@ -125,6 +125,9 @@ type ServiceSpec struct {
 	// with the exec driver. (The docker driver lands in a later issue.)
 	Image   string   `json:"image,omitempty"`
 	Command []string `json:"command,omitempty"`
+	// PullPolicy says when a node pulls Image: missing (default), always,
+	// never or build (see PullPolicies).
+	PullPolicy string `json:"pull_policy,omitempty"`
 	// Entrypoint overrides the image's entrypoint (docker driver).
 	Entrypoint []string `json:"entrypoint,omitempty"`
 	// Ports to publish on the node. HostPort 0 picks a free port.
