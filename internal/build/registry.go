@@ -92,7 +92,7 @@ func (reg Registry) nameOptions() []name.Option {
 func Repository(reg Registry, stack, svc string, b *compose.Build) (name.Repository, string, error) {
 	img := b.Image
 	if img != "" && explicitRegistry(img) {
-		ref, err := name.ParseReference(img, append(reg.nameOptions(), name.StrictValidation)...)
+		ref, err := name.ParseReference(img, reg.nameOptions()...)
 		if err != nil {
 			return name.Repository{}, "", fmt.Errorf("service %s: image %q: %w", svc, img, err)
 		}
