@@ -2,7 +2,6 @@ package cli
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -38,7 +37,7 @@ func buildImages(cmd *cobra.Command, g *globals, c *client.Client, st *compose.S
 	ctx := cmd.Context()
 	var info api.RegistryInfo
 	if err := c.Do(ctx, http.MethodGet, "/v1/registry", nil, &info); err != nil {
-		if isNotFound(err) {
+		if client.IsCode(err, api.CodeNotFound) {
 			return fmt.Errorf("the server has no built-in registry to push built images to (GET /v1/registry: %w); upgrade it, or build and push the images yourself and name them in image:", err)
 		}
 		return fmt.Errorf("find the built-in registry: %w", err)
@@ -58,10 +57,4 @@ func buildImages(cmd *cobra.Command, g *globals, c *client.Client, st *compose.S
 		Stack: stack, Registry: reg, DryRun: dryRun, Out: cmd.OutOrStdout(), Log: cmd.ErrOrStderr(),
 	})
 	return err
-}
-
-// isNotFound says whether err is the server's 404.
-func isNotFound(err error) bool {
-	var e *client.Error
-	return errors.As(err, &e) && e.Status == http.StatusNotFound
 }
