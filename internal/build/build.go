@@ -55,7 +55,8 @@ type Options struct {
 
 // Images brings every build: service of st to an image in the built-in
 // registry and sets its spec to run it: Image is repository:tag@digest
-// and PullPolicy is build. A context whose tag is in the registry builds
+// and PullPolicy is build. So does a service without build: whose image:
+// is the image: of a build: service. A context whose tag is in the registry builds
 // nothing. In a dry run Image is repository:tag (with the digest when it
 // is known) and nothing is built. The first failure stops it, before
 // anything else is built, with the build's own message: nothing has been
@@ -135,13 +136,21 @@ func Images(ctx context.Context, st *compose.Stack, o Options) ([]Step, error) {
 			}
 		}
 	}
-	byName := map[string]Step{}
+	byName, byImage := map[string]Step{}, map[string]Step{}
 	for _, s := range steps {
 		byName[s.Service] = s
+		if s.b.Image != "" {
+			byImage[s.b.Image] = s
+		}
 	}
 	for i := range st.Services {
 		svc := &st.Services[i]
 		s, ok := byName[svc.Name]
+		if !ok && svc.Build == nil && svc.Spec.Image != "" {
+			// A service without build: that names the image another
+			// one builds runs what that one built, as in Compose.
+			s, ok = byImage[svc.Spec.Image]
+		}
 		if !ok {
 			continue
 		}

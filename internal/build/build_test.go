@@ -29,7 +29,9 @@ func registryOf(f *buildtest.FakeRegistry) Registry {
 func webStack(dir string) *compose.Stack {
 	return &compose.Stack{Name: "shop", Services: []compose.Service{
 		{Name: "db", Spec: api.ServiceSpec{Image: "postgres"}},
-		{Name: "web", Build: &compose.Build{Context: dir, Dockerfile: "Dockerfile"}},
+		{Name: "web", Build: &compose.Build{Context: dir, Dockerfile: "Dockerfile", Image: "shop-web"}, Spec: api.ServiceSpec{Image: "shop-web"}},
+		// Runs what web builds, as in Compose.
+		{Name: "web2", Spec: api.ServiceSpec{Image: "shop-web"}},
 	}}
 }
 
@@ -65,6 +67,9 @@ func TestImagesBuildPushUnchanged(t *testing.T) {
 	web := st.Services[1].Spec
 	if web.Image != wantRef+"@"+s.Digest || web.PullPolicy != api.PullBuild {
 		t.Errorf("web runs %q (pull %q), want %s@%s, pull build", web.Image, web.PullPolicy, wantRef, s.Digest)
+	}
+	if w2 := st.Services[2].Spec; w2.Image != web.Image || w2.PullPolicy != api.PullBuild {
+		t.Errorf("web2, which names web's image, runs %q (pull %q)", w2.Image, w2.PullPolicy)
 	}
 	if st.Services[0].Spec.Image != "postgres" || st.Services[0].Spec.PullPolicy != "" {
 		t.Errorf("db changed: %+v", st.Services[0].Spec)
@@ -135,7 +140,7 @@ func TestImagesFailedBuild(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "build service web failed") || !strings.Contains(err.Error(), "missing.txt") {
 		t.Fatalf("a failing Dockerfile: %v", err)
 	}
-	if f.Pushes() != 0 || st.Services[1].Spec.Image != "" {
+	if f.Pushes() != 0 || st.Services[1].Spec.Image != "shop-web" {
 		t.Errorf("after a failed build: %d pushes, web image %q", f.Pushes(), st.Services[1].Spec.Image)
 	}
 }

@@ -85,11 +85,15 @@ func TestHashChanges(t *testing.T) {
 	dir, b := base(t)
 	want := hashOf(t, b)
 	for name, change := range map[string]func(dir string, b *compose.Build){
-		"file content":  func(dir string, _ *compose.Build) { tree(t, dir, map[string]string{"app/main.go": "package main // v2\n"}) },
-		"new file":      func(dir string, _ *compose.Build) { tree(t, dir, map[string]string{"app/new.go": ""}) },
-		"removed file":  func(dir string, _ *compose.Build) { os.Remove(filepath.Join(dir, "app/main.go")) },
-		"mode":          func(dir string, _ *compose.Build) { os.Chmod(filepath.Join(dir, "bin/app"), 0o644) },
-		"renamed file":  func(dir string, _ *compose.Build) { os.Rename(filepath.Join(dir, "bin/app"), filepath.Join(dir, "bin/app2")) },
+		"file content": func(dir string, _ *compose.Build) {
+			tree(t, dir, map[string]string{"app/main.go": "package main // v2\n"})
+		},
+		"new file":     func(dir string, _ *compose.Build) { tree(t, dir, map[string]string{"app/new.go": ""}) },
+		"removed file": func(dir string, _ *compose.Build) { os.Remove(filepath.Join(dir, "app/main.go")) },
+		"mode":         func(dir string, _ *compose.Build) { os.Chmod(filepath.Join(dir, "bin/app"), 0o644) },
+		"renamed file": func(dir string, _ *compose.Build) {
+			os.Rename(filepath.Join(dir, "bin/app"), filepath.Join(dir, "bin/app2"))
+		},
 		"dockerfile":    func(dir string, _ *compose.Build) { tree(t, dir, map[string]string{"Dockerfile": "FROM scratch\n"}) },
 		"dockerfile to": func(_ string, b *compose.Build) { b.Dockerfile = "Dockerfile.prod" },
 		"arg value":     func(_ string, b *compose.Build) { b.Args["A"] = "2" },

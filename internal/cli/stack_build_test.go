@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -218,5 +219,61 @@ func TestStackDeployBuildFails(t *testing.T) {
 	_, _, err = runCLI(t, append([]string{"stack", "deploy", "-f", file, "--detach"}, conn...)...)
 	if err == nil || !strings.Contains(err.Error(), "the server has no built-in registry") {
 		t.Errorf("no registry: %v", err)
+	}
+}
+
+// TestStackDeployBuildExample deploys examples/build (binaries built into
+// a copy of it, as `make examples` does) with one command: web and worker
+// are built and pushed, greeter runs web's digest; again, nothing is built.
+func TestStackDeployBuildExample(t *testing.T) {
+	engine := dockertest.Require(t)
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("..", "..", "examples", "build"))); err != nil {
+		t.Fatal(err)
+	}
+	for _, prog := range []string{"web", "worker"} {
+		cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-o", filepath.Join(dir, prog, prog), "../../examples/build/"+prog)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", prog, err, out)
+		}
+	}
+	const token = "tok-secret"
+	reg := buildtest.NewFakeRegistry(t, token)
+	srv := newBuildAPI(t, reg.Host)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, reg.CAPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"stack", "deploy", "-f", filepath.Join(dir, "compose.yml"), "--detach", "--addr", srv.srv.URL, "--token", token, "--cacert", ca}
+	out, errOut, err := runCLI(t, args...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	images := map[string]string{}
+	for _, s := range srv.lastDeploy().Spec.Services {
+		images[s.Name] = s.Spec.Image
+	}
+	t.Cleanup(func() {
+		for _, ref := range []string{images["web"], images["worker"]} {
+			ref, _, _ = strings.Cut(ref, "@")
+			_, _ = engine.ImageRemove(context.Background(), ref, client.ImageRemoveOptions{})
+		}
+	})
+	prefix := reg.Host + "/acme/demo-build-"
+	if !strings.HasPrefix(images["web"], prefix+"web:") || !strings.HasPrefix(images["worker"], prefix+"worker:") ||
+		images["greeter"] != images["web"] || !strings.Contains(images["web"], "@sha256:") {
+		t.Fatalf("deployed images %q\nstdout:\n%s", images, out)
+	}
+	for _, want := range []string{"image web: build ", "image worker: build ", "image web: pushed ", "image worker: pushed "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	pushes := reg.Pushes()
+	out, _, err = runCLI(t, args...)
+	if err != nil || !strings.Contains(out, "image web: unchanged ") || !strings.Contains(out, "image worker: unchanged ") || reg.Pushes() != pushes {
+		t.Errorf("second deploy: %v, %d pushes (was %d)\n%s", err, reg.Pushes(), pushes, out)
 	}
 }
