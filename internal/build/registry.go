@@ -97,18 +97,18 @@ func Repository(reg Registry, stack, svc string, b *compose.Build) (name.Reposit
 			return name.Repository{}, "", fmt.Errorf("service %s: image %q: %w", svc, img, err)
 		}
 		if ref.Context().RegistryStr() != reg.Host {
-			return name.Repository{}, "", fmt.Errorf("service %s builds image %q, which names registry %s: Wharf pushes built images to its built-in registry %s only; drop the registry from image: (or name %s/%s/...)",
+			return name.Repository{}, "", fmt.Errorf("service %s builds image %q, which names registry %s: Wharf pushes built images to its built-in registry %s only; drop the registry from image:, or name an image under %s/%s",
 				svc, img, ref.Context().RegistryStr(), reg.Host, reg.Host, reg.Org)
 		}
 		if first, _, _ := strings.Cut(ref.Context().RepositoryStr(), "/"); first != reg.Org {
-			return name.Repository{}, "", fmt.Errorf("service %s builds image %q outside organization %s: name it %s/%s/...", svc, img, reg.Org, reg.Host, reg.Org)
+			return name.Repository{}, "", fmt.Errorf("service %s builds image %q outside organization %s: name an image under %s/%s", svc, img, reg.Org, reg.Host, reg.Org)
 		}
 		tag := ""
 		if t, ok := ref.(name.Tag); ok && strings.Contains(img, ":"+t.TagStr()) {
 			tag = t.TagStr()
 		}
 		if _, ok := ref.(name.Digest); ok {
-			return name.Repository{}, "", fmt.Errorf("service %s builds image %q: a built image has no digest before it is built; drop @sha256:...", svc, img)
+			return name.Repository{}, "", fmt.Errorf("service %s builds image %q: a built image has no digest before it is built; drop the @sha256 part", svc, img)
 		}
 		return ref.Context(), tag, nil
 	}

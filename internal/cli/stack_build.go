@@ -38,7 +38,7 @@ func buildImages(cmd *cobra.Command, g *globals, c *client.Client, st *compose.S
 	var info api.RegistryInfo
 	if err := c.Do(ctx, http.MethodGet, "/v1/registry", nil, &info); err != nil {
 		if client.IsCode(err, api.CodeNotFound) {
-			return fmt.Errorf("the server has no built-in registry to push built images to (GET /v1/registry: %w); upgrade it, or build and push the images yourself and name them in image:", err)
+			return fmt.Errorf("the server has no built-in registry to push built images to (GET /v1/registry: %w); upgrade it, or build and push the images yourself and name them with image: instead of build", err)
 		}
 		return fmt.Errorf("find the built-in registry: %w", err)
 	}
