@@ -54,7 +54,11 @@ func (c *buildContext) Tag() string { return c.hash[:32] }
 // name, the target and the arguments. Times and owners are left out: a
 // fresh checkout of the same files hashes the same.
 func hashContext(b *compose.Build) (*buildContext, error) {
-	root := b.Context
+	// A context given through a symlink is the directory it names.
+	root, err := filepath.EvalSymlinks(b.Context)
+	if err != nil {
+		return nil, fmt.Errorf("the build context: %w", err)
+	}
 	pm, err := ignore(root)
 	if err != nil {
 		return nil, err
@@ -63,7 +67,9 @@ func hashContext(b *compose.Build) (*buildContext, error) {
 	if !filepath.IsAbs(df) {
 		df = filepath.Join(root, df)
 	}
-	df = filepath.Clean(df)
+	if df, err = filepath.EvalSymlinks(df); err != nil {
+		return nil, fmt.Errorf("the Dockerfile: %w", err)
+	}
 	c := &buildContext{}
 	rel, err := filepath.Rel(root, df)
 	inside := err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
@@ -91,7 +97,9 @@ func hashContext(b *compose.Build) (*buildContext, error) {
 				return fmt.Errorf(".dockerignore: %w", err)
 			}
 			if excluded {
-				if d.IsDir() && !pm.Exclusions() {
+				// Into an excluded directory only for what may be kept
+				// there: exceptions (!pattern) or the Dockerfile.
+				if d.IsDir() && !pm.Exclusions() && !strings.HasPrefix(c.dockerfile, r+"/") {
 					return filepath.SkipDir
 				}
 				return nil

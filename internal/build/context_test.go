@@ -177,6 +177,25 @@ func TestContextTar(t *testing.T) {
 		t.Errorf("the Dockerfile listed in .dockerignore is not sent: %+v", in.entries)
 	}
 
+	// A Dockerfile in a directory .dockerignore excludes is sent, and
+	// nothing else of it; a context named through a symlink is walked.
+	tree(t, dir, map[string]string{"tmp/Dockerfile.tmp": "FROM scratch\n"})
+	link := filepath.Join(t.TempDir(), "ctx")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	ex, err := hashContext(&compose.Build{Context: link, Dockerfile: "tmp/Dockerfile.tmp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, e := range ex.entries {
+		paths = append(paths, e.Path)
+	}
+	if want := []string{".dockerignore", "app", "app/main.go", "bin", "bin/app", "docs", "tmp/Dockerfile.tmp"}; !equal(paths, want) || ex.dockerfile != "tmp/Dockerfile.tmp" {
+		t.Errorf("context %q, dockerfile %q; want %q", paths, ex.dockerfile, want)
+	}
+
 	// A file changed after it was hashed is not sent as if it had not.
 	tree(t, dir, map[string]string{"app/main.go": "package main // changed\n"})
 	if err := c.writeTar(io.Discard); err == nil {
