@@ -99,6 +99,10 @@ func Images(ctx context.Context, st *compose.Stack, o Options) ([]Step, error) {
 			return nil, err
 		}
 	}
+	log := o.Log
+	if log == nil {
+		log = io.Discard
+	}
 	var engine *client.Client
 	for i := range steps {
 		s := &steps[i]
@@ -125,10 +129,10 @@ func Images(ctx context.Context, st *compose.Stack, o Options) ([]Step, error) {
 				}
 				defer engine.Close()
 			}
-			if err := buildImage(ctx, engine, s, o.Log); err != nil {
+			if err := buildImage(ctx, engine, s, log); err != nil {
 				return nil, err
 			}
-			if s.Digest, err = push(ctx, engine, s, o.Registry, ropts); err != nil {
+			if s.Digest, err = push(ctx, engine, s, o.Registry, ropts, log); err != nil {
 				return nil, err
 			}
 			if _, err := fmt.Fprintf(o.Out, "image %s: pushed %s@%s\n", s.Service, s.Ref, s.Digest); err != nil {

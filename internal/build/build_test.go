@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -77,7 +78,7 @@ func TestImagesBuildPushUnchanged(t *testing.T) {
 	if !strings.Contains(out.String(), "image web: build "+wantRef+"\n") || !strings.Contains(out.String(), "image web: pushed "+wantRef+"@"+s.Digest) {
 		t.Errorf("out:\n%s", out.String())
 	}
-	if !strings.Contains(log.String(), "COPY hello.txt /hello.txt") {
+	if !strings.Contains(log.String(), "COPY hello.txt /hello.txt") || !regexp.MustCompile(`\npushed web: [0-9.]+ KiB\n`).MatchString(log.String()) {
 		t.Errorf("the build's output is not streamed:\n%s", log.String())
 	}
 	// The registry holds that digest under the tag.

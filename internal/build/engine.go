@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	buildtypes "github.com/moby/moby/api/types/build"
@@ -52,9 +53,6 @@ func buildImage(ctx context.Context, engine *client.Client, s *Step, log io.Writ
 		return fmt.Errorf("build service %s: %w", s.Service, err)
 	}
 	defer res.Body.Close()
-	if log == nil {
-		log = io.Discard
-	}
 	if err := jsonmessage.DisplayJSONMessagesStream(res.Body, log, 0, false, nil); err != nil {
 		return fmt.Errorf("build service %s failed: %w", s.Service, err)
 	}
@@ -65,7 +63,7 @@ func buildImage(ctx context.Context, engine *client.Client, s *Step, log io.Writ
 // with the CLI's own TLS trust and token (the engine would trust the
 // cluster CA only through /etc/docker/certs.d, and would need the token).
 // It returns the manifest's digest.
-func push(ctx context.Context, engine *client.Client, s *Step, reg Registry, ropts []remote.Option) (string, error) {
+func push(ctx context.Context, engine *client.Client, s *Step, reg Registry, ropts []remote.Option, log io.Writer) (string, error) {
 	f, err := os.CreateTemp("", "wharf-build-*.tar")
 	if err != nil {
 		return "", err
@@ -85,7 +83,10 @@ func push(ctx context.Context, engine *client.Client, s *Step, reg Registry, rop
 	if err != nil {
 		return "", fmt.Errorf("read the image of service %s: %w", s.Service, err)
 	}
-	if err := remote.Write(s.tag, img, ropts...); err != nil {
+	updates, wait := pushProgress(log, s.Service)
+	err = remote.Write(s.tag, img, append(ropts[:len(ropts):len(ropts)], remote.WithProgress(updates))...)
+	wait()
+	if err != nil {
 		return "", registryError(reg, s.Ref, err)
 	}
 	if s.extraTag != "" {
@@ -99,4 +100,35 @@ func push(ctx context.Context, engine *client.Client, s *Step, reg Registry, rop
 		return "", err
 	}
 	return d.String(), nil
+}
+
+// pushProgress prints a push's progress to log at most once a second, and
+// once at its end; wait returns when go-containerregistry has closed
+// updates (at the end of the push) and all is printed.
+func pushProgress(log io.Writer, svc string) (chan v1.Update, func()) {
+	updates := make(chan v1.Update, 64)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var last time.Time
+		var u v1.Update
+		for u = range updates {
+			if u.Error == nil && time.Since(last) >= time.Second {
+				fmt.Fprintf(log, "pushing %s: %s of %s\n", svc, mib(u.Complete), mib(u.Total))
+				last = time.Now()
+			}
+		}
+		if u.Total > 0 && u.Error == nil {
+			fmt.Fprintf(log, "pushed %s: %s\n", svc, mib(u.Total))
+		}
+	}()
+	return updates, func() { <-done }
+}
+
+// mib is n bytes in MiB, or KiB below one MiB.
+func mib(n int64) string {
+	if n < 1<<20 {
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 }
