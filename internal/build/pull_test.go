@@ -36,7 +36,8 @@ func TestPushedImagePulls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Drop the local image, then pull it back by digest.
+	// Drop the local image, then pull it back by the name the service
+	// runs (repository:tag@digest), as a node does.
 	if _, err := engine.ImageRemove(ctx, steps[0].Ref, client.ImageRemoveOptions{Force: true, PruneChildren: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -45,12 +46,12 @@ func TestPushedImagePulls(t *testing.T) {
 	if !strings.HasSuffix(ref, "@"+steps[0].Digest) {
 		t.Fatalf("the service runs %q", ref)
 	}
-	pull, err := engine.ImagePull(ctx, repoAtDigest, client.ImagePullOptions{RegistryAuth: base64.URLEncoding.EncodeToString(auth)})
+	pull, err := engine.ImagePull(ctx, ref, client.ImagePullOptions{RegistryAuth: base64.URLEncoding.EncodeToString(auth)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := pull.Wait(ctx); err != nil {
-		t.Fatalf("pull %s: %v", repoAtDigest, err)
+		t.Fatalf("pull %s: %v", ref, err)
 	}
 	t.Cleanup(func() {
 		_, _ = engine.ImageRemove(context.Background(), repoAtDigest, client.ImageRemoveOptions{Force: true, PruneChildren: true})
@@ -61,5 +62,9 @@ func TestPushedImagePulls(t *testing.T) {
 	}
 	if pulled.ID != built.ID || !slices.Contains(pulled.RepoDigests, repoAtDigest) {
 		t.Errorf("pulled %s %q, built %s", pulled.ID, pulled.RepoDigests, built.ID)
+	}
+	// The engine finds it by the name the service runs, tag and digest.
+	if byRef, err := engine.ImageInspect(ctx, ref); err != nil || byRef.ID != built.ID {
+		t.Errorf("the engine does not find %s: %v", ref, err)
 	}
 }
