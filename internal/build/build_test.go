@@ -164,6 +164,14 @@ func TestImagesRegistryRefusals(t *testing.T) {
 		t.Errorf("a wrong token: %v", err)
 	}
 
+	// An unreachable registry: an error naming it.
+	reg = registryOf(f)
+	reg.Host = "127.0.0.1:1"
+	_, err = Images(context.Background(), webStack(dir), Options{Stack: "shop", Registry: reg, Out: &out, Engine: noEngine, DryRun: true})
+	if err == nil || !strings.HasPrefix(err.Error(), "registry 127.0.0.1:1: 127.0.0.1:1/acme/shop-web:") || strings.Contains(err.Error(), token) {
+		t.Errorf("an unreachable registry: %v", err)
+	}
+
 	// A registry that does not verify with the CA: no fallback to plain
 	// HTTP, where the token would go in clear.
 	var plain atomic.Int32

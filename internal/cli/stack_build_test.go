@@ -133,6 +133,9 @@ func TestStackDeployBuild(t *testing.T) {
 		t.Fatalf("stdout:\n%s", out)
 	}
 	t.Cleanup(func() { _, _ = engine.ImageRemove(context.Background(), m[1], client.ImageRemoveOptions{}) })
+	if strings.Contains(out+errOut, token) {
+		t.Error("the token is printed")
+	}
 	if !strings.Contains(errOut, "COPY hello.txt /hello.txt") {
 		t.Errorf("the build's output is not on stderr:\n%s", errOut)
 	}
