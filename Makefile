@@ -9,7 +9,7 @@ LDFLAGS   := -X github.com/wharfhq/wharf/internal/cli.Version=$(VERSION) -X gith
 STATICCHECK_VERSION := v0.8.2
 FUZZTIME  ?= 10s
 
-.PHONY: help build test check unit fuzz bench up image clean
+.PHONY: help build test check unit fuzz bench up image examples clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -41,5 +41,9 @@ up: build ## a local cluster with a first service
 image: ## build wharf/hello:local for examples/docker (needs a Docker Engine)
 	GO=$(GO) examples/docker/build-image.sh
 
+examples: ## build the static binaries of examples/build into their build contexts
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -buildvcs=false -o examples/build/web/web ./examples/build/web
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -buildvcs=false -o examples/build/worker/worker ./examples/build/worker
+
 clean: ## remove build output
-	rm -rf bin
+	rm -rf bin examples/build/web/web examples/build/worker/worker

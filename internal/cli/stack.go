@@ -46,6 +46,14 @@ target_num_containers, deployment_strategy, tags, autorestart, autodestroy,
 sequential_deployment, driver (exec runs a command with no image),
 healthcheck_http (a path to GET), stop_after_disconnect. See docs/stacks.md.
 
+Services with build: (context, dockerfile, args, target) are built first,
+with the Docker Engine of this machine (DOCKER_HOST), and pushed to the
+server's built-in registry as <org>/<stack>-<service>, tagged by a hash of
+the context; each runs the pushed digest. A context whose tag is in the
+registry already builds nothing ("image web: unchanged ..."). Build output
+goes to stderr; a failed build stops the deploy before anything changes.
+--dry-run says what would be built and builds nothing. See docs/build.md.
+
 Top-level secrets (file: or environment:, read here) become Wharf secrets
 named <stack>_<name>, created before the deploy when missing; one that exists
 keeps its value unless --update-secrets. external: true names an existing
@@ -79,6 +87,13 @@ func stackDeploy(g *globals) *cobra.Command {
 			c, err := g.client()
 			if err != nil {
 				return err
+			}
+			if hasBuilds(st) {
+				// Before anything changes on the server: a failed
+				// build stops the deploy here.
+				if err := buildImages(cmd, g, c, st, name, df.dryRun); err != nil {
+					return fmt.Errorf("stack %s: %w", name, err)
+				}
 			}
 			st.NameSecrets(name)
 			if err := deploySecrets(cmd, c, st, df.dryRun, df.updateSecrets); err != nil {

@@ -15,7 +15,7 @@ import (
 func (s *Stack) StackSpec() api.StackSpec {
 	spec := api.StackSpec{Services: make([]api.StackService, 0, len(s.Services))}
 	for _, svc := range s.Services {
-		spec.Services = append(spec.Services, api.StackService(svc))
+		spec.Services = append(spec.Services, api.StackService{Name: svc.Name, Spec: svc.Spec})
 	}
 	for _, w := range s.Warnings {
 		spec.Warnings = append(spec.Warnings, w.String())

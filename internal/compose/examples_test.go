@@ -44,3 +44,32 @@ func TestExamples(t *testing.T) {
 		})
 	}
 }
+
+// TestExampleBuild loads examples/build/compose.yml strictly: web and
+// worker are built from their directories, greeter runs web's image.
+func TestExampleBuild(t *testing.T) {
+	dir, err := filepath.Abs(filepath.Join("..", "..", "examples", "build"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := Load(context.Background(), Options{Files: []string{filepath.Join(dir, "compose.yml")}, Strict: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Name != "demo-build" || len(st.Services) != 3 {
+		t.Fatalf("stack %q with %d services", st.Name, len(st.Services))
+	}
+	by := map[string]Service{}
+	for _, s := range st.Services {
+		by[s.Name] = s
+	}
+	if b := by["web"].Build; b == nil || b.Context != filepath.Join(dir, "web") || b.Image != "demo-web" || b.Dockerfile != "Dockerfile" {
+		t.Errorf("web builds %+v", b)
+	}
+	if b := by["worker"].Build; b == nil || b.Context != filepath.Join(dir, "worker") || b.Args["EXAMPLE"] != "1" {
+		t.Errorf("worker builds %+v", b)
+	}
+	if g := by["greeter"]; g.Build != nil || g.Spec.Image != "demo-web" {
+		t.Errorf("greeter: %+v", g)
+	}
+}

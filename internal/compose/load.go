@@ -62,6 +62,9 @@ type Stack struct {
 type Service struct {
 	Name string          `json:"name"`
 	Spec api.ServiceSpec `json:"spec"`
+	// Build is the service's build: section (nil when none): `stack
+	// deploy` builds and pushes the image, then sets Spec.Image to it.
+	Build *Build `json:"build,omitempty"`
 }
 
 // defaultFiles are looked for in WorkingDir when Options.Files is empty.
@@ -107,7 +110,8 @@ func Load(ctx context.Context, o Options) (*Stack, error) {
 		cli.WithInterpolation(true),
 		cli.WithResolvedPaths(true),
 		// compose-go wants an image or a build on every service; Wharf runs
-		// exec services without one, and checks references itself.
+		// exec services without one (and builds build: ones, see build.go),
+		// and checks references itself.
 		cli.WithConsistency(false),
 	)
 	if err != nil {
@@ -127,7 +131,7 @@ func Load(ctx context.Context, o Options) (*Stack, error) {
 	for _, s := range srcs {
 		w.checkKeys(s, skip)
 	}
-	m := &mapper{w: w, wd: wd}
+	m := &mapper{w: w, wd: wd, env: project.Environment}
 	m.references(project)
 	st := &Stack{Name: project.Name, Secrets: m.secrets(project)}
 	defined := make(map[string]bool, len(st.Secrets))

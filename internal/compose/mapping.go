@@ -15,7 +15,8 @@ import (
 // errors placed in the files.
 type mapper struct {
 	w    *warner
-	wd   string // the working dir, to show bind sources relative to it
+	wd   string            // the working dir, to show bind sources relative to it
+	env  map[string]string // the variables of interpolation, for build args
 	errs []error
 }
 
@@ -106,8 +107,12 @@ func (m *mapper) service(sc types.ServiceConfig) Service {
 	m.deploy(&svc, sc.Deploy)
 	m.applyXWharf(&svc, sc.Extensions[xWharf])
 	m.finishHealthcheck(&svc)
-	if spec.Image == "" && !(spec.Driver != "" && spec.Driver != "docker" && len(spec.Command) > 0) {
-		m.errorf(p, "needs an image, or x-wharf driver exec (or fake) with a command")
+	m.build(&svc, sc)
+	if sc.Build != nil && spec.Driver != "" && spec.Driver != "docker" {
+		m.errorf(p+".build", "builds an image, which only the docker driver runs, not x-wharf driver %s", spec.Driver)
+	}
+	if spec.Image == "" && sc.Build == nil && !(spec.Driver != "" && spec.Driver != "docker" && len(spec.Command) > 0) {
+		m.errorf(p, "needs an image, a build, or x-wharf driver exec (or fake) with a command")
 	}
 	return svc
 }

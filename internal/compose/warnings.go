@@ -56,6 +56,7 @@ var (
 
 	serviceKeys = keys{
 		"image":       nil,
+		"build":       nil, // checked by mapper.build: some keys are refused
 		"command":     nil,
 		"entrypoint":  nil,
 		"environment": nil,
