@@ -22,7 +22,7 @@ import (
 //     domain.AuthenticateRegistry and the same failure throttle as the
 //     REST API's bad tokens;
 //   - nodes: the pull credential the server signs for them (Basic auth,
-//     user "wharf-node:<id>"), or their node certificate as the TLS
+//     user "wharf-node.<id>"), or their node certificate as the TLS
 //     client certificate.
 //
 // The repository's first path element is its organization; the domain

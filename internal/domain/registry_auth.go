@@ -24,8 +24,8 @@ import (
 // access to its organization's registry and nothing else.
 
 // NodeUserPrefix starts the user name of a node's pull credential:
-// "wharf-node:<node ID>".
-const NodeUserPrefix = "wharf-node:"
+// "wharf-node.<node ID>" (HTTP Basic auth allows no colon in a user name).
+const NodeUserPrefix = "wharf-node."
 
 // NodeCredentialValidity is how long a node pull credential is valid at
 // least; one issued in the same half hour is the same credential, valid
@@ -54,7 +54,7 @@ func (d *Domain) nodeCredMAC(nodeID string, expiry int64) string {
 }
 
 // NodeRegistryCredential is the pull credential for node n at the
-// built-in registry: user "wharf-node:<id>", password "v1.<expiry>.<MAC>"
+// built-in registry: user "wharf-node.<id>", password "v1.<expiry>.<MAC>"
 // under the server's registry key. It pulls the images of n's
 // organization only, and only while n exists and is not Terminated; the
 // gateway sends it with the assignments (never to another node) and the
@@ -76,7 +76,7 @@ func (d *Domain) NodeRegistryCredential(n api.Node) (api.RegistryAuth, error) {
 // AuthenticateRegistry turns the HTTP Basic credentials a registry
 // request came with into an actor in organization org (the repository's
 // first path element; "" for the token's own). A node pull credential
-// (user "wharf-node:<id>") is checked against the registry key and the
+// (user "wharf-node.<id>") is checked against the registry key and the
 // node; any other user name takes the password as an API token through
 // Authenticate, as the REST API does. Wrong credentials are
 // errdefs.ErrUnauthorized errors.

@@ -34,6 +34,11 @@ func (h slogHook) Fire(e *logrus.Entry) error {
 	if e.Level <= logrus.ErrorLevel {
 		level = slog.LevelError
 	}
+	if st, ok := e.Data["http.response.status"].(int); ok && st < 500 {
+		// A client's mistake (an unknown manifest, a bad digest): the
+		// client is told; the server's log is not the place.
+		level = slog.LevelDebug
+	}
 	args := make([]any, 0, 2*len(e.Data))
 	for k, v := range e.Data {
 		// Request fields would log client addresses and user agents
