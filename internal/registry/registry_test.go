@@ -1,6 +1,8 @@
 package registry
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -152,4 +154,57 @@ func TestGCNeverOverlapsAPush(t *testing.T) {
 		t.Fatalf("v1 after gc: %v %v", resp, err)
 	}
 	resp.Body.Close()
+}
+
+// TestUploadSurvivesRestart: an upload begun on one registry is finished
+// on another over the same storage with the same HTTP secret (a restart,
+// a standby's takeover); with another secret it is refused.
+func TestUploadSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	start := func(secret string) *httptest.Server {
+		r, err := New(t.Context(), Config{Dir: dir, HTTPSecret: secret})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(r.Close)
+		srv := httptest.NewServer(r.Handler())
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	a := start("the cluster's secret")
+	resp, err := a.Client().Post(a.URL+"/v2/default/app/blobs/uploads/", "", nil)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("start upload: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	blob := "a layer"
+	put := func(srv *httptest.Server) int {
+		u := strings.Replace(loc, a.URL, srv.URL, 1)
+		if strings.HasPrefix(u, "/") {
+			u = srv.URL + u
+		}
+		sep := "?"
+		if strings.Contains(u, "?") {
+			sep = "&"
+		}
+		req, _ := http.NewRequest(http.MethodPut, u+sep+"digest=sha256:"+sha256hex(blob), strings.NewReader(blob))
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := put(start("another secret")); code == http.StatusCreated {
+		t.Fatal("an upload's state was accepted under another secret")
+	}
+	if code := put(start("the cluster's secret")); code != http.StatusCreated {
+		t.Fatalf("finish the upload after a restart: %d", code)
+	}
+}
+
+func sha256hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }
