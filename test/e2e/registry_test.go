@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -111,4 +112,16 @@ func TestBuiltinRegistryDockerCLI(t *testing.T) {
 		t.Fatalf("image gc removed nothing: %s", out)
 	}
 	refused("manifest unknown", "", "pull", img)
+
+	// The tokens docker sent on every request are in no log line.
+	logb, err := os.ReadFile(filepath.Join(s.Dir, "server.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(logb), ro.Secret) {
+		t.Error("server.log holds the read-only token")
+	}
+	if n := strings.Count(string(logb), s.Token()); n > 1 { // once: the first start prints it
+		t.Errorf("server.log holds the admin token %d times", n)
+	}
 }
