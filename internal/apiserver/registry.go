@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -40,7 +41,20 @@ func (s *Server) RegistryHandler(next http.Handler) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() { s.metrics.observe(r.Method, "/v2/", sw.code(), time.Since(start)) }()
+		info := &reqInfo{kind: "image"}
+		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
+		// The audit trail gets what changes an image: a manifest pushed
+		// or anything deleted (not each layer's upload).
+		if r.Method == http.MethodDelete || r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") {
+			info.object = strings.Replace(strings.TrimPrefix(r.URL.Path, "/v2/"), "/manifests/", ":", 1)
+			defer func() {
+				if info.who != "" {
+					s.recordAction(r, sw, info, start)
+				}
+			}()
+		}
 		if err := s.serveRegistry(sw, r, next); err != nil {
+			info.err = err.Error()
 			s.registryFail(sw, r, err)
 		}
 	})
@@ -68,6 +82,8 @@ func (s *Server) serveRegistry(w http.ResponseWriter, r *http.Request, next http
 	if err != nil {
 		return err
 	}
+	info := infoOf(r)
+	info.actor, info.who = a, a.Name
 	if err := s.d.AuthorizeRegistry(r.Context(), a, repo, verb); err != nil {
 		return err
 	}

@@ -172,6 +172,15 @@ func TestRegistryAuth(t *testing.T) {
 		t.Fatalf("deploy delete: %d", code)
 	}
 
+	// The audit trail names who pushed which manifest, and who was
+	// refused a delete.
+	_, acts := re.do("GET", "/v1/actions?limit=1000", re.admin, "")
+	for _, want := range []string{`"path":"/v2/default/app/manifests/v1"`, `"object":"default/app:v2"`, `"who":"default-deploy"`, `"status":403`} {
+		if !strings.Contains(string(acts), want) {
+			t.Errorf("actions lack %s: %s", want, acts)
+		}
+	}
+
 	// Another organization's repository: refused, pull and push, and not
 	// in the catalog; a repository with no organization is not found.
 	if code, _, _ := status(c, "GET", re.url+"/v2/b/app/manifests/v1", admin); code != 403 && code != 404 {
