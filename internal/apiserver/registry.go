@@ -31,6 +31,10 @@ import (
 // HEAD pull, POST, PUT and PATCH push, DELETE is registry admin. The
 // catalog lists the actor's organization's repositories only.
 
+// pushReadTimeout bounds the reading of one authenticated push request
+// (a layer's upload).
+const pushReadTimeout = time.Hour
+
 // registryRealm is the Basic auth realm the registry challenges with.
 const registryRealm = `Basic realm="wharf"`
 
@@ -84,6 +88,13 @@ func (s *Server) serveRegistry(w http.ResponseWriter, r *http.Request, next http
 	}
 	info := infoOf(r)
 	info.actor, info.who = a, a.Name
+	if verb == domain.RegistryPush {
+		// A layer is one request body of any size: the listener's read
+		// timeout (made for 1 MiB API bodies) would cut a push on a
+		// slow link. An authenticated pusher gets up to pushReadTimeout
+		// per request; anyone else stays under the listener's bound.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(pushReadTimeout))
+	}
 	if err := s.d.AuthorizeRegistry(r.Context(), a, repo, verb); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package apiserver
 import (
 	"crypto/tls"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -53,7 +54,7 @@ type registryEnv struct {
 	url string // https://127.0.0.1:port
 }
 
-func newRegistryEnv(t *testing.T) *registryEnv {
+func newRegistryEnv(t *testing.T, tune ...func(*httptest.Server)) *registryEnv {
 	re := &registryEnv{}
 	re.env = newEnv(t, withRegistry(t, &re.tr))
 	mux := http.NewServeMux()
@@ -61,6 +62,9 @@ func newRegistryEnv(t *testing.T) *registryEnv {
 	mux.Handle("/v2/", re.s.RegistryHandler(re.tr.reg.Handler()))
 	srv := httptest.NewUnstartedServer(mux)
 	srv.TLS = &tls.Config{ClientAuth: tls.RequestClientCert}
+	for _, f := range tune {
+		f(srv)
+	}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	re.url = srv.URL
@@ -350,5 +354,43 @@ func TestImageRoutes(t *testing.T) {
 	}
 	if code, _, _, _ := registrytest.Status(c, "GET", re.url+"/v2/default/app/manifests/v1", admin); code != 200 {
 		t.Fatalf("v1 after gc: %d", code)
+	}
+}
+
+// TestSlowPushOutlivesReadTimeout: a layer upload slower than the
+// listener's read timeout (made for small API bodies) still completes for
+// an authenticated pusher.
+func TestSlowPushOutlivesReadTimeout(t *testing.T) {
+	re := newRegistryEnv(t, func(s *httptest.Server) { s.Config.ReadTimeout = 300 * time.Millisecond })
+	c := re.client(nil)
+	req, _ := http.NewRequest("POST", re.url+"/v2/default/slow/blobs/uploads/", nil)
+	req.SetBasicAuth("x", re.admin)
+	resp, err := c.Do(req)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("start upload: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	pr, pw := io.Pipe()
+	go func() {
+		for range 6 {
+			time.Sleep(150 * time.Millisecond)
+			_, _ = pw.Write([]byte("0123456789"))
+		}
+		_ = pw.Close()
+	}()
+	loc := resp.Header.Get("Location")
+	if strings.HasPrefix(loc, "/") {
+		loc = re.url + loc
+	}
+	req, _ = http.NewRequest("PATCH", loc, pr)
+	req.SetBasicAuth("x", re.admin)
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err = c.Do(req)
+	if err != nil {
+		t.Fatalf("a slow layer upload: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("a slow layer upload: %d", resp.StatusCode)
 	}
 }
