@@ -68,6 +68,7 @@ func newServerCmd(g *globals) *cobra.Command {
 	f.BoolVar(&cfg.RegistryS3.Insecure, "registry-s3-insecure", false, "allow an http:// --registry-s3-endpoint")
 	f.StringVar(&cfg.RegistryS3CredentialsFile, "registry-s3-credentials-file", "", "file (mode 0600) with AWS_ACCESS_KEY_ID=... and AWS_SECRET_ACCESS_KEY=... lines (default: the AWS SDK's chain: $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY, an instance role)")
 	f.DurationVar(&cfg.RegistryGCQuiet, "registry-gc-quiet", time.Minute, "'wharf image gc' refuses to run within this long of the registry's last write (a push in progress has layers no manifest references yet)")
+	f.DurationVar(&cfg.RegistryGCInterval, "registry-gc-interval", 0, "collect the built-in registry's unreferenced layers this often (e.g. 24h); 0: only with 'wharf image gc'")
 	f.DurationVar(&cfg.NodeLossGrace, "node-loss-grace", 30*time.Second, "a node Unreachable this long has its containers placed elsewhere")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.AddCommand(newServerUnlockCmd(g))

@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"time"
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/domain"
+	"github.com/wharfhq/wharf/internal/errdefs"
 	"github.com/wharfhq/wharf/internal/records"
 	"github.com/wharfhq/wharf/internal/registry"
 	"github.com/wharfhq/wharf/internal/seal"
@@ -104,5 +106,29 @@ func builtinRegistryAuth(host string, dom **domain.Domain, log *slog.Logger) fun
 			return "", api.RegistryAuth{}, false
 		}
 		return host, auth, true
+	}
+}
+
+// collectPeriodically runs the registry's garbage collection every
+// interval until ctx ends. A collection refused because a push is in
+// progress waits for the next round.
+func collectPeriodically(ctx context.Context, images *registry.Registry, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		res, err := images.GC(ctx, false)
+		switch {
+		case errdefs.IsConflict(err):
+			log.Debug("registry garbage collection postponed", "reason", err)
+		case err != nil && ctx.Err() == nil:
+			log.Warn("registry garbage collection failed", "err", err)
+		case err == nil && res.BlobsAfter < res.BlobsBefore:
+			log.Info("registry garbage collected", "blobs_removed", res.BlobsBefore-res.BlobsAfter, "blobs_left", res.BlobsAfter)
+		}
 	}
 }

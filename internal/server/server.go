@@ -92,6 +92,10 @@ type Config struct {
 	// RegistryGCQuiet is how long after the registry's last write a
 	// garbage collection may run (default one minute).
 	RegistryGCQuiet time.Duration
+	// RegistryGCInterval runs the registry's garbage collection (of
+	// unreferenced blobs only) this often on the active server; 0: only
+	// `wharf image gc`.
+	RegistryGCInterval time.Duration
 }
 
 func (c *Config) defaults() error {
@@ -302,7 +306,14 @@ func Run(ctx context.Context, cfg Config) error {
 	runCtx, stopComponents := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	errs := make(chan error, 3)
-	for name, run := range map[string]func(context.Context) error{"gateway": gw.Run, "controller": svcs.Run} {
+	components := map[string]func(context.Context) error{"gateway": gw.Run, "controller": svcs.Run}
+	if cfg.RegistryGCInterval > 0 {
+		components["registry gc"] = func(ctx context.Context) error {
+			collectPeriodically(ctx, images, cfg.RegistryGCInterval, log.With("component", "registry"))
+			return nil
+		}
+	}
+	for name, run := range components {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
