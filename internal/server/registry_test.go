@@ -83,7 +83,10 @@ func TestPeriodicRegistryGC(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
-	go func() { collectPeriodically(ctx, images, 20*time.Millisecond, slog.New(slog.DiscardHandler)); close(done) }()
+	go func() {
+		collectPeriodically(ctx, images, 20*time.Millisecond, slog.New(slog.DiscardHandler))
+		close(done)
+	}()
 	defer func() { cancel(); <-done }()
 	// The stored blobs, as files: 6 pushed (two manifests, configs and
 	// layers), 3 once v2's are collected.
