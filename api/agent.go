@@ -92,6 +92,11 @@ type Assignments struct {
 	// the containers listed here come from, by registry host ("host:port",
 	// "docker.io" for Docker Hub). A node receives only those.
 	RegistryAuths map[string]RegistryAuth `json:"registry_auths,omitempty"`
+	// RegistryHost is host:port of the server's built-in registry: an
+	// agent whose node runs the docker driver makes its engine trust it
+	// (/etc/docker/certs.d/<host>/: the cluster CA, and the node's
+	// certificate as the client certificate).
+	RegistryHost string `json:"registry_host,omitempty"`
 }
 
 // RenewRequest is the body of POST /agent/v1/renew: a CSR for a new key.

@@ -68,12 +68,20 @@ type Config struct {
 	// DockerSockets are more paths of a Docker socket to refuse, beside
 	// DockerSockets (the unix socket --docker-host names).
 	DockerSockets []string
+	// DockerCertsDir is the Docker Engine's registry certificates
+	// directory, where a node with the docker driver makes its engine
+	// trust the server's built-in registry (see registrytrust.go); ""
+	// writes nothing. The CLI's default is DefaultDockerCertsDir.
+	DockerCertsDir string
 }
 
 // Agent is one node's agent. Create it with New, then call Run once.
 type Agent struct {
 	cfg Config
 	log *slog.Logger
+
+	// trust is the built-in registry the engine was made to trust.
+	trust registryTrust
 
 	mu    sync.Mutex
 	ident *identity

@@ -98,6 +98,7 @@ func (a *Agent) renew(ctx context.Context, s *agentSession) error {
 		return nil
 	}
 	a.log.Info("node certificate renewed", "expires", cert.Leaf.NotAfter.UTC(), "serial", cert.Leaf.SerialNumber.String())
+	a.retrustRegistry()
 	return nil
 }
 

@@ -237,6 +237,7 @@ func (s *agentSession) handleAssignments(w http.ResponseWriter, r *http.Request)
 	}
 	s.mu.Unlock()
 	if !stale {
+		s.a.trustRegistry(asg.RegistryHost, false)
 		s.a.exec.setAssignments(&asg)
 	}
 	w.WriteHeader(http.StatusNoContent)

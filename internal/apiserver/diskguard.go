@@ -64,7 +64,9 @@ func mutating(r *http.Request) bool {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		return false
 	}
-	return strings.HasPrefix(r.URL.Path, "/v1/")
+	// /v2/ is the built-in registry: a push on the data dir's disk
+	// fills it as surely as the store does.
+	return strings.HasPrefix(r.URL.Path, "/v1/") || strings.HasPrefix(r.URL.Path, "/v2/")
 }
 
 // check measures the free space and returns an ErrInsufficientStorage

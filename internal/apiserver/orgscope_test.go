@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,8 @@ import (
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/pki"
 	"github.com/wharfhq/wharf/internal/records"
+	"github.com/wharfhq/wharf/internal/registry"
+	"github.com/wharfhq/wharf/internal/registry/registrytest"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -115,6 +118,15 @@ func setUpOrgA(t *testing.T, e *env) *orgA {
 		"org":       {"a"},
 		"user":      {"alice"},
 	}
+	// An image in a's repository of the built-in registry, when the env
+	// has one (pushed past the front door: its storage is the point).
+	if reg, ok := e.s.cfg.Images.(*registry.Registry); ok {
+		raw := httptest.NewServer(reg.Handler())
+		defer raw.Close()
+		registrytest.Push(t, raw.Client(), raw.URL, nil, "a/private-app", "v1", marker)
+		a.refs["image"] = []string{"a/private-app:v1"}
+		a.ids["image"] = "a/private-app"
+	}
 	// a sees its own: the set-up is real.
 	var ev api.List[api.Event]
 	call("GET", "/v1/events", "", 200, &ev)
@@ -145,7 +157,7 @@ func (a *orgA) leaks(body []byte, sent string) string {
 // a's objects, the event stream and logs likewise. A new route fails this
 // test until it is exercised here or listed as public.
 func TestCrossOrgRoutes(t *testing.T) {
-	e := newEnv(t, withSecrets(t))
+	e := newEnv(t, withSecrets(t), withRegistry(t, nil))
 	a := setUpOrgA(t, e)
 	b := orgToken(t, e.st, "b", api.RoleAdmin)
 
@@ -164,6 +176,7 @@ func TestCrossOrgRoutes(t *testing.T) {
 		"POST /v1/users": true, "DELETE /v1/users/{id}": true, "PUT /v1/users/{id}/password": true,
 		"POST /v1/orgs": true, "PATCH /v1/orgs/{id}": true, "DELETE /v1/orgs/{id}": true,
 		"POST /v1/me/password": true, // b's token is no user's: it has no password to change
+		"POST /v1/images/gc":   true, // the registry's garbage is every organization's
 	}
 	// Bodies that pass decoding, so a refusal is about the object.
 	bodies := map[string]string{
@@ -188,6 +201,7 @@ func TestCrossOrgRoutes(t *testing.T) {
 		"PATCH /v1/orgs/{id}":            `{"quotas":{"containers":1}}`,
 		"POST /v1/teams":                 `{"name":"bteam","access":{"applications":"read"}}`,
 		"PATCH /v1/teams/{id}":           `{"access":{"applications":"admin"}}`,
+		"POST /v1/images/gc":             ``,
 		"POST /v1/teams/{id}/members":    `{"user":"alice"}`,
 	}
 	// Routes whose {id} is a name to create in the caller's organization:
@@ -195,7 +209,7 @@ func TestCrossOrgRoutes(t *testing.T) {
 	upsert := map[string]bool{"PUT /v1/stacks/{id}": true}
 
 	covered, calls := 0, 0
-	var creates, named, lists []route
+	var creates, named, lists, queried []route
 	for _, rt := range e.s.table {
 		key := rt.method + " " + rt.path
 		switch {
@@ -210,6 +224,8 @@ func TestCrossOrgRoutes(t *testing.T) {
 				continue
 			}
 			named = append(named, rt)
+		case rt.method == "DELETE" && rt.path == "/v1/images":
+			queried = append(queried, rt) // names its image in the query
 		case rt.method == "GET":
 			lists = append(lists, rt)
 		case rt.method == "POST":
@@ -303,6 +319,17 @@ func TestCrossOrgRoutes(t *testing.T) {
 			default:
 				t.Errorf("b: %s %s: %d, want 404: %s", rt.method, path, code, body)
 			}
+		}
+	}
+	for range queried {
+		// The image is named in the query (a reference has slashes): a's
+		// image is not found for b, exactly like a missing one.
+		ref := a.refs["image"][0]
+		code, body := e.do("DELETE", "/v1/images?ref="+ref, b, "")
+		c2, b2 := e.do("DELETE", "/v1/images?ref=a/nosuch:v1", b, "")
+		calls += 2
+		if code != http.StatusNotFound || c2 != code || strings.ReplaceAll(string(b2), "nosuch", "private-app") != string(body) {
+			t.Errorf("b: DELETE /v1/images?ref=%s: %d %s; a missing one: %d %s", ref, code, body, c2, b2)
 		}
 	}
 	// b's audit trail now holds the refs b sent (a's IDs among them), and

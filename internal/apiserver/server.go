@@ -71,6 +71,12 @@ type Config struct {
 	// joins) per source address and refuses a source that failed too often
 	// with 429. One with throttle's defaults is made when nil.
 	Throttle *throttle.Limiter
+	// Images, RegistryHost, RegistryKey and ClusterCA are the built-in
+	// registry's, for the domain layer New makes (see domain.Config).
+	Images       domain.ImageStore
+	RegistryHost string
+	RegistryKey  []byte
+	ClusterCA    *x509.Certificate
 }
 
 // Server is the API server. Make it with New.
@@ -137,8 +143,12 @@ func newDomain(cfg Config) (*domain.Domain, error) {
 	return domain.New(domain.Config{
 		Store: cfg.Store, Logs: cfg.Logs, Join: cfg.Join, CADigest: cfg.CADigest,
 		JoinCommand: cfg.JoinCommand, AgentCommand: cfg.AgentCommand, Sealer: cfg.Sealer,
+		Images: cfg.Images, RegistryHost: cfg.RegistryHost, RegistryKey: cfg.RegistryKey, ClusterCA: cfg.ClusterCA,
 	})
 }
+
+// Domain is the domain layer the handlers call.
+func (s *Server) Domain() *domain.Domain { return s.d }
 
 // Handler returns the HTTP handler serving every route.
 func (s *Server) Handler() http.Handler { return s.streams.wrap(s.mux) }
@@ -210,6 +220,11 @@ func (s *Server) routes() {
 		{"POST", "/v1/join-tokens", "jointoken", authed, s.createJoinToken},
 		{"GET", "/v1/join-tokens", "jointoken", authed, s.listJoinTokens},
 		{"DELETE", "/v1/join-tokens/{id}", "jointoken", authed, s.deleteJoinToken},
+
+		{"GET", "/v1/registry", "", authed, s.registryInfo},
+		{"GET", "/v1/images", "image", authed, s.listImages},
+		{"DELETE", "/v1/images", "image", authed, s.removeImage},
+		{"POST", "/v1/images/gc", "image", authed, s.collectImageGarbage},
 
 		{"POST", "/v1/join", "node", public, s.join},
 		{"GET", "/v1/ca", "", public, s.ca},

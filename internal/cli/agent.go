@@ -103,6 +103,7 @@ func newAgentCmd() *cobra.Command {
 	f.BoolVar(&o.enableExec, "enable-exec", false, "offer the exec driver: run services' commands as plain processes (as --exec-user when the agent is root)")
 	f.StringVar(&o.driver, "driver", "", "run only this driver: fake (in-memory containers, for hollow nodes); default: docker when an engine answers, plus exec with --enable-exec")
 	f.StringVar(&o.dockerHost, "docker-host", "", "Docker Engine address (default: $DOCKER_HOST or the local socket)")
+	f.StringVar(&o.cfg.DockerCertsDir, "docker-certs-dir", agent.DefaultDockerCertsDir, "the Docker Engine's registry certificates directory, where the agent makes the engine trust the server's built-in registry (the cluster CA and the node certificate); \"\" writes nothing")
 	f.BoolVar(&o.cfg.StopContainersOnExit, "stop-containers-on-exit", false, "stop every container when the agent exits (default: they keep running)")
 	f.DurationVar(&o.cfg.HeartbeatInterval, "heartbeat", 0, "heartbeat interval (default 3s)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")

@@ -54,6 +54,19 @@ type Config struct {
 	Sealer *seal.Sealer
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+
+	// Images is the built-in registry's storage (nil: the server runs
+	// no registry, and the image operations say so).
+	Images ImageStore
+	// RegistryHost is host:port where clients and nodes reach the
+	// built-in registry.
+	RegistryHost string
+	// RegistryKey signs and verifies the nodes' pull credentials (see
+	// NodeRegistryCredential); nil: none is issued or accepted.
+	RegistryKey []byte
+	// ClusterCA verifies the client certificates nodes present to the
+	// registry (nil: none is accepted).
+	ClusterCA *x509.Certificate
 }
 
 // Domain holds the operations. Make it with New; it is safe for

@@ -267,7 +267,7 @@ func (a *assigner) pushNode(node string) {
 // build is the node's full set; a.mu must be held.
 func (a *assigner) build(node string) *api.Assignments {
 	set := a.byNode[node]
-	out := &api.Assignments{Revision: a.rev, Containers: make([]api.Container, 0, len(set))}
+	out := &api.Assignments{Revision: a.rev, Containers: make([]api.Container, 0, len(set)), RegistryHost: a.g.cfg.RegistryHost}
 	for _, c := range set {
 		out.Containers = append(out.Containers, *c)
 	}

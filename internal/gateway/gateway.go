@@ -22,6 +22,7 @@ import (
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/pki"
+	"github.com/wharfhq/wharf/internal/records"
 	"github.com/wharfhq/wharf/internal/seal"
 	"github.com/wharfhq/wharf/internal/store"
 )
@@ -48,6 +49,14 @@ type Config struct {
 	// Sealer opens the secrets the gateway sends with a node's
 	// assignments (nil: containers that use secrets cannot start).
 	Sealer *seal.Sealer
+	// RegistryHost is host:port of the server's built-in registry, sent
+	// with every node's assignments (api.Assignments.RegistryHost) so
+	// that its agent makes its engine trust the registry ("": none).
+	RegistryHost string
+	// BuiltinRegistryAuth gives the built-in registry's host and node's
+	// pull credential there (ok false: none), for the RegistryAuths of
+	// the node's assignments. nil: the server runs no built-in registry.
+	BuiltinRegistryAuth func(ctx context.Context, node records.Node) (host string, auth api.RegistryAuth, ok bool)
 }
 
 // DefaultAddr is the listen address used when Config.Addr is empty.

@@ -29,6 +29,7 @@ import (
 	"github.com/wharfhq/wharf/internal/gateway"
 	"github.com/wharfhq/wharf/internal/install"
 	"github.com/wharfhq/wharf/internal/pki"
+	"github.com/wharfhq/wharf/internal/registry"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/throttle"
 )
@@ -76,6 +77,25 @@ type Config struct {
 	// RotateKEK replaces the key-encryption key at start (the new one
 	// goes to KEKFile, or is printed for a locked cluster).
 	RotateKEK bool
+
+	// RegistryHost is host:port where clients and nodes reach the
+	// built-in registry (default: the advertised API address; the
+	// registry is served on the API listener at /v2/).
+	RegistryHost string
+	// RegistryS3 stores the registry's images in an S3-compatible
+	// bucket when its Bucket is set (default: <DataDir>/registry).
+	RegistryS3 registry.S3Config
+	// RegistryS3CredentialsFile holds the bucket's credentials
+	// (AWS_ACCESS_KEY_ID=..., AWS_SECRET_ACCESS_KEY=...); without it
+	// the AWS SDK's own chain (environment, instance role) is used.
+	RegistryS3CredentialsFile string
+	// RegistryGCQuiet is how long after the registry's last write a
+	// garbage collection may run (default one minute).
+	RegistryGCQuiet time.Duration
+	// RegistryGCInterval runs the registry's garbage collection (of
+	// unreferenced blobs only) this often on the active server; 0: only
+	// `wharf image gc`.
+	RegistryGCInterval time.Duration
 }
 
 func (c *Config) defaults() error {
@@ -165,13 +185,27 @@ func Run(ctx context.Context, cfg Config) error {
 		fmt.Fprintf(cfg.Out, "Admin API token (shown once; also in %s):\n\n    %s\n\n", filepath.Join(cfg.DataDir, "admin-token"), secret)
 	}
 
+	regKey, err := loadOrCreateRegistryKey(ctx, st, sealer)
+	if err != nil {
+		return err
+	}
+	regHost := cfg.RegistryHost
+	if regHost == "" {
+		regHost = advertiseAddr(cfg.Advertise, cfg.Addr)
+	}
+	// The domain layer signs the nodes' registry pull credentials; the
+	// API server makes it below, before the gateway runs.
+	var dom *domain.Domain
+
 	// Failed API tokens and joins, per source address. The gateway has no
 	// such table: see gateway's serveConn.
 	failures := throttle.New(cfg.Throttle)
 	gw, err := gateway.New(gateway.Config{
 		Store: st, CA: ca, TLSCert: apiCert, Addr: cfg.AgentAddr,
 		Advertise: advertiseAddr(cfg.Advertise, cfg.AgentAddr), HeartbeatGrace: cfg.HeartbeatGrace, Logger: log.With("component", "gateway"),
-		Sealer: sealer,
+		Sealer:              sealer,
+		RegistryHost:        regHost,
+		BuiltinRegistryAuth: builtinRegistryAuth(regHost, &dom, log.With("component", "registry")),
 	})
 	if err != nil {
 		return err
@@ -210,6 +244,11 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		return nil
 	}
+	images, err := openRegistry(ctx, cfg, regKey, log.With("component", "registry"))
+	if err != nil {
+		return err
+	}
+	defer images.Close()
 	apiSrv, err := apiserver.New(apiserver.Config{
 		Store: st, Logs: gw, Join: gw, CAPEM: ca.CertPEM(), CADigest: ca.Digest(),
 		// The install one-liner carries the cluster CA and trusts nothing else.
@@ -221,10 +260,12 @@ func Run(ctx context.Context, cfg Config) error {
 		},
 		Ready: ready, Version: cfg.Version, Logger: log.With("component", "api"), Registry: reg,
 		Throttle: failures, Sealer: sealer,
+		Images: images, RegistryHost: regHost, RegistryKey: derive(regKey, "node pull credentials"), ClusterCA: ca.Cert,
 	})
 	if err != nil {
 		return err
 	}
+	dom = apiSrv.Domain()
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -234,10 +275,16 @@ func Run(ctx context.Context, cfg Config) error {
 	inst := install.Handler(install.Options{ServerURL: apiURL, CAPEM: ca.CertPEM(), Logger: log.With("component", "install")})
 	mux := http.NewServeMux()
 	apiHandler := apiSrv.Handler()
+	// The built-in registry, behind Wharf's authentication (see
+	// apiserver's RegistryHandler), on the same listener and certificate.
+	regHandler := apiSrv.RegistryHandler(images.Handler())
 	if len(cfg.EtcdEndpoints) == 0 { // embedded etcd: keep its disk from filling up
-		apiHandler = apiserver.NewDiskGuard(cfg.DataDir, 0, log.With("component", "diskguard")).Wrap(apiHandler)
+		guard := apiserver.NewDiskGuard(cfg.DataDir, 0, log.With("component", "diskguard"))
+		apiHandler = guard.Wrap(apiHandler)
+		regHandler = guard.Wrap(regHandler)
 	}
 	mux.Handle("/", apiHandler)
+	mux.Handle("/v2/", regHandler)
 	mux.Handle("GET /install.sh", inst)
 	mux.Handle("GET /download/", inst)
 	httpSrv := apiserver.NewHTTPServer(mux, apiserver.DefaultTimeouts, slog.NewLogLogger(log.Handler(), slog.LevelDebug))
@@ -246,7 +293,11 @@ func Run(ctx context.Context, cfg Config) error {
 		// A client certificate is asked for, never required or checked
 		// here: an agent rejoining as its node presents its node
 		// certificate (the handshake proves it holds the key) and the
-		// gateway's Join checks it; everyone else sends none.
+		// gateway's Join checks it; a node's engine pulling from the
+		// built-in registry presents it too, and the domain layer checks
+		// it (AuthenticateNodeCert: the cluster CA, the node's current
+		// serial). Everyone else sends none. (Not VerifyClientCertIfGiven:
+		// a rejoining node's expired certificate must still reach Join.)
 		tlsCfg := pki.ServerTLSConfig(apiCert)
 		tlsCfg.ClientAuth = tls.RequestClientCert
 		ln = tls.NewListener(ln, tlsCfg)
@@ -255,7 +306,14 @@ func Run(ctx context.Context, cfg Config) error {
 	runCtx, stopComponents := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	errs := make(chan error, 3)
-	for name, run := range map[string]func(context.Context) error{"gateway": gw.Run, "controller": svcs.Run} {
+	components := map[string]func(context.Context) error{"gateway": gw.Run, "controller": svcs.Run}
+	if cfg.RegistryGCInterval > 0 {
+		components["registry gc"] = func(ctx context.Context) error {
+			collectPeriodically(ctx, images, cfg.RegistryGCInterval, log.With("component", "registry"))
+			return nil
+		}
+	}
+	for name, run := range components {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
