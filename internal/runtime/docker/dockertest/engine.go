@@ -2,6 +2,7 @@ package dockertest
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,11 +16,11 @@ import (
 )
 
 // daemonConfig is a private engine's daemon.json: its own storage (vfs
-// works on any filesystem, including one that is itself an overlay), and
-// no bridge or iptables rules, so that it changes nothing on the host and
-// never collides with the host's engine. Its containers get no network,
-// which is enough for tests of images and lifecycles.
-const daemonConfig = `{"storage-driver":"vfs","bridge":"none","iptables":false,"ip-forward":false,"ip-masq":false}`
+// works on any filesystem, including one that is itself an overlay), its
+// own bridge, and no iptables rules, so that it never collides with the
+// host's engine. Published ports work through docker-proxy, the engine's
+// userland proxy, on the host's addresses.
+const daemonConfig = `{"storage-driver":"vfs","bridge":%q,"iptables":false,"ip-forward":false,"ip-masq":false}`
 
 // StartEngine starts a Docker Engine of the test's own: a second dockerd
 // on this machine with its own data root, exec root, containerd and
@@ -47,8 +48,9 @@ func StartEngine(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	bridge := makeBridge(t)
 	cfg := filepath.Join(dir, "daemon.json")
-	if err := os.WriteFile(cfg, []byte(daemonConfig), 0o600); err != nil {
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, daemonConfig, bridge), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	host := "unix://" + filepath.Join(dir, "docker.sock")
@@ -92,6 +94,30 @@ func StartEngine(t testing.TB) string {
 			t.Fatalf("private dockerd at %s does not answer: %v\n%s", host, err, tailFile(logf.Name(), 20))
 		}
 	}
+}
+
+// makeBridge makes a Linux bridge for one private engine, on a random
+// /24 of 10.224.0.0/12, and removes it when the test ends.
+func makeBridge(t testing.TB) string {
+	t.Helper()
+	var b [3]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("whe%x", b)
+	addr := fmt.Sprintf("10.%d.%d.1/24", 224+b[0]%16, b[1])
+	for _, args := range [][]string{{"link", "add", name, "type", "bridge"}, {"addr", "add", addr, "dev", name}, {"link", "set", name, "up"}} {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			_ = exec.Command("ip", "link", "del", name).Run()
+			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("ip", "link", "del", name).CombinedOutput(); err != nil {
+			t.Logf("cleanup: ip link del %s: %v: %s", name, err, out)
+		}
+	})
+	return name
 }
 
 // stopEngine removes the engine's containers, stops it and removes its
