@@ -313,10 +313,16 @@ const (
 // ContainerSpec is what the controllers decide for one slot: which node runs
 // it and whether it should run. Written by the server only.
 type ContainerSpec struct {
-	Service    string            `json:"service"` // service ID
-	Slot       int               `json:"slot"`
-	Node       string            `json:"node,omitempty"` // node ID; empty while unplaced
-	Image      string            `json:"image,omitempty"`
+	Service string `json:"service"` // service ID
+	Slot    int    `json:"slot"`
+	Node    string `json:"node,omitempty"` // node ID; empty while unplaced
+	// Image is the service's image, pinned to the digest the server
+	// resolved ("host/repo:tag@sha256:..."; see Service.ResolvedImage)
+	// when it resolved one.
+	Image string `json:"image,omitempty"`
+	// PullPolicy is the service's (api.PullPolicies): when the node pulls
+	// Image.
+	PullPolicy string            `json:"pull_policy,omitempty"`
 	Command    []string          `json:"command,omitempty"`
 	Entrypoint []string          `json:"entrypoint,omitempty"`
 	Env        map[string]string `json:"env,omitempty"`
@@ -373,6 +379,19 @@ type ContainerStatus struct {
 	// Health is starting, healthy or unhealthy when the container has a
 	// health check and runs; empty otherwise.
 	Health string `json:"health,omitempty"`
+	// Pulling is set while the node pulls the container's image (State is
+	// Starting): the share of it downloaded, in percent (0-100). Lists
+	// show the state as "Pulling 42%" then (see DisplayState).
+	Pulling *int `json:"pulling,omitempty"`
+}
+
+// DisplayState is the state as lists show it: "Pulling 42%" while the
+// image is pulled, else the state.
+func (st ContainerStatus) DisplayState() string {
+	if st.Pulling != nil && st.State == ContainerStarting {
+		return "Pulling " + strconv.Itoa(*st.Pulling) + "%"
+	}
+	return string(st.State)
 }
 
 // Ready reports whether the container runs and, if it has a health check,

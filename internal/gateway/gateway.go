@@ -48,6 +48,11 @@ type Config struct {
 	// Sealer opens the secrets the gateway sends with a node's
 	// assignments (nil: containers that use secrets cannot start).
 	Sealer *seal.Sealer
+	// BuiltinRegistryAuth, if set, is the credential node pulls from the
+	// server's built-in registry with, and that registry's host: images
+	// on that host get it in the node's assignments instead of an
+	// organization's credential (nil: no built-in registry).
+	BuiltinRegistryAuth func(ctx context.Context, node api.Node) (host string, auth api.RegistryAuth, ok bool)
 }
 
 // DefaultAddr is the listen address used when Config.Addr is empty.
