@@ -6,6 +6,7 @@ package api
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -290,6 +291,24 @@ type Service struct {
 	// swaps them with Spec and RestartGeneration).
 	PreviousSpec       *ServiceSpec `json:"previous_spec,omitempty"`
 	PreviousGeneration int          `json:"previous_generation,omitempty"`
+	// ResolvedImage is Spec.Image pinned to the digest its registry held
+	// when the spec was created or its image or pull policy changed, or
+	// the service was redeployed: "<Spec.Image>@sha256:...". New
+	// containers run it, so every node pulls the same digest. Written by
+	// the server only; "" when nothing was resolved (pull policy never,
+	// an image already by digest, the exec and fake drivers).
+	ResolvedImage string `json:"resolved_image,omitempty"`
+	// PreviousResolvedImage is PreviousSpec's: a rollback runs it again.
+	PreviousResolvedImage string `json:"previous_resolved_image,omitempty"`
+}
+
+// RunImage is the image new containers of s run: ResolvedImage when it
+// pins the current Spec.Image, else Spec.Image.
+func (s *Service) RunImage() string {
+	if s.ResolvedImage != "" && strings.HasPrefix(s.ResolvedImage, s.Spec.Image+"@") {
+		return s.ResolvedImage
+	}
+	return s.Spec.Image
 }
 
 // NextGeneration is the generation a new rollout gets.

@@ -67,6 +67,9 @@ type Config struct {
 	// Sealer seals secrets (the domain layer New makes needs it to create
 	// or update one).
 	Sealer *seal.Sealer
+	// Resolver pins services' images to digests (nil: not pinned; see
+	// domain.ImageResolver).
+	Resolver domain.ImageResolver
 	// Throttle counts failed authentications (bad API tokens, failed
 	// joins) per source address and refuses a source that failed too often
 	// with 429. One with throttle's defaults is made when nil.
@@ -137,6 +140,7 @@ func newDomain(cfg Config) (*domain.Domain, error) {
 	return domain.New(domain.Config{
 		Store: cfg.Store, Logs: cfg.Logs, Join: cfg.Join, CADigest: cfg.CADigest,
 		JoinCommand: cfg.JoinCommand, AgentCommand: cfg.AgentCommand, Sealer: cfg.Sealer,
+		Resolver: cfg.Resolver,
 	})
 }
 
