@@ -205,6 +205,10 @@ func (s *Server) routes() {
 		{"PATCH", "/v1/secrets/{id}", "secret", authed, s.updateSecret},
 		{"DELETE", "/v1/secrets/{id}", "secret", authed, s.deleteSecret},
 
+		{"GET", "/v1/registry/logins", "registry", authed, s.listRegistryLogins},
+		{"PUT", "/v1/registry/logins/{id}", "registry", authed, s.registryLogin},
+		{"DELETE", "/v1/registry/logins/{id}", "registry", authed, s.registryLogout},
+
 		{"GET", "/v1/events", "event", authed, s.events},
 		{"GET", "/v1/actions", "action", authed, s.listActions},
 

@@ -116,7 +116,7 @@ func (d *Domain) RegistryLogins(ctx context.Context, a Actor) ([]api.RegistryLog
 	if err := a.need(RegistryPull); err != nil {
 		return nil, err
 	}
-	res, err := d.st.ListPrefix(ctx, store.KindRegistryAuths, OrgName(a.Org)+"/")
+	res, err := d.st.ListPrefix(ctx, store.KindRegistryAuths, records.RegistryAuthPrefix(OrgName(a.Org)))
 	if err != nil {
 		return nil, err
 	}

@@ -14,8 +14,13 @@ type RegistryAuth struct {
 
 // RegistryAuthID is the stored ID of org's credential for host (a
 // normalized host, see api.NormalizeRegistryHost): one per organization
-// and host, and all of an organization's under the prefix org + "/".
-func RegistryAuthID(org, host string) string { return org + "/" + host }
+// and host, all of an organization's under the prefix
+// RegistryAuthPrefix(org). Organization names have no ".", so the
+// prefix of one is never another's.
+func RegistryAuthID(org, host string) string { return RegistryAuthPrefix(org) + host }
+
+// RegistryAuthPrefix starts the IDs of org's registry credentials.
+func RegistryAuthPrefix(org string) string { return org + "." }
 
 // RegistryAuthPurpose is the purpose a registry password is sealed for:
 // a sealed value copied to another record does not open.
