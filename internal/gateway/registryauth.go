@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,9 @@ import (
 	"github.com/wharfhq/wharf/internal/records"
 	"github.com/wharfhq/wharf/internal/store"
 )
+
+// defaultOrg is the organization of objects with no Org (domain.DefaultOrg).
+const defaultOrg = "default"
 
 // registryAuthReadTimeout bounds reading and opening the registry
 // credentials of one push.
@@ -38,7 +42,7 @@ func (g *Gateway) attachRegistryAuths(asg *api.Assignments, node string) {
 		}
 		host := api.RegistryHost(c.Spec.Image)
 		if _, done := owner[host]; done {
-			if owner[host] != c.Org && owner[host] != "" {
+			if o := cmp.Or(c.Org, defaultOrg); owner[host] != o && owner[host] != "" {
 				g.log.Warn("containers of two organizations on one node pull from one registry; the node gets one credential for it",
 					"node", node, "registry", host, "used", owner[host], "other", c.Org)
 			}
@@ -63,8 +67,12 @@ func (g *Gateway) attachRegistryAuths(asg *api.Assignments, node string) {
 			asg.RegistryAuths[host] = builtinAuth
 			continue
 		}
-		owner[host] = c.Org
-		auth, ok, err := g.openRegistryAuth(ctx, c.Org, host)
+		org := c.Org
+		if org == "" {
+			org = defaultOrg
+		}
+		owner[host] = org
+		auth, ok, err := g.openRegistryAuth(ctx, org, host)
 		if err != nil {
 			g.log.Warn("cannot send a registry credential to a node; its containers pull without it",
 				"node", node, "registry", host, "org", c.Org, "err", err)
