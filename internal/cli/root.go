@@ -52,6 +52,7 @@ func NewRoot() *cobra.Command {
 		newContainerCmd(g),
 		newTokenCmd(g),
 		newSecretCmd(g),
+		newRegistryCmd(g),
 		newEventsCmd(g),
 		newActionsCmd(g),
 		newLoginCmd(g),

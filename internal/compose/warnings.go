@@ -56,6 +56,7 @@ var (
 
 	serviceKeys = keys{
 		"image":       nil,
+		"pull_policy": nil,
 		"command":     nil,
 		"entrypoint":  nil,
 		"environment": nil,
