@@ -148,12 +148,18 @@ func TestPullAlwaysAndDigest(t *testing.T) {
 	reg := dockertest.StartRegistry(t, "", "")
 	ref, digest := pushed(t, reg, "always1", "wharf/always:v1")
 	d := newDriver(t, "pull-"+t.Name())
-	// A pinned reference (tag and digest), as the server sends it.
+	// A pinned reference (tag and digest), as the server sends it, runs.
 	pinned := ref + "@" + digest
 	s := spec(pinned, "always1")
-	s.PullPolicy = api.PullAlways
 	if _, err := d.Start(ctxPull(t), s); err != nil {
 		t.Fatalf("Start of %s: %v", pinned, err)
+	}
+	// Pull policy always: every start asks the registry about the tag.
+	s = spec(ref, "always2")
+	s.Name = "web-2"
+	s.PullPolicy = api.PullAlways
+	if _, err := d.Start(ctxPull(t), s); err != nil {
+		t.Fatalf("Start of %s: %v", ref, err)
 	}
 	before := reg.Manifests.Load()
 	if err := d.Stop(ctxPull(t), s.ID, time.Second); err != nil {
@@ -164,5 +170,15 @@ func TestPullAlwaysAndDigest(t *testing.T) {
 	}
 	if reg.Manifests.Load() == before {
 		t.Errorf("pull policy always: the second start asked the registry nothing")
+	}
+	// Policy missing (the default) with the image on the node: no pull.
+	s = spec(ref, "always3")
+	s.Name = "web-3"
+	before = reg.Manifests.Load()
+	if _, err := d.Start(ctxPull(t), s); err != nil {
+		t.Fatal(err)
+	}
+	if reg.Manifests.Load() != before {
+		t.Errorf("pull policy missing pulled an image the node has")
 	}
 }
