@@ -62,7 +62,7 @@ func RequestBind(ctx context.Context, c *client.Client, name, driver, image stri
 		Driver: driver, Image: image, Command: command, Replicas: 1, Autorestart: api.PolicyAlways,
 		// A test's image is only on the node: no registry to pin it from.
 		PullPolicy: pullPolicyOf(image),
-		Volumes: []api.VolumeMount{{Type: api.VolumeBind, Source: source, Target: "/host"}},
+		Volumes:    []api.VolumeMount{{Type: api.VolumeBind, Source: source, Target: "/host"}},
 	})
 }
 
