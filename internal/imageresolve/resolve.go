@@ -69,7 +69,7 @@ func (r *Resolver) Resolve(ctx context.Context, image string, auth *api.Registry
 	defer cancel()
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{RootCAs: r.RootCAs, MinVersion: tls.VersionTLS12}
-	var a authn.Authenticator = authn.Anonymous
+	a := authn.Anonymous
 	if auth != nil {
 		a = &authn.Basic{Username: auth.Username, Password: auth.Password}
 	}
