@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -102,7 +103,10 @@ func explain(image, host string, hadAuth bool, err error) error {
 		case te.StatusCode == http.StatusNotFound || hasCode(te, transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode):
 			return fmt.Errorf("image %s: registry %s has %w; check the name and tag (was it pushed?)", image, host, ErrNotFound)
 		}
-		return fmt.Errorf("image %s: registry %s answered HTTP %d: %v", image, host, te.StatusCode, te)
+		// Not the answer's body: the host is the user's to name, and it
+		// may be no registry at all (an internal service the server
+		// reaches); only the status is told.
+		return fmt.Errorf("image %s: %s answered HTTP %d, which is not a registry's answer for it; check the image's host", image, host, te.StatusCode)
 	}
 	var ne net.Error
 	var oe *net.OpError
@@ -110,7 +114,12 @@ func explain(image, host string, hadAuth bool, err error) error {
 		strings.Contains(err.Error(), "no such host") {
 		return fmt.Errorf("image %s: %w at %s: %v; check the registry's address and that the server reaches it", image, ErrUnreachable, host, err)
 	}
-	return fmt.Errorf("image %s: registry %s: %w", image, host, err)
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("image %s: %w at %s: %v; check the registry's address and that the server reaches it", image, ErrUnreachable, host, ue.Err)
+	}
+	// Not err's text either: it may quote what a non-registry answered.
+	return fmt.Errorf("image %s: %s did not answer as a registry (%T); check the image's host", image, host, err)
 }
 
 func hasCode(te *transport.Error, codes ...transport.ErrorCode) bool {
