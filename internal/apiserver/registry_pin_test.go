@@ -127,6 +127,28 @@ func TestImagePinning(t *testing.T) {
 		t.Errorf("an unknown pull policy: %d %s", code, b)
 	}
 
+	// A stack: a missing tag refuses the whole deploy, nothing made; a
+	// good one is pinned, and a stack redeploy resolves anew.
+	code, b = e.do("PUT", "/v1/stacks/shop", e.admin, `{"spec":{"services":[{"name":"ok","spec":{"image":"`+other+`","replicas":1}},{"name":"bad","spec":{"image":"`+reg.Host+`/app/none:1","replicas":1}}]}}`)
+	if code != http.StatusBadRequest || !strings.Contains(string(b), "has no such image or tag") {
+		t.Errorf("stack deploy with a missing tag: %d %s", code, b)
+	}
+	if code, _ := e.do("GET", "/v1/stacks/shop", e.admin, ""); code != http.StatusNotFound {
+		t.Errorf("the refused deploy made the stack: %d", code)
+	}
+	e.call("PUT", "/v1/stacks/shop", `{"spec":{"services":[{"name":"ok","spec":{"image":"`+other+`","replicas":1}}]}}`, http.StatusCreated, nil)
+	var ok api.Service
+	e.call("GET", "/v1/services/shop-ok", ``, http.StatusOK, &ok)
+	if ok.ResolvedImage != other+"@"+third {
+		t.Errorf("stack service pinned to %q", ok.ResolvedImage)
+	}
+	fourth := pushRandom(t, other, reg.Auth)
+	e.call("POST", "/v1/stacks/shop/redeploy", ``, http.StatusAccepted, nil)
+	e.call("GET", "/v1/services/shop-ok", ``, http.StatusOK, &ok)
+	if ok.ResolvedImage != other+"@"+fourth {
+		t.Errorf("after stack redeploy: %q, want %s", ok.ResolvedImage, fourth)
+	}
+
 	// The password is nowhere: not in the store's values, not in any answer.
 	var logins []api.RegistryLogin
 	e.call("GET", "/v1/registry/logins", ``, http.StatusOK, &logins)
