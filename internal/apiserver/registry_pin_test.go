@@ -197,3 +197,24 @@ func TestRegistryLoginNeedsAdmin(t *testing.T) {
 		t.Errorf("login to a bad host: %d %s", code, b)
 	}
 }
+
+// TestBuiltinRegistryAuthResolves: images on the built-in registry's host
+// are resolved with the credential Config.BuiltinRegistryAuth gives, with
+// no login of the organization.
+func TestBuiltinRegistryAuthResolves(t *testing.T) {
+	reg := dockertest.StartRegistry(t, "wharf-server", "builtin-pw")
+	var asked []string
+	e := newEnv(t, withSecrets(t), withResolver, func(s *Server) {
+		s.cfg.BuiltinRegistryAuth = func(_ context.Context, org string) (string, api.RegistryAuth, bool) {
+			asked = append(asked, org)
+			return reg.Host, *reg.Auth, true
+		}
+	})
+	image := reg.Host + "/default/app:1"
+	digest := pushRandom(t, image, reg.Auth)
+	var svc api.Service
+	e.call("POST", "/v1/services", `{"name":"app","spec":{"image":"`+image+`","replicas":1}}`, http.StatusCreated, &svc)
+	if svc.ResolvedImage != image+"@"+digest || len(asked) == 0 || asked[0] != "default" {
+		t.Errorf("resolved %q, asked for %v", svc.ResolvedImage, asked)
+	}
+}

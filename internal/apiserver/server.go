@@ -70,6 +70,9 @@ type Config struct {
 	// Resolver pins services' images to digests (nil: not pinned; see
 	// domain.ImageResolver).
 	Resolver domain.ImageResolver
+	// BuiltinRegistryAuth is domain.Config's: the built-in registry's
+	// host and the credential the server resolves its images with.
+	BuiltinRegistryAuth func(ctx context.Context, org string) (host string, auth api.RegistryAuth, ok bool)
 	// Throttle counts failed authentications (bad API tokens, failed
 	// joins) per source address and refuses a source that failed too often
 	// with 429. One with throttle's defaults is made when nil.
@@ -140,7 +143,7 @@ func newDomain(cfg Config) (*domain.Domain, error) {
 	return domain.New(domain.Config{
 		Store: cfg.Store, Logs: cfg.Logs, Join: cfg.Join, CADigest: cfg.CADigest,
 		JoinCommand: cfg.JoinCommand, AgentCommand: cfg.AgentCommand, Sealer: cfg.Sealer,
-		Resolver: cfg.Resolver,
+		Resolver: cfg.Resolver, BuiltinRegistryAuth: cfg.BuiltinRegistryAuth,
 	})
 }
 

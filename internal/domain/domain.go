@@ -55,6 +55,11 @@ type Config struct {
 	// Resolver resolves images' tags to digests, to pin services' images
 	// (pin.go); nil: images are not pinned, nodes pull tags.
 	Resolver ImageResolver
+	// BuiltinRegistryAuth, if set, is the credential the server resolves
+	// images of its built-in registry with, for organization org, and that
+	// registry's host: images on that host use it instead of the
+	// organization's stored credential (nil: no built-in registry).
+	BuiltinRegistryAuth func(ctx context.Context, org string) (host string, auth api.RegistryAuth, ok bool)
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }

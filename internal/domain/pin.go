@@ -68,6 +68,11 @@ func (p *pinner) pin(ctx context.Context, spec *api.ServiceSpec) (string, error)
 	if err != nil {
 		return "", err
 	}
+	if f := p.d.cfg.BuiltinRegistryAuth; f != nil {
+		if h, a, ok := f(ctx, p.org); ok && api.NormalizeRegistryHost(h) == host {
+			auth = &a
+		}
+	}
 	digest, err := p.d.cfg.Resolver.Resolve(ctx, spec.Image, auth)
 	if err != nil {
 		return "", newErr(errdefs.ErrInvalid, "cannot resolve the digest of image %s from registry %s: %v (nothing was changed; an image that is only loaded on the nodes needs pull policy never: --pull never, or pull_policy: never)",
