@@ -6,6 +6,7 @@ package api
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -290,6 +291,24 @@ type Service struct {
 	// swaps them with Spec and RestartGeneration).
 	PreviousSpec       *ServiceSpec `json:"previous_spec,omitempty"`
 	PreviousGeneration int          `json:"previous_generation,omitempty"`
+	// ResolvedImage is Spec.Image pinned to the digest its registry held
+	// when the spec was created or its image or pull policy changed, or
+	// the service was redeployed: "<Spec.Image>@sha256:...". New
+	// containers run it, so every node pulls the same digest. Written by
+	// the server only; "" when nothing was resolved (pull policy never,
+	// an image already by digest, the exec and fake drivers).
+	ResolvedImage string `json:"resolved_image,omitempty"`
+	// PreviousResolvedImage is PreviousSpec's: a rollback runs it again.
+	PreviousResolvedImage string `json:"previous_resolved_image,omitempty"`
+}
+
+// RunImage is the image new containers of s run: ResolvedImage when it
+// pins the current Spec.Image, else Spec.Image.
+func (s *Service) RunImage() string {
+	if s.ResolvedImage != "" && strings.HasPrefix(s.ResolvedImage, s.Spec.Image+"@") {
+		return s.ResolvedImage
+	}
+	return s.Spec.Image
 }
 
 // NextGeneration is the generation a new rollout gets.
@@ -313,10 +332,16 @@ const (
 // ContainerSpec is what the controllers decide for one slot: which node runs
 // it and whether it should run. Written by the server only.
 type ContainerSpec struct {
-	Service    string            `json:"service"` // service ID
-	Slot       int               `json:"slot"`
-	Node       string            `json:"node,omitempty"` // node ID; empty while unplaced
-	Image      string            `json:"image,omitempty"`
+	Service string `json:"service"` // service ID
+	Slot    int    `json:"slot"`
+	Node    string `json:"node,omitempty"` // node ID; empty while unplaced
+	// Image is the service's image, pinned to the digest the server
+	// resolved ("host/repo:tag@sha256:..."; see Service.ResolvedImage)
+	// when it resolved one.
+	Image string `json:"image,omitempty"`
+	// PullPolicy is the service's (api.PullPolicies): when the node pulls
+	// Image.
+	PullPolicy string            `json:"pull_policy,omitempty"`
 	Command    []string          `json:"command,omitempty"`
 	Entrypoint []string          `json:"entrypoint,omitempty"`
 	Env        map[string]string `json:"env,omitempty"`
@@ -373,6 +398,19 @@ type ContainerStatus struct {
 	// Health is starting, healthy or unhealthy when the container has a
 	// health check and runs; empty otherwise.
 	Health string `json:"health,omitempty"`
+	// Pulling is set while the node pulls the container's image (State is
+	// Starting): the share of it downloaded, in percent (0-100). Lists
+	// show the state as "Pulling 42%" then (see DisplayState).
+	Pulling *int `json:"pulling,omitempty"`
+}
+
+// DisplayState is the state as lists show it: "Pulling 42%" while the
+// image is pulled, else the state.
+func (st ContainerStatus) DisplayState() string {
+	if st.Pulling != nil && st.State == ContainerStarting {
+		return "Pulling " + strconv.Itoa(*st.Pulling) + "%"
+	}
+	return string(st.State)
 }
 
 // Ready reports whether the container runs and, if it has a health check,

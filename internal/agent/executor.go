@@ -269,6 +269,7 @@ func (e *executor) start(k *ctr) {
 	}
 	k.restartAt = time.Time{}
 	spec := e.toSpec(k.spec)
+	spec.PullProgress = e.pullProgress(k, k.run)
 	secretsErr := secretsDelivered(k.spec, spec)
 	drv, derr := e.pick(k)
 	e.setStatus(k, api.ContainerStatus{State: api.ContainerStarting, RestartCount: k.restarts})
@@ -494,7 +495,59 @@ func (e *executor) toSpec(c api.Container) runtime.Spec {
 		spec.Secrets = e.asg.Secrets[c.ID]
 		spec.SecretsVersion = runtime.SecretsVersion(spec.Secrets)
 	}
+	if c.Spec.PullPolicy != "" && c.Spec.PullPolicy != api.PullMissing {
+		// missing is the default: left out, so that the spec (and its
+		// hash) of a container made before pull policies is unchanged.
+		spec.PullPolicy = c.Spec.PullPolicy
+	}
+	spec.RegistryAuth = e.registryAuth(c.Spec.Image)
 	return spec
+}
+
+// registryAuth is the credential the server sent for image's registry,
+// if any; e.mu is held. It is kept in memory only.
+func (e *executor) registryAuth(image string) *api.RegistryAuth {
+	if e.asg == nil || image == "" {
+		return nil
+	}
+	host := api.RegistryHost(image)
+	for h, a := range e.asg.RegistryAuths {
+		if api.NormalizeRegistryHost(h) == host {
+			return &a
+		}
+	}
+	return nil
+}
+
+// pullReportEvery is the shortest interval between two progress reports
+// of one container's pull: progress rides the status reports, which are
+// batched, and a store write per progress line would be waste.
+const pullReportEvery = time.Second
+
+// pullProgress is the callback that reports run's pull progress as k's
+// status (Starting, with Pulling set), at most once per pullReportEvery
+// and only while that run is still starting.
+func (e *executor) pullProgress(k *ctr, run int) func(int) {
+	var mu sync.Mutex
+	var last time.Time
+	sent := -1
+	return func(p int) {
+		mu.Lock()
+		if p == sent || (p < 100 && time.Since(last) < pullReportEvery) {
+			mu.Unlock()
+			return
+		}
+		sent, last = p, time.Now()
+		mu.Unlock()
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if k.run != run || !k.busy || k.status.State != api.ContainerStarting {
+			return
+		}
+		st := k.status
+		st.Pulling = &p
+		e.setStatus(k, st)
+	}
 }
 
 // secretsDelivered is nil when the server sent every secret file c uses.

@@ -83,6 +83,7 @@ func setUpOrgA(t *testing.T, e *env) *orgA {
 	call("POST", "/v1/teams", `{"name":"devs","access":{"applications":"read"}}`, 201, &team)
 	var sec api.Secret
 	call("POST", "/v1/secrets", `{"name":"a-secret","data":"`+base64.StdEncoding.EncodeToString([]byte(marker))+`"}`, 201, &sec)
+	call("PUT", "/v1/registry/logins/registry.a.example:5000", `{"username":"a-robot","password":"`+marker+`"}`, 200, nil)
 	node := api.Node{Meta: api.Meta{ID: "a0de00000000a0de", Name: "a-host", Org: "a"}, Hostname: "a-host",
 		Labels: map[string]string{"m": marker}, State: api.NodeDeployed, Addresses: []string{"10.9.9.9"}}
 	c := api.Container{Meta: api.Meta{ID: "c0c0000000000a0c", Name: "web-1", Org: "a"},
@@ -115,6 +116,7 @@ func setUpOrgA(t *testing.T, e *env) *orgA {
 		"container": {c.ID, "web-1"},
 		"secret":    {sec.ID, "a-secret"},
 		"team":      {team.ID},
+		"registry":  {"registry.a.example:5000"},
 		"org":       {"a"},
 		"user":      {"alice"},
 	}
@@ -202,11 +204,14 @@ func TestCrossOrgRoutes(t *testing.T) {
 		"POST /v1/teams":                 `{"name":"bteam","access":{"applications":"read"}}`,
 		"PATCH /v1/teams/{id}":           `{"access":{"applications":"admin"}}`,
 		"POST /v1/images/gc":             ``,
+		"PUT /v1/registry/logins/{id}":   `{"username":"b-robot","password":"b-password"}`,
 		"POST /v1/teams/{id}/members":    `{"user":"alice"}`,
 	}
 	// Routes whose {id} is a name to create in the caller's organization:
 	// b's call makes b's own object, and must leave a's alone.
-	upsert := map[string]bool{"PUT /v1/stacks/{id}": true}
+	// A registry credential is per organization and host: b's login
+	// for a's host stores b's own, and b's logout removes that one.
+	upsert := map[string]bool{"PUT /v1/stacks/{id}": true, "PUT /v1/registry/logins/{id}": true, "DELETE /v1/registry/logins/{id}": true}
 
 	covered, calls := 0, 0
 	var creates, named, lists, queried []route
@@ -362,6 +367,11 @@ func TestCrossOrgRoutes(t *testing.T) {
 		if code, body := e.do("GET", p, a.token, ""); code != 200 || strings.Contains(string(body), `"terminating":true`) {
 			t.Errorf("a: GET %s after b: %d %s", p, code, body)
 		}
+	}
+	var logins []api.RegistryLogin
+	if code, body := e.do("GET", "/v1/registry/logins", a.token, ""); code != 200 || json.Unmarshal(body, &logins) != nil ||
+		len(logins) != 1 || logins[0].Username != "a-robot" || strings.Contains(string(body), marker) {
+		t.Errorf("a's registry logins after b: %d %s", code, body)
 	}
 	var n api.Node
 	if _, body := e.do("GET", "/v1/nodes/a-host", a.token, ""); json.Unmarshal(body, &n) != nil || n.Labels["m"] != marker || n.Labels["x"] != "" {

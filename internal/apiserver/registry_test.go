@@ -226,7 +226,7 @@ func TestRegistryAuth(t *testing.T) {
 	// as the password of the node path, an expired credential.
 	forged := []struct{ what, user, pass string }{
 		{"another node's password", credA.Username, credB.Password},
-		{"a flipped MAC", credA.Username, credA.Password[:len(credA.Password)-1] + "A"},
+		{"a flipped MAC", credA.Username, flipLast(credA.Password)},
 		{"a user token on the node path", credA.Username, re.admin},
 		{"a later expiry", credA.Username, "v1.99999999999." + strings.Split(credA.Password, ".")[2]},
 	}
@@ -393,4 +393,13 @@ func TestSlowPushOutlivesReadTimeout(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("a slow layer upload: %d", resp.StatusCode)
 	}
+}
+
+// flipLast changes the last character of s to another one.
+func flipLast(s string) string {
+	last := "A"
+	if strings.HasSuffix(s, "A") {
+		last = "B"
+	}
+	return s[:len(s)-1] + last
 }

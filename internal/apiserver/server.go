@@ -67,6 +67,9 @@ type Config struct {
 	// Sealer seals secrets (the domain layer New makes needs it to create
 	// or update one).
 	Sealer *seal.Sealer
+	// Resolver pins services' images to digests (nil: not pinned; see
+	// domain.ImageResolver).
+	Resolver domain.ImageResolver
 	// Throttle counts failed authentications (bad API tokens, failed
 	// joins) per source address and refuses a source that failed too often
 	// with 429. One with throttle's defaults is made when nil.
@@ -144,6 +147,7 @@ func newDomain(cfg Config) (*domain.Domain, error) {
 		Store: cfg.Store, Logs: cfg.Logs, Join: cfg.Join, CADigest: cfg.CADigest,
 		JoinCommand: cfg.JoinCommand, AgentCommand: cfg.AgentCommand, Sealer: cfg.Sealer,
 		Images: cfg.Images, RegistryHost: cfg.RegistryHost, RegistryKey: cfg.RegistryKey, ClusterCA: cfg.ClusterCA,
+		Resolver: cfg.Resolver,
 	})
 }
 
@@ -210,6 +214,10 @@ func (s *Server) routes() {
 		{"PUT", "/v1/secrets/{id}", "secret", authed, s.updateSecret},
 		{"PATCH", "/v1/secrets/{id}", "secret", authed, s.updateSecret},
 		{"DELETE", "/v1/secrets/{id}", "secret", authed, s.deleteSecret},
+
+		{"GET", "/v1/registry/logins", "registry", authed, s.listRegistryLogins},
+		{"PUT", "/v1/registry/logins/{id}", "registry", authed, s.registryLogin},
+		{"DELETE", "/v1/registry/logins/{id}", "registry", authed, s.registryLogout},
 
 		{"GET", "/v1/events", "event", authed, s.events},
 		{"GET", "/v1/actions", "action", authed, s.listActions},

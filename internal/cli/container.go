@@ -126,7 +126,7 @@ func containerRow(ct api.Container, service string, nodeName map[string]string) 
 	if service != "" {
 		cells = append(cells, service)
 	}
-	cells = append(cells, string(ct.Status.State), string(ct.Spec.Desired), orDash(node), port, exit, ago(ct.Status.StartedAt),
+	cells = append(cells, ct.Status.DisplayState(), string(ct.Spec.Desired), orDash(node), port, exit, ago(ct.Status.StartedAt),
 		shortError(ct))
 	match := map[string][]string{"node": {node}}
 	if service != "" {

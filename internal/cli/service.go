@@ -30,9 +30,13 @@ func newServiceCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
+// pullHelp is the help of --pull.
+const pullHelp = "pull policy: missing (default: nodes pull the image when they lack it; its tag is pinned to a digest at deploy), always, never (the image must be on the nodes: no pull, no registry asked) or build"
+
 // createFlags are the flags of `service create` that build the spec.
 type createFlags struct {
 	name, image, strategy, driver        string
+	pull                                 string
 	replicas                             int
 	tags, env, labels                    []string
 	constraints, affinities, publish     []string
@@ -57,7 +61,7 @@ func (f *createFlags) spec(args []string) (api.ServiceSpec, error) {
 		labels = nil
 	}
 	spec := api.ServiceSpec{
-		Image: f.image, Command: args, Env: envMap, Replicas: f.replicas, Tags: f.tags, Strategy: f.strategy, Driver: f.driver,
+		Image: f.image, PullPolicy: f.pull, Command: args, Env: envMap, Replicas: f.replicas, Tags: f.tags, Strategy: f.strategy, Driver: f.driver,
 		Constraints: f.constraints, Affinities: f.affinities,
 		Autorestart: f.autorestart, Autodestroy: f.autodestroy, Labels: labels,
 	}
@@ -200,6 +204,7 @@ func serviceCreate(g *globals) *cobra.Command {
 	f.StringVar(&cf.name, "name", "", "service name (lowercase letters, digits, dashes)")
 	f.IntVar(&cf.replicas, "replicas", 1, "number of containers")
 	f.StringVar(&cf.image, "image", "", "image to run (docker driver)")
+	f.StringVar(&cf.pull, "pull", "", pullHelp)
 	f.StringSliceVar(&cf.tags, "tag", nil, "node label every node must carry (k=v or k); repeatable")
 	f.StringSliceVarP(&cf.env, "env", "e", nil, "environment variable k=v; repeatable")
 	f.StringArrayVarP(&cf.labels, "label", "l", nil, "label of the service and its containers, k=v; repeatable")

@@ -49,6 +49,7 @@ func (f *updateFlags) patch(cmd *cobra.Command, cur api.ServiceSpec, command []s
 		"autorestart": func() { p["autorestart"] = spec.Autorestart },
 		"autodestroy": func() { p["autodestroy"] = spec.Autodestroy },
 		"entrypoint":  func() { p["entrypoint"] = spec.Entrypoint },
+		"pull":        func() { p["pull_policy"] = spec.PullPolicy },
 	} {
 		if fl.Changed(flag) {
 			set()
@@ -284,6 +285,7 @@ its previous spec (or pauses, with --failure-action pause), per the
 	fl := cmd.Flags()
 	cf := &f.spec
 	fl.StringVar(&f.image, "image", "", "new image")
+	fl.StringVar(&cf.pull, "pull", "", pullHelp)
 	fl.StringSliceVarP(&cf.env, "env", "e", nil, "environment variable k=v to add or replace; repeatable")
 	fl.StringSliceVar(&f.envRm, "env-rm", nil, "environment variable to remove (its name); repeatable")
 	fl.StringArrayVarP(&cf.labels, "label", "l", nil, "label k=v to add or replace; repeatable")

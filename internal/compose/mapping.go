@@ -3,6 +3,7 @@ package compose
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -70,6 +71,7 @@ func (m *mapper) service(sc types.ServiceConfig) Service {
 	svc := Service{Name: sc.Name}
 	spec := &svc.Spec
 	spec.Image = sc.Image
+	spec.PullPolicy = m.pullPolicy(p+".pull_policy", sc.PullPolicy)
 	spec.Command = []string(sc.Command)
 	spec.Entrypoint = []string(sc.Entrypoint)
 	spec.Replicas = sc.GetScale()
@@ -115,6 +117,27 @@ func (m *mapper) service(sc types.ServiceConfig) Service {
 		m.errorf(p, "needs an image, a build, or x-wharf driver exec (or fake) with a command")
 	}
 	return svc
+}
+
+// pullPolicy maps Compose's pull_policy onto Wharf's (api.PullPolicies):
+// if_not_present is missing; a refresh schedule (daily, weekly, every_N)
+// is not kept: the image is pinned at each deploy, so it is missing with
+// a warning; build is for services `wharf stack deploy` builds.
+func (m *mapper) pullPolicy(path, raw string) string {
+	v := strings.ToLower(strings.TrimSpace(raw))
+	switch {
+	case v == "":
+		return ""
+	case v == "if_not_present":
+		return api.PullMissing
+	case slices.Contains(api.PullPolicies, v):
+		return v
+	case v == "refresh" || v == "daily" || v == "weekly" || strings.HasPrefix(v, "every_"):
+		m.w.at(path, "pull_policy "+raw+" (a refresh schedule) is not supported: the tag is resolved to a digest at each deploy; `wharf stack redeploy` resolves it again; using missing")
+		return api.PullMissing
+	}
+	m.errorf(path, "unknown pull_policy %q: want one of %s (or if_not_present)", raw, strings.Join(api.PullPolicies, ", "))
+	return ""
 }
 
 // restart maps Compose's restart to Wharf's autorestart.

@@ -57,6 +57,7 @@ var (
 	serviceKeys = keys{
 		"image":       nil,
 		"build":       nil, // checked by mapper.build: some keys are refused
+		"pull_policy": nil,
 		"command":     nil,
 		"entrypoint":  nil,
 		"environment": nil,

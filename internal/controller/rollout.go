@@ -218,6 +218,7 @@ func rolledBack(svc *api.Service, msg string) *api.Service {
 	cur := svc.Spec
 	cp.Spec, cp.PreviousSpec = prev, &cur
 	cp.RestartGeneration, cp.PreviousGeneration = svc.PreviousGeneration, svc.RestartGeneration
+	cp.ResolvedImage, cp.PreviousResolvedImage = svc.PreviousResolvedImage, svc.ResolvedImage
 	cp.Status.UpdateState, cp.Status.UpdateGeneration = api.UpdateStateRollback, cp.RestartGeneration
 	cp.Status.UpdateMessage = msg
 	return &cp

@@ -229,7 +229,7 @@ func (c slotReconciler) newContainer(svc *api.Service, slot int, desired api.Con
 		Meta: api.Meta{ID: randomID(), Name: name, Org: svc.Org},
 		Spec: api.ContainerSpec{
 			Service: svc.ID, Slot: slot, Healthcheck: hc,
-			Image: svc.Spec.Image, Command: slices.Clone(svc.Spec.Command), Env: env,
+			Image: svc.RunImage(), PullPolicy: svc.Spec.PullPolicy, Command: slices.Clone(svc.Spec.Command), Env: env,
 			Entrypoint: slices.Clone(svc.Spec.Entrypoint), Ports: slices.Clone(svc.Spec.Ports), Resources: svc.Spec.Resources,
 			Driver: driver, Desired: desired,
 			Autorestart: svc.Spec.Autorestart, Autodestroy: svc.Spec.Autodestroy,

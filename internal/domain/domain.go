@@ -52,6 +52,9 @@ type Config struct {
 	// Sealer seals secrets' values (nil: secrets cannot be created or
 	// updated).
 	Sealer *seal.Sealer
+	// Resolver resolves images' tags to digests, to pin services' images
+	// (pin.go); nil: images are not pinned, nodes pull tags.
+	Resolver ImageResolver
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 

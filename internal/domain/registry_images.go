@@ -16,6 +16,8 @@ type ImageStore interface {
 	Repositories(ctx context.Context, prefix string) ([]string, error)
 	// Images lists a repository's tags and untagged manifests.
 	Images(ctx context.Context, repo string) ([]api.Image, error)
+	// TagDigest is the digest a tag points at ("" when there is none).
+	TagDigest(ctx context.Context, repo, tag string) (string, error)
 	// Remove removes a tag (and its manifest when no other tag points
 	// at it), or a manifest by digest with its tags.
 	Remove(ctx context.Context, repo, tag, digest string) error

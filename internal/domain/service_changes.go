@@ -23,6 +23,7 @@ func setSpec(svc *api.Service, next api.ServiceSpec, by string) api.Event {
 	}
 	gen := svc.NextGeneration()
 	svc.PreviousSpec, svc.PreviousGeneration = &old, svc.RestartGeneration
+	svc.PreviousResolvedImage = svc.ResolvedImage
 	svc.RestartGeneration = gen
 	ev := serviceEvent(svc, fmt.Sprintf("spec updated%s: its containers are replaced (generation %d)", by, gen))
 	ev.State = string(api.ServiceRedeploying)

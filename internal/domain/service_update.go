@@ -34,6 +34,7 @@ func (d *Domain) UpdateService(ctx context.Context, a Actor, ref string, patch j
 		return nil, err
 	}
 	defer unlock()
+	pn := d.newPinner(a)
 	return d.modifyService(ctx, a, ref, rev, func(svc *api.Service) ([]api.Event, error) {
 		if svc.Terminating {
 			return nil, terminatingErr(svc)
@@ -57,7 +58,13 @@ func (d *Domain) UpdateService(ctx context.Context, a Actor, ref string, patch j
 		if err := d.checkContainerQuota(ctx, a, quotas, map[string]int{svc.ID: containersOf(&next)}); err != nil {
 			return nil, err
 		}
-		return []api.Event{setSpec(svc, next, "")}, nil
+		ev := setSpec(svc, next, "")
+		// A new image or pull policy is resolved anew (pin.go); the
+		// update is refused, writing nothing, when that fails.
+		if err := pn.refresh(ctx, svc); err != nil {
+			return nil, err
+		}
+		return []api.Event{ev}, nil
 	})
 }
 

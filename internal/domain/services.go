@@ -39,6 +39,10 @@ func (d *Domain) CreateService(ctx context.Context, a Actor, name string, spec a
 	if err := d.CheckSecretRefs(ctx, a, &spec, "spec"); err != nil {
 		return nil, err
 	}
+	pinned, err := d.newPinner(a).pin(ctx, &spec)
+	if err != nil {
+		return nil, err
+	}
 	unlock, quotas, err := d.quotaGuard(ctx, a)
 	if err != nil {
 		return nil, err
@@ -51,6 +55,8 @@ func (d *Domain) CreateService(ctx context.Context, a Actor, name string, spec a
 		Meta:   api.Meta{ID: newID(), Name: name, Org: a.orgOf()},
 		Spec:   spec,
 		Status: api.ServiceStatus{State: api.ServiceNotRunning},
+		// Pinned to its digest (pin.go), or "".
+		ResolvedImage: pinned,
 	}
 	svc.Spec.Running = true
 	noteObject(ctx, svc.ID)
@@ -215,12 +221,17 @@ func (d *Domain) RedeployService(ctx context.Context, a Actor, ref string, rev i
 	if err := a.need(AppsOperate); err != nil {
 		return nil, err
 	}
+	pn := d.newPinner(a)
 	return d.modifyService(ctx, a, ref, rev, func(svc *api.Service) ([]api.Event, error) {
 		switch {
 		case svc.Terminating:
 			return nil, terminatingErr(svc)
 		case !svc.Spec.Running:
 			return nil, newErr(errdefs.ErrConflict, "service %q is stopped; start it with `wharf service start %s`", svc.Name, svc.Name)
+		}
+		// A redeploy resolves the tag anew: a moved tag is picked up.
+		if err := pn.repin(ctx, svc); err != nil {
+			return nil, err
 		}
 		return []api.Event{rerun(svc, "restart requested")}, nil
 	})

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/errdefs"
@@ -166,6 +167,16 @@ func (d *Domain) deployOnce(ctx context.Context, a Actor, quotas api.Quotas, nam
 	}
 	if err := d.checkContainerQuota(ctx, a, quotas, p.replicas(), p.newContainers()...); err != nil {
 		return api.DeployStackResult{}, err
+	}
+	if !dryRun {
+		// Pin new services' images, and changed ones (pin.go): a failure
+		// refuses the whole deploy before anything is written.
+		pn := d.newPinner(a)
+		for _, svc := range append(slices.Clone(p.create), p.update...) {
+			if err := pn.refresh(ctx, svc); err != nil {
+				return api.DeployStackResult{}, err
+			}
+		}
 	}
 	specChanged := created || !sameJSON(st.Spec, spec)
 	st.Spec = spec
@@ -371,9 +382,14 @@ func (d *Domain) RedeployStack(ctx context.Context, a Actor, ref string) (*api.S
 	if err := a.need(AppsOperate); err != nil {
 		return nil, err
 	}
+	pn := d.newPinner(a)
 	st, after, err := d.modifyStack(ctx, a, ref, func(svc *api.Service) (api.Event, error) {
 		if !svc.Spec.Running {
 			return api.Event{}, store.ErrNoChange
+		}
+		// A redeploy resolves tags anew (pin.go).
+		if err := pn.repin(ctx, svc); err != nil {
+			return api.Event{}, err
 		}
 		return rerun(svc, "redeploy requested by its stack"), nil
 	}, false)

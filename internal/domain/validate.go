@@ -71,6 +71,9 @@ func validateSpec(spec *api.ServiceSpec) error {
 	if spec.Image != "" && (len(spec.Image) > maxValueLen || strings.ContainsFunc(spec.Image, unicode.IsSpace) || !printable(spec.Image)) {
 		return errdefs.Invalid("spec.image", "must be an image reference without spaces, at most %d characters", maxValueLen)
 	}
+	if spec.PullPolicy != "" && !slices.Contains(api.PullPolicies, spec.PullPolicy) {
+		return errdefs.Invalid("spec.pull_policy", "unknown pull policy %q: want one of %s", spec.PullPolicy, strings.Join(api.PullPolicies, ", "))
+	}
 	if err := validateArgs("spec.command", spec.Command, spec.Image == ""); err != nil {
 		return err
 	}

@@ -261,6 +261,7 @@ func (a *assigner) pushNode(node string) {
 	asg := a.build(node)
 	a.mu.Unlock()
 	a.g.attachSecrets(asg, node)
+	a.g.attachRegistryAuths(asg, node)
 	s.offer(asg)
 }
 

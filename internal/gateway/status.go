@@ -100,12 +100,17 @@ func (g *Gateway) applyChunk(ctx context.Context, node string, label func(contex
 			if reflect.DeepEqual(normalize(c.Status), normalize(st)) {
 				continue
 			}
-			old := c.Status.State
+			old, oldPull := c.Status.State, c.Status.Pulling
 			c.Status = st
 			t.Update(store.KindContainers, &c)
 			if st.State != old {
 				t.Emit(api.Event{Kind: "container", Object: id, Org: c.Org, Name: c.Name, Type: "state", State: string(st.State),
 					Message: stateMessage(&c, label(ctx))})
+			} else if st.Pulling != nil && (oldPull == nil || *oldPull != *st.Pulling) {
+				// Pull progress: the agent reports it at most about once a
+				// second per container, riding this same batched write.
+				t.Emit(api.Event{Kind: "container", Object: id, Org: c.Org, Name: c.Name, Type: "pulling", State: string(st.State),
+					Message: fmt.Sprintf("Pulling %d%% of image %s on node %s", *st.Pulling, c.Spec.Image, label(ctx))})
 			}
 		}
 		err = t.Commit(ctx)

@@ -60,7 +60,9 @@ func BindAttacks(allowed string) ([]BindAttack, error) {
 func RequestBind(ctx context.Context, c *client.Client, name, driver, image string, command []string, source string) (api.Service, error) {
 	return c.CreateService(ctx, name, api.ServiceSpec{
 		Driver: driver, Image: image, Command: command, Replicas: 1, Autorestart: api.PolicyAlways,
-		Volumes: []api.VolumeMount{{Type: api.VolumeBind, Source: source, Target: "/host"}},
+		// A test's image is only on the node: no registry to pin it from.
+		PullPolicy: pullPolicyOf(image),
+		Volumes:    []api.VolumeMount{{Type: api.VolumeBind, Source: source, Target: "/host"}},
 	})
 }
 
@@ -104,4 +106,13 @@ func ParseWhoAmI(out string) (WhoAmI, error) {
 		return w, fmt.Errorf("hostile: the workload printed no Uid or shadow line: %q", out)
 	}
 	return w, nil
+}
+
+// pullPolicyOf is never for an image (test images are loaded on the
+// nodes, in no registry), "" for a command.
+func pullPolicyOf(image string) string {
+	if image == "" {
+		return ""
+	}
+	return api.PullNever
 }

@@ -89,6 +89,25 @@ func (r *Registry) Images(ctx context.Context, repo string) ([]api.Image, error)
 	return out, nil
 }
 
+// TagDigest is the digest tag points at in repo, or "" when repo has
+// no such tag (or does not exist).
+func (r *Registry) TagDigest(ctx context.Context, repo, tag string) (string, error) {
+	rep, err := r.repo(ctx, repo)
+	if err != nil {
+		return "", err
+	}
+	desc, err := rep.Tags(ctx).Get(ctx, tag)
+	var unknownTag distribution.ErrTagUnknown
+	var unknownRepo distribution.ErrRepositoryUnknown
+	switch {
+	case errors.As(err, &unknownTag), errors.As(err, &unknownRepo), isPathNotFound(err):
+		return "", nil
+	case err != nil:
+		return "", r.storageErr(err)
+	}
+	return desc.Digest.String(), nil
+}
+
 // size adds up the sizes a manifest references (0 for an index, whose
 // references are other manifests, or when it cannot be read).
 func (r *Registry) size(ctx context.Context, ms distribution.ManifestService, d digest.Digest) int64 {

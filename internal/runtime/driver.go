@@ -47,6 +47,17 @@ type Spec struct {
 	// SecretsVersion); it is serialized, so that a new value of a secret
 	// changes docker's spec hash and a restart gets a new container.
 	SecretsVersion string `json:",omitempty"`
+	// PullPolicy says when the docker driver pulls Image (api.PullMissing,
+	// the default when empty, api.PullAlways, api.PullNever, api.PullBuild);
+	// other drivers ignore it.
+	PullPolicy string `json:",omitempty"`
+	// RegistryAuth is the credential for Image's registry, if the
+	// organization has one. Like Secrets it is never serialized: not into
+	// state files, spec hashes or labels.
+	RegistryAuth *api.RegistryAuth `json:"-"`
+	// PullProgress, if set, hears a pull's progress in percent (0-100)
+	// while Start waits on it; it may be called from another goroutine.
+	PullProgress func(percent int) `json:"-"`
 }
 
 // SecretsVersion is files' targets, modes and versions, never values:

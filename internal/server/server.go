@@ -9,6 +9,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,6 +28,7 @@ import (
 	"github.com/wharfhq/wharf/internal/controller"
 	"github.com/wharfhq/wharf/internal/domain"
 	"github.com/wharfhq/wharf/internal/gateway"
+	"github.com/wharfhq/wharf/internal/imageresolve"
 	"github.com/wharfhq/wharf/internal/install"
 	"github.com/wharfhq/wharf/internal/pki"
 	"github.com/wharfhq/wharf/internal/registry"
@@ -261,6 +263,10 @@ func Run(ctx context.Context, cfg Config) error {
 		Ready: ready, Version: cfg.Version, Logger: log.With("component", "api"), Registry: reg,
 		Throttle: failures, Sealer: sealer,
 		Images: images, RegistryHost: regHost, RegistryKey: derive(regKey, "node pull credentials"), ClusterCA: ca.Cert,
+		// Services' images are pinned to digests through their
+		// registries, trusting the system's roots and the cluster CA
+		// (the built-in registry's certificate is the cluster's).
+		Resolver: &imageresolve.Resolver{RootCAs: resolverRoots(ca)},
 	})
 	if err != nil {
 		return err
@@ -403,4 +409,14 @@ func scrubStore(ctx context.Context, st *store.Store, emb *store.Embedded, close
 	}
 	log.Info("sealed the CA key that an earlier version stored in plaintext, and dropped the store's history that held it")
 	return store.New(e.Client, "/wharf"), e.Close, nil
+}
+
+// resolverRoots are the system's roots plus the cluster CA.
+func resolverRoots(ca *pki.CA) *x509.CertPool {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	pool.AddCert(ca.Cert)
+	return pool
 }

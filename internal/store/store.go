@@ -33,8 +33,11 @@ const (
 	KindUsers      = "users"
 	KindTeams      = "teams"
 	KindSecrets    = "secrets" // records.Secret: sealed values, never on the wire
-	KindNames      = "names"   // name index: names/<kind>.<name> -> ID
-	KindCluster    = "cluster" // single documents, such as the CA
+	// KindRegistryAuths are records.RegistryAuth: organizations' registry
+	// credentials, passwords sealed, never on the wire.
+	KindRegistryAuths = "registryauths"
+	KindNames         = "names"   // name index: names/<kind>.<name> -> ID
+	KindCluster       = "cluster" // single documents, such as the CA
 )
 
 // MaxOps is the most operations one transaction may carry. The embedded etcd

@@ -86,6 +86,7 @@ func TestMissingImageFailsFast(t *testing.T) {
 	t.Parallel()
 	d := newDriver(t, "missing-"+t.Name())
 	s := spec("wharf/no-such-image:never", "missing1")
+	s.PullPolicy = api.PullNever
 	began := time.Now()
 	_, err := d.Start(ctx20(t), s)
 	if err == nil || !strings.Contains(err.Error(), "image "+s.Image+" is not on this node") || !strings.Contains(err.Error(), "docker load") {

@@ -18,7 +18,14 @@
 // before the container and never deleted by the driver; a bind mount's
 // host path must exist on the node.
 //
-// It never pulls: an image must already be on the node (`docker load`),
-// else Start fails at once. It sets no Docker restart policy: the agent
-// decides when to restart.
+// It pulls per Spec.PullPolicy (pull.go): missing (the default, and build)
+// pulls an image the node lacks, always pulls before every start, never
+// fails at once when the image is not on the node (`docker load` it). A
+// pull uses Spec.RegistryAuth (never written anywhere), reports progress to
+// Spec.PullProgress, and is shared by every Start on the node that needs
+// the same image with the same credential. A failed pull is an error
+// naming the image and registry (refused credential, no such tag, registry
+// not answering); the driver never retries it: the agent backs off as for
+// any failed start. It sets no Docker restart policy: the agent decides
+// when to restart.
 package docker

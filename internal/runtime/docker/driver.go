@@ -44,6 +44,10 @@ type Driver struct {
 	mu    sync.Mutex
 	node  string             // guarded by mu
 	locks map[string]*idLock // Start's per-ID locks; guarded by mu
+	// pulls are the pulls in flight, by pullKey; pullCount counts the
+	// pulls begun (tests see sharing by it). Both guarded by mu.
+	pulls     map[string]*pull
+	pullCount int
 }
 
 var _ runtime.Driver = (*Driver)(nil)
@@ -96,7 +100,7 @@ func New(ctx context.Context, o Options) (*Driver, error) {
 	if sd == "" {
 		sd = DefaultSecretsDir
 	}
-	return &Driver{cli: cli, log: log, locks: make(map[string]*idLock), secretsDir: sd}, nil
+	return &Driver{cli: cli, log: log, locks: make(map[string]*idLock), pulls: make(map[string]*pull), secretsDir: sd}, nil
 }
 
 // Close releases the driver's connections to the engine.

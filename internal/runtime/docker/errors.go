@@ -30,9 +30,10 @@ func engineErr(id, what string, err error) error {
 	return fmt.Errorf("docker driver: %s container %s: %w", what, id, err)
 }
 
-// imageMissing is the error of Start for an image that is not on the node.
+// imageMissing is the error of Start for an image that is not on the
+// node when the pull policy is never.
 func imageMissing(image string, cause error) error {
-	return fmt.Errorf("docker driver: image %s is not on this node and Wharf does not pull without a registry; load it with `docker load`: %w", image, cause)
+	return fmt.Errorf("docker driver: image %s is not on this node and its pull policy is never; load it with `docker load`, or let nodes pull it (pull policy missing): %w", image, cause)
 }
 
 // cerrNotFound reports whether err is the engine's "no such container" or

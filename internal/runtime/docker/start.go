@@ -15,6 +15,7 @@ import (
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 
+	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/runtime"
 )
 
@@ -26,8 +27,9 @@ const cleanupTimeout = 10 * time.Second
 // returns its status. Starting an ID whose last run exited starts its
 // container again when it runs the same spec (its logs are kept and
 // appended to), and otherwise replaces the container with a new one (the
-// old run's logs are then gone). An image not on the node fails at once:
-// the driver never pulls.
+// old run's logs are then gone). The image is pulled per spec.PullPolicy
+// (pull.go): always before every start, missing (and build, and "") when
+// the node lacks it; with never an image not on the node fails at once.
 //
 // The workload's environment is spec.Env plus WHARF_CONTAINER_ID,
 // WHARF_CONTAINER_NAME, WHARF_SERVICE, WHARF_SLOT, WHARF_NODE and, when
@@ -48,6 +50,11 @@ func (d *Driver) Start(ctx context.Context, spec runtime.Spec) (runtime.Status, 
 	}
 	defer d.lock(spec.ID)()
 
+	if spec.PullPolicy == api.PullAlways {
+		if err := d.ensureImage(ctx, spec); err != nil {
+			return runtime.Status{}, err
+		}
+	}
 	old, err := d.findAll(ctx, spec.ID)
 	if err != nil {
 		return runtime.Status{}, err
@@ -92,11 +99,10 @@ func (d *Driver) restart(ctx context.Context, c container.InspectResponse) (runt
 // create creates and starts a new container for spec. If it fails it
 // removes what it made.
 func (d *Driver) create(ctx context.Context, spec runtime.Spec, node string) (runtime.Status, error) {
-	if _, err := d.cli.ImageInspect(ctx, spec.Image); err != nil {
-		if cerrNotFound(err) {
-			return runtime.Status{}, imageMissing(spec.Image, err)
+	if spec.PullPolicy != api.PullAlways { // always pulled already, in Start
+		if err := d.ensureImage(ctx, spec); err != nil {
+			return runtime.Status{}, err
 		}
-		return runtime.Status{}, fmt.Errorf("docker driver: start %s: inspect image %s: %w", spec.ID, spec.Image, err)
 	}
 	cfg, host, err := containerConfig(spec, node)
 	if err != nil {
