@@ -47,7 +47,7 @@ func BenchmarkImageDistribution(b *testing.B) {
 	img := bigImage(b, cli)
 	engines := make([]*client.Client, 3)
 	for i := range engines {
-		c, err := client.New(client.WithHost(dockertest.StartEngine(b)), client.WithAPIVersionNegotiation())
+		c, err := client.New(client.WithHost(dockertest.StartEngine(b)))
 		if err != nil {
 			b.Fatal(err)
 		}

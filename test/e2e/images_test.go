@@ -40,7 +40,7 @@ func TestExampleAppBuildsOncePullsEverywhere(t *testing.T) {
 	join := strings.TrimSpace(e.wharf("node", "join-token", "-q"))
 	for i := range nodes {
 		host := dockertest.StartEngine(t)
-		c, err := client.New(client.WithHost(host), client.WithAPIVersionNegotiation())
+		c, err := client.New(client.WithHost(host))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -124,7 +124,7 @@ func makeBridge(t testing.TB) string {
 // directories.
 func stopEngine(t testing.TB, host string, cmd *exec.Cmd, exited chan error, dir string, logf *os.File) {
 	defer logf.Close()
-	if cli, err := client.New(client.WithHost(host), client.WithAPIVersionNegotiation()); err == nil {
+	if cli, err := client.New(client.WithHost(host)); err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		if list, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true}); err == nil {
 			for _, c := range list.Items {

@@ -15,7 +15,7 @@ func TestStartEngine(t *testing.T) {
 	_, hostBridge := net.InterfaceByName("docker0")
 	t.Run("engine", func(t *testing.T) {
 		host := StartEngine(t)
-		cli, err := client.New(client.WithHost(host), client.WithAPIVersionNegotiation())
+		cli, err := client.New(client.WithHost(host))
 		if err != nil {
 			t.Fatal(err)
 		}
