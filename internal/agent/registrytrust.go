@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 )
 
@@ -49,7 +51,7 @@ func (a *Agent) hasDocker() bool {
 // write them still pulls with its pull credential where the engine does
 // not verify the registry.
 func (a *Agent) trustRegistry(host string, force bool) {
-	if host == "" || a.cfg.DockerCertsDir == "" || !a.hasDocker() {
+	if host == "" || a.cfg.DockerCertsDir == "" || !a.hasDocker() || loopbackRegistry(host) {
 		return
 	}
 	a.trust.mu.Lock()
@@ -63,6 +65,21 @@ func (a *Agent) trustRegistry(host string, force bool) {
 	}
 	a.trust.host = host
 	a.log.Debug("the Docker Engine trusts the built-in registry", "registry", host)
+}
+
+// loopbackRegistry is whether the engine takes the registry at host for
+// an insecure one and reads no certs.d for it: localhost or 127.0.0.0/8
+// (::1 too). Writing there would only leave files behind.
+func loopbackRegistry(host string) bool {
+	h, _, err := net.SplitHostPort(host)
+	if err != nil {
+		h = host
+	}
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(h, "[]"))
+	return ip != nil && ip.IsLoopback()
 }
 
 // writeRegistryTrust writes <root>/<host>/{ca.crt,client.cert,client.key}

@@ -66,3 +66,16 @@ func TestRegistryTrust(t *testing.T) {
 		t.Fatalf("a node without docker wrote %v", entries)
 	}
 }
+
+// TestLoopbackRegistry: the engine reads no certs.d for a loopback
+// registry, so the agent writes none for one.
+func TestLoopbackRegistry(t *testing.T) {
+	for host, want := range map[string]bool{
+		"127.0.0.1:7443": true, "127.9.9.9:1": true, "localhost:5000": true, "[::1]:7443": true, "localhost": true,
+		"10.0.0.5:7443": false, "wharf.example.com:7443": false, "[fd00::1]:7443": false, "172.17.0.1": false,
+	} {
+		if got := loopbackRegistry(host); got != want {
+			t.Errorf("loopbackRegistry(%q) = %v, want %v", host, got, want)
+		}
+	}
+}

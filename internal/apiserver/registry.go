@@ -143,8 +143,9 @@ func registryRepo(rest string) string {
 }
 
 // registryActor authenticates a registry request in organization org:
-// Basic auth when the request has an Authorization header, else a node
-// certificate, else a challenge. Wrong Basic credentials count against
+// Basic auth (or an API token as a Bearer, as the API takes it) when the
+// request has an Authorization header, else a node certificate, else a
+// challenge. Wrong Basic credentials count against
 // the source in the failure throttle, as wrong API tokens do.
 func (s *Server) registryActor(r *http.Request, org string) (domain.Actor, error) {
 	src := throttle.Source(r.RemoteAddr)
@@ -160,10 +161,15 @@ func (s *Server) registryActor(r *http.Request, org string) (domain.Actor, error
 	user, pass, ok := r.BasicAuth()
 	var a domain.Actor
 	var err error
-	if !ok {
-		err = newErr(errdefs.ErrUnauthorized, "the registry takes HTTP Basic auth: `docker login` with a Wharf API token as the password")
-	} else {
+	switch bearer, isBearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); {
+	case ok:
 		a, err = s.d.AuthenticateRegistry(r.Context(), user, pass, org)
+	case isBearer:
+		// An API token as the API takes it (curl, scripts).
+		a, err = s.d.Authenticate(r.Context(), strings.TrimSpace(bearer), org)
+	default:
+		// Another scheme guesses nothing: refused, not counted.
+		return domain.Actor{}, newErr(errdefs.ErrUnauthorized, "the registry takes HTTP Basic auth: `docker login` with a Wharf API token as the password")
 	}
 	if err != nil && errors.Is(err, errdefs.ErrUnauthorized) {
 		if wait := s.cfg.Throttle.Fail(src); wait > 0 {

@@ -279,6 +279,18 @@ func TestRegistryAuth(t *testing.T) {
 func TestRegistryAuthThrottled(t *testing.T) {
 	re := newRegistryEnv(t)
 	c := re.client(nil)
+	// A good API token as a Bearer is taken as the API takes it, and an
+	// unknown scheme is refused without counting: neither guesses, so 20
+	// of them leave the source unthrottled.
+	header := func(v string) func(*http.Request) { return func(r *http.Request) { r.Header.Set("Authorization", v) } }
+	for range 20 {
+		if code, _, _, err := registrytest.Status(c, "GET", re.url+"/v2/", header("Bearer "+re.admin)); err != nil || code != http.StatusOK {
+			t.Fatalf("GET /v2/ with the admin token as a Bearer: %d %v", code, err)
+		}
+		if code, _, _, err := registrytest.Status(c, "GET", re.url+"/v2/", header("Digest x")); err != nil || code != http.StatusUnauthorized {
+			t.Fatalf("GET /v2/ with another scheme: %d %v", code, err)
+		}
+	}
 	var last int
 	for range 15 {
 		code, _, _, err := registrytest.Status(c, "GET", re.url+"/v2/", basic("x", "wharf_guess"))

@@ -39,7 +39,12 @@ func (r *Registry) GC(ctx context.Context, untagged bool) (api.ImageGCResult, er
 	if res.BlobsBefore, err = r.countBlobs(ctx); err != nil {
 		return res, err
 	}
-	if err := storage.MarkAndSweep(ctx, r.driver, r.ns, storage.GCOpts{RemoveUntagged: untagged, Quiet: true}); err != nil {
+	if res.BlobsBefore == 0 {
+		// Nothing was ever pushed (mark and sweep fails on a registry
+		// without a repositories directory), or nothing is left.
+		return res, nil
+	}
+	if err := storage.MarkAndSweep(ctx, r.driver, r.ns, storage.GCOpts{RemoveUntagged: untagged, Quiet: true}); err != nil && !isPathNotFound(err) {
 		return res, r.storageErr(err)
 	}
 	if res.BlobsAfter, err = r.countBlobs(ctx); err != nil {

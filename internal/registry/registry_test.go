@@ -208,3 +208,17 @@ func sha256hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
 }
+
+// TestGCOfAnEmptyRegistry: a registry nothing was pushed to collects
+// nothing, without an error (its storage has no repositories yet).
+func TestGCOfAnEmptyRegistry(t *testing.T) {
+	r, err := New(t.Context(), Config{Dir: t.TempDir(), HTTPSecret: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	res, err := r.GC(t.Context(), true)
+	if err != nil || res.BlobsBefore != 0 || res.BlobsAfter != 0 {
+		t.Fatalf("GC of an empty registry: %+v %v", res, err)
+	}
+}

@@ -116,6 +116,10 @@ func serverCertificate(ca *pki.CA, cfg Config) (tls.Certificate, error) {
 		return c, nil
 	}
 	hosts := serverHosts(cfg.Advertise)
+	if h, _, err := net.SplitHostPort(cfg.RegistryHost); err == nil && h != "" {
+		// Nodes' engines verify the registry by the name they pull from.
+		hosts = append(hosts, h)
+	}
 	certPath, keyPath := filepath.Join(cfg.DataDir, "server.crt"), filepath.Join(cfg.DataDir, "server.key")
 	if c, err := tls.LoadX509KeyPair(certPath, keyPath); err == nil && certFits(c, ca, hosts) {
 		return c, nil
