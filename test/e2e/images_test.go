@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/moby/moby/client"
 
+	"github.com/wharfhq/wharf/internal/build/buildtest"
 	"github.com/wharfhq/wharf/internal/runtime/docker/dockertest"
 	"github.com/wharfhq/wharf/internal/testserver"
 )
@@ -30,7 +30,7 @@ import (
 // builds nothing, pushes nothing, pulls nothing and replaces no container.
 func TestExampleAppBuildsOncePullsEverywhere(t *testing.T) {
 	dockertest.Require(t)
-	app := exampleApp(t)
+	app := buildtest.ExampleApp(t)
 	s := testserver.Start(t, testserver.Options{})
 	e := newEnv(t)
 	e.extra = []string{"WHARF_ADDR=https://" + s.Addr, "WHARF_CACERT=" + filepath.Join(s.DataDir, "ca.crt"), "WHARF_TOKEN=" + s.Token()}
@@ -108,29 +108,6 @@ func TestExampleAppBuildsOncePullsEverywhere(t *testing.T) {
 	if n := enginePulls(t, engines, second); n != 0 {
 		t.Fatalf("second deploy: %d pulls, want none", n)
 	}
-}
-
-// exampleApp copies examples/build to a temporary directory and builds its
-// two static binaries into their build contexts, as `make examples` does.
-func exampleApp(t *testing.T) string {
-	t.Helper()
-	src, err := filepath.Abs("../../examples/build")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dst := filepath.Join(t.TempDir(), "build")
-	if out, err := exec.Command("cp", "-r", src, dst).CombinedOutput(); err != nil {
-		t.Fatalf("cp: %v: %s", err, out)
-	}
-	for _, prog := range []string{"web", "worker"} {
-		cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dst, prog, prog), "./examples/build/"+prog)
-		cmd.Dir = filepath.Join(src, "..", "..")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v: %s", prog, err, out)
-		}
-	}
-	return filepath.Join(dst, "compose.yml")
 }
 
 // deploy runs `wharf stack deploy` of file as stack demo (it waits until
