@@ -98,6 +98,13 @@ func (s *Server) serveRegistry(w http.ResponseWriter, r *http.Request, next http
 	if err := s.d.AuthorizeRegistry(r.Context(), a, repo, verb); err != nil {
 		return err
 	}
+	if from := r.URL.Query().Get("from"); from != "" && verb == domain.RegistryPush {
+		// A cross-repository blob mount reads the blob from another
+		// repository: the actor must be allowed to pull there too.
+		if err := s.d.AuthorizeRegistry(r.Context(), a, from, domain.RegistryPull); err != nil {
+			return err
+		}
+	}
 	if rest == "_catalog" {
 		if verb != domain.RegistryPull {
 			return newErr(errMethod, "method %s is not allowed on the catalog", r.Method)

@@ -233,6 +233,7 @@ func (s *Server) routes() {
 		{"GET", "/v1/images", "image", authed, s.listImages},
 		{"DELETE", "/v1/images", "image", authed, s.removeImage},
 		{"POST", "/v1/images/gc", "image", authed, s.collectImageGarbage},
+		{"POST", "/v1/builds", "image", authed, s.build},
 
 		{"POST", "/v1/join", "node", public, s.join},
 		{"GET", "/v1/ca", "", public, s.ca},
