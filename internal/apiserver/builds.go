@@ -25,18 +25,18 @@ func (s *Server) build(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	infoOf(r).object = req.Repository + ":" + req.Tag
-	if r.ContentLength > api.MaxBuildContext {
-		return tooLargeContext()
+	if r.ContentLength > s.maxBuildContext {
+		return tooLargeContext(s.maxBuildContext)
 	}
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Now().Add(buildReadTimeout))
-	// The output streams back while the body may still be read.
-	_ = rc.EnableFullDuplex()
-	body := &capReader{r: r.Body, left: api.MaxBuildContext}
+	// No full duplex: the node reads the whole context before it answers,
+	// so the output begins after the body was read to its end.
+	body := &capReader{r: r.Body, left: s.maxBuildContext}
 	sw := s.newStreamWriter(w, false)
 	res, err := s.d.Build(r.Context(), actorOf(r), req, body, sw)
 	if body.over.Load() {
-		err = tooLargeContext()
+		err = tooLargeContext(s.maxBuildContext)
 	}
 	if err == nil {
 		sw.w.Header().Set(http.TrailerPrefix+api.BuildDigestTrailer, res.Digest)
@@ -45,8 +45,8 @@ func (s *Server) build(w http.ResponseWriter, r *http.Request) error {
 	return sw.end(r, err)
 }
 
-func tooLargeContext() error {
-	return newErr(errTooLarge, "the build context is larger than %d MiB: leave big files out of it with .dockerignore, or build where a Docker Engine runs", api.MaxBuildContext>>20)
+func tooLargeContext(limit int64) error {
+	return newErr(errTooLarge, "the build context is larger than the limit of %d bytes (%d MiB): leave big files out of it with .dockerignore, or build where a Docker Engine runs", limit, limit>>20)
 }
 
 // buildRequest reads a build's query.

@@ -81,7 +81,7 @@ func (d *Domain) Build(ctx context.Context, a Actor, req api.BuildRequest, conte
 	if err != nil {
 		return api.BuildResult{}, err
 	}
-	nreq := api.NodeBuildRequest{BuildRequest: req, RegistryHost: d.cfg.RegistryHost, Auth: d.buildCredential(node, req.Repository)}
+	nreq := api.NodeBuildRequest{BuildRequest: req, RegistryHost: d.cfg.RegistryHost, Auth: d.BuildPushCredential(node, req.Repository)}
 	digest, err := nb.NodeBuild(ctx, node, nreq, context, out)
 	if err != nil {
 		return api.BuildResult{Node: node}, err
@@ -167,12 +167,13 @@ func (d *Domain) buildCredMAC(nodeID, repo string, expiry int64) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// buildCredential is the push credential of one build: user
+// BuildPushCredential is the push credential of one build: user
 // "wharf-build.<node ID>", password "v1.<expiry>.<repository>.<MAC>"
 // under the server's registry key. It pushes and pulls repository repo
 // only, for BuildCredentialValidity, and only while the node exists and
-// is not Terminated (AuthenticateRegistry).
-func (d *Domain) buildCredential(nodeID, repo string) api.RegistryAuth {
+// is not Terminated (AuthenticateRegistry). Build sends it to the node it
+// picked, with the build; no caller asks for one.
+func (d *Domain) BuildPushCredential(nodeID, repo string) api.RegistryAuth {
 	expiry := d.cfg.Now().Add(BuildCredentialValidity).Unix()
 	pw := "v1." + strconv.FormatInt(expiry, 10) + "." + repo + "." + d.buildCredMAC(nodeID, repo, expiry)
 	return api.RegistryAuth{Username: BuildUserPrefix + nodeID, Password: pw}
