@@ -54,7 +54,7 @@ func buildImage(ctx context.Context, engine *client.Client, s *Step, log io.Writ
 	err := engineBuild(ctx, engine, pr, s.Ref, s.ctx.dockerfile, s.b.Target, s.b.Args, log)
 	pr.CloseWithError(io.ErrClosedPipe)
 	if err != nil {
-		return fmt.Errorf("build service %s: %w", s.Service, err)
+		return fmt.Errorf("build service %s failed: %w", s.Service, err)
 	}
 	return nil
 }
@@ -75,10 +75,7 @@ func engineBuild(ctx context.Context, engine *client.Client, tar io.Reader, ref,
 		return err
 	}
 	defer res.Body.Close()
-	if err := jsonmessage.DisplayJSONMessagesStream(res.Body, log, 0, false, nil); err != nil {
-		return fmt.Errorf("failed: %w", err)
-	}
-	return nil
+	return jsonmessage.DisplayJSONMessagesStream(res.Body, log, 0, false, nil)
 }
 
 // push exports the image the engine built and pushes it to the registry

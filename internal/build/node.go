@@ -53,7 +53,7 @@ func BuildTar(ctx context.Context, engine *client.Client, b NodeBuild, tar io.Re
 		_, _ = engine.ImageRemove(rctx, tag.String(), client.ImageRemoveOptions{PruneChildren: true})
 	}()
 	if err := engineBuild(ctx, engine, tar, tag.String(), b.Dockerfile, b.Target, b.Args, log); err != nil {
-		return "", fmt.Errorf("build %s: %w", tag.RepositoryStr(), err)
+		return "", fmt.Errorf("build %s failed: %w", tag.RepositoryStr(), err)
 	}
 	return pushImage(ctx, engine, tag, "", tag.RepositoryStr(), b.Registry, ropts, log)
 }

@@ -70,7 +70,7 @@ func (g *Gateway) NodeBuild(ctx context.Context, node string, req api.NodeBuildR
 		return "", fmt.Errorf("%w: build on node %s: %v", errdefs.ErrUnavailable, node, err)
 	}
 	if msg := resp.Trailer.Get(api.ErrorTrailer); msg != "" {
-		return "", fmt.Errorf("%w: the build on node %s failed: %s", errdefs.ErrInvalid, node, msg)
+		return "", errdefs.New(errdefs.ErrInvalid, "on node "+node+": "+msg)
 	}
 	digest := resp.Trailer.Get(api.BuildDigestTrailer)
 	if digest == "" {
