@@ -98,11 +98,16 @@ func (s *Server) serveRegistry(w http.ResponseWriter, r *http.Request, next http
 	if err := s.d.AuthorizeRegistry(r.Context(), a, repo, verb); err != nil {
 		return err
 	}
-	if from := r.URL.Query().Get("from"); from != "" && verb == domain.RegistryPush {
+	if q := r.URL.Query(); q.Get("from") != "" && verb == domain.RegistryPush {
 		// A cross-repository blob mount reads the blob from another
-		// repository: the actor must be allowed to pull there too.
-		if err := s.d.AuthorizeRegistry(r.Context(), a, from, domain.RegistryPull); err != nil {
-			return err
+		// repository: only from one the actor may pull from. Otherwise
+		// the mount is dropped and the registry starts an ordinary upload
+		// (202), as it does for a blob the source lacks, so clients fall
+		// back to uploading.
+		if s.d.AuthorizeRegistry(r.Context(), a, q.Get("from"), domain.RegistryPull) != nil {
+			q.Del("from")
+			q.Del("mount")
+			r.URL.RawQuery = q.Encode()
 		}
 	}
 	if rest == "_catalog" {
