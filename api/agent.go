@@ -14,6 +14,8 @@ import "time"
 //	server -> agent  GET  /agent/v1/containers/{id}/logs?follow=1&tail=N -> text
 //	server -> agent  POST /agent/v1/containers/{id}/exec ExecRequest -> ExecResult
 //	                 (404 unknown container, 409 not running, 501 its driver cannot exec)
+//	server -> agent  POST /agent/v1/builds  NodeBuildRequest line + tar -> output
+//	                 (403 the agent was not started with --allow-builds; see builds.go)
 //
 // An error, either way, is an ErrorBody with the REST API's codes (and
 // CodeNotImplemented for a driver that cannot exec); a side reads an answer
@@ -58,13 +60,16 @@ type AgentHello struct {
 	// EngineVersion is the Docker Engine's version, when one answers.
 	EngineVersion string `json:"engine_version,omitempty"`
 	// Time is the agent's clock when it sent the hello (clock offset).
-	Time         time.Time         `json:"time,omitzero"`
-	Arch         string            `json:"arch"`
-	CPUs         int               `json:"cpus"`
-	MemoryBytes  int64             `json:"memory_bytes"`
-	AgentVersion string            `json:"agent_version"`
-	Drivers      []string          `json:"drivers"`
-	Containers   []ContainerReport `json:"containers,omitempty"`
+	Time         time.Time `json:"time,omitzero"`
+	Arch         string    `json:"arch"`
+	CPUs         int       `json:"cpus"`
+	MemoryBytes  int64     `json:"memory_bytes"`
+	AgentVersion string    `json:"agent_version"`
+	Drivers      []string  `json:"drivers"`
+	// AllowBuilds says the agent was started with --allow-builds: it
+	// builds images the server sends it (POST /agent/v1/builds).
+	AllowBuilds bool              `json:"allow_builds,omitempty"`
+	Containers  []ContainerReport `json:"containers,omitempty"`
 }
 
 // ContainerReport is the status of one container as its agent sees it.

@@ -64,6 +64,10 @@ type Node struct {
 	// as measured at its last hello.
 	ClockOffsetMS int64    `json:"clock_offset_ms,omitempty"`
 	Drivers       []string `json:"drivers,omitempty"`
+	// AllowBuilds says the node's agent builds images on request (it was
+	// started with --allow-builds): the server may send it the build
+	// context of a user's `wharf stack deploy` that has no engine.
+	AllowBuilds bool `json:"allow_builds,omitempty"`
 	// LastSeen is the last heartbeat the server wrote down; heartbeats are kept
 	// in memory, so this moves only on state transitions and connects.
 	LastSeen time.Time `json:"last_seen,omitzero"`

@@ -73,6 +73,11 @@ type Config struct {
 	// trust the server's built-in registry (see registrytrust.go); ""
 	// writes nothing. The CLI's default is DefaultDockerCertsDir.
 	DockerCertsDir string
+	// AllowBuilds lets the server send this node images to build with its
+	// engine (build.go): a build runs the Dockerfile's RUN steps here, as
+	// any user of the organization who may deploy and push writes them.
+	// Off by default.
+	AllowBuilds bool
 }
 
 // Agent is one node's agent. Create it with New, then call Run once.
@@ -82,6 +87,9 @@ type Agent struct {
 
 	// trust is the built-in registry the engine was made to trust.
 	trust registryTrust
+
+	// builds holds a token while a build runs: one at a time.
+	builds chan struct{}
 
 	mu    sync.Mutex
 	ident *identity
@@ -137,7 +145,7 @@ func New(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, log: cfg.Logger, binds: binds}
+	a := &Agent{cfg: cfg, log: cfg.Logger, binds: binds, builds: make(chan struct{}, 1)}
 	id, err := loadIdentity(cfg.DataDir)
 	switch {
 	case err == nil && expired(id) && cfg.JoinToken != "" && cfg.ServerURL != "":

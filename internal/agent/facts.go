@@ -38,6 +38,7 @@ func facts(ctx context.Context, a *Agent) api.AgentHello {
 		CPUs:         goruntime.NumCPU(),
 		MemoryBytes:  memTotal("/proc/meminfo"),
 		AgentVersion: Version,
+		AllowBuilds:  a.imageBuilder() != nil,
 	}
 	for _, d := range a.cfg.Drivers {
 		h.Drivers = append(h.Drivers, d.Name())

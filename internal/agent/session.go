@@ -125,6 +125,7 @@ func newAgentSession(a *Agent, mux *yamux.Session) *agentSession {
 	h.HandleFunc("PUT /agent/v1/assignments", s.handleAssignments)
 	h.HandleFunc("GET /agent/v1/containers/{id}/logs", s.handleLogs)
 	h.HandleFunc("POST /agent/v1/containers/{id}/exec", s.handleExec)
+	h.HandleFunc("POST /agent/v1/builds", s.handleBuild)
 	s.srv = &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 30 * time.Second,

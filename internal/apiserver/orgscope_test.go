@@ -229,7 +229,7 @@ func TestCrossOrgRoutes(t *testing.T) {
 				continue
 			}
 			named = append(named, rt)
-		case rt.method == "DELETE" && rt.path == "/v1/images":
+		case rt.method == "DELETE" && rt.path == "/v1/images", rt.method == "POST" && rt.path == "/v1/builds":
 			queried = append(queried, rt) // names its image in the query
 		case rt.method == "GET":
 			lists = append(lists, rt)
@@ -326,7 +326,18 @@ func TestCrossOrgRoutes(t *testing.T) {
 			}
 		}
 	}
-	for range queried {
+	for _, rt := range queried {
+		if rt.path == "/v1/builds" {
+			// b may not build into a's repositories: refused before
+			// anything is looked up, exactly like a missing organization's.
+			code, body := e.do("POST", "/v1/builds?repository=a/private-app&tag=v1", b, "tar")
+			c2, b2 := e.do("POST", "/v1/builds?repository=nosuch/private-app&tag=v1", b, "tar")
+			calls += 2
+			if code != http.StatusForbidden || c2 != code || strings.ReplaceAll(string(b2), "nosuch/", "a/") != string(body) {
+				t.Errorf("b: POST /v1/builds into a's repository: %d %s; another: %d %s", code, body, c2, b2)
+			}
+			continue
+		}
 		// The image is named in the query (a reference has slashes): a's
 		// image is not found for b, exactly like a missing one.
 		ref := a.refs["image"][0]

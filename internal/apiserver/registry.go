@@ -98,6 +98,18 @@ func (s *Server) serveRegistry(w http.ResponseWriter, r *http.Request, next http
 	if err := s.d.AuthorizeRegistry(r.Context(), a, repo, verb); err != nil {
 		return err
 	}
+	if q := r.URL.Query(); q.Get("from") != "" && verb == domain.RegistryPush {
+		// A cross-repository blob mount reads the blob from another
+		// repository: only from one the actor may pull from. Otherwise
+		// the mount is dropped and the registry starts an ordinary upload
+		// (202), as it does for a blob the source lacks, so clients fall
+		// back to uploading.
+		if s.d.AuthorizeRegistry(r.Context(), a, q.Get("from"), domain.RegistryPull) != nil {
+			q.Del("from")
+			q.Del("mount")
+			r.URL.RawQuery = q.Encode()
+		}
+	}
 	if rest == "_catalog" {
 		if verb != domain.RegistryPull {
 			return newErr(errMethod, "method %s is not allowed on the catalog", r.Method)

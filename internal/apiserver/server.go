@@ -92,7 +92,10 @@ type Server struct {
 	metrics   *metrics
 	heartbeat time.Duration // SSE comment interval
 	logStart  time.Duration // how long a followed log waits before sending headers
-	streams   *streams
+	// maxBuildContext bounds an uploaded build context
+	// (api.MaxBuildContext; tests lower it).
+	maxBuildContext int64
+	streams         *streams
 	// table is every route routes() served, in its order: tests walk it
 	// (the cross-organization test calls each one).
 	table []route
@@ -136,6 +139,8 @@ func New(cfg Config) (*Server, error) {
 		metrics:   m,
 		heartbeat: 15 * time.Second,
 		logStart:  500 * time.Millisecond,
+
+		maxBuildContext: api.MaxBuildContext,
 	}
 	s.routes()
 	return s, nil
@@ -233,6 +238,7 @@ func (s *Server) routes() {
 		{"GET", "/v1/images", "image", authed, s.listImages},
 		{"DELETE", "/v1/images", "image", authed, s.removeImage},
 		{"POST", "/v1/images/gc", "image", authed, s.collectImageGarbage},
+		{"POST", "/v1/builds", "image", authed, s.build},
 
 		{"POST", "/v1/join", "node", public, s.join},
 		{"GET", "/v1/ca", "", public, s.ca},

@@ -51,6 +51,10 @@ type Options struct {
 	Log io.Writer
 	// Engine connects to the Docker Engine; nil: Connect (DOCKER_HOST).
 	Engine func(context.Context) (*client.Client, error)
+	// Remote, when set, builds on a node of the Wharf server when Engine
+	// finds no engine here: it uploads the context tar (POST /v1/builds),
+	// copies the build's output to log and returns the pushed digest.
+	Remote func(ctx context.Context, req api.BuildRequest, tar io.Reader, log io.Writer) (string, error)
 }
 
 // Images brings every build: service of st to an image in the built-in
@@ -104,6 +108,7 @@ func Images(ctx context.Context, st *compose.Stack, o Options) ([]Step, error) {
 		log = io.Discard
 	}
 	var engine *client.Client
+	onNode := false // no engine here: o.Remote builds
 	for i := range steps {
 		s := &steps[i]
 		if o.DryRun {
@@ -119,21 +124,37 @@ func Images(ctx context.Context, st *compose.Stack, o Options) ([]Step, error) {
 				return nil, registryError(o.Registry, s.tag.Context().Tag(s.extraTag).String(), err)
 			}
 		case s.Action == ActionBuild:
-			if engine == nil {
+			if engine == nil && !onNode {
 				connect := o.Engine
 				if connect == nil {
 					connect = Connect
 				}
-				if engine, err = connect(ctx); err != nil {
+				engine, err = connect(ctx)
+				switch {
+				case err != nil && o.Remote == nil:
+					return nil, err
+				case err != nil:
+					onNode = true
+					host := "DOCKER_HOST"
+					if ne, ok := err.(*NoEngineError); ok && ne.Host != "" {
+						host = ne.Host
+					}
+					fmt.Fprintf(log, "no Docker Engine here (%s): building on a node of the Wharf server; the build contexts are uploaded to it\n", host)
+				default:
+					defer engine.Close()
+				}
+			}
+			if onNode {
+				if s.Digest, err = remoteBuild(ctx, s, o, ropts, log); err != nil {
 					return nil, err
 				}
-				defer engine.Close()
-			}
-			if err := buildImage(ctx, engine, s, log); err != nil {
-				return nil, err
-			}
-			if s.Digest, err = push(ctx, engine, s, o.Registry, ropts, log); err != nil {
-				return nil, err
+			} else {
+				if err := buildImage(ctx, engine, s, log); err != nil {
+					return nil, err
+				}
+				if s.Digest, err = push(ctx, engine, s, o.Registry, ropts, log); err != nil {
+					return nil, err
+				}
 			}
 			if _, err := fmt.Fprintf(o.Out, "image %s: pushed %s@%s\n", s.Service, s.Ref, s.Digest); err != nil {
 				return nil, err

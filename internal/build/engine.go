@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -31,32 +32,50 @@ func Connect(ctx context.Context) (*client.Client, error) {
 	return cli, nil
 }
 
-func noEngine(host string, err error) error {
-	return fmt.Errorf("no Docker Engine here to build with (%s: %v): `wharf stack deploy` builds build: services with the Docker Engine of the machine it runs on; start one, or set DOCKER_HOST to an engine you can reach (building on a node is not supported yet)", host, err)
+func noEngine(host string, err error) error { return &NoEngineError{Host: host, Err: err} }
+
+// NoEngineError is Connect's failure: no engine answers at Host.
+type NoEngineError struct {
+	Host string
+	Err  error
 }
 
+func (e *NoEngineError) Error() string {
+	return fmt.Sprintf("no Docker Engine here to build with (%s: %v): `wharf stack deploy` builds build: services with the Docker Engine of the machine it runs on, or on a node of the server whose agent allows builds; start one, or set DOCKER_HOST to an engine you can reach", e.Host, e.Err)
+}
+
+func (e *NoEngineError) Unwrap() error { return e.Err }
+
 // buildImage builds s with the engine, tagged s.Ref there, streaming the
-// engine's output to log. The classic builder needs no BuildKit session.
+// engine's output to log.
 func buildImage(ctx context.Context, engine *client.Client, s *Step, log io.Writer) error {
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(s.ctx.writeTar(pw)) }()
-	args := make(map[string]*string, len(s.b.Args))
-	for k, v := range s.b.Args {
-		args[k] = &v
-	}
-	res, err := engine.ImageBuild(ctx, pr, client.ImageBuildOptions{
-		Tags: []string{s.Ref}, Dockerfile: s.ctx.dockerfile, BuildArgs: args, Target: s.b.Target,
-		Remove: true, ForceRemove: true, Version: buildtypes.BuilderV1,
-	})
+	err := engineBuild(ctx, engine, pr, s.Ref, s.ctx.dockerfile, s.b.Target, s.b.Args, log)
+	pr.CloseWithError(io.ErrClosedPipe)
 	if err != nil {
-		pr.CloseWithError(err)
-		return fmt.Errorf("build service %s: %w", s.Service, err)
-	}
-	defer res.Body.Close()
-	if err := jsonmessage.DisplayJSONMessagesStream(res.Body, log, 0, false, nil); err != nil {
 		return fmt.Errorf("build service %s failed: %w", s.Service, err)
 	}
 	return nil
+}
+
+// engineBuild builds the context tar with the engine, tagged ref there,
+// streaming the engine's output to log. The classic builder needs no
+// BuildKit session.
+func engineBuild(ctx context.Context, engine *client.Client, tar io.Reader, ref, dockerfile, target string, buildArgs map[string]string, log io.Writer) error {
+	args := make(map[string]*string, len(buildArgs))
+	for k, v := range buildArgs {
+		args[k] = &v
+	}
+	res, err := engine.ImageBuild(ctx, tar, client.ImageBuildOptions{
+		Tags: []string{ref}, Dockerfile: dockerfile, BuildArgs: args, Target: target,
+		Remove: true, ForceRemove: true, Version: buildtypes.BuilderV1,
+	})
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	return jsonmessage.DisplayJSONMessagesStream(res.Body, log, 0, false, nil)
 }
 
 // push exports the image the engine built and pushes it to the registry
@@ -64,33 +83,39 @@ func buildImage(ctx context.Context, engine *client.Client, s *Step, log io.Writ
 // cluster CA only through /etc/docker/certs.d, and would need the token).
 // It returns the manifest's digest.
 func push(ctx context.Context, engine *client.Client, s *Step, reg Registry, ropts []remote.Option, log io.Writer) (string, error) {
+	return pushImage(ctx, engine, s.tag, s.extraTag, s.Service, reg, ropts, log)
+}
+
+// pushImage pushes the engine's image tag to the registry (and tags it
+// extraTag there too, when set); what names it in messages.
+func pushImage(ctx context.Context, engine *client.Client, tag name.Tag, extraTag, what string, reg Registry, ropts []remote.Option, log io.Writer) (string, error) {
 	f, err := os.CreateTemp("", "wharf-build-*.tar")
 	if err != nil {
 		return "", err
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
-	saved, err := engine.ImageSave(ctx, []string{s.Ref})
+	saved, err := engine.ImageSave(ctx, []string{tag.String()})
 	if err != nil {
-		return "", fmt.Errorf("export the image of service %s from the engine: %w", s.Service, err)
+		return "", fmt.Errorf("export the image of %s from the engine: %w", what, err)
 	}
 	_, err = io.Copy(f, saved)
 	saved.Close()
 	if err != nil {
-		return "", fmt.Errorf("export the image of service %s from the engine: %w", s.Service, err)
+		return "", fmt.Errorf("export the image of %s from the engine: %w", what, err)
 	}
 	img, err := tarball.ImageFromPath(f.Name(), nil)
 	if err != nil {
-		return "", fmt.Errorf("read the image of service %s: %w", s.Service, err)
+		return "", fmt.Errorf("read the image of %s: %w", what, err)
 	}
-	updates, wait := pushProgress(log, s.Service)
-	err = remote.Write(s.tag, img, append(ropts[:len(ropts):len(ropts)], remote.WithProgress(updates))...)
+	updates, wait := pushProgress(log, what)
+	err = remote.Write(tag, img, append(ropts[:len(ropts):len(ropts)], remote.WithProgress(updates))...)
 	wait()
 	if err != nil {
-		return "", registryError(reg, s.Ref, err)
+		return "", registryError(reg, tag.String(), err)
 	}
-	if s.extraTag != "" {
-		t := s.tag.Context().Tag(s.extraTag)
+	if extraTag != "" {
+		t := tag.Context().Tag(extraTag)
 		if err := remote.Tag(t, img, ropts...); err != nil {
 			return "", registryError(reg, t.String(), err)
 		}

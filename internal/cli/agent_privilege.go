@@ -22,6 +22,7 @@ type privilegeFile struct {
 	AllowDockerSocket bool     `yaml:"allow_docker_socket"`
 	ExecUser          string   `yaml:"exec_user"`
 	ExecAsRoot        bool     `yaml:"exec_as_root"`
+	AllowBuilds       bool     `yaml:"allow_builds"`
 }
 
 // privilegeFlags are the agent's flags about privileges.
@@ -30,6 +31,7 @@ type privilegeFlags struct {
 	allowDockerSocket bool
 	execUser          string
 	execAsRoot        bool
+	allowBuilds       bool
 }
 
 // defaultExecUser runs exec workloads when the agent runs as root.
@@ -40,6 +42,7 @@ func addPrivilegeFlags(f *pflag.FlagSet, p *privilegeFlags) {
 	f.BoolVar(&p.allowDockerSocket, "allow-docker-socket", false, "let containers bind-mount the Docker socket, which gives them root on the node")
 	f.StringVar(&p.execUser, "exec-user", "", "user the exec driver runs workloads as (default "+defaultExecUser+" when the agent runs as root; needs root)")
 	f.BoolVar(&p.execAsRoot, "exec-as-root", false, "run exec workloads as the agent's own user, root included, instead of --exec-user")
+	f.BoolVar(&p.allowBuilds, "allow-builds", false, "build images the server sends (stack deploy without a local Docker Engine) with this node's engine: their Dockerfiles' RUN steps run here")
 }
 
 // resolve merges the config file's settings under the flags and puts the
@@ -57,10 +60,13 @@ func (p *privilegeFlags) resolve(f *pflag.FlagSet, file privilegeFile, cfg *agen
 	if !f.Changed("exec-as-root") {
 		p.execAsRoot = file.ExecAsRoot
 	}
+	if !f.Changed("allow-builds") {
+		p.allowBuilds = file.AllowBuilds
+	}
 	if p.execAsRoot && p.execUser != "" {
 		return fmt.Errorf("--exec-user %s and --exec-as-root contradict each other: pass one", p.execUser)
 	}
-	cfg.AllowBind, cfg.AllowDockerSocket = p.allowBind, p.allowDockerSocket
+	cfg.AllowBind, cfg.AllowDockerSocket, cfg.AllowBuilds = p.allowBind, p.allowDockerSocket, p.allowBuilds
 	if host := dockerSocketOf(dockerHost); host != "" {
 		cfg.DockerSockets = append(cfg.DockerSockets, host)
 	}

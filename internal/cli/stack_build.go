@@ -2,7 +2,9 @@ package cli
 
 import (
 	"cmp"
+	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -55,6 +57,13 @@ func buildImages(cmd *cobra.Command, g *globals, c *client.Client, st *compose.S
 	}
 	_, err = build.Images(ctx, st, build.Options{
 		Stack: stack, Registry: reg, DryRun: dryRun, Out: cmd.OutOrStdout(), Log: cmd.ErrOrStderr(),
+		Remote: func(ctx context.Context, req api.BuildRequest, tar io.Reader, log io.Writer) (string, error) {
+			res, err := c.Build(ctx, req, tar, log)
+			if client.IsCode(err, api.CodeNotFound) {
+				return "", fmt.Errorf("no Docker Engine here to build with, and the server cannot build on a node (POST /v1/builds: %w): start a Docker Engine here or set DOCKER_HOST to one, or upgrade the server", err)
+			}
+			return res.Digest, err
+		},
 	})
 	return err
 }

@@ -205,15 +205,17 @@ func TestStackDeployBuildFails(t *testing.T) {
 		t.Errorf("after a failed build the server got %q, the registry %d pushes", w, reg.Pushes())
 	}
 
-	// No engine on this machine: a clear error, and nothing sent.
+	// No engine on this machine, and a server that cannot build on a
+	// node (no POST /v1/builds): a clear error, and nothing deployed.
 	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
 	file = buildApp(t, "FROM scratch\nCOPY hello.txt /\n")
 	_, _, err = runCLI(t, append([]string{"stack", "deploy", "-f", file, "--detach"}, conn...)...)
-	if err == nil || !strings.Contains(err.Error(), "no Docker Engine here") || !strings.Contains(err.Error(), "set DOCKER_HOST") {
+	if err == nil || !strings.Contains(err.Error(), "no Docker Engine here") || !strings.Contains(err.Error(), "set DOCKER_HOST") ||
+		!strings.Contains(err.Error(), "cannot build on a node") {
 		t.Errorf("no engine: %v", err)
 	}
-	if w := srv.writes(); len(w) != 0 {
-		t.Errorf("without an engine the server got %q", w)
+	if w := srv.writes(); len(w) != 1 || w[0] != "POST /v1/builds" {
+		t.Errorf("without an engine the server got %q, want the build's upload alone", w)
 	}
 
 	// A server without a built-in registry.

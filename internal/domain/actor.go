@@ -32,6 +32,10 @@ type Actor struct {
 	// (api.RoleReadOnly, api.RoleDeploy, api.RoleAdmin); "" narrows
 	// nothing. An unknown role narrows to read-only.
 	Role string
+	// onlyRepo, when set, is the one registry repository the actor may
+	// use (a build push credential's): AuthorizeRegistry refuses any
+	// other, and the catalog lists it alone.
+	onlyRepo string
 }
 
 // DefaultOrg is the organization that everything made before

@@ -84,6 +84,9 @@ func (d *Domain) AuthenticateRegistry(ctx context.Context, username, password, o
 	if id, ok := strings.CutPrefix(username, NodeUserPrefix); ok {
 		return d.authenticateNodeCredential(ctx, id, password)
 	}
+	if id, ok := strings.CutPrefix(username, BuildUserPrefix); ok {
+		return d.authenticateBuildCredential(ctx, id, password)
+	}
 	if password == "" {
 		return Actor{}, newErr(errdefs.ErrUnauthorized, "no API token: log in with `docker login` and a Wharf API token as the password")
 	}
@@ -162,7 +165,8 @@ func (d *Domain) nodeActorOf(ctx context.Context, id string) (Actor, api.Node, e
 // AuthorizeRegistry decides whether a may use v (registry.pull, .push or
 // .admin) on repository repo ("<org>/<name...>"; "" for the registry's
 // base and catalog). Another organization's repository is not found,
-// exactly like a missing one.
+// exactly like a missing one; so is any repository but its own for a
+// build push credential.
 func (d *Domain) AuthorizeRegistry(ctx context.Context, a Actor, repo string, v Verb) error {
 	if err := a.need(v); err != nil {
 		return err
@@ -179,7 +183,7 @@ func (d *Domain) AuthorizeRegistry(ctx context.Context, a Actor, repo string, v 
 	if !ok || rest == "" {
 		return newErr(errdefs.ErrNotFound, "repository %q not found: repositories are named <organization>/<name>, e.g. %s/%s", repo, OrgName(a.Org), repo)
 	}
-	if org != OrgName(a.Org) {
+	if org != OrgName(a.Org) || a.onlyRepo != "" && repo != a.onlyRepo {
 		return newErr(errdefs.ErrNotFound, "repository %q not found", repo)
 	}
 	return nil

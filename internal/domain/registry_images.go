@@ -2,6 +2,7 @@ package domain
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/wharfhq/wharf/api"
@@ -56,7 +57,14 @@ func (d *Domain) RegistryCatalog(ctx context.Context, a Actor) ([]string, error)
 	if err != nil {
 		return nil, err
 	}
-	return is.Repositories(ctx, OrgName(a.Org)+"/")
+	repos, err := is.Repositories(ctx, OrgName(a.Org)+"/")
+	if err != nil || a.onlyRepo == "" {
+		return repos, err
+	}
+	if slices.Contains(repos, a.onlyRepo) {
+		return []string{a.onlyRepo}, nil
+	}
+	return nil, nil
 }
 
 // ListImages lists the tags and untagged manifests of every repository of

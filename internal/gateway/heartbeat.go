@@ -110,6 +110,7 @@ func (g *Gateway) hello(ctx context.Context, id string, h api.AgentHello) (*api.
 		}
 		n.AgentVersion = h.AgentVersion
 		n.Drivers = slices.Clone(h.Drivers)
+		n.AllowBuilds = h.AllowBuilds
 		n.LastSeen = time.Now().UTC()
 		var events []api.Event
 		switch n.State {
