@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wharfhq/wharf/internal/build/buildtest"
 	"github.com/wharfhq/wharf/internal/runtime/docker/dockertest"
 	"github.com/wharfhq/wharf/internal/testserver"
 )
@@ -23,7 +24,7 @@ import (
 // registry and the stack runs; a second deploy uploads nothing.
 func TestStackDeployBuildsOnANode(t *testing.T) {
 	dockertest.Require(t)
-	app := exampleApp(t)
+	app := buildtest.ExampleApp(t)
 	s := testserver.Start(t, testserver.Options{})
 	e := newEnv(t)
 	e.extra = []string{"WHARF_ADDR=https://" + s.Addr, "WHARF_CACERT=" + filepath.Join(s.DataDir, "ca.crt"), "WHARF_TOKEN=" + s.Token(),
