@@ -2,7 +2,6 @@ package testcluster
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/agent"
 	"github.com/wharfhq/wharf/internal/hostile"
-	"github.com/wharfhq/wharf/internal/runtime"
 	"github.com/wharfhq/wharf/internal/runtime/docker"
 	"github.com/wharfhq/wharf/internal/runtime/docker/dockertest"
 )
@@ -25,21 +23,7 @@ import (
 func TestDockerNodeRefusesSocketAndRoot(t *testing.T) {
 	dockertest.Require(t)
 	image := dockertest.HelloImage(t)
-	d, err := docker.New(t.Context(), docker.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		list, _ := d.List(ctx)
-		for _, st := range list {
-			if err := d.Remove(ctx, st.ID); err != nil && !errors.Is(err, runtime.ErrNotFound) {
-				t.Errorf("cleanup: Remove(%s): %v", st.ID, err)
-			}
-		}
-		d.Close()
-	})
+	d := newDockerDriver(t, docker.Options{})
 	c := Start(t, Options{})
 	ctx := context.Background()
 	allowed := t.TempDir()

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/agent"
-	"github.com/wharfhq/wharf/internal/runtime"
 	"github.com/wharfhq/wharf/internal/runtime/docker"
 	"github.com/wharfhq/wharf/internal/runtime/docker/dockertest"
 )
@@ -47,26 +45,12 @@ func contextTar(t *testing.T, files map[string]string) io.Reader {
 func TestBuildOnNodeDocker(t *testing.T) {
 	cli := dockertest.Require(t)
 	hello := dockertest.HelloImage(t)
-	d, err := docker.New(t.Context(), docker.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := newDockerDriver(t, docker.Options{})
 	var pulled string
 	t.Cleanup(func() {
 		if pulled != "" {
 			dockertest.RemoveImage(t, cli, pulled)
 		}
-	})
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		list, _ := d.List(ctx)
-		for _, st := range list {
-			if err := d.Remove(ctx, st.ID); err != nil && !errors.Is(err, runtime.ErrNotFound) {
-				t.Errorf("cleanup: Remove(%s): %v", st.ID, err)
-			}
-		}
-		d.Close()
 	})
 	c := Start(t, Options{})
 	a := joinedWith(t, c, "builder", func(cfg *agent.Config) { cfg.AllowBuilds = true }, d)

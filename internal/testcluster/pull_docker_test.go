@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/api"
-	"github.com/wharfhq/wharf/internal/runtime"
 	"github.com/wharfhq/wharf/internal/runtime/docker"
 	"github.com/wharfhq/wharf/internal/runtime/docker/dockertest"
 )
@@ -56,21 +54,7 @@ func TestPullFromPrivateRegistry(t *testing.T) {
 
 	logs := &lockedBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	d, err := docker.New(t.Context(), docker.Options{Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		list, _ := d.List(ctx)
-		for _, st := range list {
-			if err := d.Remove(ctx, st.ID); err != nil && !errors.Is(err, runtime.ErrNotFound) {
-				t.Errorf("cleanup: Remove(%s): %v", st.ID, err)
-			}
-		}
-		d.Close()
-	})
+	d := newDockerDriver(t, docker.Options{Logger: log})
 	c := Start(t, Options{Logger: log})
 	joinedWith(t, c, "n1", nil, d)
 	ctx := context.Background()
