@@ -82,3 +82,7 @@ type RegistryLoginRequest struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
 }
+
+// NodeRegistryUserPrefix starts the user name of the pull credential a
+// node gets for the built-in registry: "wharf-node.<node ID>".
+const NodeRegistryUserPrefix = "wharf-node."

@@ -25,7 +25,7 @@ import (
 
 // NodeUserPrefix starts the user name of a node's pull credential:
 // "wharf-node.<node ID>" (HTTP Basic auth allows no colon in a user name).
-const NodeUserPrefix = "wharf-node."
+const NodeUserPrefix = api.NodeRegistryUserPrefix
 
 // NodeCredentialValidity is how long a node pull credential is valid at
 // least; one issued in the same half hour is the same credential, valid

@@ -165,17 +165,17 @@ func (d *Driver) pull(ctx context.Context, image string, auth *api.RegistryAuth,
 	d.log.Info("docker pulling image", "image", image, "registry", host, "with_credential", auth != nil)
 	resp, err := d.cli.ImagePull(ctx, image, opts)
 	if err != nil {
-		return pullErr(image, host, auth != nil, err)
+		return pullErr(image, host, auth, err)
 	}
 	defer resp.Close()
 	layers := map[string]*jsonstream.Progress{}
 	last := time.Time{}
 	for m, err := range resp.JSONMessages(ctx) {
 		if err != nil {
-			return pullErr(image, host, auth != nil, err)
+			return pullErr(image, host, auth, err)
 		}
 		if m.Error != nil {
-			return pullErr(image, host, auth != nil, errors.New(m.Error.Message))
+			return pullErr(image, host, auth, errors.New(m.Error.Message))
 		}
 		if m.ID == "" {
 			continue
@@ -230,15 +230,21 @@ func percentOf(layers map[string]*jsonstream.Progress) int {
 }
 
 // pullErr explains a failed pull of image from host: a refused
-// credential, a tag or repository the registry does not have, or a
+// credential (the organization's, or the node's own for the built-in
+// registry), a tag or repository the registry does not have, or a
 // registry that does not answer, each with what to do.
-func pullErr(image, host string, hadAuth bool, err error) error {
+func pullErr(image, host string, auth *api.RegistryAuth, err error) error {
+	hadAuth := auth != nil
+	nodeCred := hadAuth && strings.HasPrefix(auth.Username, api.NodeRegistryUserPrefix)
 	msg := err.Error()
 	low := strings.ToLower(msg)
 	switch {
 	case cerrdefs.IsUnauthorized(err) || strings.Contains(low, "unauthorized") || strings.Contains(low, "authentication required") ||
 		strings.Contains(low, "no basic auth credentials") || strings.Contains(low, "denied"):
-		if hadAuth {
+		switch {
+		case nodeCred:
+			return fmt.Errorf("pull %s: the built-in registry %s refused this node's pull credential: %s; a node pulls its own organization's images only, and gets a new credential with its next assignments", image, host, msg)
+		case hadAuth:
 			return fmt.Errorf("pull %s: registry %s refused the organization's credential: %s; check it with `wharf registry login %s`", image, host, msg, host)
 		}
 		return fmt.Errorf("pull %s: registry %s wants a credential: %s; store one with `wharf registry login %s`", image, host, msg, host)

@@ -109,6 +109,8 @@ func TestPullFailuresAreClear(t *testing.T) {
 	}{
 		{"wrong password", ref, &api.RegistryAuth{Username: "bob", Password: "wrong"}, "",
 			[]string{"registry " + reg.Host + " refused the organization's credential", ref, "wharf registry login"}},
+		{"node credential", ref, &api.RegistryAuth{Username: api.NodeRegistryUserPrefix + "n1", Password: "v1.1.x"}, "",
+			[]string{"the built-in registry " + reg.Host + " refused this node's pull credential", ref, "its own organization's images"}},
 		{"missing tag", reg.Host + "/wharf/fail:nope", reg.Auth, "",
 			[]string{"registry " + reg.Host + " has no such image or tag", reg.Host + "/wharf/fail:nope"}},
 		{"unreachable", "127.0.0.1:1/wharf/x:v1", nil, api.PullAlways,
