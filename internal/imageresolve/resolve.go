@@ -132,7 +132,3 @@ func hasCode(te *transport.Error, codes ...transport.ErrorCode) bool {
 	}
 	return false
 }
-
-// Pin is image pinned to digest: "host/repo:tag@sha256:...", the tag
-// kept for people to read (the engine pulls by the digest).
-func Pin(image, digest string) string { return image + "@" + digest }

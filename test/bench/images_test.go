@@ -1,11 +1,7 @@
 package bench
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -17,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moby/moby/api/types/build"
-	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/client"
 
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/runtime/docker"
 	"github.com/wharfhq/wharf/internal/runtime/docker/dockertest"
 	"github.com/wharfhq/wharf/internal/testserver"
 )
@@ -60,7 +56,7 @@ func BenchmarkImageDistribution(b *testing.B) {
 	if ref, ok := referenceRegistry(b); ok {
 		targets = append(targets, ref)
 	}
-	targets = append(targets, target{name: "wharf", host: hostOf(b, s.URL), auth: authHeader(b, "bench", s.Token())})
+	targets = append(targets, target{name: "wharf", host: hostOf(b, s.URL), auth: docker.EncodeAuth(api.RegistryAuth{Username: "bench", Password: s.Token()}, hostOf(b, s.URL))})
 	for i := range b.N {
 		for _, t := range targets {
 			ref := fmt.Sprintf("%s/default/bench%d:%d", t.host, imageSizeMB, i)
@@ -101,30 +97,7 @@ func bigImage(b *testing.B, cli *client.Client) string {
 			data[i+j] = byte(v >> (8 * j))
 		}
 	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range []struct {
-		name string
-		body []byte
-	}{{"Dockerfile", []byte("FROM scratch\nCOPY data /data\n")}, {"data", data}} {
-		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.body))}); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := tw.Write(f.body); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		b.Fatal(err)
-	}
-	res, err := cli.ImageBuild(b.Context(), &buf, client.ImageBuildOptions{Tags: []string{tag}, Remove: true, Version: build.BuilderV1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer res.Body.Close()
-	if err := drain(res.Body); err != nil {
-		b.Fatalf("build %s: %v", tag, err)
-	}
+	dockertest.BuildFiles(b, cli, tag, map[string][]byte{"Dockerfile": []byte("FROM scratch\nCOPY data /data\n"), "data": data})
 	return tag
 }
 
@@ -134,11 +107,10 @@ func pushImage(ctx context.Context, cli *client.Client, img, ref, auth string) e
 		return err
 	}
 	res, err := cli.ImagePush(ctx, ref, client.ImagePushOptions{RegistryAuth: auth})
-	if err != nil {
-		return fmt.Errorf("push %s: %w", ref, err)
+	if err == nil {
+		err = res.Wait(ctx)
 	}
-	defer res.Close()
-	if err := drain(res); err != nil {
+	if err != nil {
 		return fmt.Errorf("push %s: %w", ref, err)
 	}
 	return nil
@@ -152,8 +124,7 @@ func pullAll(ctx context.Context, engines []*client.Client, ref, auth string) er
 		wg.Go(func() {
 			res, err := e.ImagePull(ctx, ref, client.ImagePullOptions{RegistryAuth: auth})
 			if err == nil {
-				err = drain(res)
-				res.Close()
+				err = res.Wait(ctx)
 			}
 			if err != nil {
 				errs[i] = fmt.Errorf("engine %d: pull %s: %w", i+1, ref, err)
@@ -167,37 +138,6 @@ func pullAll(ctx context.Context, engines []*client.Client, ref, auth string) er
 		}
 	}
 	return nil
-}
-
-// drain reads an engine's JSON message stream to its end and returns the
-// first error it reports.
-func drain(r io.Reader) error {
-	dec := json.NewDecoder(r)
-	for {
-		var m struct {
-			Error       string `json:"error"`
-			ErrorDetail struct {
-				Message string `json:"message"`
-			} `json:"errorDetail"`
-		}
-		if err := dec.Decode(&m); err == io.EOF {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if m.Error != "" {
-			return fmt.Errorf("%s", m.Error)
-		}
-	}
-}
-
-// authHeader is X-Registry-Auth for user and password.
-func authHeader(b *testing.B, user, password string) string {
-	j, err := json.Marshal(registry.AuthConfig{Username: user, Password: password})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return base64.URLEncoding.EncodeToString(j)
 }
 
 // hostOf is the host:port of an https:// URL.
@@ -234,7 +174,7 @@ func referenceRegistry(b *testing.B) (target, bool) {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			c.Close()
-			return target{name: "docker-registry", host: addr, auth: authHeader(b, "", "")}, true
+			return target{name: "docker-registry", host: addr, auth: docker.EncodeAuth(api.RegistryAuth{}, addr)}, true
 		}
 		if time.Now().After(deadline) {
 			b.Fatalf("docker-registry on %s: %v", addr, err)

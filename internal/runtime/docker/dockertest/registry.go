@@ -8,10 +8,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -145,12 +147,24 @@ func VariantImage(t testing.TB, variant string) string {
 	cli := Require(t)
 	tag := "wharf/hello-variant:" + variant
 	df := fmt.Sprintf("FROM %s\nLABEL wharf.test.variant=%q\n", base, variant)
+	BuildFiles(t, cli, tag, map[string][]byte{"Dockerfile": []byte(df)})
+	return tag
+}
+
+// BuildFiles builds, with the classic builder, the image tag from a build
+// context of files (name to content; "Dockerfile" among them).
+func BuildFiles(t testing.TB, cli *client.Client, tag string, files map[string][]byte) {
+	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	if err := tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(df)), ModTime: time.Unix(0, 0)}); err != nil {
-		t.Fatal(err)
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(files[name])), ModTime: time.Unix(0, 0)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(files[name]); err != nil {
+			t.Fatal(err)
+		}
 	}
-	_, _ = io.WriteString(tw, df)
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +178,6 @@ func VariantImage(t testing.TB, variant string) string {
 	if err := buildOutput(res.Body); err != nil {
 		t.Fatalf("build %s: %v", tag, err)
 	}
-	return tag
 }
 
 // encodeAuth is the engine's X-Registry-Auth header for a credential.
