@@ -11,6 +11,8 @@ import "time"
 //	agent -> server  POST /agent/v1/status     StatusReport -> 204
 //	agent -> server  POST /agent/v1/renew      RenewRequest -> RenewResponse
 //	server -> agent  PUT  /agent/v1/assignments Assignments -> 204
+//	server -> agent  PUT  /agent/v1/network    NetworkState -> 204
+//	                 (404 from an agent without the overlay: it is not sent again)
 //	server -> agent  GET  /agent/v1/containers/{id}/logs?follow=1&tail=N -> text
 //	server -> agent  POST /agent/v1/containers/{id}/exec ExecRequest -> ExecResult
 //	                 (404 unknown container, 409 not running, 501 its driver cannot exec)
@@ -54,9 +56,12 @@ type JoinResponse struct {
 type AgentHello struct {
 	Hostname  string   `json:"hostname"`
 	Addresses []string `json:"addresses,omitempty"`
-	OS        string   `json:"os"`
-	Kernel    string   `json:"kernel,omitempty"`
-	DiskBytes int64    `json:"disk_bytes,omitempty"`
+	// OverlayAddress is the underlay address of the node's VXLAN devices;
+	// empty when the agent runs no overlay (see Node.OverlayAddress).
+	OverlayAddress string `json:"overlay_address,omitempty"`
+	OS             string `json:"os"`
+	Kernel         string `json:"kernel,omitempty"`
+	DiskBytes      int64  `json:"disk_bytes,omitempty"`
 	// EngineVersion is the Docker Engine's version, when one answers.
 	EngineVersion string `json:"engine_version,omitempty"`
 	// Time is the agent's clock when it sent the hello (clock offset).

@@ -49,15 +49,19 @@ type Node struct {
 	Labels map[string]string `json:"labels,omitempty"`
 	State  NodeState         `json:"state"`
 	// Facts the agent reports when it connects.
-	Hostname     string   `json:"hostname,omitempty"`
-	Addresses    []string `json:"addresses,omitempty"`
-	OS           string   `json:"os,omitempty"`
-	Kernel       string   `json:"kernel,omitempty"`
-	Arch         string   `json:"arch,omitempty"`
-	CPUs         int      `json:"cpus,omitempty"`
-	MemoryBytes  int64    `json:"memory_bytes,omitempty"`
-	DiskBytes    int64    `json:"disk_bytes,omitempty"` // size of the agent's data dir's filesystem
-	AgentVersion string   `json:"agent_version,omitempty"`
+	Hostname  string   `json:"hostname,omitempty"`
+	Addresses []string `json:"addresses,omitempty"`
+	// OverlayAddress is the underlay address the node's VXLAN devices use
+	// (the agent's --overlay-address, else the local address of its
+	// session); empty when the node runs no overlay.
+	OverlayAddress string `json:"overlay_address,omitempty"`
+	OS             string `json:"os,omitempty"`
+	Kernel         string `json:"kernel,omitempty"`
+	Arch           string `json:"arch,omitempty"`
+	CPUs           int    `json:"cpus,omitempty"`
+	MemoryBytes    int64  `json:"memory_bytes,omitempty"`
+	DiskBytes      int64  `json:"disk_bytes,omitempty"` // size of the agent's data dir's filesystem
+	AgentVersion   string `json:"agent_version,omitempty"`
 	// EngineVersion is the Docker Engine's version when the docker driver runs.
 	EngineVersion string `json:"engine_version,omitempty"`
 	// ClockOffset is the agent's clock minus the server's, in milliseconds,
@@ -191,8 +195,8 @@ type ServiceSpec struct {
 	Volumes []VolumeMount `json:"volumes,omitempty"`
 	// Labels are put on each container, beside Wharf's own.
 	Labels map[string]string `json:"labels,omitempty"`
-	// Networks the service joins; kept for the overlay network, which does
-	// not exist yet: today they change nothing.
+	// Networks the service joins, by name (the organization's networks;
+	// see network.go); none is the organization's default network.
 	Networks []string `json:"networks,omitempty"`
 	// Secrets are mounted into each container as read-only files (see
 	// SecretRef). Only the nodes that run its containers receive them.
@@ -377,6 +381,9 @@ type ContainerSpec struct {
 	// Secrets are the service's secret refs, copied at creation; the
 	// gateway sends their values with the node's assignments.
 	Secrets []SecretRef `json:"secrets,omitempty"`
+	// Networks are the container's addresses, one per network its service
+	// joins; the slot keeps them across replacements.
+	Networks []NetworkAttachment `json:"networks,omitempty"`
 }
 
 // ContainerStatus is what the node's agent reports.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -58,6 +59,26 @@ type Spec struct {
 	// PullProgress, if set, hears a pull's progress in percent (0-100)
 	// while Start waits on it; it may be called from another goroutine.
 	PullProgress func(percent int) `json:"-"`
+	// Networks are the container's interfaces on the node's overlay
+	// networks (empty when the node runs no overlay: the container then
+	// runs as before, on the host's network). Omitted from JSON when
+	// empty, as Labels.
+	Networks []Attachment `json:",omitempty"`
+}
+
+// Attachment is one interface a driver gives a container on an overlay
+// network: a port on the node's bridge for the network, with the slot's
+// address.
+type Attachment struct {
+	Network string       // the network's name
+	Bridge  string       // the node's bridge for the network
+	Address netip.Prefix // the slot's address, with the subnet's length
+	Gateway netip.Addr   // on the bridge; the default route
+	MAC     string       // api.MACFor the address
+	MTU     int          // the underlay's less api.VXLANOverhead
+	// DNS is the node's resolver for the network (it listens on the
+	// gateway address); the container's only nameserver.
+	DNS netip.Addr
 }
 
 // SecretsVersion is files' targets, modes and versions, never values:
