@@ -30,7 +30,7 @@ const (
 // and VNI never change.
 type Network struct {
 	Meta
-	// Subnet is the network's IPv4 CIDR, at most /29 (4 usable) and at
+	// Subnet is the network's IPv4 CIDR, at most /29 (5 usable) and at
 	// least /8.
 	Subnet string `json:"subnet"`
 	// Gateway is the subnet's first address: every node's bridge for the

@@ -36,8 +36,11 @@ const (
 	// KindRegistryAuths are records.RegistryAuth: organizations' registry
 	// credentials, passwords sealed, never on the wire.
 	KindRegistryAuths = "registryauths"
-	KindNames         = "names"   // name index: names/<kind>.<name> -> ID
-	KindCluster       = "cluster" // single documents, such as the CA
+	KindNames         = "names"     // name index: names/<kind>.<name> -> ID
+	KindNetworks      = "networks"  // api.Network; ID "<org>.<name>"
+	KindVNIs          = "vnis"      // netalloc's claim of a VXLAN ID: vnis/<vni> -> network ID
+	KindAddresses     = "addresses" // api.AddressRecord; ID "<network ID>.<address>"
+	KindCluster       = "cluster"   // single documents, such as the CA
 )
 
 // MaxOps is the most operations one transaction may carry. The embedded etcd
