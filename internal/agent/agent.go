@@ -78,6 +78,14 @@ type Config struct {
 	// any user of the organization who may deploy and push writes them.
 	// Off by default.
 	AllowBuilds bool
+	// Overlay runs the node's side of the organization's overlay networks
+	// (network.go): VXLAN devices and bridges, addresses for the
+	// containers, a resolver for their names. It needs root (CAP_NET_ADMIN,
+	// and CAP_SYS_ADMIN for the exec driver's namespaces).
+	Overlay bool
+	// OverlayAddress is the node's address for VXLAN traffic; empty takes
+	// the local address of the agent's connection to the server.
+	OverlayAddress string
 }
 
 // Agent is one node's agent. Create it with New, then call Run once.
@@ -101,6 +109,7 @@ type Agent struct {
 	exec  *executor
 	rep   *reporter
 	binds *bindPolicy
+	net   *netPlane // nil without Config.Overlay
 }
 
 const (
@@ -171,6 +180,9 @@ func New(cfg Config) (*Agent, error) {
 	}
 	a.rep = newReporter(a)
 	a.exec = newExecutor(a)
+	if cfg.Overlay {
+		a.net = newNetPlane(a)
+	}
 	return a, nil
 }
 
@@ -228,6 +240,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	err := a.connectLoop(ctx)
 	stopWork()
 	wg.Wait()
+	if a.net != nil {
+		a.net.close()
+	}
 	if errors.Is(err, errNodeRemoved) {
 		a.removeAll()
 		return fmt.Errorf("agent: %w; its containers were stopped and removed. To join again, delete the data dir %s and start the agent with a new join token (wharf node join-token)", err, a.cfg.DataDir)

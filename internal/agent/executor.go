@@ -63,6 +63,9 @@ type ctr struct {
 	refused bool
 	// adoptedExit: found exited at adoption; the first assignment decides.
 	adoptedExit bool
+	// probeHost is where an HTTP health check connects: 127.0.0.1, or the
+	// container's overlay address for a process in a namespace of its own.
+	probeHost string
 
 	restarts int
 	// run numbers k's runs (api.ContainerStatus.Run): raised at every
@@ -283,6 +286,9 @@ func (e *executor) start(k *ctr) {
 		if err == nil {
 			err = secretsErr
 		}
+		if err == nil && e.a.net != nil {
+			spec.Networks, err = e.a.net.attach(k.spec.Spec.Networks)
+		}
 		if err == nil {
 			st, err = drv.Start(e.ctx, spec)
 		}
@@ -308,6 +314,7 @@ func (e *executor) start(k *ctr) {
 			return
 		}
 		k.drv = drv
+		k.probeHost = probeHost(drv, spec)
 		e.setStatus(k, api.ContainerStatus{State: api.ContainerRunning, PID: st.PID, HostPort: st.HostPort, Ports: st.Ports, DriverID: st.DriverID,
 			StartedAt: st.StartedAt, RestartCount: k.restarts})
 		e.a.log.Info("container started", "container", spec.Name, "id", k.id, "pid", st.PID, "restarts", k.restarts)
@@ -636,4 +643,15 @@ func (e *executor) stopAll() {
 		}
 	}
 	wg.Wait()
+}
+
+// probeHost is where an HTTP health check of a run connects: the
+// container's overlay address when the exec driver runs it in a network
+// namespace of its own (its port is not on the host's loopback), else
+// 127.0.0.1 (a published port).
+func probeHost(drv runtime.Driver, spec runtime.Spec) string {
+	if drv.Name() == "exec" && len(spec.Networks) > 0 {
+		return spec.Networks[0].Address.Addr().String()
+	}
+	return "127.0.0.1"
 }

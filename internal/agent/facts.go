@@ -40,6 +40,9 @@ func facts(ctx context.Context, a *Agent) api.AgentHello {
 		AgentVersion: Version,
 		AllowBuilds:  a.imageBuilder() != nil,
 	}
+	if a.net != nil {
+		h.OverlayAddress = a.net.address()
+	}
 	for _, d := range a.cfg.Drivers {
 		h.Drivers = append(h.Drivers, d.Name())
 		if ev, ok := d.(engineVersioner); ok && h.EngineVersion == "" {
@@ -90,7 +93,7 @@ func addresses() []string {
 	}
 	var out []string
 	for _, ifc := range ifaces {
-		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 {
+		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 || overlayDevice(ifc.Name) {
 			continue
 		}
 		addrs, err := ifc.Addrs()

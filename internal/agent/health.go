@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -53,10 +54,10 @@ func (e *executor) checkHealth(k *ctr, drv runtime.Driver, hc api.Healthcheck, r
 		case <-tick.C:
 		}
 		e.mu.Lock()
-		port := k.status.HostPort
+		port, host := k.status.HostPort, k.probeHost
 		e.mu.Unlock()
 		ctx, cancel := context.WithTimeout(e.ctx, timeout)
-		perr := probe(ctx, drv, k.id, hc, port)
+		perr := probe(ctx, drv, k.id, hc, host, port)
 		cancel()
 		health := ""
 		switch {
@@ -86,7 +87,7 @@ func (e *executor) checkHealth(k *ctr, drv runtime.Driver, hc api.Healthcheck, r
 
 // probe runs one check: the command through the driver, or an HTTP GET of
 // the path on the container's first host port.
-func probe(ctx context.Context, drv runtime.Driver, id string, hc api.Healthcheck, port int) error {
+func probe(ctx context.Context, drv runtime.Driver, id string, hc api.Healthcheck, host string, port int) error {
 	if len(hc.Command) > 0 {
 		ex, ok := drv.(runtime.Execer)
 		if !ok {
@@ -104,7 +105,10 @@ func probe(ctx context.Context, drv runtime.Driver, id string, hc api.Healthchec
 	if port == 0 {
 		return errors.New("the container publishes no port to check")
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+strconv.Itoa(port)+hc.HTTP, nil)
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, strconv.Itoa(port))+hc.HTTP, nil)
 	if err != nil {
 		return err
 	}

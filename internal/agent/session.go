@@ -78,6 +78,9 @@ func (a *Agent) session(ctx context.Context) (bool, error) {
 		_ = conn.Close()
 		return false, err
 	}
+	if a.net != nil {
+		a.net.setUnderlay(conn.LocalAddr())
+	}
 	s := newAgentSession(a, mux)
 	stop := context.AfterFunc(ctx, s.close)
 	defer stop()
@@ -126,6 +129,9 @@ func newAgentSession(a *Agent, mux *yamux.Session) *agentSession {
 	h.HandleFunc("GET /agent/v1/containers/{id}/logs", s.handleLogs)
 	h.HandleFunc("POST /agent/v1/containers/{id}/exec", s.handleExec)
 	h.HandleFunc("POST /agent/v1/builds", s.handleBuild)
+	if a.net != nil {
+		h.HandleFunc("PUT /agent/v1/network", s.handleNetwork)
+	}
 	s.srv = &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 30 * time.Second,

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net/netip"
 	"os"
 	"path/filepath"
 
@@ -36,6 +37,9 @@ type agentFile struct {
 	Labels     map[string]string `yaml:"labels"`
 	Name       string            `yaml:"name"`
 	EnableExec bool              `yaml:"enable_exec"`
+	// Overlay and OverlayAddress are --overlay and --overlay-address.
+	Overlay        bool   `yaml:"overlay"`
+	OverlayAddress string `yaml:"overlay_address"`
 	// privilegeFile: allow_bind, allow_docker_socket, exec_user, exec_as_root.
 	privilegeFile `yaml:",inline"`
 }
@@ -104,6 +108,8 @@ func newAgentCmd() *cobra.Command {
 	f.StringVar(&o.driver, "driver", "", "run only this driver: fake (in-memory containers, for hollow nodes); default: docker when an engine answers, plus exec with --enable-exec")
 	f.StringVar(&o.dockerHost, "docker-host", "", "Docker Engine address (default: $DOCKER_HOST or the local socket)")
 	f.StringVar(&o.cfg.DockerCertsDir, "docker-certs-dir", agent.DefaultDockerCertsDir, "the Docker Engine's registry certificates directory, where the agent makes the engine trust the server's built-in registry (the cluster CA and the node certificate); \"\" writes nothing")
+	f.BoolVar(&o.cfg.Overlay, "overlay", false, "run the organization's overlay networks on this node: VXLAN devices and bridges, an address per container, a resolver for their names (needs root)")
+	f.StringVar(&o.cfg.OverlayAddress, "overlay-address", "", "this node's address for overlay (VXLAN, UDP 4789) traffic from other nodes (default: the local address of the agent's connection to the server)")
 	f.BoolVar(&o.cfg.StopContainersOnExit, "stop-containers-on-exit", false, "stop every container when the agent exits (default: they keep running)")
 	f.DurationVar(&o.cfg.HeartbeatInterval, "heartbeat", 0, "heartbeat interval (default 3s)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -130,6 +136,15 @@ func (o *agentFlags) resolve(cmd *cobra.Command) error {
 	pick("name", &o.cfg.Hostname, file.Name)
 	if !f.Changed("enable-exec") {
 		o.enableExec = o.enableExec || file.EnableExec
+	}
+	if !f.Changed("overlay") {
+		o.cfg.Overlay = o.cfg.Overlay || file.Overlay
+	}
+	pick("overlay-address", &o.cfg.OverlayAddress, file.OverlayAddress)
+	if o.cfg.OverlayAddress != "" {
+		if ip, err := netip.ParseAddr(o.cfg.OverlayAddress); err != nil || !ip.Is4() {
+			return fmt.Errorf("--overlay-address %q: want this node's IPv4 address", o.cfg.OverlayAddress)
+		}
 	}
 	l, err := parseLabels(o.labels)
 	if err != nil {

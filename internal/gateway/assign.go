@@ -79,6 +79,12 @@ func (a *assigner) listAndWatch(ctx context.Context) error {
 		byNode[c.Spec.Node][c.ID] = c
 		where[c.ID] = c.Spec.Node
 	}
+	a.g.net.reset()
+	for _, set := range byNode {
+		for id, c := range set {
+			a.g.net.container(id, c)
+		}
+	}
 	seen := map[string]bool{}
 	for _, raw := range nodes.Items {
 		var n api.Node
@@ -87,6 +93,7 @@ func (a *assigner) listAndWatch(ctx context.Context) error {
 		}
 		seen[n.ID] = true
 		a.nodeChanged(&n)
+		a.g.net.node(n.ID, &n)
 	}
 	a.g.mu.Lock()
 	var gone []string
@@ -150,11 +157,13 @@ func (a *assigner) apply(b store.WatchBatch) bool {
 		case store.KindNodes:
 			if ch.Deleted {
 				a.g.forgetNode(ch.ID)
+				changed = a.g.net.node(ch.ID, nil) || changed
 				continue
 			}
 			var n api.Node
 			if err := ch.Decode(&n); err == nil {
 				a.nodeChanged(&n)
+				changed = a.g.net.node(n.ID, &n) || changed
 			}
 		case store.KindContainers:
 			if a.containerChanged(ch) {
@@ -177,8 +186,9 @@ func (a *assigner) containerChanged(ch store.Change) bool {
 		old = a.byNode[oldNode][ch.ID]
 	}
 	if ch.Deleted {
+		netChanged := a.g.net.container(ch.ID, nil)
 		if old == nil {
-			return false
+			return netChanged
 		}
 		delete(a.byNode[oldNode], ch.ID)
 		delete(a.where, ch.ID)
@@ -190,13 +200,14 @@ func (a *assigner) containerChanged(ch store.Change) bool {
 		a.g.log.Warn("undecodable container skipped", "id", ch.ID, "err", err)
 		return false
 	}
+	netChanged := a.g.net.container(ch.ID, c)
 	if old != nil && oldNode != c.Spec.Node {
 		delete(a.byNode[oldNode], ch.ID)
 		delete(a.where, ch.ID)
 		a.dirty[oldNode] = true
 	}
 	if c.Spec.Node == "" {
-		return old != nil
+		return old != nil || netChanged
 	}
 	if a.byNode[c.Spec.Node] == nil {
 		a.byNode[c.Spec.Node] = map[string]*api.Container{}
@@ -205,7 +216,7 @@ func (a *assigner) containerChanged(ch store.Change) bool {
 	a.where[c.ID] = c.Spec.Node
 	// A status written by the agent changes nothing it must do.
 	if old != nil && oldNode == c.Spec.Node && reflect.DeepEqual(old.Spec, c.Spec) && old.Name == c.Name {
-		return false
+		return netChanged
 	}
 	a.dirty[c.Spec.Node] = true
 	return true
@@ -240,10 +251,12 @@ func (a *assigner) flush() {
 		nodes = append(nodes, n)
 	}
 	clear(a.dirty)
+	rev := a.rev
 	a.mu.Unlock()
 	for _, n := range nodes {
 		a.pushNode(n)
 	}
+	a.g.net.flush(rev)
 }
 
 // pushNode offers node's current set to its session, if it has one and the

@@ -78,6 +78,7 @@ type Gateway struct {
 	nodes    map[string]*nodeLive // node ID -> in-memory liveness
 
 	assign *assigner
+	net    *netState
 	wg     sync.WaitGroup // session and background goroutines
 }
 
@@ -125,6 +126,7 @@ func New(cfg Config) (*Gateway, error) {
 		nodes:    map[string]*nodeLive{},
 	}
 	g.assign = newAssigner(g)
+	g.net = newNetState(g)
 	return g, nil
 }
 

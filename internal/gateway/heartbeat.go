@@ -102,6 +102,7 @@ func (g *Gateway) hello(ctx context.Context, id string, h api.AgentHello) (*api.
 			n.Hostname = h.Hostname
 		}
 		n.Addresses = h.Addresses
+		n.OverlayAddress = h.OverlayAddress
 		n.OS, n.Kernel, n.Arch, n.CPUs, n.MemoryBytes = h.OS, h.Kernel, h.Arch, h.CPUs, h.MemoryBytes
 		n.DiskBytes, n.EngineVersion = h.DiskBytes, h.EngineVersion
 		n.ClockOffsetMS = 0

@@ -32,6 +32,12 @@ func validateHello(h api.AgentHello) error {
 			return errdefs.Invalid("addresses", "%q is not an IP address", a)
 		}
 	}
+	if h.OverlayAddress != "" {
+		a, err := netip.ParseAddr(h.OverlayAddress)
+		if err != nil || !a.Is4() || a.IsUnspecified() || a.IsMulticast() {
+			return errdefs.Invalid("overlay_address", "%q is not an IPv4 unicast address", h.OverlayAddress)
+		}
+	}
 	for field, v := range map[string]string{"os": h.OS, "kernel": h.Kernel, "arch": h.Arch,
 		"agent_version": h.AgentVersion, "engine_version": h.EngineVersion} {
 		if len(v) > maxHelloText || !printable(v) {

@@ -41,7 +41,12 @@ type session struct {
 
 	mu   sync.Mutex
 	next *api.Assignments // latest assignments not yet sent
-	kick chan struct{}
+	// nextNet is the latest network state not yet sent (encoded), netRev
+	// its revision; noNet is set once the agent said it runs no overlay.
+	nextNet []byte
+	netRev  int64
+	noNet   bool
+	kick    chan struct{}
 	// serials are the certificate serials this session has held: the one it
 	// was admitted with and those renewed over it. A stored CertSerial
 	// outside this set means the node rejoined elsewhere.
@@ -211,6 +216,7 @@ func (s *session) pushLoop() {
 			return
 		case <-s.kick:
 		}
+		s.pushNetwork()
 		s.mu.Lock()
 		a := s.next
 		s.next = nil
@@ -243,6 +249,15 @@ func (s *session) putAssignments(a *api.Assignments) error {
 	if err != nil {
 		return err
 	}
+	if err := s.put("/agent/v1/assignments", body); err != nil {
+		return err
+	}
+	s.log.Debug("assignments pushed", "revision", a.Revision, "containers", len(a.Containers))
+	return nil
+}
+
+// put sends body (JSON) to one of the agent's PUT routes.
+func (s *session) put(path string, body []byte) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	go func() {
@@ -252,7 +267,7 @@ func (s *session) putAssignments(a *api.Assignments) error {
 		case <-ctx.Done():
 		}
 	}()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, agentHost+"/agent/v1/assignments", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, agentHost+path, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -266,7 +281,6 @@ func (s *session) putAssignments(a *api.Assignments) error {
 		return fmt.Errorf("agent answered %s: %w", resp.Status, errhttp.Read(resp))
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
-	s.log.Debug("assignments pushed", "revision", a.Revision, "containers", len(a.Containers))
 	return nil
 }
 
@@ -287,6 +301,8 @@ func (s *session) handleHello(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.g.assign.pushNode(s.node)
+	s.g.net.node(node.ID, node)
+	s.g.net.pushNode(node.ID, node.Revision)
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(node)
 }
@@ -324,4 +340,59 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	return true
+}
+
+// offerNetwork sets the latest network state to send (see netstate.go).
+func (s *session) offerNetwork(rev int64, body []byte) {
+	s.mu.Lock()
+	if s.noNet {
+		s.mu.Unlock()
+		return
+	}
+	s.nextNet, s.netRev = body, rev
+	s.mu.Unlock()
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// pushNetwork sends the offered network state, if any. A failed send is
+// offered again unless a newer state replaced it; the assignments' retry
+// kicks the loop.
+func (s *session) pushNetwork() {
+	s.mu.Lock()
+	body, rev := s.nextNet, s.netRev
+	s.nextNet = nil
+	s.mu.Unlock()
+	if body == nil {
+		return
+	}
+	err := s.put("/agent/v1/network", body)
+	switch {
+	case errdefs.IsNotFound(err):
+		s.log.Info("agent runs no overlay network: not sending it network state")
+		s.mu.Lock()
+		s.noNet = true
+		s.mu.Unlock()
+	case err != nil:
+		s.log.Warn("push network state failed; will retry", "revision", rev, "err", err)
+		s.mu.Lock()
+		if s.nextNet == nil {
+			s.nextNet, s.netRev = body, rev
+		}
+		s.mu.Unlock()
+		go func() {
+			select {
+			case <-s.done:
+			case <-time.After(time.Second):
+				select {
+				case s.kick <- struct{}{}:
+				default:
+				}
+			}
+		}()
+	default:
+		s.log.Debug("network state pushed", "revision", rev)
+	}
 }

@@ -1,0 +1,229 @@
+package agent
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/errdefs"
+	"github.com/wharfhq/wharf/internal/errhttp"
+	"github.com/wharfhq/wharf/internal/netdns"
+	"github.com/wharfhq/wharf/internal/overlay"
+	"github.com/wharfhq/wharf/internal/runtime"
+)
+
+// netPlane is this node's side of the overlay networks (Config.Overlay):
+// the VXLAN data plane (internal/overlay), programmed from the network
+// state the server pushes, and the resolver (internal/netdns) that answers
+// the containers' names on each network's gateway address. Both keep
+// working while the server is away: the kernel holds the data plane, and
+// the resolver answers from the last state it had.
+type netPlane struct {
+	a   *Agent
+	dns *netdns.Server
+
+	mu       sync.Mutex
+	underlay netip.Addr
+	mgr      *overlay.Manager
+	mgrErr   error
+	state    *api.NetworkState // the last one the server sent
+	listen   map[netip.Addr]bool
+}
+
+func newNetPlane(a *Agent) *netPlane {
+	return &netPlane{a: a, dns: netdns.New(netdns.Config{Log: a.log.With("part", "dns")}), listen: map[netip.Addr]bool{}}
+}
+
+// overlayDevice reports whether an interface is one the overlay made (its
+// bridges and VXLAN devices, and the exec driver's veths): not an address
+// of the node.
+func overlayDevice(name string) bool {
+	return strings.HasPrefix(name, "whbr") || strings.HasPrefix(name, "whvx") || strings.HasPrefix(name, "whv")
+}
+
+// setUnderlay is called as a session opens, with the local address of its
+// connection: the node's VXLAN address, unless --overlay-address names
+// one. The data plane is (re)made when the address changes.
+func (p *netPlane) setUnderlay(local net.Addr) {
+	addr := p.a.cfg.OverlayAddress
+	if addr == "" {
+		if tcp, ok := local.(*net.TCPAddr); ok {
+			if ip, ok := netip.AddrFromSlice(tcp.IP); ok {
+				addr = ip.Unmap().String()
+			}
+		}
+	}
+	ip, err := netip.ParseAddr(addr)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil {
+		p.mgrErr = fmt.Errorf("overlay address %q: %w", addr, err)
+		return
+	}
+	if p.mgr != nil && p.underlay == ip {
+		return
+	}
+	mgr, err := overlay.New(overlay.Config{Underlay: ip, Log: p.a.log.With("part", "overlay")})
+	if err != nil {
+		p.a.log.Error("the overlay network cannot run on this node", "underlay", ip, "err", err)
+		p.mgrErr = err
+		return
+	}
+	if p.mgr != nil {
+		p.a.log.Warn("the node's address changed: the overlay follows", "was", p.underlay, "now", ip)
+		p.mgr.Close()
+	}
+	p.mgr, p.mgrErr, p.underlay = mgr, nil, ip
+	if p.state != nil {
+		p.applyLocked(*p.state)
+	}
+}
+
+// address is the node's VXLAN address for the hello, "" while the data
+// plane is not up.
+func (p *netPlane) address() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.mgr == nil {
+		return ""
+	}
+	return p.underlay.String()
+}
+
+// attach sets up the node's side of each network a container joins and
+// returns the driver's attachments.
+func (p *netPlane) attach(atts []api.NetworkAttachment) ([]runtime.Attachment, error) {
+	if len(atts) == 0 {
+		return nil, nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.mgr == nil {
+		err := p.mgrErr
+		if err == nil {
+			err = errors.New("not connected to the server yet")
+		}
+		return nil, fmt.Errorf("the overlay network is not up on this node: %w", err)
+	}
+	out := make([]runtime.Attachment, 0, len(atts))
+	for _, att := range atts {
+		subnet, err := netip.ParsePrefix(att.Subnet)
+		if err != nil {
+			return nil, fmt.Errorf("network %s: subnet %q: %w", att.Name, att.Subnet, err)
+		}
+		ip, err := netip.ParseAddr(att.IP)
+		if err != nil || !subnet.Contains(ip) {
+			return nil, fmt.Errorf("network %s: address %q is not in %s", att.Name, att.IP, att.Subnet)
+		}
+		gw, err := netip.ParseAddr(att.Gateway)
+		if err != nil {
+			return nil, fmt.Errorf("network %s: gateway %q: %w", att.Name, att.Gateway, err)
+		}
+		bridge, err := p.mgr.Ensure(att)
+		if err != nil {
+			return nil, fmt.Errorf("network %s: %w", att.Name, err)
+		}
+		p.listenLocked(gw)
+		out = append(out, runtime.Attachment{Network: att.Name, Bridge: bridge, Address: netip.PrefixFrom(ip, subnet.Bits()),
+			Gateway: gw, MAC: api.MACFor(ip), MTU: p.mgr.MTU(), DNS: gw})
+	}
+	return out, nil
+}
+
+// listenLocked makes the resolver answer on a network's gateway address;
+// p.mu is held. A failure is logged: the containers still run, without
+// names.
+func (p *netPlane) listenLocked(gw netip.Addr) {
+	if p.listen[gw] {
+		return
+	}
+	if err := p.dns.Listen(netip.AddrPortFrom(gw, 53)); err != nil {
+		p.a.log.Error("the resolver cannot listen on the network's gateway", "addr", gw, "err", err)
+		return
+	}
+	p.listen[gw] = true
+}
+
+// apply takes a network state from the server.
+func (p *netPlane) apply(st api.NetworkState) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state != nil && st.Revision < p.state.Revision {
+		return
+	}
+	p.state = &st
+	p.dns.Update(st.Networks)
+	if p.mgr != nil {
+		p.applyLocked(st)
+	}
+}
+
+// applyLocked programs the data plane; p.mu is held and p.mgr set. Peers
+// on this node's own address share its bridge (agents of one machine, as
+// `wharf up` runs them): they need no tunnel.
+func (p *netPlane) applyLocked(st api.NetworkState) {
+	self := p.a.NodeID()
+	me := p.underlay.String()
+	for i := range st.Networks {
+		n := &st.Networks[i]
+		peers := n.Peers[:0:0]
+		for _, peer := range n.Peers {
+			if peer.Node != self && peer.Address != me {
+				peers = append(peers, peer)
+			}
+		}
+		n.Peers = peers
+		if gw, err := netip.ParseAddr(n.Gateway); err == nil && p.hasLocal(n.ID) {
+			p.listenLocked(gw)
+		}
+	}
+	if err := p.mgr.Apply(st, self); err != nil {
+		p.a.log.Error("program the overlay network", "revision", st.Revision, "err", err)
+	}
+}
+
+// hasLocal reports whether a container of this node's assignments is on
+// network id (the resolver listens only where the bridge exists).
+func (p *netPlane) hasLocal(id string) bool {
+	e := p.a.exec
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.asg == nil {
+		return false
+	}
+	for _, c := range e.asg.Containers {
+		for _, att := range c.Spec.Networks {
+			if att.Network == id {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// close stops the resolver; the data plane stays as it is, so that the
+// containers keep talking while the agent is away.
+func (p *netPlane) close() {
+	p.dns.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.mgr != nil {
+		p.mgr.Close()
+	}
+}
+
+func (s *agentSession) handleNetwork(w http.ResponseWriter, r *http.Request) {
+	var st api.NetworkState
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes)).Decode(&st); err != nil {
+		errhttp.Write(w, errdefs.New(errdefs.ErrInvalid, "bad network state: "+err.Error()))
+		return
+	}
+	s.a.net.apply(st)
+	w.WriteHeader(http.StatusNoContent)
+}
