@@ -74,10 +74,10 @@ func StartClusterWith(t testing.TB, b *Build, o Options) *Cluster {
 	o.beforeAgents(c)
 	join := strings.TrimSpace(c.Wharf("node", "join-token", "-q"))
 	for i, name := range c.Agents {
-		c.docker("run", "-d", "--name", name, "--hostname", name, "--network", c.Network,
-			"--label", "wharf-mh="+prefix, b.Image,
-			"/nodeinit", "--", "/wharf", "agent", "--server", "https://"+c.Server+":7443", "--token", join,
-			"--enable-exec", "--name", fmt.Sprintf("node-%d", i+1), "--data-dir", "/var/lib/wharf", "--heartbeat", "1s")
+		c.docker(slices.Concat([]string{"run", "-d", "--name", name, "--hostname", name, "--network", c.Network,
+			"--label", "wharf-mh=" + prefix}, o.AgentDocker, []string{b.Image,
+			"/nodeinit", "--", "/wharf", "agent", "--server", "https://" + c.Server + ":7443", "--token", join,
+			"--enable-exec", "--name", fmt.Sprintf("node-%d", i+1), "--data-dir", "/var/lib/wharf", "--heartbeat", "1s"}, o.AgentArgs)...)
 	}
 	d := Eventually(t, 60*time.Second, "every node Deployed", func() error {
 		nodes, err := c.Nodes()

@@ -14,6 +14,21 @@ type Options struct {
 	// BeforeAgents runs once the server answers and before any agent
 	// starts, for example to put a proxy in front of the gateway.
 	BeforeAgents func(c *Cluster)
+	// AgentDocker are extra `docker run` flags for every agent container
+	// (for example "--cap-add", "NET_ADMIN"); AgentArgs extra `wharf
+	// agent` flags (for example "--overlay").
+	AgentDocker []string
+	AgentArgs   []string
+}
+
+// Overlay is the agents' settings for the overlay network: the
+// capabilities it needs (NET_ADMIN for VXLAN devices, bridges and veths,
+// SYS_ADMIN for the exec driver's network and mount namespaces) and
+// --overlay.
+func Overlay(o Options) Options {
+	o.AgentDocker = append(o.AgentDocker, "--cap-add", "NET_ADMIN", "--cap-add", "SYS_ADMIN")
+	o.AgentArgs = append(o.AgentArgs, "--overlay")
+	return o
 }
 
 func (o Options) serverDocker() []string { return o.ServerDocker }
