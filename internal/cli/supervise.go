@@ -147,8 +147,12 @@ func upDetached(ctx context.Context, out io.Writer, o upOptions) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(exe, "up", "--data-dir", o.dataDir, "--nodes", fmt.Sprint(o.nodes),
-		"--port", fmt.Sprint(o.port), "--agent-port", fmt.Sprint(o.agentPort), "--background")
+	args := []string{"up", "--data-dir", o.dataDir, "--nodes", fmt.Sprint(o.nodes),
+		"--port", fmt.Sprint(o.port), "--agent-port", fmt.Sprint(o.agentPort), "--background"}
+	if o.overlay {
+		args = append(args, "--overlay")
+	}
+	cmd := exec.Command(exe, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

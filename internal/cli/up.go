@@ -25,6 +25,9 @@ type upOptions struct {
 	port      int
 	agentPort int
 	detach    bool
+	// overlay gives the agents --overlay: one network for the cluster's
+	// containers, on a bridge they share (needs root).
+	overlay bool
 	// background is set on the process that --detach starts.
 	background bool
 }
@@ -54,6 +57,7 @@ everything; running it again resumes the same cluster from --data-dir.`,
 	f.IntVar(&o.nodes, "nodes", 3, "number of agents (nodes)")
 	f.IntVar(&o.port, "port", 7443, "API port on 127.0.0.1")
 	f.IntVar(&o.agentPort, "agent-port", 7444, "agent gateway port on 127.0.0.1")
+	f.BoolVar(&o.overlay, "overlay", false, "give the containers the overlay network: an address each on one bridge the nodes share, and their names in DNS (needs root; the exec driver's workloads then listen in network namespaces of their own, reached at their addresses)")
 	f.BoolVarP(&o.detach, "detach", "d", false, "run in the background; return once the cluster is up (stop it with 'wharf down')")
 	f.BoolVar(&o.background, "background", false, "")
 	_ = f.MarkHidden("background") // set by --detach for the process it starts
@@ -192,6 +196,9 @@ func startAgents(ctx context.Context, sup *supervisor, c *client.Client, apiURL 
 		name := fmt.Sprintf("node-%d", i)
 		args := []string{"agent", "--server", apiURL, "--data-dir", filepath.Join(o.dataDir, name), "--name", name,
 			"--enable-exec", "--stop-containers-on-exit", "--heartbeat", "1s"}
+		if o.overlay {
+			args = append(args, "--overlay")
+		}
 		if token != "" && slices.Contains(fresh, name) {
 			tf := filepath.Join(o.dataDir, name+".join-token")
 			if err := os.WriteFile(tf, []byte(token+"\n"), 0o600); err != nil {
