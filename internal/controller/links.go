@@ -12,8 +12,11 @@ import (
 // container named name. For link "db" (or "x:db"), for each container of
 // the linked service, by slot N, and each published port P/proto:
 //
-//	DB_N_PORT_P_PROTO_ADDR  the first address of the container's node
-//	DB_N_PORT_P_PROTO_PORT  the host port (there is no overlay network yet)
+//	DB_N_PORT_P_PROTO_ADDR  the container's address on the overlay network
+//	                        when its node runs the overlay, else the first
+//	                        address of its node
+//	DB_N_PORT_P_PROTO_PORT  the container's own port on the overlay, else
+//	                        the host port
 //	DB_N_PORT_P_PROTO_PROTO, DB_N_PORT_P_PROTO (proto://addr:port)
 //	DB_N_PORT (the first port's URL), DB_N_NAME (/name/db_N)
 //	DB_N_ENV_<VAR> for each variable of the linked service's env
@@ -48,7 +51,7 @@ func (c slotReconciler) linkEnv(svc *api.Service, name string) map[string]string
 			for k, v := range linked.Spec.Env {
 				env[pre+"_ENV_"+envName(k)] = v
 			}
-			addr := c.nodeAddr(ct.Spec.Node)
+			addr, overlay := c.linkAddr(svc, ct)
 			if addr == "" {
 				continue
 			}
@@ -63,10 +66,14 @@ func (c slotReconciler) linkEnv(svc *api.Service, name string) map[string]string
 					proto = "tcp"
 				}
 				p := pre + "_PORT_" + strconv.Itoa(b.ContainerPort) + "_" + strings.ToUpper(proto)
-				url := proto + "://" + addr + ":" + strconv.Itoa(b.HostPort)
+				port := b.HostPort
+				if overlay {
+					port = b.ContainerPort
+				}
+				url := proto + "://" + addr + ":" + strconv.Itoa(port)
 				env[p] = url
 				env[p+"_ADDR"] = addr
-				env[p+"_PORT"] = strconv.Itoa(b.HostPort)
+				env[p+"_PORT"] = strconv.Itoa(port)
 				env[p+"_PROTO"] = proto
 				if i == 0 {
 					env[pre+"_PORT"] = url
@@ -83,6 +90,29 @@ func (c slotReconciler) serviceByName(org, name string) *api.Service {
 		return s
 	}
 	return nil
+}
+
+// linkAddr is where a container of a linked service is reached from
+// svc's: its address on a network both services join, when its node runs
+// the overlay (true), else its node's first address.
+func (c slotReconciler) linkAddr(svc *api.Service, ct *api.Container) (string, bool) {
+	if n := c.cache.nodes[ct.Spec.Node]; n != nil && n.OverlayAddress != "" {
+		for _, att := range ct.Spec.Networks {
+			if joins(svc, att.Name) {
+				return att.IP, true
+			}
+		}
+	}
+	return c.nodeAddr(ct.Spec.Node), false
+}
+
+// joins reports whether svc is on the network named name (none named is
+// the default network).
+func joins(svc *api.Service, name string) bool {
+	if len(svc.Spec.Networks) == 0 {
+		return name == api.DefaultNetworkName
+	}
+	return slices.Contains(svc.Spec.Networks, name)
 }
 
 func (c slotReconciler) nodeAddr(id string) string {
