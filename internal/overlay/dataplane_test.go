@@ -1,6 +1,7 @@
 package overlay
 
 import (
+	"fmt"
 	"net/netip"
 	"os"
 	"slices"
@@ -66,8 +67,22 @@ func TestDataPlane(t *testing.T) {
 		if after := indexes(t, a); !equalMaps(idx, after) {
 			t.Errorf("devices remade: %v -> %v", idx, after)
 		}
-		if len(before) == 0 {
-			t.Error("no entries at all on a's VXLAN devices")
+		for _, ip := range []string{"10.7.0.20", "10.7.0.30"} {
+			mac := api.MACFor(netip.MustParseAddr(ip))
+			for _, want := range []string{
+				"whvx100 fam=7 " + mac + " ip=10.250.0.2 master=0 flags=0x2 state=0x80",                             // vxlan fdb, self permanent
+				"whvx100 fam=7 " + mac + " ip=<nil> master=" + fmt.Sprint(idx["whbr100"]) + " flags=0x0 state=0x40", // bridge fdb, static
+				"whvx100 fam=2 " + mac + " ip=" + ip + " master=0 flags=0x0 state=0x80",                             // neighbour, permanent
+			} {
+				if !slices.Contains(before, want) {
+					t.Errorf("missing entry %q in %q", want, before)
+				}
+			}
+		}
+		for _, e := range before {
+			if strings.Contains(e, "00:00:00:00:00:00") {
+				t.Errorf("flooding entry %q", e)
+			}
 		}
 		reaches(t, ax, "10.7.0.20", "b-x20")
 	})
@@ -124,6 +139,18 @@ func TestDataPlane(t *testing.T) {
 			if strings.Contains(e, "ip=10.250.0.2 ") {
 				t.Errorf("entry still points at b's old address: %s", e)
 			}
+		}
+	})
+	t.Run("close tears nothing down", func(t *testing.T) {
+		idx := indexes(t, a)
+		a.m.Close()
+		b.m.Close()
+		if after := indexes(t, a); !equalMaps(idx, after) {
+			t.Errorf("devices changed on Close: %v -> %v", idx, after)
+		}
+		reaches(t, ax, "10.7.0.20", "b-x20")
+		if err := a.m.Apply(api.NetworkState{}, "a"); err == nil {
+			t.Error("Apply after Close succeeded")
 		}
 	})
 }
