@@ -436,3 +436,22 @@ func TestNetworksAsUser(t *testing.T) {
 		}
 	}
 }
+
+// TestNetworksWithoutRoot checks what an agent that may not make
+// namespaces says; it runs only when the tests do not run as root.
+func TestNetworksWithoutRoot(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("the tests run as root")
+	}
+	dir := t.TempDir()
+	d := newDriver(t, dir)
+	spec := netSpec(t, "net-noroot", attachment("wtbnoroot", netip.MustParsePrefix("10.213.0.0/24"), 2))
+	st, err := d.Start(ctx10(t), spec)
+	if err == nil || !strings.Contains(err.Error(), errNeedRoot) {
+		t.Fatalf("Start = %+v, %v; want an error saying %q", st, err, errNeedRoot)
+	}
+	t.Logf("Start without root: %v", err)
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("a failed Start left %d entries in the driver's directory", len(entries))
+	}
+}
