@@ -194,6 +194,9 @@ func (d *Driver) finish(c *container, code int, reason string) {
 	// A run that ended needs its secrets no more; the next start writes
 	// them again.
 	_ = removeSecrets(c.dir)
+	// Nor its veths: the kernel deletes them with its network namespace,
+	// but not always at once. Remove tries again.
+	_ = deleteLinks(c.rec.Links)
 	if c.portLock != nil {
 		c.portLock.Close()
 		c.portLock = nil

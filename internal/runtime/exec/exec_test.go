@@ -19,8 +19,18 @@ import (
 const helperEnv = "WHARF_EXEC_TEST_HELPER"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(helperEnv) == "serve" {
+	// Commands exec'd into a container with networks (netns_test.go) get
+	// the container's environment, helperEnv included: they are told
+	// apart by their arguments.
+	if len(os.Args) > 1 && netHelper(os.Args[1:]) {
+		return
+	}
+	switch os.Getenv(helperEnv) {
+	case "serve":
 		serve()
+		return
+	case "serve-net":
+		serveNet()
 		return
 	}
 	os.Exit(m.Run())

@@ -17,7 +17,8 @@ var _ runtime.Execer = (*Driver)(nil)
 
 // Exec runs cmd as a process with the container's environment (as its run
 // got it, PORT included), user and working directory, in a process group of its
-// own that is killed when ctx ends. It returns the command's exit code
+// own that is killed when ctx ends, in the run's network and mount
+// namespaces if it has networks. It returns the command's exit code
 // (128+n when killed by signal n).
 func (d *Driver) Exec(ctx context.Context, id string, cmd []string, w io.Writer) (int, error) {
 	if len(cmd) == 0 || cmd[0] == "" {
@@ -46,7 +47,16 @@ func (d *Driver) Exec(ctx context.Context, id string, cmd []string, w io.Writer)
 	p.Stdout, p.Stderr = w, w
 	// As the run's own user, whatever the driver's user is now.
 	p.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: rec.User.credential()}
-	if err := startNoNewPrivs(p); err != nil {
+	if len(rec.Links) > 0 { // in its namespaces, as the run itself
+		err = startInNamespacesOf(p, rec.PID, rec.StartTime)
+	} else {
+		err = startNoNewPrivs(p)
+	}
+	var se startErr
+	if err != nil && len(rec.Links) > 0 && !errors.As(err, &se) {
+		return -1, fmt.Errorf("exec driver: exec in %s: %w", id, err)
+	}
+	if err != nil {
 		return -1, fmt.Errorf("exec driver: cannot run %q in %s: %w; check that it exists on the node's PATH%s", cmd[0], id, err, permissionHint(err, rec.User))
 	}
 	stop := context.AfterFunc(ctx, func() { _ = signalGroup(p.Process.Pid, syscall.SIGKILL) })

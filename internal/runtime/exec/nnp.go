@@ -41,8 +41,8 @@ func startSpawner() error {
 		ready := make(chan error)
 		go func() {
 			goruntime.LockOSThread() // for good: the thread ends with this goroutine
-			if _, _, errno := syscall.RawSyscall6(syscall.SYS_PRCTL, prSetNoNewPrivs, 1, 0, 0, 0, 0); errno != 0 {
-				ready <- fmt.Errorf("exec driver: set no-new-privileges: %w; the exec driver needs Linux 3.5 or later", errno)
+			if err := setNoNewPrivs(); err != nil {
+				ready <- fmt.Errorf("exec driver: %w", err)
 				return
 			}
 			ready <- nil
@@ -63,4 +63,14 @@ func startNoNewPrivs(cmd *osexec.Cmd) error {
 	done := make(chan error, 1)
 	spawner.reqs <- spawnRequest{cmd: cmd, done: done}
 	return <-done
+}
+
+// setNoNewPrivs sets no-new-privileges on the calling thread, which must be
+// locked to its goroutine for good. Threads that start processes in a
+// container's namespaces (netns.go) set it too.
+func setNoNewPrivs() error {
+	if _, _, errno := syscall.RawSyscall6(syscall.SYS_PRCTL, prSetNoNewPrivs, 1, 0, 0, 0, 0); errno != 0 {
+		return fmt.Errorf("set no-new-privileges: %w; the exec driver needs Linux 3.5 or later", errno)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	osexec "os/exec"
@@ -25,6 +26,10 @@ import (
 // dynamic port, also Status.HostPort), WHARF_CONTAINER_ID,
 // WHARF_CONTAINER_NAME, WHARF_SERVICE, WHARF_SLOT and WHARF_NODE, which
 // spec.Env cannot override.
+//
+// With spec.Networks it runs in network and mount namespaces of its own,
+// on the networks' bridges, with their resolvers (netns.go); it listens
+// on PORT there, at its own addresses.
 func (d *Driver) Start(ctx context.Context, spec runtime.Spec) (runtime.Status, error) {
 	if err := checkSpec(spec); err != nil {
 		return runtime.Status{}, err
@@ -88,6 +93,12 @@ func (d *Driver) launch(spec runtime.Spec, fresh bool) (*container, *osexec.Cmd,
 		}
 		return nil, nil, fmt.Errorf("exec driver: start %s: %w", spec.ID, err)
 	}
+	var resolvConf string
+	if len(spec.Networks) > 0 {
+		if resolvConf, err = writeResolvConf(c.dir, spec.Networks); err != nil {
+			return fail(err)
+		}
+	}
 	logf, err := os.OpenFile(filepath.Join(c.dir, logFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return fail(fmt.Errorf("open log: %w", err))
@@ -101,8 +112,17 @@ func (d *Driver) launch(spec runtime.Spec, fresh bool) (*container, *osexec.Cmd,
 	cmd.Stdout, cmd.Stderr = logf, logf // the child writes the file itself: it outlives the agent
 	// No Pdeathsig: the process must survive an agent restart to be adopted.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: d.user.credential()}
-	err = startNoNewPrivs(cmd)
+	var links []string
+	if len(spec.Networks) > 0 {
+		links, err = startNetworked(cmd, spec.ID, spec.Networks, resolvConf)
+	} else {
+		err = startNoNewPrivs(cmd)
+	}
 	logf.Close()
+	var se startErr
+	if err != nil && len(spec.Networks) > 0 && !errors.As(err, &se) {
+		return fail(fmt.Errorf("connect to its networks: %w", err))
+	}
 	if err != nil {
 		if hint := permissionHint(err, d.user); hint != "" {
 			return fail(fmt.Errorf("cannot run command %q: %w%s", spec.Command[0], err, hint))
@@ -113,13 +133,14 @@ func (d *Driver) launch(spec runtime.Spec, fresh bool) (*container, *osexec.Cmd,
 	kill := func() {
 		_ = signalGroup(pid, syscall.SIGKILL)
 		_ = cmd.Wait()
+		_ = deleteLinks(links)
 	}
 	st, err := readProcStat(pid) // our unreaped child: the PID cannot have been reused
 	if err != nil {
 		kill()
 		return fail(fmt.Errorf("read start time of PID %d: %w; is /proc mounted?", pid, err))
 	}
-	c.rec = record{Spec: spec, PID: pid, StartTime: st.startTime, Port: port, StartedAt: time.Now(), User: d.user}
+	c.rec = record{Spec: spec, PID: pid, StartTime: st.startTime, Port: port, StartedAt: time.Now(), User: d.user, Links: links}
 	if err := writeRecord(c.dir, c.rec); err != nil {
 		kill() // a run without state could not be adopted after an agent restart
 		return fail(err)
@@ -216,6 +237,9 @@ func checkSpec(spec runtime.Spec) error {
 	}
 	if len(spec.Command) == 0 || spec.Command[0] == "" {
 		return fmt.Errorf("exec driver: start %s: Command is empty; the exec driver needs a command to run", spec.ID)
+	}
+	if err := checkNetworks(spec.Networks); err != nil {
+		return fmt.Errorf("exec driver: start %s: %w", spec.ID, err)
 	}
 	for k, v := range spec.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") || strings.ContainsRune(v, 0) {

@@ -31,6 +31,11 @@ type record struct {
 	// into it; nil (as in every record written before it existed): the
 	// agent's own user.
 	User *User `json:"user,omitempty"`
+	// Links are the host ends of the run's veth pairs, one per network
+	// of Spec.Networks, deleted when it exits or is removed. The run's
+	// namespaces themselves live with its processes: an adopting agent
+	// finds them in /proc/<pid>/ns.
+	Links []string `json:"links,omitempty"`
 	// Exited and what follows are set once the run has exited.
 	Exited     bool      `json:"exited,omitempty"`
 	ExitCode   int       `json:"exit_code,omitempty"`

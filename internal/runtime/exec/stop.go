@@ -114,6 +114,12 @@ func (d *Driver) Remove(ctx context.Context, id string) error {
 		d.mu.Unlock()
 		return fmt.Errorf("exec driver: remove %s: it was started again or removed meanwhile; look again and retry", id)
 	}
+	// The run has exited, and its veths went with it or just now in
+	// finish; whatever is left (a failed delete) goes now.
+	if err := deleteLinks(c.rec.Links); err != nil {
+		d.mu.Unlock()
+		return fmt.Errorf("exec driver: remove %s: %w", id, err)
+	}
 	// Move the directory out of the way under the lock, delete it outside.
 	tomb := filepath.Join(d.dir, fmt.Sprintf("%s%s-%d", removingPrefix, id, time.Now().UnixNano()))
 	if err := os.Rename(c.dir, tomb); err != nil && !os.IsNotExist(err) {
