@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"strings"
 
 	"github.com/vishvananda/netlink"
 
@@ -102,7 +104,32 @@ func (m *Manager) ensureBridge(n network) (netlink.Link, error) {
 		}
 		m.writes++
 	}
+	m.bridgeNetfilterOff(name)
 	return link, nil
+}
+
+// bridgeNetfilterOff keeps the bridge's frames out of iptables. With
+// br_netfilter loaded (Docker loads it) and a FORWARD policy of DROP
+// (Docker sets it), frames between two ports of the bridge, and between a
+// container and the VXLAN port, would be dropped. Best effort: sysfs may
+// be read-only (an agent in a container, whose own FORWARD chain is
+// empty), and a Manager programming another namespace leaves it alone.
+func (m *Manager) bridgeNetfilterOff(name string) {
+	if m.foreign {
+		return
+	}
+	for _, f := range []string{"nf_call_iptables", "nf_call_ip6tables", "nf_call_arptables"} {
+		p := "/sys/class/net/" + name + "/bridge/" + f
+		b, err := os.ReadFile(p)
+		if err != nil || strings.TrimSpace(string(b)) == "0" {
+			continue
+		}
+		if err := os.WriteFile(p, []byte("0"), 0o644); err != nil {
+			m.log.Warn("overlay: cannot keep the bridge's traffic out of iptables; if the host's FORWARD policy drops, containers on it cannot talk", "bridge", name, "file", p, "err", err)
+			continue
+		}
+		m.writes++
+	}
 }
 
 // ensureGateway adds gateway/prefix to the bridge unless the bridge holds

@@ -46,6 +46,9 @@ type Manager struct {
 	underlay netip.Addr
 	mtu      int
 	log      *slog.Logger
+	// foreign: the manager programs another namespace than its own
+	// (Config.Netns), whose sysfs it cannot reach.
+	foreign bool
 	// writes counts the changes made to the kernel (tests check that an
 	// Apply of an unchanged state makes none).
 	writes int
@@ -70,7 +73,7 @@ func New(cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("overlay: open netlink: %w (the agent needs CAP_NET_ADMIN)", err)
 	}
-	m := &Manager{h: h, underlay: cfg.Underlay.Unmap(), log: log}
+	m := &Manager{h: h, underlay: cfg.Underlay.Unmap(), log: log, foreign: cfg.Netns != 0}
 	dev, err := m.underlayLink()
 	if err != nil {
 		h.Close()
