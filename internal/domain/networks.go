@@ -237,7 +237,10 @@ func (d *Domain) InspectNetwork(ctx context.Context, a Actor, ref string) (*api.
 }
 
 // networkUsers are the names of the services of n's organization whose
-// spec, or the previous spec a rollback would return to, joins n.
+// spec joins n. The previous spec a rollback would return to does not
+// count (unlike a secret's users): it is kept for ever, and would keep a
+// network that a service left from ever being removed. A rollback to a
+// spec that joins a removed network meets a missing network.
 func (d *Domain) networkUsers(ctx context.Context, n *api.Network) ([]string, error) {
 	all, _, err := store.ListAll[api.Service](ctx, d.st, store.KindServices)
 	if err != nil {
@@ -248,7 +251,7 @@ func (d *Domain) networkUsers(ctx context.Context, n *api.Network) ([]string, er
 		if OrgName(svc.Org) != OrgName(n.Org) {
 			continue
 		}
-		if slices.Contains(svc.Spec.Networks, n.Name) || svc.PreviousSpec != nil && slices.Contains(svc.PreviousSpec.Networks, n.Name) {
+		if slices.Contains(svc.Spec.Networks, n.Name) {
 			out = append(out, svc.Name)
 		}
 	}
