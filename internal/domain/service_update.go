@@ -141,4 +141,3 @@ func needsRollout(a, b api.ServiceSpec) bool {
 	a.Sequential, b.Sequential = false, false
 	return !reflect.DeepEqual(a, b)
 }
-

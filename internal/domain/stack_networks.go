@@ -54,4 +54,3 @@ func (d *Domain) stackNetworks(ctx context.Context, a Actor, spec api.StackSpec)
 	}
 	return out, nil
 }
-
