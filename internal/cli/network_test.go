@@ -92,3 +92,18 @@ func mustRun(t *testing.T, run func(...string) (string, string, error), args ...
 	}
 	return out
 }
+
+// TestPrintPlanNetworks: the networks a deploy creates come first in its
+// plan, with their subnets.
+func TestPrintPlanNetworks(t *testing.T) {
+	var b strings.Builder
+	res := api.DeployStackResult{DryRun: true, Plan: []api.PlanEntry{{Service: "web", Action: api.PlanCreate}},
+		Networks: []api.Network{{Meta: api.Meta{Name: "back"}, Subnet: "10.8.0.0/16"}}}
+	if err := printPlan(&b, "shop", res); err != nil {
+		t.Fatal(err)
+	}
+	want := "create network back (10.8.0.0/16)\ncreate web\nstack shop (dry run, nothing was changed): 1 to create, 0 to update, 0 to remove, 0 unchanged\n"
+	if b.String() != want {
+		t.Errorf("printPlan:\n%s\nwant\n%s", b.String(), want)
+	}
+}
