@@ -108,4 +108,8 @@ type DeployStackResult struct {
 	DryRun bool        `json:"dry_run,omitempty"`
 	// Created is true when the deploy made the stack.
 	Created bool `json:"created,omitempty"`
+	// Networks are the networks the deploy creates (a dry run: would
+	// create) because its services join them and the organization has
+	// none of that name; each gets the first free /16 from 10.8.0.0/16.
+	Networks []Network `json:"networks,omitempty"`
 }

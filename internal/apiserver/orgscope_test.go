@@ -83,6 +83,8 @@ func setUpOrgA(t *testing.T, e *env) *orgA {
 	call("POST", "/v1/teams", `{"name":"devs","access":{"applications":"read"}}`, 201, &team)
 	var sec api.Secret
 	call("POST", "/v1/secrets", `{"name":"a-secret","data":"`+base64.StdEncoding.EncodeToString([]byte(marker))+`"}`, 201, &sec)
+	var net api.Network
+	call("POST", "/v1/networks", `{"name":"a-net","subnet":"10.77.0.0/16"}`, 201, &net)
 	call("PUT", "/v1/registry/logins/registry.a.example:5000", `{"username":"a-robot","password":"`+marker+`"}`, 200, nil)
 	node := api.Node{Meta: api.Meta{ID: "a0de00000000a0de", Name: "a-host", Org: "a"}, Hostname: "a-host",
 		Labels: map[string]string{"m": marker}, State: api.NodeDeployed, Addresses: []string{"10.9.9.9"}}
@@ -100,7 +102,7 @@ func setUpOrgA(t *testing.T, e *env) *orgA {
 	e.logs.lines[c.ID] = []string{"log line " + marker}
 	e.logs.mu.Unlock()
 	a.ids = map[string]string{"service": svc.ID, "stack": st.Stack.ID, "token": tok.Token.ID, "jointoken": jt.JoinToken.ID,
-		"node": node.ID, "container": c.ID, "secret": sec.ID, "team": team.ID}
+		"node": node.ID, "container": c.ID, "secret": sec.ID, "team": team.ID, "network": net.ID}
 	// The services the stack made.
 	var l api.List[api.Service]
 	call("GET", "/v1/services?stack="+st.Stack.ID, "", 200, &l)
@@ -115,6 +117,7 @@ func setUpOrgA(t *testing.T, e *env) *orgA {
 		"node":      {node.ID, "a-host"},
 		"container": {c.ID, "web-1"},
 		"secret":    {sec.ID, "a-secret"},
+		"network":   {net.ID, "a-net"},
 		"team":      {team.ID},
 		"registry":  {"registry.a.example:5000"},
 		"org":       {"a"},
@@ -191,6 +194,7 @@ func TestCrossOrgRoutes(t *testing.T) {
 		"POST /v1/tokens":                `{"name":"b-ci","role":"read-only"}`,
 		"POST /v1/join-tokens":           `{}`,
 		"POST /v1/secrets":               `{"name":"b-secret","data":"eA=="}`,
+		"POST /v1/networks":              `{"name":"b-net","subnet":"10.77.0.0/16"}`, // the same subnet as a's: organizations are apart
 		"PUT /v1/secrets/{id}":           `{"data":"eA=="}`,
 		"PATCH /v1/secrets/{id}":         `{"data":"eA=="}`,
 		"POST /v1/services/{id}/stop":    ``,

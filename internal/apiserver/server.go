@@ -220,6 +220,11 @@ func (s *Server) routes() {
 		{"PATCH", "/v1/secrets/{id}", "secret", authed, s.updateSecret},
 		{"DELETE", "/v1/secrets/{id}", "secret", authed, s.deleteSecret},
 
+		{"POST", "/v1/networks", "network", authed, s.createNetwork},
+		{"GET", "/v1/networks", "network", authed, s.listNetworks},
+		{"GET", "/v1/networks/{id}", "network", authed, s.getNetwork},
+		{"DELETE", "/v1/networks/{id}", "network", authed, s.deleteNetwork},
+
 		{"GET", "/v1/registry/logins", "registry", authed, s.listRegistryLogins},
 		{"PUT", "/v1/registry/logins/{id}", "registry", authed, s.registryLogin},
 		{"DELETE", "/v1/registry/logins/{id}", "registry", authed, s.registryLogout},

@@ -42,6 +42,10 @@ var nameListers = map[string]func(context.Context, *client.Client) ([]string, er
 		l, err := c.Containers(ctx, "", "")
 		return names(l, func(ct api.Container) string { return ct.Name }), err
 	},
+	"NETWORK": func(ctx context.Context, c *client.Client) ([]string, error) {
+		l, err := c.Networks(ctx)
+		return names(l, func(n api.Network) string { return n.Name }), err
+	},
 	"SECRET": func(ctx context.Context, c *client.Client) ([]string, error) {
 		l, err := c.Secrets(ctx)
 		return names(l, func(s api.Secret) string { return s.Name }), err

@@ -67,7 +67,17 @@ func listContainers(cmd *cobra.Command, g *globals, f listFlags, service string)
 	for _, n := range nodes {
 		nodeName[n.ID] = n.Name
 	}
-	return printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "STATE", "DESIRED", "NODE", "PORT", "EXIT", "STARTED", "ERROR"}, containerRows(cts, "", nodeName))
+	return printList(cmd.OutOrStdout(), f, containerHeader(false), containerRows(cts, "", nodeName))
+}
+
+// containerHeader is the header of containerRows' table, with a SERVICE
+// column when the rows were made with a service name.
+func containerHeader(withService bool) []string {
+	h := []string{"ID", "NAME"}
+	if withService {
+		h = append(h, "SERVICE")
+	}
+	return append(h, "STATE", "DESIRED", "NODE", "ADDRESS", "PORT", "EXIT", "STARTED", "ERROR")
 }
 
 // containerRows are the rows of containers, sorted by service and slot.
@@ -107,7 +117,7 @@ func staysRank(c api.Container) int {
 
 // containerRow is a container as the lists print it: ID, NAME, (SERVICE
 // when service is not ""), STATE, DESIRED, NODE (its name when known),
-// PORT, EXIT, STARTED, ERROR (the last failure's error, shortened, as
+// ADDRESS (its first network address), PORT, EXIT, STARTED, ERROR (the last failure's error, shortened, as
 // docker service ps shows it; the whole of it is in container inspect).
 func containerRow(ct api.Container, service string, nodeName map[string]string) row {
 	node := ct.Spec.Node
@@ -126,7 +136,7 @@ func containerRow(ct api.Container, service string, nodeName map[string]string) 
 	if service != "" {
 		cells = append(cells, service)
 	}
-	cells = append(cells, ct.Status.DisplayState(), string(ct.Spec.Desired), orDash(node), port, exit, ago(ct.Status.StartedAt),
+	cells = append(cells, ct.Status.DisplayState(), string(ct.Spec.Desired), orDash(node), containerAddress(ct), port, exit, ago(ct.Status.StartedAt),
 		shortError(ct))
 	match := map[string][]string{"node": {node}}
 	if service != "" {

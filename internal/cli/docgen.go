@@ -176,7 +176,7 @@ func dedent(s string) string {
 // samples stand for the placeholders of a Use line in the example made
 // for a command that has none.
 var samples = map[string]string{
-	"SERVICE": "web", "NODE": "node-1", "STACK": "shop", "CONTAINER": "web-1", "SECRET": "db-password",
+	"SERVICE": "web", "NODE": "node-1", "STACK": "shop", "CONTAINER": "web-1", "SECRET": "db-password", "NETWORK": "backend",
 	"REPLICAS": "3", "TEAM": "ops", "USER": "alice", "TOKEN-ID": "3f2a9c41d07e5b68", "ID": "3f2a9c41d07e5b68",
 	"AREA=LEVEL": "apps=write", "URL": "https://manager.example:8443", "PATH": "/etc/wharf/join-token",
 	"k=v": "zone=a", "CMD": "uptime",

@@ -359,11 +359,11 @@ func TestServicePsSlots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `ID   NAME          STATE     DESIRED      NODE    PORT   EXIT   STARTED   ERROR
-d4   web-1 (new)   Running   Running      beta    -      -      -
-c3   web-1 (old)   Running   Terminated   alpha   -      -      -
-b2   web-2         Running   Running      alpha   -      -      -
-a1   web-10        Running   Running      alpha   -      -      -
+	want := `ID   NAME          STATE     DESIRED      NODE    ADDRESS   PORT   EXIT   STARTED   ERROR
+d4   web-1 (new)   Running   Running      beta    -         -      -      -
+c3   web-1 (old)   Running   Terminated   alpha   -         -      -      -
+b2   web-2         Running   Running      alpha   -         -      -      -
+a1   web-10        Running   Running      alpha   -         -      -      -
 `
 	if out != want {
 		t.Errorf("service ps printed\n%s\nwant\n%s", out, want)

@@ -52,6 +52,7 @@ func NewRoot() *cobra.Command {
 		newContainerCmd(g),
 		newTokenCmd(g),
 		newSecretCmd(g),
+		newNetworkCmd(g),
 		newImageCmd(g),
 		newRegistryCmd(g),
 		newEventsCmd(g),

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -43,7 +44,7 @@ type createFlags struct {
 	reserveMemory, reserveCPU            string
 	memory, cpus                         string
 	autorestart, autodestroy, entrypoint string
-	secrets                              []string
+	secrets, networks                    []string
 }
 
 // spec turns the flags and the command line into a service spec; errors
@@ -78,6 +79,7 @@ func (f *createFlags) spec(args []string) (api.ServiceSpec, error) {
 		}
 		spec.Secrets = append(spec.Secrets, ref)
 	}
+	spec.Networks = slices.Clone(f.networks)
 	for _, p := range f.publish {
 		ps, err := parsePublish(p)
 		if err != nil {
@@ -221,6 +223,7 @@ func serviceCreate(g *globals) *cobra.Command {
 	f.StringVar(&cf.autodestroy, "autodestroy", "", "remove containers that exit: OFF (default), ON_SUCCESS or ALWAYS (needs --autorestart OFF)")
 	f.StringVar(&cf.entrypoint, "entrypoint", "", "override the image's entrypoint (docker driver), split on spaces")
 	f.StringArrayVar(&cf.secrets, "secret", nil, "mount a secret: SOURCE[,target=FILE][,mode=0400] (at /run/secrets/FILE, or $WHARF_SECRETS_DIR/FILE for exec); repeatable")
+	f.StringArrayVar(&cf.networks, "network", nil, "join this network of the organization (wharf network ls; none: the default network); repeatable")
 	_ = cmd.MarkFlagRequired("name")
 	return cmd
 }

@@ -23,6 +23,7 @@ type updateFlags struct {
 	spec                                 createFlags
 	envRm, labelRm, constraintRm, tagRm  []string
 	affinityRm, publishRm, secretRm      []string
+	networkRm                            []string
 	image, order, delay, monitor, action string
 	replicas, parallelism                int
 	ratio                                float64
@@ -96,6 +97,15 @@ func (f *updateFlags) patch(cmd *cobra.Command, cur api.ServiceSpec, command []s
 			secrets = nil
 		}
 		p["secrets"] = secrets
+	}
+	if fl.Changed("network") || fl.Changed("network-rm") {
+		var nets []string
+		for _, n := range append(slices.Clone(cur.Networks), spec.Networks...) {
+			if !slices.Contains(f.networkRm, n) && !slices.Contains(nets, n) {
+				nets = append(nets, n)
+			}
+		}
+		p["networks"] = nets
 	}
 	if fl.Changed("reserve-memory") || fl.Changed("reserve-cpu") {
 		r := cur.Reservations
@@ -237,9 +247,9 @@ func serviceUpdate(g *globals) *cobra.Command {
 		Long: `Update changes any field that 'wharf service create' sets: the flags of
 create replace a value (--image, --strategy, --memory...), or add to a list
 or map (--env, --label, --constraint, --affinity, --tag, --publish,
---secret); the -rm flags remove from them (--env-rm KEY, --label-rm KEY,
---constraint-rm EXPR, --affinity-rm EXPR, --tag-rm TAG, --publish-rm PORT,
---secret-rm NAME); what follows -- replaces the command. A change to what
+--secret, --network); the -rm flags remove from them (--env-rm KEY,
+--label-rm KEY, --constraint-rm EXPR, --affinity-rm EXPR, --tag-rm TAG,
+--publish-rm PORT, --secret-rm NAME, --network-rm NAME); what follows -- replaces the command. A change to what
 the containers run starts a rolling
 update per the service's update config (the --update-* flags change it): old
 containers are replaced a batch at a time, each new one gated on readiness;
@@ -310,6 +320,8 @@ its previous spec (or pauses, with --failure-action pause), per the
 	fl.StringVar(&cf.entrypoint, "entrypoint", "", "the image's entrypoint to use (docker driver), split on spaces; \"\" for the image's own")
 	fl.StringArrayVar(&cf.secrets, "secret", nil, "secret to mount, SOURCE[,target=FILE][,mode=0400], replacing one of the same source; repeatable")
 	fl.StringArrayVar(&f.secretRm, "secret-rm", nil, "secret to unmount (its source name); repeatable")
+	fl.StringArrayVar(&cf.networks, "network", nil, "network to join; repeatable")
+	fl.StringArrayVar(&f.networkRm, "network-rm", nil, "network to leave; repeatable")
 	fl.IntVar(&f.parallelism, "parallelism", 1, "containers replaced at once")
 	fl.StringVar(&f.order, "update-order", api.OrderStopFirst, "stop-first or start-first")
 	fl.StringVar(&f.delay, "update-delay", "", "pause between batches (Go duration, e.g. 10s)")

@@ -144,6 +144,11 @@ func stackName(st *compose.Stack, args []string) (string, error) {
 
 // printPlan prints one line per service of the plan and a summary.
 func printPlan(w io.Writer, name string, res api.DeployStackResult) error {
+	for _, n := range res.Networks {
+		if err := say(w, "create network %s (%s)\n", n.Name, n.Subnet); err != nil {
+			return err
+		}
+	}
 	counts := map[string]int{}
 	for _, e := range res.Plan {
 		counts[e.Action]++

@@ -76,7 +76,7 @@ func stackPs(g *globals) *cobra.Command {
 				}
 				rows = append(rows, containerRows(cts, s.Name, nodeName)...)
 			}
-			if err := printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "SERVICE", "STATE", "DESIRED", "NODE", "PORT", "EXIT", "STARTED", "ERROR"}, rows); err != nil {
+			if err := printList(cmd.OutOrStdout(), f, containerHeader(true), rows); err != nil {
 				return err
 			}
 			if f.format != "" || f.quiet {

@@ -135,7 +135,7 @@ func TestFailuresAreVisible(t *testing.T) {
 			t.Fatal(err)
 		}
 		header := strings.Join(strings.Fields(strings.SplitN(out, "\n", 2)[0]), " ")
-		if header != "ID NAME STATE DESIRED NODE PORT EXIT STARTED ERROR" || strings.Count(out, short) != 2 {
+		if header != "ID NAME STATE DESIRED NODE ADDRESS PORT EXIT STARTED ERROR" || strings.Count(out, short) != 2 {
 			t.Errorf("wharf %s: want the ERROR column with %q on each of bad's rows:\n%s", strings.Join(args, " "), short, out)
 		}
 	}

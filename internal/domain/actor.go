@@ -59,8 +59,8 @@ type Area string
 
 // The areas.
 const (
-	// AreaApps: services, stacks, containers, their logs and exec, and the
-	// events and audit trail of the organization.
+	// AreaApps: services, stacks, containers, their logs and exec, the
+	// organization's networks, and its events and audit trail.
 	AreaApps Area = "applications"
 	// AreaNodes: nodes and join tokens.
 	AreaNodes Area = "nodes"
@@ -156,6 +156,8 @@ const (
 	AppsOperate   Verb = "apps.operate"   // start, stop, redeploy, scale
 	AppsDeploy    Verb = "apps.deploy"    // create, update, remove services; deploy and remove stacks
 	AppsExec      Verb = "apps.exec"      // run a command in a container
+	NetworksView  Verb = "networks.view"  // list and inspect networks
+	NetworksWrite Verb = "networks.write" // create and remove networks
 	NodesView     Verb = "nodes.view"     // list and inspect nodes
 	NodesLabel    Verb = "nodes.label"    // set a node's labels
 	NodesRemove   Verb = "nodes.remove"   // drain and terminate nodes
@@ -180,6 +182,7 @@ var verbs = map[Verb]need{
 	AppsView: {AreaApps, Read}, AppsLogs: {AreaApps, Read},
 	AppsOperate: {AreaApps, ReadWrite},
 	AppsDeploy:  {AreaApps, Admin}, AppsExec: {AreaApps, Admin},
+	NetworksView: {AreaApps, Read}, NetworksWrite: {AreaApps, ReadWrite},
 	NodesView: {AreaNodes, Read}, NodesLabel: {AreaNodes, ReadWrite},
 	NodesRemove: {AreaNodes, Admin}, NodesJoin: {AreaNodes, Admin},
 	SecretsView: {AreaSecrets, Read}, SecretsWrite: {AreaSecrets, ReadWrite}, SecretsAdmin: {AreaSecrets, Admin},
@@ -189,7 +192,7 @@ var verbs = map[Verb]need{
 }
 
 // Verbs are every verb, in a fixed order (for tables and tests).
-var Verbs = []Verb{AppsView, AppsLogs, AppsOperate, AppsDeploy, AppsExec, NodesView, NodesLabel, NodesRemove, NodesJoin,
+var Verbs = []Verb{AppsView, AppsLogs, AppsOperate, AppsDeploy, AppsExec, NetworksView, NetworksWrite, NodesView, NodesLabel, NodesRemove, NodesJoin,
 	SecretsView, SecretsWrite, SecretsAdmin, RegistryPull, RegistryPush, RegistryAdmin, OrgManage, ServerAdmin}
 
 // Needs is the area and level v needs.

@@ -14,11 +14,11 @@ import (
 // tokens, admin does everything; an unknown role is read-only.
 func TestTokenRolesNarrow(t *testing.T) {
 	allowed := map[string][]Verb{
-		api.RoleReadOnly: {AppsView, AppsLogs, NodesView, SecretsView, RegistryPull},
-		api.RoleDeploy: {AppsView, AppsLogs, AppsOperate, AppsDeploy, NodesView, SecretsView, SecretsWrite, SecretsAdmin,
+		api.RoleReadOnly: {AppsView, AppsLogs, NetworksView, NodesView, SecretsView, RegistryPull},
+		api.RoleDeploy: {AppsView, AppsLogs, AppsOperate, AppsDeploy, NetworksView, NetworksWrite, NodesView, SecretsView, SecretsWrite, SecretsAdmin,
 			RegistryPull, RegistryPush},
 		api.RoleAdmin: Verbs,
-		"superuser":   {AppsView, AppsLogs, NodesView, SecretsView, RegistryPull},
+		"superuser":   {AppsView, AppsLogs, NetworksView, NodesView, SecretsView, RegistryPull},
 	}
 	for role, verbs := range allowed {
 		a := Actor{Name: "x", Access: FullAccess(), Role: role}

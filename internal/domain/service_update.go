@@ -52,6 +52,11 @@ func (d *Domain) UpdateService(ctx context.Context, a Actor, ref string, patch j
 		if err := d.CheckSecretRefs(ctx, a, &next, "spec"); err != nil {
 			return nil, err
 		}
+		// Only the networks the patch adds: one the service joins already
+		// cannot have been removed since.
+		if err := d.CheckNetworkRefs(ctx, a, &next, "spec", svc.Spec.Networks); err != nil {
+			return nil, err
+		}
 		if reflect.DeepEqual(next, svc.Spec) {
 			return nil, store.ErrNoChange
 		}

@@ -39,6 +39,9 @@ func (d *Domain) CreateService(ctx context.Context, a Actor, name string, spec a
 	if err := d.CheckSecretRefs(ctx, a, &spec, "spec"); err != nil {
 		return nil, err
 	}
+	if err := d.CheckNetworkRefs(ctx, a, &spec, "spec", nil); err != nil {
+		return nil, err
+	}
 	pinned, err := d.newPinner(a).pin(ctx, &spec)
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/errdefs"
+	"github.com/wharfhq/wharf/internal/netalloc"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -178,11 +179,18 @@ func (d *Domain) deployOnce(ctx context.Context, a Actor, quotas api.Quotas, nam
 			}
 		}
 	}
+	nets, err := d.stackNetworks(ctx, a, spec)
+	if err != nil {
+		return api.DeployStackResult{}, err
+	}
 	specChanged := created || !sameJSON(st.Spec, spec)
 	st.Spec = spec
 	st.Status = api.StackStatus{}
 	res := api.DeployStackResult{Plan: p.entries, DryRun: dryRun, Created: created}
-	if dryRun || (!specChanged && !p.changed()) {
+	for _, n := range nets {
+		res.Networks = append(res.Networks, *n)
+	}
+	if dryRun || (!specChanged && !p.changed() && len(nets) == 0) {
 		res.Stack = *st
 		res.Stack.Status = stackStatus(st, p.after)
 		return res, nil
@@ -197,6 +205,10 @@ func (d *Domain) deployOnce(ctx context.Context, a Actor, quotas api.Quotas, nam
 	} else {
 		t.Update(store.KindStacks, st)
 		t.Emit(api.Event{Kind: "stack", Object: st.ID, Name: name, Type: "updated", Message: "stack " + name + " deployed: " + planSummary(p.entries)})
+	}
+	for _, n := range nets {
+		netalloc.Create(t, n)
+		t.Emit(networkEvent(n, "created", fmt.Sprintf("created by stack %s: %s, gateway %s, VXLAN ID %d", name, n.Subnet, n.Gateway, n.VNI)))
 	}
 	for _, svc := range p.create {
 		t.Create(store.KindServices, svc)
