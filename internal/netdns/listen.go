@@ -1,0 +1,172 @@
+package netdns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"syscall"
+	"time"
+
+	"github.com/miekg/dns"
+	"golang.org/x/sys/unix"
+)
+
+// listener is the UDP and TCP servers of one listen address.
+type listener struct {
+	bound netip.AddrPort // the address actually bound (its port when asked for 0)
+	udp   *dns.Server
+	tcp   *dns.Server
+}
+
+// startTimeout bounds the wait for a server's goroutine to start serving.
+const startTimeout = 5 * time.Second
+
+// Listen answers queries on addr over UDP and TCP. Listening again on an
+// address already served does nothing. The sockets are opened with
+// SO_REUSEADDR and SO_REUSEPORT, so that several agents of one machine
+// (wharf up) can all serve a network's gateway address. With port 0 both
+// sockets get the same free port, which BoundAddr reports.
+func (s *Server) Listen(addr netip.AddrPort) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("netdns: cannot listen on %s: the resolver is closed", addr)
+	}
+	if _, ok := s.listeners[addr]; ok {
+		return nil
+	}
+	lc := net.ListenConfig{Control: reuse}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	pc, err := lc.ListenPacket(ctx, "udp", addr.String())
+	if err != nil {
+		return listenError(addr, "udp", err)
+	}
+	bound := addr
+	if ua, ok := pc.LocalAddr().(*net.UDPAddr); ok && addr.Port() == 0 {
+		bound = netip.AddrPortFrom(addr.Addr(), uint16(ua.Port))
+	}
+	ln, err := lc.Listen(ctx, "tcp", bound.String())
+	if err != nil {
+		pc.Close()
+		return listenError(addr, "tcp", err)
+	}
+	l := &listener{
+		bound: bound,
+		udp:   &dns.Server{PacketConn: pc, Handler: s},
+		tcp:   &dns.Server{Listener: ln, Handler: s, ReadTimeout: forwardTimeout, WriteTimeout: forwardTimeout},
+	}
+	for _, srv := range []*dns.Server{l.udp, l.tcp} {
+		if err := s.start(ctx, srv); err != nil {
+			l.shutdown()
+			return fmt.Errorf("netdns: cannot serve DNS on %s: %w", addr, err)
+		}
+	}
+	s.listeners[addr] = l
+	s.publishOwn()
+	return nil
+}
+
+func listenError(addr netip.AddrPort, network string, err error) error {
+	hint := "is the address on one of this node's interfaces (the network's bridge)?"
+	if errors.Is(err, syscall.EADDRINUSE) {
+		hint = "another program holds the port without SO_REUSEPORT (a local resolver such as dnsmasq or systemd-resolved?)"
+	} else if errors.Is(err, syscall.EACCES) {
+		hint = "binding a port below 1024 needs root or CAP_NET_BIND_SERVICE"
+	}
+	return fmt.Errorf("netdns: cannot listen on %s (%s): %w; %s", addr, network, err, hint)
+}
+
+// reuse sets SO_REUSEADDR and SO_REUSEPORT on a socket before it binds.
+func reuse(_, _ string, c syscall.RawConn) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); serr != nil {
+			return
+		}
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
+
+// start runs srv and waits until it serves (or fails, or ctx ends).
+func (s *Server) start(ctx context.Context, srv *dns.Server) error {
+	started := make(chan struct{})
+	failed := make(chan error, 1)
+	srv.NotifyStartedFunc = func() { close(started) }
+	go func() {
+		if err := srv.ActivateAndServe(); err != nil {
+			failed <- err
+		}
+	}()
+	select {
+	case <-started:
+		return nil
+	case err := <-failed:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// shutdown stops both servers and closes their sockets.
+func (l *listener) shutdown() {
+	for _, srv := range []*dns.Server{l.udp, l.tcp} {
+		ctx, cancel := context.WithTimeout(context.Background(), forwardTimeout)
+		_ = srv.ShutdownContext(ctx) // fails only when it had not started: the sockets are closed below
+		cancel()
+	}
+	l.udp.PacketConn.Close()
+	l.tcp.Listener.Close()
+}
+
+// Unlisten stops answering on addr (as given to Listen).
+func (s *Server) Unlisten(addr netip.AddrPort) {
+	s.mu.Lock()
+	l, ok := s.listeners[addr]
+	delete(s.listeners, addr)
+	s.publishOwn()
+	s.mu.Unlock()
+	if ok {
+		l.shutdown()
+	}
+}
+
+// BoundAddr is the address a Listen(addr) serves: addr with the port
+// chosen when addr's was 0; false when addr is not served.
+func (s *Server) BoundAddr(addr netip.AddrPort) (netip.AddrPort, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.listeners[addr]
+	if !ok {
+		return netip.AddrPort{}, false
+	}
+	return l.bound, true
+}
+
+// Close stops every listener; Listen fails afterwards.
+func (s *Server) Close() {
+	s.mu.Lock()
+	ls := s.listeners
+	s.listeners = map[netip.AddrPort]*listener{}
+	s.closed = true
+	s.publishOwn()
+	s.mu.Unlock()
+	for _, l := range ls {
+		l.shutdown()
+	}
+}
+
+// publishOwn stores the set of bound addresses for forward (s.mu held).
+func (s *Server) publishOwn() {
+	own := make(map[string]bool, len(s.listeners))
+	for _, l := range s.listeners {
+		own[l.bound.String()] = true
+	}
+	s.own.Store(&own)
+}
