@@ -2,7 +2,6 @@ package netdns
 
 import (
 	"bufio"
-	"net"
 	"net/netip"
 	"os"
 	"strings"
@@ -14,12 +13,11 @@ import (
 // forwardTimeout bounds each exchange with one upstream.
 const forwardTimeout = 2 * time.Second
 
-// forward sends r to the upstreams in turn and relays the first answer;
-// SERVFAIL when none answers. Over UDP a truncated answer is relayed as
-// it is (the client retries over TCP); over TCP it is asked again over
-// TCP.
-func (s *Server) forward(w dns.ResponseWriter, r *dns.Msg) {
-	_, clientTCP := w.RemoteAddr().(*net.TCPAddr)
+// forward sends r to the upstreams in turn and returns the first answer;
+// SERVFAIL when none answers. For a client over UDP a truncated answer is
+// returned as it is (the client retries over TCP); over TCP it is asked
+// again over TCP.
+func (s *Server) forward(r *dns.Msg, clientTCP bool) *dns.Msg {
 	own := *s.own.Load()
 	for _, up := range s.upstreams {
 		if own[up] {
@@ -34,13 +32,12 @@ func (s *Server) forward(w dns.ResponseWriter, r *dns.Msg) {
 			continue
 		}
 		resp.Id = r.Id
-		s.write(w, r, resp)
-		return
+		return resp
 	}
 	m := new(dns.Msg)
 	m.SetRcode(r, dns.RcodeServerFailure)
 	m.RecursionAvailable = true
-	s.write(w, r, m)
+	return m
 }
 
 func exchange(r *dns.Msg, upstream, network string) (*dns.Msg, error) {

@@ -2,6 +2,7 @@ package netdns
 
 import (
 	"net"
+	"net/netip"
 	"os"
 	"testing"
 
@@ -12,8 +13,8 @@ import (
 
 func writeFile(path, text string) error { return os.WriteFile(path, []byte(text), 0o644) }
 
-// FuzzServe feeds raw packets to the handler as the server would (after
-// miekg/dns has parsed them): it must answer or drop, never panic.
+// FuzzServe feeds raw packets to the UDP path (handlePacket) and, when they
+// parse, to ServeDNS (the TCP path): each must answer or drop, never panic.
 func FuzzServe(f *testing.F) {
 	for _, name := range []string{"web.", "WEB.", "db.", "tasks.db.", "3.0.7.10.in-addr.arpa.", ".", "example.com."} {
 		for _, qt := range []uint16{dns.TypeA, dns.TypeAAAA, dns.TypePTR, dns.TypeANY, dns.TypeMX} {
@@ -29,14 +30,25 @@ func FuzzServe(f *testing.F) {
 	s.upstreams = nil // no network: every forward is SERVFAIL
 	s.Update([]api.NodeNetwork{stackNet(), {Subnet: "not a subnet", Names: map[string][]string{"X.": {"bad", "::1", "10.1.1.1"}}}})
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// The UDP path takes the raw datagram.
+		for _, src := range []netip.AddrPort{netip.MustParseAddrPort("127.0.0.2:5353"), netip.MustParseAddrPort("10.7.0.3:5353"), {}} {
+			answer, fwd := s.handlePacket(b, src, make([]byte, 512))
+			if answer != nil && fwd != nil {
+				t.Fatalf("both an answer and a query to forward")
+			}
+			if fwd != nil && s.pack(fwd, s.forward(fwd, false), nil) == nil {
+				t.Fatalf("the SERVFAIL for %v does not pack", fwd.Question)
+			}
+		}
+		// The TCP path takes what miekg/dns parsed.
 		r := new(dns.Msg)
 		if err := r.Unpack(b); err != nil {
 			return
 		}
 		for _, src := range []net.Addr{&net.UDPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 5353}, &net.TCPAddr{IP: net.IPv4(10, 7, 0, 3), Port: 5353}, nil} {
 			w := &fakeWriter{src: src}
-			s.serve(w, r)
-			if w.msg != nil && !r.Response {
+			s.ServeDNS(w, r)
+			if w.msg != nil {
 				if _, err := w.msg.Pack(); err != nil {
 					t.Fatalf("answer to %v does not pack: %v", r.Question, err)
 				}

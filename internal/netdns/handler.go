@@ -8,47 +8,63 @@ import (
 	"github.com/miekg/dns"
 )
 
-// serve answers r on w: from the tables for a name of ours, from an
-// upstream for any other.
-func (s *Server) serve(w dns.ResponseWriter, r *dns.Msg) {
-	if r == nil || r.Response || r.Opcode != dns.OpcodeQuery || len(r.Question) != 1 {
-		m := new(dns.Msg)
-		if r != nil && !r.Response {
-			m.SetRcode(r, dns.RcodeNotImplemented)
-			if len(r.Question) != 1 {
-				m.Rcode = dns.RcodeFormatError
-			}
-			s.write(w, r, m)
-		}
+// ServeDNS answers one query; it implements dns.Handler (the TCP
+// listener's, and any other server's the agent may run it under).
+func (s *Server) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
+	m, fwd := s.answer(r, sourceOf(w))
+	if fwd {
+		_, tcp := w.RemoteAddr().(*net.TCPAddr)
+		m = s.forward(r, tcp)
+	}
+	if m == nil {
 		return
+	}
+	if _, udp := w.RemoteAddr().(*net.UDPAddr); udp {
+		m.Truncate(udpSize(r))
+	}
+	if err := w.WriteMsg(m); err != nil {
+		s.log.Debug("netdns: cannot send an answer", "to", w.RemoteAddr(), "err", err)
+	}
+}
+
+// answer is the reply to r, a query from src, from the tables; fwd is
+// true when r is for a name that is not ours (to forward), and m is nil
+// then or when r is not to be answered at all (it is itself an answer).
+func (s *Server) answer(r *dns.Msg, src netip.Addr) (m *dns.Msg, fwd bool) {
+	if r == nil || r.Response {
+		return nil, false
+	}
+	if r.Opcode != dns.OpcodeQuery || len(r.Question) != 1 {
+		m = new(dns.Msg)
+		m.SetRcode(r, dns.RcodeNotImplemented)
+		if len(r.Question) != 1 {
+			m.Rcode = dns.RcodeFormatError
+		}
+		return m, false
 	}
 	q := r.Question[0]
 	if q.Qclass != dns.ClassINET && q.Qclass != dns.ClassANY {
-		s.forward(w, r)
-		return
+		return nil, true
 	}
-	src := sourceOf(w)
 	ts := s.tables.Load()
 	name := normalize(q.Name)
 	if q.Qtype == dns.TypePTR {
-		if target, ok := ts.reverse[name]; ok {
-			m := reply(r)
-			m.Answer = []dns.RR{&dns.PTR{
-				Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: 0},
-				Ptr: dns.Fqdn(target),
-			}}
-			s.write(w, r, m)
-			return
+		target, ok := ts.reverse[name]
+		if !ok {
+			return nil, true
 		}
-		s.forward(w, r)
-		return
+		m = reply(r)
+		m.Answer = []dns.RR{&dns.PTR{
+			Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: 0},
+			Ptr: dns.Fqdn(target),
+		}}
+		return m, false
 	}
 	ips, ok := ts.lookup(name, src, s.search)
 	if !ok {
-		s.forward(w, r)
-		return
+		return nil, true
 	}
-	m := reply(r)
+	m = reply(r)
 	switch {
 	case len(ips) == 0:
 		m.Rcode = dns.RcodeNameError
@@ -62,7 +78,7 @@ func (s *Server) serve(w dns.ResponseWriter, r *dns.Msg) {
 		rand.Shuffle(len(rrs), func(i, j int) { rrs[i], rrs[j] = rrs[j], rrs[i] })
 		m.Answer = rrs
 	}
-	s.write(w, r, m)
+	return m, false
 }
 
 // ednsSize is the UDP payload size answers advertise (DNS flag day 2020's).
@@ -80,18 +96,12 @@ func reply(r *dns.Msg) *dns.Msg {
 	return m
 }
 
-// write sends m, cut to what the client can take over UDP.
-func (s *Server) write(w dns.ResponseWriter, r, m *dns.Msg) {
-	if _, udp := w.RemoteAddr().(*net.UDPAddr); udp {
-		size := dns.MinMsgSize
-		if o := r.IsEdns0(); o != nil && int(o.UDPSize()) > size {
-			size = int(o.UDPSize())
-		}
-		m.Truncate(size)
+// udpSize is the largest answer r's sender takes over UDP.
+func udpSize(r *dns.Msg) int {
+	if o := r.IsEdns0(); o != nil && int(o.UDPSize()) > dns.MinMsgSize {
+		return int(o.UDPSize())
 	}
-	if err := w.WriteMsg(m); err != nil {
-		s.log.Debug("netdns: cannot send an answer", "to", w.RemoteAddr(), "err", err)
-	}
+	return dns.MinMsgSize
 }
 
 // sourceOf is the query's source address (invalid when unknown).

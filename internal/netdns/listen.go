@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -15,9 +16,17 @@ import (
 
 // listener is the UDP and TCP servers of one listen address.
 type listener struct {
-	bound netip.AddrPort // the address actually bound (its port when asked for 0)
-	udp   *dns.Server
+	bound netip.AddrPort  // the address actually bound (its port when asked for 0)
+	udp   []*net.UDPConn  // one socket per reader (SO_REUSEPORT spreads clients over them)
+	done  []chan struct{} // closed when the reader of udp[i] returns
 	tcp   *dns.Server
+}
+
+// udpReaders is how many UDP sockets each address gets: each has one
+// reader, so one socket per processor (up to 4) lets every core take
+// queries.
+func udpReaders() int {
+	return max(1, min(runtime.GOMAXPROCS(0), 4))
 }
 
 // startTimeout bounds the wait for a server's goroutine to start serving.
@@ -48,21 +57,41 @@ func (s *Server) Listen(addr netip.AddrPort) error {
 	if ua, ok := pc.LocalAddr().(*net.UDPAddr); ok && addr.Port() == 0 {
 		bound = netip.AddrPortFrom(addr.Addr(), uint16(ua.Port))
 	}
+	pcs := []net.PacketConn{pc}
+	closeAll := func() {
+		for _, pc := range pcs {
+			pc.Close()
+		}
+	}
+	for len(pcs) < udpReaders() {
+		more, err := lc.ListenPacket(ctx, "udp", bound.String())
+		if err != nil {
+			closeAll()
+			return listenError(addr, "udp", err)
+		}
+		pcs = append(pcs, more)
+	}
 	ln, err := lc.Listen(ctx, "tcp", bound.String())
 	if err != nil {
-		pc.Close()
+		closeAll()
 		return listenError(addr, "tcp", err)
 	}
 	l := &listener{
 		bound: bound,
-		udp:   &dns.Server{PacketConn: pc, Handler: s},
 		tcp:   &dns.Server{Listener: ln, Handler: s, ReadTimeout: forwardTimeout, WriteTimeout: forwardTimeout},
 	}
-	for _, srv := range []*dns.Server{l.udp, l.tcp} {
-		if err := s.start(ctx, srv); err != nil {
-			l.shutdown()
-			return fmt.Errorf("netdns: cannot serve DNS on %s: %w", addr, err)
-		}
+	for _, pc := range pcs {
+		l.udp = append(l.udp, pc.(*net.UDPConn))
+	}
+	if err := s.start(ctx, l.tcp); err != nil {
+		closeAll()
+		ln.Close()
+		return fmt.Errorf("netdns: cannot serve DNS on %s: %w", addr, err)
+	}
+	for _, c := range l.udp {
+		done := make(chan struct{})
+		l.done = append(l.done, done)
+		go s.serveUDP(c, done)
 	}
 	s.listeners[addr] = l
 	s.publishOwn()
@@ -114,15 +143,23 @@ func (s *Server) start(ctx context.Context, srv *dns.Server) error {
 	}
 }
 
-// shutdown stops both servers and closes their sockets.
+// shutdown stops the servers, closes their sockets and waits (a bounded
+// time) for the UDP readers to return.
 func (l *listener) shutdown() {
-	for _, srv := range []*dns.Server{l.udp, l.tcp} {
-		ctx, cancel := context.WithTimeout(context.Background(), forwardTimeout)
-		_ = srv.ShutdownContext(ctx) // fails only when it had not started: the sockets are closed below
-		cancel()
-	}
-	l.udp.PacketConn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), forwardTimeout)
+	defer cancel()
+	_ = l.tcp.ShutdownContext(ctx)
 	l.tcp.Listener.Close()
+	for _, c := range l.udp {
+		c.Close()
+	}
+	for _, done := range l.done {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // Unlisten stops answering on addr (as given to Listen).

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/miekg/dns"
-
 	"github.com/wharfhq/wharf/api"
 )
 
@@ -38,6 +36,9 @@ type Server struct {
 	// map[string]bool snapshot, read without a lock by forwarding.
 	own atomic.Pointer[map[string]bool]
 
+	// forwards holds a token per forwarded UDP query in flight.
+	forwards chan struct{}
+
 	mu        sync.Mutex
 	listeners map[netip.AddrPort]*listener
 	closed    bool
@@ -53,7 +54,7 @@ func New(cfg Config) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{log: log, listeners: map[netip.AddrPort]*listener{}}
+	s := &Server{log: log, listeners: map[netip.AddrPort]*listener{}, forwards: make(chan struct{}, maxForwards)}
 	s.upstreams, s.search = slices.Clone(cfg.Upstreams), normalizeAll(cfg.Search)
 	if len(cfg.Upstreams) == 0 || cfg.Search == nil {
 		rc, err := readResolvConf(resolvConf)
@@ -92,9 +93,4 @@ func normalizeAll(names []string) []string {
 // and nothing older.
 func (s *Server) Update(nets []api.NodeNetwork) {
 	s.tables.Store(build(nets))
-}
-
-// ServeDNS answers one query; it implements dns.Handler.
-func (s *Server) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
-	s.serve(w, r)
 }
