@@ -35,8 +35,10 @@ const startTimeout = 5 * time.Second
 // Listen answers queries on addr over UDP and TCP. Listening again on an
 // address already served does nothing. The sockets are opened with
 // SO_REUSEADDR and SO_REUSEPORT, so that several agents of one machine
-// (wharf up) can all serve a network's gateway address. With port 0 both
-// sockets get the same free port, which BoundAddr reports.
+// (wharf up) can all serve a network's gateway address; the kernel then
+// spreads clients over them, so they must all hold the same names. With
+// port 0 both sockets get the same free port, which BoundAddr reports.
+// addr must be a specific address, not 0.0.0.0 or ::.
 func (s *Server) Listen(addr netip.AddrPort) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -45,6 +47,11 @@ func (s *Server) Listen(addr netip.AddrPort) error {
 	}
 	if _, ok := s.listeners[addr]; ok {
 		return nil
+	}
+	if !addr.Addr().IsValid() || addr.Addr().IsUnspecified() {
+		// Answers leave from the socket's address: on a wildcard socket the
+		// kernel might pick another, which clients reject.
+		return fmt.Errorf("netdns: cannot listen on %q: give a specific address (the network's gateway), not a wildcard", addr)
 	}
 	lc := net.ListenConfig{Control: reuse}
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)

@@ -176,6 +176,9 @@ func TestOwnAddressIsNotAnUpstream(t *testing.T) {
 	if err := s.Listen(netip.MustParseAddrPort(self)); err != nil {
 		t.Fatal(err)
 	}
+	if !(*s.own.Load())[self] {
+		t.Fatalf("own addresses %v; want %s among them", *s.own.Load(), self)
+	}
 	if r := query(t, "udp", self, "", "example.com.", dns.TypeA); r.Rcode != dns.RcodeServerFailure {
 		t.Errorf("rcode %s; want SERVFAIL at once (not a loop through itself)", dns.RcodeToString[r.Rcode])
 	}
@@ -229,6 +232,9 @@ func TestListen(t *testing.T) {
 	if err := s.Listen(bad); err == nil || !strings.Contains(err.Error(), bad.String()) {
 		t.Errorf("Listen(%s) (not a local address) = %v; want an error naming it", bad, err)
 	}
+	if err := s.Listen(netip.MustParseAddrPort("0.0.0.0:0")); err == nil {
+		t.Errorf("Listen(0.0.0.0:0): no error; want a wildcard refused")
+	}
 	s.Unlisten(ap)
 	if _, ok := s.BoundAddr(ap); ok {
 		t.Errorf("BoundAddr after Unlisten: still served")
@@ -236,6 +242,22 @@ func TestListen(t *testing.T) {
 	s.Close()
 	if err := s.Listen(ap); err == nil {
 		t.Errorf("Listen after Close: no error")
+	}
+}
+
+func TestIPv6(t *testing.T) {
+	s := New(Config{Upstreams: []string{deadUpstream(t)}, Search: []string{}})
+	t.Cleanup(s.Close)
+	ap := netip.MustParseAddrPort("[::1]:0")
+	if err := s.Listen(ap); err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	s.Update([]api.NodeNetwork{stackNet()})
+	bound, _ := s.BoundAddr(ap)
+	for _, network := range []string{"udp", "tcp"} {
+		if got := addrs(query(t, network, bound.String(), "", "web.", dns.TypeA)); len(got) != 3 {
+			t.Errorf("web over %s on %s = %v; want 3 addresses", network, bound, got)
+		}
 	}
 }
 
