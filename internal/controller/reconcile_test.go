@@ -15,6 +15,7 @@ func bigCache(placed bool) *Services {
 	c := NewServices(nil, nil)
 	c.cache = newCache()
 	c.dirty = map[string]bool{}
+	cacheDefaultNetwork(c)
 	for i := 0; i < 1000; i++ {
 		id := fmt.Sprintf("n%04d", i)
 		c.cache.nodes[id] = &api.Node{Meta: api.Meta{ID: id, Revision: 1}, State: api.NodeDeployed, Drivers: []string{"exec"}}

@@ -70,6 +70,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -119,6 +120,13 @@ type Services struct {
 	// Delay to end.
 	readySeen map[string]time.Time
 	tickAt    time.Time
+	// The address reconciler's: alloc, what the current pass handed out;
+	// lastAddr, the last address handed out on each network (the next
+	// one starts after it, so a freed address rests as long as it can);
+	// netWait, the services with a slot held by a full network.
+	alloc    *passAlloc
+	lastAddr map[string]netip.Addr
+	netWait  map[string]bool
 }
 
 // NewServices returns a service controller over st. log may be nil.
@@ -138,12 +146,16 @@ func NewServices(st *store.Store, log *slog.Logger, opts ...Option) *Services {
 		downSince: map[string]time.Time{},
 		drainWait: map[string]map[string][]string{},
 		readySeen: map[string]time.Time{},
+		alloc:     newPassAlloc(context.Background()),
+		lastAddr:  map[string]netip.Addr{},
+		netWait:   map[string]bool{},
 	}
 	for _, o := range opts {
 		o(c)
 	}
 	c.watch = func(ctx context.Context, fromRev int64) <-chan store.WatchBatch {
-		return c.st.Watch(ctx, fromRev, store.KindServices, store.KindContainers, store.KindNodes)
+		return c.st.Watch(ctx, fromRev, store.KindServices, store.KindContainers, store.KindNodes,
+			store.KindNetworks, store.KindAddresses, store.KindStacks)
 	}
 	return c
 }
@@ -323,6 +335,21 @@ func (c *Services) applyBatch(b store.WatchBatch) {
 	}
 	for id := range t.services {
 		if id != "" { // a container without a service is not ours
+			c.dirty[id] = true
+		}
+	}
+	// Services of an organization whose networks changed, and, when an
+	// address was given back, those held by a full network, may now get
+	// addresses.
+	for org := range t.orgs {
+		for id, s := range c.cache.services {
+			if orgName(s.Org) == org {
+				c.dirty[id] = true
+			}
+		}
+	}
+	if t.freed {
+		for id := range c.netWait {
 			c.dirty[id] = true
 		}
 	}

@@ -96,6 +96,7 @@ func (c *Services) serviceStatus(p *plan) api.ServiceStatus {
 	}
 
 	comingPlaced += p.depsHeld // held by depends_on: coming up once it holds
+	failed += p.netHeld        // no address: not coming up until one is free
 
 	s := api.ServiceStatus{RunningContainers: running, Synchronized: synced,
 		UpdateState: svc.Status.UpdateState, UpdateGeneration: svc.Status.UpdateGeneration, UpdateMessage: svc.Status.UpdateMessage}
