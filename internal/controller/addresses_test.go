@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -492,5 +493,88 @@ func TestEveryNodeSlotsHoldAddresses(t *testing.T) {
 			return fmt.Errorf("records: %+v", recs)
 		}
 		return e.checkRecords(svc.ID, defaultNet)
+	})
+}
+
+// TestAddressConflictRetries: another writer takes the address the
+// controller picks before the controller's watch shows it (held back
+// here): the container's creation fails as a whole, the pass runs again
+// and the slot gets another address. The stray record, whose service does
+// not exist, is then given back.
+func TestAddressConflictRetries(t *testing.T) {
+	var hiddenID string
+	e := newEnv(t, func(c *Services) {
+		c.hold = time.Second
+		open := c.watch
+		c.watch = func(ctx context.Context, rev int64) <-chan store.WatchBatch {
+			in, out := open(ctx, rev), make(chan store.WatchBatch)
+			go func() {
+				defer close(out)
+				var held []store.Change
+				var release <-chan time.Time
+				send := func(b store.WatchBatch) bool {
+					select {
+					case out <- b:
+						return true
+					case <-ctx.Done():
+						return false
+					}
+				}
+				for {
+					select {
+					case b, ok := <-in:
+						if !ok {
+							return
+						}
+						var keep []store.Change
+						for _, ch := range b.Changes {
+							if ch.Kind == store.KindAddresses && ch.ID == hiddenID && !ch.Deleted && held == nil {
+								held, release = []store.Change{ch}, time.After(300*time.Millisecond)
+								continue
+							}
+							keep = append(keep, ch)
+						}
+						b.Changes = keep
+						if !send(b) || b.Err != nil {
+							return
+						}
+					case <-release:
+						release = nil
+						if !send(store.WatchBatch{Changes: held, Revision: held[0].Revision}) {
+							return
+						}
+					case <-ctx.Done():
+						return
+					}
+				}
+			}()
+			return out
+		}
+	})
+	e.putNode("n1", api.NodeDeployed, execOnly, nil)
+	def, err := netalloc.EnsureDefault(e.ctx, e.st, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := netip.MustParseAddr("10.7.0.2")
+	hiddenID = netalloc.AddressID(def.ID, first)
+	time.Sleep(100 * time.Millisecond) // the network is in the cache
+	stray := &api.AddressRecord{Meta: api.Meta{ID: hiddenID}, Network: def.ID, Address: first.String(), Service: "ghost", Slot: 1}
+	if err := e.st.Create(e.ctx, store.KindAddresses, stray); err != nil {
+		t.Fatal(err)
+	}
+	svc := e.createService("c", api.ServiceSpec{Command: []string{"x"}, Replicas: 1})
+	e.eventually(10*time.Second, func() error {
+		cs := e.containers(svc.ID)
+		if len(cs) != 1 || ipOf(cs[0], def.ID) == "" || ipOf(cs[0], def.ID) == first.String() {
+			return fmt.Errorf("containers: %s %+v", describe(cs), cs)
+		}
+		return e.checkRecords(svc.ID, def.ID)
+	})
+	e.eventually(10*time.Second, func() error {
+		if recs := e.records("ghost"); len(recs) != 0 {
+			return fmt.Errorf("stray record kept: %+v", recs)
+		}
+		return nil
 	})
 }

@@ -16,10 +16,12 @@
 // update config (parallelism, stop- or start-first, gated on readiness,
 // rolling back past the failure ratio), starts sequential services one
 // container at a time, starts nothing of a service until its depends_on
-// conditions hold (deps.go) and gives new containers their links'
-// variables.
+// conditions hold (deps.go), gives new containers their links'
+// variables and gives each slot an address on every network of its
+// service, kept across its replacements (addresses.go).
 //
-// It reads the store once (services, containers and nodes at one revision),
+// It reads the store once (services, containers, nodes, networks, address
+// records and stacks at one revision),
 // then follows a watch, keeping everything in memory; reconciling is a pure
 // computation over that cache plus batched, compare-and-swap transactions.
 // It never writes a container's Status: that belongs to the agent gateway.
@@ -28,7 +30,7 @@
 //
 // Services is the loop (services.go, reconcile.go): it lists and watches,
 // keeps the cache (cache.go) and the dirty set, and runs passes. The work
-// of a pass is done by four reconcilers, each a small view over the shared
+// of a pass is done by five reconcilers, each a small view over the shared
 // cache with one job, whose writes all go through the shared commit path
 // (commit.go: per-service units, batched compare-and-swap transactions,
 // retries and the wait for the watch to show them; status.go derives each
@@ -44,7 +46,10 @@
 //     terminating services and containers, Terminating nodes, node-loss
 //     replacement, deleting drained nodes;
 //   - autodestroyReconciler (autodestroy.go): exits that empty a slot for
-//     good.
+//     good;
+//   - addressReconciler (addresses.go): the addresses of new containers
+//     (the slot's, or the next free one) and the release of those no slot
+//     needs, called by the slots reconciler and after each plan.
 //
 // The order of a pass is fixed (pass): the reaper first updates the
 // node-loss clock, so that every decision of the pass sees the same nodes
