@@ -42,10 +42,11 @@ type passAlloc struct {
 	ctx      context.Context  // the pass's, for the default network's creation
 	reserved map[string]bool  // address record IDs
 	defaults map[string]error // by organization
+	full     map[string]bool  // networks found full (by ID): not searched again
 }
 
 func newPassAlloc(ctx context.Context) *passAlloc {
-	return &passAlloc{ctx: ctx, reserved: map[string]bool{}, defaults: map[string]error{}}
+	return &passAlloc{ctx: ctx, reserved: map[string]bool{}, defaults: map[string]error{}, full: map[string]bool{}}
 }
 
 // holdNet leaves one slot of p without a container for a network reason.
@@ -177,12 +178,16 @@ func (c addressReconciler) address(svc *api.Service, slot int, name string, n *a
 		a, _ := netip.ParseAddr(rec.Address)
 		return a, nil, true
 	}
+	if c.alloc.full[n.ID] {
+		return netip.Addr{}, nil, false
+	}
 	used := func(a netip.Addr) bool {
 		id := netalloc.AddressID(n.ID, a)
 		return c.cache.addrs[id] != nil || c.alloc.reserved[id]
 	}
 	a, ok := netalloc.NextAddress(prefix, c.lastAddr[n.ID], used)
 	if !ok {
+		c.alloc.full[n.ID] = true
 		return netip.Addr{}, nil, false
 	}
 	rec := &api.AddressRecord{
