@@ -113,8 +113,9 @@ func (c *Services) nameIndex(ctx context.Context, svc *api.Service) (*nameEntry,
 
 // commit writes the ops of a pass in transactions of at most MaxOps/2
 // writes (plus their events), keeping each service's ops together when they
-// fit, and an op with the records it creates (op.also) always. A failed transaction puts its services back in the dirty set; after a
-// conflict the next pass waits for the watch to bring the newer state.
+// fit, and an op with the records it creates (op.also) always. A failed
+// transaction puts its services back in the dirty set; after a conflict
+// the next pass waits for the watch to bring the newer state.
 func (c *Services) commit(ctx context.Context, units [][]op) {
 	const maxWrites = store.MaxOps / 2
 	var batch []op
