@@ -440,6 +440,37 @@ func TestMissingNetworkAndSeveralNetworks(t *testing.T) {
 		}
 		return nil
 	})
+	before := ipsBySlot(e.containers(svc.ID), defaultNet)
+
+	// The service leaves back (an update rolls through the slots): its
+	// addresses there go back once the old containers are gone; those on
+	// default stay.
+	e.modifyService(svc.ID, func(s *api.Service) {
+		s.Spec.Networks = []string{"default"}
+		s.RestartGeneration++
+	})
+	e.agentsUntil(svc.ID, func(cs []*api.Container) error {
+		if len(cs) != 2 {
+			return fmt.Errorf("containers: %s", describe(cs))
+		}
+		for _, c := range cs {
+			if c.Spec.Generation != 1 || len(c.Spec.Networks) != 1 || c.Status.State != api.ContainerRunning {
+				return fmt.Errorf("containers: %s", describe(cs))
+			}
+		}
+		if got := ipsBySlot(cs, defaultNet); fmt.Sprint(got) != fmt.Sprint(before) {
+			return fmt.Errorf("addresses %v, before %v", got, before)
+		}
+		return nil
+	})
+	e.eventually(10*time.Second, func() error {
+		for _, r := range e.records(svc.ID) {
+			if r.Network != defaultNet {
+				return fmt.Errorf("record kept on %s: %+v", r.Network, r)
+			}
+		}
+		return e.checkRecords(svc.ID, defaultNet)
+	})
 }
 
 func TestStackNamesAndAliases(t *testing.T) {
