@@ -11,8 +11,9 @@ import (
 // listPage is how many objects one list request reads.
 const listPage = 1000
 
-// cache is the controller's copy of services, containers and nodes, fed by
-// one consistent list and then by the watch. Objects in it are never
+// cache is the controller's copy of services, containers, nodes, networks,
+// slot addresses and stacks, fed by one consistent list and then by the
+// watch. Objects in it are never
 // mutated: reconcile copies before changing anything. It is owned by the
 // Run goroutine alone.
 type cache struct {
@@ -32,6 +33,24 @@ type cache struct {
 	// services of its organization whose Spec.DependsOn names it (the
 	// name may not exist yet).
 	dependants map[string]map[string]bool
+	// Networks by ID, and the stacks' names by stack ID (a stack
+	// service's DNS names carry its stack's name).
+	networks map[string]*api.Network
+	stacks   map[string]string
+	// addrs are the slots' address records by ID (the set of used
+	// addresses: an address is taken when its record exists), indexed by
+	// service (addrsBySvc) and by slot and network (slotAddr, one per
+	// slot and network: the lowest ID if several).
+	addrs      map[string]*api.AddressRecord
+	addrsBySvc map[string]map[string]*api.AddressRecord
+	slotAddr   map[slotNet]*api.AddressRecord
+}
+
+// slotNet names one slot of a service on one network.
+type slotNet struct {
+	service string
+	slot    int
+	network string
 }
 
 func newCache() *cache {
@@ -42,10 +61,15 @@ func newCache() *cache {
 		byService:  map[string]map[string]*api.Container{},
 		byName:     map[string]string{},
 		dependants: map[string]map[string]bool{},
+		networks:   map[string]*api.Network{},
+		stacks:     map[string]string{},
+		addrs:      map[string]*api.AddressRecord{},
+		addrsBySvc: map[string]map[string]*api.AddressRecord{},
+		slotAddr:   map[slotNet]*api.AddressRecord{},
 	}
 }
 
-// loadCache lists the three kinds at one store revision.
+// loadCache lists the kinds it follows at one store revision.
 func loadCache(ctx context.Context, st *store.Store) (*cache, error) {
 	c := newCache()
 	services, rev, err := listAt[api.Service](ctx, st, store.KindServices, 0)
@@ -60,7 +84,28 @@ func loadCache(ctx context.Context, st *store.Store) (*cache, error) {
 	if err != nil {
 		return nil, err
 	}
+	networks, _, err := listAt[api.Network](ctx, st, store.KindNetworks, rev)
+	if err != nil {
+		return nil, err
+	}
+	addrs, _, err := listAt[api.AddressRecord](ctx, st, store.KindAddresses, rev)
+	if err != nil {
+		return nil, err
+	}
+	stacks, _, err := listAt[api.Meta](ctx, st, store.KindStacks, rev)
+	if err != nil {
+		return nil, err
+	}
 	c.rev = rev
+	for _, n := range networks {
+		c.networks[n.ID] = n
+	}
+	for _, a := range addrs {
+		c.putAddr(a)
+	}
+	for _, m := range stacks {
+		c.stacks[m.ID] = m.Name
+	}
 	for _, s := range services {
 		c.putService(s)
 	}
@@ -188,6 +233,11 @@ func qualName(org, name string) string {
 type touched struct {
 	services map[string]bool // service IDs
 	nodes    bool            // any node changed: every service may care
+	// orgs whose networks changed: their services may now get addresses.
+	orgs map[string]bool
+	// freed: some address was given back (a service held by a full
+	// network may now get one).
+	freed bool
 	// names of the services (old and new) that changed or whose
 	// containers did: their dependants may care.
 	names map[string]bool
@@ -249,13 +299,97 @@ func (c *cache) apply(changes []store.Change, t *touched, bad func(store.Change,
 				}
 				c.nodes[ch.ID] = n
 			}
+		case store.KindNetworks:
+			if old := c.networks[ch.ID]; old != nil {
+				t.org(old.Org)
+			}
+			delete(c.networks, ch.ID)
+			if !ch.Deleted {
+				n := new(api.Network)
+				if err := ch.Decode(n); err != nil {
+					bad(ch, err)
+					continue
+				}
+				c.networks[ch.ID] = n
+				t.org(n.Org)
+			}
+		case store.KindAddresses:
+			if old := c.removeAddr(ch.ID); old != nil {
+				t.services[old.Service] = true
+				t.freed = true
+			}
+			if !ch.Deleted {
+				a := new(api.AddressRecord)
+				if err := ch.Decode(a); err != nil {
+					bad(ch, err)
+					continue
+				}
+				c.putAddr(a)
+				t.services[a.Service] = true
+			}
+		case store.KindStacks:
+			delete(c.stacks, ch.ID)
+			if !ch.Deleted {
+				m := new(api.Meta)
+				if err := ch.Decode(m); err != nil {
+					bad(ch, err)
+					continue
+				}
+				c.stacks[ch.ID] = m.Name
+			}
 		}
 	}
 }
 
+func (t *touched) org(o string) {
+	if t.orgs == nil {
+		t.orgs = map[string]bool{}
+	}
+	t.orgs[orgName(o)] = true
+}
+
+func (c *cache) putAddr(a *api.AddressRecord) {
+	c.removeAddr(a.ID)
+	c.addrs[a.ID] = a
+	m := c.addrsBySvc[a.Service]
+	if m == nil {
+		m = map[string]*api.AddressRecord{}
+		c.addrsBySvc[a.Service] = m
+	}
+	m[a.ID] = a
+	k := slotNet{a.Service, a.Slot, a.Network}
+	if cur := c.slotAddr[k]; cur == nil || a.ID < cur.ID {
+		c.slotAddr[k] = a
+	}
+}
+
+// removeAddr drops an address record and returns it, or nil.
+func (c *cache) removeAddr(id string) *api.AddressRecord {
+	old := c.addrs[id]
+	if old == nil {
+		return nil
+	}
+	delete(c.addrs, id)
+	m := c.addrsBySvc[old.Service]
+	delete(m, id)
+	if len(m) == 0 {
+		delete(c.addrsBySvc, old.Service)
+	}
+	k := slotNet{old.Service, old.Slot, old.Network}
+	if c.slotAddr[k] == old {
+		delete(c.slotAddr, k)
+		for _, a := range m { // another record of the slot, if any (lowest ID)
+			if a.Slot == old.Slot && a.Network == old.Network && (c.slotAddr[k] == nil || a.ID < c.slotAddr[k].ID) {
+				c.slotAddr[k] = a
+			}
+		}
+	}
+	return old
+}
+
 // serviceIDs is every service ID the controller must look at: the services
-// and the owners of orphaned containers (containers with no Spec.Service at
-// all are left alone).
+// and the owners of orphaned containers and address records (containers
+// with no Spec.Service at all are left alone).
 func (c *cache) serviceIDs() []string {
 	ids := make([]string, 0, len(c.services)+1)
 	for id := range c.services {
@@ -263,6 +397,11 @@ func (c *cache) serviceIDs() []string {
 	}
 	for id := range c.byService {
 		if id != "" && c.services[id] == nil {
+			ids = append(ids, id)
+		}
+	}
+	for id := range c.addrsBySvc {
+		if id != "" && c.services[id] == nil && c.byService[id] == nil {
 			ids = append(ids, id)
 		}
 	}

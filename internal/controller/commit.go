@@ -20,7 +20,13 @@ type op struct {
 	id      string // delete
 	rev     int64  // delete: conditional on this revision
 	events  []api.Event
+	// also are address records created in the same transaction (a new
+	// container's).
+	also []*api.AddressRecord
 }
+
+// writes is how many store writes o makes.
+func (o op) writes() int { return 1 + len(o.also) }
 
 // finish turns a plan into writes: container creates, updates and deletes,
 // then the service's status or its deletion.
@@ -31,12 +37,15 @@ func (c *Services) finish(ctx context.Context, p *plan) ([]op, error) {
 		case it.del:
 			ops = append(ops, op{service: p.id, kind: store.KindContainers, id: it.orig.ID, rev: it.orig.Revision, events: it.events})
 		case it.create:
-			ops = append(ops, op{service: p.id, kind: store.KindContainers, obj: it.cur, create: true, events: it.events})
+			ops = append(ops, op{service: p.id, kind: store.KindContainers, obj: it.cur, create: true, events: it.events, also: it.addrs})
 		case it.update:
 			// CAS on the cached revision: a status written meanwhile by
 			// the gateway makes this fail instead of being overwritten.
 			ops = append(ops, op{service: p.id, kind: store.KindContainers, obj: it.cur, events: it.events})
 		}
+	}
+	for _, rec := range p.release {
+		ops = append(ops, op{service: p.id, kind: store.KindAddresses, id: rec.ID, rev: rec.Revision})
 	}
 	svc := p.svc
 	if svc == nil {
@@ -104,31 +113,34 @@ func (c *Services) nameIndex(ctx context.Context, svc *api.Service) (*nameEntry,
 
 // commit writes the ops of a pass in transactions of at most MaxOps/2
 // writes (plus their events), keeping each service's ops together when they
-// fit. A failed transaction puts its services back in the dirty set; after a
-// conflict the next pass waits for the watch to bring the newer state.
+// fit, and an op with the records it creates (op.also) always. A failed
+// transaction puts its services back in the dirty set; after a conflict
+// the next pass waits for the watch to bring the newer state.
 func (c *Services) commit(ctx context.Context, units [][]op) {
 	const maxWrites = store.MaxOps / 2
 	var batch []op
-	nevents := 0
+	nwrites, nevents := 0, 0
 	flush := func() {
 		if len(batch) > 0 {
 			c.commitBatch(ctx, batch)
 		}
-		batch, nevents = nil, 0
+		batch, nwrites, nevents = nil, 0, 0
 	}
 	for _, u := range units {
-		uevents := 0
+		uwrites, uevents := 0, 0
 		for _, o := range u {
+			uwrites += o.writes()
 			uevents += len(o.events)
 		}
-		if len(batch)+len(u) > maxWrites || len(batch)+nevents+len(u)+uevents > store.MaxOps {
+		if nwrites+uwrites > maxWrites || nwrites+nevents+uwrites+uevents > store.MaxOps {
 			flush()
 		}
 		for _, o := range u {
-			if len(batch)+1 > maxWrites || len(batch)+nevents+1+len(o.events) > store.MaxOps {
+			if nwrites+o.writes() > maxWrites || nwrites+nevents+o.writes()+len(o.events) > store.MaxOps {
 				flush()
 			}
 			batch = append(batch, o)
+			nwrites += o.writes()
 			nevents += len(o.events)
 		}
 	}
@@ -187,6 +199,9 @@ func (c *Services) write(ctx context.Context, ops []op) error {
 			t.Delete(o.kind, o.id, o.rev)
 		case o.create:
 			t.Create(o.kind, o.obj)
+			for _, rec := range o.also {
+				t.Create(store.KindAddresses, rec)
+			}
 		default:
 			t.Update(o.kind, o.obj)
 		}

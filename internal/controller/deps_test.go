@@ -383,6 +383,7 @@ func TestDependsOnSamePassRestart(t *testing.T) {
 	c := NewServices(nil, nil)
 	c.cache = newCache()
 	c.dirty = map[string]bool{}
+	cacheDefaultNetwork(c)
 	c.cache.nodes["n1"] = &api.Node{Meta: api.Meta{ID: "n1", Revision: 1}, State: api.NodeDeployed, Drivers: execOnly}
 	for _, s := range []*api.Service{
 		{Meta: api.Meta{ID: "s-db", Name: "db", Revision: 1}, Spec: api.ServiceSpec{Command: []string{"db"}, Replicas: 1, Running: true, Healthcheck: checked}},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/netalloc"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -200,4 +202,12 @@ func describe(cs []*api.Container) string {
 		fmt.Fprintf(&b, "[%s slot=%d node=%s desired=%s state=%s] ", c.Name, c.Spec.Slot, c.Spec.Node, c.Spec.Desired, c.Status.State)
 	}
 	return b.String()
+}
+
+// cacheDefaultNetwork puts the default organization's default network in
+// the cache of a Services built without a store (which cannot create it).
+func cacheDefaultNetwork(c *Services) {
+	n := netalloc.NewNetwork("", api.DefaultNetworkName, netip.MustParsePrefix(api.DefaultSubnet), netalloc.FirstVNI)
+	n.Revision = 1
+	c.cache.networks[n.ID] = n
 }

@@ -116,6 +116,8 @@ func (c reaper) noteDrains(p *plan) {
 func (c reaper) drainReason(p *plan, d drainSlot) string {
 	r := d.repl
 	switch {
+	case r == nil && len(p.netUnmet) > 0:
+		return "its replacement waits: " + strings.Join(p.netUnmet, "; ")
 	case r == nil && len(p.depsUnmet) > 0:
 		return "its replacement waits: " + strings.Join(p.depsUnmet, "; ")
 	case r == nil:

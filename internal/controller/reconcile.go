@@ -20,6 +20,9 @@ type item struct {
 	events []api.Event
 	// unplaced is why the scheduler left it without a node in this pass.
 	unplaced string
+	// addrs are the address records to create with it (a new container
+	// of a slot that had none on some network).
+	addrs []*api.AddressRecord
 }
 
 // edit returns the container to change, copying the cached one first.
@@ -73,6 +76,17 @@ type plan struct {
 	// drains are the slots whose container on a Terminating node waits
 	// for its replacement (repl, nil when none could be made yet).
 	drains []drainSlot
+	// wanted: the slots the service should run (nil when it is
+	// terminating or gone).
+	wanted map[int]bool
+	// Addresses (addresses.go): netHeld counts slots left without a
+	// container for want of an address, netUnmet says why; retry asks
+	// for another pass after a transient failure; release are the
+	// records to delete.
+	netHeld  int
+	netUnmet []string
+	retry    bool
+	release  []*api.AddressRecord
 }
 
 // drainSlot is a slot being moved off a Terminating node.
@@ -102,11 +116,23 @@ func (c *Services) decide(ctx context.Context) [][]op {
 	}
 	slices.Sort(ids)
 	c.dirty = map[string]bool{}
+	c.alloc = newPassAlloc(ctx)
 
 	plans := make([]*plan, 0, len(ids))
 	for _, id := range ids {
 		if p := c.plan(id); p != nil {
 			plans = append(plans, p)
+		}
+	}
+	for _, p := range plans {
+		if p.netHeld > 0 {
+			c.netWait[p.id] = true
+		} else {
+			delete(c.netWait, p.id)
+		}
+		if p.retry {
+			c.dirty[p.id] = true
+			c.notBefore = time.Now().Add(c.retry)
 		}
 	}
 	c.slots().place(plans)
@@ -132,7 +158,8 @@ func (c *Services) decide(ctx context.Context) [][]op {
 func (c *Services) plan(id string) *plan {
 	svc := c.cache.services[id]
 	conts := c.cache.byService[id]
-	if svc == nil && len(conts) == 0 {
+	if svc == nil && len(conts) == 0 && len(c.cache.addrsBySvc[id]) == 0 {
+		delete(c.netWait, id)
 		return nil
 	}
 	p := &plan{id: id, svc: svc}
@@ -148,6 +175,7 @@ func (c *Services) plan(id string) *plan {
 	} else {
 		c.slots().planRun(p)
 	}
+	c.addresses().release(p)
 	return p
 }
 

@@ -3,18 +3,22 @@ package controller
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/netalloc"
 )
 
 // bigCache is 1,000 nodes and 1,000 services of 10 replicas; with placed,
-// every container exists, is placed and runs.
+// every container exists, is placed, runs and holds its slot's address.
 func bigCache(placed bool) *Services {
 	c := NewServices(nil, nil)
 	c.cache = newCache()
 	c.dirty = map[string]bool{}
+	cacheDefaultNetwork(c)
+	addr := netip.MustParseAddr("10.7.0.1") // the gateway: slots' addresses follow
 	for i := 0; i < 1000; i++ {
 		id := fmt.Sprintf("n%04d", i)
 		c.cache.nodes[id] = &api.Node{Meta: api.Meta{ID: id, Revision: 1}, State: api.NodeDeployed, Drivers: []string{"exec"}}
@@ -29,9 +33,13 @@ func bigCache(placed bool) *Services {
 		}
 		svc.Status = api.ServiceStatus{State: api.ServiceRunning, RunningContainers: 10, Synchronized: true}
 		for slot := 1; slot <= 10; slot++ {
+			addr = addr.Next()
+			c.cache.putAddr(&api.AddressRecord{Meta: api.Meta{ID: netalloc.AddressID(defaultNet, addr), Revision: 1},
+				Network: defaultNet, Address: addr.String(), Service: svc.ID, Slot: slot})
 			c.cache.putContainer(&api.Container{
-				Meta:   api.Meta{ID: fmt.Sprintf("%s-c%d", svc.ID, slot), Name: fmt.Sprintf("%s-%d", svc.Name, slot), Revision: 1},
-				Spec:   api.ContainerSpec{Service: svc.ID, Slot: slot, Node: fmt.Sprintf("n%04d", (i*10+slot)%1000), Command: []string{"x"}, Driver: "exec", Desired: api.ContainerRunning},
+				Meta: api.Meta{ID: fmt.Sprintf("%s-c%d", svc.ID, slot), Name: fmt.Sprintf("%s-%d", svc.Name, slot), Revision: 1},
+				Spec: api.ContainerSpec{Service: svc.ID, Slot: slot, Node: fmt.Sprintf("n%04d", (i*10+slot)%1000), Command: []string{"x"}, Driver: "exec", Desired: api.ContainerRunning,
+					Networks: []api.NetworkAttachment{{Network: defaultNet, Name: "default", IP: addr.String()}}},
 				Status: api.ContainerStatus{State: api.ContainerRunning},
 			})
 		}
@@ -60,12 +68,17 @@ func TestFullPlacementPassIsFast(t *testing.T) {
 		t.Errorf("placing 10,000 containers of 1,000 services on 1,000 nodes took %v", d)
 	}
 	perNode := map[string]int{}
+	ips := map[string]bool{}
 	n := 0
 	for _, u := range units {
 		for _, o := range u {
 			if ct, ok := o.obj.(*api.Container); ok && o.create {
 				n++
 				perNode[ct.Spec.Node]++
+				if len(o.also) != 1 || len(ct.Spec.Networks) != 1 || o.also[0].Address != ct.Spec.Networks[0].IP || ips[o.also[0].Address] {
+					t.Fatalf("%s: networks %+v, records %+v", ct.Name, ct.Spec.Networks, o.also)
+				}
+				ips[o.also[0].Address] = true
 			}
 		}
 	}

@@ -16,10 +16,12 @@
 // update config (parallelism, stop- or start-first, gated on readiness,
 // rolling back past the failure ratio), starts sequential services one
 // container at a time, starts nothing of a service until its depends_on
-// conditions hold (deps.go) and gives new containers their links'
-// variables.
+// conditions hold (deps.go), gives new containers their links'
+// variables and gives each slot an address on every network of its
+// service, kept across its replacements (addresses.go).
 //
-// It reads the store once (services, containers and nodes at one revision),
+// It reads the store once (services, containers, nodes, networks, address
+// records and stacks at one revision),
 // then follows a watch, keeping everything in memory; reconciling is a pure
 // computation over that cache plus batched, compare-and-swap transactions.
 // It never writes a container's Status: that belongs to the agent gateway.
@@ -28,7 +30,7 @@
 //
 // Services is the loop (services.go, reconcile.go): it lists and watches,
 // keeps the cache (cache.go) and the dirty set, and runs passes. The work
-// of a pass is done by four reconcilers, each a small view over the shared
+// of a pass is done by five reconcilers, each a small view over the shared
 // cache with one job, whose writes all go through the shared commit path
 // (commit.go: per-service units, batched compare-and-swap transactions,
 // retries and the wait for the watch to show them; status.go derives each
@@ -44,7 +46,10 @@
 //     terminating services and containers, Terminating nodes, node-loss
 //     replacement, deleting drained nodes;
 //   - autodestroyReconciler (autodestroy.go): exits that empty a slot for
-//     good.
+//     good;
+//   - addressReconciler (addresses.go): the addresses of new containers
+//     (the slot's, or the next free one) and the release of those no slot
+//     needs, called by the slots reconciler and after each plan.
 //
 // The order of a pass is fixed (pass): the reaper first updates the
 // node-loss clock, so that every decision of the pass sees the same nodes
@@ -70,6 +75,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -119,6 +125,13 @@ type Services struct {
 	// Delay to end.
 	readySeen map[string]time.Time
 	tickAt    time.Time
+	// The address reconciler's: alloc, what the current pass handed out;
+	// lastAddr, the last address handed out on each network (the next
+	// one starts after it, so a freed address rests as long as it can);
+	// netWait, the services with a slot held by a full network.
+	alloc    *passAlloc
+	lastAddr map[string]netip.Addr
+	netWait  map[string]bool
 }
 
 // NewServices returns a service controller over st. log may be nil.
@@ -138,12 +151,16 @@ func NewServices(st *store.Store, log *slog.Logger, opts ...Option) *Services {
 		downSince: map[string]time.Time{},
 		drainWait: map[string]map[string][]string{},
 		readySeen: map[string]time.Time{},
+		alloc:     newPassAlloc(context.Background()),
+		lastAddr:  map[string]netip.Addr{},
+		netWait:   map[string]bool{},
 	}
 	for _, o := range opts {
 		o(c)
 	}
 	c.watch = func(ctx context.Context, fromRev int64) <-chan store.WatchBatch {
-		return c.st.Watch(ctx, fromRev, store.KindServices, store.KindContainers, store.KindNodes)
+		return c.st.Watch(ctx, fromRev, store.KindServices, store.KindContainers, store.KindNodes,
+			store.KindNetworks, store.KindAddresses, store.KindStacks)
 	}
 	return c
 }
@@ -323,6 +340,21 @@ func (c *Services) applyBatch(b store.WatchBatch) {
 	}
 	for id := range t.services {
 		if id != "" { // a container without a service is not ours
+			c.dirty[id] = true
+		}
+	}
+	// Services of an organization whose networks changed, and, when an
+	// address was given back, those held by a full network, may now get
+	// addresses.
+	for org := range t.orgs {
+		for id, s := range c.cache.services {
+			if orgName(s.Org) == org {
+				c.dirty[id] = true
+			}
+		}
+	}
+	if t.freed {
+		for id := range c.netWait {
 			c.dirty[id] = true
 		}
 	}

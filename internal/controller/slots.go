@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/scheduler"
@@ -48,6 +49,7 @@ func (c slotReconciler) planRun(p *plan) {
 	for _, s := range slots {
 		wanted[s] = true
 	}
+	p.wanted = wanted
 	// inRange: the container's slot is wanted (and, for EVERY_NODE, on the
 	// node that slot belongs to).
 	inRange := func(ct *api.Container) bool {
@@ -144,7 +146,9 @@ func (c slotReconciler) planRun(p *plan) {
 			continue
 		}
 		if it == nil {
-			it = c.newContainer(svc, slot, desired)
+			if it = c.newContainer(p, slot, desired); it == nil {
+				continue // no address: p.pending says why
+			}
 			coming = svc.Spec.Sequential
 			if n := nodeOf[slot]; n != "" {
 				it.cur.Spec.Node = n // EVERY_NODE: the slot's own node
@@ -210,10 +214,16 @@ func preferred(a, b *api.Container, gen int) bool {
 }
 
 // newContainer makes slot's container from the service's spec, with the
-// variables of its links.
-func (c slotReconciler) newContainer(svc *api.Service, slot int, desired api.ContainerState) *item {
+// variables of its links and the slot's addresses; nil when a network
+// cannot give it one (the reason is in p.pending).
+func (c slotReconciler) newContainer(p *plan, slot int, desired api.ContainerState) *item {
+	svc := p.svc
 	driver := svc.Spec.DriverName()
 	name := svc.Name + "-" + strconv.Itoa(slot)
+	nets, addrs, ok := c.addresses().attach(p, slot, name)
+	if !ok {
+		return nil
+	}
 	env := c.linkEnv(svc, name)
 	maps.Copy(env, svc.Spec.Env)
 	if len(env) == 0 {
@@ -235,13 +245,23 @@ func (c slotReconciler) newContainer(svc *api.Service, slot int, desired api.Con
 			Autorestart: svc.Spec.Autorestart, Autodestroy: svc.Spec.Autodestroy,
 			StopAfterDisconnect: svc.Spec.StopAfterDisconnect, Generation: svc.RestartGeneration,
 			Volumes: slotVolumes(svc, slot), Labels: maps.Clone(svc.Spec.Labels),
-			Secrets: slices.Clone(svc.Spec.Secrets),
+			Secrets: slices.Clone(svc.Spec.Secrets), Networks: nets,
 		},
 		Status: api.ContainerStatus{State: api.ContainerPending},
 	}
-	it := &item{cur: ct, create: true}
-	it.event("created", "")
+	it := &item{cur: ct, create: true, addrs: addrs}
+	it.event("created", addressText(nets))
 	return it
+}
+
+// addressText lists a container's addresses for its "created" event:
+// "10.7.0.2 on default, 10.8.0.5 on back".
+func addressText(nets []api.NetworkAttachment) string {
+	parts := make([]string, len(nets))
+	for i, a := range nets {
+		parts[i] = a.IP + " on " + a.Name
+	}
+	return strings.Join(parts, ", ")
 }
 
 // slotVolumes are svc's volumes for one slot: a named volume's source

@@ -35,7 +35,9 @@ import (
 // lifecycle.OwnExit); any other state counts as failed. Slots that
 // autodestroy emptied are not wanted; copies left on an unreachable node
 // after their slot was replaced do not count as extra. Slots that
-// depends_on holds back (no container yet) count as coming up on a node.
+// depends_on holds back (no container yet) count as coming up on a node;
+// slots left without a container for want of an address (a full or
+// missing network) count as failed.
 //
 // A slot fails when its container, of the service's current generation
 // (so the count starts over at each spec change, restart or redeploy),
@@ -96,6 +98,7 @@ func (c *Services) serviceStatus(p *plan) api.ServiceStatus {
 	}
 
 	comingPlaced += p.depsHeld // held by depends_on: coming up once it holds
+	failed += p.netHeld        // no address: not coming up until one is free
 
 	s := api.ServiceStatus{RunningContainers: running, Synchronized: synced,
 		UpdateState: svc.Status.UpdateState, UpdateGeneration: svc.Status.UpdateGeneration, UpdateMessage: svc.Status.UpdateMessage}

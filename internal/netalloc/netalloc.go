@@ -155,6 +155,26 @@ func NextVNI(nets []*api.Network) (int, error) {
 	return 0, errdefs.New(errdefs.ErrConflict, "every VXLAN ID is taken: remove unused networks")
 }
 
+// vniHolders are the networks, plus a stand-in for each VNI claim whose
+// network is not there (a claim left behind, or a network being written):
+// NextVNI skips both.
+func vniHolders(ctx context.Context, st *store.Store) ([]*api.Network, error) {
+	nets, _, err := store.ListAll[api.Network](ctx, st, store.KindNetworks)
+	if err != nil {
+		return nil, err
+	}
+	claims, _, err := store.ListAll[vniClaim](ctx, st, store.KindVNIs)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range claims {
+		if v, err := strconv.Atoi(c.ID); err == nil {
+			nets = append(nets, &api.Network{VNI: v})
+		}
+	}
+	return nets, nil
+}
+
 // EnsureDefault returns org's default network, creating it (10.7.0.0/16,
 // the next free VNI) when it does not exist yet. Concurrent callers get
 // the same network.
@@ -169,7 +189,7 @@ func EnsureDefault(ctx context.Context, st *store.Store, org string) (*api.Netwo
 		if !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
-		nets, _, err := store.ListAll[api.Network](ctx, st, store.KindNetworks)
+		nets, err := vniHolders(ctx, st)
 		if err != nil {
 			return nil, err
 		}
