@@ -122,7 +122,7 @@ func (c rolloutReconciler) planRollout(p *plan, bySlot, replacing map[int]*item,
 		it := bySlot[slot]
 		names[i] = it.cur.Name
 		delete(bySlot, slot)
-		if cfg.Order == api.OrderStartFirst && it.cur.Spec.Desired == api.ContainerRunning {
+		if cfg.Order == api.OrderStartFirst && it.cur.Spec.Desired == api.ContainerRunning && !c.onOverlay(it.cur) {
 			replacing[slot] = it // runs until its replacement, created below, is done
 			continue
 		}
@@ -136,6 +136,14 @@ func (c rolloutReconciler) planRollout(p *plan, bySlot, replacing map[int]*item,
 // event records a service event of the pass.
 func (p *plan) event(state api.ServiceState, msg string) {
 	p.events = append(p.events, api.Event{Kind: "service", Object: p.svc.ID, Name: p.svc.Name, Type: "update", State: string(state), Message: msg})
+}
+
+// onOverlay reports whether ct holds an overlay address on a node that
+// runs the overlay: its slot's replacement must not run beside it (one
+// address, one MAC, one place), so a start-first update stops it first.
+func (c *Services) onOverlay(ct *api.Container) bool {
+	n := c.cache.nodes[ct.Spec.Node]
+	return len(ct.Spec.Networks) > 0 && n != nil && n.OverlayAddress != ""
 }
 
 func orderOf(cfg api.UpdateConfig) string {

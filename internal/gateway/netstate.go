@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/wharfhq/wharf/api"
 )
@@ -34,6 +35,7 @@ type netCtr struct {
 	running bool // desired Running and running
 	ready   bool // running and healthy
 	live    bool // desired Running: its addresses belong on its node
+	created time.Time
 	nets    []api.NetworkAttachment
 }
 
@@ -75,7 +77,7 @@ func (n *netState) container(id string, c *api.Container) bool {
 		return true
 	}
 	live := c.Spec.Desired == api.ContainerRunning
-	nc := netCtr{org: orgOf(c.Org), node: c.Spec.Node, live: live,
+	nc := netCtr{org: orgOf(c.Org), node: c.Spec.Node, live: live, created: c.CreatedAt,
 		running: live && c.Status.State == api.ContainerRunning, ready: live && c.Ready(), nets: c.Spec.Networks}
 	if had && old.org == nc.org && old.node == nc.node && old.live == nc.live && old.running == nc.running &&
 		old.ready == nc.ready && slices.EqualFunc(old.nets, nc.nets, sameAttachment) {
@@ -190,12 +192,27 @@ func (n *netState) build(org string, rev int64) *api.NetworkState {
 	type netAcc struct {
 		net    api.NodeNetwork
 		peers  map[string][]string // node -> addresses
-		owner  map[string]bool     // address -> held by a live container
 		names  map[string][]string
 		scopes map[string]string
 	}
-	acc := map[string]*netAcc{}
+	// While a slot's old container and its replacement are both live (a
+	// drain moves the slot: the old one runs until the new one does), the
+	// address is where the running one is, the newer if both run.
+	owner := map[[2]string]string{} // network, address -> container ID
 	ids := slices.Sorted(maps.Keys(n.ctrs))
+	for _, id := range ids {
+		c := n.ctrs[id]
+		if c.org != org || !c.live {
+			continue
+		}
+		for _, att := range c.nets {
+			k := [2]string{att.Network, att.IP}
+			if cur, ok := owner[k]; !ok || better(c, n.ctrs[cur]) {
+				owner[k] = id
+			}
+		}
+	}
+	acc := map[string]*netAcc{}
 	for _, id := range ids {
 		c := n.ctrs[id]
 		if c.org != org || !c.live {
@@ -206,16 +223,15 @@ func (n *netState) build(org string, rev int64) *api.NetworkState {
 			continue
 		}
 		for _, att := range c.nets {
+			if owner[[2]string{att.Network, att.IP}] != id {
+				continue
+			}
 			a := acc[att.Network]
 			if a == nil {
 				a = &netAcc{net: api.NodeNetwork{ID: att.Network, Name: att.Name, VNI: att.VNI, Subnet: att.Subnet, Gateway: att.Gateway},
-					peers: map[string][]string{}, owner: map[string]bool{}, names: map[string][]string{}, scopes: map[string]string{}}
+					peers: map[string][]string{}, names: map[string][]string{}, scopes: map[string]string{}}
 				acc[att.Network] = a
 			}
-			if a.owner[att.IP] {
-				continue // two live containers on one address: the first (by ID) keeps it
-			}
-			a.owner[att.IP] = true
 			if nd.address != "" {
 				a.peers[c.node] = append(a.peers[c.node], att.IP)
 			}
@@ -250,6 +266,15 @@ func (n *netState) build(org string, rev int64) *api.NetworkState {
 		doc.Networks = append(doc.Networks, a.net)
 	}
 	return doc
+}
+
+// better reports whether a holds a contested address rather than b: a
+// running container before one that is not, then the newer.
+func better(a, b netCtr) bool {
+	if a.running != b.running {
+		return a.running
+	}
+	return a.created.After(b.created)
 }
 
 func addName(names map[string][]string, name, ip string) {

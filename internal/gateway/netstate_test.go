@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/wharfhq/wharf/api"
 )
@@ -91,5 +92,35 @@ func TestNetStateBuild(t *testing.T) {
 	n.container("2", nil)
 	if peers := n.build("default", 9).Networks[0].Peers; len(peers) != 1 {
 		t.Errorf("peers after delete = %+v", peers)
+	}
+}
+
+// TestNetStateContestedAddress: while a drain moves a slot, its old and
+// new containers are both live with one address; the address is where
+// the running one is, the newer once both run.
+func TestNetStateContestedAddress(t *testing.T) {
+	n := newNetState(&Gateway{log: slog.New(slog.DiscardHandler)})
+	n.node("n1", &api.Node{Meta: api.Meta{ID: "n1"}, OverlayAddress: "192.0.2.1"})
+	n.node("n2", &api.Node{Meta: api.Meta{ID: "n2"}, OverlayAddress: "192.0.2.2"})
+	old := netCtrFor("a", "", "n1", "10.7.0.2", api.ContainerRunning, api.ContainerRunning, false, "")
+	old.CreatedAt = time.Unix(100, 0)
+	repl := netCtrFor("b", "", "n2", "10.7.0.2", api.ContainerRunning, api.ContainerStarting, false, "")
+	repl.CreatedAt = time.Unix(200, 0)
+	n.container("a", old)
+	n.container("b", repl)
+	where := func() string {
+		peers := n.build("default", 1).Networks[0].Peers
+		if len(peers) != 1 {
+			t.Fatalf("peers = %+v, want the address on one node", peers)
+		}
+		return peers[0].Node
+	}
+	if got := where(); got != "n1" {
+		t.Errorf("while the replacement starts the address is on %s, want n1 (the running one)", got)
+	}
+	repl.Status.State = api.ContainerRunning
+	n.container("b", repl)
+	if got := where(); got != "n2" {
+		t.Errorf("once both run the address is on %s, want n2 (the newer)", got)
 	}
 }
