@@ -23,10 +23,11 @@ type Options struct {
 
 // Overlay is the agents' settings for the overlay network: the
 // capabilities it needs (NET_ADMIN for VXLAN devices, bridges and veths,
-// SYS_ADMIN for the exec driver's network and mount namespaces) and
-// --overlay.
+// SYS_ADMIN for the exec driver's network and mount namespaces,
+// SYS_PTRACE to enter those of a workload run as another user, for exec)
+// and --overlay. An agent run as root on a host has them all.
 func Overlay(o Options) Options {
-	o.AgentDocker = append(o.AgentDocker, "--cap-add", "NET_ADMIN", "--cap-add", "SYS_ADMIN")
+	o.AgentDocker = append(o.AgentDocker, "--cap-add", "NET_ADMIN", "--cap-add", "SYS_ADMIN", "--cap-add", "SYS_PTRACE")
 	o.AgentArgs = append(o.AgentArgs, "--overlay")
 	return o
 }
