@@ -133,7 +133,12 @@ func TestOverlayNamesAndAddresses(t *testing.T) {
 	up := time.Now().UTC()
 	c.StartContainer(c.Server)
 	c.WaitAPI(60 * time.Second)
-	logs := c.Wharf("service", "logs", "prober")
+	var logs string
+	Eventually(t, 60*time.Second, "the prober's logs, once its agent is back", func() error {
+		var err error
+		logs, err = c.Try("service", "logs", "prober")
+		return err
+	})
 	oks, fails := 0, 0
 	for _, line := range strings.Split(logs, "\n") {
 		f := strings.Fields(line)
