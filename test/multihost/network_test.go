@@ -141,6 +141,9 @@ func TestOverlayNamesAndAddresses(t *testing.T) {
 	})
 	oks, fails := 0, 0
 	for _, line := range strings.Split(logs, "\n") {
+		if _, rest, ok := strings.Cut(line, " | "); ok {
+			line = rest // "prober-1 | ok ..."
+		}
 		f := strings.Fields(line)
 		if len(f) < 2 {
 			continue
