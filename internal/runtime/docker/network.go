@@ -177,10 +177,17 @@ func (d *Driver) ensureNetwork(ctx context.Context, id string, a runtime.Attachm
 	if err != nil {
 		return fmt.Errorf("docker driver: start %s: list networks: %w", id, err)
 	}
-	for _, n := range res.Items {
-		if n.Name == name {
-			return fitNetwork(id, n.Network, a)
+	if n, ok := findNetwork(res.Items, name); ok {
+		if err := fitNetwork(id, n, a); err != nil {
+			return err
 		}
+		if mtu := n.Options[optMTU]; a.MTU > 0 && mtu != strconv.Itoa(a.MTU) {
+			// A network's options are fixed: its new containers keep its
+			// MTU until it is removed and made again.
+			d.log.Warn("docker network has another MTU than the overlay's; remove it once no container uses it to change it",
+				"network", name, "mtu", mtu, "want", a.MTU)
+		}
+		return nil
 	}
 	for _, n := range res.Items {
 		if err := overlaps(id, n.Network, a); err != nil {
@@ -208,6 +215,12 @@ func (d *Driver) ensureNetwork(ctx context.Context, id string, a runtime.Attachm
 		},
 	})
 	if err != nil {
+		// Another driver on this engine may just have made it.
+		if again, lerr := d.cli.NetworkList(ctx, client.NetworkListOptions{}); lerr == nil {
+			if n, ok := findNetwork(again.Items, name); ok {
+				return fitNetwork(id, n, a)
+			}
+		}
 		return fmt.Errorf("docker driver: start %s: create Docker network %s (subnet %v, bridge %s): %w; check `docker network ls` for a network using the subnet or the bridge",
 			id, name, subnet, bridgeOrDefault(a.Bridge), err)
 	}
@@ -216,6 +229,16 @@ func (d *Driver) ensureNetwork(ctx context.Context, id string, a runtime.Attachm
 	}
 	d.log.Debug("docker network created", "network", name, "subnet", subnet, "bridge", a.Bridge, "docker_id", created.ID)
 	return nil
+}
+
+// findNetwork returns the network of list named name.
+func findNetwork(list []network.Summary, name string) (network.Network, bool) {
+	for _, n := range list {
+		if n.Name == name {
+			return n.Network, true
+		}
+	}
+	return network.Network{}, false
 }
 
 // fitNetwork checks that the Docker network n, found under a's name, is
