@@ -135,6 +135,17 @@ func TestNetworkPreexistingBridge(t *testing.T) {
 		t.Errorf("bridge %s has addresses %v, want only %s", bridge, addrs, gw)
 	}
 
+	// Run again once exited: the same container, with the same address.
+	if err := d.Stop(ctx20(t), s.ID, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	again, err := d.Start(ctx20(t), s)
+	if err != nil || again.DriverID != st.DriverID {
+		t.Fatalf("Start after Stop = %s, %v; want container %s started again", again.DriverID, err, st.DriverID)
+	}
+	checkEndpoint(t, cli, again.DriverID, a)
+	httpGet(t, nil, "http://"+netip.AddrPortFrom(a.Address.Addr(), 8080).String()+"/")
+
 	// Removing the container and the network (by hand: the driver never
 	// does) leaves the overlay's bridge in place.
 	if err := d.Remove(ctx20(t), s.ID); err != nil {
@@ -682,5 +693,47 @@ func copyImage(t *testing.T, src, dst *client.Client, image string) {
 	defer loaded.Close()
 	if _, err := io.Copy(io.Discard, loaded); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestFitAndOverlap: a network found under the name fits only with the
+// attachment's bridge, subnet and gateway; another network's subnet or
+// bridge is refused, naming it.
+func TestFitAndOverlap(t *testing.T) {
+	a := attachment("web", "wh0", netip.MustParsePrefix("10.7.0.0/16"), 9)
+	ipam := func(s, gw string) network.IPAM {
+		c := network.IPAMConfig{Subnet: netip.MustParsePrefix(s)}
+		if gw != "" {
+			c.Gateway = netip.MustParseAddr(gw)
+		}
+		return network.IPAM{Config: []network.IPAMConfig{c}}
+	}
+	fits := network.Network{Name: "wharf-web", Driver: "bridge", IPAM: ipam("10.7.0.0/16", "10.7.0.1"), Options: map[string]string{optBridgeName: "wh0"}}
+	if err := fitNetwork("c1", fits, a); err != nil {
+		t.Errorf("fitNetwork of a fitting network: %v", err)
+	}
+	for name, mod := range map[string]func(*network.Network){
+		"other subnet":  func(n *network.Network) { n.IPAM = ipam("10.8.0.0/16", "") },
+		"other gateway": func(n *network.Network) { n.IPAM = ipam("10.7.0.0/16", "10.7.0.254") },
+		"other bridge":  func(n *network.Network) { n.Options = map[string]string{optBridgeName: "br-x"} },
+		"other driver":  func(n *network.Network) { n.Driver = "macvlan" },
+	} {
+		n := fits
+		mod(&n)
+		if err := fitNetwork("c1", n, a); err == nil || !strings.Contains(err.Error(), "docker network rm wharf-web") {
+			t.Errorf("fitNetwork, %s: %v; want a refusal saying to remove it", name, err)
+		}
+	}
+	other := network.Network{Name: "bridge", Driver: "bridge", IPAM: ipam("10.7.128.0/17", ""), Options: map[string]string{optBridgeName: "docker0"}}
+	if err := overlaps("c1", other, a); err == nil || !strings.Contains(err.Error(), "overlaps Docker network bridge (subnet 10.7.128.0/17)") {
+		t.Errorf("overlaps of an overlapping subnet: %v", err)
+	}
+	other.IPAM = ipam("172.17.0.0/16", "")
+	if err := overlaps("c1", other, a); err != nil {
+		t.Errorf("overlaps of a disjoint subnet: %v", err)
+	}
+	other.Options[optBridgeName] = "wh0"
+	if err := overlaps("c1", other, a); err == nil || !strings.Contains(err.Error(), "already uses bridge wh0") {
+		t.Errorf("overlaps of a network on the bridge: %v", err)
 	}
 }
