@@ -625,7 +625,7 @@ func TestNetworkPrivateEngine(t *testing.T) {
 	hostCli := dockertest.Require(t)
 	requireRoot(t)
 	engine := dockertest.StartEngine(t)
-	cli, err := client.New(client.WithHost(engine), client.WithAPIVersionNegotiation())
+	cli, err := client.New(client.WithHost(engine))
 	if err != nil {
 		t.Fatal(err)
 	}
