@@ -18,6 +18,12 @@
 // before the container and never deleted by the driver; a bind mount's
 // host path must exist on the node.
 //
+// A Spec with Networks runs on Docker networks of the bridge driver named
+// wharf-<network>, bound to the node's overlay bridges, with the slot's
+// address, MAC and the network's resolver behind Docker's embedded DNS
+// (network.go). The driver creates a missing network, uses a fitting one,
+// refuses a conflicting one saying which, and never removes one.
+//
 // It pulls per Spec.PullPolicy (pull.go): missing (the default, and build)
 // pulls an image the node lacks, always pulls before every start, never
 // fails at once when the image is not on the node (`docker load` it). A

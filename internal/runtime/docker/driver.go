@@ -48,6 +48,9 @@ type Driver struct {
 	// pulls begun (tests see sharing by it). Both guarded by mu.
 	pulls     map[string]*pull
 	pullCount int
+
+	netMu  sync.Mutex   // serialises ensureNetworks (network.go)
+	legacy legacyClient // creates containers with networks below API 1.44
 }
 
 var _ runtime.Driver = (*Driver)(nil)
@@ -104,7 +107,12 @@ func New(ctx context.Context, o Options) (*Driver, error) {
 }
 
 // Close releases the driver's connections to the engine.
-func (d *Driver) Close() error { return d.cli.Close() }
+func (d *Driver) Close() error {
+	if d.legacy.cli != nil {
+		d.legacy.cli.Close()
+	}
+	return d.cli.Close()
+}
 
 // Name returns "docker".
 func (d *Driver) Name() string { return "docker" }

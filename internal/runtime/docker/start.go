@@ -39,10 +39,15 @@ const cleanupTimeout = 10 * time.Second
 // no-new-privileges. The engine's init (docker-init) runs as PID 1,
 // reaping zombies and forwarding signals to the workload. spec.Mounts are
 // mounted (see volumes.go: named volumes are created first and never
-// removed) and spec.Labels join Wharf's labels.
+// removed) and spec.Labels join Wharf's labels. A container with
+// spec.Networks runs on their Docker networks, with the slot's address and
+// MAC, made first if missing (see network.go); networks are never removed.
 func (d *Driver) Start(ctx context.Context, spec runtime.Spec) (runtime.Status, error) {
 	if spec.ID == "" || spec.Image == "" {
 		return runtime.Status{}, fmt.Errorf("docker driver: start %q: a spec needs an ID and an image", spec.ID)
+	}
+	if err := checkAttachments(spec); err != nil {
+		return runtime.Status{}, err
 	}
 	node, err := d.nodeID()
 	if err != nil {
@@ -69,6 +74,11 @@ func (d *Driver) Start(ctx context.Context, spec runtime.Spec) (runtime.Status, 
 			// The same secret versions (they are in the hash); written
 			// again, as the tmpfs may have been emptied by a reboot.
 			if _, err := d.writeSecrets(spec); err != nil {
+				return runtime.Status{}, err
+			}
+			// Its networks are as they were (the spec is the same), but
+			// one may have been removed since.
+			if err := d.ensureNetworks(ctx, spec, node); err != nil {
 				return runtime.Status{}, err
 			}
 			return d.restart(ctx, last)
@@ -111,6 +121,13 @@ func (d *Driver) create(ctx context.Context, spec runtime.Spec, node string) (ru
 	if err := d.ensureVolumes(ctx, spec, node); err != nil {
 		return runtime.Status{}, err
 	}
+	if err := d.ensureNetworks(ctx, spec, node); err != nil {
+		return runtime.Status{}, err
+	}
+	cli, err := d.createClient(len(spec.Networks) > 0)
+	if err != nil {
+		return runtime.Status{}, err
+	}
 	secretMounts, err := d.writeSecrets(spec)
 	if err != nil {
 		return runtime.Status{}, err
@@ -122,8 +139,9 @@ func (d *Driver) create(ctx context.Context, spec runtime.Spec, node string) (ru
 			_ = d.removeSecrets(spec.ID)
 		}
 	}()
-	created, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Name: containerName(spec), Config: cfg, HostConfig: host,
+	_, netCfg, _ := networkConfig(spec)
+	created, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Name: containerName(spec), Config: cfg, HostConfig: host, NetworkingConfig: netCfg,
 	})
 	if err != nil {
 		if cerrNotFound(err) { // the image went away since we looked
@@ -137,7 +155,11 @@ func (d *Driver) create(ctx context.Context, spec runtime.Spec, node string) (ru
 	for _, w := range created.Warnings {
 		d.log.Warn("docker engine warns about a new container", "id", spec.ID, "warning", w)
 	}
-	st, err := d.startCreated(ctx, spec.ID, created.ID)
+	err = d.connectNetworks(ctx, spec, created.ID)
+	var st runtime.Status
+	if err == nil {
+		st, err = d.startCreated(ctx, spec.ID, created.ID)
+	}
 	if err != nil {
 		rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 		defer cancel()
@@ -259,6 +281,9 @@ func containerConfig(spec runtime.Spec, node string) (*container.Config, *contai
 			NanoCPUs: spec.Resources.NanoCPUs,
 		},
 	}
+	// On overlay networks (network.go): the first attachment's Docker
+	// network, and the attachments' resolvers behind Docker's embedded DNS.
+	host.NetworkMode, _, host.DNS = networkConfig(spec)
 	return cfg, host, nil
 }
 
