@@ -130,6 +130,8 @@ func iperf(b *testing.B, cli, srv, addr, secs string) float64 {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	server := exec.CommandContext(ctx, "ip", "netns", "exec", srv, "iperf3", "-s", "-1", "-p", "5299")
+	var serverOut bytes.Buffer
+	server.Stdout, server.Stderr = &serverOut, &serverOut
 	if err := server.Start(); err != nil {
 		b.Fatal(err)
 	}
@@ -138,13 +140,14 @@ func iperf(b *testing.B, cli, srv, addr, secs string) float64 {
 	var err error
 	for range 50 { // the server needs a moment to listen
 		out, err = exec.CommandContext(ctx, "ip", "netns", "exec", cli, "iperf3", "-c", addr, "-p", "5299", "-t", secs, "-J").Output()
-		if err == nil || !bytes.Contains(out, []byte("Connection refused")) {
+		// iperf3 -J may say so in its JSON and exit 0.
+		if !bytes.Contains(out, []byte("Connection refused")) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	if err != nil {
-		b.Fatalf("iperf3 -c %s: %v: %s", addr, err, out)
+		b.Fatalf("iperf3 -c %s: %v: %s\nserver: %s", addr, err, out, serverOut.Bytes())
 	}
 	var res struct {
 		End struct {
@@ -153,8 +156,8 @@ func iperf(b *testing.B, cli, srv, addr, secs string) float64 {
 			} `json:"sum_received"`
 		} `json:"end"`
 	}
-	if err := json.Unmarshal(out, &res); err != nil {
-		b.Fatalf("iperf3 output: %v: %s", err, out)
+	if err := json.Unmarshal(out, &res); err != nil || res.End.SumReceived.BitsPerSecond == 0 {
+		b.Fatalf("iperf3 -c %s: no throughput in its output (%v): %s", addr, err, out)
 	}
 	return res.End.SumReceived.BitsPerSecond
 }
