@@ -108,18 +108,19 @@ type testHost struct {
 // forwarding entries pointing at each other's underlay, and a relay each.
 type topology struct {
 	a, b *testHost
-	// hub forwards between the two relays (the gateway's job).
-	mu    sync.Mutex
-	byID  map[string]*testHost
-	hubOn bool
+	// streams: the relays talk through Serve and testHub (HTTP), as
+	// over the session; otherwise Config.Send calls the peer's Deliver.
+	streams bool
+	mu      sync.Mutex
+	byID    map[string]*testHost
 }
 
-func newTopology(t *testing.T) *topology {
+func newTopology(t *testing.T, streams bool) *topology {
 	requireNetAdmin(t)
 	p := fmt.Sprintf("wrl%d", os.Getpid()%100000)
 	a := &testHost{name: p + "-ha", ctrName: p + "-ca", underlay: netip.MustParseAddr("10.251.77.1"), ctrIP: netip.MustParseAddr("10.77.0.1")}
 	b := &testHost{name: p + "-hb", ctrName: p + "-cb", underlay: netip.MustParseAddr("10.251.77.2"), ctrIP: netip.MustParseAddr("10.77.0.2")}
-	tp := &topology{a: a, b: b, byID: map[string]*testHost{a.name: a, b.name: b}, hubOn: true}
+	tp := &topology{a: a, b: b, byID: map[string]*testHost{a.name: a, b.name: b}, streams: streams}
 	for _, x := range []*testHost{a, b} {
 		x.ns = namedNS(t, x.name)
 		x.ctr = namedNS(t, x.ctrName)
@@ -142,6 +143,9 @@ func newTopology(t *testing.T) *topology {
 		Endpoints: map[uint32]map[netip.Addr]string{testVNI: {b.ctrIP: b.name}}})
 	b.relay.SetPeers(Peers{Underlay: map[string]netip.Addr{a.name: a.underlay},
 		Endpoints: map[uint32]map[netip.Addr]string{testVNI: {a.ctrIP: a.name}}})
+	if streams {
+		tp.useStreams(t)
+	}
 	return tp
 }
 
@@ -202,7 +206,11 @@ func (x *testHost) fdb(t *testing.T, peer *testHost, dst netip.Addr) {
 func (x *testHost) startRelay(t *testing.T, tp *topology) {
 	t.Helper()
 	must(t, "relay on "+x.name, inNS(x.ns, func() error {
-		r, err := New(Config{Underlay: x.underlay, ProbeInterval: 200 * time.Millisecond, Send: tp.forward(x)})
+		cfg := Config{Underlay: x.underlay, ProbeInterval: 200 * time.Millisecond}
+		if !tp.streams {
+			cfg.Send = tp.forward(x)
+		}
+		r, err := New(cfg)
 		x.relay = r
 		return err
 	}))
@@ -214,9 +222,9 @@ func (x *testHost) startRelay(t *testing.T, tp *topology) {
 func (tp *topology) forward(src *testHost) func(string, uint32, []byte) {
 	return func(node string, vni uint32, frame []byte) {
 		tp.mu.Lock()
-		dst, on := tp.byID[node], tp.hubOn
+		dst := tp.byID[node]
 		tp.mu.Unlock()
-		if dst == nil || !on || dst.relay == nil {
+		if dst == nil || dst.relay == nil {
 			return
 		}
 		_ = dst.relay.Deliver(src.name, vni, frame)
@@ -304,8 +312,22 @@ func (tp *topology) talk(addr string, n int, timeout time.Duration) error {
 	return nil
 }
 
+// TestRelayAcrossBlockedVXLAN: two containers talk directly; with VXLAN
+// to one host dropped, the probes see it, and once the entries point at
+// RelayAddr they talk through the relays (over HTTP streams, as over the
+// session); with VXLAN back, the probes see it and they talk directly.
 func TestRelayAcrossBlockedVXLAN(t *testing.T) {
-	tp := newTopology(t)
+	for _, streams := range []bool{true, false} {
+		name := "in-process"
+		if streams {
+			name = "http-stream"
+		}
+		t.Run(name, func(t *testing.T) { testAcrossBlocked(t, streams) })
+	}
+}
+
+func testAcrossBlocked(t *testing.T, streams bool) {
+	tp := newTopology(t, streams)
 	addr := tp.echo(t)
 
 	tp.waitStatus(t, Direct)
@@ -338,8 +360,9 @@ func TestRelayAcrossBlockedVXLAN(t *testing.T) {
 	tp.waitStatus(t, Direct)
 	tp.a.fdb(t, tp.b, tp.b.underlay)
 	tp.b.fdb(t, tp.a, tp.a.underlay)
-	tp.mu.Lock()
-	tp.hubOn = false
-	tp.mu.Unlock()
+	before := tp.a.relay.Stats().Sent
 	must(t, "direct TCP after recovery", tp.talk(addr, 1<<20, 5*time.Second))
+	if after := tp.a.relay.Stats().Sent; after != before {
+		t.Fatalf("after recovery %d frames still went through the relay", after-before)
+	}
 }

@@ -48,15 +48,20 @@ func (r *Relay) Serve(ctx context.Context, client *http.Client, url string) erro
 	}
 	down := make(chan error, 1)
 	go func() { down <- r.readDown(resp.Body) }()
+	upDone := false
 	select {
 	case err = <-up:
+		upDone = true
 	case err = <-down:
 	}
 	cancel()
 	resp.Body.Close()
 	pw.CloseWithError(context.Canceled)
-	<-up
-	<-down
+	if upDone {
+		<-down
+	} else {
+		<-up
+	}
 	if err == nil || errors.Is(err, context.Canceled) {
 		err = ctx.Err()
 	}
