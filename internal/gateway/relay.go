@@ -87,7 +87,10 @@ func (h *relayHub) stats() relayStats {
 
 // handleRelay serves the session's node's relay stream.
 func (s *session) handleRelay(w http.ResponseWriter, r *http.Request) {
-	s.g.relayHub().serve(s.node, w, r)
+	h := s.g.relayHub()
+	s.log.Debug("relay stream opened")
+	h.serve(s.node, w, r)
+	s.log.Debug("relay stream closed", "hub", h.stats())
 }
 
 // relayHub is the gateway's hub, made on first use.

@@ -111,7 +111,6 @@ type prober struct {
 	mu     sync.Mutex
 	peers  Peers
 	byAddr map[netip.Addr]*peerProbe
-	onFlip func()
 }
 
 type peerProbe struct {
@@ -122,8 +121,8 @@ type peerProbe struct {
 	misses, streak int
 }
 
-func newProber(onFlip func()) *prober {
-	return &prober{byAddr: map[netip.Addr]*peerProbe{}, onFlip: onFlip}
+func newProber() *prober {
+	return &prober{byAddr: map[netip.Addr]*peerProbe{}}
 }
 
 // set replaces the peers, keeping the state of underlays still present.

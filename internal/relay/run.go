@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // tunMTU is the relay device's MTU: large enough that the kernel never
@@ -56,7 +55,7 @@ func New(cfg Config) (*Relay, error) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	r := &Relay{cfg: cfg, log: cfg.Log, up: make(chan []byte, 1024), changes: make(chan struct{}, 1), done: make(chan struct{})}
-	r.p = newProber(r.notify)
+	r.p = newProber()
 	var err error
 	if r.h, err = netlink.NewHandle(); err != nil {
 		return nil, fmt.Errorf("relay: netlink: %w", err)
@@ -87,7 +86,7 @@ func (r *Relay) setup() error {
 		return fmt.Errorf("relay: bring %s up: %w", TUNName, err)
 	}
 	dst := &net.IPNet{IP: RelayAddr.AsSlice(), Mask: net.CIDRMask(32, 32)}
-	if err := r.h.RouteReplace(&netlink.Route{LinkIndex: link.Attrs().Index, Dst: dst, Scope: netlink.SCOPE_LINK}); err != nil {
+	if err := r.h.RouteReplace(&netlink.Route{LinkIndex: link.Attrs().Index, Dst: dst, Scope: scopeLink}); err != nil {
 		return fmt.Errorf("relay: route %s to %s: %w", RelayAddr, TUNName, err)
 	}
 	if old, err := r.h.LinkByName(ProbeName); err == nil {
@@ -115,48 +114,6 @@ func (r *Relay) setup() error {
 		return fmt.Errorf("relay: injection socket: %w", err)
 	}
 	return nil
-}
-
-// openTUN opens (creating /dev/net/tun if the node lacks it) a TUN device
-// without packet information.
-func openTUN(name string) (*os.File, error) {
-	const path = "/dev/net/tun"
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		_ = os.MkdirAll("/dev/net", 0o755)
-		if err := unix.Mknod(path, unix.S_IFCHR|0o666, int(unix.Mkdev(10, 200))); err != nil {
-			return nil, fmt.Errorf("relay: %s is missing and cannot be made: %w", path, err)
-		}
-	}
-	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, fmt.Errorf("relay: open %s: %w (the agent needs CAP_NET_ADMIN and the tun device)", path, err)
-	}
-	ifr, err := unix.NewIfreq(name)
-	if err != nil {
-		unix.Close(fd)
-		return nil, err
-	}
-	ifr.SetUint16(unix.IFF_TUN | unix.IFF_NO_PI)
-	if err := unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("relay: create the TUN device %s: %w", name, err)
-	}
-	return os.NewFile(uintptr(fd), name), nil
-}
-
-// openPacket opens an AF_PACKET socket reading one ethertype's payloads
-// on one interface.
-func openPacket(ifindex int, ethertype uint16) (*os.File, error) {
-	proto := int(htons(ethertype))
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, proto)
-	if err != nil {
-		return nil, fmt.Errorf("relay: packet socket: %w", err)
-	}
-	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(ethertype), Ifindex: ifindex}); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("relay: bind the packet socket to %s: %w", ProbeName, err)
-	}
-	return os.NewFile(uintptr(fd), ProbeName), nil
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
@@ -332,3 +289,6 @@ func randUint64() uint64 {
 	_, _ = rand.Read(b[:])
 	return binary.BigEndian.Uint64(b[:])
 }
+
+// scopeLink is RT_SCOPE_LINK (netlink names it on Linux only).
+const scopeLink = netlink.Scope(253)
