@@ -29,10 +29,14 @@ func (h *testHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	h.downs[node] = down
 	h.mu.Unlock()
-	go func() {
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	defer wg.Wait() // the writer must be done before the handler returns
+	defer close(stop)
+	wg.Go(func() {
 		for {
 			select {
-			case <-r.Context().Done():
+			case <-stop:
 				return
 			case b := <-down:
 			more:
@@ -50,7 +54,7 @@ func (h *testHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				_ = rc.Flush()
 			}
 		}
-	}()
+	})
 	rd := wire.NewReader(r.Body)
 	for {
 		rec, err := rd.Read()

@@ -126,9 +126,16 @@ func newProber() *prober {
 }
 
 // set replaces the peers, keeping the state of underlays still present.
-func (p *prober) set(peers Peers) {
+// Peers on self (agents sharing this machine) are left out: they share
+// the node's bridge and are never probed.
+func (p *prober) set(peers Peers, self netip.Addr) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	for node, a := range peers.Underlay {
+		if a == self {
+			delete(peers.Underlay, node)
+		}
+	}
 	p.peers = peers
 	keep := map[netip.Addr]*peerProbe{}
 	for _, a := range peers.Underlay {
@@ -222,4 +229,25 @@ func (p *prober) fromPeer(node string, vni uint32, src netip.Addr) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.peers.Endpoints[vni][src] == node
+}
+
+// rewrite is st with each relayed peer's Address set to RelayAddress, as
+// a copy (st's slices are not changed).
+func (p *prober) rewrite(st api.NetworkState) api.NetworkState {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := st
+	out.Networks = make([]api.NodeNetwork, len(st.Networks))
+	for i, n := range st.Networks {
+		n.Peers = append([]api.NetworkPeer(nil), n.Peers...)
+		for j, peer := range n.Peers {
+			if a, ok := p.peers.Underlay[peer.Node]; ok {
+				if s := p.byAddr[a]; s != nil && s.relayed {
+					n.Peers[j].Address = RelayAddress
+				}
+			}
+		}
+		out.Networks[i] = n
+	}
+	return out
 }

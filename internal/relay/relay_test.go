@@ -13,7 +13,10 @@ import (
 func TestProberFlips(t *testing.T) {
 	p := newProber()
 	peer := netip.MustParseAddr("10.0.0.2")
-	p.set(Peers{Underlay: map[string]netip.Addr{"n2": peer}})
+	p.set(Peers{Underlay: map[string]netip.Addr{"n2": peer, "same-host": netip.MustParseAddr("10.0.0.1")}}, netip.MustParseAddr("10.0.0.1"))
+	if p.known(netip.MustParseAddr("10.0.0.1")) {
+		t.Fatal("a peer on this node's own address is probed")
+	}
 	var n uint64
 	nonce := func() uint64 { n++; return n }
 	round := func(answer bool) bool {
@@ -50,7 +53,18 @@ func TestProberFlips(t *testing.T) {
 	if !round(true) || p.relayed("n2") || p.status()["n2"] != Direct {
 		t.Fatal("not direct after 3 answers in a row")
 	}
-	p.set(Peers{})
+	for range 4 {
+		round(false)
+	}
+	st := api.NetworkState{Networks: []api.NodeNetwork{{VNI: 4096, Peers: []api.NetworkPeer{{Node: "n2", Address: "10.0.0.2"}, {Node: "n3", Address: "10.0.0.3"}}}}}
+	got := p.rewrite(st)
+	if got.Networks[0].Peers[0].Address != RelayAddress || got.Networks[0].Peers[1].Address != "10.0.0.3" {
+		t.Fatalf("rewrite = %+v, want n2 relayed only", got.Networks[0].Peers)
+	}
+	if st.Networks[0].Peers[0].Address != "10.0.0.2" {
+		t.Fatal("rewrite changed its argument")
+	}
+	p.set(Peers{}, netip.Addr{})
 	if p.known(peer) || len(p.status()) != 0 {
 		t.Fatal("a removed peer is still known")
 	}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+
+	"github.com/wharfhq/wharf/api"
 )
 
 // tunMTU is the relay device's MTU: large enough that the kernel never
@@ -151,7 +153,13 @@ func isNil(c io.Closer) bool {
 }
 
 // SetPeers replaces what the relay knows of the other nodes (PeersFrom).
-func (r *Relay) SetPeers(p Peers) { r.p.set(p) }
+// The relay keeps p.
+func (r *Relay) SetPeers(p Peers) { r.p.set(p, r.cfg.Underlay) }
+
+// Rewrite is st (as the server sent it) with the Address of each relayed
+// peer set to RelayAddress: what the agent hands the data plane. st is
+// not changed.
+func (r *Relay) Rewrite(st api.NetworkState) api.NetworkState { return r.p.rewrite(st) }
 
 // Status is each peer node's path: Direct or Relayed.
 func (r *Relay) Status() map[string]string { return r.p.status() }

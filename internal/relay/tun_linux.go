@@ -49,4 +49,3 @@ func openPacket(ifindex int, ethertype uint16) (*os.File, error) {
 	}
 	return os.NewFile(uintptr(fd), ProbeName), nil
 }
-
