@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/yamux"
+
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/relay/wire"
+	"github.com/wharfhq/wharf/internal/tunnel"
 )
 
 // relayTestState: org "a" has nodes a1, a2 and network VNI 4096; org "b"
@@ -169,5 +174,59 @@ func TestRelayHubStream(t *testing.T) {
 	recv(a1, "a2", 2)
 	if s := h.stats(); s.Forwarded != 2 || s.DropOrg != 1 {
 		t.Fatalf("stats %+v, want 2 forwarded and 1 dropped across orgs", s)
+	}
+}
+
+// TestRelayOverSession sends a frame from a1 to a2 through the route of
+// real sessions (yamux, as the agents' connections carry it).
+func TestRelayOverSession(t *testing.T) {
+	g := &Gateway{log: slog.New(slog.DiscardHandler), sessions: map[string]*session{}, nodes: map[string]*nodeLive{}}
+	g.net = relayTestState()
+	open := func(node string) (*io.PipeWriter, *wire.Reader) {
+		c1, c2 := net.Pipe()
+		srvMux, err := yamux.Server(c1, tunnel.Config(g.log))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cliMux, err := yamux.Client(c2, tunnel.Config(g.log))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := newSession(g, node, "1", srvMux)
+		go func() { _ = s.srv.Serve(srvMux) }()
+		client := tunnel.HTTPClient(cliMux, 1)
+		pr, pw := io.Pipe()
+		req, _ := http.NewRequest(http.MethodPost, "http://gateway"+wire.Path, pr)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("open %s's relay stream: %v", node, err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s's relay stream: %s", node, resp.Status)
+		}
+		t.Cleanup(func() { pw.Close(); resp.Body.Close(); s.close(); cliMux.Close() })
+		return pw, wire.NewReader(resp.Body)
+	}
+	up1, _ := open("a1")
+	_, down2 := open("a2")
+	b, _ := wire.Append(nil, wire.Record{Node: "a2", VNI: 4096, Frame: testFrame(5)})
+	if _, err := up1.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan wire.Record, 1)
+	go func() {
+		rec, err := down2.Read()
+		if err == nil {
+			rec.Frame = append([]byte(nil), rec.Frame...)
+			got <- rec
+		}
+	}()
+	select {
+	case rec := <-got:
+		if rec.Node != "a1" || rec.VNI != 4096 || rec.Frame[59] != 5 {
+			t.Fatalf("a2 got %+v, want frame 5 from a1", rec)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a2 got nothing within 5s")
 	}
 }
