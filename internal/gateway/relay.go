@@ -104,11 +104,8 @@ func (g *Gateway) relayHub() *relayHub {
 func (h *relayHub) serve(node string, w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	_ = rc.EnableFullDuplex()
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.WriteHeader(http.StatusOK)
-	if err := rc.Flush(); err != nil {
-		return
-	}
+	// The link is registered before the answer starts: once the agent
+	// sees its stream open, frames to it are queued.
 	link := &relayLink{out: make(chan []byte, relayQueue), done: make(chan struct{})}
 	h.mu.Lock()
 	old := h.links[node]
@@ -116,6 +113,13 @@ func (h *relayHub) serve(node string, w http.ResponseWriter, r *http.Request) {
 	h.mu.Unlock()
 	if old != nil {
 		old.stop()
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.WriteHeader(http.StatusOK)
+	if err := rc.Flush(); err != nil {
+		link.stop()
+		h.unlink(node, link)
+		return
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -137,12 +141,17 @@ func (h *relayHub) serve(node string, w http.ResponseWriter, r *http.Request) {
 		break
 	}
 	link.stop()
+	h.unlink(node, link)
+	wg.Wait()
+}
+
+// unlink forgets node's link unless a newer stream replaced it.
+func (h *relayHub) unlink(node string, link *relayLink) {
 	h.mu.Lock()
 	if h.links[node] == link {
 		delete(h.links, node)
 	}
 	h.mu.Unlock()
-	wg.Wait()
 }
 
 // writeLoop writes the frames queued for a link, several at a time.

@@ -169,9 +169,13 @@ func TestRelayHubStream(t *testing.T) {
 	}
 	send(b1, "a2", 4097, 9) // refused: another org
 	send(a1, "a2", 4096, 1)
-	recv(a2, "a1", 1) // a refused frame would have come first
+	recv(a2, "a1", 1)
 	send(a2, "a1", 4096, 2)
 	recv(a1, "a2", 2)
+	// b1's frame is read by its own stream's goroutine: wait for it.
+	for deadline := time.Now().Add(5 * time.Second); h.stats().DropOrg == 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if s := h.stats(); s.Forwarded != 2 || s.DropOrg != 1 {
 		t.Fatalf("stats %+v, want 2 forwarded and 1 dropped across orgs", s)
 	}
