@@ -14,7 +14,10 @@
 //   - Inject: a frame from the server is sent as a VXLAN datagram to
 //     127.0.0.1:4789; the kernel's VXLAN socket (bound to every address)
 //     decapsulates it into the network's VXLAN device as if the peer had
-//     sent it.
+//     sent it. A host firewall that drops UDP 4789 on every interface
+//     drops that too: the relay sends itself a probe that way every
+//     interval, and while none comes back it writes the frames straight
+//     into the network's bridge (whbr<VNI>) with an AF_PACKET socket.
 //   - Probe: a VXLAN device whprobe (ProbeVNI, no bridge) receives the
 //     probes of the other nodes' relays; every second each peer's
 //     underlay:4789 is sent a request, which it answers the same way. A

@@ -12,6 +12,7 @@ const (
 	probeType    = 0x88B5
 	probeRequest = 1
 	probeAnswer  = 2
+	probeSelf    = 3 // to this node, through 127.0.0.1
 	probeLen     = 4 + 1 + 8 + 4
 	vxlanHdrLen  = 8
 	ethHdrLen    = 14
@@ -60,7 +61,7 @@ func parseProbe(b []byte) (probe, error) {
 		return probe{}, errors.New("not a relay probe")
 	}
 	p := probe{kind: b[4], nonce: binary.BigEndian.Uint64(b[5:13]), sender: netip.AddrFrom4([4]byte(b[13:17]))}
-	if p.kind != probeRequest && p.kind != probeAnswer {
+	if p.kind != probeRequest && p.kind != probeAnswer && p.kind != probeSelf {
 		return probe{}, errors.New("relay probe of unknown kind")
 	}
 	return p, nil

@@ -99,11 +99,14 @@ func PeersFrom(st api.NetworkState, self string) Peers {
 type Stats struct {
 	Captured, Sent, Delivered, Dropped uint64
 	ProbesSent, AnswersReceived        uint64
+	// ViaBridge counts the delivered frames injected into a bridge
+	// (the local VXLAN socket dropped the self-probes).
+	ViaBridge uint64
 }
 
 type counters struct {
 	captured, sent, delivered, dropped atomic.Uint64
-	probesSent, answers                atomic.Uint64
+	probesSent, answers, viaBridge     atomic.Uint64
 }
 
 // prober is the per-underlay probe state machine, without I/O.

@@ -10,7 +10,9 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -32,8 +34,15 @@ type Relay struct {
 	probeR *os.File     // AF_PACKET on whprobe
 	probeW *net.UDPConn // probes and answers, from the underlay
 	inject *net.UDPConn // frames to the local VXLAN socket
-	p      *prober
-	c      counters
+	bridge *os.File     // AF_PACKET: frames straight into a bridge
+	// selfNonce is the last self-probe sent through inject; selfSeen when
+	// one last came back (unix nanoseconds): while they do, frames go the
+	// VXLAN way, else (a host firewall drops UDP 4789 even from
+	// 127.0.0.1) straight into the network's bridge.
+	selfNonce, selfSeen atomic.Int64
+	bridges             sync.Map // VNI -> bridge ifindex
+	p                   *prober
+	c                   counters
 
 	up      chan []byte // encoded records for Serve
 	changes chan struct{}
@@ -115,6 +124,9 @@ func (r *Relay) setup() error {
 	if r.inject, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {
 		return fmt.Errorf("relay: injection socket: %w", err)
 	}
+	if r.bridge, err = openRawPacket(); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -132,7 +144,7 @@ func (r *Relay) Close() error {
 }
 
 func (r *Relay) teardown() {
-	for _, c := range []io.Closer{r.tun, r.probeR, r.probeW, r.inject} {
+	for _, c := range []io.Closer{r.tun, r.probeR, r.probeW, r.inject, r.bridge} {
 		if c != nil && !isNil(c) {
 			_ = c.Close()
 		}
@@ -175,7 +187,7 @@ func (r *Relay) Changes() <-chan struct{} { return r.changes }
 // Stats is what the relay did so far.
 func (r *Relay) Stats() Stats {
 	return Stats{Captured: r.c.captured.Load(), Sent: r.c.sent.Load(), Delivered: r.c.delivered.Load(),
-		Dropped: r.c.dropped.Load(), ProbesSent: r.c.probesSent.Load(), AnswersReceived: r.c.answers.Load()}
+		Dropped: r.c.dropped.Load(), ProbesSent: r.c.probesSent.Load(), AnswersReceived: r.c.answers.Load(), ViaBridge: r.c.viaBridge.Load()}
 }
 
 func (r *Relay) notify() {
@@ -226,16 +238,47 @@ func (r *Relay) Deliver(node string, vni uint32, frame []byte) error {
 		r.c.dropped.Add(1)
 		return fmt.Errorf("relay: frame from node %s on VNI %d has a source that is not one of its containers", node, vni)
 	}
-	b := make([]byte, 0, vxlanHdrLen+len(frame))
-	b = appendVXLAN(b, vni)
-	b = append(b, frame...)
-	if _, err := r.inject.WriteToUDPAddrPort(b, netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), vxlanPort)); err != nil {
+	if err := r.inject1(vni, frame); err != nil {
 		r.c.dropped.Add(1)
-		return fmt.Errorf("relay: inject: %w", err)
+		return err
 	}
 	r.c.delivered.Add(1)
 	return nil
 }
+
+// inject1 injects one frame: through the kernel's VXLAN socket while the
+// self-probes show it takes packets from 127.0.0.1, else into the
+// network's bridge (the frame then skips the VXLAN device, and the
+// bridge, which has not learnt the peer's MAC, floods the replies to its
+// ports, the VXLAN device among them).
+func (r *Relay) inject1(vni uint32, frame []byte) error {
+	if time.Since(time.Unix(0, r.selfSeen.Load())) < missLimit*r.cfg.ProbeInterval {
+		b := make([]byte, 0, vxlanHdrLen+len(frame))
+		b = appendVXLAN(b, vni)
+		b = append(b, frame...)
+		if _, err := r.inject.WriteToUDPAddrPort(b, localVXLAN); err != nil {
+			return fmt.Errorf("relay: inject: %w", err)
+		}
+		return nil
+	}
+	idx, ok := r.bridges.Load(vni)
+	if !ok {
+		l, err := r.h.LinkByName("whbr" + strconv.FormatUint(uint64(vni), 10))
+		if err != nil {
+			return fmt.Errorf("relay: no bridge for VNI %d on this node: %w", vni, err)
+		}
+		idx = l.Attrs().Index
+		r.bridges.Store(vni, idx)
+	}
+	if err := sendPacket(r.bridge, idx.(int), frame); err != nil {
+		r.bridges.Delete(vni) // the bridge may have been made again
+		return fmt.Errorf("relay: inject into the bridge of VNI %d: %w", vni, err)
+	}
+	r.c.viaBridge.Add(1)
+	return nil
+}
+
+var localVXLAN = netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), vxlanPort)
 
 // probeLoop sends a probe to every peer each interval.
 func (r *Relay) probeLoop() {
@@ -253,6 +296,10 @@ func (r *Relay) probeLoop() {
 			r.log.Info("relay: a peer's path changed", "status", r.p.status())
 			r.notify()
 		}
+		self := int64(randUint64() >> 1)
+		r.selfNonce.Store(self)
+		buf = appendProbeFrame(buf[:0], probe{kind: probeSelf, nonce: uint64(self), sender: r.cfg.Underlay})
+		_, _ = r.inject.WriteToUDPAddrPort(buf, localVXLAN)
 		for addr, nonce := range round {
 			buf = appendProbeFrame(buf[:0], probe{kind: probeRequest, nonce: nonce, sender: r.cfg.Underlay})
 			if _, err := r.probeW.WriteToUDPAddrPort(buf, netip.AddrPortFrom(addr, vxlanPort)); err == nil {
@@ -277,6 +324,12 @@ func (r *Relay) probeReadLoop() {
 			return
 		}
 		p, err := parseProbe(buf[:n])
+		if err == nil && p.kind == probeSelf {
+			if int64(p.nonce) == r.selfNonce.Load() {
+				r.selfSeen.Store(time.Now().UnixNano())
+			}
+			continue
+		}
 		if err != nil || !r.p.known(p.sender) {
 			continue // not ours, or a stranger: never answered
 		}

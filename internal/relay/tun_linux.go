@@ -49,3 +49,30 @@ func openPacket(ifindex int, ethertype uint16) (*os.File, error) {
 	}
 	return os.NewFile(uintptr(fd), ProbeName), nil
 }
+
+// openRawPacket opens an AF_PACKET socket that sends whole frames.
+func openRawPacket() (*os.File, error) {
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("relay: packet socket: %w", err)
+	}
+	return os.NewFile(uintptr(fd), "relay-inject"), nil
+}
+
+// sendPacket sends a whole Ethernet frame out of an interface.
+func sendPacket(f *os.File, ifindex int, frame []byte) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	err = rc.Write(func(fd uintptr) bool {
+		proto := htons(uint16(frame[12])<<8 | uint16(frame[13]))
+		serr = unix.Sendto(int(fd), frame, 0, &unix.SockaddrLinklayer{Ifindex: ifindex, Protocol: proto})
+		return serr != unix.EAGAIN
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
