@@ -79,7 +79,11 @@ type Gateway struct {
 
 	assign *assigner
 	net    *netState
-	wg     sync.WaitGroup // session and background goroutines
+	// relay is the hub of relayed overlay frames (relay.go), made on
+	// first use.
+	relay     *relayHub
+	relayOnce sync.Once
+	wg        sync.WaitGroup // session and background goroutines
 }
 
 // nodeLive is what the gateway keeps in memory about a node.

@@ -18,6 +18,7 @@ import (
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/errdefs"
 	"github.com/wharfhq/wharf/internal/errhttp"
+	"github.com/wharfhq/wharf/internal/relay/wire"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/tunnel"
 )
@@ -137,6 +138,7 @@ func newSession(g *Gateway, node, serial string, mux *yamux.Session) *session {
 	h.HandleFunc("POST /agent/v1/heartbeat", s.handleHeartbeat)
 	h.HandleFunc("POST /agent/v1/status", s.handleStatus)
 	h.HandleFunc("POST /agent/v1/renew", s.handleRenew)
+	h.HandleFunc("POST "+wire.Path, s.handleRelay)
 	s.srv = &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 30 * time.Second,
