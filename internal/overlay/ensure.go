@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
+	"os/exec"
 	"strings"
 
 	"github.com/vishvananda/netlink"
@@ -104,32 +104,37 @@ func (m *Manager) ensureBridge(n network) (netlink.Link, error) {
 		}
 		m.writes++
 	}
-	m.bridgeNetfilterOff(name)
+	m.allowForwarding(name)
 	return link, nil
 }
 
-// bridgeNetfilterOff keeps the bridge's frames out of iptables. With
-// br_netfilter loaded (Docker loads it) and a FORWARD policy of DROP
-// (Docker sets it), frames between two ports of the bridge, and between a
-// container and the VXLAN port, would be dropped. Best effort: sysfs may
-// be read-only (an agent in a container, whose own FORWARD chain is
-// empty), and a Manager programming another namespace leaves it alone.
-func (m *Manager) bridgeNetfilterOff(name string) {
+// allowForwarding lets frames between two ports of the bridge (two
+// containers, or a container and the VXLAN port) through iptables. With
+// br_netfilter loaded (Docker loads it; the per-bridge switch cannot turn
+// its global one off) and a FORWARD policy of DROP (Docker sets it),
+// bridged traffic would be dropped. The rule is checked first and added
+// once; a host without iptables (an agent in a container, whose FORWARD
+// chain is its own and empty) needs none. A manager programming another
+// namespace leaves it alone.
+func (m *Manager) allowForwarding(name string) {
 	if m.foreign {
 		return
 	}
-	for _, f := range []string{"nf_call_iptables", "nf_call_ip6tables", "nf_call_arptables"} {
-		p := "/sys/class/net/" + name + "/bridge/" + f
-		b, err := os.ReadFile(p)
-		if err != nil || strings.TrimSpace(string(b)) == "0" {
-			continue
-		}
-		if err := os.WriteFile(p, []byte("0"), 0o644); err != nil {
-			m.log.Warn("overlay: cannot keep the bridge's traffic out of iptables; if the host's FORWARD policy drops, containers on it cannot talk", "bridge", name, "file", p, "err", err)
-			continue
-		}
-		m.writes++
+	ipt, err := exec.LookPath("iptables")
+	if err != nil {
+		return
 	}
+	rule := []string{"FORWARD", "-i", name, "-o", name, "-j", "ACCEPT"}
+	if exec.Command(ipt, append([]string{"-w", "-C"}, rule...)...).Run() == nil {
+		return
+	}
+	if out, err := exec.Command(ipt, append([]string{"-w", "-I"}, rule...)...).CombinedOutput(); err != nil {
+		m.log.Warn("overlay: cannot let the bridge's traffic through iptables' FORWARD chain; if its policy drops, containers on the network cannot talk",
+			"bridge", name, "err", err, "output", strings.TrimSpace(string(out)))
+		return
+	}
+	m.writes++
+	m.log.Info("overlay: iptables FORWARD accepts the bridge's own traffic", "bridge", name)
 }
 
 // ensureGateway adds gateway/prefix to the bridge unless the bridge holds
