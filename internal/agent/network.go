@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,12 +10,15 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/errdefs"
 	"github.com/wharfhq/wharf/internal/errhttp"
 	"github.com/wharfhq/wharf/internal/netdns"
 	"github.com/wharfhq/wharf/internal/overlay"
+	"github.com/wharfhq/wharf/internal/relay"
+	"github.com/wharfhq/wharf/internal/relay/wire"
 	"github.com/wharfhq/wharf/internal/runtime"
 )
 
@@ -32,8 +36,13 @@ type netPlane struct {
 	underlay netip.Addr
 	mgr      *overlay.Manager
 	mgrErr   error
-	state    *api.NetworkState // the last one the server sent
-	listen   map[netip.Addr]bool
+	// relay carries the traffic to peers whose VXLAN port this node
+	// cannot reach through the session (nil when it cannot run here);
+	// stopRelay ends the goroutine that follows its changes.
+	relay     *relay.Relay
+	stopRelay chan struct{}
+	state     *api.NetworkState // the last one the server sent
+	listen    map[netip.Addr]bool
 }
 
 func newNetPlane(a *Agent) *netPlane {
@@ -41,10 +50,15 @@ func newNetPlane(a *Agent) *netPlane {
 }
 
 // overlayDevice reports whether an interface is one the overlay made (its
-// bridges and VXLAN devices, and the exec driver's veths): not an address
-// of the node.
+// bridges and VXLAN devices, the relay's devices and the exec driver's
+// veths): not an address of the node.
 func overlayDevice(name string) bool {
-	return strings.HasPrefix(name, "whbr") || strings.HasPrefix(name, "whvx") || strings.HasPrefix(name, "whv")
+	for _, prefix := range []string{"whbr", "whvx", "whv", "whrelay", "whprobe"} {
+		if strings.HasPrefix(name, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // setUnderlay is called as a session opens, with the local address of its
@@ -80,8 +94,63 @@ func (p *netPlane) setUnderlay(local net.Addr) {
 		p.mgr.Close()
 	}
 	p.mgr, p.mgrErr, p.underlay = mgr, nil, ip
+	p.startRelayLocked(ip)
 	if p.state != nil {
 		p.applyLocked(*p.state)
+	}
+}
+
+// startRelayLocked (re)makes the relay for the underlay address ip; p.mu
+// is held. Without it the node still talks to every peer it reaches.
+func (p *netPlane) startRelayLocked(ip netip.Addr) {
+	if p.relay != nil {
+		close(p.stopRelay)
+		_ = p.relay.Close()
+		p.relay = nil
+	}
+	r, err := relay.New(relay.Config{Underlay: ip, Log: p.a.log.With("part", "relay")})
+	if err != nil {
+		p.a.log.Error("the overlay relay cannot run on this node: peers it cannot reach directly stay unreachable", "err", err)
+		return
+	}
+	if p.state != nil {
+		r.SetPeers(relay.PeersFrom(*p.state, p.a.NodeID()))
+	}
+	stop := make(chan struct{})
+	p.relay, p.stopRelay = r, stop
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-r.Changes():
+			}
+			p.mu.Lock()
+			if p.relay == r && p.state != nil && p.mgr != nil {
+				p.a.log.Info("overlay paths changed", "relayed", r.Status())
+				p.applyLocked(*p.state)
+			}
+			p.mu.Unlock()
+		}
+	}()
+}
+
+// serveRelay holds the relay's stream through the session s until ctx
+// ends, opening it again a second after it breaks.
+func (p *netPlane) serveRelay(ctx context.Context, s *agentSession) {
+	for ctx.Err() == nil {
+		p.mu.Lock()
+		r := p.relay
+		p.mu.Unlock()
+		if r != nil {
+			if err := r.Serve(ctx, s.client, serverHost+wire.Path); err != nil && ctx.Err() == nil {
+				p.a.log.Debug("overlay relay stream ended", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
 	}
 }
 
@@ -159,6 +228,9 @@ func (p *netPlane) apply(st api.NetworkState) {
 	}
 	p.state = &st
 	p.dns.Update(st.Networks)
+	if p.relay != nil {
+		p.relay.SetPeers(relay.PeersFrom(st, p.a.NodeID()))
+	}
 	if p.mgr != nil {
 		p.applyLocked(st)
 	}
@@ -169,6 +241,9 @@ func (p *netPlane) apply(st api.NetworkState) {
 // `wharf up` runs them): they need no tunnel.
 func (p *netPlane) applyLocked(st api.NetworkState) {
 	self := p.a.NodeID()
+	if p.relay != nil {
+		st = p.relay.Rewrite(st) // relayed peers' entries point at the relay
+	}
 	me := p.underlay.String()
 	for i := range st.Networks {
 		n := &st.Networks[i]
@@ -213,6 +288,11 @@ func (p *netPlane) close() {
 	p.dns.Close()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.relay != nil {
+		close(p.stopRelay)
+		_ = p.relay.Close()
+		p.relay = nil
+	}
 	if p.mgr != nil {
 		p.mgr.Close()
 	}

@@ -100,6 +100,12 @@ func (a *Agent) session(ctx context.Context) (bool, error) {
 	defer a.exec.setConnected(false)
 	a.log.Info("connected to the gateway", "gateway", id.Gateway)
 	a.rep.kick()
+	if a.net != nil {
+		nctx, stopRelay := context.WithCancel(ctx)
+		relayDone := make(chan struct{})
+		go func() { defer close(relayDone); a.net.serveRelay(nctx, s) }()
+		defer func() { stopRelay(); <-relayDone }()
+	}
 	rctx, stopRenew := context.WithCancel(ctx)
 	renewing := make(chan struct{})
 	go func() { defer close(renewing); a.renewLoop(rctx, s) }()

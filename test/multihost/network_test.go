@@ -314,3 +314,61 @@ func mapValues(m map[string]string) []string {
 	}
 	return out
 }
+
+// TestOverlayRelayedWhenVXLANIsBlocked: with VXLAN between two agents
+// dropped by a firewall, their containers still talk, through the relay
+// (the agents' sessions and the server), and the test sees the path go
+// through the relay and come back once the firewall opens.
+func TestOverlayRelayedWhenVXLANIsBlocked(t *testing.T) {
+	RequireDocker(t)
+	if buildErr != nil {
+		t.Fatalf("build: %v", buildErr)
+	}
+	c := StartClusterWith(t, build, Overlay(Options{Agents: 2}))
+	c.Wharf("service", "create", "--detach", "--name", "a", "--constraint", "node==node-1", "--", "/wharf", "hello", "--addr", ":8080")
+	c.Wharf("service", "create", "--detach", "--name", "b", "--constraint", "node==node-2", "--", "/wharf", "hello", "--addr", ":8080")
+	c.WaitRunning("a", 1, 60*time.Second)
+	c.WaitRunning("b", 1, 60*time.Second)
+	Eventually(t, 20*time.Second, "a-1 reaches b directly", func() error {
+		_, err := fetch(c, "a-1", "http://b:8080/")
+		return err
+	})
+	ip2, err := c.IP(c.Agents[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := [][]string{
+		{"INPUT", "-s", ip2, "-p", "udp", "--dport", "4789", "-j", "DROP"},
+		{"OUTPUT", "-d", ip2, "-p", "udp", "--dport", "4789", "-j", "DROP"},
+	}
+	for _, r := range rules {
+		if err := c.iptables(c.Agents[0], append([]string{"-I"}, r...)...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	blocked := time.Now()
+	d := Eventually(t, 30*time.Second, "a-1 reaches b through the relay", func() error {
+		_, err := fetch(c, "a-1", "http://b:8080/")
+		return err
+	})
+	t.Logf("with VXLAN between node-1 and node-2 dropped, a-1 reached b again after %s", d.Round(time.Millisecond))
+	for range 20 { // and keeps reaching it
+		if _, err := fetch(c, "b-1", "http://a:8080/"); err != nil {
+			t.Fatalf("b-1 to a through the relay: %v", err)
+		}
+	}
+	logs := Logs
+	out, _ := logs(c.Agents[0], blocked)
+	if !strings.Contains(out, "relayed") {
+		t.Errorf("node-1's agent never said a peer is relayed:\n%s", tail(out, 20))
+	}
+	for _, r := range rules {
+		if err := c.iptables(c.Agents[0], append([]string{"-D"}, r...)...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	Eventually(t, 30*time.Second, "a-1 reaches b once VXLAN is open again", func() error {
+		_, err := fetch(c, "a-1", "http://b:8080/")
+		return err
+	})
+}

@@ -24,10 +24,10 @@ type Options struct {
 // Overlay is the agents' settings for the overlay network: the
 // capabilities it needs (NET_ADMIN for VXLAN devices, bridges and veths,
 // SYS_ADMIN for the exec driver's network and mount namespaces,
-// SYS_PTRACE to enter those of a workload run as another user, for exec)
-// and --overlay. An agent run as root on a host has them all.
+// SYS_PTRACE to enter those of a workload run as another user, for exec,
+// and the TUN device for the relay) and --overlay. An agent run as root on a host has them all.
 func Overlay(o Options) Options {
-	o.AgentDocker = append(o.AgentDocker, "--cap-add", "NET_ADMIN", "--cap-add", "SYS_ADMIN", "--cap-add", "SYS_PTRACE")
+	o.AgentDocker = append(o.AgentDocker, "--cap-add", "NET_ADMIN", "--cap-add", "SYS_ADMIN", "--cap-add", "SYS_PTRACE", "--device", "/dev/net/tun")
 	o.AgentArgs = append(o.AgentArgs, "--overlay")
 	return o
 }
