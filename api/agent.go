@@ -10,6 +10,8 @@ import "time"
 //	agent -> server  POST /agent/v1/heartbeat  (empty) -> 204
 //	agent -> server  POST /agent/v1/status     StatusReport -> 204
 //	agent -> server  POST /agent/v1/renew      RenewRequest -> RenewResponse
+//	agent -> server  POST /agent/v1/overlay    OverlayReport -> 204
+//	agent -> server  POST /agent/v1/relay      relayed overlay frames, both ways (internal/relay/wire)
 //	server -> agent  PUT  /agent/v1/assignments Assignments -> 204
 //	server -> agent  PUT  /agent/v1/network    NetworkState -> 204
 //	                 (404 from an agent without the overlay: it is not sent again)

@@ -43,6 +43,31 @@ type Network struct {
 	Default bool `json:"default,omitempty"`
 	// Addresses is how many addresses slots hold (filled on read).
 	Addresses int `json:"addresses,omitempty"`
+	// Paths says, for each pair of the organization's nodes that run the
+	// overlay, how traffic between them goes (filled by inspect).
+	Paths []NetworkPath `json:"paths,omitempty"`
+}
+
+// NetworkPath is how overlay traffic goes between two nodes: "direct"
+// (VXLAN, UDP 4789, node to node) or "relayed" (one of them cannot reach
+// the other's VXLAN port, so their frames go through the agents'
+// sessions and the server).
+type NetworkPath struct {
+	From string `json:"from"` // node names
+	To   string `json:"to"`
+	Via  string `json:"via"`
+}
+
+// Overlay paths.
+const (
+	PathDirect  = "direct"
+	PathRelayed = "relayed"
+)
+
+// OverlayReport is the body of the agent's POST /agent/v1/overlay: the
+// peers (node IDs) it relays to, sent when that changes.
+type OverlayReport struct {
+	Relayed []string `json:"relayed"`
 }
 
 // NetworkCreate is the body of POST /v1/networks.

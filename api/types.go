@@ -55,13 +55,16 @@ type Node struct {
 	// (the agent's --overlay-address, else the local address of its
 	// session); empty when the node runs no overlay.
 	OverlayAddress string `json:"overlay_address,omitempty"`
-	OS             string `json:"os,omitempty"`
-	Kernel         string `json:"kernel,omitempty"`
-	Arch           string `json:"arch,omitempty"`
-	CPUs           int    `json:"cpus,omitempty"`
-	MemoryBytes    int64  `json:"memory_bytes,omitempty"`
-	DiskBytes      int64  `json:"disk_bytes,omitempty"` // size of the agent's data dir's filesystem
-	AgentVersion   string `json:"agent_version,omitempty"`
+	// OverlayRelayed are the nodes (IDs) whose VXLAN port this node does
+	// not reach, so that traffic between them is relayed (its agent says).
+	OverlayRelayed []string `json:"overlay_relayed,omitempty"`
+	OS             string   `json:"os,omitempty"`
+	Kernel         string   `json:"kernel,omitempty"`
+	Arch           string   `json:"arch,omitempty"`
+	CPUs           int      `json:"cpus,omitempty"`
+	MemoryBytes    int64    `json:"memory_bytes,omitempty"`
+	DiskBytes      int64    `json:"disk_bytes,omitempty"` // size of the agent's data dir's filesystem
+	AgentVersion   string   `json:"agent_version,omitempty"`
 	// EngineVersion is the Docker Engine's version when the docker driver runs.
 	EngineVersion string `json:"engine_version,omitempty"`
 	// ClockOffset is the agent's clock minus the server's, in milliseconds,

@@ -127,17 +127,40 @@ func (p *netPlane) startRelayLocked(ip netip.Addr) {
 			}
 			p.mu.Lock()
 			if p.relay == r && p.state != nil && p.mgr != nil {
-				p.a.log.Info("overlay paths changed", "relayed", r.Status())
+				p.a.log.Info("overlay paths changed", "paths", r.Status())
 				p.applyLocked(*p.state)
 			}
 			p.mu.Unlock()
+			p.report(context.Background())
 		}
 	}()
+}
+
+// report tells the server which peers this node relays to (for `wharf
+// network inspect`), through the current session if there is one.
+func (p *netPlane) report(ctx context.Context) {
+	s := p.a.currentSession()
+	p.mu.Lock()
+	r := p.relay
+	p.mu.Unlock()
+	if s == nil || r == nil {
+		return
+	}
+	rep := api.OverlayReport{Relayed: []string{}}
+	for node, via := range r.Status() {
+		if via == api.PathRelayed {
+			rep.Relayed = append(rep.Relayed, node)
+		}
+	}
+	if err := s.call(ctx, "/agent/v1/overlay", rep, nil, 10*time.Second); err != nil {
+		p.a.log.Debug("overlay report not sent", "err", err)
+	}
 }
 
 // serveRelay holds the relay's stream through the session s until ctx
 // ends, opening it again a second after it breaks.
 func (p *netPlane) serveRelay(ctx context.Context, s *agentSession) {
+	p.report(ctx)
 	for ctx.Err() == nil {
 		p.mu.Lock()
 		r := p.relay

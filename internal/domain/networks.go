@@ -233,7 +233,38 @@ func (d *Domain) InspectNetwork(ctx context.Context, a Actor, ref string) (*api.
 		return nil, err
 	}
 	n.Addresses = counts[n.ID]
+	if n.Paths, err = d.overlayPaths(ctx, n.Org); err != nil {
+		return nil, err
+	}
 	return n, nil
+}
+
+// overlayPaths is, for each pair of org's connected nodes that run the
+// overlay, whether their traffic goes direct or is relayed (either of
+// them said it cannot reach the other).
+func (d *Domain) overlayPaths(ctx context.Context, org string) ([]api.NetworkPath, error) {
+	nodes, _, err := store.ListAll[api.Node](ctx, d.st, store.KindNodes)
+	if err != nil {
+		return nil, err
+	}
+	var on []*api.Node
+	for _, n := range nodes {
+		if OrgName(n.Org) == OrgName(org) && n.OverlayAddress != "" && n.State == api.NodeDeployed {
+			on = append(on, n)
+		}
+	}
+	slices.SortFunc(on, func(a, b *api.Node) int { return strings.Compare(a.Name, b.Name) })
+	var paths []api.NetworkPath
+	for i, a := range on {
+		for _, b := range on[i+1:] {
+			via := api.PathDirect
+			if slices.Contains(a.OverlayRelayed, b.ID) || slices.Contains(b.OverlayRelayed, a.ID) {
+				via = api.PathRelayed
+			}
+			paths = append(paths, api.NetworkPath{From: a.Name, To: b.Name, Via: via})
+		}
+	}
+	return paths, nil
 }
 
 // networkUsers are the names of the services of n's organization whose

@@ -1,6 +1,7 @@
 package multihost
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -357,11 +358,10 @@ func TestOverlayRelayedWhenVXLANIsBlocked(t *testing.T) {
 			t.Fatalf("b-1 to a through the relay: %v", err)
 		}
 	}
-	logs := Logs
-	out, _ := logs(c.Agents[0], blocked)
-	if !strings.Contains(out, "relayed") {
+	if out, _ := Logs(c.Agents[0], blocked); !strings.Contains(out, "relayed") {
 		t.Errorf("node-1's agent never said a peer is relayed:\n%s", tail(out, 20))
 	}
+	Eventually(t, 10*time.Second, "network inspect shows the path relayed", func() error { return pathIs(c, "relayed") })
 	for _, r := range rules {
 		if err := c.iptables(c.Agents[0], append([]string{"-D"}, r...)...); err != nil {
 			t.Fatal(err)
@@ -371,4 +371,29 @@ func TestOverlayRelayedWhenVXLANIsBlocked(t *testing.T) {
 		_, err := fetch(c, "a-1", "http://b:8080/")
 		return err
 	})
+	Eventually(t, 20*time.Second, "network inspect shows the path direct again", func() error { return pathIs(c, "direct") })
+}
+
+// pathIs checks what `wharf network inspect default` says of the path
+// between node-1 and node-2.
+func pathIs(c *Cluster, via string) error {
+	out, err := c.Try("network", "inspect", "default")
+	if err != nil {
+		return err
+	}
+	var nets []struct {
+		Paths []struct{ From, To, Via string } `json:"paths"`
+	}
+	if err := json.Unmarshal([]byte(out), &nets); err != nil || len(nets) != 1 {
+		return fmt.Errorf("network inspect: %v: %s", err, out)
+	}
+	for _, p := range nets[0].Paths {
+		if p.From == "node-1" && p.To == "node-2" {
+			if p.Via != via {
+				return fmt.Errorf("node-1 to node-2 is %s", p.Via)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("no path node-1 to node-2 in %s", out)
 }
