@@ -275,6 +275,7 @@ func (e *executor) start(k *ctr) {
 	spec.PullProgress = e.pullProgress(k, k.run)
 	secretsErr := secretsDelivered(k.spec, spec)
 	drv, derr := e.pick(k)
+	atts := k.spec.Spec.Networks // read under e.mu, used by the goroutine
 	e.setStatus(k, api.ContainerStatus{State: api.ContainerStarting, RestartCount: k.restarts})
 	e.wg.Go(func() {
 		defer e.opDone(k)
@@ -287,7 +288,7 @@ func (e *executor) start(k *ctr) {
 			err = secretsErr
 		}
 		if err == nil && e.a.net != nil {
-			spec.Networks, err = e.a.net.attach(k.spec.Spec.Networks)
+			spec.Networks, err = e.a.net.attach(atts)
 		}
 		if err == nil {
 			st, err = drv.Start(e.ctx, spec)
