@@ -134,37 +134,16 @@ func TestOverlayNamesAndAddresses(t *testing.T) {
 	up := time.Now().UTC()
 	c.StartContainer(c.Server)
 	c.WaitAPI(60 * time.Second)
-	var logs string
-	Eventually(t, 60*time.Second, "the prober's logs, once its agent is back", func() error {
-		var err error
-		logs, err = c.Try("service", "logs", "prober")
-		return err
-	})
-	oks, fails := 0, 0
-	for _, line := range strings.Split(logs, "\n") {
-		if _, rest, ok := strings.Cut(line, " | "); ok {
-			line = rest // "prober-1 | ok ..."
-		}
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		at, err := time.Parse(time.RFC3339Nano, f[1])
-		if err != nil || at.Before(down) || at.After(up) {
-			continue
-		}
-		switch f[0] {
-		case "ok":
-			oks++
-		case "fail":
-			fails++
-			t.Errorf("with the server down: %s", line)
-		}
+	proberWindow(t, c, "with the server down", down, up)
+
+	// Every agent restarts (kill -9; nodeinit starts it again): nothing
+	// that works is rebuilt, and the prober goes on meanwhile.
+	from := time.Now().UTC()
+	for _, name := range c.Agents {
+		c.KillAgent(name)
 	}
-	t.Logf("with the server down for %s: %d fetches of db by name succeeded, %d failed", up.Sub(down).Round(time.Millisecond), oks, fails)
-	if oks < 10 {
-		t.Errorf("only %d fetches while the server was down:\n%s", oks, tail(logs, 30))
-	}
+	time.Sleep(3 * time.Second)
+	proberWindow(t, c, "while every agent restarted", from, time.Now().UTC())
 
 	// A redeploy keeps the slot's address.
 	c.Wharf("service", "redeploy", "db")
@@ -305,6 +284,48 @@ func TestOverlayOrgsIsolated(t *testing.T) {
 		if ips, err := lookup(c, name, "bweb"); err == nil {
 			t.Errorf("%s (org default) resolved org b's bweb: %v", name, ips)
 		}
+	}
+}
+
+// proberWindow checks the prober's lines between from and to: every
+// fetch succeeded, and there were some.
+func proberWindow(t *testing.T, c *Cluster, what string, from, to time.Time) {
+	t.Helper()
+	var logs string
+	Eventually(t, 60*time.Second, "the prober's logs, once its agent is back", func() error {
+		var err error
+		logs, err = c.Try("service", "logs", "prober")
+		if err == nil && !strings.Contains(logs, to.Add(time.Second).Format("2006-01-02T15:04:05")) {
+			// The agent's log follows a little behind: wait for a line
+			// after the window.
+			err = fmt.Errorf("no line after %s yet", to.Format(time.RFC3339))
+		}
+		return err
+	})
+	oks, fails := 0, 0
+	for _, line := range strings.Split(logs, "\n") {
+		if _, rest, ok := strings.Cut(line, " | "); ok {
+			line = rest // "prober-1 | ok ..."
+		}
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339Nano, f[1])
+		if err != nil || at.Before(from) || at.After(to) {
+			continue
+		}
+		switch f[0] {
+		case "ok":
+			oks++
+		case "fail":
+			fails++
+			t.Errorf("%s: %s", what, line)
+		}
+	}
+	t.Logf("%s for %s: %d fetches of db by name succeeded, %d failed", what, to.Sub(from).Round(time.Millisecond), oks, fails)
+	if oks < 10 {
+		t.Errorf("%s: only %d fetches:\n%s", what, oks, tail(logs, 30))
 	}
 }
 
