@@ -233,6 +233,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	wctx, stopWork := context.WithCancel(ctx)
 	defer stopWork()
 	a.exec.adopt(wctx)
+	if a.net != nil {
+		a.net.restore()
+	}
 
 	var wg sync.WaitGroup
 	wg.Go(func() { a.exec.run(wctx) })

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -249,8 +251,12 @@ func (p *netPlane) apply(st api.NetworkState) {
 	if p.state != nil && st.Revision < p.state.Revision {
 		return
 	}
+	changed := p.state == nil || st.Revision != p.state.Revision
 	p.state = &st
 	p.dns.Update(st.Networks)
+	if changed {
+		p.save(st)
+	}
 	if p.relay != nil {
 		p.relay.SetPeers(relay.PeersFrom(st, p.a.NodeID()))
 	}
@@ -277,7 +283,7 @@ func (p *netPlane) applyLocked(st api.NetworkState) {
 			}
 		}
 		n.Peers = peers
-		if gw, err := netip.ParseAddr(n.Gateway); err == nil && p.hasLocal(n.ID) {
+		if gw, err := netip.ParseAddr(n.Gateway); err == nil && bridgeHere(n.VNI) {
 			p.listenLocked(gw)
 		}
 	}
@@ -286,23 +292,54 @@ func (p *netPlane) applyLocked(st api.NetworkState) {
 	}
 }
 
-// hasLocal reports whether a container of this node's assignments is on
-// network id (the resolver listens only where the bridge exists).
-func (p *netPlane) hasLocal(id string) bool {
-	e := p.a.exec
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.asg == nil {
-		return false
+// bridgeHere reports whether the network's bridge exists on this host
+// (the resolver listens only on a gateway address some bridge holds).
+func bridgeHere(vni int) bool {
+	_, err := net.InterfaceByName(overlay.BridgeName(vni))
+	return err == nil
+}
+
+// stateFile keeps the last network state the server sent, so that a
+// restarted agent answers names at once, before (and without) a session.
+const stateFile = "network-state.json"
+
+// save writes st to the data dir; p.mu is held.
+func (p *netPlane) save(st api.NetworkState) {
+	b, err := json.Marshal(st)
+	if err == nil {
+		err = writeFileAtomic(filepath.Join(p.a.cfg.DataDir, stateFile), b, 0o600)
 	}
-	for _, c := range e.asg.Containers {
-		for _, att := range c.Spec.Networks {
-			if att.Network == id {
-				return true
-			}
+	if err != nil {
+		p.a.log.Warn("the network state is not kept on disk: a restarted agent answers names only once the server is back", "err", err)
+	}
+}
+
+// restore loads the state a previous run kept and answers its names on
+// the gateways whose bridges are here: the containers it adopted keep
+// resolving while the agent has no session yet.
+func (p *netPlane) restore() {
+	b, err := os.ReadFile(filepath.Join(p.a.cfg.DataDir, stateFile))
+	if err != nil {
+		return
+	}
+	var st api.NetworkState
+	if err := json.Unmarshal(b, &st); err != nil {
+		p.a.log.Warn("the kept network state is unreadable; waiting for the server's", "err", err)
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state != nil {
+		return
+	}
+	p.state = &st
+	p.dns.Update(st.Networks)
+	for _, n := range st.Networks {
+		if gw, err := netip.ParseAddr(n.Gateway); err == nil && bridgeHere(n.VNI) {
+			p.listenLocked(gw)
 		}
 	}
-	return false
+	p.a.log.Info("answering names from the kept network state", "revision", st.Revision, "networks", len(st.Networks))
 }
 
 // close stops the resolver; the data plane stays as it is, so that the
