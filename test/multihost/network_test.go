@@ -309,7 +309,7 @@ func proberWindow(t *testing.T, c *Cluster, prober, what string, from, to time.T
 		if err == nil && !strings.Contains(logs, to.Add(time.Second).Format("2006-01-02T15:04:05")) {
 			// The agent's log follows a little behind: wait for a line
 			// after the window.
-			err = fmt.Errorf("no line after %s yet", to.Format(time.RFC3339))
+			err = fmt.Errorf("no line after %s yet; last lines:\n%s", to.Format(time.RFC3339), tail(logs, 5))
 		}
 		return err
 	})
