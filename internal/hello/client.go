@@ -72,6 +72,12 @@ func get(ctx context.Context, client *http.Client, url string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if host := req.URL.Hostname(); net.ParseIP(host) == nil {
+		// Resolve first, so that a failure says which step failed.
+		if _, err := net.DefaultResolver.LookupHost(ctx, host); err != nil {
+			return "", fmt.Errorf("lookup %s: %w", host, err)
+		}
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return "", err
