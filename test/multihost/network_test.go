@@ -305,28 +305,25 @@ func proberWindow(t *testing.T, c *Cluster, prober, what string, from, to time.T
 	var logs string
 	Eventually(t, 60*time.Second, prober+"'s logs, once its agent is back", func() error {
 		var err error
-		logs, err = c.Try("service", "logs", prober)
-		if err == nil && !strings.Contains(logs, to.Add(time.Second).Format("2006-01-02T15:04:05")) {
-			// The agent's log follows a little behind: wait for a line
-			// after the window.
-			err = fmt.Errorf("no line after %s yet; last lines:\n%s", to.Format(time.RFC3339), tail(logs, 5))
+		if logs, err = c.Try("service", "logs", prober); err != nil {
+			return err
 		}
-		return err
+		// The agent's log follows a little behind: wait for a line
+		// after the window.
+		for _, line := range strings.Split(logs, "\n") {
+			if at, ok := proberTime(line); ok && at.After(to) {
+				return nil
+			}
+		}
+		return fmt.Errorf("no line after %s yet; last lines:\n%s", to.Format(time.RFC3339Nano), tail(logs, 5))
 	})
 	oks, fails := 0, 0
 	for _, line := range strings.Split(logs, "\n") {
-		if _, rest, ok := strings.Cut(line, " | "); ok {
-			line = rest // "prober-1 | ok ..."
-		}
-		f := strings.Fields(line)
-		if len(f) < 2 {
+		at, ok := proberTime(line)
+		if !ok || at.Before(from) || at.After(to) {
 			continue
 		}
-		at, err := time.Parse(time.RFC3339Nano, f[1])
-		if err != nil || at.Before(from) || at.After(to) {
-			continue
-		}
-		switch f[0] {
+		switch strings.Fields(line[strings.Index(line, "| ")+2:])[0] {
 		case "ok":
 			oks++
 		case "fail":
@@ -342,6 +339,17 @@ func proberWindow(t *testing.T, c *Cluster, prober, what string, from, to time.T
 	if strict && oks < 10 {
 		t.Errorf("%s, %s: only %d fetches:\n%s", prober, what, oks, tail(logs, 30))
 	}
+}
+
+// proberTime is the time of a prober's line ("prober-1 | ok <time> ...").
+func proberTime(line string) (time.Time, bool) {
+	_, rest, ok := strings.Cut(line, "| ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 2 {
+		return time.Time{}, false
+	}
+	at, err := time.Parse(time.RFC3339Nano, f[1])
+	return at, err == nil
 }
 
 func mapValues(m map[string]string) []string {
