@@ -104,6 +104,13 @@ func (a *assigner) listAndWatch(ctx context.Context) error {
 	}
 	a.g.mu.Unlock()
 	for _, id := range gone {
+		// A node made after the list's revision (an agent that joined
+		// and connected meanwhile) is not gone: the watch from that
+		// revision brings it. Only one the store no longer has is.
+		var n api.Node
+		if err := a.g.store.Get(ctx, store.KindNodes, id, &n); err == nil && n.State != api.NodeTerminated {
+			continue
+		}
 		a.g.forgetNode(id)
 	}
 
