@@ -18,7 +18,12 @@ func overlayCluster(t *testing.T) *Cluster {
 	if buildErr != nil {
 		t.Fatalf("build: %v", buildErr)
 	}
-	c := StartClusterWith(t, build, Overlay(Options{Agents: 3}))
+	// Shorter graces than the harness's, so that the node killed below is
+	// replaced in about 13 s rather than 45 (the agents' reconnect after a
+	// server restart, at most 7.5 s of backoff, stays within them).
+	c := StartClusterWith(t, build, Overlay(Options{Agents: 3, ServerArgs: func(*Cluster) []string {
+		return []string{"--heartbeat-grace", "8s", "--node-loss-grace", "5s"}
+	}}))
 	c.Wharf("service", "create", "--detach", "--name", "db", "--", "/wharf", "hello", "--addr", ":8080")
 	c.Wharf("service", "create", "--detach", "--name", "web", "--replicas", "3", "--", "/wharf", "hello", "--addr", ":8080")
 	c.WaitRunning("db", 1, 60*time.Second)
