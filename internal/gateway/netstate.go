@@ -135,8 +135,20 @@ func (n *netState) flush(rev int64) {
 	n.mu.Lock()
 	orgs := slices.Sorted(maps.Keys(n.dirty))
 	clear(n.dirty)
+	// Only organizations with a node that runs the overlay get a
+	// document: the others' is built, on demand, when one says hello.
+	overlay := map[string]bool{}
+	for _, nd := range n.nodes {
+		if nd.address != "" {
+			overlay[nd.org] = true
+		}
+	}
 	built := make(map[string]*netDocRef, len(orgs))
 	for _, org := range orgs {
+		if !overlay[org] {
+			delete(n.docs, org) // stale now; built again when needed
+			continue
+		}
 		doc := n.build(org, rev)
 		body, err := json.Marshal(doc)
 		if err != nil {
