@@ -55,7 +55,7 @@ func newNetPlane(a *Agent) *netPlane {
 // bridges and VXLAN devices, the relay's devices and the exec driver's
 // veths): not an address of the node.
 func overlayDevice(name string) bool {
-	for _, prefix := range []string{"whbr", "whvx", "whv", "whrelay", "whprobe"} {
+	for _, prefix := range []string{"whbr", "whv", "whrelay", "whprobe"} { // whv: the veths, and whvx
 		if strings.HasPrefix(name, prefix) {
 			return true
 		}
@@ -105,11 +105,7 @@ func (p *netPlane) setUnderlay(local net.Addr) {
 // startRelayLocked (re)makes the relay for the underlay address ip; p.mu
 // is held. Without it the node still talks to every peer it reaches.
 func (p *netPlane) startRelayLocked(ip netip.Addr) {
-	if p.relay != nil {
-		close(p.stopRelay)
-		_ = p.relay.Close()
-		p.relay = nil
-	}
+	p.stopRelayLocked()
 	r, err := relay.New(relay.Config{Underlay: ip, Log: p.a.log.With("part", "relay")})
 	if err != nil {
 		p.a.log.Error("the overlay relay cannot run on this node: peers it cannot reach directly stay unreachable", "err", err)
@@ -157,6 +153,17 @@ func (p *netPlane) report(ctx context.Context) {
 	if err := s.call(ctx, "/agent/v1/overlay", rep, nil, 10*time.Second); err != nil {
 		p.a.log.Debug("overlay report not sent", "err", err)
 	}
+}
+
+// stopRelayLocked closes the relay and ends the goroutine that follows
+// it, if there is one; p.mu is held.
+func (p *netPlane) stopRelayLocked() {
+	if p.relay == nil {
+		return
+	}
+	close(p.stopRelay)
+	_ = p.relay.Close()
+	p.relay = nil
 }
 
 // serveRelay holds the relay's stream through the session s until ctx
@@ -348,11 +355,7 @@ func (p *netPlane) close() {
 	p.dns.Close()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.relay != nil {
-		close(p.stopRelay)
-		_ = p.relay.Close()
-		p.relay = nil
-	}
+	p.stopRelayLocked()
 	if p.mgr != nil {
 		p.mgr.Close()
 	}

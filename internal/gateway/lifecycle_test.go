@@ -159,6 +159,13 @@ func mustSign(t *testing.T, ca *pki.CA, csr []byte, nodeID string) []byte {
 // and error code of the answer.
 func helloAs(t *testing.T, e *env, cert tls.Certificate) (int, string, error) {
 	t.Helper()
+	return postAs(t, e, cert, "/agent/v1/hello", `{"hostname":"x"}`)
+}
+
+// postAs opens a session with cert and POSTs body (JSON) to one of the
+// gateway's agent routes: the answer's status and error code.
+func postAs(t *testing.T, e *env, cert tls.Certificate, path, body string) (int, string, error) {
+	t.Helper()
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(e.ca.CertPEM())
 	conn, err := tls.Dial("tcp", e.gw.Load().Addr(), &tls.Config{
@@ -178,7 +185,7 @@ func helloAs(t *testing.T, e *env, cert tls.Certificate) (int, string, error) {
 	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		DialContext: func(context.Context, string, string) (net.Conn, error) { return mux.Open() },
 	}}
-	resp, err := hc.Post("http://gateway/agent/v1/hello", "application/json", strings.NewReader(`{"hostname":"x"}`))
+	resp, err := hc.Post("http://gateway"+path, "application/json", strings.NewReader(body))
 	if err != nil {
 		return 0, "", err
 	}

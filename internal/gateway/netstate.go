@@ -149,15 +149,9 @@ func (n *netState) flush(rev int64) {
 			delete(n.docs, org) // stale now; built again when needed
 			continue
 		}
-		doc := n.build(org, rev)
-		body, err := json.Marshal(doc)
-		if err != nil {
-			n.g.log.Error("encode network state", "org", org, "err", err)
-			continue
+		if ref := n.encode(org, rev); ref != nil {
+			built[org] = ref
 		}
-		ref := &netDocRef{rev: rev, body: body}
-		n.docs[org] = ref
-		built[org] = ref
 	}
 	targets := map[string]*netDocRef{}
 	for id, nd := range n.nodes {
@@ -184,19 +178,28 @@ func (n *netState) pushNode(id string, rev int64) {
 	}
 	ref := n.docs[nd.org]
 	if ref == nil {
-		doc := n.build(nd.org, rev)
-		body, err := json.Marshal(doc)
-		if err != nil {
-			n.mu.Unlock()
-			return
-		}
-		ref = &netDocRef{rev: rev, body: body}
-		n.docs[nd.org] = ref
+		ref = n.encode(nd.org, rev)
 	}
 	n.mu.Unlock()
+	if ref == nil {
+		return
+	}
 	if s := n.g.session(id); s != nil {
 		s.offerNetwork(ref.rev, ref.body)
 	}
+}
+
+// encode builds and encodes org's document at rev and keeps it; nil when
+// it does not encode. n.mu is held.
+func (n *netState) encode(org string, rev int64) *netDocRef {
+	body, err := json.Marshal(n.build(org, rev))
+	if err != nil {
+		n.g.log.Error("encode network state", "org", org, "err", err)
+		return nil
+	}
+	ref := &netDocRef{rev: rev, body: body}
+	n.docs[org] = ref
+	return ref
 }
 
 // build is org's document; n.mu is held.
