@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -65,6 +66,18 @@ func TestUpOverlayServicesTalkByName(t *testing.T) {
 			return nil
 		})
 	}
+	t.Cleanup(func() {
+		// As TestUpRunsAServiceAndNoticesADeadAgent: end the workloads
+		// here, so that none still writes its run's directory while the
+		// test's temporary directory is removed.
+		for _, svc := range []string{"db", "web"} {
+			for _, c := range e.list("service", "ps", svc) {
+				if c.Status.PID > 0 {
+					_ = syscall.Kill(-c.Status.PID, syscall.SIGKILL)
+				}
+			}
+		}
+	})
 	for _, web := range []string{"web-1", "web-2"} {
 		eventually(t, 20*time.Second, web+" fetches db by name", func() error {
 			out, err := e.try("container", "exec", web, "--", wharfBin, "hello", "--get", "http://db:8080/")
