@@ -25,7 +25,7 @@ func TestUpOverlayServicesTalkByName(t *testing.T) {
 	}
 	e := newEnv(t)
 	data := filepath.Join(e.dir, "up")
-	e.start("up", "up", "--overlay", "--nodes", "2", "--data-dir", data,
+	up := e.start("up", "up", "--overlay", "--nodes", "2", "--data-dir", data,
 		"--port", fmt.Sprint(freePort(t)), "--agent-port", fmt.Sprint(freePort(t)))
 	waitUp(t, data)
 
@@ -39,12 +39,34 @@ func TestUpOverlayServicesTalkByName(t *testing.T) {
 		t.Fatalf("network ls: %v %+v", err, nets)
 	}
 	t.Cleanup(func() {
-		// The overlay leaves its devices for containers to keep talking;
-		// the test's go with it.
+		// The cluster goes first (agents that still ran would make the
+		// devices again), then any workload left, then the devices the
+		// overlay leaves for containers to keep talking.
+		var pids []int
+		for _, svc := range []string{"db", "web"} {
+			for _, c := range e.list("service", "ps", svc) {
+				pids = append(pids, c.Status.PID)
+			}
+		}
+		_ = up.Process.Signal(syscall.SIGTERM)
+		exited := make(chan struct{})
+		go func() { _ = up.Wait(); close(exited) }()
+		select {
+		case <-exited:
+		case <-time.After(20 * time.Second):
+			_ = up.Process.Kill()
+			<-exited
+		}
+		for _, pid := range pids {
+			if pid > 0 {
+				_ = syscall.Kill(-pid, syscall.SIGKILL)
+			}
+		}
 		for _, n := range nets {
 			br := fmt.Sprintf("whbr%d", n.VNI)
-			_ = exec.Command("iptables", "-w", "-D", "FORWARD", "-i", br, "-o", br, "-j", "ACCEPT").Run()
-			for _, dev := range []string{fmt.Sprintf("whvx%d", n.VNI), fmt.Sprintf("whbr%d", n.VNI)} {
+			for exec.Command("iptables", "-w", "-D", "FORWARD", "-i", br, "-o", br, "-j", "ACCEPT").Run() == nil {
+			}
+			for _, dev := range []string{fmt.Sprintf("whvx%d", n.VNI), br} {
 				_ = exec.Command("ip", "link", "del", dev).Run()
 			}
 		}
@@ -66,18 +88,6 @@ func TestUpOverlayServicesTalkByName(t *testing.T) {
 			return nil
 		})
 	}
-	t.Cleanup(func() {
-		// As TestUpRunsAServiceAndNoticesADeadAgent: end the workloads
-		// here, so that none still writes its run's directory while the
-		// test's temporary directory is removed.
-		for _, svc := range []string{"db", "web"} {
-			for _, c := range e.list("service", "ps", svc) {
-				if c.Status.PID > 0 {
-					_ = syscall.Kill(-c.Status.PID, syscall.SIGKILL)
-				}
-			}
-		}
-	})
 	for _, web := range []string{"web-1", "web-2"} {
 		eventually(t, 20*time.Second, web+" fetches db by name", func() error {
 			out, err := e.try("container", "exec", web, "--", wharfBin, "hello", "--get", "http://db:8080/")
