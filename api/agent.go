@@ -61,9 +61,12 @@ type AgentHello struct {
 	// OverlayAddress is the underlay address of the node's VXLAN devices;
 	// empty when the agent runs no overlay (see Node.OverlayAddress).
 	OverlayAddress string `json:"overlay_address,omitempty"`
-	OS             string `json:"os"`
-	Kernel         string `json:"kernel,omitempty"`
-	DiskBytes      int64  `json:"disk_bytes,omitempty"`
+	// Address is where routers and other nodes reach this node's
+	// published ports (see Node.Address).
+	Address   string `json:"address,omitempty"`
+	OS        string `json:"os"`
+	Kernel    string `json:"kernel,omitempty"`
+	DiskBytes int64  `json:"disk_bytes,omitempty"`
 	// EngineVersion is the Docker Engine's version, when one answers.
 	EngineVersion string `json:"engine_version,omitempty"`
 	// Time is the agent's clock when it sent the hello (clock offset).

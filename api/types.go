@@ -55,6 +55,10 @@ type Node struct {
 	// (the agent's --overlay-address, else the local address of its
 	// session); empty when the node runs no overlay.
 	OverlayAddress string `json:"overlay_address,omitempty"`
+	// Address is where routers and other nodes reach this node's
+	// published ports: the agent's --advertise-address, else the local
+	// address of its connection to the server.
+	Address string `json:"address,omitempty"`
 	// OverlayRelayed are the nodes (IDs) whose VXLAN port this node does
 	// not reach, so that traffic between them is relayed (its agent says).
 	OverlayRelayed []string `json:"overlay_relayed,omitempty"`
@@ -144,6 +148,18 @@ type ServiceSpec struct {
 	Entrypoint []string `json:"entrypoint,omitempty"`
 	// Ports to publish on the node. HostPort 0 picks a free port.
 	Ports []PortSpec `json:"ports,omitempty"`
+	// NetworkMode is Docker's: bridge (the default, ""), host or none.
+	// The overlay networks are Networks, beside it (bridge only).
+	NetworkMode string `json:"network_mode,omitempty"`
+	// Expose lists container ports that are not published (compose's
+	// expose, Dockerfile's EXPOSE); PublishAll publishes them, and the
+	// image's, on free host ports (docker's -P).
+	Expose     []PortSpec `json:"expose,omitempty"`
+	PublishAll bool       `json:"publish_all,omitempty"`
+	// Routes are the ways in through the routers (see route.go), with
+	// RouteOptions for all of them.
+	Routes       []Route      `json:"routes,omitempty"`
+	RouteOptions RouteOptions `json:"route_options,omitzero"`
 	// Resources limits each container.
 	Resources Resources `json:"resources,omitzero"`
 	// Driver, when set, names the driver that must run the service
@@ -220,11 +236,23 @@ type VolumeMount struct {
 	ReadOnly bool   `json:"read_only,omitempty"`
 }
 
+// Port publishing modes (compose's long syntax).
+const (
+	PortModeHost    = "host"    // on the node that runs the container (default)
+	PortModeIngress = "ingress" // on every router node, balanced across the service
+)
+
 // PortSpec publishes a container port on the node.
 type PortSpec struct {
 	ContainerPort int    `json:"container_port"`
 	HostPort      int    `json:"host_port,omitempty"` // 0: a free port
 	Protocol      string `json:"protocol,omitempty"`  // tcp (default) or udp
+	// HostIP is the node address to publish on ("": all of them).
+	HostIP string `json:"host_ip,omitempty"`
+	// Mode is host ("", the default) or ingress: an ingress port is not
+	// published on the container's node but becomes a tcp route of the
+	// service, HostPort on every router node (tcp only).
+	Mode string `json:"mode,omitempty"`
 }
 
 // PortBinding is a published port as the driver made it.
@@ -232,6 +260,7 @@ type PortBinding struct {
 	ContainerPort int    `json:"container_port"`
 	HostPort      int    `json:"host_port"`
 	Protocol      string `json:"protocol"`
+	HostIP        string `json:"host_ip,omitempty"` // "" or 0.0.0.0: every address
 }
 
 // Resources are per-container limits; zero means none.
@@ -359,6 +388,14 @@ type ContainerSpec struct {
 	Ports      []PortSpec        `json:"ports,omitempty"`
 	Resources  Resources         `json:"resources,omitzero"`
 	Driver     string            `json:"driver"`
+	// NetworkMode, Expose and PublishAll are the service's.
+	NetworkMode string     `json:"network_mode,omitempty"`
+	Expose      []PortSpec `json:"expose,omitempty"`
+	PublishAll  bool       `json:"publish_all,omitempty"`
+	// RouteDrainMS, set when the service has routes, is how long the
+	// agent keeps the container running after its desired state leaves
+	// Running, before it stops it: the routers drop it first.
+	RouteDrainMS int `json:"route_drain_ms,omitempty"`
 	// Desired is Running while the slot should run, Stopped when the service
 	// is stopped, Terminated when the slot is to be removed.
 	Desired ContainerState `json:"desired"`

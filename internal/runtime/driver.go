@@ -28,6 +28,12 @@ type Spec struct {
 	Env        map[string]string
 	Ports      []api.PortSpec
 	Resources  api.Resources
+	// NetworkMode is the service's: bridge (""), host or none. Expose
+	// and PublishAll are its unpublished ports and docker's -P. All are
+	// omitted from JSON when empty, as Labels.
+	NetworkMode string         `json:",omitempty"`
+	Expose      []api.PortSpec `json:",omitempty"`
+	PublishAll  bool           `json:",omitempty"`
 	// Mounts are the container's volumes: a named volume's Source is its
 	// full per-slot name ("<service>-<slot>-<source>"), a bind's an absolute
 	// host path. Only the docker driver mounts them.
