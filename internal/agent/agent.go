@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/netip"
 	"os"
 	"sync"
 	"time"
@@ -86,6 +87,10 @@ type Config struct {
 	// OverlayAddress is the node's address for VXLAN traffic; empty takes
 	// the local address of the agent's connection to the server.
 	OverlayAddress string
+	// AdvertiseAddress is where routers and other nodes reach this node's
+	// published ports (api.Node.Address); empty takes the local address
+	// of the agent's connection to the server.
+	AdvertiseAddress string
 }
 
 // Agent is one node's agent. Create it with New, then call Run once.
@@ -110,6 +115,10 @@ type Agent struct {
 	rep   *reporter
 	binds *bindPolicy
 	net   *netPlane // nil without Config.Overlay
+
+	// local is the local address of the latest connection to the
+	// server: the node's address when no AdvertiseAddress is set.
+	local netip.Addr
 }
 
 const (

@@ -386,9 +386,10 @@ func (e *executor) stop(k *ctr) {
 	st := k.status
 	st.State = api.ContainerStopping
 	e.setStatus(k, st)
-	drv, done := k.drv, k.waitDone
+	drv, done, drain := k.drv, k.waitDone, k.spec.Spec.RouteDrainMS
 	e.wg.Go(func() {
 		defer e.opDone(k)
+		e.drainRoutes(drain)
 		err := drv.Stop(e.ctx, k.id, stopTimeout)
 		if err != nil && !errors.Is(err, runtime.ErrNotFound) {
 			if e.ctx.Err() != nil {
@@ -415,11 +416,12 @@ func (e *executor) terminate(k *ctr) {
 		st.State = api.ContainerStopping
 		e.setStatus(k, st)
 	}
-	drv, running, done := k.drv, k.running, k.waitDone
+	drv, running, done, drain := k.drv, k.running, k.waitDone, k.spec.Spec.RouteDrainMS
 	e.wg.Go(func() {
 		defer e.signal()
 		if drv != nil {
 			if running {
+				e.drainRoutes(drain)
 				if err := drv.Stop(e.ctx, k.id, stopTimeout); err != nil && !errors.Is(err, runtime.ErrNotFound) && e.ctx.Err() == nil {
 					e.a.log.Warn("stop before removal", "id", k.id, "err", err)
 				}
@@ -449,6 +451,25 @@ func (e *executor) terminate(k *ctr) {
 		e.a.log.Info("container removed", "id", k.id)
 	})
 }
+
+// drainRoutes holds a routed container's stop for ms milliseconds
+// (api.ContainerSpec.RouteDrainMS): its desired state has left Running,
+// so the routers drop it from their tables meanwhile, and no new request
+// reaches it once it stops. The agent's own end cuts the wait short.
+func (e *executor) drainRoutes(ms int) {
+	if ms <= 0 {
+		return
+	}
+	t := time.NewTimer(time.Duration(min(ms, maxRouteDrainMS)) * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-e.ctx.Done():
+	case <-t.C:
+	}
+}
+
+// maxRouteDrainMS bounds a drain whatever the spec says.
+const maxRouteDrainMS = 60_000
 
 // awaitExit waits for a run's waiter to see the exit.
 func (e *executor) awaitExit(done chan struct{}) {

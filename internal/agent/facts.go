@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"net"
+	"net/netip"
 	"os"
 	goruntime "runtime"
 	"slices"
@@ -43,6 +44,7 @@ func facts(ctx context.Context, a *Agent) api.AgentHello {
 	if a.net != nil {
 		h.OverlayAddress = a.net.address()
 	}
+	h.Address = a.advertiseAddress()
 	for _, d := range a.cfg.Drivers {
 		h.Drivers = append(h.Drivers, d.Name())
 		if ev, ok := d.(engineVersioner); ok && h.EngineVersion == "" {
@@ -144,4 +146,31 @@ func memTotal(path string) int64 {
 		return n
 	}
 	return 0
+}
+
+// noteLocal keeps the local address of a new connection to the server.
+func (a *Agent) noteLocal(local net.Addr) {
+	tcp, ok := local.(*net.TCPAddr)
+	if !ok {
+		return
+	}
+	if ip, ok := netip.AddrFromSlice(tcp.IP); ok {
+		a.mu.Lock()
+		a.local = ip.Unmap()
+		a.mu.Unlock()
+	}
+}
+
+// advertiseAddress is api.Node.Address: the configured one, else the
+// local address of the connection to the server.
+func (a *Agent) advertiseAddress() string {
+	if a.cfg.AdvertiseAddress != "" {
+		return a.cfg.AdvertiseAddress
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.local.IsValid() {
+		return ""
+	}
+	return a.local.String()
 }

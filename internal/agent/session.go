@@ -78,6 +78,7 @@ func (a *Agent) session(ctx context.Context) (bool, error) {
 		_ = conn.Close()
 		return false, err
 	}
+	a.noteLocal(conn.LocalAddr())
 	if a.net != nil {
 		a.net.setUnderlay(conn.LocalAddr())
 	}

@@ -110,6 +110,7 @@ func newAgentCmd() *cobra.Command {
 	f.StringVar(&o.cfg.DockerCertsDir, "docker-certs-dir", agent.DefaultDockerCertsDir, "the Docker Engine's registry certificates directory, where the agent makes the engine trust the server's built-in registry (the cluster CA and the node certificate); \"\" writes nothing")
 	f.BoolVar(&o.cfg.Overlay, "overlay", false, "run the organization's overlay networks on this node: VXLAN devices and bridges, an address per container, a resolver for their names (needs root)")
 	f.StringVar(&o.cfg.OverlayAddress, "overlay-address", "", "this node's address for overlay (VXLAN, UDP 4789) traffic from other nodes (default: the local address of the agent's connection to the server)")
+	f.StringVar(&o.cfg.AdvertiseAddress, "advertise-address", "", "this node's address where routers and other nodes reach its published ports (default: the local address of the agent's connection to the server)")
 	f.BoolVar(&o.cfg.StopContainersOnExit, "stop-containers-on-exit", false, "stop every container when the agent exits (default: they keep running)")
 	f.DurationVar(&o.cfg.HeartbeatInterval, "heartbeat", 0, "heartbeat interval (default 3s)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")

@@ -38,6 +38,12 @@ func validateHello(h api.AgentHello) error {
 			return errdefs.Invalid("overlay_address", "%q is not an IPv4 unicast address", h.OverlayAddress)
 		}
 	}
+	if h.Address != "" {
+		a, err := netip.ParseAddr(h.Address)
+		if err != nil || a.IsUnspecified() || a.IsMulticast() {
+			return errdefs.Invalid("address", "%q is not a unicast IP address", h.Address)
+		}
+	}
 	for field, v := range map[string]string{"os": h.OS, "kernel": h.Kernel, "arch": h.Arch,
 		"agent_version": h.AgentVersion, "engine_version": h.EngineVersion} {
 		if len(v) > maxHelloText || !printable(v) {
