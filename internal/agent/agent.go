@@ -91,6 +91,8 @@ type Config struct {
 	// published ports (api.Node.Address); empty takes the local address
 	// of the agent's connection to the server.
 	AdvertiseAddress string
+	// Router is how the node's router listens when the node is one.
+	Router RouterConfig
 }
 
 // Agent is one node's agent. Create it with New, then call Run once.
@@ -115,6 +117,8 @@ type Agent struct {
 	rep   *reporter
 	binds *bindPolicy
 	net   *netPlane // nil without Config.Overlay
+	// routes runs the router while the node carries api.RouterLabel.
+	routes *routerPlane
 
 	// local is the local address of the latest connection to the
 	// server: the node's address when no AdvertiseAddress is set.
@@ -189,6 +193,7 @@ func New(cfg Config) (*Agent, error) {
 	}
 	a.rep = newReporter(a)
 	a.exec = newExecutor(a)
+	a.routes = &routerPlane{a: a}
 	if cfg.Overlay {
 		a.net = newNetPlane(a)
 	}
@@ -252,6 +257,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	err := a.connectLoop(ctx)
 	stopWork()
 	wg.Wait()
+	// The router serves its last table while the server is away; it ends
+	// with the agent.
+	a.routes.stop()
 	if a.net != nil {
 		a.net.close()
 	}

@@ -139,6 +139,7 @@ func newAgentSession(a *Agent, mux *yamux.Session) *agentSession {
 	if a.net != nil {
 		h.HandleFunc("PUT /agent/v1/network", s.handleNetwork)
 	}
+	h.HandleFunc("PUT /agent/v1/routes", s.handleRoutes)
 	s.srv = &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 30 * time.Second,

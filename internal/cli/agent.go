@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
@@ -56,6 +57,7 @@ type agentFlags struct {
 	dockerHost string
 	logLevel   string
 	priv       privilegeFlags
+	router     agentRouterFlags
 }
 
 func newAgentCmd() *cobra.Command {
@@ -89,6 +91,11 @@ func newAgentCmd() *cobra.Command {
 				return err
 			}
 			o.cfg.Drivers = drivers
+			reg := prometheus.NewRegistry()
+			o.cfg.Router.Registerer = reg
+			if err := serveMetrics(cmd.Context(), o.router.metricsAddr, reg, log); err != nil {
+				return err
+			}
 			a, err := agent.New(o.cfg)
 			if err != nil {
 				return err
@@ -115,6 +122,7 @@ func newAgentCmd() *cobra.Command {
 	f.DurationVar(&o.cfg.HeartbeatInterval, "heartbeat", 0, "heartbeat interval (default 3s)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	addPrivilegeFlags(f, &o.priv)
+	addAgentRouterFlags(f, &o.cfg.Router, &o.router)
 	return cmd
 }
 
@@ -158,6 +166,9 @@ func (o *agentFlags) resolve(cmd *cobra.Command) error {
 	maps.Copy(labels, l)
 	o.cfg.Labels = labels
 	if err := o.priv.resolve(f, file.privilegeFile, &o.cfg, o.dockerHost); err != nil {
+		return err
+	}
+	if err := o.router.resolve(&o.cfg.Router); err != nil {
 		return err
 	}
 	if o.cfg.ServerURL == "" {
