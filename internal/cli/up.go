@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -28,6 +29,9 @@ type upOptions struct {
 	// overlay gives the agents --overlay: one network for the cluster's
 	// containers, on a bridge they share (needs root).
 	overlay bool
+	// routerPort and routerTLSPort are where node-1's router listens, on
+	// 127.0.0.1; 0 runs no router.
+	routerPort, routerTLSPort int
 	// background is set on the process that --detach starts.
 	background bool
 }
@@ -58,6 +62,8 @@ everything; running it again resumes the same cluster from --data-dir.`,
 	f.IntVar(&o.port, "port", 7443, "API port on 127.0.0.1")
 	f.IntVar(&o.agentPort, "agent-port", 7444, "agent gateway port on 127.0.0.1")
 	f.BoolVar(&o.overlay, "overlay", false, "give the containers the overlay network: an address each on one bridge the nodes share, and their names in DNS (needs root; the exec driver's workloads then listen in network namespaces of their own, reached at their addresses)")
+	f.IntVar(&o.routerPort, "router-port", 8080, "node-1 runs the router: its HTTP port on 127.0.0.1 (0: no router)")
+	f.IntVar(&o.routerTLSPort, "router-tls-port", 8443, "the router's HTTPS port on 127.0.0.1")
 	f.BoolVarP(&o.detach, "detach", "d", false, "run in the background; return once the cluster is up (stop it with 'wharf down')")
 	f.BoolVar(&o.background, "background", false, "")
 	_ = f.MarkHidden("background") // set by --detach for the process it starts
@@ -199,6 +205,11 @@ func startAgents(ctx context.Context, sup *supervisor, c *client.Client, apiURL 
 		if o.overlay {
 			args = append(args, "--overlay")
 		}
+		if i == 1 && o.routerPort > 0 {
+			args = append(args, "--label", api.RouterLabel+"=true",
+				"--router-http-addr", net.JoinHostPort("127.0.0.1", strconv.Itoa(o.routerPort)),
+				"--router-https-addr", net.JoinHostPort("127.0.0.1", strconv.Itoa(o.routerTLSPort)))
+		}
 		if token != "" && slices.Contains(fresh, name) {
 			tf := filepath.Join(o.dataDir, name+".join-token")
 			if err := os.WriteFile(tf, []byte(token+"\n"), 0o600); err != nil {
@@ -280,14 +291,15 @@ func printUpSummary(out io.Writer, apiURL string, cfg Config, cfgPath string, o 
   CA:        %s
   config:    %s (the next wharf command uses it)
   logs:      %s/*.log
-
+%s
 Try:
   wharf node ls
-  wharf service create --name web --replicas 6 -- %s hello
+  wharf service create --name web --replicas 6 --route web.localhost -- %s hello
   wharf service ps web
+  curl -H 'Host: web.localhost' http://127.0.0.1:%d/
   wharf events -f
 
-`, o.nodes, apiURL, cfg.Token, cfg.CACert, cfgPath, o.dataDir, selfPath())
+`, o.nodes, apiURL, cfg.Token, cfg.CACert, cfgPath, o.dataDir, routerLine(o), selfPath(), o.routerPort)
 	if !o.background {
 		fmt.Fprintln(out, "Press Ctrl-C to stop the cluster; run `wharf up` again to resume it.")
 	}
@@ -351,4 +363,12 @@ func upExecUser() []string {
 		return []string{"--exec-as-root"}
 	}
 	return nil
+}
+
+// routerLine is the summary's line about the router, "" without one.
+func routerLine(o upOptions) string {
+	if o.routerPort <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("  router:    http://127.0.0.1:%d and https://127.0.0.1:%d on node-1 (services' --route)\n", o.routerPort, o.routerTLSPort)
 }

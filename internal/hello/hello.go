@@ -23,6 +23,13 @@ type Reply struct {
 	Node      string `json:"node"`
 	Hostname  string `json:"hostname"`
 	Requests  int64  `json:"requests"`
+	// Remote is the address the request came from; ForwardedFor and
+	// Forwarded are the request's headers of those names (a router in
+	// front says there who the client is).
+	Remote       string `json:"remote"`
+	ForwardedFor string `json:"forwarded_for,omitempty"`
+	Forwarded    string `json:"forwarded,omitempty"`
+	Proto        string `json:"proto"` // HTTP/1.1, HTTP/2.0
 }
 
 // Handler answers every request with a Reply.
@@ -38,6 +45,8 @@ func Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rep := base
 		rep.Requests = count.Add(1)
+		rep.Remote, rep.Proto = r.RemoteAddr, r.Proto
+		rep.ForwardedFor, rep.Forwarded = r.Header.Get("X-Forwarded-For"), r.Header.Get("Forwarded")
 		if r.URL.Query().Get("format") == "json" || r.Header.Get("Accept") == "application/json" {
 			w.Header().Set("Content-Type", "application/json")
 			_ = json.NewEncoder(w).Encode(rep)
