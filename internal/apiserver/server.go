@@ -225,6 +225,8 @@ func (s *Server) routes() {
 		{"GET", "/v1/networks/{id}", "network", authed, s.getNetwork},
 		{"DELETE", "/v1/networks/{id}", "network", authed, s.deleteNetwork},
 
+		{"GET", "/v1/routes", "route", authed, s.routerStatus},
+
 		{"GET", "/v1/registry/logins", "registry", authed, s.listRegistryLogins},
 		{"PUT", "/v1/registry/logins/{id}", "registry", authed, s.registryLogin},
 		{"DELETE", "/v1/registry/logins/{id}", "registry", authed, s.registryLogout},

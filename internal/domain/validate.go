@@ -107,6 +107,9 @@ func validateSpec(spec *api.ServiceSpec) error {
 	if err := ValidateSecretRefs(spec.Secrets); err != nil {
 		return err
 	}
+	if err := validateRoutes(spec); err != nil {
+		return err
+	}
 	if err := validateRollout(spec); err != nil {
 		return err
 	}
