@@ -1,14 +1,18 @@
 package cli
 
 import (
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/server"
 )
 
@@ -18,6 +22,7 @@ func newServerCmd(g *globals) *cobra.Command {
 		endpoints    string
 		logLevel     string
 		passwordFile string
+		acmeCAFile   string
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -32,6 +37,9 @@ func newServerCmd(g *globals) *cobra.Command {
 				return err
 			}
 			cfg.Etcd.Password = pw
+			if err := resolveACME(&cfg.ACME, acmeCAFile); err != nil {
+				return err
+			}
 			log, err := newLogger(logLevel)
 			if err != nil {
 				return err
@@ -70,6 +78,9 @@ func newServerCmd(g *globals) *cobra.Command {
 	f.DurationVar(&cfg.RegistryGCQuiet, "registry-gc-quiet", time.Minute, "'wharf image gc' refuses to run within this long of the registry's last write (a push in progress has layers no manifest references yet)")
 	f.DurationVar(&cfg.RegistryGCInterval, "registry-gc-interval", 0, "collect the built-in registry's unreferenced layers this often (e.g. 24h); 0: only with 'wharf image gc'")
 	f.DurationVar(&cfg.NodeLossGrace, "node-loss-grace", 30*time.Second, "a node Unreachable this long has its containers placed elsewhere")
+	f.StringVar(&cfg.ACME.Directory, "acme-directory", "", "ACME directory URL where router nodes get certificates for https routes that name none, e.g. https://acme-v02.api.letsencrypt.org/directory (default: none; such routes are not served)")
+	f.StringVar(&cfg.ACME.Email, "acme-email", "", "contact address for the ACME account")
+	f.StringVar(&acmeCAFile, "acme-ca-file", "", "PEM roots the ACME server's own HTTPS certificate chains to (a private or test ACME server)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.AddCommand(newServerUnlockCmd(g))
 	return cmd
@@ -108,4 +119,29 @@ func defaultDataDir(name string) string {
 		base = home + "/.local/share"
 	}
 	return base + "/wharf/" + name
+}
+
+// resolveACME checks the ACME flags and reads --acme-ca-file into c.
+func resolveACME(c *api.ACMEConfig, caFile string) error {
+	if c.Directory == "" {
+		if c.Email != "" || caFile != "" {
+			return errors.New("--acme-email and --acme-ca-file need --acme-directory")
+		}
+		return nil
+	}
+	u, err := url.Parse(c.Directory)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("--acme-directory %q: want the https:// URL of an ACME directory", c.Directory)
+	}
+	if caFile != "" {
+		b, err := os.ReadFile(caFile)
+		if err != nil {
+			return fmt.Errorf("--acme-ca-file: %w", err)
+		}
+		if !x509.NewCertPool().AppendCertsFromPEM(b) {
+			return fmt.Errorf("--acme-ca-file %s: no PEM certificate in it", caFile)
+		}
+		c.CA = string(b)
+	}
+	return nil
 }

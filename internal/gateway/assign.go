@@ -94,6 +94,7 @@ func (a *assigner) listAndWatch(ctx context.Context) error {
 		seen[n.ID] = true
 		a.nodeChanged(&n)
 		a.g.net.node(n.ID, &n)
+		a.g.routes.node(n.ID, &n)
 	}
 	a.g.mu.Lock()
 	var gone []string
@@ -165,12 +166,14 @@ func (a *assigner) apply(b store.WatchBatch) bool {
 			if ch.Deleted {
 				a.g.forgetNode(ch.ID)
 				changed = a.g.net.node(ch.ID, nil) || changed
+				changed = a.g.routes.node(ch.ID, nil) || changed
 				continue
 			}
 			var n api.Node
 			if err := ch.Decode(&n); err == nil {
 				a.nodeChanged(&n)
 				changed = a.g.net.node(n.ID, &n) || changed
+				changed = a.g.routes.node(n.ID, &n) || changed
 			}
 		case store.KindContainers:
 			if a.containerChanged(ch) {
@@ -194,6 +197,7 @@ func (a *assigner) containerChanged(ch store.Change) bool {
 	}
 	if ch.Deleted {
 		netChanged := a.g.net.container(ch.ID, nil)
+		netChanged = a.g.routes.container(nil, old) || netChanged
 		if old == nil {
 			return netChanged
 		}
@@ -208,6 +212,7 @@ func (a *assigner) containerChanged(ch store.Change) bool {
 		return false
 	}
 	netChanged := a.g.net.container(ch.ID, c)
+	netChanged = a.g.routes.container(c, old) || netChanged
 	if old != nil && oldNode != c.Spec.Node {
 		delete(a.byNode[oldNode], ch.ID)
 		delete(a.where, ch.ID)
@@ -264,6 +269,22 @@ func (a *assigner) flush() {
 		a.pushNode(n)
 	}
 	a.g.net.flush(rev)
+	a.g.routes.flush(rev)
+}
+
+// containersOf are the mirrored containers of the services in ids.
+func (a *assigner) containersOf(ids map[string]bool) []*api.Container {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []*api.Container
+	for _, set := range a.byNode {
+		for _, c := range set {
+			if ids[c.Spec.Service] {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
 }
 
 // pushNode offers node's current set to its session, if it has one and the

@@ -57,6 +57,9 @@ type Config struct {
 	// pull credential there (ok false: none), for the RegistryAuths of
 	// the node's assignments. nil: the server runs no built-in registry.
 	BuiltinRegistryAuth func(ctx context.Context, node records.Node) (host string, auth api.RegistryAuth, ok bool)
+	// ACME, when set, is where router nodes get certificates for https
+	// routes that name none (its Hosts are filled per organization).
+	ACME *api.ACMEConfig
 }
 
 // DefaultAddr is the listen address used when Config.Addr is empty.
@@ -79,6 +82,7 @@ type Gateway struct {
 
 	assign *assigner
 	net    *netState
+	routes *routeState
 	// relay is the hub of relayed overlay frames (relay.go), made on
 	// first use.
 	relay     *relayHub
@@ -131,6 +135,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g.assign = newAssigner(g)
 	g.net = newNetState(g)
+	g.routes = newRouteState(g)
 	return g, nil
 }
 
@@ -178,6 +183,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	defer cancel()
 	g.wg.Go(func() { g.monitor(ctx) })
 	g.wg.Go(func() { g.assign.run(ctx) })
+	g.wg.Go(func() { g.routes.run(ctx) })
 	g.wg.Go(func() {
 		<-ctx.Done()
 		_ = ln.Close()

@@ -42,11 +42,10 @@ type session struct {
 
 	mu   sync.Mutex
 	next *api.Assignments // latest assignments not yet sent
-	// nextNet is the latest network state not yet sent (encoded), netRev
-	// its revision; noNet is set once the agent said it runs no overlay.
-	nextNet []byte
-	netRev  int64
-	noNet   bool
+	// network and routes are the overlay's network state and the
+	// router's route table, each sent latest-wins.
+	network latestDoc
+	routes  latestDoc
 	kick    chan struct{}
 	// serials are the certificate serials this session has held: the one it
 	// was admitted with and those renewed over it. A stored CertSerial
@@ -130,6 +129,8 @@ func newSession(g *Gateway, node, serial string, mux *yamux.Session) *session {
 		log:     g.log.With("node", node),
 		kick:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
+		network: latestDoc{path: "/agent/v1/network", what: "network state"},
+		routes:  latestDoc{path: "/agent/v1/routes", what: "route table"},
 		serials: map[string]bool{serial: true},
 	}
 	s.client = tunnel.HTTPClient(mux, 8)
@@ -219,7 +220,8 @@ func (s *session) pushLoop() {
 			return
 		case <-s.kick:
 		}
-		s.pushNetwork()
+		s.pushDoc(&s.network)
+		s.pushDoc(&s.routes)
 		s.mu.Lock()
 		a := s.next
 		s.next = nil
@@ -306,6 +308,8 @@ func (s *session) handleHello(w http.ResponseWriter, r *http.Request) {
 	s.g.assign.pushNode(s.node)
 	s.g.net.node(node.ID, node)
 	s.g.net.pushNode(node.ID, node.Revision)
+	s.g.routes.node(node.ID, node)
+	s.g.routes.pushNode(node.ID)
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(node)
 }
@@ -346,13 +350,31 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 }
 
 // offerNetwork sets the latest network state to send (see netstate.go).
-func (s *session) offerNetwork(rev int64, body []byte) {
+func (s *session) offerNetwork(rev int64, body []byte) { s.offerDoc(&s.network, rev, body) }
+
+// offerRoutes sets the latest route table to send (see routestate.go).
+func (s *session) offerRoutes(rev int64, body []byte) { s.offerDoc(&s.routes, rev, body) }
+
+// latestDoc is a document the gateway keeps one agent up to date with,
+// latest wins: the overlay's network state, the router's route table.
+type latestDoc struct {
+	path string // the agent's PUT route
+	what string // for logs
+	next []byte // encoded, not yet sent
+	rev  int64
+	// off is set once the agent answered 404: it does not take this
+	// document (an agent without an overlay, or of an earlier version).
+	off bool
+}
+
+// offerDoc sets d's latest body and kicks the push loop.
+func (s *session) offerDoc(d *latestDoc, rev int64, body []byte) {
 	s.mu.Lock()
-	if s.noNet {
+	if d.off {
 		s.mu.Unlock()
 		return
 	}
-	s.nextNet, s.netRev = body, rev
+	d.next, d.rev = body, rev
 	s.mu.Unlock()
 	select {
 	case s.kick <- struct{}{}:
@@ -360,29 +382,28 @@ func (s *session) offerNetwork(rev int64, body []byte) {
 	}
 }
 
-// pushNetwork sends the offered network state, if any. A failed send is
-// offered again unless a newer state replaced it; the assignments' retry
-// kicks the loop.
-func (s *session) pushNetwork() {
+// pushDoc sends d's offered body, if any. A failed send is offered again
+// unless a newer one replaced it, and the loop kicked a second later.
+func (s *session) pushDoc(d *latestDoc) {
 	s.mu.Lock()
-	body, rev := s.nextNet, s.netRev
-	s.nextNet = nil
+	body, rev := d.next, d.rev
+	d.next = nil
 	s.mu.Unlock()
 	if body == nil {
 		return
 	}
-	err := s.put("/agent/v1/network", body)
+	err := s.put(d.path, body)
 	switch {
 	case errdefs.IsNotFound(err):
-		s.log.Info("agent runs no overlay network: not sending it network state")
+		s.log.Info("agent does not take this document: not sending it any more", "document", d.what)
 		s.mu.Lock()
-		s.noNet = true
+		d.off = true
 		s.mu.Unlock()
 	case err != nil:
-		s.log.Warn("push network state failed; will retry", "revision", rev, "err", err)
+		s.log.Warn("push failed; will retry", "document", d.what, "revision", rev, "err", err)
 		s.mu.Lock()
-		if s.nextNet == nil {
-			s.nextNet, s.netRev = body, rev
+		if d.next == nil {
+			d.next, d.rev = body, rev
 		}
 		s.mu.Unlock()
 		go func() {
@@ -396,6 +417,6 @@ func (s *session) pushNetwork() {
 			}
 		}()
 	default:
-		s.log.Debug("network state pushed", "revision", rev)
+		s.log.Debug("pushed", "document", d.what, "revision", rev)
 	}
 }

@@ -49,6 +49,9 @@ type Config struct {
 	TLSKey         string
 	Insecure       bool // plain HTTP for the API; only allowed on a loopback address
 	HeartbeatGrace time.Duration
+	// ACME is where router nodes get certificates for https routes that
+	// name none; an empty Directory turns it off.
+	ACME api.ACMEConfig
 	// NodeLossGrace is how long a node stays Unreachable before its
 	// containers are placed elsewhere (default 30s).
 	NodeLossGrace time.Duration
@@ -208,6 +211,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Sealer:              sealer,
 		RegistryHost:        regHost,
 		BuiltinRegistryAuth: builtinRegistryAuth(regHost, &dom, log.With("component", "registry")),
+		ACME:                acmeConfig(cfg.ACME),
 	})
 	if err != nil {
 		return err
@@ -419,4 +423,12 @@ func resolverRoots(ca *pki.CA) *x509.CertPool {
 	}
 	pool.AddCert(ca.Cert)
 	return pool
+}
+
+// acmeConfig is c for the gateway: nil when no directory is set.
+func acmeConfig(c api.ACMEConfig) *api.ACMEConfig {
+	if c.Directory == "" {
+		return nil
+	}
+	return &c
 }
