@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -519,7 +520,8 @@ func (e *executor) toSpec(c api.Container) runtime.Spec {
 	}
 	spec := runtime.Spec{ID: c.ID, Name: name, Service: c.Spec.Service, Slot: c.Spec.Slot, Node: e.a.NodeID(),
 		Image: c.Spec.Image, Command: c.Spec.Command, Entrypoint: c.Spec.Entrypoint, Env: c.Spec.Env,
-		Ports: c.Spec.Ports, Resources: c.Spec.Resources, Mounts: c.Spec.Volumes, Labels: c.Spec.Labels}
+		Ports: c.Spec.Ports, Resources: c.Spec.Resources, Mounts: c.Spec.Volumes, Labels: c.Spec.Labels,
+		NetworkMode: c.Spec.NetworkMode, Expose: c.Spec.Expose, PublishAll: c.Spec.PublishAll}
 	if e.asg != nil && len(c.Spec.Secrets) > 0 {
 		spec.Secrets = e.asg.Secrets[c.ID]
 		spec.SecretsVersion = runtime.SecretsVersion(spec.Secrets)
@@ -669,11 +671,17 @@ func (e *executor) stopAll() {
 
 // probeHost is where an HTTP health check of a run connects: the
 // container's overlay address when the exec driver runs it in a network
-// namespace of its own (its port is not on the host's loopback), else
-// 127.0.0.1 (a published port).
+// namespace of its own (its port is not on the host's loopback); the
+// address its first port is published on, when that is one address (-p
+// 10.0.0.5:8080:80); else 127.0.0.1 (a port published on every address).
 func probeHost(drv runtime.Driver, spec runtime.Spec) string {
 	if drv.Name() == "exec" && len(spec.Networks) > 0 {
 		return spec.Networks[0].Address.Addr().String()
+	}
+	if len(spec.Ports) > 0 {
+		if ip, err := netip.ParseAddr(spec.Ports[0].HostIP); err == nil && !ip.IsUnspecified() {
+			return ip.String()
+		}
 	}
 	return "127.0.0.1"
 }

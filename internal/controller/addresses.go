@@ -62,8 +62,13 @@ func (p *plan) holdNet(reason string) {
 }
 
 // networkNames are the names of the networks svc joins, in its order,
-// without repeats: the default network when it names none.
+// without repeats: the default network when it names none, and none at
+// all in network mode host or none (the container is on the node's
+// network, or on no network).
 func networkNames(svc *api.Service) []string {
+	if m := svc.Spec.NetworkMode; m == "host" || m == "none" {
+		return nil
+	}
 	if len(svc.Spec.Networks) == 0 {
 		return []string{api.DefaultNetworkName}
 	}

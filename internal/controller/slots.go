@@ -240,7 +240,8 @@ func (c slotReconciler) newContainer(p *plan, slot int, desired api.ContainerSta
 		Spec: api.ContainerSpec{
 			Service: svc.ID, Slot: slot, Healthcheck: hc,
 			Image: svc.RunImage(), PullPolicy: svc.Spec.PullPolicy, Command: slices.Clone(svc.Spec.Command), Env: env,
-			Entrypoint: slices.Clone(svc.Spec.Entrypoint), Ports: slices.Clone(svc.Spec.Ports), Resources: svc.Spec.Resources,
+			Entrypoint: slices.Clone(svc.Spec.Entrypoint), Ports: hostPorts(svc.Spec.Ports), Resources: svc.Spec.Resources,
+			NetworkMode: svc.Spec.NetworkMode, Expose: slices.Clone(svc.Spec.Expose), PublishAll: svc.Spec.PublishAll,
 			Driver: driver, Desired: desired,
 			Autorestart: svc.Spec.Autorestart, Autodestroy: svc.Spec.Autodestroy,
 			StopAfterDisconnect: svc.Spec.StopAfterDisconnect, Generation: svc.RestartGeneration,
@@ -252,6 +253,18 @@ func (c slotReconciler) newContainer(p *plan, slot int, desired api.ContainerSta
 	it := &item{cur: ct, create: true, addrs: addrs}
 	it.event("created", addressText(nets))
 	return it
+}
+
+// hostPorts are the ports a container publishes on its node: every one
+// but the ingress ports, which the routers listen on instead.
+func hostPorts(ports []api.PortSpec) []api.PortSpec {
+	var out []api.PortSpec
+	for _, p := range ports {
+		if p.Mode != api.PortModeIngress {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // addressText lists a container's addresses for its "created" event:

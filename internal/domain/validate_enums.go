@@ -20,6 +20,15 @@ func normalizeEnums(spec *api.ServiceSpec) {
 	}
 	for i := range spec.Ports {
 		api.Protocols.Normalize(&spec.Ports[i].Protocol)
+		if m := api.FoldEnum(spec.Ports[i].Mode); m == api.PortModeHost || m == api.PortModeIngress {
+			spec.Ports[i].Mode = m
+		}
+	}
+	for i := range spec.Expose {
+		api.Protocols.Normalize(&spec.Expose[i].Protocol)
+	}
+	if m := api.FoldEnum(spec.NetworkMode); m == networkBridge || m == networkHost || m == networkNone {
+		spec.NetworkMode = m
 	}
 	for i := range spec.DependsOn {
 		api.DependencyConditions.Normalize(&spec.DependsOn[i].Condition)

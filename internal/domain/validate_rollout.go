@@ -37,8 +37,11 @@ func validateRollout(spec *api.ServiceSpec) error {
 			return errdefs.Invalid("spec.healthcheck.http", "must be a path starting with /, got %q", h.HTTP)
 		}
 		// exec and fake workloads get their port in $PORT, checked as is.
-		if h.HTTP != "" && len(spec.Ports) == 0 && spec.DriverName() == "docker" {
-			return errdefs.Invalid("spec.healthcheck.http", "an HTTP health check needs a published port: add spec.ports")
+		if h.HTTP != "" && spec.DriverName() == "docker" && !hasHostPort(spec.Ports) {
+			if m := api.FoldEnum(spec.NetworkMode); m == "host" || m == "none" {
+				return errdefs.Invalid("spec.healthcheck.http", "an HTTP health check needs a published port, and network mode %s publishes none: use a command health check (healthcheck.command)", m)
+			}
+			return errdefs.Invalid("spec.healthcheck.http", "an HTTP health check needs a port published on the node (host mode; an ingress port is on the routers only): add one to spec.ports")
 		}
 		if _, _, _, err := h.Durations(); err != nil {
 			return errdefs.Invalid("spec.healthcheck", "%v", err)
@@ -65,4 +68,15 @@ func validateRollout(spec *api.ServiceSpec) error {
 		}
 	}
 	return nil
+}
+
+// hasHostPort reports whether ports publish one on the container's node
+// (host mode), where an HTTP health check connects.
+func hasHostPort(ports []api.PortSpec) bool {
+	for _, p := range ports {
+		if api.FoldEnum(p.Mode) != api.PortModeIngress {
+			return true
+		}
+	}
+	return false
 }
