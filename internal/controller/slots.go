@@ -235,12 +235,13 @@ func (c slotReconciler) newContainer(p *plan, slot int, desired api.ContainerSta
 		cp.Command = slices.Clone(h.Command)
 		hc = &cp
 	}
+	ports, drainMS := routedContainer(svc.Spec)
 	ct := &api.Container{
 		Meta: api.Meta{ID: randomID(), Name: name, Org: svc.Org},
 		Spec: api.ContainerSpec{
 			Service: svc.ID, Slot: slot, Healthcheck: hc,
 			Image: svc.RunImage(), PullPolicy: svc.Spec.PullPolicy, Command: slices.Clone(svc.Spec.Command), Env: env,
-			Entrypoint: slices.Clone(svc.Spec.Entrypoint), Ports: hostPorts(svc.Spec.Ports), Resources: svc.Spec.Resources,
+			Entrypoint: slices.Clone(svc.Spec.Entrypoint), Ports: ports, Resources: svc.Spec.Resources, RouteDrainMS: drainMS,
 			NetworkMode: svc.Spec.NetworkMode, Expose: slices.Clone(svc.Spec.Expose), PublishAll: svc.Spec.PublishAll,
 			Driver: driver, Desired: desired,
 			Autorestart: svc.Spec.Autorestart, Autodestroy: svc.Spec.Autodestroy,
