@@ -36,8 +36,8 @@ import (
 // Binary is where Debian installs pebble.
 const Binary = "/usr/bin/pebble"
 
-// RequireEnv, set to 1, makes a test fail instead of skipping when pebble
-// is not installed.
+// RequireEnv is the environment variable that, set to 1, makes a test
+// fail instead of skipping when pebble is not installed.
 const RequireEnv = "WHARF_REQUIRE_PEBBLE"
 
 // startTimeout bounds waiting for pebble's directory to answer.
