@@ -102,24 +102,31 @@ func New(cfg api.ACMEConfig, cache autocert.Cache, log *slog.Logger) (*Manager, 
 }
 
 // Update takes a new configuration: its hosts from now on, and a new ACME
-// client when its directory, email or CA changed. An invalid cfg changes
-// nothing.
+// client when its directory, email or CA changed, or when it drops a
+// host (autocert renews every certificate it served until its client is
+// replaced). An invalid cfg changes nothing.
 func (m *Manager) Update(cfg api.ACMEConfig) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if accountOf(cfg) == m.acct {
-		m.hosts.Store(newHostSet(cfg.Hosts))
+	hosts := newHostSet(cfg.Hosts)
+	changed := accountOf(cfg) != m.acct
+	if !changed && !m.hosts.Load().drops(hosts) {
+		m.hosts.Store(hosts)
 		return nil
 	}
 	c, err := m.newClient(cfg)
 	if err != nil {
 		return err
 	}
-	m.hosts.Store(newHostSet(cfg.Hosts))
+	m.hosts.Store(hosts)
 	m.acct = accountOf(cfg)
 	old := m.cur.Swap(c)
 	old.retired.Store(true)
-	m.log.Info("ACME account changed: new certificates come from the new directory", "directory", cfg.Directory)
+	if changed {
+		m.log.Info("ACME account changed: new certificates come from the new directory", "directory", cfg.Directory)
+	} else {
+		m.log.Debug("ACME hosts dropped: their certificates are no longer served nor renewed")
+	}
 	return nil
 }
 

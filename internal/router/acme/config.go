@@ -134,6 +134,16 @@ func normalHost(h string) string {
 	return strings.TrimSuffix(h, ".")
 }
 
+// drops reports whether next lacks a host of s.
+func (s *hostSet) drops(next *hostSet) bool {
+	for h := range s.exact {
+		if !next.exact[h] {
+			return true
+		}
+	}
+	return false
+}
+
 // check says why host gets no certificate, or nil when it may.
 func (s *hostSet) check(host string) error {
 	h := normalHost(host)
