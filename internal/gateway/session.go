@@ -140,6 +140,7 @@ func newSession(g *Gateway, node, serial string, mux *yamux.Session) *session {
 	h.HandleFunc("POST /agent/v1/status", s.handleStatus)
 	h.HandleFunc("POST /agent/v1/renew", s.handleRenew)
 	h.HandleFunc("POST /agent/v1/overlay", s.handleOverlay)
+	h.HandleFunc("POST /agent/v1/acme", s.handleACME)
 	h.HandleFunc("POST "+wire.Path, s.handleRelay)
 	s.srv = &http.Server{
 		Handler:           h,

@@ -24,3 +24,15 @@ func (s *Store) ListPrefix(ctx context.Context, kind, idPrefix string) (ListResu
 	}
 	return res, nil
 }
+
+// CountPrefix counts the objects of a kind whose ID starts with idPrefix
+// without reading them.
+func (s *Store) CountPrefix(ctx context.Context, kind, idPrefix string) (int64, error) {
+	octx, cancel := s.opContext(ctx)
+	defer cancel()
+	resp, err := s.cli.Get(octx, s.kindPrefix(kind)+idPrefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		return 0, wrapEtcd(err)
+	}
+	return resp.Count, nil
+}

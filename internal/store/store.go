@@ -41,6 +41,9 @@ const (
 	KindVNIs          = "vnis"      // netalloc's claim of a VXLAN ID: vnis/<vni> -> network ID
 	KindAddresses     = "addresses" // api.AddressRecord; ID "<network ID>.<address>"
 	KindCluster       = "cluster"   // single documents, such as the CA
+	// KindACME are records.ACMEEntry: organizations' ACME cache (the
+	// routers' certificates and keys), values sealed, never on the wire.
+	KindACME = "acme"
 )
 
 // MaxOps is the most operations one transaction may carry. The embedded etcd
