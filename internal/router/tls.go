@@ -23,7 +23,7 @@ type certStore struct {
 	wildcards []hostCert // longest suffix first
 	any       *tls.Certificate
 	all       []*tls.Certificate // every certificate that parsed, in table order
-	acme      map[string]bool // hosts whose certificate ACME gets
+	acme      map[string]bool    // hosts whose certificate ACME gets
 }
 
 type hostCert struct {
