@@ -172,4 +172,3 @@ func TestTrustedAddr(t *testing.T) {
 		}
 	}
 }
-
