@@ -149,4 +149,3 @@ func TestParsePEMRejectsGarbage(t *testing.T) {
 		}
 	}
 }
-
