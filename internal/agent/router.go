@@ -15,6 +15,7 @@ import (
 	"github.com/wharfhq/wharf/internal/errdefs"
 	"github.com/wharfhq/wharf/internal/errhttp"
 	"github.com/wharfhq/wharf/internal/router"
+	"github.com/wharfhq/wharf/internal/router/acme"
 )
 
 // RouterConfig is how the agent's router listens while the node carries
@@ -78,7 +79,7 @@ func (p *routerPlane) apply(t *api.RouteTable) error {
 func (p *routerPlane) start() (*router.Router, error) {
 	c := p.a.cfg.Router
 	cfg := router.Config{HTTPAddr: c.HTTPAddr, HTTPSAddr: c.HTTPSAddr, TrustedProxies: c.TrustedProxies,
-		Registerer: c.Registerer, Log: p.a.log.With("part", "router")}
+		Registerer: c.Registerer, Log: p.a.log.With("part", "router"), NewCertManager: p.newCertManager}
 	if c.AccessLog != "" {
 		f, err := os.OpenFile(c.AccessLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 		if err != nil {
@@ -93,6 +94,12 @@ func (p *routerPlane) start() (*router.Router, error) {
 	}
 	p.a.log.Info("router started", "http", c.HTTPAddr, "https", c.HTTPSAddr)
 	return r, nil
+}
+
+// newCertManager gets certificates by ACME, keeping them in the
+// organization's cache on the server (ACMECache).
+func (p *routerPlane) newCertManager(cfg api.ACMEConfig) (router.CertManager, error) {
+	return acme.New(cfg, p.a.ACMECache(), p.a.log.With("part", "acme"))
 }
 
 func (p *routerPlane) closeLog() {
