@@ -18,8 +18,9 @@ import (
 
 // maxACMEEntries bounds an organization's ACME cache: a few entries a
 // host (its certificates, a challenge's token while it is pending) and
-// the account key, so a router node cannot fill the store.
-const maxACMEEntries = 1024
+// the account key, so a router node cannot fill the store. A variable
+// for tests.
+var maxACMEEntries = 1024
 
 // maxACMEBody bounds a request to the ACME cache: the largest value in
 // base64 and the rest of the JSON.
@@ -163,7 +164,7 @@ func (g *Gateway) acmePut(ctx context.Context, org, key string, data []byte) err
 			if cerr != nil {
 				return cerr
 			}
-			if n >= maxACMEEntries {
+			if n >= int64(maxACMEEntries) {
 				return errdefs.New(errdefs.ErrConflict, fmt.Sprintf("the organization's ACME cache is full (%d entries); it holds a few a host", maxACMEEntries))
 			}
 			e = records.ACMEEntry{Meta: api.Meta{ID: id, Name: key, Org: org}, Sealed: sealed, Size: len(data)}

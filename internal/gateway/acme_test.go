@@ -205,6 +205,36 @@ func TestACMECacheNeedsASealer(t *testing.T) {
 	}
 }
 
+// An organization's cache holds at most so many entries; a full one
+// still takes replacements, and another organization's is its own.
+func TestACMECacheIsBounded(t *testing.T) {
+	defer gateway.SetMaxACMEEntries(2)()
+	e := newSealedEnv(t)
+	router := map[string]string{api.RouterLabel: "true"}
+	r1 := acmeAs(t, e, "r1", "", router)
+	r2 := acmeAs(t, e, "r2", "other", router)
+	for _, k := range []string{"a", "b"} {
+		if code, _, _ := r1.acme(t, acmePut(k, "v")); code != http.StatusNoContent {
+			t.Fatalf("put %s: %d", k, code)
+		}
+	}
+	if code, ecode, _ := r1.acme(t, acmePut("c", "v")); code != http.StatusConflict || ecode != api.CodeConflict {
+		t.Errorf("a put past the bound: %d %q, want 409 conflict", code, ecode)
+	}
+	if code, _, _ := r1.acme(t, acmePut("a", "v2")); code != http.StatusNoContent {
+		t.Errorf("a replacement in a full cache: %d, want 204", code)
+	}
+	if code, _, _ := r2.acme(t, acmePut("c", "v")); code != http.StatusNoContent {
+		t.Errorf("another organization's put: %d, want 204", code)
+	}
+	if code, _, _ := r1.acme(t, acmeDel("b")); code != http.StatusNoContent {
+		t.Fatal("delete")
+	}
+	if code, _, _ := r1.acme(t, acmePut("c", "v")); code != http.StatusNoContent {
+		t.Errorf("a put after a delete made room: %d, want 204", code)
+	}
+}
+
 // The agent's ACMECache, the router's autocert.Cache, over a real
 // session: a round trip on a router node, autocert's miss for a missing
 // key, and a refusal on a node without the label.

@@ -58,8 +58,9 @@ type Manager struct {
 	hosts atomic.Pointer[hostSet]
 	cur   atomic.Pointer[client]
 
-	mu     sync.Mutex // serializes Update
+	mu     sync.Mutex // serializes Update and Close
 	acct   account
+	closed bool
 	http01 atomic.Bool // HTTPHandler was called: offer HTTP-01 too
 
 	logMu  sync.Mutex
@@ -108,6 +109,9 @@ func New(cfg api.ACMEConfig, cache autocert.Cache, log *slog.Logger) (*Manager, 
 func (m *Manager) Update(cfg api.ACMEConfig) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.closed {
+		return errClosed
+	}
 	hosts := newHostSet(cfg.Hosts)
 	changed := accountOf(cfg) != m.acct
 	if !changed && !m.hosts.Load().drops(hosts) {
@@ -123,11 +127,24 @@ func (m *Manager) Update(cfg api.ACMEConfig) error {
 	old := m.cur.Swap(c)
 	old.retired.Store(true)
 	if changed {
-		m.log.Info("ACME account changed: new certificates come from the new directory", "directory", cfg.Directory)
+		m.log.Info("ACME account changed (directory, email or CA): a new ACME client", "directory", cfg.Directory)
 	} else {
 		m.log.Debug("ACME hosts dropped: their certificates are no longer served nor renewed")
 	}
 	return nil
+}
+
+// errClosed is Update after Close.
+var errClosed = errors.New("acme: the manager is closed (its router stopped); make a new one")
+
+// Close stops the manager for good (the router stops serving): its
+// renewals and handshakes fail from now on without reaching the ACME
+// server or the cache.
+func (m *Manager) Close() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
+	m.cur.Load().retired.Store(true)
 }
 
 // newClient validates cfg and builds its autocert.Manager.

@@ -172,6 +172,26 @@ func TestHostPolicy(t *testing.T) {
 	}
 }
 
+// Close stops the manager without reaching the cache or the ACME server:
+// a handshake for a configured host fails saying so, and Update refuses.
+func TestClose(t *testing.T) {
+	cache := newMemCache()
+	m, err := acme.New(api.ACMEConfig{Directory: unusedDirectory, Hosts: []string{"app.example.com"}}, cache, testLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	if _, err := m.GetCertificate(&tls.ClientHelloInfo{ServerName: "app.example.com"}); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Errorf("GetCertificate after Close: %v, want an error saying the client is closed", err)
+	}
+	if err := m.Update(api.ACMEConfig{Directory: unusedDirectory}); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Errorf("Update after Close: %v, want an error saying the manager is closed", err)
+	}
+	if k := cache.keys(); len(k) != 0 {
+		t.Errorf("a closed manager wrote to the cache: %v", k)
+	}
+}
+
 func listen(t *testing.T) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

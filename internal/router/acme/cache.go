@@ -11,9 +11,10 @@ import (
 	"golang.org/x/crypto/acme/autocert"
 )
 
-// errRetired is what a replaced client's cache and transport answer: its
-// renewal timers (which autocert gives no way to stop) find nothing to do.
-var errRetired = errors.New("acme: this ACME client was replaced by a newer configuration")
+// errRetired is what a replaced or closed client's cache and transport
+// answer: its renewal timers (which autocert gives no way to stop) find
+// nothing to do.
+var errRetired = errors.New("acme: this ACME client is closed, or was replaced by a newer configuration")
 
 // genCache is the shared cache as one client sees it: every key under the
 // client's directory prefix, nothing once the client is retired, and a
