@@ -15,6 +15,7 @@ import (
 	"net/http/httputil"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -42,6 +43,7 @@ func (r *Router) newReverseProxy() *httputil.ReverseProxy {
 		// FlushInterval 0: streamed responses (no length, event streams)
 		// are still flushed at once by the ReverseProxy.
 		ModifyResponse: modifyResponse,
+		BufferPool:     bufferPool{},
 		ErrorHandler:   r.proxyError,
 		ErrorLog:       slogErrorLog(r.log),
 	}
@@ -356,3 +358,17 @@ func (b *countingBody) Read(p []byte) (int, error) {
 }
 
 func (b *countingBody) Close() error { return b.rc.Close() }
+
+// bufferPool lends the ReverseProxy its 32 KiB copy buffers, which it
+// would otherwise allocate for every request.
+type bufferPool struct{}
+
+var copyBuffers = sync.Pool{New: func() any { return new([32 << 10]byte) }}
+
+func (bufferPool) Get() []byte { return copyBuffers.Get().(*[32 << 10]byte)[:] }
+
+func (bufferPool) Put(b []byte) {
+	if len(b) == 32<<10 {
+		copyBuffers.Put((*[32 << 10]byte)(b))
+	}
+}

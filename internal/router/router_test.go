@@ -96,19 +96,20 @@ func TestApplySwapsWithoutDroppingConnections(t *testing.T) {
 	release := make(chan struct{})
 	started := make(chan struct{}, 1)
 	var closedOld sync.WaitGroup
-	oldB := newBackendServer(t, "old", func(w http.ResponseWriter, req *http.Request) {
+	var idleClosed atomicBool
+	oldB := newBackendServerWith(t, "old", func(w http.ResponseWriter, req *http.Request) {
 		if req.URL.Path == "/slow" {
 			started <- struct{}{}
 			<-release
 		}
 		_, _ = io.WriteString(w, "old")
-	})
-	var idleClosed atomicBool
-	oldB.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateClosed {
-			idleClosed.set()
+	}, func(s *http.Server) {
+		s.ConnState = func(_ net.Conn, s http.ConnState) {
+			if s == http.StateClosed {
+				idleClosed.set()
+			}
 		}
-	}
+	})
 	newB := newBackendServer(t, "new", nil)
 	r := newTestRouter(t, Config{})
 	mustApply(t, r, table(route("app", "app.example.com", "/", oldB)))
