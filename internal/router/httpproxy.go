@@ -262,7 +262,10 @@ func (r *Router) serve(w http.ResponseWriter, req *http.Request, secure bool) {
 			req.Body = &in
 		}
 		r.proxy.ServeHTTP(rec, req.WithContext(context.WithValue(req.Context(), reqStateKey{}, rs)))
-		rec.in = in.n
+		rec.in = in.n.Load()
+		if c, ok := req.Context().Value(connKey{}).(net.Conn); ok && rs.status == http.StatusSwitchingProtocols {
+			r.conns.remove(c) // the upgraded connection has ended
+		}
 	}
 	r.logRequest(req, host, rt, rs, rec, time.Since(start))
 }
@@ -345,15 +348,16 @@ func (w *recorder) Flush() {
 
 func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// countingBody counts a request body's bytes for the metrics.
+// countingBody counts a request body's bytes for the metrics (the
+// transport may still be reading it when the response is done).
 type countingBody struct {
 	rc io.ReadCloser
-	n  int64
+	n  atomic.Int64
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
-	b.n += int64(n)
+	b.n.Add(int64(n))
 	return n, err
 }
 

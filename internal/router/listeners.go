@@ -55,7 +55,7 @@ func (r *Router) syncListeners(c *compiled) []error {
 		for _, l := range []*httpListener{r.httpL, r.httpsL} {
 			if l != nil {
 				go func() {
-					ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+					ctx, cancel := context.WithTimeout(context.Background(), r.grace)
 					defer cancel()
 					l.shutdown(ctx)
 				}()
@@ -114,6 +114,17 @@ func (r *Router) listenHTTP(addr string, secure bool) (*httpListener, error) {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slogErrorLog(r.log),
 		Protocols:         &p,
+		// Upgraded (hijacked) connections are no longer the server's to
+		// wait for on shutdown: the router tracks them until their request
+		// ends.
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, connKey{}, c)
+		},
+		ConnState: func(c net.Conn, s http.ConnState) {
+			if s == http.StateHijacked {
+				r.conns.add(c)
+			}
+		},
 	}
 	if secure {
 		p.SetHTTP2(true)
@@ -161,6 +172,9 @@ func (r *Router) listenTCP(port int) (*tcpListener, error) {
 	go r.serveTCP(tl)
 	return tl, nil
 }
+
+// connKey is the context key of a request's client connection.
+type connKey struct{}
 
 // slogErrorLog routes net/http's own messages (TLS handshake errors and
 // the like) to the logger at debug level.
