@@ -425,3 +425,21 @@ func metricValue(t testing.TB, reg *prometheus.Registry, name, route, code strin
 	}
 	return -1
 }
+
+// A client on IPv6 is quoted in Forwarded and plain in X-Forwarded-For.
+func TestForwardingHeadersIPv6Client(t *testing.T) {
+	probe, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	probe.Close()
+	b := newBackendServer(t, "echo", func(w http.ResponseWriter, req *http.Request) {
+		_, _ = io.WriteString(w, req.Header.Get("X-Forwarded-For")+"|"+req.Header.Get("Forwarded"))
+	})
+	r := newTestRouter(t, Config{HTTPAddr: "[::1]:0"})
+	mustApply(t, r, table(route("app", "*", "/", b)))
+	_, body, _ := get(t, nil, r, "v6.example.com", "/")
+	if want := `::1|for="[::1]";host=v6.example.com;proto=http`; body != want {
+		t.Errorf("backend saw %q, want %q", body, want)
+	}
+}
