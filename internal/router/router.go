@@ -174,7 +174,10 @@ func (r *Router) Apply(t *api.RouteTable) error {
 	r.backends = backends
 	r.forgetLabels(c)
 	errs = append(errs, r.syncListeners(c)...)
-	return errors.Join(errs...)
+	err := errors.Join(errs...)
+	r.log.Debug("router: table applied", "revision", c.rev, "router", c.router,
+		"http_routes", len(t.HTTP), "tcp_routes", len(t.TCP), "backends", len(backends), "err", err)
+	return err
 }
 
 // compile makes the table's immutable form, reusing the state of backend
