@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wharfhq/wharf/api"
 )
@@ -183,4 +184,39 @@ func containers(ms []*member) []string {
 		out = append(out, m.Container)
 	}
 	return out
+}
+
+// The order of backends: passively down ones last (but still tried when
+// all are down), failing ones never, the sticky one first when it is up.
+func TestPoolOrder(t *testing.T) {
+	mk := func(name string) *member {
+		return &member{Backend: api.Backend{Container: name, Address: name + ":1"}, b: newBackend(name + ":1")}
+	}
+	a, b, c := mk("a"), mk("b"), mk("c")
+	c.check = &checkState{} // failing: ok is false
+	p := newPool(api.RouteOptions{}, []*member{c, b, a})
+	if got := strings.Join(containers(p.order("x", "b")), ","); got != "b,a" {
+		t.Errorf("sticky b: %s, want b,a", got)
+	}
+	a.b.downUntil.Store(time.Now().Add(time.Hour).UnixNano())
+	for range 3 {
+		if got := strings.Join(containers(p.order("x", "")), ","); got != "b,a" {
+			t.Errorf("a down: %s, want b,a", got)
+		}
+	}
+	if got := strings.Join(containers(p.order("x", "a")), ","); got != "b,a" {
+		t.Errorf("sticky to a down backend: %s, want b,a", got)
+	}
+	b.b.downUntil.Store(time.Now().Add(time.Hour).UnixNano())
+	if got := containers(p.order("x", "")); len(got) != 2 {
+		t.Errorf("all down: %v, want both still tried", got)
+	}
+	c.check.ok.Store(true)
+	if got := containers(p.order("x", "")); len(got) != 3 || got[0] != "c" {
+		t.Errorf("c passing again and the others down: %v, want c first", got)
+	}
+	empty := newPool(api.RouteOptions{}, []*member{{Backend: api.Backend{Container: "z"}, b: newBackend("z:1"), check: &checkState{}}})
+	if got := empty.order("x", ""); got != nil {
+		t.Errorf("only failing backends: %v, want none", containers(got))
+	}
 }
