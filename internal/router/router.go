@@ -78,6 +78,8 @@ type CertManager interface {
 	// everything else to fallback.
 	HTTPHandler(fallback http.Handler) http.Handler
 	Update(api.ACMEConfig) error
+	// Close stops its renewals: the router dropped it.
+	Close()
 }
 
 // Router serves route tables. Make one with New.
@@ -305,6 +307,9 @@ func (r *Router) Close() error {
 		delete(r.tcpL, port)
 	}
 	r.addrs.Store(&boundAddrs{})
+	if old := r.acme.Swap(nil); old != nil {
+		old.cm.Close()
+	}
 	r.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.Background(), r.grace)

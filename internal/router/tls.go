@@ -155,7 +155,9 @@ func (r *Router) applyACME(cfg *api.ACMEConfig) error {
 	cur := r.acme.Load()
 	switch {
 	case cfg == nil:
-		r.acme.Store(nil)
+		if old := r.acme.Swap(nil); old != nil {
+			old.cm.Close()
+		}
 		return nil
 	case r.cfg.NewCertManager == nil:
 		if !r.acmeOffLogged {

@@ -64,6 +64,7 @@ type fakeACME struct {
 	mu      sync.Mutex
 	cfg     api.ACMEConfig
 	updates int
+	closed  int
 	hellos  []string
 }
 
@@ -90,6 +91,12 @@ func (f *fakeACME) Update(cfg api.ACMEConfig) error {
 	f.cfg = cfg
 	f.updates++
 	return nil
+}
+
+func (f *fakeACME) Close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed++
 }
 
 func TestACMEThroughCertManager(t *testing.T) {
@@ -139,6 +146,9 @@ func TestACMEThroughCertManager(t *testing.T) {
 	mustApply(t, r, tbl)
 	if _, body, _ := get(t, nil, r, "auto.example.com", "/.well-known/acme-challenge/tok"); body != "b" || r.certManager() != nil {
 		t.Errorf("after a table without ACME the challenge path got %q and the manager is %v, want the route's backend and none", body, r.certManager())
+	}
+	if fake.closed != 1 {
+		t.Errorf("the dropped manager was closed %d times, want once (its renewals would go on)", fake.closed)
 	}
 }
 
