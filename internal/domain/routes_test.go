@@ -37,8 +37,14 @@ func TestServiceRoutesValidated(t *testing.T) {
 	if !errors.As(err, &fe) || fe.Field != "spec.route_options.balance" {
 		t.Fatalf("update to a bad balance: %v", err)
 	}
-	if _, err := d.UpdateService(ctx, deployer, "web", json.RawMessage(`{"routes":[{"host":"a.io","path":"/api"}],"route_options":{"balance":"source"}}`), 0); err != nil {
+	if _, err := d.UpdateService(ctx, deployer, "web", json.RawMessage(`{"routes":[{"host":"a.io","path":"/api"}],"route_options":{"balance":"source","force_ssl":true}}`), 0); err != nil {
 		t.Fatalf("a good update: %v", err)
+	}
+	// route_options is replaced whole, as resources and update are: an
+	// option left out (false, "") is unset.
+	svc, err := d.UpdateService(ctx, deployer, "web", json.RawMessage(`{"route_options":{"balance":"source"}}`), 0)
+	if err != nil || svc.Spec.RouteOptions != (api.RouteOptions{Balance: "source"}) || len(svc.Spec.Routes) != 1 || svc.Spec.Routes[0].Path != "/api" {
+		t.Fatalf("route_options replaced: %+v, %v", svc, err)
 	}
 }
 
