@@ -103,3 +103,28 @@ func TestRouterStatus(t *testing.T) {
 		t.Errorf("an actor without apps read: %v", err)
 	}
 }
+
+// TestRouterStatusACME: with the server's ACME settings, an https route
+// without a certificate is served (by ACME); without them it is not.
+func TestRouterStatusACME(t *testing.T) {
+	ctx := context.Background()
+	spec := sleepSpec()
+	spec.Routes = []api.Route{{Protocol: api.RouteHTTPS, Host: "a.io"}}
+	for _, acme := range []*api.ACMEConfig{nil, {Directory: "https://acme.test/dir"}} {
+		d := newTestDomain(t, func(c *Config) { c.ACME = acme })
+		if _, err := d.CreateService(ctx, deployer, "web", spec); err != nil {
+			t.Fatal(err)
+		}
+		st, err := d.RouterStatus(ctx, reader)
+		if err != nil || len(st.Routes) != 1 {
+			t.Fatalf("status %+v, %v", st, err)
+		}
+		want := "no certificate: name a secret that holds one (--route-cert), or give the server an ACME directory"
+		if acme != nil {
+			want = "no container is ready"
+		}
+		if st.Routes[0].Problem != want {
+			t.Errorf("ACME %v: problem %q, want %q", acme, st.Routes[0].Problem, want)
+		}
+	}
+}
