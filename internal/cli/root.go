@@ -53,6 +53,7 @@ func NewRoot() *cobra.Command {
 		newTokenCmd(g),
 		newSecretCmd(g),
 		newNetworkCmd(g),
+		newRouterCmd(g),
 		newImageCmd(g),
 		newRegistryCmd(g),
 		newEventsCmd(g),

@@ -45,6 +45,7 @@ type createFlags struct {
 	memory, cpus                         string
 	autorestart, autodestroy, entrypoint string
 	secrets, networks                    []string
+	routes                               routeFlags
 }
 
 // spec turns the flags and the command line into a service spec; errors
@@ -80,6 +81,12 @@ func (f *createFlags) spec(args []string) (api.ServiceSpec, error) {
 		spec.Secrets = append(spec.Secrets, ref)
 	}
 	spec.Networks = slices.Clone(f.networks)
+	if spec.Routes, err = parseRoutes(f.routes.routeFlag, f.routes.routes); err != nil {
+		return api.ServiceSpec{}, err
+	}
+	if spec.RouteOptions, err = f.routes.options(api.RouteOptions{}); err != nil {
+		return api.ServiceSpec{}, err
+	}
 	for _, p := range f.publish {
 		ps, err := parsePublish(p)
 		if err != nil {
@@ -183,7 +190,9 @@ func serviceCreate(g *globals) *cobra.Command {
 		Example: `  wharf service create --name web --replicas 6 -- wharf hello
   wharf service create --name api --tag zone=a --env MODE=prod -- ./api --port '$PORT'
   wharf service create --name cache --image redis --constraint 'node.labels.disk==ssd*' \
-      --affinity 'service!=cache' --publish 6379:6379 --reserve-memory 256M --reserve-cpu 0.5`,
+      --affinity 'service!=cache' --publish 6379:6379 --reserve-memory 256M --reserve-cpu 0.5
+  wharf service create --name shop --image shop:2 --expose 8080 --route shop.example.com \
+      --route https://shop.example.com --route-cert shop-tls --route-force-ssl --route-check /healthz`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			spec, err := cf.spec(args)
 			if err != nil {
@@ -224,6 +233,7 @@ func serviceCreate(g *globals) *cobra.Command {
 	f.StringVar(&cf.entrypoint, "entrypoint", "", "override the image's entrypoint (docker driver), split on spaces")
 	f.StringArrayVar(&cf.secrets, "secret", nil, "mount a secret: SOURCE[,target=FILE][,mode=0400] (at /run/secrets/FILE, or $WHARF_SECRETS_DIR/FILE for exec); repeatable")
 	f.StringArrayVar(&cf.networks, "network", nil, "join this network of the organization (wharf network ls; none: the default network); repeatable")
+	cf.routes.register(f, false)
 	_ = cmd.MarkFlagRequired("name")
 	return cmd
 }

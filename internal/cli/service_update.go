@@ -107,6 +107,20 @@ func (f *updateFlags) patch(cmd *cobra.Command, cur api.ServiceSpec, command []s
 		}
 		p["networks"] = nets
 	}
+	if fl.Changed("route-add") || fl.Changed("route-rm") {
+		routes, err := mergeRoutes(cur.Routes, spec.Routes, f.spec.routes.rm)
+		if err != nil {
+			return nil, err
+		}
+		p["routes"] = routes
+	}
+	if slices.ContainsFunc(optionFlags, fl.Changed) {
+		o, err := f.spec.routes.options(cur.RouteOptions)
+		if err != nil {
+			return nil, err
+		}
+		p["route_options"] = o
+	}
 	if fl.Changed("reserve-memory") || fl.Changed("reserve-cpu") {
 		r := cur.Reservations
 		if fl.Changed("reserve-memory") {
@@ -247,9 +261,10 @@ func serviceUpdate(g *globals) *cobra.Command {
 		Long: `Update changes any field that 'wharf service create' sets: the flags of
 create replace a value (--image, --strategy, --memory...), or add to a list
 or map (--env, --label, --constraint, --affinity, --tag, --publish,
---secret, --network); the -rm flags remove from them (--env-rm KEY,
+--secret, --network, --route-add); the -rm flags remove from them (--env-rm KEY,
 --label-rm KEY, --constraint-rm EXPR, --affinity-rm EXPR, --tag-rm TAG,
---publish-rm PORT, --secret-rm NAME, --network-rm NAME); what follows -- replaces the command. A change to what
+--publish-rm PORT, --secret-rm NAME, --network-rm NAME, --route-rm ROUTE); the
+--route-* options replace the service's; what follows -- replaces the command. A change to what
 the containers run starts a rolling
 update per the service's update config (the --update-* flags change it): old
 containers are replaced a batch at a time, each new one gated on readiness;
@@ -259,7 +274,8 @@ its previous spec (or pauses, with --failure-action pause), per the
 ` + waitHelp,
 		Example: `  wharf service update web --image nginx:1.27 --parallelism 2 --update-order start-first
   wharf service update web --env-rm DEBUG --constraint-rm zone==a --constraint zone==b
-  wharf service update api -- ./api --port '$PORT'`,
+  wharf service update api -- ./api --port '$PORT'
+  wharf service update web --route-add https://a.example.com --route-rm a.example.com --route-force-ssl`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if dash := cmd.ArgsLenAtDash(); len(args) < 1 || dash == 0 || (dash < 0 && len(args) > 1) || dash > 1 {
 				return fmt.Errorf("want one service, then the flags, and -- CMD ARGS to change the command")
@@ -322,6 +338,7 @@ its previous spec (or pauses, with --failure-action pause), per the
 	fl.StringArrayVar(&f.secretRm, "secret-rm", nil, "secret to unmount (its source name); repeatable")
 	fl.StringArrayVar(&cf.networks, "network", nil, "network to join; repeatable")
 	fl.StringArrayVar(&f.networkRm, "network-rm", nil, "network to leave; repeatable")
+	cf.routes.register(fl, true)
 	fl.IntVar(&f.parallelism, "parallelism", 1, "containers replaced at once")
 	fl.StringVar(&f.order, "update-order", api.OrderStopFirst, "stop-first or start-first")
 	fl.StringVar(&f.delay, "update-delay", "", "pause between batches (Go duration, e.g. 10s)")

@@ -44,7 +44,10 @@ unchanged. --dry-run prints the plan and changes nothing.
 Docker Cloud's stackfile keys go in an x-wharf extension on a service:
 target_num_containers, deployment_strategy, tags, autorestart, autodestroy,
 sequential_deployment, driver (exec runs a command with no image),
-healthcheck_http (a path to GET), stop_after_disconnect. See docs/stacks.md.
+healthcheck_http (a path to GET), stop_after_disconnect, routes and
+route_options (as --route and the --route-* options; also the labels
+wharf.route and wharf.route.<option>). A dockercloud/haproxy service is not
+deployed: Wharf's router serves its linked services. See docs/stacks.md.
 
 Services with build: (context, dockerfile, args, target) are built first,
 with the Docker Engine of this machine (DOCKER_HOST), and pushed to the

@@ -143,13 +143,20 @@ func Load(ctx context.Context, o Options) (*Stack, error) {
 			st.Named = true
 		}
 	}
+	links := map[string][]string{} // service -> the services it links to
 	for _, name := range sortedKeys(project.Services) {
 		sc := project.Services[name]
 		sc.Name = name
 		svc := m.service(sc)
 		m.serviceSecrets(&svc, sc.Secrets, defined)
 		st.Services = append(st.Services, svc)
+		for _, l := range sc.Links {
+			target, _, _ := strings.Cut(l, ":")
+			links[name] = append(links[name], target)
+		}
 	}
+	m.replaceProxies(st, links)
+	m.checkRoutes(st)
 	if len(m.errs) > 0 {
 		return nil, errors.Join(m.errs...)
 	}

@@ -79,6 +79,7 @@ func (m *mapper) service(sc types.ServiceConfig) Service {
 	if len(sc.Labels) > 0 {
 		spec.Labels = map[string]string(sc.Labels)
 	}
+	m.routeLabels(&svc)
 	for _, k := range sortedKeys(sc.Environment) {
 		v := sc.Environment[k]
 		if v == nil && strings.HasPrefix(strings.ToLower(k), "reschedule:") {

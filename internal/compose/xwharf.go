@@ -23,6 +23,8 @@ var xWharfKeys = keys{
 	"driver":                nil,
 	"stop_after_disconnect": nil,
 	"healthcheck_http":      nil,
+	"routes":                nil,
+	"route_options":         nil,
 }
 
 // applyXWharf applies a service's x-wharf extension to svc. Keys Wharf does
@@ -87,6 +89,10 @@ func (m *mapper) applyXWharf(svc *Service, ext any) {
 			}
 		case "healthcheck_http":
 			m.healthcheckHTTP(svc, path, v)
+		case "routes":
+			m.xWharfRoutes(svc, path, v)
+		case "route_options":
+			m.xWharfRouteOptions(svc, path, v)
 		case "stop_after_disconnect":
 			if n, ok := toInt(v); ok && n >= 0 {
 				spec.StopAfterDisconnect = n

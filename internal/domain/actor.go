@@ -151,7 +151,7 @@ type Verb string
 
 // The verbs.
 const (
-	AppsView      Verb = "apps.view"      // list and inspect services, stacks, containers; events; the audit trail
+	AppsView      Verb = "apps.view"      // list and inspect services, stacks, containers, routes; events; the audit trail
 	AppsLogs      Verb = "apps.logs"      // container and service logs
 	AppsOperate   Verb = "apps.operate"   // start, stop, redeploy, scale
 	AppsDeploy    Verb = "apps.deploy"    // create, update, remove services; deploy and remove stacks

@@ -70,6 +70,10 @@ type Config struct {
 	// ClusterCA verifies the client certificates nodes present to the
 	// registry (nil: none is accepted).
 	ClusterCA *x509.Certificate
+	// ACME is the server's ACME settings for the routers (nil: none), so
+	// that RouterStatus says the same of https routes without a
+	// certificate as the route tables the gateway pushes.
+	ACME *api.ACMEConfig
 }
 
 // Domain holds the operations. Make it with New; it is safe for

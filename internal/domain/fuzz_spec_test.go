@@ -30,6 +30,8 @@ func FuzzValidateSpec(f *testing.F) {
 		`{"command":["srv"],"healthcheck":{"command":["true"],"interval":"-1s"}}`,
 		`{"command":["srv"],"replicas":-1}`, `{"image":"a b"}`, `{"command":[""]}`, `{"command":["x"],"env":{"A=B":"1"}}`,
 		`{"command":["x"],"update":{"delay":"forever"}}`, `{"command":["x"],"autodestroy":"ALWAYS","autorestart":"ALWAYS"}`,
+		`{"image":"x","ports":[{"container_port":80},{"container_port":5432,"host_port":15432,"mode":"ingress"}],"routes":[{"host":"a.io","path":"/api"},{"protocol":"https","host":"*.a.io","port":80}],"route_options":{"balance":"source","cookie":"S","http_check":"GET /h","drain_ms":500}}`,
+		`{"command":["x"],"env":{"VIRTUAL_HOST":"b.io, https://c.io:443/x/*, *","TCP_PORTS":"22","BALANCE":"leastconn","HTTP_CHECK":"OPTIONS * HTTP/1.1\\r\\nHost: www","COOKIE":"SRV insert"}}`,
 	} {
 		f.Add([]byte(seed))
 	}

@@ -25,7 +25,7 @@ func (d *Domain) RouterStatus(ctx context.Context, a Actor) (api.RouterStatus, e
 	if err := a.need(AppsView); err != nil {
 		return empty, err
 	}
-	var in routing.Inputs
+	in := routing.Inputs{ACME: d.cfg.ACME}
 	svcs, _, err := store.ListAll[api.Service](ctx, d.st, store.KindServices)
 	if err != nil {
 		return empty, err

@@ -37,8 +37,14 @@ func TestServiceRoutesValidated(t *testing.T) {
 	if !errors.As(err, &fe) || fe.Field != "spec.route_options.balance" {
 		t.Fatalf("update to a bad balance: %v", err)
 	}
-	if _, err := d.UpdateService(ctx, deployer, "web", json.RawMessage(`{"routes":[{"host":"a.io","path":"/api"}],"route_options":{"balance":"source"}}`), 0); err != nil {
+	if _, err := d.UpdateService(ctx, deployer, "web", json.RawMessage(`{"routes":[{"host":"a.io","path":"/api"}],"route_options":{"balance":"source","force_ssl":true}}`), 0); err != nil {
 		t.Fatalf("a good update: %v", err)
+	}
+	// route_options is replaced whole, as resources and update are: an
+	// option left out (false, "") is unset.
+	svc, err := d.UpdateService(ctx, deployer, "web", json.RawMessage(`{"route_options":{"balance":"source"}}`), 0)
+	if err != nil || svc.Spec.RouteOptions != (api.RouteOptions{Balance: "source"}) || len(svc.Spec.Routes) != 1 || svc.Spec.Routes[0].Path != "/api" {
+		t.Fatalf("route_options replaced: %+v, %v", svc, err)
 	}
 }
 
@@ -95,5 +101,30 @@ func TestRouterStatus(t *testing.T) {
 	}
 	if _, err := d.RouterStatus(ctx, Actor{Name: "nobody", Org: DefaultOrg}); !errors.Is(err, errdefs.ErrForbidden) {
 		t.Errorf("an actor without apps read: %v", err)
+	}
+}
+
+// TestRouterStatusACME: with the server's ACME settings, an https route
+// without a certificate is served (by ACME); without them it is not.
+func TestRouterStatusACME(t *testing.T) {
+	ctx := context.Background()
+	spec := sleepSpec()
+	spec.Routes = []api.Route{{Protocol: api.RouteHTTPS, Host: "a.io"}}
+	for _, acme := range []*api.ACMEConfig{nil, {Directory: "https://acme.test/dir"}} {
+		d := newTestDomain(t, func(c *Config) { c.ACME = acme })
+		if _, err := d.CreateService(ctx, deployer, "web", spec); err != nil {
+			t.Fatal(err)
+		}
+		st, err := d.RouterStatus(ctx, reader)
+		if err != nil || len(st.Routes) != 1 {
+			t.Fatalf("status %+v, %v", st, err)
+		}
+		want := "no certificate: name a secret that holds one (--route-cert), or give the server an ACME directory"
+		if acme != nil {
+			want = "no container is ready"
+		}
+		if st.Routes[0].Problem != want {
+			t.Errorf("ACME %v: problem %q, want %q", acme, st.Routes[0].Problem, want)
+		}
 	}
 }

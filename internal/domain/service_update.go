@@ -120,6 +120,9 @@ func patchSpec(spec api.ServiceSpec, raw json.RawMessage, present map[string]jso
 	if _, ok := present["update"]; ok {
 		next.Update = api.UpdateConfig{}
 	}
+	if _, ok := present["route_options"]; ok {
+		next.RouteOptions = api.RouteOptions{}
+	}
 	if _, ok := present["rollback"]; ok {
 		next.Rollback = nil
 	}
