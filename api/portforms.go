@@ -9,7 +9,7 @@ import (
 
 // Docker's ways of writing ports, parsed in one place for the CLI
 // (-p/--publish, --expose) and compose (expose:).
-//
+
 // ParsePublish reads one -p value, in Docker's short forms:
 //
 //	CONTAINER                  80         a free host port
