@@ -23,6 +23,7 @@ var xWharfKeys = keys{
 	"driver":                nil,
 	"stop_after_disconnect": nil,
 	"healthcheck_http":      nil,
+	"publish_all":           nil,
 }
 
 // applyXWharf applies a service's x-wharf extension to svc. Keys Wharf does
@@ -87,6 +88,12 @@ func (m *mapper) applyXWharf(svc *Service, ext any) {
 			}
 		case "healthcheck_http":
 			m.healthcheckHTTP(svc, path, v)
+		case "publish_all": // docker run -P, which compose has no key for
+			if b, ok := v.(bool); ok {
+				spec.PublishAll = b
+			} else {
+				m.errorf(path, "must be true or false")
+			}
 		case "stop_after_disconnect":
 			if n, ok := toInt(v); ok && n >= 0 {
 				spec.StopAfterDisconnect = n
