@@ -9,13 +9,14 @@ import (
 
 // Docker's ways of writing ports, parsed in one place for the CLI
 // (-p/--publish, --expose) and compose (expose:).
-//
+
 // ParsePublish reads one -p value, in Docker's short forms:
 //
 //	CONTAINER                  80         a free host port
 //	HOST:CONTAINER             8080:80
 //	IP:HOST:CONTAINER          127.0.0.1:8080:80, [::1]:8080:80
 //	IP::CONTAINER              127.0.0.1::80 (a free host port on IP)
+//	0:CONTAINER                0:80 (a free host port)
 //	HOST1-HOST2:C1-C2          8000-8002:9000-9002 (one PortSpec a port)
 //	C1-C2                      9000-9002 (free host ports)
 //
@@ -30,7 +31,7 @@ import (
 func ParsePublish(s string) ([]PortSpec, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return nil, fmt.Errorf("publish: empty port; write CONTAINER, HOST:CONTAINER, IP:HOST:CONTAINER or target=PORT,published=PORT")
+		return nil, fmt.Errorf("empty port; write CONTAINER, HOST:CONTAINER, IP:HOST:CONTAINER or target=PORT,published=PORT")
 	}
 	if strings.Contains(s, "=") {
 		p, err := parseLongPublish(s)
@@ -41,36 +42,39 @@ func ParsePublish(s string) ([]PortSpec, error) {
 	}
 	rest, proto, err := cutProto(s)
 	if err != nil {
-		return nil, fmt.Errorf("publish %q: %w", s, err)
+		return nil, fmt.Errorf("%q: %w", s, err)
 	}
 	ip, rest, err := cutHostIP(rest)
 	if err != nil {
-		return nil, fmt.Errorf("publish %q: %w", s, err)
+		return nil, fmt.Errorf("%q: %w", s, err)
 	}
 	hostPart, ctrPart := "", rest
 	if i := strings.LastIndexByte(rest, ':'); i >= 0 {
 		hostPart, ctrPart = rest[:i], rest[i+1:]
 		if strings.Contains(hostPart, ":") {
-			return nil, fmt.Errorf("publish %q: too many ':'; write IP:HOST:CONTAINER, with an IPv6 address in brackets ([::1]:8080:80)", s)
+			return nil, fmt.Errorf("%q: too many ':'; write IP:HOST:CONTAINER, with an IPv6 address in brackets ([::1]:8080:80)", s)
 		}
 	} else if ip != "" {
-		return nil, fmt.Errorf("publish %q: an address needs a host port and a container port: IP:HOST:CONTAINER or IP::CONTAINER", s)
+		return nil, fmt.Errorf("%q: an address needs a host port and a container port: IP:HOST:CONTAINER or IP::CONTAINER", s)
 	}
 	c1, c2, err := portRange(ctrPart)
 	if err != nil {
-		return nil, fmt.Errorf("publish %q: container port: %w", s, err)
+		return nil, fmt.Errorf("%q: container port: %w", s, err)
 	}
 	n := c2 - c1 + 1
 	h1, h2 := 0, -1
+	if hostPart == "0" {
+		hostPart = "" // Docker's 0:80: a free host port
+	}
 	if hostPart != "" {
 		if h1, h2, err = portRange(hostPart); err != nil {
-			return nil, fmt.Errorf("publish %q: host port: %w", s, err)
+			return nil, fmt.Errorf("%q: host port: %w", s, err)
 		}
 		if h2-h1+1 != n {
 			if n == 1 {
-				return nil, fmt.Errorf("publish %q: a range of host ports for one container port is not supported; give one host port, or none for a free one", s)
+				return nil, fmt.Errorf("%q: a range of host ports for one container port is not supported; give one host port, or none for a free one", s)
 			}
-			return nil, fmt.Errorf("publish %q: the host range has %d ports and the container range %d: they must be as long", s, h2-h1+1, n)
+			return nil, fmt.Errorf("%q: the host range has %d ports and the container range %d: they must be as long", s, h2-h1+1, n)
 		}
 	}
 	out := make([]PortSpec, 0, n)
@@ -89,11 +93,11 @@ func ParsePublish(s string) ([]PortSpec, error) {
 func ParseExpose(s string) ([]PortSpec, error) {
 	rest, proto, err := cutProto(strings.TrimSpace(s))
 	if err != nil {
-		return nil, fmt.Errorf("expose %q: %w", s, err)
+		return nil, fmt.Errorf("%q: %w", s, err)
 	}
 	p1, p2, err := portRange(rest)
 	if err != nil {
-		return nil, fmt.Errorf("expose %q: %w; write PORT, PORT/udp or PORT1-PORT2", s, err)
+		return nil, fmt.Errorf("%q: %w; write PORT, PORT/udp or PORT1-PORT2", s, err)
 	}
 	out := make([]PortSpec, 0, p2-p1+1)
 	for p := p1; p <= p2; p++ {
@@ -189,10 +193,10 @@ func parseLongPublish(s string) (PortSpec, error) {
 		k = strings.ReplaceAll(strings.ToLower(strings.TrimSpace(k)), "-", "_")
 		v = strings.TrimSpace(v)
 		if !ok || v == "" {
-			return p, fmt.Errorf("publish %q: %q is not key=value", s, field)
+			return p, fmt.Errorf("%q: %q is not key=value", s, field)
 		}
 		if seen[k] {
-			return p, fmt.Errorf("publish %q: %s is given twice", s, k)
+			return p, fmt.Errorf("%q: %s is given twice", s, k)
 		}
 		seen[k] = true
 		var err error
@@ -216,11 +220,11 @@ func parseLongPublish(s string) (PortSpec, error) {
 			err = fmt.Errorf("unknown key %q: want target, published, protocol, mode or host_ip", k)
 		}
 		if err != nil {
-			return p, fmt.Errorf("publish %q: %w", s, err)
+			return p, fmt.Errorf("%q: %w", s, err)
 		}
 	}
 	if p.ContainerPort == 0 {
-		return p, fmt.Errorf("publish %q: set target, the container port (target=80)", s)
+		return p, fmt.Errorf("%q: set target, the container port (target=80)", s)
 	}
 	return p, nil
 }

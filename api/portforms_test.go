@@ -14,6 +14,7 @@ func TestParsePublish(t *testing.T) {
 	}{
 		{"80", []PortSpec{tcp(0, 80)}},
 		{"8080:80", []PortSpec{tcp(8080, 80)}},
+		{"0:80", []PortSpec{tcp(0, 80)}},
 		{"8080:80/udp", []PortSpec{{ContainerPort: 80, HostPort: 8080, Protocol: "udp"}}},
 		{"8080:80/TCP", []PortSpec{{ContainerPort: 80, HostPort: 8080, Protocol: "tcp"}}},
 		{"127.0.0.1:8080:80", []PortSpec{{ContainerPort: 80, HostPort: 8080, HostIP: "127.0.0.1"}}},

@@ -31,6 +31,18 @@ func newServiceCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
+// The help of the port and network mode flags (ports.md of the docs has
+// the forms).
+const (
+	publishHelp = "publish a port, as docker run -p: CONTAINER (a free host port), HOST:CONTAINER, IP:HOST:CONTAINER, IP::CONTAINER, " +
+		"ranges 8000-8009:80-89, each with /udp or /tcp; or as docker service create: mode=ingress|host,published=8080,target=80[,protocol=udp][,host_ip=IP] " +
+		"(ingress: on every router node)"
+	publishAllHelp  = "publish every exposed port (--expose and the image's EXPOSE) on a free host port, as docker run -P"
+	exposeHelp      = "expose a container port without publishing it: PORT[/udp] or PORT1-PORT2[/udp]"
+	networkModeHelp = "network mode: bridge (default: the organization's networks, ports published), host (the node's network; no --publish, no --network) " +
+		"or none (loopback only); for the exec driver bridge and host are both the host's network"
+)
+
 // pullHelp is the help of --pull.
 const pullHelp = "pull policy: missing (default: nodes pull the image when they lack it; its tag is pinned to a digest at deploy), always, never (the image must be on the nodes: no pull, no registry asked) or build"
 
@@ -46,6 +58,9 @@ type createFlags struct {
 	autorestart, autodestroy, entrypoint string
 	secrets, networks                    []string
 	routes                               routeFlags
+	expose                               []string
+	networkMode                          string
+	publishAll                           bool
 }
 
 // spec turns the flags and the command line into a service spec; errors
@@ -88,12 +103,20 @@ func (f *createFlags) spec(args []string) (api.ServiceSpec, error) {
 		return api.ServiceSpec{}, err
 	}
 	for _, p := range f.publish {
-		ps, err := parsePublish(p)
+		ps, err := api.ParsePublish(p)
 		if err != nil {
 			return api.ServiceSpec{}, fmt.Errorf("--publish: %w", err)
 		}
-		spec.Ports = append(spec.Ports, ps)
+		spec.Ports = append(spec.Ports, ps...)
 	}
+	for _, e := range f.expose {
+		ps, err := api.ParseExpose(e)
+		if err != nil {
+			return api.ServiceSpec{}, fmt.Errorf("--expose: %w", err)
+		}
+		spec.Expose = append(spec.Expose, ps...)
+	}
+	spec.NetworkMode, spec.PublishAll = strings.ToLower(strings.TrimSpace(f.networkMode)), f.publishAll
 	for _, b := range []struct {
 		flag, val string
 		dst       *int64
@@ -121,33 +144,6 @@ func (f *createFlags) spec(args []string) (api.ServiceSpec, error) {
 		*c.dst = n
 	}
 	return spec, nil
-}
-
-// parsePublish reads [HOST:]CONTAINER[/udp|/tcp].
-func parsePublish(s string) (api.PortSpec, error) {
-	var p api.PortSpec
-	rest, proto, hasProto := strings.Cut(s, "/")
-	if hasProto {
-		canon, ok := api.Protocols.Canonical(proto)
-		if !ok {
-			return p, fmt.Errorf("%q: protocol must be tcp or udp, got %q", s, proto)
-		}
-		p.Protocol = canon
-	}
-	host, ctr, hasHost := strings.Cut(rest, ":")
-	if !hasHost {
-		host, ctr = "", rest
-	}
-	var err error
-	if p.ContainerPort, err = strconv.Atoi(ctr); err != nil || p.ContainerPort < 1 || p.ContainerPort > 65535 {
-		return api.PortSpec{}, fmt.Errorf("%q: want [HOST:]CONTAINER[/udp] with ports from 1 to 65535", s)
-	}
-	if hasHost {
-		if p.HostPort, err = strconv.Atoi(host); err != nil || p.HostPort < 0 || p.HostPort > 65535 {
-			return api.PortSpec{}, fmt.Errorf("%q: host port must be from 1 to 65535 (or 0 for a free one)", s)
-		}
-	}
-	return p, nil
 }
 
 // parseBytes reads a size: a number with an optional unit, K, M, G or T
@@ -223,7 +219,10 @@ func serviceCreate(g *globals) *cobra.Command {
 	f.StringVar(&cf.driver, "driver", "", "driver that runs it: exec, docker or fake (default: docker for an image, exec for a command)")
 	f.StringArrayVar(&cf.constraints, "constraint", nil, "node constraint, e.g. zone==a, node.labels.disk!=hdd, node.os==linux, soft zone==~a; repeatable")
 	f.StringArrayVar(&cf.affinities, "affinity", nil, "container affinity, e.g. service==db, service!=web (one per node), image==redis, soft with ~; repeatable")
-	f.StringArrayVarP(&cf.publish, "publish", "p", nil, "publish a port: [HOST:]CONTAINER[/udp] (no HOST: a free port); repeatable")
+	f.StringArrayVarP(&cf.publish, "publish", "p", nil, publishHelp+"; repeatable")
+	f.BoolVarP(&cf.publishAll, "publish-all", "P", false, publishAllHelp)
+	f.StringArrayVar(&cf.expose, "expose", nil, exposeHelp+"; repeatable")
+	f.StringVar(&cf.networkMode, "network-mode", "", networkModeHelp)
 	f.StringVar(&cf.reserveMemory, "reserve-memory", "", "memory each container needs of its node, e.g. 256M")
 	f.StringVar(&cf.reserveCPU, "reserve-cpu", "", "CPUs each container needs of its node, e.g. 0.5")
 	f.StringVar(&cf.memory, "memory", "", "memory limit of each container, e.g. 512M")

@@ -23,7 +23,7 @@ type updateFlags struct {
 	spec                                 createFlags
 	envRm, labelRm, constraintRm, tagRm  []string
 	affinityRm, publishRm, secretRm      []string
-	networkRm                            []string
+	networkRm, exposeRm                  []string
 	image, order, delay, monitor, action string
 	replicas, parallelism                int
 	ratio                                float64
@@ -43,14 +43,16 @@ func (f *updateFlags) patch(cmd *cobra.Command, cur api.ServiceSpec, command []s
 		return nil, err
 	}
 	for flag, set := range map[string]func(){
-		"image":       func() { p["image"] = spec.Image },
-		"replicas":    func() { p["replicas"] = f.replicas },
-		"strategy":    func() { p["strategy"] = spec.Strategy },
-		"driver":      func() { p["driver"] = spec.Driver },
-		"autorestart": func() { p["autorestart"] = spec.Autorestart },
-		"autodestroy": func() { p["autodestroy"] = spec.Autodestroy },
-		"entrypoint":  func() { p["entrypoint"] = spec.Entrypoint },
-		"pull":        func() { p["pull_policy"] = spec.PullPolicy },
+		"image":        func() { p["image"] = spec.Image },
+		"replicas":     func() { p["replicas"] = f.replicas },
+		"strategy":     func() { p["strategy"] = spec.Strategy },
+		"driver":       func() { p["driver"] = spec.Driver },
+		"autorestart":  func() { p["autorestart"] = spec.Autorestart },
+		"autodestroy":  func() { p["autodestroy"] = spec.Autodestroy },
+		"entrypoint":   func() { p["entrypoint"] = spec.Entrypoint },
+		"pull":         func() { p["pull_policy"] = spec.PullPolicy },
+		"network-mode": func() { p["network_mode"] = spec.NetworkMode },
+		"publish-all":  func() { p["publish_all"] = spec.PublishAll },
 	} {
 		if fl.Changed(flag) {
 			set()
@@ -79,11 +81,18 @@ func (f *updateFlags) patch(cmd *cobra.Command, cur api.ServiceSpec, command []s
 		}
 	}
 	if fl.Changed("publish") || fl.Changed("publish-rm") {
-		ports, err := mergePorts(cur.Ports, spec.Ports, f.publishRm)
+		ports, err := mergePorts("--publish-rm", cur.Ports, spec.Ports, f.publishRm)
 		if err != nil {
 			return nil, err
 		}
 		p["ports"] = ports
+	}
+	if fl.Changed("expose") || fl.Changed("expose-rm") {
+		expose, err := mergePorts("--expose-rm", cur.Expose, spec.Expose, f.exposeRm)
+		if err != nil {
+			return nil, err
+		}
+		p["expose"] = expose
 	}
 	if fl.Changed("secret") || fl.Changed("secret-rm") {
 		var secrets []api.SecretRef
@@ -220,16 +229,16 @@ func mergeList(cur, add, rm []string) []string {
 	return out
 }
 
-// mergePorts is cur without the container ports rm names (PORT[/PROTO])
-// and those add publishes again, then add's.
-func mergePorts(cur, add []api.PortSpec, rm []string) ([]api.PortSpec, error) {
+// mergePorts is cur without the container ports rm names (PORT[/PROTO],
+// given with flag) and those add publishes again, then add's.
+func mergePorts(flag string, cur, add []api.PortSpec, rm []string) ([]api.PortSpec, error) {
 	key := func(p api.PortSpec) string { return strconv.Itoa(p.ContainerPort) + "/" + cmp.Or(p.Protocol, "tcp") }
 	drop := map[string]bool{}
 	for _, r := range rm {
 		port, proto, _ := strings.Cut(r, "/")
 		n, err := strconv.Atoi(port)
 		if err != nil || n < 1 || n > 65535 || (proto != "" && proto != "tcp" && proto != "udp") {
-			return nil, fmt.Errorf("--publish-rm %q: want a container port, CONTAINER[/udp], such as 80", r)
+			return nil, fmt.Errorf("%s %q: want a container port, CONTAINER[/udp], such as 80", flag, r)
 		}
 		drop[key(api.PortSpec{ContainerPort: n, Protocol: proto})] = true
 	}
@@ -265,6 +274,10 @@ or map (--env, --label, --constraint, --affinity, --tag, --publish,
 --label-rm KEY, --constraint-rm EXPR, --affinity-rm EXPR, --tag-rm TAG,
 --publish-rm PORT, --secret-rm NAME, --network-rm NAME, --route-rm ROUTE); the
 --route-* options replace the service's; what follows -- replaces the command. A change to what
+--expose, --secret, --network); the -rm flags remove from them (--env-rm KEY,
+--label-rm KEY, --constraint-rm EXPR, --affinity-rm EXPR, --tag-rm TAG,
+--publish-rm PORT, --expose-rm PORT, --secret-rm NAME, --network-rm NAME);
+what follows -- replaces the command. A change to what
 the containers run starts a rolling
 update per the service's update config (the --update-* flags change it): old
 containers are replaced a batch at a time, each new one gated on readiness;
@@ -325,8 +338,12 @@ its previous spec (or pauses, with --failure-action pause), per the
 	fl.StringArrayVar(&f.constraintRm, "constraint-rm", nil, "node constraint to remove, as written; repeatable")
 	fl.StringArrayVar(&cf.affinities, "affinity", nil, "container affinity to add, e.g. service!=web; repeatable")
 	fl.StringArrayVar(&f.affinityRm, "affinity-rm", nil, "container affinity to remove, as written; repeatable")
-	fl.StringArrayVarP(&cf.publish, "publish", "p", nil, "port to publish, [HOST:]CONTAINER[/udp], replacing one of the same container port; repeatable")
-	fl.StringArrayVar(&f.publishRm, "publish-rm", nil, "published container port to remove, CONTAINER[/udp]; repeatable")
+	fl.StringArrayVarP(&cf.publish, "publish", "p", nil, publishHelp+"; replaces the bindings of the same container port; repeatable")
+	fl.StringArrayVar(&f.publishRm, "publish-rm", nil, "published container port to remove (all its bindings), CONTAINER[/udp]; repeatable")
+	fl.BoolVarP(&cf.publishAll, "publish-all", "P", false, publishAllHelp+" (--publish-all=false: no longer)")
+	fl.StringArrayVar(&cf.expose, "expose", nil, exposeHelp+"; repeatable")
+	fl.StringArrayVar(&f.exposeRm, "expose-rm", nil, "exposed container port to remove, CONTAINER[/udp]; repeatable")
+	fl.StringVar(&cf.networkMode, "network-mode", "", networkModeHelp)
 	fl.StringVar(&cf.reserveMemory, "reserve-memory", "", "memory each container needs of its node, e.g. 256M (0: none)")
 	fl.StringVar(&cf.reserveCPU, "reserve-cpu", "", "CPUs each container needs of its node, e.g. 0.5 (0: none)")
 	fl.StringVar(&cf.memory, "memory", "", "memory limit of each container, e.g. 512M (0: none)")

@@ -95,9 +95,8 @@ func (m *mapper) service(sc types.ServiceConfig) Service {
 		spec.Env[k] = *v
 	}
 	m.ports(&svc, sc.Ports)
-	// expose is accepted and changes nothing: it documents ports for
-	// Compose's internal network, which Wharf does not have (yet); a
-	// port reachable from elsewhere must be published with ports.
+	m.expose(&svc, sc.Expose)
+	spec.NetworkMode = m.networkMode(p+".network_mode", sc.NetworkMode)
 	spec.Healthcheck = m.healthcheck(p+".healthcheck", sc.HealthCheck)
 	spec.Autorestart = m.restart(p+".restart", sc.Restart)
 	spec.Links = sc.Links
@@ -161,8 +160,15 @@ func (m *mapper) restart(path, raw string) string {
 	return ""
 }
 
+// ports maps compose's ports. compose-go gives every port mode ingress
+// unless the file says otherwise (the spec's default), but a
+// docker-compose user's "8080:80" publishes on the container's host: so a
+// port is an ingress port only when the file writes `mode: ingress` in the
+// long syntax; the short syntax and the long one without a mode publish
+// on the node (host mode).
 func (m *mapper) ports(svc *Service, ports []types.ServicePortConfig) {
 	p := "services." + svc.Name + ".ports"
+	ingress := m.explicitIngress(p)
 	for _, pc := range ports {
 		proto := pc.Protocol
 		if proto == "" {
@@ -172,18 +178,79 @@ func (m *mapper) ports(svc *Service, ports []types.ServicePortConfig) {
 			m.w.in(p, proto, "protocol "+proto+" is not supported by Wharf; port ignored")
 			continue
 		}
-		ps := api.PortSpec{ContainerPort: int(pc.Target), Protocol: proto}
+		ps := api.PortSpec{ContainerPort: int(pc.Target), Protocol: proto, HostIP: strings.Trim(pc.HostIP, "[]")}
 		if pc.Published != "" {
 			n, err := strconv.Atoi(pc.Published)
 			if err != nil || n < 0 || n > 65535 {
-				m.w.in(p, pc.Published, "published range "+pc.Published+" is not supported by Wharf; a free port is picked")
+				m.w.in(p, pc.Published, "published range "+pc.Published+" for one container port is not supported by Wharf; a free port is picked")
 			} else {
 				ps.HostPort = n
 			}
 		}
-		if pc.HostIP != "" {
-			m.w.in(p, pc.HostIP, "host IP "+pc.HostIP+" is not supported by Wharf; published on every address")
+		switch mode := strings.ToLower(pc.Mode); {
+		case mode == api.PortModeIngress && ingress[portKey(pc.Target, pc.Published)]:
+			ps.Mode = api.PortModeIngress
+		case mode == api.PortModeIngress, mode == api.PortModeHost, mode == "":
+			// on the node, as docker-compose publishes it
+		default:
+			m.errorf(p, "port %d: unknown mode %q: want host or ingress", pc.Target, pc.Mode)
 		}
 		svc.Spec.Ports = append(svc.Spec.Ports, ps)
 	}
+}
+
+// portKey names a port by target and published port.
+func portKey(target uint32, published string) string {
+	return strconv.FormatUint(uint64(target), 10) + ":" + published
+}
+
+// explicitIngress are the ports (portKey) of the list at path that the
+// files write in the long syntax with `mode: ingress`.
+func (m *mapper) explicitIngress(path string) map[string]bool {
+	out := map[string]bool{}
+	for k, l := range m.w.ix {
+		entry, ok := strings.CutSuffix(k, ".mode")
+		if !ok || !strings.HasPrefix(entry, path+".") || strings.Contains(entry[len(path)+1:], ".") || strings.ToLower(l.value) != api.PortModeIngress {
+			continue
+		}
+		out[portKey(parseUint32(m.w.ix[entry+".target"].value), m.w.ix[entry+".published"].value)] = true
+	}
+	return out
+}
+
+// parseUint32 is s as a number, 0 if it is none.
+func parseUint32(s string) uint32 {
+	n, _ := strconv.ParseUint(s, 10, 32)
+	return uint32(n)
+}
+
+// expose maps compose's expose (PORT, PORT/udp, PORT1-PORT2): ports the
+// container listens on without publishing them, which -P (x-wharf
+// publish_all) publishes.
+func (m *mapper) expose(svc *Service, expose types.StringOrNumberList) {
+	p := "services." + svc.Name + ".expose"
+	for _, e := range expose {
+		ps, err := api.ParseExpose(e)
+		if err != nil {
+			m.errorf(p, "%v", err)
+			continue
+		}
+		svc.Spec.Expose = append(svc.Spec.Expose, ps...)
+	}
+}
+
+// networkMode maps compose's network_mode: bridge, host and none are
+// Docker's; sharing another service's or container's network is refused.
+func (m *mapper) networkMode(path, raw string) string {
+	mode := strings.ToLower(strings.TrimSpace(raw))
+	switch {
+	case mode == "" || mode == "bridge" || mode == "host" || mode == "none":
+		return mode
+	case strings.HasPrefix(mode, "service:") || strings.HasPrefix(mode, "container:"):
+		m.errorf(path, "network_mode %q shares another container's network, which Wharf does not support: "+
+			"run both processes in one service, or put both services on one network and reach the other by its name", raw)
+	default:
+		m.errorf(path, "unknown network_mode %q: want bridge (the default), host or none", raw)
+	}
+	return ""
 }

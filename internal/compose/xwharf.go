@@ -25,6 +25,7 @@ var xWharfKeys = keys{
 	"healthcheck_http":      nil,
 	"routes":                nil,
 	"route_options":         nil,
+	"publish_all":           nil,
 }
 
 // applyXWharf applies a service's x-wharf extension to svc. Keys Wharf does
@@ -93,6 +94,12 @@ func (m *mapper) applyXWharf(svc *Service, ext any) {
 			m.xWharfRoutes(svc, path, v)
 		case "route_options":
 			m.xWharfRouteOptions(svc, path, v)
+		case "publish_all": // docker run -P, which compose has no key for
+			if b, ok := v.(bool); ok {
+				spec.PublishAll = b
+			} else {
+				m.errorf(path, "must be true or false")
+			}
 		case "stop_after_disconnect":
 			if n, ok := toInt(v); ok && n >= 0 {
 				spec.StopAfterDisconnect = n

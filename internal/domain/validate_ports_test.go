@@ -99,6 +99,10 @@ func TestValidatePortsAndNetworkModes(t *testing.T) {
 			s.Ports = []api.PortSpec{{ContainerPort: 80, HostPort: 80, Mode: "ingress"}}
 			s.Healthcheck = &api.Healthcheck{HTTP: "/healthz"}
 		}, field: "spec.healthcheck.http", words: "an ingress port is on the routers only"},
+		{name: "http check with no network", edit: func(s *api.ServiceSpec) {
+			s.Image, s.Command, s.NetworkMode = "", []string{"sleep", "1"}, "none"
+			s.Healthcheck = &api.Healthcheck{HTTP: "/healthz"}
+		}, field: "spec.healthcheck.http", words: "no network to check it over"},
 		{name: "http check in host mode", edit: func(s *api.ServiceSpec) {
 			s.NetworkMode = "host"
 			s.Healthcheck = &api.Healthcheck{HTTP: "/healthz"}

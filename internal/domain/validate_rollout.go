@@ -37,6 +37,9 @@ func validateRollout(spec *api.ServiceSpec) error {
 			return errdefs.Invalid("spec.healthcheck.http", "must be a path starting with /, got %q", h.HTTP)
 		}
 		// exec and fake workloads get their port in $PORT, checked as is.
+		if h.HTTP != "" && api.FoldEnum(spec.NetworkMode) == "none" {
+			return errdefs.Invalid("spec.healthcheck.http", "network mode none leaves the container no network to check it over: use a command health check (healthcheck.command)")
+		}
 		if h.HTTP != "" && spec.DriverName() == "docker" && !hasHostPort(spec.Ports) {
 			if m := api.FoldEnum(spec.NetworkMode); m == "host" || m == "none" {
 				return errdefs.Invalid("spec.healthcheck.http", "an HTTP health check needs a published port, and network mode %s publishes none: use a command health check (healthcheck.command)", m)

@@ -124,7 +124,7 @@ func (cl *cluster) add(i int, c *api.Container, svc *api.Service) {
 		}
 	}
 	for _, p := range ports {
-		if p.HostPort != 0 {
+		if fixedOnNode(p) {
 			cl.taken[portKey{i, p.HostPort, proto(p.Protocol)}] = true
 		}
 	}
@@ -133,6 +133,14 @@ func (cl *cluster) add(i int, c *api.Container, svc *api.Service) {
 			cl.taken[portKey{i, p.HostPort, proto(p.Protocol)}] = true
 		}
 	}
+}
+
+// fixedOnNode reports whether p holds a fixed host port on the node that
+// runs its container: an ingress port is the routers' (any address counts:
+// a port on one address is taken on every other too, which spreads more
+// than needed but never places two where one binding fails).
+func fixedOnNode(p api.PortSpec) bool {
+	return p.HostPort != 0 && p.Mode != api.PortModeIngress
 }
 
 func proto(p string) string {

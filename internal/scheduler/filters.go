@@ -74,7 +74,7 @@ func newClass(svc *api.Service, driver string) *class {
 		}
 	}
 	for _, p := range spec.Ports {
-		if p.HostPort != 0 {
+		if fixedOnNode(p) {
 			c.ports = append(c.ports, p)
 		}
 	}

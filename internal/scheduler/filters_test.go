@@ -72,6 +72,11 @@ func TestFilters(t *testing.T) {
 			want:       map[string]int{"n2": 1, "n3": 1, "n4": 1, "n5": 1},
 			reason:     "0 of 5 nodes: 5 have port 80 taken",
 		},
+		{name: "ingress ports are the routers'", svc: with(func(s *api.ServiceSpec) {
+			s.Ports = []api.PortSpec{{ContainerPort: 80, HostPort: 443, Mode: api.PortModeIngress}}
+		}), n: 10, containers: []*api.Container{running(with(func(s *api.ServiceSpec) {
+			s.Ports = []api.PortSpec{{ContainerPort: 1, HostPort: 443, Mode: api.PortModeIngress}}
+		}), 1, "n1")}, want: map[string]int{"n1": 2, "n2": 2, "n3": 2, "n4": 2, "n5": 2}},
 		{name: "host port 0 never conflicts", svc: with(func(s *api.ServiceSpec) { s.Ports = []api.PortSpec{{ContainerPort: 80}} }), n: 10, want: map[string]int{"n1": 2, "n2": 2, "n3": 2, "n4": 2, "n5": 2}},
 		{name: "soft constraint preferred", svc: with(func(s *api.ServiceSpec) { s.Constraints = []string{"zone==~internal"} }), n: 4, want: map[string]int{"n3": 2, "n5": 2}},
 		{name: "soft constraint never refuses", svc: with(func(s *api.ServiceSpec) { s.Constraints = []string{"zone==~mars"} }), n: 5, want: map[string]int{"n1": 1, "n2": 1, "n3": 1, "n4": 1, "n5": 1}},

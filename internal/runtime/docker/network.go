@@ -112,8 +112,12 @@ func validNetworkName(s string) bool {
 
 // networkConfig is the container's primary network (its first
 // attachment) as a NetworkMode and EndpointsConfig, and its DNS servers;
-// it is empty when spec has no attachments.
+// it is empty when spec has no attachments, the mode alone in network
+// mode host or none.
 func networkConfig(spec runtime.Spec) (container.NetworkMode, *network.NetworkingConfig, []netip.Addr) {
+	if spec.NetworkMode == "host" || spec.NetworkMode == "none" {
+		return container.NetworkMode(spec.NetworkMode), nil, nil // ports.go
+	}
 	if len(spec.Networks) == 0 {
 		return "", nil, nil
 	}

@@ -5,14 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/netip"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 
 	"github.com/wharfhq/wharf/api"
@@ -34,8 +31,8 @@ const cleanupTimeout = 10 * time.Second
 // The workload's environment is spec.Env plus WHARF_CONTAINER_ID,
 // WHARF_CONTAINER_NAME, WHARF_SERVICE, WHARF_SLOT, WHARF_NODE and, when
 // spec publishes ports, PORT (the first one's container port); these win
-// over spec.Env. Published ports bind on 0.0.0.0, host port 0 being a free
-// one the engine picks. The container is never privileged and runs with
+// over spec.Env. Ports are published as ports.go says (network modes,
+// host addresses, free ports, -P). The container is never privileged and runs with
 // no-new-privileges. The engine's init (docker-init) runs as PID 1,
 // reaping zombies and forwarding signals to the workload. spec.Mounts are
 // mounted (see volumes.go: named volumes are created first and never
@@ -47,6 +44,9 @@ func (d *Driver) Start(ctx context.Context, spec runtime.Spec) (runtime.Status, 
 		return runtime.Status{}, fmt.Errorf("docker driver: start %q: a spec needs an ID and an image", spec.ID)
 	}
 	if err := checkAttachments(spec); err != nil {
+		return runtime.Status{}, err
+	}
+	if err := checkNetworkMode(spec); err != nil {
 		return runtime.Status{}, err
 	}
 	node, err := d.nodeID()
@@ -222,27 +222,12 @@ func containerConfig(spec runtime.Spec, node string) (*container.Config, *contai
 	env["WHARF_SERVICE"] = spec.Service
 	env["WHARF_SLOT"] = strconv.Itoa(spec.Slot)
 	env["WHARF_NODE"] = spec.Node
-	exposed := network.PortSet{}
-	bindings := network.PortMap{}
-	for i, p := range spec.Ports {
-		proto := network.TCP
-		if p.Protocol != "" {
-			proto = network.IPProtocol(strings.ToLower(p.Protocol))
-		}
-		port, ok := network.PortFrom(uint16(p.ContainerPort), proto)
-		if !ok || p.ContainerPort <= 0 || p.ContainerPort > 65535 || p.HostPort < 0 || p.HostPort > 65535 {
-			return nil, nil, fmt.Errorf("docker driver: start %s: bad port %d:%d/%s; ports are 1-65535 (host port 0 for a free one), protocol tcp or udp",
-				spec.ID, p.HostPort, p.ContainerPort, p.Protocol)
-		}
-		if i == 0 {
-			env["PORT"] = strconv.Itoa(p.ContainerPort)
-		}
-		exposed[port] = struct{}{}
-		hp := ""
-		if p.HostPort > 0 {
-			hp = strconv.Itoa(p.HostPort)
-		}
-		bindings[port] = append(bindings[port], network.PortBinding{HostIP: netip.IPv4Unspecified(), HostPort: hp})
+	exposed, bindings, err := portConfig(spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(spec.Ports) > 0 {
+		env["PORT"] = strconv.Itoa(spec.Ports[0].ContainerPort)
 	}
 	lbl, err := labels(spec, node)
 	if err != nil {
@@ -271,18 +256,20 @@ func containerConfig(spec runtime.Spec, node string) (*container.Config, *contai
 		Init: new(true),
 		// Never privileged, and no gaining privileges; not part of the
 		// Spec, so the spec hash of a running container does not change.
-		Privileged:    false,
-		SecurityOpt:   []string{noNewPrivileges},
-		PortBindings:  bindings,
-		Mounts:        mnts,
-		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
+		Privileged:      false,
+		SecurityOpt:     []string{noNewPrivileges},
+		PortBindings:    bindings,
+		PublishAllPorts: spec.PublishAll,
+		Mounts:          mnts,
+		RestartPolicy:   container.RestartPolicy{Name: container.RestartPolicyDisabled},
 		Resources: container.Resources{
 			Memory:   spec.Resources.MemoryBytes,
 			NanoCPUs: spec.Resources.NanoCPUs,
 		},
 	}
 	// On overlay networks (network.go): the first attachment's Docker
-	// network, and the attachments' resolvers behind Docker's embedded DNS.
+	// network, and the attachments' resolvers behind Docker's embedded DNS;
+	// in network mode host or none, the engine's network of that name.
 	host.NetworkMode, _, host.DNS = networkConfig(spec)
 	return cfg, host, nil
 }

@@ -49,8 +49,10 @@ func status(in container.InspectResponse) runtime.Status {
 	return st
 }
 
-// ports returns the bindings the engine made for a running container,
-// sorted by container port, protocol and host port.
+// ports returns every binding the engine made for a running container
+// (with its host address; none in network mode host, where the
+// container's ports are the node's), sorted by container port, protocol,
+// host port and address.
 func ports(in container.InspectResponse) []api.PortBinding {
 	if in.NetworkSettings == nil {
 		return nil
@@ -62,12 +64,16 @@ func ports(in container.InspectResponse) []api.PortBinding {
 			if err != nil {
 				continue
 			}
-			out = append(out, api.PortBinding{ContainerPort: int(p.Num()), HostPort: hp, Protocol: string(p.Proto())})
+			pb := api.PortBinding{ContainerPort: int(p.Num()), HostPort: hp, Protocol: string(p.Proto())}
+			if b.HostIP.IsValid() {
+				pb.HostIP = b.HostIP.String()
+			}
+			out = append(out, pb)
 		}
 	}
 	slices.SortFunc(out, func(a, b api.PortBinding) int {
 		return cmp.Or(cmp.Compare(a.ContainerPort, b.ContainerPort),
-			cmp.Compare(a.Protocol, b.Protocol), cmp.Compare(a.HostPort, b.HostPort))
+			cmp.Compare(a.Protocol, b.Protocol), cmp.Compare(a.HostPort, b.HostPort), cmp.Compare(a.HostIP, b.HostIP))
 	})
 	return out
 }

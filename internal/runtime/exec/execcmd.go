@@ -47,13 +47,13 @@ func (d *Driver) Exec(ctx context.Context, id string, cmd []string, w io.Writer)
 	p.Stdout, p.Stderr = w, w
 	// As the run's own user, whatever the driver's user is now.
 	p.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: rec.User.credential()}
-	if len(rec.Links) > 0 { // in its namespaces, as the run itself
+	if len(rec.Links) > 0 || ownNetwork(rec.Spec) { // in its namespaces, as the run itself
 		err = startInNamespacesOf(p, rec.PID, rec.StartTime)
 	} else {
 		err = startNoNewPrivs(p)
 	}
 	var se startErr
-	if err != nil && len(rec.Links) > 0 && !errors.As(err, &se) {
+	if err != nil && (len(rec.Links) > 0 || ownNetwork(rec.Spec)) && !errors.As(err, &se) {
 		return -1, fmt.Errorf("exec driver: exec in %s: %w", id, err)
 	}
 	if err != nil {

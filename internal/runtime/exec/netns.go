@@ -39,6 +39,32 @@ import (
 // exits, when a start fails, on Remove and before a new run of the same
 // ID), in case the kernel has not yet.
 
+// Network modes: bridge ("") and host are the same here, the host's
+// network (no networks) or the networks' namespace; none is a network
+// namespace of its own with only lo up, made as for networks, with no
+// attachment (and no resolv.conf of its own: nothing to resolve with).
+
+// ownNetwork reports whether a run of spec gets a network namespace of
+// its own: on networks, or in network mode none.
+func ownNetwork(spec runtime.Spec) bool {
+	return len(spec.Networks) > 0 || spec.NetworkMode == "none"
+}
+
+// checkNetworkMode refuses a network mode the driver does not know, and
+// networks in host or none mode.
+func checkNetworkMode(spec runtime.Spec) error {
+	switch spec.NetworkMode {
+	case "", "bridge":
+		return nil
+	case "host", "none":
+		if len(spec.Networks) > 0 {
+			return fmt.Errorf("network mode %s joins no network, and the spec has %d network attachments; use bridge", spec.NetworkMode, len(spec.Networks))
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown network mode %q; want bridge, host or none", spec.NetworkMode)
+}
+
 // errNeedRoot is the start error of a run with networks when the agent may
 // not make namespaces or links.
 const errNeedRoot = "network namespaces need root: run the agent as root or without --overlay"

@@ -29,7 +29,9 @@ import (
 //
 // With spec.Networks it runs in network and mount namespaces of its own,
 // on the networks' bridges, with their resolvers (netns.go); it listens
-// on PORT there, at its own addresses.
+// on PORT there, at its own addresses. In network mode none it runs in
+// namespaces of its own too, with a loopback interface only; in bridge
+// and host mode (the same for this driver) it runs on the host's network.
 func (d *Driver) Start(ctx context.Context, spec runtime.Spec) (runtime.Status, error) {
 	if err := checkSpec(spec); err != nil {
 		return runtime.Status{}, err
@@ -113,14 +115,14 @@ func (d *Driver) launch(spec runtime.Spec, fresh bool) (*container, *osexec.Cmd,
 	// No Pdeathsig: the process must survive an agent restart to be adopted.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: d.user.credential()}
 	var links []string
-	if len(spec.Networks) > 0 {
+	if ownNetwork(spec) {
 		links, err = startNetworked(cmd, spec.ID, spec.Networks, resolvConf)
 	} else {
 		err = startNoNewPrivs(cmd)
 	}
 	logf.Close()
 	var se startErr
-	if err != nil && len(spec.Networks) > 0 && !errors.As(err, &se) {
+	if err != nil && ownNetwork(spec) && !errors.As(err, &se) {
 		return fail(fmt.Errorf("connect to its networks: %w", err))
 	}
 	if err != nil {
@@ -239,6 +241,9 @@ func checkSpec(spec runtime.Spec) error {
 		return fmt.Errorf("exec driver: start %s: Command is empty; the exec driver needs a command to run", spec.ID)
 	}
 	if err := checkNetworks(spec.Networks); err != nil {
+		return fmt.Errorf("exec driver: start %s: %w", spec.ID, err)
+	}
+	if err := checkNetworkMode(spec); err != nil {
 		return fmt.Errorf("exec driver: start %s: %w", spec.ID, err)
 	}
 	for k, v := range spec.Env {
