@@ -115,14 +115,18 @@ http {
 	return addrs, cmd.Process.Pid
 }
 
-// startRouterd builds test/bench/routerd and runs it with one HTTP route
-// (routerHost, path /, round robin) over backends, and returns its HTTP
-// address and pid. profile, when set, is where it writes a CPU profile
-// as it exits (SIGTERM at the benchmark's end).
-func startRouterd(b *testing.B, dir, cpus string, backends []string, profile string) (string, *exec.Cmd) {
+// startRouterd builds test/bench/routerd (once) and runs it with one
+// HTTP route (routerHost, path /, round robin) over backends, and returns
+// its HTTP address and process. profile, when set, is where it writes a
+// CPU profile as it exits (SIGTERM at the benchmark's end). With bare it
+// serves its reference, a bare httputil.ReverseProxy, instead of the
+// router.
+func startRouterd(b *testing.B, dir, cpus string, backends []string, profile string, bare bool) (string, *exec.Cmd) {
 	bin := filepath.Join(dir, "routerd")
-	if out, err := exec.Command("go", "build", "-o", bin, "./routerd").CombinedOutput(); err != nil {
-		b.Fatalf("go build ./routerd: %v\n%s", err, out)
+	if _, err := os.Stat(bin); err != nil {
+		if out, err := exec.Command("go", "build", "-o", bin, "./routerd").CombinedOutput(); err != nil {
+			b.Fatalf("go build ./routerd: %v\n%s", err, out)
+		}
 	}
 	route := api.HTTPRoute{Service: "svc-web", Name: "web", Host: routerHost, Path: "/"}
 	for i, a := range backends {
@@ -139,6 +143,9 @@ func startRouterd(b *testing.B, dir, cpus string, backends []string, profile str
 	args := []string{"-table", table, "-http", "127.0.0.1:0"}
 	if profile != "" {
 		args = append(args, "-cpuprofile", profile)
+	}
+	if bare {
+		args = append(args, "-bare")
 	}
 	cmd := pinned(context.Background(), cpus, bin, args...)
 	stdin, err := cmd.StdinPipe() // closed when the benchmark's process ends: routerd ends then too

@@ -17,8 +17,11 @@ import (
 // process: test/bench/routerd) against HAProxy 2.6 from Debian configured
 // as dockercloud/haproxy configures itself, and against no proxy at all,
 // over the same backends: nginx from Debian serving a 1,008-byte page on
-// two ports of loopback. One run measures the three targets one after the
-// other with the same wrk settings:
+// two ports of loopback. A fourth target is the floor under any router
+// built on net/http: a bare httputil.ReverseProxy, round robin, with
+// pooled buffers (routerd -bare), also in a process of its own. One run
+// measures the four targets one after the other with the same wrk
+// settings:
 //
 //   - throughput: wrk -t 2 -c WHARF_ROUTER_BENCH_CONNS (64) -d
 //     WHARF_ROUTER_BENCH_SECONDS (10) --latency: requests per second, p50
@@ -34,11 +37,11 @@ import (
 // cores unless WHARF_ROUTER_BENCH_PIN=1, which runs wrk and h2load on CPU 0
 // and nginx (one worker) and the proxies on CPU 1. WHARF_ROUTER_BENCH_PROFILE
 // names a file for a CPU profile of the router process over the whole run.
-// It runs only with WHARF_ROUTER_BENCH=1 (about 50 s of both cores), and
+// It runs only with WHARF_ROUTER_BENCH=1 (about 80 s of both cores), and
 // needs wrk, nginx and haproxy (apt-get install -y wrk nginx-light haproxy).
 func BenchmarkRouter(b *testing.B) {
 	if os.Getenv("WHARF_ROUTER_BENCH") != "1" {
-		b.Skip("set WHARF_ROUTER_BENCH=1 to run it (about 50 s of wrk on every core)")
+		b.Skip("set WHARF_ROUTER_BENCH=1 to run it (about 80 s of wrk on every core)")
 	}
 	for _, tool := range []string{"wrk", "nginx", "haproxy"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -66,7 +69,8 @@ func BenchmarkRouter(b *testing.B) {
 
 	dir := b.TempDir()
 	backends, _ := startNginx(b, dir, serverCPU, workers)
-	routerAddr, routerd := startRouterd(b, dir, serverCPU, backends, profile)
+	routerAddr, routerd := startRouterd(b, dir, serverCPU, backends, profile, false)
+	bareAddr, bared := startRouterd(b, dir, serverCPU, backends, "", true)
 	haAddr, haH2, haPID := startHAProxy(b, dir, serverCPU, backends)
 	targets := []struct {
 		name, url string
@@ -75,6 +79,7 @@ func BenchmarkRouter(b *testing.B) {
 		{"direct", "http://" + backends[0] + "/", 0},
 		{"router", "http://" + routerAddr + "/", routerd.Process.Pid},
 		{"haproxy", "http://" + haAddr + "/", haPID},
+		{"go-bare", "http://" + bareAddr + "/", bared.Process.Pid},
 	}
 	b.Logf("load before the run: %s", loadavg())
 	b.ResetTimer()
@@ -108,6 +113,7 @@ func BenchmarkRouter(b *testing.B) {
 			}
 		}
 		b.ReportMetric(got["router"].rps/got["haproxy"].rps, "router/haproxy")
+		b.ReportMetric(got["router"].rps/got["go-bare"].rps, "router/go-bare")
 		if _, err := exec.LookPath("h2load"); err == nil {
 			rr := runH2load(b, clientCPU, "http://"+routerAddr+"/", conns, secs)
 			hr := runH2load(b, clientCPU, "http://"+haH2+"/", conns, secs)
@@ -201,6 +207,7 @@ var (
 	h2RPS  = regexp.MustCompile(`finished in [0-9.]+m?s, ([0-9.]+) req/s`)
 	h2Reqs = regexp.MustCompile(`requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout`)
 	h2Mean = regexp.MustCompile(`time for request:\s+\S+\s+\S+\s+(\S+)`)
+	h2Code = regexp.MustCompile(`status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx`)
 )
 
 // runH2load drives url with HTTP/2 over cleartext (prior knowledge) for
@@ -214,8 +221,8 @@ func runH2load(b *testing.B, cpus, url string, conns, secs int) float64 {
 	if err != nil {
 		b.Fatalf("h2load against %s: %v\n%s", url, err, out)
 	}
-	m, reqs := h2RPS.FindSubmatch(out), h2Reqs.FindSubmatch(out)
-	if m == nil || reqs == nil {
+	m, reqs, codes := h2RPS.FindSubmatch(out), h2Reqs.FindSubmatch(out), h2Code.FindSubmatch(out)
+	if m == nil || reqs == nil || codes == nil {
 		b.Fatalf("h2load against %s printed no summary:\n%s", url, out)
 	}
 	rps, _ := strconv.ParseFloat(string(m[1]), 64)
@@ -223,10 +230,10 @@ func runH2load(b *testing.B, cpus, url string, conns, secs int) float64 {
 	if mm := h2Mean.FindSubmatch(out); mm != nil {
 		mean = string(mm[1])
 	}
-	b.Logf("h2load %s: %.0f req/s, %s succeeded, %s failed, %s errored, %s timeout; mean time for request %s",
-		url, rps, reqs[1], reqs[2], reqs[3], reqs[4], mean)
-	if reqs[1][0] == '0' {
-		b.Fatalf("h2load against %s: no request succeeded:\n%s", url, out)
+	b.Logf("h2load %s: %.0f req/s, %s succeeded (%s 2xx, %s 4xx, %s 5xx), %s failed, %s errored, %s timeout; mean time for request %s",
+		url, rps, reqs[1], codes[1], codes[3], codes[4], reqs[2], reqs[3], reqs[4], mean)
+	if n, _ := strconv.Atoi(string(codes[1])); n == 0 {
+		b.Fatalf("h2load against %s: no 2xx answer:\n%s", url, out)
 	}
 	return rps
 }
