@@ -22,7 +22,7 @@ type tcpListener struct {
 }
 
 // serveTCP accepts until the listener is closed. Each connection takes the
-// route that the current table has for the port.
+// route that the current table has for the port when it is accepted.
 func (r *Router) serveTCP(tl *tcpListener) {
 	defer close(tl.done)
 	for {
@@ -35,18 +35,18 @@ func (r *Router) serveTCP(tl *tcpListener) {
 			}
 			return
 		}
+		rt := r.table.Load().tcp[tl.port]
 		r.conns.add(c)
 		go func() {
 			defer r.conns.remove(c)
-			r.proxyTCP(c, tl.port)
+			r.proxyTCP(c, tl.port, rt)
 		}()
 	}
 }
 
-func (r *Router) proxyTCP(c net.Conn, port int) {
+func (r *Router) proxyTCP(c net.Conn, port int, rt *tcpRoute) {
 	start := time.Now()
 	defer c.Close()
-	rt := r.table.Load().tcp[port]
 	e := tcpEntry{Kind: "tcp", Client: c.RemoteAddr().String(), Listen: port}
 	defer func() {
 		if r.access != nil {

@@ -22,7 +22,8 @@ type certStore struct {
 	exact     map[string]*tls.Certificate
 	wildcards []hostCert // longest suffix first
 	any       *tls.Certificate
-	acme      map[string]bool // hosts whose certificate ACME gets
+	all       []*tls.Certificate // every certificate that parsed, in table order
+	acme      map[string]bool    // hosts whose certificate ACME gets
 }
 
 type hostCert struct {
@@ -48,6 +49,7 @@ func parsePEM(pem string) (*tls.Certificate, error) {
 // parse is logged and left out, and its routes get no certificate.
 func newCertStore(t *api.RouteTable, log *slog.Logger) *certStore {
 	bySecret := map[string]*tls.Certificate{}
+	var all []*tls.Certificate
 	for _, rc := range t.Certificates {
 		c, err := parsePEM(rc.PEM)
 		if err != nil {
@@ -55,8 +57,9 @@ func newCertStore(t *api.RouteTable, log *slog.Logger) *certStore {
 			continue
 		}
 		bySecret[rc.Secret] = c
+		all = append(all, c)
 	}
-	s := &certStore{exact: map[string]*tls.Certificate{}, acme: map[string]bool{}}
+	s := &certStore{exact: map[string]*tls.Certificate{}, all: all, acme: map[string]bool{}}
 	if t.ACME != nil {
 		for _, h := range t.ACME.Hosts {
 			s.acme[normalizeHost(h)] = true
@@ -89,8 +92,10 @@ func newCertStore(t *api.RouteTable, log *slog.Logger) *certStore {
 	return s
 }
 
-// lookup finds the table's certificate for a server name: exact host,
-// then wildcard, then the "*" route's; nil when none.
+// lookup finds the table's certificate for a server name: the one of the
+// route with that exact host, then wildcard, then the "*" route's, and
+// failing those any certificate valid for the name (so that a request for
+// a host without a TLS route gets its 404 over HTTPS); nil when none.
 func (s *certStore) lookup(name string) *tls.Certificate {
 	if c := s.exact[name]; c != nil {
 		return c
@@ -100,7 +105,15 @@ func (s *certStore) lookup(name string) *tls.Certificate {
 			return w.cert
 		}
 	}
-	return s.any
+	if s.any != nil {
+		return s.any
+	}
+	for _, c := range s.all {
+		if name != "" && c.Leaf != nil && c.Leaf.VerifyHostname(name) == nil {
+			return c
+		}
+	}
+	return nil
 }
 
 // getCertificate is the HTTPS listener's tls.Config.GetCertificate.
