@@ -30,7 +30,7 @@ const (
 
 // Defaults for options left zero.
 const (
-	DefaultConcurrency = 64
+	DefaultConcurrency = 256
 	DefaultTimeout     = 5 * time.Second
 )
 
@@ -48,7 +48,7 @@ type Options struct {
 	// Duration is how long requests are started for; the run ends when
 	// the last in-flight request ends, at most Timeout later.
 	Duration time.Duration
-	// Concurrency bounds the requests in flight (default 64). A request
+	// Concurrency bounds the requests in flight (default 256). A request
 	// due while all are busy is not sent and is counted as Skipped.
 	Concurrency int
 	// Timeout bounds each request, connection and body included
