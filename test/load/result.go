@@ -46,7 +46,8 @@ type Result struct {
 	Counts [Canceled + 1]int
 	// Statuses counts the HTTP statuses of the answers read.
 	Statuses map[int]int
-	// Latency of the OK requests, from start to the answer read whole.
+	// Latency of the OK requests, from when each started (at most a
+	// dispatch late: see minSleep) to its answer read whole.
 	Latency Percentiles
 	// Seconds is, per second of the run (by when each request started),
 	// the requests that ended OK and that failed: where in a rollout the
