@@ -24,6 +24,9 @@ const (
 	// downFor is how long a backend that refused a connection is tried
 	// only after the others (passive health).
 	downFor = 5 * time.Second
+	// idleSweepDelay is when a removed backend's idle connections are
+	// closed again after a request on it ends.
+	idleSweepDelay = 200 * time.Millisecond
 )
 
 // backend is what the router keeps of one backend address while any table
@@ -79,11 +82,14 @@ func (b *backend) dial(ctx context.Context, network, _ string) (net.Conn, error)
 func (b *backend) down(now int64) bool { return b.downUntil.Load() > now }
 
 // release ends one request or connection on the backend; a backend no table
-// names closes its connections as soon as they are idle.
+// names closes its connections as soon as they are idle. The transport
+// takes a connection back into its idle pool in its own goroutine, maybe
+// just after this, hence a second sweep a moment later.
 func (b *backend) release() {
 	b.active.Add(-1)
 	if b.removed.Load() {
 		b.transport.CloseIdleConnections()
+		time.AfterFunc(idleSweepDelay, b.transport.CloseIdleConnections)
 	}
 }
 

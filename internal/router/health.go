@@ -26,8 +26,9 @@ type checkState struct {
 	method string
 	target string // a path, or "*" for OPTIONS *
 	ok     atomic.Bool
-	stop   chan struct{}
-	done   chan struct{}
+	ctx    context.Context // canceled to stop the check
+	stop   context.CancelFunc
+	done   chan struct{} // closed when the check has stopped
 }
 
 type checkKey struct{ addr, check string }
@@ -83,7 +84,8 @@ func (c *checker) get(want map[checkKey]*checkState, addr, check string) *checkS
 	s := c.checks[k]
 	if s == nil {
 		method, target := parseCheck(check)
-		s = &checkState{addr: addr, method: method, target: target, stop: make(chan struct{}), done: make(chan struct{})}
+		s = &checkState{addr: addr, method: method, target: target, done: make(chan struct{})}
+		s.ctx, s.stop = context.WithCancel(context.Background())
 		s.ok.Store(true)
 		c.checks[k] = s
 		go c.loop(s)
@@ -99,7 +101,7 @@ func (c *checker) sync(want map[checkKey]*checkState) {
 	defer c.mu.Unlock()
 	for k, s := range c.checks {
 		if want[k] == nil {
-			close(s.stop)
+			s.stop()
 			delete(c.checks, k)
 		}
 	}
@@ -112,7 +114,7 @@ func (c *checker) close() {
 	c.checks = map[checkKey]*checkState{}
 	c.mu.Unlock()
 	for _, s := range all {
-		close(s.stop)
+		s.stop()
 		<-s.done
 	}
 }
@@ -122,27 +124,16 @@ func (c *checker) loop(s *checkState) {
 	t := time.NewTicker(checkInterval)
 	defer t.Stop()
 	for {
-		ctx, cancel := context.WithCancel(context.Background())
-		go func() {
-			select {
-			case <-s.stop:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		err := c.probe(ctx, s)
-		cancel()
-		select {
-		case <-s.stop:
+		err := c.probe(s.ctx, s)
+		if s.ctx.Err() != nil {
 			return
-		default:
 		}
 		was := s.ok.Swap(err == nil)
 		if err != nil && was && c.onFail != nil {
 			c.onFail(s.addr, err)
 		}
 		select {
-		case <-s.stop:
+		case <-s.ctx.Done():
 			return
 		case <-t.C:
 		}

@@ -63,8 +63,15 @@ type testBackend struct {
 
 func newBackendServer(t testing.TB, name string, h http.HandlerFunc) *testBackend {
 	t.Helper()
+	return newBackendServerWith(t, name, h, nil)
+}
+
+// newBackendServerWith lets configure change the backend's http.Server
+// before it starts.
+func newBackendServerWith(t testing.TB, name string, h http.HandlerFunc, configure func(*http.Server)) *testBackend {
+	t.Helper()
 	b := &testBackend{name: name}
-	b.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	b.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		b.hits.Add(1)
 		w.Header().Set("X-Backend", name)
 		if h != nil {
@@ -73,6 +80,10 @@ func newBackendServer(t testing.TB, name string, h http.HandlerFunc) *testBacken
 		}
 		_, _ = io.WriteString(w, name)
 	}))
+	if configure != nil {
+		configure(b.Config)
+	}
+	b.Start()
 	t.Cleanup(b.Close)
 	return b
 }

@@ -15,6 +15,7 @@ import (
 	"net/http/httputil"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -42,6 +43,7 @@ func (r *Router) newReverseProxy() *httputil.ReverseProxy {
 		// FlushInterval 0: streamed responses (no length, event streams)
 		// are still flushed at once by the ReverseProxy.
 		ModifyResponse: modifyResponse,
+		BufferPool:     bufferPool{},
 		ErrorHandler:   r.proxyError,
 		ErrorLog:       slogErrorLog(r.log),
 	}
@@ -260,7 +262,10 @@ func (r *Router) serve(w http.ResponseWriter, req *http.Request, secure bool) {
 			req.Body = &in
 		}
 		r.proxy.ServeHTTP(rec, req.WithContext(context.WithValue(req.Context(), reqStateKey{}, rs)))
-		rec.in = in.n
+		rec.in = in.n.Load()
+		if c, ok := req.Context().Value(connKey{}).(net.Conn); ok && rs.status == http.StatusSwitchingProtocols {
+			r.conns.remove(c) // the upgraded connection has ended
+		}
 	}
 	r.logRequest(req, host, rt, rs, rec, time.Since(start))
 }
@@ -343,16 +348,31 @@ func (w *recorder) Flush() {
 
 func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// countingBody counts a request body's bytes for the metrics.
+// countingBody counts a request body's bytes for the metrics (the
+// transport may still be reading it when the response is done).
 type countingBody struct {
 	rc io.ReadCloser
-	n  int64
+	n  atomic.Int64
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
-	b.n += int64(n)
+	b.n.Add(int64(n))
 	return n, err
 }
 
 func (b *countingBody) Close() error { return b.rc.Close() }
+
+// bufferPool lends the ReverseProxy its 32 KiB copy buffers, which it
+// would otherwise allocate for every request.
+type bufferPool struct{}
+
+var copyBuffers = sync.Pool{New: func() any { return new([32 << 10]byte) }}
+
+func (bufferPool) Get() []byte { return copyBuffers.Get().(*[32 << 10]byte)[:] }
+
+func (bufferPool) Put(b []byte) {
+	if len(b) == 32<<10 {
+		copyBuffers.Put((*[32 << 10]byte)(b))
+	}
+}

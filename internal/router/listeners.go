@@ -13,19 +13,30 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
 // httpListener is the HTTP or HTTPS listener and its server.
 type httpListener struct {
-	srv  *http.Server
-	addr net.Addr
-	done chan struct{} // closed when Serve has returned
+	srv     *http.Server
+	ln      net.Listener
+	addr    net.Addr
+	closing atomic.Bool   // the listener is being closed: Serve's error is expected
+	done    chan struct{} // closed when Serve has returned
+}
+
+// stopAccepting closes the listening socket at once, so that the port is
+// free for a listener opened right after.
+func (l *httpListener) stopAccepting() {
+	l.closing.Store(true)
+	_ = l.ln.Close()
 }
 
 // shutdown stops accepting and waits for requests in flight until ctx is
 // done, then closes what is left.
 func (l *httpListener) shutdown(ctx context.Context) {
+	l.closing.Store(true)
 	if err := l.srv.Shutdown(ctx); err != nil {
 		_ = l.srv.Close()
 	}
@@ -54,8 +65,9 @@ func (r *Router) syncListeners(c *compiled) []error {
 	} else {
 		for _, l := range []*httpListener{r.httpL, r.httpsL} {
 			if l != nil {
+				l.stopAccepting()
 				go func() {
-					ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+					ctx, cancel := context.WithTimeout(context.Background(), r.grace)
 					defer cancel()
 					l.shutdown(ctx)
 				}()
@@ -114,6 +126,17 @@ func (r *Router) listenHTTP(addr string, secure bool) (*httpListener, error) {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slogErrorLog(r.log),
 		Protocols:         &p,
+		// Upgraded (hijacked) connections are no longer the server's to
+		// wait for on shutdown: the router tracks them until their request
+		// ends.
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, connKey{}, c)
+		},
+		ConnState: func(c net.Conn, s http.ConnState) {
+			if s == http.StateHijacked {
+				r.conns.add(c)
+			}
+		},
 	}
 	if secure {
 		p.SetHTTP2(true)
@@ -134,7 +157,7 @@ func (r *Router) listenHTTP(addr string, secure bool) (*httpListener, error) {
 			plain.ServeHTTP(w, req)
 		})
 	}
-	l := &httpListener{srv: srv, addr: ln.Addr(), done: make(chan struct{})}
+	l := &httpListener{srv: srv, ln: ln, addr: ln.Addr(), done: make(chan struct{})}
 	wrapped := acceptProxyProtocol(ln, r.cfg.TrustedProxies)
 	go func() {
 		defer close(l.done)
@@ -144,7 +167,7 @@ func (r *Router) listenHTTP(addr string, secure bool) (*httpListener, error) {
 		} else {
 			err = srv.Serve(wrapped)
 		}
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err != nil && !errors.Is(err, http.ErrServerClosed) && !l.closing.Load() {
 			r.log.Error("router: listener stopped", "addr", l.addr.String(), "err", err)
 		}
 	}()
@@ -161,6 +184,9 @@ func (r *Router) listenTCP(port int) (*tcpListener, error) {
 	go r.serveTCP(tl)
 	return tl, nil
 }
+
+// connKey is the context key of a request's client connection.
+type connKey struct{}
 
 // slogErrorLog routes net/http's own messages (TLS handshake errors and
 // the like) to the logger at debug level.

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wharfhq/wharf/api"
 )
@@ -112,6 +113,31 @@ func TestWebSocketUpgrade(t *testing.T) {
 	eventually(t, "the upgraded request is logged", func() bool {
 		return strings.Contains(logBuf.String(), `"status":101`)
 	})
+	eventually(t, "the ended upgrade is no longer tracked", func() bool { return r.conns.len() == 0 })
+}
+
+// Close ends upgraded connections still open after the grace period.
+func TestCloseEndsUpgradedConnections(t *testing.T) {
+	b := wsBackend(t)
+	r := newTestRouter(t, Config{})
+	r.grace = 100 * time.Millisecond
+	mustApply(t, r, table(route("ws", "*", "/", b)))
+	c, err := net.Dial("tcp", r.HTTPAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprint(c, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+	br := bufio.NewReader(c)
+	if res, err := http.ReadResponse(br, nil); err != nil || res.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %v %v", res, err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := br.ReadString('\n'); err == nil {
+		t.Error("the upgraded connection is still open after Close")
+	}
 }
 
 // A trusted proxy's PROXY header sets the client address; anyone else's

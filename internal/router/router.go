@@ -88,7 +88,8 @@ type Router struct {
 	access  *accessLog
 	proxy   *httputil.ReverseProxy
 	checker *checker
-	conns   connSet // TCP connections, for Close
+	conns   connSet       // TCP and upgraded connections, for Close
+	grace   time.Duration // shutdownGrace; shorter in tests
 
 	table atomic.Pointer[compiled]
 	acme  atomic.Pointer[acmeState]
@@ -129,6 +130,7 @@ func New(cfg Config) (*Router, error) {
 		tcpL:     map[int]*tcpListener{},
 		backends: map[string]*backend{},
 		labels:   map[string]bool{},
+		grace:    shutdownGrace,
 	}
 	if cfg.AccessLog != nil {
 		r.access = &accessLog{w: cfg.AccessLog}
@@ -172,7 +174,10 @@ func (r *Router) Apply(t *api.RouteTable) error {
 	r.backends = backends
 	r.forgetLabels(c)
 	errs = append(errs, r.syncListeners(c)...)
-	return errors.Join(errs...)
+	err := errors.Join(errs...)
+	r.log.Debug("router: table applied", "revision", c.rev, "router", c.router,
+		"http_routes", len(t.HTTP), "tcp_routes", len(t.TCP), "backends", len(backends), "err", err)
+	return err
 }
 
 // compile makes the table's immutable form, reusing the state of backend
@@ -302,7 +307,7 @@ func (r *Router) Close() error {
 	r.addrs.Store(&boundAddrs{})
 	r.mu.Unlock()
 
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	ctx, cancel := context.WithTimeout(context.Background(), r.grace)
 	defer cancel()
 	var wg sync.WaitGroup
 	for _, l := range servers {

@@ -96,19 +96,20 @@ func TestApplySwapsWithoutDroppingConnections(t *testing.T) {
 	release := make(chan struct{})
 	started := make(chan struct{}, 1)
 	var closedOld sync.WaitGroup
-	oldB := newBackendServer(t, "old", func(w http.ResponseWriter, req *http.Request) {
+	var idleClosed atomicBool
+	oldB := newBackendServerWith(t, "old", func(w http.ResponseWriter, req *http.Request) {
 		if req.URL.Path == "/slow" {
 			started <- struct{}{}
 			<-release
 		}
 		_, _ = io.WriteString(w, "old")
-	})
-	var idleClosed atomicBool
-	oldB.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateClosed {
-			idleClosed.set()
+	}, func(s *http.Server) {
+		s.ConnState = func(_ net.Conn, s http.ConnState) {
+			if s == http.StateClosed {
+				idleClosed.set()
+			}
 		}
-	}
+	})
 	newB := newBackendServer(t, "new", nil)
 	r := newTestRouter(t, Config{})
 	mustApply(t, r, table(route("app", "app.example.com", "/", oldB)))
@@ -192,14 +193,12 @@ func TestRouterFalseClosesListeners(t *testing.T) {
 	if r.HTTPAddr() != nil || r.HTTPSAddr() != nil || r.TCPAddr(port) != nil {
 		t.Fatalf("Router=false left listeners %v %v %v", r.HTTPAddr(), r.HTTPSAddr(), r.TCPAddr(port))
 	}
+	// The sockets are closed by the time Apply returns.
 	for _, a := range addrs {
-		eventually(t, "listener "+a.String()+" refuses connections", func() bool {
-			c, err := net.Dial("tcp", a.String())
-			if err == nil {
-				c.Close()
-			}
-			return err != nil
-		})
+		if c, err := net.Dial("tcp", a.String()); err == nil {
+			c.Close()
+			t.Errorf("listener %s still accepts after Router=false", a)
+		}
 	}
 	mustApply(t, r, tbl)
 	if status, body, _ := get(t, nil, r, "x", "/"); status != 200 || body != "b" {
@@ -425,4 +424,22 @@ func metricValue(t testing.TB, reg *prometheus.Registry, name, route, code strin
 		}
 	}
 	return -1
+}
+
+// A client on IPv6 is quoted in Forwarded and plain in X-Forwarded-For.
+func TestForwardingHeadersIPv6Client(t *testing.T) {
+	probe, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	probe.Close()
+	b := newBackendServer(t, "echo", func(w http.ResponseWriter, req *http.Request) {
+		_, _ = io.WriteString(w, req.Header.Get("X-Forwarded-For")+"|"+req.Header.Get("Forwarded"))
+	})
+	r := newTestRouter(t, Config{HTTPAddr: "[::1]:0"})
+	mustApply(t, r, table(route("app", "*", "/", b)))
+	_, body, _ := get(t, nil, r, "v6.example.com", "/")
+	if want := `::1|for="[::1]";host=v6.example.com;proto=http`; body != want {
+		t.Errorf("backend saw %q, want %q", body, want)
+	}
 }

@@ -98,3 +98,25 @@ func TestHostTableMostSpecificFirst(t *testing.T) {
 		t.Errorf("other.org matched %s in a table without it", rt.Name)
 	}
 }
+
+// On the HTTP listener a plain route beats a ForceSSL redirect of the same
+// host and path, whatever their weights; a redirect still wins where it is
+// more specific.
+func TestRedirectYieldsToPlainRoute(t *testing.T) {
+	mk := func(name, host, path string, redirect bool, weight int) *httpRoute {
+		hr := api.HTTPRoute{Name: name, Host: host, Path: path}
+		hr.Weight = weight
+		return &httpRoute{HTTPRoute: hr, host: parseHostPattern(host), path: normalizePath(path), redirect: redirect}
+	}
+	ht := newHostTable([]*httpRoute{
+		mk("redirect", "app.example.com", "/", true, 10),
+		mk("plain", "app.example.com", "/", false, 0),
+		mk("redirect-admin", "app.example.com", "/admin", true, 0),
+	})
+	if rt := ht.match("app.example.com", "/x"); rt == nil || rt.Name != "plain" {
+		t.Errorf("/x matched %v, want the plain route", rt)
+	}
+	if rt := ht.match("app.example.com", "/admin/x"); rt == nil || !rt.redirect {
+		t.Errorf("/admin/x matched %v, want the redirect", rt)
+	}
+}

@@ -122,12 +122,12 @@ func (r *Router) proxyTCP(c net.Conn, port int, rt *tcpRoute) {
 	e.BytesIn, e.BytesOut = in.Load(), out.Load()
 }
 
-// connSet is every TCP connection the router holds, so that Close can end
-// them after the grace period.
+// connSet is every connection the router proxies outside an http.Server's
+// care (TCP routes, upgraded HTTP connections), so that Close can end them
+// after the grace period.
 type connSet struct {
 	mu sync.Mutex
 	m  map[net.Conn]struct{}
-	wg sync.WaitGroup
 }
 
 func (s *connSet) add(c net.Conn) {
@@ -136,33 +136,37 @@ func (s *connSet) add(c net.Conn) {
 		s.m = map[net.Conn]struct{}{}
 	}
 	s.m[c] = struct{}{}
-	s.wg.Add(1)
 	s.mu.Unlock()
 }
 
 func (s *connSet) remove(c net.Conn) {
 	s.mu.Lock()
-	if _, ok := s.m[c]; ok {
-		delete(s.m, c)
-		s.wg.Done()
-	}
+	delete(s.m, c)
 	s.mu.Unlock()
+}
+
+func (s *connSet) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.m)
 }
 
 // wait waits for every connection to end, closing those still open when
 // ctx is done.
 func (s *connSet) wait(ctx context.Context) {
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return
-	case <-ctx.Done():
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for s.len() > 0 {
+		select {
+		case <-ctx.Done():
+			s.mu.Lock()
+			for c := range s.m {
+				_ = c.Close()
+			}
+			clear(s.m)
+			s.mu.Unlock()
+			return
+		case <-t.C:
+		}
 	}
-	s.mu.Lock()
-	for c := range s.m {
-		_ = c.Close()
-	}
-	s.mu.Unlock()
-	<-done
 }

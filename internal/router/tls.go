@@ -158,7 +158,7 @@ func (r *Router) applyACME(cfg *api.ACMEConfig) error {
 		r.acme.Store(nil)
 		return nil
 	case r.cfg.NewCertManager == nil:
-		if cfg != nil && !r.acmeOffLogged {
+		if !r.acmeOffLogged {
 			r.acmeOffLogged = true
 			r.log.Warn("router: the route table has an ACME configuration but this router was made without NewCertManager; ACME hosts get no certificate")
 		}
