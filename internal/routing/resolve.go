@@ -251,3 +251,15 @@ func routeKey(r api.Route) string {
 	}
 	return r.Protocol + " " + r.Host + " " + path
 }
+
+// DrainMS is how long, in milliseconds, a container of the service keeps
+// running after it stops being routed (ContainerSpec.RouteDrainMS):
+// RouteOptions.Drain, or api.DefaultRouteDrainMS, when the service has
+// routes; 0 when it has none (or they do not resolve).
+func DrainMS(spec api.ServiceSpec) int {
+	res, err := Resolve(spec)
+	if err != nil || len(res.Routes) == 0 {
+		return 0
+	}
+	return cmp.Or(res.Options.Drain, api.DefaultRouteDrainMS)
+}

@@ -217,3 +217,19 @@ func TestRoutedPorts(t *testing.T) {
 		}
 	}
 }
+
+func TestDrainMS(t *testing.T) {
+	for _, c := range []struct {
+		spec api.ServiceSpec
+		want int
+	}{
+		{api.ServiceSpec{Command: []string{"x"}}, 0},
+		{api.ServiceSpec{Command: []string{"x"}, RouteOptions: api.RouteOptions{Drain: 5000}}, 0},
+		{api.ServiceSpec{Command: []string{"x"}, Env: map[string]string{"VIRTUAL_HOST": "a.io"}}, api.DefaultRouteDrainMS},
+		{api.ServiceSpec{Command: []string{"x"}, Routes: []api.Route{{Host: "a.io"}}, RouteOptions: api.RouteOptions{Drain: 5000}}, 5000},
+	} {
+		if got := DrainMS(c.spec); got != c.want {
+			t.Errorf("DrainMS(%+v) = %d, want %d", c.spec, got, c.want)
+		}
+	}
+}
