@@ -232,7 +232,13 @@ func (m *mapper) replaceProxies(st *Stack, links map[string][]string) {
 // is reported at its service, before anything is deployed.
 func (m *mapper) checkRoutes(st *Stack) {
 	for _, s := range st.Services {
-		if err := routing.Validate(s.Spec); err != nil {
+		spec := s.Spec
+		if s.Build != nil && spec.Image == "" && spec.Driver == "" {
+			// `stack deploy` builds the image first: the docker driver
+			// runs it.
+			spec.Image = "build"
+		}
+		if err := routing.Validate(spec); err != nil {
 			m.errorf("services."+s.Name, "%v", err)
 		}
 	}

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"slices"
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/errdefs"
+	"github.com/wharfhq/wharf/internal/routing"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -135,8 +137,16 @@ func patchSpec(spec api.ServiceSpec, raw json.RawMessage, present map[string]jso
 }
 
 // needsRollout: the containers must change, not only their number, the
-// way they are replaced or what their starts wait for (depends_on).
+// way they are replaced or what their starts wait for (depends_on). Routes
+// change the containers only through the ports they publish and the drain
+// time: a new host, path or route option reaches the routers without
+// replacing a container.
 func needsRollout(a, b api.ServiceSpec) bool {
+	if !slices.Equal(routing.RoutedPorts(a), routing.RoutedPorts(b)) || routing.DrainMS(a) != routing.DrainMS(b) {
+		return true
+	}
+	a.Routes, b.Routes = nil, nil
+	a.RouteOptions, b.RouteOptions = api.RouteOptions{}, api.RouteOptions{}
 	a.Replicas, b.Replicas = 0, 0
 	a.DependsOn, b.DependsOn = nil, nil
 	a.Update, b.Update = api.UpdateConfig{}, api.UpdateConfig{}

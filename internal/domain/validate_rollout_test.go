@@ -60,3 +60,33 @@ func TestSettingsAloneNeedNoRollout(t *testing.T) {
 		t.Fatal("an env change did not replace the containers")
 	}
 }
+
+// TestRouteChangesAloneNeedNoRollout: a route's host, path or options
+// reach the routers without replacing containers; a route that needs
+// another container port published, a service's first route (its drain
+// time) and a drain change do replace them.
+func TestRouteChangesAloneNeedNoRollout(t *testing.T) {
+	a := api.ServiceSpec{Image: "web", Ports: []api.PortSpec{{ContainerPort: 80}}, Expose: []api.PortSpec{{ContainerPort: 9000}},
+		Routes: []api.Route{{Host: "a.io", Port: 80}}, Replicas: 1}
+	b := a
+	b.Routes = []api.Route{{Host: "b.io", Path: "/x", Port: 80}, {Protocol: api.RouteHTTPS, Host: "b.io", Port: 80}}
+	b.RouteOptions = api.RouteOptions{Balance: api.BalanceSource, Cookie: "S", ForceSSL: true}
+	if needsRollout(a, b) {
+		t.Fatal("new hosts, paths and options replaced the containers")
+	}
+	c := a
+	c.Routes = []api.Route{{Host: "a.io", Port: 9000}}
+	if !needsRollout(a, c) {
+		t.Fatal("a route to an unpublished port did not replace the containers")
+	}
+	d := a
+	d.RouteOptions.Drain = 10000
+	if !needsRollout(a, d) {
+		t.Fatal("a drain change did not replace the containers")
+	}
+	e := a
+	e.Routes = nil
+	if !needsRollout(a, e) {
+		t.Fatal("dropping every route (and its drain) did not replace the containers")
+	}
+}

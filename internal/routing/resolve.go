@@ -22,7 +22,7 @@ type Resolved struct {
 	Routes []api.Route
 	// Options are Spec.RouteOptions, each option it leaves unset taken
 	// from the variables (BALANCE, COOKIE, FORCE_SSL, HTTP_CHECK,
-	// VIRTUAL_HOST_WEIGHT).
+	// VIRTUAL_HOST_WEIGHT) when the service has routes.
 	Options api.RouteOptions
 	// EnvCertificate is SSL_CERT's PEM when Options names no
 	// certificate: the https routes' certificate, which Table names
@@ -49,9 +49,6 @@ func singlePort(spec *api.ServiceSpec) bool { return spec.DriverName() != "docke
 func Resolve(spec api.ServiceSpec) (Resolved, error) {
 	res := Resolved{Options: spec.RouteOptions}
 	if err := checkOptions("spec.route_options", res.Options); err != nil {
-		return Resolved{}, err
-	}
-	if err := envOptions(spec.Env, &res.Options, &res); err != nil {
 		return Resolved{}, err
 	}
 	single := singlePort(&spec)
@@ -109,7 +106,16 @@ func Resolve(spec api.ServiceSpec) (Resolved, error) {
 		}
 		add(field, api.Route{Protocol: api.RouteTCP, Listen: p.HostPort, Port: p.ContainerPort})
 	}
-	if single || len(res.Routes) == 0 {
+	if len(res.Routes) == 0 {
+		// The variables of options are read only for a service with
+		// routes: BALANCE or COOKIE may well mean something else to a
+		// service that is not routed.
+		return res, nil
+	}
+	if err := envOptions(spec.Env, &res.Options, &res); err != nil {
+		return Resolved{}, err
+	}
+	if single {
 		return res, nil
 	}
 	exclude, err := portList(spec.Env[EnvExclude])
@@ -250,4 +256,16 @@ func routeKey(r api.Route) string {
 		path = "/"
 	}
 	return r.Protocol + " " + r.Host + " " + path
+}
+
+// DrainMS is how long, in milliseconds, a container of the service keeps
+// running after it stops being routed (ContainerSpec.RouteDrainMS):
+// RouteOptions.Drain, or api.DefaultRouteDrainMS, when the service has
+// routes; 0 when it has none (or they do not resolve).
+func DrainMS(spec api.ServiceSpec) int {
+	res, err := Resolve(spec)
+	if err != nil || len(res.Routes) == 0 {
+		return 0
+	}
+	return cmp.Or(res.Options.Drain, api.DefaultRouteDrainMS)
 }

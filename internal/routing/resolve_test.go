@@ -71,9 +71,12 @@ func TestResolve(t *testing.T) {
 				Options:        api.RouteOptions{Balance: "leastconn", Cookie: "SRV", ForceSSL: true, HTTPCheck: "OPTIONS *", Weight: 2},
 				EnvCertificate: "-----BEGIN PRIVATE KEY-----\nAAA\n-----END PRIVATE KEY-----",
 			}},
-		{"a check of a URI alone is haproxy's OPTIONS; a method and URI stay",
-			api.ServiceSpec{Image: "x", Env: map[string]string{"HTTP_CHECK": "/health"}, RouteOptions: api.RouteOptions{}},
-			Resolved{Options: api.RouteOptions{HTTPCheck: "OPTIONS /health"}}},
+		{"a check of a URI alone is haproxy's OPTIONS",
+			api.ServiceSpec{Image: "x", Ports: ports(80), Env: map[string]string{"VIRTUAL_HOST": "a.io", "HTTP_CHECK": "/health"}},
+			Resolved{Routes: []api.Route{http("a.io", "", 80)}, Options: api.RouteOptions{HTTPCheck: "OPTIONS /health"}}},
+		{"the variables of options mean nothing to a service without routes",
+			api.ServiceSpec{Image: "x", Env: map[string]string{"BALANCE": "static-rr", "COOKIE": "a;b", "HTTP_CHECK": "x", "SSL_CERT": "PEM", "VIRTUAL_HOST_WEIGHT": "high", "FORCE_SSL": "1"}},
+			Resolved{}},
 		{"https on 443 without a scheme",
 			api.ServiceSpec{Image: "x", Ports: ports(80), Env: map[string]string{"VIRTUAL_HOST": "a.io:443"}},
 			Resolved{Routes: []api.Route{https("a.io", "", 80)}}},
@@ -120,13 +123,13 @@ func TestResolveErrors(t *testing.T) {
 			"spec.env.VIRTUAL_HOST", "a wildcard is * (any host) or *.example.com"},
 		{"tcp /ssl", api.ServiceSpec{Image: "x", Ports: ports(2222), Env: map[string]string{"TCP_PORTS": "9000, 2222/ssl"}},
 			"spec.env.TCP_PORTS", `"2222/ssl": Wharf's router does not terminate TLS on tcp routes (/ssl)`},
-		{"BALANCE static-rr", api.ServiceSpec{Image: "x", Env: map[string]string{"BALANCE": "static-rr"}},
+		{"BALANCE static-rr", api.ServiceSpec{Image: "x", Ports: ports(80), Env: map[string]string{"VIRTUAL_HOST": "a.io", "BALANCE": "static-rr"}},
 			"spec.env.BALANCE", `"static-rr": Wharf's router balances by roundrobin, leastconn, source`},
-		{"bad weight", api.ServiceSpec{Image: "x", Env: map[string]string{"VIRTUAL_HOST_WEIGHT": "high"}},
+		{"bad weight", api.ServiceSpec{Image: "x", Ports: ports(80), Env: map[string]string{"VIRTUAL_HOST": "a.io", "VIRTUAL_HOST_WEIGHT": "high"}},
 			"spec.env.VIRTUAL_HOST_WEIGHT", "whole number"},
-		{"bad HTTP_CHECK", api.ServiceSpec{Image: "x", Env: map[string]string{"HTTP_CHECK": "GET health"}},
+		{"bad HTTP_CHECK", api.ServiceSpec{Image: "x", Ports: ports(80), Env: map[string]string{"VIRTUAL_HOST": "a.io", "HTTP_CHECK": "GET health"}},
 			"spec.env.HTTP_CHECK", "must start with /"},
-		{"bad COOKIE", api.ServiceSpec{Image: "x", Env: map[string]string{"COOKIE": "S;x insert"}},
+		{"bad COOKIE", api.ServiceSpec{Image: "x", Ports: ports(80), Env: map[string]string{"VIRTUAL_HOST": "a.io", "COOKIE": "S;x insert"}},
 			"spec.env.COOKIE", "';' is not allowed"},
 		{"udp ingress", api.ServiceSpec{Image: "x", Ports: []api.PortSpec{{ContainerPort: 53, HostPort: 53, Protocol: "udp", Mode: api.PortModeIngress}}},
 			"spec.ports[0]", "the routers balance TCP only"},
@@ -214,6 +217,22 @@ func TestRoutedPorts(t *testing.T) {
 	} {
 		if got := RoutedPorts(c.spec); !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%s: RoutedPorts = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestDrainMS(t *testing.T) {
+	for _, c := range []struct {
+		spec api.ServiceSpec
+		want int
+	}{
+		{api.ServiceSpec{Command: []string{"x"}}, 0},
+		{api.ServiceSpec{Command: []string{"x"}, RouteOptions: api.RouteOptions{Drain: 5000}}, 0},
+		{api.ServiceSpec{Command: []string{"x"}, Env: map[string]string{"VIRTUAL_HOST": "a.io"}}, api.DefaultRouteDrainMS},
+		{api.ServiceSpec{Command: []string{"x"}, Routes: []api.Route{{Host: "a.io"}}, RouteOptions: api.RouteOptions{Drain: 5000}}, 5000},
+	} {
+		if got := DrainMS(c.spec); got != c.want {
+			t.Errorf("DrainMS(%+v) = %d, want %d", c.spec, got, c.want)
 		}
 	}
 }
