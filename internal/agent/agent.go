@@ -66,6 +66,10 @@ type Config struct {
 	// AllowDockerSocket lets a container bind-mount the Docker socket,
 	// which gives it root on the node.
 	AllowDockerSocket bool
+	// AllowHostNetwork lets a docker container run in network mode host,
+	// on the node's network stack (the exec driver's processes are there
+	// anyway).
+	AllowHostNetwork bool
 	// DockerSockets are more paths of a Docker socket to refuse, beside
 	// DockerSockets (the unix socket --docker-host names).
 	DockerSockets []string

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/runtime"
 )
 
 // Bind mounts are the node's decision, not the API's: a token that may
@@ -163,4 +164,16 @@ func sameFile(a, b string) bool {
 	}
 	fb, err := os.Stat(b)
 	return err == nil && os.SameFile(fa, fb)
+}
+
+// checkNetworkMode refuses a docker container in network mode host unless
+// the agent was started with --allow-host-network: on the node's network
+// stack it could bind any port (a router's among them) and reach every
+// listener on the node's loopback. The exec driver's processes run on the
+// host's network in every mode but none, so it needs no such rule.
+func (a *Agent) checkNetworkMode(drv runtime.Driver, mode string) error {
+	if mode != "host" || a.cfg.AllowHostNetwork || drv == nil || drv.Name() != "docker" {
+		return nil
+	}
+	return &refusal{msg: "network mode host is not allowed on this node: its agent runs without --allow-host-network"}
 }

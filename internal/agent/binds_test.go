@@ -9,6 +9,7 @@ import (
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/hostile"
+	"github.com/wharfhq/wharf/internal/runtime"
 )
 
 func bind(src string) []api.VolumeMount {
@@ -103,6 +104,35 @@ func TestBindPolicyDefaults(t *testing.T) {
 	for _, bad := range []string{"relative", filepath.Join(t.TempDir(), "missing")} {
 		if _, err := newBindPolicy("n1", []string{bad}, false, nil); err == nil || !strings.Contains(err.Error(), "--allow-bind") {
 			t.Errorf("--allow-bind %s: %v", bad, err)
+		}
+	}
+}
+
+// namedDriver is a driver that only has a name, for the policy checks.
+type namedDriver struct {
+	runtime.Driver
+	name string
+}
+
+func (d namedDriver) Name() string { return d.name }
+
+// TestHostNetworkNeedsPolicy: a docker container in network mode host is
+// refused by the node's policy (never retried) unless its agent allows
+// host networking; other modes, and the exec driver, are not refused.
+func TestHostNetworkNeedsPolicy(t *testing.T) {
+	docker, exec := namedDriver{name: "docker"}, namedDriver{name: "exec"}
+	strict, open := &Agent{}, &Agent{cfg: Config{AllowHostNetwork: true}}
+	err := strict.checkNetworkMode(docker, "host")
+	if !errors.Is(err, errRefused) || !strings.Contains(err.Error(), "--allow-host-network") {
+		t.Errorf("host mode on a strict node: %v, want a refusal naming --allow-host-network", err)
+	}
+	for _, c := range []struct {
+		a    *Agent
+		drv  runtime.Driver
+		mode string
+	}{{open, docker, "host"}, {strict, docker, ""}, {strict, docker, "none"}, {strict, exec, "host"}} {
+		if err := c.a.checkNetworkMode(c.drv, c.mode); err != nil {
+			t.Errorf("%s mode %q (allow %v): %v, want allowed", c.drv.Name(), c.mode, c.a.cfg.AllowHostNetwork, err)
 		}
 	}
 }

@@ -286,6 +286,9 @@ func (e *executor) start(k *ctr) {
 			err = e.a.binds.check(spec.Mounts) // the node's decision, before any driver
 		}
 		if err == nil {
+			err = e.a.checkNetworkMode(drv, spec.NetworkMode)
+		}
+		if err == nil {
 			err = secretsErr
 		}
 		if err == nil && e.a.net != nil {

@@ -23,6 +23,7 @@ type privilegeFile struct {
 	ExecUser          string   `yaml:"exec_user"`
 	ExecAsRoot        bool     `yaml:"exec_as_root"`
 	AllowBuilds       bool     `yaml:"allow_builds"`
+	AllowHostNetwork  bool     `yaml:"allow_host_network"`
 }
 
 // privilegeFlags are the agent's flags about privileges.
@@ -32,6 +33,7 @@ type privilegeFlags struct {
 	execUser          string
 	execAsRoot        bool
 	allowBuilds       bool
+	allowHostNetwork  bool
 }
 
 // defaultExecUser runs exec workloads when the agent runs as root.
@@ -42,6 +44,7 @@ func addPrivilegeFlags(f *pflag.FlagSet, p *privilegeFlags) {
 	f.BoolVar(&p.allowDockerSocket, "allow-docker-socket", false, "let containers bind-mount the Docker socket, which gives them root on the node")
 	f.StringVar(&p.execUser, "exec-user", "", "user the exec driver runs workloads as (default "+defaultExecUser+" when the agent runs as root; needs root)")
 	f.BoolVar(&p.execAsRoot, "exec-as-root", false, "run exec workloads as the agent's own user, root included, instead of --exec-user")
+	f.BoolVar(&p.allowHostNetwork, "allow-host-network", false, "let docker containers run in network mode host: on the node's own network stack, where they can bind any port and reach every local listener")
 	f.BoolVar(&p.allowBuilds, "allow-builds", false, "build images the server sends (stack deploy without a local Docker Engine) with this node's engine: their Dockerfiles' RUN steps run here")
 }
 
@@ -63,10 +66,14 @@ func (p *privilegeFlags) resolve(f *pflag.FlagSet, file privilegeFile, cfg *agen
 	if !f.Changed("allow-builds") {
 		p.allowBuilds = file.AllowBuilds
 	}
+	if !f.Changed("allow-host-network") {
+		p.allowHostNetwork = file.AllowHostNetwork
+	}
 	if p.execAsRoot && p.execUser != "" {
 		return fmt.Errorf("--exec-user %s and --exec-as-root contradict each other: pass one", p.execUser)
 	}
 	cfg.AllowBind, cfg.AllowDockerSocket, cfg.AllowBuilds = p.allowBind, p.allowDockerSocket, p.allowBuilds
+	cfg.AllowHostNetwork = p.allowHostNetwork
 	if host := dockerSocketOf(dockerHost); host != "" {
 		cfg.DockerSockets = append(cfg.DockerSockets, host)
 	}

@@ -15,13 +15,5 @@ func routedContainer(spec api.ServiceSpec) (ports []api.PortSpec, drainMS int) {
 	for _, p := range routing.RoutedPorts(spec) {
 		ports = append(ports, api.PortSpec{ContainerPort: p, Protocol: "tcp"})
 	}
-	res, err := routing.Resolve(spec)
-	if err != nil || len(res.Routes) == 0 {
-		return ports, 0
-	}
-	drainMS = res.Options.Drain
-	if drainMS <= 0 {
-		drainMS = api.DefaultRouteDrainMS
-	}
-	return ports, drainMS
+	return ports, routing.DrainMS(spec)
 }

@@ -2,16 +2,20 @@ package multihost
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wharfhq/wharf/internal/hello"
+	"github.com/wharfhq/wharf/test/load"
 )
 
 // routerCluster starts three agents, labels node-1 a router and returns
@@ -151,5 +155,121 @@ func TestRouterRoutes(t *testing.T) {
 		if r.Container != left[0].Name {
 			t.Fatalf("after the scale to 1, answered by %s, not %s", r.Container, left[0].Name)
 		}
+	}
+}
+
+// routerLoad is the rate and length of each phase of TestRouterUnderLoad:
+// 600 requests a second for 20 s, or WHARF_ROUTER_LOAD_RATE and
+// WHARF_ROUTER_LOAD_SECONDS (the long form: 3000 and 60).
+func routerLoad(t *testing.T) (rate int, d time.Duration) {
+	rate, d = 600, 20*time.Second
+	if v, err := strconv.Atoi(os.Getenv("WHARF_ROUTER_LOAD_RATE")); err == nil && v > 0 {
+		rate = v
+	}
+	if v, err := strconv.Atoi(os.Getenv("WHARF_ROUTER_LOAD_SECONDS")); err == nil && v > 0 {
+		d = time.Duration(v) * time.Second
+	}
+	return rate, d
+}
+
+// underLoad runs a bounded load at the router through web.test while
+// during changes the cluster, and returns what the load saw.
+func underLoad(t *testing.T, addr, what string, during func()) load.Result {
+	t.Helper()
+	rate, d := routerLoad(t)
+	ctx, cancel := context.WithTimeout(context.Background(), d+time.Minute)
+	defer cancel()
+	done := make(chan load.Result, 1)
+	errc := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		res, err := load.Run(ctx, load.Options{URL: "http://" + addr + "/", HostHeader: "web.test", Rate: rate, Duration: d})
+		errc <- err
+		done <- res
+	}()
+	time.Sleep(2 * time.Second)
+	during()
+	if left := d - time.Since(start); left < 3*time.Second {
+		t.Logf("%s: the change took most of the %s load; it ran to its end", what, d)
+	}
+	if err := <-errc; err != nil {
+		t.Fatalf("%s: load: %v", what, err)
+	}
+	res := <-done
+	t.Logf("%s at %d req/s for %s: %s, skipped %d, p50 %s p99 %s", what, rate, d, res, res.Skipped, res.Latency.P50, res.Latency.P99)
+	for _, e := range res.Errors {
+		t.Logf("%s: error: %s", what, e)
+	}
+	return res
+}
+
+// TestRouterUnderLoad: under a steady load through the router, a rolling
+// update and a scale from 2 to 10 and back fail no request; the loss of a
+// backend's node fails only the requests it held, until the router and
+// the server have dropped it. The counts are logged (docs/routing.md
+// reports them).
+func TestRouterUnderLoad(t *testing.T) {
+	c, ip := routerCluster(t)
+	c.Wharf("service", "create", "--detach", "--name", "web", "--replicas", "2", "--route", "web.test", "--", "/wharf", "hello")
+	c.WaitRunning("web", 2, 60*time.Second)
+	addr := net.JoinHostPort(ip, "80")
+	Eventually(t, 20*time.Second, "the router serves web.test from both", func() error {
+		seen := map[string]bool{}
+		for range 10 {
+			r, _, err := routerGet(addr, "web.test", "/")
+			if err != nil {
+				return err
+			}
+			seen[r.Container] = true
+		}
+		if len(seen) != 2 {
+			return fmt.Errorf("reached %v", seen)
+		}
+		return nil
+	})
+
+	res := underLoad(t, addr, "rolling update", func() {
+		c.Wharf("service", "redeploy", "web")
+		c.WaitRunning("web", 2, 60*time.Second)
+	})
+	if res.Failed() != 0 || res.Sent == 0 {
+		t.Errorf("rolling update: %d of %d requests failed, want none", res.Failed(), res.Sent)
+	}
+
+	res = underLoad(t, addr, "scale 2 to 10 and back", func() {
+		c.Wharf("service", "scale", "web", "10")
+		c.WaitRunning("web", 10, 60*time.Second)
+		c.Wharf("service", "scale", "web", "2")
+		c.WaitRunning("web", 2, 60*time.Second)
+	})
+	if res.Failed() != 0 || res.Sent == 0 {
+		t.Errorf("scale 2-10-2: %d of %d requests failed, want none", res.Failed(), res.Sent)
+	}
+
+	// The loss of a backend's node (not the router's): its requests in
+	// flight fail; the rest go to the other backend.
+	ids, err := c.NodeIDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	webs := c.WaitRunning("web", 2, 10*time.Second)
+	var victim string
+	for _, w := range webs {
+		for name, id := range ids {
+			if id == w.Node && name != c.Agents[0] {
+				victim = name
+			}
+		}
+	}
+	if victim == "" {
+		t.Skipf("both web containers run on the router's node (%+v): no backend node to lose", webs)
+	}
+	res = underLoad(t, addr, "loss of "+victim, func() {
+		c.KillContainer(victim)
+		c.WaitRunning("web", 2, 60*time.Second)
+	})
+	t.Logf("loss of a backend node: %d of %d requests failed (the router and server dropped it meanwhile)", res.Failed(), res.Sent)
+	if res.Sent == 0 || res.Count(load.OK) < res.Sent/2 {
+		t.Errorf("loss of a backend node: only %d of %d requests succeeded; the other backend should have taken the rest", res.Count(load.OK), res.Sent)
 	}
 }
