@@ -108,14 +108,6 @@ func TestBindPolicyDefaults(t *testing.T) {
 	}
 }
 
-// namedDriver is a driver that only has a name, for the policy checks.
-type namedDriver struct {
-	runtime.Driver
-	name string
-}
-
-func (d namedDriver) Name() string { return d.name }
-
 // TestHostNetworkNeedsPolicy: a docker container in network mode host is
 // refused by the node's policy (never retried) unless its agent allows
 // host networking; other modes, and the exec driver, are not refused.
