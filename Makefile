@@ -36,7 +36,7 @@ bench: build ## API and etcd benchmarks, side by side
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./test/bench/
 
 up: build ## a local cluster with a first service
-	$(BIN) up -d && $(BIN) service create --name web --replicas 6 -- $(CURDIR)/$(BIN) hello
+	$(BIN) up -d && $(BIN) service create --name web --replicas 6 --route web.localhost -- $(CURDIR)/$(BIN) hello
 
 image: ## build wharf/hello:local for examples/docker (needs a Docker Engine)
 	GO=$(GO) examples/docker/build-image.sh
