@@ -192,8 +192,10 @@ type BackendStatus struct {
 	Container string `json:"container"` // name
 	Node      string `json:"node"`      // name
 	Address   string `json:"address,omitempty"`
-	// Ready: routed. Otherwise State says why not (Starting, unhealthy,
-	// Stopping, port not published).
-	Ready bool   `json:"ready"`
-	State string `json:"state"`
+	// Ready: routed. Status is the container's state, and when it is
+	// not routed why not (Starting, unhealthy, leaving, port not
+	// published). (Not "State": only lifecycle.MoveNode sets a State
+	// from a variable.)
+	Ready  bool   `json:"ready"`
+	Status string `json:"status"`
 }

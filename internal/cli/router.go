@@ -93,7 +93,7 @@ func printRouterStatus(w io.Writer, st api.RouterStatus, backends bool) error {
 			rows = append(rows, row{obj: r, cells: []string{r.Service, route, "-", "-", "-", orDash(r.Problem)}})
 		}
 		for _, b := range r.Backends {
-			rows = append(rows, row{obj: r, cells: []string{r.Service, route, b.Container, orDash(b.Node), orDash(b.Address), b.State}})
+			rows = append(rows, row{obj: r, cells: []string{r.Service, route, b.Container, orDash(b.Node), orDash(b.Address), b.Status}})
 		}
 	}
 	header := []string{"SERVICE", "ROUTE", "BACKENDS", "PROBLEM"}

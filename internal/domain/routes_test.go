@@ -86,7 +86,7 @@ func TestRouterStatus(t *testing.T) {
 	}
 	a, b := st.Routes[0], st.Routes[1]
 	if a.Service != "web" || a.Route != "a.io" || a.Problem != "" || len(a.Backends) != 1 ||
-		a.Backends[0] != (api.BackendStatus{Container: "web-1", Node: "edge", Address: "10.1.0.1:30001", Ready: true, State: "Running"}) {
+		a.Backends[0] != (api.BackendStatus{Container: "web-1", Node: "edge", Address: "10.1.0.1:30001", Ready: true, Status: "Running"}) {
 		t.Errorf("route a.io: %+v", a)
 	}
 	if b.Route != "https://b.io" || !strings.Contains(b.Problem, `certificate secret "b-cert" not found`) {

@@ -56,32 +56,19 @@ func (s *Server) Listen(addr netip.AddrPort) error {
 	lc := net.ListenConfig{Control: reuse}
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	pc, err := lc.ListenPacket(ctx, "udp", addr.String())
+	pcs, ln, bound, err := bindSockets(ctx, lc, addr)
+	for try := 1; err != nil && addr.Port() == 0 && errors.Is(err, syscall.EADDRINUSE) && try < maxBindTries; try++ {
+		// The free UDP port the kernel chose is some TCP socket's (an
+		// outgoing connection's, maybe): take another.
+		pcs, ln, bound, err = bindSockets(ctx, lc, addr)
+	}
 	if err != nil {
-		return listenError(addr, "udp", err)
+		return err
 	}
-	bound := addr
-	if ua, ok := pc.LocalAddr().(*net.UDPAddr); ok && addr.Port() == 0 {
-		bound = netip.AddrPortFrom(addr.Addr(), uint16(ua.Port))
-	}
-	pcs := []net.PacketConn{pc}
 	closeAll := func() {
 		for _, pc := range pcs {
 			pc.Close()
 		}
-	}
-	for len(pcs) < udpReaders() {
-		more, err := lc.ListenPacket(ctx, "udp", bound.String())
-		if err != nil {
-			closeAll()
-			return listenError(addr, "udp", err)
-		}
-		pcs = append(pcs, more)
-	}
-	ln, err := lc.Listen(ctx, "tcp", bound.String())
-	if err != nil {
-		closeAll()
-		return listenError(addr, "tcp", err)
 	}
 	l := &listener{
 		bound: bound,
@@ -103,6 +90,44 @@ func (s *Server) Listen(addr netip.AddrPort) error {
 	s.listeners[addr] = l
 	s.publishOwn()
 	return nil
+}
+
+// maxBindTries bounds how often Listen on port 0 takes another port when
+// the one the kernel gave the UDP sockets is taken for TCP.
+const maxBindTries = 8
+
+// bindSockets opens the UDP sockets (udpReaders of them, SO_REUSEPORT) and
+// the TCP listener of addr, all on one port: addr's, or the one the first
+// UDP socket got for port 0. On error nothing stays open.
+func bindSockets(ctx context.Context, lc net.ListenConfig, addr netip.AddrPort) ([]net.PacketConn, net.Listener, netip.AddrPort, error) {
+	pc, err := lc.ListenPacket(ctx, "udp", addr.String())
+	if err != nil {
+		return nil, nil, addr, listenError(addr, "udp", err)
+	}
+	bound := addr
+	if ua, ok := pc.LocalAddr().(*net.UDPAddr); ok && addr.Port() == 0 {
+		bound = netip.AddrPortFrom(addr.Addr(), uint16(ua.Port))
+	}
+	pcs := []net.PacketConn{pc}
+	closeAll := func() {
+		for _, pc := range pcs {
+			pc.Close()
+		}
+	}
+	for len(pcs) < udpReaders() {
+		more, err := lc.ListenPacket(ctx, "udp", bound.String())
+		if err != nil {
+			closeAll()
+			return nil, nil, addr, listenError(addr, "udp", err)
+		}
+		pcs = append(pcs, more)
+	}
+	ln, err := lc.Listen(ctx, "tcp", bound.String())
+	if err != nil {
+		closeAll()
+		return nil, nil, addr, listenError(addr, "tcp", err)
+	}
+	return pcs, ln, bound, nil
 }
 
 func listenError(addr netip.AddrPort, network string, err error) error {

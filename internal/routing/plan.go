@@ -145,7 +145,7 @@ func (pr *planned) backendsOf(ctrs []*api.Container, nodes map[string]*api.Node)
 		if c.Spec.Desired == api.ContainerTerminated && c.Status.State == api.ContainerTerminated {
 			continue
 		}
-		st := api.BackendStatus{Container: c.Name, State: c.Status.DisplayState()}
+		st := api.BackendStatus{Container: c.Name, Status: c.Status.DisplayState()}
 		n := nodes[c.Spec.Node]
 		if n != nil {
 			st.Node = n.Name
@@ -153,13 +153,13 @@ func (pr *planned) backendsOf(ctrs []*api.Container, nodes map[string]*api.Node)
 		addr, why := backendAddress(c, n, pr.route.Port)
 		switch {
 		case c.Spec.Desired != api.ContainerRunning:
-			st.State += " (leaving: desired " + strings.ToLower(string(c.Spec.Desired)) + ")"
+			st.Status += " (leaving: desired " + strings.ToLower(string(c.Spec.Desired)) + ")"
 		case !c.Ready():
 			if c.Status.State == api.ContainerRunning && c.Status.Health != "" {
-				st.State += " (health " + c.Status.Health + ")"
+				st.Status += " (health " + c.Status.Health + ")"
 			}
 		case why != "":
-			st.State += " (" + why + ")"
+			st.Status += " (" + why + ")"
 		default:
 			st.Ready, st.Address = true, addr
 			pr.backends = append(pr.backends, api.Backend{Container: c.ID, Node: c.Spec.Node, Address: addr})

@@ -202,7 +202,7 @@ func TestStatus(t *testing.T) {
 	// Each of web's containers, ready or why not.
 	var states []string
 	for _, b := range st.Routes[len(st.Routes)-1].Backends {
-		states = append(states, b.Container+" "+b.Node+" "+b.Address+" "+b.State)
+		states = append(states, b.Container+" "+b.Node+" "+b.Address+" "+b.Status)
 	}
 	wantStates := []string{
 		"web-1 one 10.0.0.1:32001 Running",
