@@ -30,13 +30,15 @@ const (
 )
 
 // backend is what the router keeps of one backend address while any table
-// names it: its keep-alive connections, its load and its passive health.
+// names it: its keep-alive connections (the fast path's pool and the
+// transport's), its load and its passive health.
 type backend struct {
 	addr      string
 	transport *http.Transport
 	active    atomic.Int64 // requests and connections in progress
 	downUntil atomic.Int64 // unix nanoseconds; a dial failed before then
 	removed   atomic.Bool  // no table names it any more
+	conns     connPool     // the fast path's idle connections
 }
 
 func newBackend(addr string) *backend {
@@ -44,7 +46,7 @@ func newBackend(addr string) *backend {
 	b.transport = &http.Transport{
 		DialContext:           b.dial,
 		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   64,
+		MaxIdleConnsPerHost:   256,
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true,
@@ -88,7 +90,7 @@ func (b *backend) down(now int64) bool { return b.downUntil.Load() > now }
 func (b *backend) release() {
 	b.active.Add(-1)
 	if b.removed.Load() {
-		b.transport.CloseIdleConnections()
+		b.closeIdle()
 		time.AfterFunc(idleSweepDelay, b.transport.CloseIdleConnections)
 	}
 }

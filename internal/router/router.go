@@ -170,7 +170,7 @@ func (r *Router) Apply(t *api.RouteTable) error {
 	for addr, b := range r.backends {
 		if backends[addr] == nil {
 			b.removed.Store(true)
-			b.transport.CloseIdleConnections()
+			b.closeIdle()
 		}
 	}
 	r.backends = backends
@@ -324,7 +324,7 @@ func (r *Router) Close() error {
 	r.mu.Lock()
 	for _, b := range r.backends {
 		b.removed.Store(true)
-		b.transport.CloseIdleConnections()
+		b.closeIdle()
 	}
 	r.mu.Unlock()
 	return nil
