@@ -94,6 +94,11 @@ func (r *Router) fastProxy(w *recorder, req *http.Request, rs *reqState) error {
 	out := outgoing(req)
 	ctx := req.Context()
 	hasBody := out.Body != nil && out.Body != http.NoBody
+	if hasBody {
+		// The body is sent while the response comes back: net/http must
+		// not discard what is left of it when the header is written.
+		_ = http.NewResponseController(w.ResponseWriter).EnableFullDuplex()
+	}
 	var (
 		res     *http.Response
 		pc      *pconn
