@@ -1,10 +1,12 @@
 package router
 
-// The fast path for plain HTTP/1.x requests: net/http parses both legs
-// ((*http.Request).Write and http.ReadResponse), but the exchange with the
-// backend runs on the handler's goroutine over the router's own pooled
-// connections, with no hand-off to transport goroutines. Upgrades, HTTP/2
-// clients, CONNECT and Expect: 100-continue go through the ReverseProxy.
+// The fast path for plain requests (HTTP/1.x or HTTP/2 from the client,
+// HTTP/1.1 to the backend): net/http parses both legs ((*http.Request).Write
+// and http.ReadResponse), but the exchange with the backend runs on the
+// handler's goroutine over the router's own pooled connections, with no
+// hand-off to transport goroutines (a request body is sent by a goroutine
+// of its own while the response is read). Upgrades, CONNECT and
+// Expect: 100-continue go through the ReverseProxy.
 
 import (
 	"errors"
@@ -21,7 +23,7 @@ var errAbort = errors.New("router: backend failed mid-response")
 
 // fastEligible tells whether req can take the fast path.
 func fastEligible(req *http.Request) bool {
-	return req.ProtoMajor == 1 && req.Method != http.MethodConnect &&
+	return (req.ProtoMajor == 1 || req.ProtoMajor == 2) && req.Method != http.MethodConnect &&
 		req.Header["Upgrade"] == nil && req.Header["Expect"] == nil
 }
 

@@ -1,7 +1,8 @@
 package router
 
 // HTTP requests: finding the route, answering 404/503/308 itself, and
-// proxying through httputil.ReverseProxy with a RoundTripper that tries the
+// proxying: on the fast path (fastpath.go) or, for upgrades and the unusual,
+// through httputil.ReverseProxy with a RoundTripper that tries the
 // route's backends in order, moving on only when a connection could not be
 // made.
 
