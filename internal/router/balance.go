@@ -128,23 +128,28 @@ func newPool(opts api.RouteOptions, members []*member) *pool {
 // means none is ready.
 func (p *pool) order(client string, sticky string) []*member {
 	now := time.Now().UnixNano()
-	up := make([]*member, 0, len(p.members))
-	var down []*member
+	// One allocation (for up to 8 downs): the ups, then the downs.
+	out := make([]*member, 0, len(p.members))
+	var downBuf [8]*member
+	down := downBuf[:0]
 	for _, m := range p.members {
 		switch {
 		case !m.ready():
 		case m.b.down(now):
 			down = append(down, m)
 		default:
-			up = append(up, m)
+			out = append(out, m)
 		}
 	}
-	if len(up) == 0 {
-		up, down = down, nil
+	nUp := len(out)
+	out = append(out, down...)
+	if nUp == 0 {
+		nUp = len(out) // all down: they are tried all the same
 	}
-	if len(up) == 0 {
+	if nUp == 0 {
 		return nil
 	}
+	up := out[:nUp]
 	first := -1
 	if sticky != "" {
 		for i, m := range up {
@@ -157,11 +162,12 @@ func (p *pool) order(client string, sticky string) []*member {
 	if first < 0 {
 		first = p.choose(up, client)
 	}
-	out := make([]*member, 0, len(up)+len(down))
-	for i := range up {
-		out = append(out, up[(first+i)%len(up)])
-	}
-	return append(out, down...)
+	// Rotate the ups so that the first choice leads and the others follow
+	// in the pool's order.
+	slices.Reverse(up[:first])
+	slices.Reverse(up[first:])
+	slices.Reverse(up)
+	return out
 }
 
 // choose picks the first backend among up by the route's algorithm.
