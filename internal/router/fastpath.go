@@ -184,8 +184,10 @@ func (r *Router) fastProxy(w *recorder, req *http.Request, rs *reqState) error {
 		reuse = reuse && err == nil
 	default:
 		// The backend answered before it read the whole request body: the
-		// connection cannot carry another request.
+		// connection cannot carry another request. The client gets the
+		// response before the rest of its body is waited for.
 		pc.close()
+		w.Flush()
 		<-written
 		return nil
 	}
@@ -216,12 +218,18 @@ var doneWriting = func() <-chan error {
 func (b *backend) exchange(out *http.Request, hasBody bool) (*http.Response, *pconn, <-chan error, error) {
 	ctx := out.Context()
 	pc, reused, err := b.getConn(ctx)
+	// A request that could not be sent again is given only a connection
+	// that is still open.
+	for err == nil && reused && (hasBody || !replayable(out)) && !pc.alive() {
+		pc.close()
+		pc, reused, err = b.getConn(ctx)
+	}
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	pc.watch(ctx)
 	res, written, err := pc.roundTrip(out, hasBody)
-	if err != nil && reused && !hasBody && pc.read == 0 && ctx.Err() == nil {
+	if err != nil && reused && !hasBody && pc.read == 0 && ctx.Err() == nil && (errors.Is(err, errNotSent) || replayable(out)) {
 		pc.close()
 		if pc, err = b.dialConn(ctx); err != nil {
 			return nil, nil, nil, err
@@ -270,14 +278,29 @@ func (pc *pconn) roundTrip(out *http.Request, hasBody bool) (*http.Response, <-c
 	}
 }
 
+// errNotSent marks a request that could not be sent whole.
+var errNotSent = errors.New("router: the request could not be sent to the backend")
+
 func (pc *pconn) write(out *http.Request) error {
-	if err := out.Write(pc.bw); err != nil {
-		return fmt.Errorf("sending the request: %w", err)
+	err := out.Write(pc.bw)
+	if err == nil {
+		err = pc.bw.Flush()
 	}
-	if err := pc.bw.Flush(); err != nil {
-		return fmt.Errorf("sending the request: %w", err)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errNotSent, err)
 	}
 	return nil
+}
+
+// replayable tells whether a request without a body may be sent again
+// after the backend may have seen it: its method is idempotent, or it
+// carries an idempotency key.
+func replayable(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	return req.Header["Idempotency-Key"] != nil || req.Header["X-Idempotency-Key"] != nil
 }
 
 // streaming tells whether a response is flushed as it comes: an event

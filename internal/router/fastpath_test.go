@@ -89,6 +89,14 @@ func TestFastPathRetriesWhenBackendClosedIdleConnection(t *testing.T) {
 	if n := conns.Load(); n != 2 {
 		t.Errorf("the backend accepted %d connections, want 2 (one replaced)", n)
 	}
+	// Requests that cannot be sent twice are not given the closed
+	// connection either.
+	for _, body := range []io.Reader{nil, strings.NewReader("a body")} {
+		b.CloseClientConnections()
+		if status, body, _ := do(t, c, "POST", base+"/", "x", body); status != 200 || body != "b" {
+			t.Fatalf("POST after the backend closed the idle connection: %d %q, want 200 from b", status, body)
+		}
+	}
 }
 
 func TestFastPathBackendConnectionClose(t *testing.T) {
