@@ -9,6 +9,7 @@ package router
 // Expect: 100-continue go through the ReverseProxy.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -164,9 +165,13 @@ func (r *Router) fastProxy(w *recorder, req *http.Request, rs *reqState) error {
 		pc.close() // first, so that closing the body does not drain it
 		_ = res.Body.Close()
 		<-written
-		if readErr != nil {
+		if readErr != nil && ctx.Err() == nil {
 			rs.errText = "reading the response: " + readErr.Error()
 			return errAbort
+		}
+		if readErr != nil {
+			rs.errText = "the client went away: " + context.Cause(ctx).Error()
+			return nil
 		}
 		rs.errText = "writing the response: " + writeErr.Error()
 		return nil

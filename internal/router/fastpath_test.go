@@ -64,8 +64,11 @@ func TestFastPathReusesBackendConnections(t *testing.T) {
 	if n := conns.Load(); n != 1 {
 		t.Errorf("the backend accepted %d connections for 20 sequential requests, want 1", n)
 	}
-	// The backend leaves the table: its idle connection is closed.
 	be := r.backends[b.Listener.Addr().String()]
+	if n := be.active.Load(); n != 0 {
+		t.Errorf("%d requests still counted on the backend after all ended, want 0 (leastconn relies on it)", n)
+	}
+	// The backend leaves the table: its idle connection is closed.
 	other := newBackendServer(t, "other", nil)
 	mustApply(t, r, table(route("app", "*", "/", other)))
 	if n := be.idleConns(); n != 0 {
