@@ -30,13 +30,15 @@ const (
 )
 
 // backend is what the router keeps of one backend address while any table
-// names it: its keep-alive connections, its load and its passive health.
+// names it: its keep-alive connections (the fast path's pool and the
+// transport's), its load and its passive health.
 type backend struct {
 	addr      string
 	transport *http.Transport
 	active    atomic.Int64 // requests and connections in progress
 	downUntil atomic.Int64 // unix nanoseconds; a dial failed before then
 	removed   atomic.Bool  // no table names it any more
+	conns     connPool     // the fast path's idle connections
 }
 
 func newBackend(addr string) *backend {
@@ -44,7 +46,7 @@ func newBackend(addr string) *backend {
 	b.transport = &http.Transport{
 		DialContext:           b.dial,
 		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   64,
+		MaxIdleConnsPerHost:   256,
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true,
@@ -88,7 +90,7 @@ func (b *backend) down(now int64) bool { return b.downUntil.Load() > now }
 func (b *backend) release() {
 	b.active.Add(-1)
 	if b.removed.Load() {
-		b.transport.CloseIdleConnections()
+		b.closeIdle()
 		time.AfterFunc(idleSweepDelay, b.transport.CloseIdleConnections)
 	}
 }
@@ -126,23 +128,28 @@ func newPool(opts api.RouteOptions, members []*member) *pool {
 // means none is ready.
 func (p *pool) order(client string, sticky string) []*member {
 	now := time.Now().UnixNano()
-	up := make([]*member, 0, len(p.members))
-	var down []*member
+	// One allocation (for up to 8 downs): the ups, then the downs.
+	out := make([]*member, 0, len(p.members))
+	var downBuf [8]*member
+	down := downBuf[:0]
 	for _, m := range p.members {
 		switch {
 		case !m.ready():
 		case m.b.down(now):
 			down = append(down, m)
 		default:
-			up = append(up, m)
+			out = append(out, m)
 		}
 	}
-	if len(up) == 0 {
-		up, down = down, nil
+	nUp := len(out)
+	out = append(out, down...)
+	if nUp == 0 {
+		nUp = len(out) // all down: they are tried all the same
 	}
-	if len(up) == 0 {
+	if nUp == 0 {
 		return nil
 	}
+	up := out[:nUp]
 	first := -1
 	if sticky != "" {
 		for i, m := range up {
@@ -155,11 +162,12 @@ func (p *pool) order(client string, sticky string) []*member {
 	if first < 0 {
 		first = p.choose(up, client)
 	}
-	out := make([]*member, 0, len(up)+len(down))
-	for i := range up {
-		out = append(out, up[(first+i)%len(up)])
-	}
-	return append(out, down...)
+	// Rotate the ups so that the first choice leads and the others follow
+	// in the pool's order.
+	slices.Reverse(up[:first])
+	slices.Reverse(up[first:])
+	slices.Reverse(up)
+	return out
 }
 
 // choose picks the first backend among up by the route's algorithm.

@@ -1,7 +1,8 @@
 package router
 
 // HTTP requests: finding the route, answering 404/503/308 itself, and
-// proxying through httputil.ReverseProxy with a RoundTripper that tries the
+// proxying: on the fast path (fastpath.go) or, for upgrades and the unusual,
+// through httputil.ReverseProxy with a RoundTripper that tries the
 // route's backends in order, moving on only when a connection could not be
 // made.
 
@@ -94,30 +95,40 @@ func forwardedValue(v string) string {
 	return v
 }
 
-// modifyResponse sets the sticky cookie when the route has one and the
-// client's does not name the backend that answered.
+// modifyResponse notes the backend's status and sets the sticky cookie.
 func modifyResponse(res *http.Response) error {
 	rs, _ := res.Request.Context().Value(reqStateKey{}).(*reqState)
 	if rs != nil {
 		rs.status = res.StatusCode
+		setStickyCookie(rs, res.Header)
 	}
-	if rs == nil || rs.route.Cookie == "" || rs.served == nil || rs.served.Container == rs.sticky {
-		return nil
+	return nil
+}
+
+// setStickyCookie sets the sticky cookie in a response's header when the
+// route has one and the client's does not name the backend that answered.
+func setStickyCookie(rs *reqState, h http.Header) {
+	if rs.route.Cookie == "" || rs.served == nil || rs.served.Container == rs.sticky {
+		return
 	}
 	c := &http.Cookie{Name: rs.route.Cookie, Value: rs.served.Container, Path: "/", HttpOnly: true}
 	if rs.route.TLS {
 		c.Secure = true
 	}
 	if v := c.String(); v != "" {
-		res.Header.Add("Set-Cookie", v)
+		h.Add("Set-Cookie", v)
 	}
-	return nil
 }
 
 // proxyError answers a request that no backend answered: 503 when none
 // could be reached, 502 when one failed after the connection was made.
 func (r *Router) proxyError(w http.ResponseWriter, req *http.Request, err error) {
 	rs, _ := req.Context().Value(reqStateKey{}).(*reqState)
+	r.answerError(w, req, rs, err)
+}
+
+// answerError is proxyError for a request whose state is at hand.
+func (r *Router) answerError(w http.ResponseWriter, req *http.Request, rs *reqState, err error) {
 	if rs != nil {
 		rs.errText = err.Error()
 	}
@@ -260,6 +271,15 @@ func (r *Router) serve(w http.ResponseWriter, req *http.Request, secure bool) {
 		if req.Body != nil && req.Body != http.NoBody {
 			in.rc = req.Body
 			req.Body = &in
+		}
+		if fastEligible(req) {
+			if err := r.fastProxy(rec, req, rs); err != nil {
+				rec.in = in.n.Load()
+				r.logRequest(req, host, rt, rs, rec, time.Since(start))
+				panic(http.ErrAbortHandler) // break off the client's connection
+			}
+			rec.in = in.n.Load()
+			break
 		}
 		r.proxy.ServeHTTP(rec, req.WithContext(context.WithValue(req.Context(), reqStateKey{}, rs)))
 		rec.in = in.n.Load()

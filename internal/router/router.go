@@ -14,10 +14,13 @@
 // and active health), which is dropped, and its idle connections closed,
 // once no table names the address.
 //
-// HTTP goes through net/http/httputil.ReverseProxy; the router only picks
-// the route and the order in which to try its backends, and retries on
-// another backend when a connection cannot be made (nothing of the request
-// was sent). TCP routes copy bytes both ways with half-close.
+// HTTP: plain requests take the fast path (fastpath.go): net/http parses
+// both legs, but the backend exchange runs on the handler's goroutine over
+// the router's own keep-alive connections (connpool.go). Upgrades, CONNECT
+// and Expect: 100-continue go through net/http/httputil.ReverseProxy. Either
+// way the router picks the route and the order in which to try its
+// backends, and retries on another backend when a connection cannot be made
+// (nothing of the request was sent). TCP routes copy bytes both ways with half-close.
 //
 // PROXY protocol on the listeners: a connection from an address in
 // Config.TrustedProxies may start with a PROXY header (v1 or v2), whose
@@ -170,7 +173,7 @@ func (r *Router) Apply(t *api.RouteTable) error {
 	for addr, b := range r.backends {
 		if backends[addr] == nil {
 			b.removed.Store(true)
-			b.transport.CloseIdleConnections()
+			b.closeIdle()
 		}
 	}
 	r.backends = backends
@@ -324,7 +327,7 @@ func (r *Router) Close() error {
 	r.mu.Lock()
 	for _, b := range r.backends {
 		b.removed.Store(true)
-		b.transport.CloseIdleConnections()
+		b.closeIdle()
 	}
 	r.mu.Unlock()
 	return nil
