@@ -21,6 +21,14 @@ import (
 const (
 	// dialTimeout bounds one connection attempt to a backend.
 	dialTimeout = 5 * time.Second
+	// backendUserTimeout is how long data sent to a backend may stay
+	// unacknowledged before its connection fails (setUserTimeout).
+	backendUserTimeout = 3 * time.Second
+	// refusedRetryFor is how long a request whose every backend refused
+	// the connection keeps trying them (a container that was just
+	// started may not listen yet), refusedRetryStep its first wait.
+	refusedRetryFor  = 2 * time.Second
+	refusedRetryStep = 50 * time.Millisecond
 	// downFor is how long a backend that refused a connection is tried
 	// only after the others (passive health).
 	downFor = 5 * time.Second
@@ -66,10 +74,31 @@ func isDialError(err error) bool {
 	return errors.As(err, &d)
 }
 
+// deadError marks a backend connection that failed after a request was
+// written and before any byte of the answer came, for a request that may
+// be sent again (replayable, no body): its backend is taken as dead, and
+// another one is tried.
+type deadError struct{ err error }
+
+func (e *deadError) Error() string { return "the backend stopped answering: " + e.err.Error() }
+func (e *deadError) Unwrap() error { return e.err }
+
+func isDeadError(err error) bool {
+	var d *deadError
+	return errors.As(err, &d)
+}
+
+// markDown has the backend tried only after the others for a while, and
+// closes its idle connections (they are most likely dead too).
+func (b *backend) markDown() {
+	b.downUntil.Store(time.Now().Add(downFor).UnixNano())
+	b.closeIdle()
+}
+
 // dial connects to the backend whatever address the caller names, and
 // marks it down for a while when that fails.
 func (b *backend) dial(ctx context.Context, network, _ string) (net.Conn, error) {
-	d := net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
+	d := net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second, Control: setUserTimeout}
 	c, err := d.DialContext(ctx, network, b.addr)
 	if err != nil {
 		if ctx.Err() == nil {

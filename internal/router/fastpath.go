@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"strings"
+	"time"
 )
 
 // errAbort is returned by fastProxy when the backend failed after the
@@ -109,27 +110,20 @@ func (r *Router) fastProxy(w *recorder, req *http.Request, rs *reqState) error {
 		err     error
 		m       *member
 	)
-	for i := range rs.order {
-		m = rs.order[i]
-		if i > 0 {
-			rs.route.m.retry()
-		}
-		out.URL.Host = m.Address
-		m.b.active.Add(1)
-		rs.served = m
-		res, pc, written, err = m.b.exchange(out, hasBody)
-		if err == nil {
-			rs.dialErr = false
+	for wait, waited := refusedRetryStep, time.Duration(0); ; wait *= 2 {
+		res, pc, written, m, err = r.tryBackends(out, rs, hasBody)
+		// Every backend refused: a container just started may not listen
+		// yet. Nothing was sent, so any request may wait and try again.
+		if res != nil || !rs.dialErr || ctx.Err() != nil || waited >= refusedRetryFor {
 			break
 		}
-		m.b.release()
-		if !isDialError(err) || ctx.Err() != nil {
-			rs.dialErr = false
-			break
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
 		}
-		rs.dialErr = true
-		rs.route.m.connectError()
-		r.log.Debug("router: backend refused connection", "route", rs.route.label, "backend", m.Address, "err", err)
+		t.Stop()
+		waited += wait
 	}
 	if res == nil {
 		if err == nil {
@@ -204,6 +198,41 @@ func (r *Router) fastProxy(w *recorder, req *http.Request, rs *reqState) error {
 	return nil
 }
 
+// tryBackends sends out to the route's backends in rs's order until one
+// answers: a backend that refuses the connection, or (for a request that
+// may be sent again) stops answering on one, is marked down and the next
+// is tried. rs.dialErr says whether every one failed that way.
+func (r *Router) tryBackends(out *http.Request, rs *reqState, hasBody bool) (res *http.Response, pc *pconn, written <-chan error, m *member, err error) {
+	ctx := out.Context()
+	for i := range rs.order {
+		m = rs.order[i]
+		if i > 0 {
+			rs.route.m.retry()
+		}
+		out.URL.Host = m.Address
+		m.b.active.Add(1)
+		rs.served = m
+		res, pc, written, err = m.b.exchange(out, hasBody)
+		if err == nil {
+			rs.dialErr = false
+			return res, pc, written, m, nil
+		}
+		m.b.release()
+		dead := isDeadError(err)
+		if !(isDialError(err) || dead) || ctx.Err() != nil {
+			rs.dialErr = false
+			return nil, nil, nil, m, err
+		}
+		rs.dialErr = true
+		rs.route.m.connectError()
+		if dead {
+			m.b.markDown()
+		}
+		r.log.Debug("router: backend failed before answering; trying another", "route", rs.route.label, "backend", m.Address, "err", err)
+	}
+	return nil, nil, nil, m, err
+}
+
 // doneWriting is the written channel of a request sent before its
 // response was read.
 var doneWriting = func() <-chan error {
@@ -244,6 +273,9 @@ func (b *backend) exchange(out *http.Request, hasBody bool) (*http.Response, *pc
 	}
 	if err != nil {
 		pc.close()
+		if pc.read == 0 && !hasBody && replayable(out) && ctx.Err() == nil {
+			return nil, nil, nil, &deadError{err}
+		}
 		return nil, nil, nil, err
 	}
 	return res, pc, written, nil
