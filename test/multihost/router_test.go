@@ -269,7 +269,10 @@ func TestRouterUnderLoad(t *testing.T) {
 		c.WaitRunning("web", 2, 60*time.Second)
 	})
 	t.Logf("loss of a backend node: %d of %d requests failed (the router and server dropped it meanwhile)", res.Failed(), res.Sent)
-	if res.Sent == 0 || res.Count(load.OK) < res.Sent/2 {
-		t.Errorf("loss of a backend node: only %d of %d requests succeeded; the other backend should have taken the rest", res.Count(load.OK), res.Sent)
+	// A GET that was sent to the dead node goes to the other backend once
+	// its connection gives up (TCP_USER_TIMEOUT, 3 s): none should fail
+	// but those the load's own timeout ends first. 1% is far above that.
+	if res.Sent == 0 || res.Failed() > res.Sent/100 {
+		t.Errorf("loss of a backend node: %d of %d requests failed; the other backend should have taken them", res.Failed(), res.Sent)
 	}
 }
