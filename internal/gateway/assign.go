@@ -38,13 +38,17 @@ func newAssigner(g *Gateway) *assigner {
 
 // run lists and watches the store until ctx ends, listing again after any
 // watch error.
-func (a *assigner) run(ctx context.Context) {
+func (a *assigner) run(ctx context.Context) { a.g.relistLoop(ctx, "container watch", a.listAndWatch) }
+
+// relistLoop runs listAndWatch until ctx ends, again relistBackoff after
+// each time it ends with an error (a watch's end, a failed list).
+func (g *Gateway) relistLoop(ctx context.Context, what string, listAndWatch func(context.Context) error) {
 	for {
-		err := a.listAndWatch(ctx)
+		err := listAndWatch(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		a.g.log.Warn("container watch ended; listing again", "err", err)
+		g.log.Warn(what+" ended; listing again", "err", err)
 		select {
 		case <-ctx.Done():
 			return

@@ -120,18 +120,7 @@ func (r *routeState) secret(org string) bool {
 
 // run lists and watches services and secrets until ctx ends.
 func (r *routeState) run(ctx context.Context) {
-	for {
-		err := r.listAndWatch(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		r.g.log.Warn("service watch of the router tables ended; listing again", "err", err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(relistBackoff):
-		}
-	}
+	r.g.relistLoop(ctx, "service watch of the route tables", r.listAndWatch)
 }
 
 func (r *routeState) listAndWatch(ctx context.Context) error {
