@@ -13,6 +13,7 @@ import (
 	"github.com/wharfhq/wharf/internal/errdefs"
 	"github.com/wharfhq/wharf/internal/errhttp"
 	"github.com/wharfhq/wharf/internal/records"
+	"github.com/wharfhq/wharf/internal/routing"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -123,7 +124,7 @@ func (s *session) routerOrg(ctx context.Context) (string, error) {
 	if err := s.g.store.Get(ctx, store.KindNodes, s.node, &n); err != nil {
 		return "", err
 	}
-	if v, ok := n.Labels[api.RouterLabel]; !ok || v == "false" {
+	if !routing.IsRouter(&n) {
 		return "", errdefs.New(errdefs.ErrForbidden, fmt.Sprintf(
 			"node %s is not a router node: only nodes labelled %s (not \"false\") use the organization's ACME cache", s.node, api.RouterLabel))
 	}
