@@ -44,7 +44,8 @@ func deployExample(t *testing.T, dir, name string, env []string) {
 	e.extra = append(append(e.extra, "WHARF_BIN="+wharfBin), env...)
 	data := filepath.Join(e.dir, "up")
 	up := e.start("up", "up", "--nodes", "3", "--data-dir", data,
-		"--port", fmt.Sprint(freePort(t)), "--agent-port", fmt.Sprint(freePort(t)))
+		"--port", fmt.Sprint(freePort(t)), "--agent-port", fmt.Sprint(freePort(t)),
+		"--router-port", fmt.Sprint(freePort(t)), "--router-tls-port", fmt.Sprint(freePort(t)))
 	waitUp(t, data)
 	t.Cleanup(func() { stopUp(t, up) })
 

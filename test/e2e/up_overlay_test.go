@@ -26,7 +26,8 @@ func TestUpOverlayServicesTalkByName(t *testing.T) {
 	e := newEnv(t)
 	data := filepath.Join(e.dir, "up")
 	up := e.start("up", "up", "--overlay", "--nodes", "2", "--data-dir", data,
-		"--port", fmt.Sprint(freePort(t)), "--agent-port", fmt.Sprint(freePort(t)))
+		"--port", fmt.Sprint(freePort(t)), "--agent-port", fmt.Sprint(freePort(t)),
+		"--router-port", "0")
 	waitUp(t, data)
 
 	e.wharf("service", "create", "--detach", "--name", "db", "--", wharfBin, "hello", "--addr", ":8080")

@@ -15,12 +15,15 @@ import (
 // TestUpRunsAServiceAndNoticesADeadAgent is the README's promise: `wharf up`
 // brings a three-node cluster up, a service of the hello workload lands two
 // containers per node, every container answers over HTTP, and an agent
-// killed -9 makes its node Unreachable.
+// killed -9 makes its node Unreachable. node-1's router reaches the
+// containers by the service's route.
 func TestUpRunsAServiceAndNoticesADeadAgent(t *testing.T) {
 	e := newEnv(t)
 	data := filepath.Join(e.dir, "up")
+	routerPort := freePort(t)
 	upArgs := []string{"up", "--nodes", "3", "--data-dir", data,
-		"--port", fmt.Sprint(freePort(t)), "--agent-port", fmt.Sprint(freePort(t))}
+		"--port", fmt.Sprint(freePort(t)), "--agent-port", fmt.Sprint(freePort(t)),
+		"--router-port", fmt.Sprint(routerPort), "--router-tls-port", fmt.Sprint(freePort(t))}
 	up := e.start("up", upArgs...)
 	waitUp(t, data)
 	checkNoJoinTokenLeft(t, data, 3)
@@ -29,7 +32,7 @@ func TestUpRunsAServiceAndNoticesADeadAgent(t *testing.T) {
 	if len(nodes) != 3 {
 		t.Fatalf("node ls: %d nodes, want 3", len(nodes))
 	}
-	e.wharf("service", "create", "--detach", "--name", "web", "--replicas", "6", "--", wharfBin, "hello")
+	e.wharf("service", "create", "--detach", "--name", "web", "--replicas", "6", "--route", "web.localhost", "--", wharfBin, "hello")
 
 	var cts []listed
 	took := eventually(t, 60*time.Second, "6 containers running", func() error {
@@ -71,6 +74,24 @@ func TestUpRunsAServiceAndNoticesADeadAgent(t *testing.T) {
 			t.Fatalf("node %s runs %d containers, want 2: %v", n, k, perNode)
 		}
 	}
+
+	// The router on node-1 (the README's curl) reaches them in turn.
+	through := map[string]bool{}
+	eventually(t, 20*time.Second, "the router reaches every container of web", func() error {
+		body, err := getHost(fmt.Sprintf("http://127.0.0.1:%d/", routerPort), "web.localhost")
+		if err != nil {
+			return err
+		}
+		for _, c := range cts {
+			if strings.Contains(body, "Hello from "+c.Name+" ") {
+				through[c.Name] = true
+			}
+		}
+		if len(through) != len(cts) {
+			return fmt.Errorf("reached %d of %d containers so far", len(through), len(cts))
+		}
+		return nil
+	})
 
 	// Logs come from each node through its agent.
 	if out := e.wharf("container", "logs", cts[0].Name); !strings.Contains(out, "hello: serving "+cts[0].Name) {
@@ -186,6 +207,26 @@ func perNodeName(nodes []listed, id string) string {
 		}
 	}
 	return ""
+}
+
+// getHost is one GET of url with host as its Host header: the body of a
+// 200, else an error.
+func getHost(url, host string) (string, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	req.Host = host
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s (Host %s): %s: %s", url, host, resp.Status, b)
+	}
+	return string(b), err
 }
 
 func get(t *testing.T, url string) string {
