@@ -7,7 +7,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS   := -X github.com/wharfhq/wharf/internal/cli.Version=$(VERSION) -X github.com/wharfhq/wharf/internal/cli.Commit=$(COMMIT)
 STATICCHECK_VERSION := v0.8.2
-FUZZTIME  ?= 10s
+FUZZTIME  ?= 6s
 
 .PHONY: help build test check unit fuzz bench up image examples clean
 

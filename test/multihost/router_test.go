@@ -159,10 +159,10 @@ func TestRouterRoutes(t *testing.T) {
 }
 
 // routerLoad is the rate and length of each phase of TestRouterUnderLoad:
-// 600 requests a second for 20 s, or WHARF_ROUTER_LOAD_RATE and
+// 600 requests a second for 12 s, or WHARF_ROUTER_LOAD_RATE and
 // WHARF_ROUTER_LOAD_SECONDS (the long form: 3000 and 60).
 func routerLoad(t *testing.T) (rate int, d time.Duration) {
-	rate, d = 600, 20*time.Second
+	rate, d = 600, 12*time.Second
 	if v, err := strconv.Atoi(os.Getenv("WHARF_ROUTER_LOAD_RATE")); err == nil && v > 0 {
 		rate = v
 	}
