@@ -80,6 +80,8 @@ type Config struct {
 	RegistryHost string
 	RegistryKey  []byte
 	ClusterCA    *x509.Certificate
+	// ACME is the server's ACME settings for the routers (nil: none).
+	ACME *api.ACMEConfig
 }
 
 // Server is the API server. Make it with New.
@@ -152,7 +154,7 @@ func newDomain(cfg Config) (*domain.Domain, error) {
 		Store: cfg.Store, Logs: cfg.Logs, Join: cfg.Join, CADigest: cfg.CADigest,
 		JoinCommand: cfg.JoinCommand, AgentCommand: cfg.AgentCommand, Sealer: cfg.Sealer,
 		Images: cfg.Images, RegistryHost: cfg.RegistryHost, RegistryKey: cfg.RegistryKey, ClusterCA: cfg.ClusterCA,
-		Resolver: cfg.Resolver,
+		Resolver: cfg.Resolver, ACME: cfg.ACME,
 	})
 }
 

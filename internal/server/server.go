@@ -271,6 +271,7 @@ func Run(ctx context.Context, cfg Config) error {
 		// registries, trusting the system's roots and the cluster CA
 		// (the built-in registry's certificate is the cluster's).
 		Resolver: &imageresolve.Resolver{RootCAs: resolverRoots(ca)},
+		ACME:     acmeConfig(cfg.ACME),
 	})
 	if err != nil {
 		return err
