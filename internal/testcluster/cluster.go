@@ -35,6 +35,8 @@ type Options struct {
 	// Token is the admin token to use; default: the one the server wrote to
 	// its data dir (a second server on a shared etcd writes none).
 	Token string
+	// ACME is the server's --acme-directory and friends (nil: none).
+	ACME *api.ACMEConfig
 }
 
 // Cluster is a running in-process server.
@@ -68,6 +70,9 @@ func Start(tb testing.TB, o Options) *Cluster {
 		DataDir: filepath.Join(dir, "server"), Addr: freeAddr(tb), AgentAddr: freeAddr(tb),
 		Advertise: "127.0.0.1", HeartbeatGrace: o.HeartbeatGrace, NodeLossGrace: o.NodeLossGrace, Logger: o.Logger,
 		Version: api.Version{Version: "test"}, Out: io.Discard, EtcdEndpoints: o.EtcdEndpoints, Etcd: o.Etcd,
+	}
+	if o.ACME != nil {
+		c.cfg.ACME = *o.ACME
 	}
 	c.URL = "https://" + c.cfg.Addr
 	c.startServer()
