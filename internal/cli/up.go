@@ -294,12 +294,10 @@ func printUpSummary(out io.Writer, apiURL string, cfg Config, cfgPath string, o 
 %s
 Try:
   wharf node ls
-  wharf service create --name web --replicas 6 --route web.localhost -- %s hello
-  wharf service ps web
-  curl -H 'Host: web.localhost' http://127.0.0.1:%d/
-  wharf events -f
+%s  wharf service ps web
+%s  wharf events -f
 
-`, o.nodes, apiURL, cfg.Token, cfg.CACert, cfgPath, o.dataDir, routerLine(o), selfPath(), o.routerPort)
+`, o.nodes, apiURL, cfg.Token, cfg.CACert, cfgPath, o.dataDir, routerLine(o), tryCreate(o), tryCurl(o))
 	if !o.background {
 		fmt.Fprintln(out, "Press Ctrl-C to stop the cluster; run `wharf up` again to resume it.")
 	}
@@ -371,4 +369,22 @@ func routerLine(o upOptions) string {
 		return ""
 	}
 	return fmt.Sprintf("  router:    http://127.0.0.1:%d and https://127.0.0.1:%d on node-1 (services' --route)\n", o.routerPort, o.routerTLSPort)
+}
+
+// tryCreate is the summary's service create line: with a route when
+// node-1 runs the router.
+func tryCreate(o upOptions) string {
+	route := ""
+	if o.routerPort > 0 {
+		route = "--route web.localhost "
+	}
+	return fmt.Sprintf("  wharf service create --name web --replicas 6 %s-- %s hello\n", route, selfPath())
+}
+
+// tryCurl is the summary's curl through the router, "" without one.
+func tryCurl(o upOptions) string {
+	if o.routerPort <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("  curl -H 'Host: web.localhost' http://127.0.0.1:%d/\n", o.routerPort)
 }

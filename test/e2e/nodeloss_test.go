@@ -147,7 +147,7 @@ func TestNodeLossWithRealProcesses(t *testing.T) {
 	procs[victim.name] = startAgent(idx, victim.name+"-again")
 	var lastAgents error
 	healed := eventually(t, 30*time.Second, "every slot running exactly once on the agents", func() error {
-		lastAgents = exactlyOnce(wharfBin, want, liveWorkloads(t, agentDirs))
+		lastAgents = exactlyOnce(wharfBin, want, liveWorkloads(t, agentDirs), ourNodes(agentDirs))
 		return lastAgents
 	})
 	t.Logf("every slot runs exactly once on the agents %s after the agent restart", healed.Round(time.Millisecond))
@@ -183,7 +183,7 @@ func TestNodeLossWithRealProcesses(t *testing.T) {
 	})
 	// Stable: a second look on the agents still finds each slot once.
 	time.Sleep(2 * time.Second)
-	if err := exactlyOnce(wharfBin, want, liveWorkloads(t, agentDirs)); err != nil {
+	if err := exactlyOnce(wharfBin, want, liveWorkloads(t, agentDirs), ourNodes(agentDirs)); err != nil {
 		t.Errorf("2s after the heal: %v", err)
 	}
 	t.Logf("timings: Unreachable %s, replaced %s after kill; heal %s, CLI agreed %s later; total %s",
@@ -302,9 +302,26 @@ func procStartTime(pid int) (uint64, bool) {
 	return v, err == nil
 }
 
-// helloPIDs lists the live processes running `<bin> hello`, agents' state
-// or not.
-func helloPIDs(bin string) []int {
+// ourNodes are the node IDs of the agents whose data dirs are dirs (their
+// node.json), as their workloads carry them in WHARF_NODE.
+func ourNodes(dirs []string) map[string]bool {
+	ids := map[string]bool{}
+	for _, dir := range dirs {
+		var id struct {
+			NodeID string `json:"node_id"`
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, "node.json")); err == nil && json.Unmarshal(b, &id) == nil && id.NodeID != "" {
+			ids[id.NodeID] = true
+		}
+	}
+	return ids
+}
+
+// helloPIDs lists the live processes running `<bin> hello` on one of
+// nodes (WHARF_NODE in their environment), agents' state or not. Other
+// tests, run at the same time, run `<bin> hello` too: theirs are not
+// this test's to count or kill.
+func helloPIDs(bin string, nodes map[string]bool) []int {
 	var pids []int
 	entries, _ := os.ReadDir("/proc")
 	for _, ent := range entries {
@@ -317,11 +334,26 @@ func helloPIDs(bin string) []int {
 			continue
 		}
 		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-		if len(args) >= 2 && args[0] == bin && args[1] == "hello" && !zombie(pid) {
+		if len(args) >= 2 && args[0] == bin && args[1] == "hello" && !zombie(pid) && nodes[workloadNode(pid)] {
 			pids = append(pids, pid)
 		}
 	}
 	return pids
+}
+
+// workloadNode is WHARF_NODE of process pid's environment ("" when
+// unreadable).
+func workloadNode(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+	if err != nil {
+		return ""
+	}
+	for _, kv := range strings.Split(string(b), "\x00") {
+		if v, ok := strings.CutPrefix(kv, "WHARF_NODE="); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 func zombie(pid int) bool {
@@ -335,7 +367,7 @@ func zombie(pid int) bool {
 
 // exactlyOnce checks that each wanted name runs in exactly one live process
 // and that no other workload process of the binary is alive.
-func exactlyOnce(bin string, want []string, live []workload) error {
+func exactlyOnce(bin string, want []string, live []workload, nodes map[string]bool) error {
 	count := map[string][]string{}
 	known := map[int]bool{}
 	for _, w := range live {
@@ -352,7 +384,7 @@ func exactlyOnce(bin string, want []string, live []workload) error {
 	for name, where := range count {
 		problems = append(problems, fmt.Sprintf("unexpected workload %q alive %v", name, where))
 	}
-	for _, pid := range helloPIDs(bin) {
+	for _, pid := range helloPIDs(bin, nodes) {
 		if !known[pid] {
 			problems = append(problems, fmt.Sprintf("workload process %d is in no agent's state", pid))
 		}
@@ -371,7 +403,7 @@ func killWorkloads(t *testing.T, agentDirs []string) {
 	for _, w := range liveWorkloads(t, agentDirs) {
 		pids[w.pid] = true
 	}
-	for _, pid := range helloPIDs(wharfBin) {
+	for _, pid := range helloPIDs(wharfBin, ourNodes(agentDirs)) {
 		pids[pid] = true
 	}
 	for pid := range pids {
