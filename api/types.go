@@ -589,7 +589,19 @@ type Token struct {
 	Team string `json:"team,omitempty"`
 	// ExpiresAt ends the token (zero: never).
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	// Kind is TokenDockerCert for a Docker API client certificate
+	// (`wharf docker-env`), "" for a bearer token.
+	Kind string `json:"kind,omitempty"`
 }
+
+// TokenDockerCert is the Kind of a token that is a Docker API client
+// certificate: its secret is the certificate's private key, which never
+// leaves the client; the server keeps the hash of its public key.
+const TokenDockerCert = "docker-cert"
+
+// DefaultDockerCertTTL is how long a Docker API client certificate lasts
+// when its request names no TTL.
+const DefaultDockerCertTTL = 30 * 24 * time.Hour
 
 // CreateTokenRequest asks for an API token (POST /v1/tokens). Role
 // defaults to read-only for a token of no user, and to the caller's own
@@ -602,6 +614,11 @@ type CreateTokenRequest struct {
 	Admin bool   `json:"admin,omitempty"`
 	Team  string `json:"team,omitempty"`
 	TTL   string `json:"ttl,omitempty"`
+	// CSR, a PEM certificate request, makes the token a Docker API client
+	// certificate (Kind TokenDockerCert) for the CSR's key: the answer
+	// carries the certificate and the cluster CA instead of a secret.
+	// Its TTL defaults to DefaultDockerCertTTL.
+	CSR string `json:"csr,omitempty"`
 }
 
 // User is a person who logs in. Its ID is its name; the password's hash
@@ -732,6 +749,10 @@ func (t *Token) EffectiveRole() string {
 type TokenCreated struct {
 	Token
 	Secret string `json:"secret"`
+	// Certificate (PEM) is a Docker API client certificate's, and CA the
+	// cluster CA that the Docker endpoint's certificate chains to.
+	Certificate string `json:"certificate,omitempty"`
+	CA          string `json:"ca,omitempty"`
 }
 
 // List is one page of a list response. Next, when set, is the cursor to pass

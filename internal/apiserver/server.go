@@ -80,6 +80,9 @@ type Config struct {
 	RegistryHost string
 	RegistryKey  []byte
 	ClusterCA    *x509.Certificate
+	// DockerCA signs Docker API client certificates (nil: the server has
+	// no Docker endpoint).
+	DockerCA domain.DockerSigner
 	// ACME is the server's ACME settings for the routers (nil: none).
 	ACME *api.ACMEConfig
 }
@@ -153,7 +156,7 @@ func newDomain(cfg Config) (*domain.Domain, error) {
 	return domain.New(domain.Config{
 		Store: cfg.Store, Logs: cfg.Logs, Join: cfg.Join, CADigest: cfg.CADigest,
 		JoinCommand: cfg.JoinCommand, AgentCommand: cfg.AgentCommand, Sealer: cfg.Sealer,
-		Images: cfg.Images, RegistryHost: cfg.RegistryHost, RegistryKey: cfg.RegistryKey, ClusterCA: cfg.ClusterCA,
+		Images: cfg.Images, RegistryHost: cfg.RegistryHost, RegistryKey: cfg.RegistryKey, ClusterCA: cfg.ClusterCA, DockerCA: cfg.DockerCA,
 		Resolver: cfg.Resolver, ACME: cfg.ACME,
 	})
 }

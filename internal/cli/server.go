@@ -63,6 +63,7 @@ func newServerCmd(g *globals) *cobra.Command {
 	f.BoolVar(&cfg.RotateKEK, "rotate-kek", false, "replace the key-encryption key at start (the new one goes to --kek-file, or is printed for a locked cluster)")
 	f.StringVar(&cfg.Addr, "addr", ":7443", "API listen address")
 	f.StringVar(&cfg.AgentAddr, "agent-addr", ":7444", "agent gateway listen address (mTLS)")
+	f.StringVar(&cfg.DockerAddr, "docker-addr", "", "serve the Docker Engine API here (TLS with client certificates from 'wharf docker-env' only), e.g. :2376; default: not served")
 	f.StringVar(&cfg.Advertise, "advertise", "", "host name or IP that agents and clients use to reach this server (default: the host name)")
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "API certificate file (default: one issued by the cluster CA)")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "API key file")

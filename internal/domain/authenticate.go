@@ -56,6 +56,17 @@ func (d *Domain) Authenticate(ctx context.Context, secret, org string) (Actor, e
 	if !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt) {
 		return Actor{}, newErr(errdefs.ErrUnauthorized, "API token %q expired at %s: log in again or create a new token", cmp.Or(t.Name, t.ID), t.ExpiresAt.UTC().Format(time.RFC3339))
 	}
+	if t.Kind != "" {
+		return Actor{}, wrong // a Docker client certificate's record: it has no secret
+	}
+	return d.actorFor(ctx, &t, org, now)
+}
+
+// actorFor is the actor of token t acting in org ("": its default), once
+// its credential is proven: what its user's or team's membership grants,
+// narrowed by its role, and throttled per organization.
+func (d *Domain) actorFor(ctx context.Context, t *records.Token, org string, now time.Time) (Actor, error) {
+	wrong := newErr(errdefs.ErrUnauthorized, "the token's team no longer exists")
 	a := Actor{Name: cmp.Or(t.Name, t.ID), Token: t.ID, Role: t.EffectiveRole()}
 	switch {
 	case t.Team != "":

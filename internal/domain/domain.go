@@ -70,6 +70,9 @@ type Config struct {
 	// ClusterCA verifies the client certificates nodes present to the
 	// registry (nil: none is accepted).
 	ClusterCA *x509.Certificate
+	// DockerCA signs Docker API client certificates (nil: none is issued,
+	// and the Docker endpoint accepts none).
+	DockerCA DockerSigner
 	// ACME is the server's ACME settings for the routers (nil: none), so
 	// that RouterStatus says the same of https routes without a
 	// certificate as the route tables the gateway pushes.

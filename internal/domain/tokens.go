@@ -104,19 +104,32 @@ func (d *Domain) CreateTokenFor(ctx context.Context, a Actor, req api.CreateToke
 	if roleRank(role) > roleRank(a.effectiveRole()) {
 		return api.TokenCreated{}, errdefs.Invalid("role", "a %s token cannot create a %s token: a token's role may only narrow its creator's", a.effectiveRole(), role)
 	}
-	var expires time.Time
+	var ttl time.Duration
 	if req.TTL != "" {
-		ttl, err := time.ParseDuration(req.TTL)
+		ttl, err = time.ParseDuration(req.TTL)
 		if err != nil || ttl <= 0 {
 			return api.TokenCreated{}, errdefs.Invalid("ttl", "%q is not a positive duration such as 720h or 30m", req.TTL)
 		}
-		expires = d.cfg.Now().UTC().Add(ttl).Truncate(time.Second)
 	}
-	t, secret, err := newToken(req.Name, role)
+	var (
+		t       records.Token
+		secret  string
+		certPEM string
+	)
+	if req.CSR != "" {
+		if ttl == 0 {
+			ttl = api.DefaultDockerCertTTL
+		}
+		t, certPEM, err = d.newCertToken(req.Name, role, req.CSR, ttl)
+	} else {
+		t, secret, err = newToken(req.Name, role)
+	}
 	if err != nil {
 		return api.TokenCreated{}, err
 	}
-	t.ExpiresAt = expires
+	if ttl > 0 {
+		t.ExpiresAt = d.cfg.Now().UTC().Add(ttl).Truncate(time.Second)
+	}
 	if a.Org != DefaultOrg {
 		t.Org = a.Org
 	}
@@ -138,7 +151,11 @@ func (d *Domain) CreateTokenFor(ctx context.Context, a Actor, req api.CreateToke
 	if err := d.st.Create(ctx, store.KindTokens, &t, ev); err != nil {
 		return api.TokenCreated{}, err
 	}
-	return api.TokenCreated{Token: t.Wire(), Secret: secret}, nil
+	out := api.TokenCreated{Token: t.Wire(), Secret: secret, Certificate: certPEM}
+	if certPEM != "" {
+		out.CA = string(d.cfg.DockerCA.CertPEM())
+	}
+	return out, nil
 }
 
 // legacyToken is whether t is a token of no user and no team.

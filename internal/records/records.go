@@ -35,11 +35,14 @@ type Token struct {
 	Team string `json:"team,omitempty"`
 	// ExpiresAt ends the token (zero: never).
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	// Kind is api.TokenDockerCert for a Docker API client certificate,
+	// whose Hash is its public key's (pki.KeyHash); "" for a bearer token.
+	Kind string `json:"kind,omitempty"`
 }
 
 // Wire is the token as the API shows it: without its hash.
 func (t *Token) Wire() api.Token {
-	return api.Token{Meta: t.Meta, Role: t.Role, Admin: t.Admin, User: t.User, Team: t.Team, ExpiresAt: t.ExpiresAt}
+	return api.Token{Meta: t.Meta, Role: t.Role, Admin: t.Admin, User: t.User, Team: t.Team, ExpiresAt: t.ExpiresAt, Kind: t.Kind}
 }
 
 // EffectiveRole is the role the server grants the token (see

@@ -42,6 +42,9 @@ type Config struct {
 	EtcdEndpoints []string // empty: embedded etcd in DataDir
 	Addr          string   // API listen address, default ":7443"
 	AgentAddr     string   // agent gateway listen address, default ":7444"
+	// DockerAddr, when set, serves the Docker Engine API there (TLS with
+	// Docker client certificates only; see internal/dockerapi).
+	DockerAddr string
 	// Advertise is the host (name or IP) agents and clients use to reach this
 	// server; it goes into the server certificate and join commands.
 	Advertise      string
@@ -272,11 +275,16 @@ func Run(ctx context.Context, cfg Config) error {
 		// (the built-in registry's certificate is the cluster's).
 		Resolver: &imageresolve.Resolver{RootCAs: resolverRoots(ca)},
 		ACME:     acmeConfig(cfg.ACME),
+		DockerCA: dockerSigner(cfg, ca),
 	})
 	if err != nil {
 		return err
 	}
 	dom = apiSrv.Domain()
+	dockerSrv, err := dockerServer(cfg, dom, ca, apiCert, log)
+	if err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -338,6 +346,14 @@ func Run(ctx context.Context, cfg Config) error {
 			errs <- fmt.Errorf("API server: %w", err)
 		}
 	}()
+	if dockerSrv != nil {
+		defer dockerSrv.close()
+		go func() {
+			if err := dockerSrv.serve(); !errors.Is(err, http.ErrServerClosed) {
+				errs <- fmt.Errorf("Docker endpoint: %w", err)
+			}
+		}()
+	}
 	log.Info("wharf server running", "api", apiURL, "listen", ln.Addr().String(), "agents", cfg.AgentAddr, "data_dir", cfg.DataDir)
 
 	var runErr error
@@ -354,6 +370,9 @@ func Run(ctx context.Context, cfg Config) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = httpSrv.Shutdown(sctx)
+	if dockerSrv != nil {
+		dockerSrv.shutdown(sctx)
+	}
 	stopComponents()
 	wg.Wait()
 	log.Info("wharf server stopped")

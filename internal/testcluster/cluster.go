@@ -37,6 +37,9 @@ type Options struct {
 	Token string
 	// ACME is the server's --acme-directory and friends (nil: none).
 	ACME *api.ACMEConfig
+	// Docker serves the Docker Engine API (--docker-addr) on a free port:
+	// Cluster.DockerAddr, and DockerEnv for a client certificate.
+	Docker bool
 }
 
 // Cluster is a running in-process server.
@@ -46,6 +49,8 @@ type Cluster struct {
 	CAPEM   []byte
 	DataDir string
 	Client  *client.Client
+	// DockerAddr is the Docker endpoint's host:port (Options.Docker).
+	DockerAddr string
 
 	tb     testing.TB
 	opts   Options
@@ -73,6 +78,10 @@ func Start(tb testing.TB, o Options) *Cluster {
 	}
 	if o.ACME != nil {
 		c.cfg.ACME = *o.ACME
+	}
+	if o.Docker {
+		c.cfg.DockerAddr = freeAddr(tb)
+		c.DockerAddr = c.cfg.DockerAddr
 	}
 	c.URL = "https://" + c.cfg.Addr
 	c.startServer()
