@@ -749,10 +749,14 @@ func (t *Token) EffectiveRole() string {
 type TokenCreated struct {
 	Token
 	Secret string `json:"secret"`
-	// Certificate (PEM) is a Docker API client certificate's, and CA the
-	// cluster CA that the Docker endpoint's certificate chains to.
+	// Certificate (PEM) is a Docker API client certificate's, and CA what
+	// the Docker endpoint's server certificate chains to: the cluster CA,
+	// or the anchor of the server's own --tls-cert chain.
 	Certificate string `json:"certificate,omitempty"`
 	CA          string `json:"ca,omitempty"`
+	// DockerHost is the Docker endpoint's advertised host:port, for
+	// DOCKER_HOST=tcp://... (with a certificate only).
+	DockerHost string `json:"docker_host,omitempty"`
 }
 
 // List is one page of a list response. Next, when set, is the cursor to pass

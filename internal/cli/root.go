@@ -51,6 +51,7 @@ func NewRoot() *cobra.Command {
 		newStackCmd(g),
 		newContainerCmd(g),
 		newTokenCmd(g),
+		newDockerEnvCmd(g),
 		newSecretCmd(g),
 		newNetworkCmd(g),
 		newRouterCmd(g),

@@ -149,7 +149,8 @@ func upDetached(ctx context.Context, out io.Writer, o upOptions) error {
 	}
 	args := []string{"up", "--data-dir", o.dataDir, "--nodes", fmt.Sprint(o.nodes),
 		"--port", fmt.Sprint(o.port), "--agent-port", fmt.Sprint(o.agentPort), "--background",
-		"--router-port", fmt.Sprint(o.routerPort), "--router-tls-port", fmt.Sprint(o.routerTLSPort)}
+		"--router-port", fmt.Sprint(o.routerPort), "--router-tls-port", fmt.Sprint(o.routerTLSPort),
+		"--docker-port", fmt.Sprint(o.dockerPort)}
 	if o.overlay {
 		args = append(args, "--overlay")
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -93,9 +94,9 @@ func tokenLs(g *globals) *cobra.Command {
 				if t.Team != "" {
 					owner = "team " + t.Team
 				}
-				rows = append(rows, row{id: t.ID, obj: t, cells: []string{t.ID, t.Name, t.EffectiveRole(), cmpOr(owner, "-"), ago(t.CreatedAt)}})
+				rows = append(rows, row{id: t.ID, obj: t, cells: []string{t.ID, t.Name, cmpOr(t.Kind, "bearer"), t.EffectiveRole(), cmpOr(owner, "-"), expiry(t.ExpiresAt), ago(t.CreatedAt)}})
 			}
-			return printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "ROLE", "OWNER", "AGE"}, rows)
+			return printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "KIND", "ROLE", "OWNER", "EXPIRES", "AGE"}, rows)
 		},
 	}
 	addListFlags(cmd, &f)
@@ -115,4 +116,12 @@ func tokenRm(g *globals) *cobra.Command {
 			})
 		},
 	}
+}
+
+// expiry is when a token expires, as `wharf token ls` shows it.
+func expiry(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.UTC().Format(time.RFC3339)
 }

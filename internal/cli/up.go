@@ -32,6 +32,10 @@ type upOptions struct {
 	// routerPort and routerTLSPort are where node-1's router listens, on
 	// 127.0.0.1; 0 runs no router.
 	routerPort, routerTLSPort int
+	// dockerPort is the Docker endpoint's port on 127.0.0.1 (0: none);
+	// when it is taken, up takes the next free one (dockerAddr says which).
+	dockerPort int
+	dockerAddr string
 	// background is set on the process that --detach starts.
 	background bool
 }
@@ -64,6 +68,7 @@ everything; running it again resumes the same cluster from --data-dir.`,
 	f.BoolVar(&o.overlay, "overlay", false, "give the containers the overlay network: an address each on one bridge the nodes share, and their names in DNS (needs root; the exec driver's workloads then listen in network namespaces of their own, reached at their addresses)")
 	f.IntVar(&o.routerPort, "router-port", 8080, "node-1 runs the router: its HTTP port on 127.0.0.1 (0: no router)")
 	f.IntVar(&o.routerTLSPort, "router-tls-port", 8443, "the router's HTTPS port on 127.0.0.1")
+	f.IntVar(&o.dockerPort, "docker-port", 2376, "the Docker endpoint's port on 127.0.0.1, for `eval \"$(wharf docker-env)\"` (the next free one when it is taken; 0: none)")
 	f.BoolVarP(&o.detach, "detach", "d", false, "run in the background; return once the cluster is up (stop it with 'wharf down')")
 	f.BoolVar(&o.background, "background", false, "")
 	_ = f.MarkHidden("background") // set by --detach for the process it starts
@@ -129,9 +134,14 @@ func runUp(ctx context.Context, out io.Writer, o upOptions) error {
 
 	apiURL := fmt.Sprintf("https://127.0.0.1:%d", o.port)
 	serverDir := filepath.Join(o.dataDir, "server")
-	if err := sup.start(ctx, "server", "server", "--data-dir", serverDir,
+	serverArgs := []string{"server", "--data-dir", serverDir,
 		"--addr", fmt.Sprintf("127.0.0.1:%d", o.port), "--agent-addr", fmt.Sprintf("127.0.0.1:%d", o.agentPort),
-		"--advertise", "127.0.0.1"); err != nil {
+		"--advertise", "127.0.0.1"}
+	if o.dockerPort > 0 {
+		o.dockerAddr = freeLoopbackAddr(o.dockerPort)
+		serverArgs = append(serverArgs, "--docker-addr", o.dockerAddr)
+	}
+	if err := sup.start(ctx, "server", serverArgs...); err != nil {
 		return err
 	}
 	c, cfg, err := waitServer(ctx, sup, apiURL, serverDir)
@@ -291,13 +301,13 @@ func printUpSummary(out io.Writer, apiURL string, cfg Config, cfgPath string, o 
   CA:        %s
   config:    %s (the next wharf command uses it)
   logs:      %s/*.log
-%s
+%s%s
 Try:
   wharf node ls
 %s  wharf service ps web
 %s  wharf events -f
 
-`, o.nodes, apiURL, cfg.Token, cfg.CACert, cfgPath, o.dataDir, routerLine(o), tryCreate(o), tryCurl(o))
+`, o.nodes, apiURL, cfg.Token, cfg.CACert, cfgPath, o.dataDir, routerLine(o), dockerLine(o), tryCreate(o), tryCurl(o))
 	if !o.background {
 		fmt.Fprintln(out, "Press Ctrl-C to stop the cluster; run `wharf up` again to resume it.")
 	}
@@ -361,6 +371,33 @@ func upExecUser() []string {
 		return []string{"--exec-as-root"}
 	}
 	return nil
+}
+
+// freeLoopbackAddr is 127.0.0.1:port, or the next port up to ten on when
+// it is taken, else one the system picks.
+func freeLoopbackAddr(port int) string {
+	for p := port; p < port+10 && p < 65536; p++ {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
+		if ln, err := net.Listen("tcp", addr); err == nil {
+			_ = ln.Close()
+			return addr
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	}
+	defer func() { _ = ln.Close() }()
+	return ln.Addr().String()
+}
+
+// dockerLine is the summary's line about the Docker endpoint, "" without
+// one.
+func dockerLine(o upOptions) string {
+	if o.dockerAddr == "" {
+		return ""
+	}
+	return "  docker:    tcp://" + o.dockerAddr + " (eval \"$(wharf docker-env)\", then docker info)\n"
 }
 
 // routerLine is the summary's line about the router, "" without one.

@@ -15,10 +15,20 @@ import (
 )
 
 // DockerSigner signs Docker API client certificates (the cluster CA,
-// pki.CA, implements it).
+// pki.CA, does) and says where the Docker endpoint is.
 type DockerSigner interface {
 	SignDockerClientCSR(csrPEM []byte, tokenID string, validity time.Duration) (certPEM []byte, keyHash string, err error)
+	// CertPEM is what a Docker client trusts for the endpoint's server
+	// certificate: its ca.pem (the cluster CA, unless the server was
+	// given a certificate of its own with --tls-cert).
 	CertPEM() []byte
+}
+
+// DockerEndpoint is a DockerSigner that also knows the endpoint's address;
+// the server's does, so that the answer to a certificate request says
+// where to connect (TokenCreated.DockerHost).
+type DockerEndpoint interface {
+	DockerHost() string
 }
 
 // newCertToken makes the record of a Docker API client certificate for
@@ -27,7 +37,7 @@ type DockerSigner interface {
 // for ttl.
 func (d *Domain) newCertToken(name, role, csrPEM string, ttl time.Duration) (records.Token, string, error) {
 	if d.cfg.DockerCA == nil {
-		return records.Token{}, "", newErr(errdefs.ErrNotImplemented, "this server has no Docker endpoint: start it with --docker-addr to issue Docker client certificates")
+		return records.Token{}, "", newErr(errdefs.ErrNotImplemented, "this server has no Docker endpoint: start it with `wharf server --docker-addr ADDR` (such as :2376; `wharf up` serves one) to issue Docker client certificates")
 	}
 	csr, err := pki.ParseCSR([]byte(csrPEM))
 	if err != nil {

@@ -154,6 +154,9 @@ func (d *Domain) CreateTokenFor(ctx context.Context, a Actor, req api.CreateToke
 	out := api.TokenCreated{Token: t.Wire(), Secret: secret, Certificate: certPEM}
 	if certPEM != "" {
 		out.CA = string(d.cfg.DockerCA.CertPEM())
+		if e, ok := d.cfg.DockerCA.(DockerEndpoint); ok {
+			out.DockerHost = e.DockerHost()
+		}
 	}
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"log/slog"
 	"net"
@@ -21,13 +22,67 @@ type dockerEndpoint struct {
 	srv *http.Server
 }
 
-// dockerSigner is the CA that signs Docker client certificates: the
-// cluster CA when the server has a Docker endpoint, else none.
-func dockerSigner(cfg Config, ca *pki.CA) domain.DockerSigner {
+// dockerIssuer signs Docker client certificates with the cluster CA and
+// tells clients where the endpoint is and what its server certificate
+// chains to.
+type dockerIssuer struct {
+	*pki.CA
+	host      string
+	anchorPEM []byte
+}
+
+// CertPEM is the client's ca.pem: see serverAnchor.
+func (i *dockerIssuer) CertPEM() []byte { return i.anchorPEM }
+
+// DockerHost is the endpoint's advertised host:port.
+func (i *dockerIssuer) DockerHost() string { return i.host }
+
+// dockerSigner is what issues Docker client certificates when the server
+// has a Docker endpoint, else nil (none is issued).
+func dockerSigner(cfg Config, ca *pki.CA, cert tls.Certificate, log *slog.Logger) domain.DockerSigner {
 	if cfg.DockerAddr == "" {
 		return nil
 	}
-	return ca
+	host := advertiseAddr(cfg.Advertise, cfg.DockerAddr)
+	anchor := ca.CertPEM()
+	if cfg.TLSCert != "" {
+		anchor = serverAnchor(cert)
+		if leaf, err := x509.ParseCertificate(cert.Certificate[0]); err == nil {
+			if h, _, err := net.SplitHostPort(host); err == nil && leaf.VerifyHostname(h) != nil {
+				log.Warn("the --tls-cert certificate does not name the Docker endpoint's advertised host, so docker clients will refuse it: set --advertise to a name the certificate covers", "docker_host", host)
+			}
+		}
+	}
+	return &dockerIssuer{CA: ca, host: host, anchorPEM: anchor}
+}
+
+// serverAnchor is what a Docker client must trust for a --tls-cert chain:
+// the docker CLI trusts only its ca.pem (not the system's roots), so
+// ca.pem holds the root this host's system pool verifies the chain to, or,
+// for a private CA, the chain's last certificate (its root when the file
+// has it, else the topmost intermediate: Go and the docker CLI accept any
+// certificate of ca.pem as an anchor).
+func serverAnchor(cert tls.Certificate) []byte {
+	certs := make([]*x509.Certificate, 0, len(cert.Certificate))
+	for _, der := range cert.Certificate {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			break
+		}
+		certs = append(certs, c)
+	}
+	if len(certs) == 0 {
+		return nil
+	}
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	anchor := certs[len(certs)-1]
+	if chains, err := certs[0].Verify(x509.VerifyOptions{Intermediates: inter}); err == nil && len(chains) > 0 {
+		anchor = chains[0][len(chains[0])-1]
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: anchor.Raw})
 }
 
 // dockerServer listens on cfg.DockerAddr (nil when it is unset). The TLS

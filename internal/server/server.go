@@ -275,7 +275,7 @@ func Run(ctx context.Context, cfg Config) error {
 		// (the built-in registry's certificate is the cluster's).
 		Resolver: &imageresolve.Resolver{RootCAs: resolverRoots(ca)},
 		ACME:     acmeConfig(cfg.ACME),
-		DockerCA: dockerSigner(cfg, ca),
+		DockerCA: dockerSigner(cfg, ca, apiCert, log),
 	})
 	if err != nil {
 		return err

@@ -2,8 +2,6 @@ package testcluster
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/wharfhq/wharf/api"
@@ -16,22 +14,28 @@ import (
 // CLI at the cluster's Docker endpoint (Options.Docker), and the token.
 func (c *Cluster) DockerEnv(tb testing.TB, name, role string) ([]string, api.TokenCreated) {
 	tb.Helper()
+	return c.DockerEnvWith(tb, api.CreateTokenRequest{Name: name, Role: role})
+}
+
+// DockerEnvWith is DockerEnv for any request (a TTL, a team); its CSR is
+// made here.
+func (c *Cluster) DockerEnvWith(tb testing.TB, req api.CreateTokenRequest) ([]string, api.TokenCreated) {
+	tb.Helper()
 	if c.DockerAddr == "" {
 		tb.Fatal("testcluster: DockerEnv needs Options.Docker")
 	}
-	keyPEM, csrPEM, err := pki.NewKeyAndCSR(name)
+	keyPEM, csrPEM, err := pki.NewKeyAndCSR(req.Name)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	created, err := c.Client.CreateTokenWith(context.Background(), api.CreateTokenRequest{Name: name, Role: role, CSR: string(csrPEM)})
+	req.CSR = string(csrPEM)
+	created, err := c.Client.CreateTokenWith(context.Background(), req)
 	if err != nil {
 		tb.Fatalf("testcluster: issue a Docker client certificate: %v", err)
 	}
 	dir := tb.TempDir()
-	for f, b := range map[string][]byte{"ca.pem": []byte(created.CA), "cert.pem": []byte(created.Certificate), "key.pem": keyPEM} {
-		if err := os.WriteFile(filepath.Join(dir, f), b, 0o600); err != nil {
-			tb.Fatal(err)
-		}
+	if err := pki.WriteDockerCertDir(dir, []byte(created.CA), []byte(created.Certificate), keyPEM); err != nil {
+		tb.Fatal(err)
 	}
-	return []string{"DOCKER_HOST=tcp://" + c.DockerAddr, "DOCKER_TLS_VERIFY=1", "DOCKER_CERT_PATH=" + dir}, created
+	return pki.DockerEnv(c.DockerAddr, dir), created
 }
