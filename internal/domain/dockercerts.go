@@ -73,6 +73,10 @@ func (d *Domain) AuthenticateDockerCert(ctx context.Context, chain []*x509.Certi
 	roots.AddCert(d.cfg.ClusterCA)
 	now := d.cfg.Now()
 	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		var invalid x509.CertificateInvalidError
+		if errors.As(err, &invalid) && invalid.Reason == x509.Expired {
+			return Actor{}, newErr(errdefs.ErrUnauthorized, "the Docker client certificate expired at %s: run `wharf docker-env` for a new one", leaf.NotAfter.UTC().Format(time.RFC3339))
+		}
 		return Actor{}, wrong
 	}
 	hash := pki.KeyHash(leaf.RawSubjectPublicKeyInfo)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/errdefs"
+	"github.com/wharfhq/wharf/internal/pki"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -128,6 +129,9 @@ func (d *Domain) AuthenticateNodeCert(ctx context.Context, chain []*x509.Certifi
 	roots := x509.NewCertPool()
 	roots.AddCert(d.cfg.ClusterCA)
 	leaf := chain[0]
+	if pki.IsDockerClient(leaf) {
+		return Actor{}, newErr(errdefs.ErrUnauthorized, "a Docker client certificate is not a node's: log in to the registry with an API token (`wharf registry login`)")
+	}
 	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: d.cfg.Now(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
 		return Actor{}, wrong
 	}

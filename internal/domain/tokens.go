@@ -230,14 +230,16 @@ func (d *Domain) DeleteToken(ctx context.Context, a Actor, ref string) error {
 			return err
 		}
 	}
-	if t.Admin && legacyToken(&t) && OrgName(t.Org) == DefaultOrg {
+	// A Docker client certificate never keeps the cluster administrable
+	// (it cannot call the REST API): it neither counts nor is kept.
+	if t.Admin && t.Kind != api.TokenDockerCert && legacyToken(&t) && OrgName(t.Org) == DefaultOrg {
 		all, _, err := store.ListAll[records.Token](ctx, d.st, store.KindTokens)
 		if err != nil {
 			return err
 		}
 		admins := 0
 		for _, o := range all {
-			if o.Admin && legacyToken(o) && OrgName(o.Org) == DefaultOrg {
+			if o.Admin && o.Kind != api.TokenDockerCert && legacyToken(o) && OrgName(o.Org) == DefaultOrg {
 				admins++
 			}
 		}

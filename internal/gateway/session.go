@@ -18,6 +18,7 @@ import (
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/errdefs"
 	"github.com/wharfhq/wharf/internal/errhttp"
+	"github.com/wharfhq/wharf/internal/pki"
 	"github.com/wharfhq/wharf/internal/relay/wire"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/tunnel"
@@ -75,6 +76,13 @@ func (g *Gateway) serveConn(ctx context.Context, raw net.Conn) {
 	}
 	certs := tconn.ConnectionState().PeerCertificates
 	if len(certs) == 0 {
+		_ = tconn.Close()
+		return
+	}
+	if pki.IsDockerClient(certs[0]) {
+		// The cluster CA signs Docker API clients' certificates too; one
+		// is never a node's, whatever its name.
+		g.log.Warn("agent refused: a Docker client certificate is not a node's", "remote", remote)
 		_ = tconn.Close()
 		return
 	}
