@@ -5,10 +5,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/wharfhq/wharf/internal/apiserver"
 	"github.com/wharfhq/wharf/internal/dockerapi"
@@ -87,8 +89,8 @@ func serverAnchor(cert tls.Certificate) []byte {
 
 // dockerServer listens on cfg.DockerAddr (nil when it is unset). The TLS
 // handshake itself requires a client certificate that the cluster CA
-// signed; the domain layer then requires a current Docker client one
-// (AuthenticateDockerCert). Nothing is served without TLS, not even with
+// signed (verifyDockerClient); the domain layer then requires a current
+// Docker client one (AuthenticateDockerCert). Nothing is served without TLS, not even with
 // --insecure.
 func dockerServer(cfg Config, dom *domain.Domain, ca *pki.CA, cert tls.Certificate, log *slog.Logger) (*dockerEndpoint, error) {
 	if cfg.DockerAddr == "" {
@@ -105,7 +107,8 @@ func dockerServer(cfg Config, dom *domain.Domain, ca *pki.CA, cert tls.Certifica
 	pool := x509.NewCertPool()
 	pool.AddCert(ca.Cert)
 	tlsCfg.ClientCAs = pool
-	tlsCfg.ClientAuth = tls.RequireAndVerifyClientCert
+	tlsCfg.ClientAuth = tls.RequireAnyClientCert
+	tlsCfg.VerifyConnection = verifyDockerClient(pool)
 	ln, err := net.Listen("tcp", cfg.DockerAddr)
 	if err != nil {
 		return nil, fmt.Errorf("Docker endpoint listen on %s: %w", cfg.DockerAddr, err)
@@ -116,6 +119,31 @@ func dockerServer(cfg Config, dom *domain.Domain, ca *pki.CA, cert tls.Certifica
 	srv := apiserver.NewHTTPServer(h.Handler(), apiserver.DefaultTimeouts, slog.NewLogLogger(log.Handler(), slog.LevelDebug))
 	log.Info("Docker endpoint listening", "addr", ln.Addr().String())
 	return &dockerEndpoint{ln: tls.NewListener(ln, tlsCfg), srv: srv}, nil
+}
+
+// verifyDockerClient is the Docker endpoint's handshake check: a client
+// certificate the cluster CA signed for client auth, or the handshake
+// fails. One past its validity passes here only (the handshake has proven
+// the client holds its key), so that the call is answered with a 401 that
+// says it expired and how to get a new one (AuthenticateDockerCert checks
+// the chain again, at the current time), instead of a reset connection.
+func verifyDockerClient(roots *x509.CertPool) func(tls.ConnectionState) error {
+	return func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
+			return errors.New("a client certificate is required: run `wharf docker-env`")
+		}
+		leaf := cs.PeerCertificates[0]
+		inter := x509.NewCertPool()
+		for _, c := range cs.PeerCertificates[1:] {
+			inter.AddCert(c)
+		}
+		at := time.Now()
+		if at.After(leaf.NotAfter) {
+			at = leaf.NotAfter
+		}
+		_, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+		return err
+	}
 }
 
 func (e *dockerEndpoint) serve() error { return e.srv.Serve(e.ln) }
