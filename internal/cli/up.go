@@ -68,7 +68,7 @@ everything; running it again resumes the same cluster from --data-dir.`,
 	f.BoolVar(&o.overlay, "overlay", false, "give the containers the overlay network: an address each on one bridge the nodes share, and their names in DNS (needs root; the exec driver's workloads then listen in network namespaces of their own, reached at their addresses)")
 	f.IntVar(&o.routerPort, "router-port", 8080, "node-1 runs the router: its HTTP port on 127.0.0.1 (0: no router)")
 	f.IntVar(&o.routerTLSPort, "router-tls-port", 8443, "the router's HTTPS port on 127.0.0.1")
-	f.IntVar(&o.dockerPort, "docker-port", 2376, "the Docker endpoint's port on 127.0.0.1, for `eval \"$(wharf docker-env)\"` (the next free one when it is taken; 0: none)")
+	f.IntVar(&o.dockerPort, "docker-port", 2376, "the Docker endpoint's port on 127.0.0.1, for eval \"$(wharf docker-env)\" (the next free one when it is taken; 0: none)")
 	f.BoolVarP(&o.detach, "detach", "d", false, "run in the background; return once the cluster is up (stop it with 'wharf down')")
 	f.BoolVar(&o.background, "background", false, "")
 	_ = f.MarkHidden("background") // set by --detach for the process it starts
