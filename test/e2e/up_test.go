@@ -23,7 +23,8 @@ func TestUpRunsAServiceAndNoticesADeadAgent(t *testing.T) {
 	routerPort := freePort(t)
 	upArgs := []string{"up", "--nodes", "3", "--data-dir", data,
 		"--port", fmt.Sprint(freePort(t)), "--agent-port", fmt.Sprint(freePort(t)),
-		"--router-port", fmt.Sprint(routerPort), "--router-tls-port", fmt.Sprint(freePort(t))}
+		"--router-port", fmt.Sprint(routerPort), "--router-tls-port", fmt.Sprint(freePort(t)),
+		"--docker-port", fmt.Sprint(freePort(t))}
 	up := e.start("up", upArgs...)
 	waitUp(t, data)
 	checkNoJoinTokenLeft(t, data, 3)
@@ -31,6 +32,15 @@ func TestUpRunsAServiceAndNoticesADeadAgent(t *testing.T) {
 	nodes := e.list("node", "ls")
 	if len(nodes) != 3 {
 		t.Fatalf("node ls: %d nodes, want 3", len(nodes))
+	}
+	// `up` serves the Docker endpoint: eval "$(wharf docker-env)" and use it.
+	if bin := "/usr/local/bin/docker"; fileExists(bin) {
+		denv := evalDockerEnv(t, e)
+		for _, args := range [][]string{{"version"}, {"info"}} {
+			if out, err := runDockerCLI(t, bin, denv, args...); err != nil || !strings.Contains(out, "Wharf") {
+				t.Errorf("docker %s through wharf up: %v\n%s", args[0], err, out)
+			}
+		}
 	}
 	e.wharf("service", "create", "--detach", "--name", "web", "--replicas", "6", "--route", "web.localhost", "--", wharfBin, "hello")
 
