@@ -39,9 +39,10 @@ func statusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
-// writeError answers err in Docker's shape. An error of no known kind is
-// logged and answered 500 without its text, which may hold internals.
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+// writeError answers err in Docker's shape and returns the message it
+// sent. An error of no known kind is logged and answered 500 without its
+// text, which may hold internals.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) string {
 	status := statusOf(err)
 	msg := err.Error()
 	var rl *domain.RateLimitedError
@@ -55,6 +56,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(errorBody{Message: msg})
+	return msg
 }
 
 // writeJSON answers v with status.

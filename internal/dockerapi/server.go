@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/domain"
@@ -76,7 +77,8 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 	s.mux.Handle(pattern, s.wrap(h))
 }
 
-// wrap authenticates the call and writes h's error.
+// wrap authenticates the call, writes h's error, and records a changing
+// call in the audit trail.
 func (s *Server) wrap(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var chain []*x509.Certificate
@@ -84,12 +86,25 @@ func (s *Server) wrap(h handlerFunc) http.Handler {
 			chain = r.TLS.PeerCertificates
 		}
 		a, err := s.cfg.Authenticate(r.Context(), chain)
-		if err == nil {
-			err = h(w, r, a)
-		}
 		if err != nil {
 			s.writeError(w, r, err)
+			return
 		}
+		if !audited(r.Method) {
+			if err := h(w, r, a); err != nil {
+				s.writeError(w, r, err)
+			}
+			return
+		}
+		// A changing call is recorded in the audit trail (audit.go), with
+		// the object the domain layer notes.
+		start, note, aw := time.Now(), &domain.Note{}, &auditWriter{ResponseWriter: w}
+		r = r.WithContext(domain.Noting(r.Context(), note))
+		msg := ""
+		if err := h(aw, r, a); err != nil {
+			msg = s.writeError(aw, r, err)
+		}
+		s.record(r, a, aw, note, start, msg)
 	})
 }
 

@@ -76,6 +76,34 @@ func TestDockerEndpointRefusals(t *testing.T) {
 		t.Fatalf("a current certificate: %d %q %v", st, body, err)
 	}
 
+	t.Run("read-only writes, audited", func(t *testing.T) {
+		// A changing call is refused for a read-only certificate (403 once
+		// the route is served, 501 before) and lands in the audit trail
+		// under the certificate's token's name.
+		hc := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: good}}
+		resp, err := hc.Post("https://"+c.DockerAddr+"/v1.41/containers/create?name=docker-core-x", "application/json", strings.NewReader(`{"Image":"busybox"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusNotImplemented {
+			t.Errorf("a read-only certificate's container create: %d", resp.StatusCode)
+		}
+		acts, err := c.Client.Actions(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, a := range acts {
+			if a.Who == "docker-good" && a.Method == http.MethodPost && a.Path == "/v1.41/containers/create" && a.Result == "Failed" && a.Status == resp.StatusCode {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no audit action of the refused call among %+v", acts)
+		}
+	})
+
 	t.Run("revoked", func(t *testing.T) {
 		env, tok := c.DockerEnv(t, "docker-revoked", api.RoleReadOnly)
 		cfg := tlsConfigFrom(t, caPEM, filepath.Join(certDir(env), "cert.pem"), filepath.Join(certDir(env), "key.pem"))

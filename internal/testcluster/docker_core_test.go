@@ -96,16 +96,16 @@ func TestDockerEventsFromWharf(t *testing.T) {
 	env, _ := c.DockerEnv(t, "docker-events", api.RoleReadOnly)
 	start := time.Now().Add(-time.Second)
 
-	// A live stream, filtered to starts.
-	live := exec.Command(bins[0], "events", "--filter", "event=start", "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{index .Actor.Attributes \"node.name\"}}")
+	// A live stream, filtered to starts; --since replays what happened
+	// before it connected, so that nothing is missed.
+	live := exec.Command(bins[0], "events", "--since", fmt.Sprint(start.Unix()), "--filter", "event=start", "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{index .Actor.Attributes \"node.name\"}}")
 	live.Env = append(append(os.Environ(), "DOCKER_CONFIG="+t.TempDir()), env...)
-	var liveOut strings.Builder
-	live.Stdout, live.Stderr = &liveOut, &liveOut
+	liveOut := &lockedBuffer{}
+	live.Stdout, live.Stderr = liveOut, liveOut
 	if err := live.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = live.Process.Kill(); _ = live.Wait() })
-	time.Sleep(time.Second) // let it connect before the events happen
 
 	if _, err := c.Client.CreateService(ctx, "web", api.ServiceSpec{Command: []string{"serve"}, Driver: "fake", Replicas: 1}); err != nil {
 		t.Fatal(err)
@@ -156,3 +156,4 @@ func TestDockerEventsFromWharf(t *testing.T) {
 		t.Errorf("events with an unknown filter: %v %q", err, out)
 	}
 }
+
