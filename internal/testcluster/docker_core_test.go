@@ -156,4 +156,3 @@ func TestDockerEventsFromWharf(t *testing.T) {
 		t.Errorf("events with an unknown filter: %v %q", err, out)
 	}
 }
-
