@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -13,13 +14,14 @@ import (
 // real binary: user nobody finds every listener of a running `wharf
 // server` and speaks to it. The embedded etcd's sockets are files in the
 // 0700 data dir (connect: permission denied), the agent gateway wants a
-// client certificate, and the API, public by design, asks for a token.
-// Nothing else listens.
+// client certificate, so does the Docker endpoint (--docker-addr), and the
+// API, public by design, asks for a token. Nothing else listens.
 func TestNoListenerServesAnotherLocalUser(t *testing.T) {
 	if !hostile.CanRunAsNobody() {
 		t.Skip("needs root to run the probe as nobody")
 	}
-	s := testserver.Start(t, testserver.Options{})
+	dockerAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	s := testserver.Start(t, testserver.Options{Args: []string{"--docker-addr", dockerAddr}})
 	ls, err := hostile.Listeners(s.Pid())
 	if err != nil {
 		t.Fatal(err)
@@ -43,6 +45,10 @@ func TestNoListenerServesAnotherLocalUser(t *testing.T) {
 		case l.Addr == s.AgentAddr:
 			if !a.Refused() {
 				t.Errorf("the agent gateway answered without a client certificate: %s", a)
+			}
+		case l.Addr == dockerAddr:
+			if !a.Refused() {
+				t.Errorf("the Docker endpoint answered without a client certificate: %s", a)
 			}
 		case l.Addr == s.Addr:
 			if !strings.Contains(a.Answer, " 401 ") {
