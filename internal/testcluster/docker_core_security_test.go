@@ -191,6 +191,7 @@ func TestDockerEndpointRefusals(t *testing.T) {
 		if err == nil && (st == http.StatusOK || strings.Contains(body, "OK")) {
 			t.Errorf("plain HTTP was answered: %d %q", st, body)
 		}
+		t.Logf("plain HTTP: %d %q %v", st, body, err)
 	})
 
 	t.Run("a Docker certificate at the gateway", func(t *testing.T) {
