@@ -50,7 +50,8 @@ certificate for it (an API token of kind docker-cert: 'wharf token ls' lists it,
 'wharf token rm' revokes it at once) and writes ca.pem, cert.pem and key.pem
 (0600, in a 0700 directory) under the CLI's config directory, one directory per
 server and organization; later runs reuse that certificate while it has more
-than a day left and its token exists. The private key never leaves this machine.
+than a day left and its token exists (--new makes another, and revokes the one
+it replaces). The private key never leaves this machine.
 The certificate acts as you (your own access by default, like the token you run
 this with; --role narrows it) in the current organization. The server says where
 its Docker endpoint is ('wharf server --docker-addr'); --docker-host overrides it.`,
@@ -112,10 +113,16 @@ func runDockerEnv(ctx context.Context, out, errOut io.Writer, g *globals, change
 		host = reusableCert(ctx, c, dir)
 	}
 	if host == "" {
+		old := certTokenID(dir)
 		if host, err = issueDockerCert(ctx, c, dir, o); err != nil {
 			return err
 		}
 		say(errOut, "wrote a Docker client certificate to %s\n", dir)
+		if old != "" && c.RemoveToken(ctx, old) == nil {
+			// The certificate it replaced (expiring, or --new) is revoked,
+			// so that tokens do not pile up.
+			say(errOut, "revoked the certificate it replaces (token %s)\n", old)
+		}
 	}
 	if o.dockerHost != "" {
 		host = o.dockerHost
@@ -200,6 +207,24 @@ func reusableCert(ctx context.Context, c *client.Client, dir string) string {
 		}
 	}
 	return ""
+}
+
+// certTokenID is the token ID (common name) of the certificate in dir, ""
+// when there is none.
+func certTokenID(dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, "cert.pem"))
+	if err != nil {
+		return ""
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		return ""
+	}
+	cert, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil || !pki.IsDockerClient(cert) {
+		return ""
+	}
+	return cert.Subject.CommonName
 }
 
 // endpointTakes is whether the Docker endpoint at host still answers a

@@ -97,6 +97,24 @@ func TestDockerEnv(t *testing.T) {
 	if again, _ := os.ReadFile(filepath.Join(dir, "cert.pem")); string(again) != string(cert) {
 		t.Error("a second docker-env replaced a good certificate")
 	}
+	// --new: another, and the one it replaces is revoked.
+	if _, errOut, err := runCLI(t, append([]string{"docker-env", "--new"}, conn...)...); err != nil || !strings.Contains(errOut, "revoked the certificate it replaces") {
+		t.Errorf("docker-env --new: %v, stderr %q", err, errOut)
+	}
+	toks, _ = c.Client.Tokens(t.Context())
+	for _, tk := range toks {
+		if tk.ID == tok.ID {
+			t.Error("docker-env --new left the replaced certificate's token")
+		}
+	}
+	cert, _ = os.ReadFile(filepath.Join(dir, "cert.pem"))
+	tok = api.Token{}
+	for _, tk := range toks {
+		if tk.Kind == api.TokenDockerCert {
+			tok = tk
+		}
+	}
+
 	// Revoked: a new one.
 	if err := c.Client.RemoveToken(t.Context(), tok.ID); err != nil {
 		t.Fatal(err)
