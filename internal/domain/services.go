@@ -168,6 +168,8 @@ func (d *Domain) ScaleService(ctx context.Context, a Actor, ref string, replicas
 			return nil, terminatingErr(svc)
 		case svc.Spec.Strategy == api.StrategyEveryNode:
 			return nil, newErr(errdefs.ErrConflict, "service %q: an EVERY_NODE service runs one container per matching node; it cannot be scaled by hand", svc.Name)
+		case svc.Spec.Standalone:
+			return nil, newErr(errdefs.ErrConflict, "service %q is a standalone container (made with docker run or docker create); it runs exactly one container and cannot be scaled", svc.Name)
 		case svc.Spec.Replicas == n:
 			return nil, store.ErrNoChange
 		}
