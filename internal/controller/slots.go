@@ -237,7 +237,7 @@ func (c slotReconciler) newContainer(p *plan, slot int, desired api.ContainerSta
 	}
 	ports, drainMS := routedContainer(svc.Spec)
 	ct := &api.Container{
-		Meta: api.Meta{ID: randomID(), Name: name, Org: svc.Org},
+		Meta: api.Meta{ID: c.newContainerID(svc), Name: name, Org: svc.Org},
 		Spec: api.ContainerSpec{
 			Service: svc.ID, Slot: slot, Healthcheck: hc,
 			Image: svc.RunImage(), PullPolicy: svc.Spec.PullPolicy, Command: slices.Clone(svc.Spec.Command), Env: env,
@@ -413,4 +413,15 @@ func containerName(svc *api.Service, slot int) string {
 // Swarm classic.
 func reschedules(svc *api.Service) bool {
 	return !svc.Spec.Standalone || svc.Spec.Reschedule == api.RescheduleOnNodeFailure
+}
+
+// newContainerID is a new container's ID: random, except that a
+// standalone service's container takes the service's own ID while no
+// container holds it, so that the ID `docker create` returned (the
+// service's) is the Wharf container's too.
+func (c slotReconciler) newContainerID(svc *api.Service) string {
+	if svc.Spec.Standalone && c.cache.containers[svc.ID] == nil {
+		return svc.ID
+	}
+	return randomID()
 }
