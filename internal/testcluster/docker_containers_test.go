@@ -1,13 +1,17 @@
 package testcluster
 
 import (
+	"context"
+	"fmt"
 	"net"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/runtime/docker"
 	"github.com/wharfhq/wharf/internal/runtime/docker/dockertest"
 )
@@ -176,5 +180,23 @@ func TestDockerContainersOldCLI(t *testing.T) {
 	}
 	dockerOK(t, bin, env, "stop", "old")
 	dockerOK(t, bin, env, "rm", "old")
+
+	// A stack's service's containers are listed with compose's labels;
+	// docker stop of one is refused, naming the wharf command.
+	spec := api.StackSpec{Services: []api.StackService{{Name: "api", Spec: api.ServiceSpec{Image: image, PullPolicy: api.PullNever, Replicas: 2}}}}
+	if _, err := c.Client.DeployStack(context.Background(), "shop", spec, false); err != nil {
+		t.Fatal(err)
+	}
+	Eventually(t, 60*time.Second, func() error {
+		got, err := runDocker(t, bin, env, "ps", "--filter", "label=com.docker.compose.project=shop", "--format", `{{.Names}} {{.Label "com.docker.compose.service"}}`)
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, got)
+		}
+		if !regexp.MustCompile(`(?m)^n[12]/shop-api-1 api$`).MatchString(got) || !regexp.MustCompile(`(?m)^n[12]/shop-api-2 api$`).MatchString(got) {
+			return fmt.Errorf("docker ps of the stack: %q", got)
+		}
+		return nil
+	})
+	dockerFails(t, bin, env, "wharf service stop shop-api", "stop", "shop-api-1")
 	dockerFails(t, bin, env, "No such container: old", "inspect", "--type", "container", "old")
 }
