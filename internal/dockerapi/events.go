@@ -31,38 +31,7 @@ type eventMessage struct {
 }
 
 // eventFilterKeys are the --filter keys /events takes.
-var eventFilterKeys = map[string]bool{"type": true, "container": true, "event": true, "label": true, "node": true, "image": true}
-
-// parseFilters reads Docker's filters parameter: {"key":{"value":true}},
-// or {"key":["value"]} from old clients.
-func parseFilters(raw string, known map[string]bool) (map[string][]string, error) {
-	out := map[string][]string{}
-	if raw == "" {
-		return out, nil
-	}
-	var byMap map[string]map[string]bool
-	if err := json.Unmarshal([]byte(raw), &byMap); err == nil {
-		for k, vs := range byMap {
-			for v, on := range vs {
-				if on {
-					out[k] = append(out[k], v)
-				}
-			}
-		}
-	} else {
-		var byList map[string][]string
-		if err := json.Unmarshal([]byte(raw), &byList); err != nil {
-			return nil, errdefs.Invalid("filters", "filters %q is not Docker's JSON filter map: pass --filter key=value", raw)
-		}
-		out = byList
-	}
-	for k := range out {
-		if !known[k] {
-			return nil, errdefs.New(errdefs.ErrInvalid, "invalid filter '"+k+"'")
-		}
-	}
-	return out, nil
-}
+var eventFilterKeys = []string{"type", "container", "event", "label", "node", "image"}
 
 // parseEventTime reads since/until as the docker CLI sends them: Unix
 // seconds with an optional fraction ("1700000000.000000000"), or RFC 3339.

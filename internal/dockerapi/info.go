@@ -58,8 +58,8 @@ func (s *Server) listNodes(ctx context.Context, a domain.Actor) (nodes []api.Nod
 	}
 }
 
-// listContainers reads every container of the actor's organization.
-func (s *Server) listContainers(ctx context.Context, a domain.Actor) ([]api.Container, error) {
+// orgContainers reads every container of the actor's organization.
+func (s *Server) orgContainers(ctx context.Context, a domain.Actor) ([]api.Container, error) {
 	var out []api.Container
 	p := domain.Page{Limit: domain.MaxLimit}
 	for {
@@ -102,7 +102,7 @@ func (c counts) String() string {
 // summed as one engine (NCPU, MemTotal), and each node in SystemStatus.
 func (s *Server) info(w http.ResponseWriter, r *http.Request, a domain.Actor) error {
 	ctx := r.Context()
-	cts, err := s.listContainers(ctx, a)
+	cts, err := s.orgContainers(ctx, a)
 	if err != nil {
 		return err
 	}
