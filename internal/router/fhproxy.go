@@ -157,7 +157,8 @@ func (r *Router) fastForward(ctx *fasthttp.RequestCtx, rec *fastRecord, secure b
 	cl := res.Header.ContentLength()
 	if head || res.Header.StatusCode() == fasthttp.StatusNoContent || res.Header.StatusCode() == fasthttp.StatusNotModified ||
 		(cl >= 0 && cl <= fastBufferedBody && !bytes.HasPrefix(res.Header.ContentType(), []byte("text/event-stream"))) {
-		if !head {
+		code := res.Header.StatusCode()
+		if skip := head || code == fasthttp.StatusNoContent || code == fasthttp.StatusNotModified; !skip {
 			if err := res.ReadBody(pc.br, 0); err != nil {
 				pc.close()
 				m.b.release()
@@ -190,6 +191,12 @@ func (r *Router) fastForward(ctx *fasthttp.RequestCtx, rec *fastRecord, secure b
 		return false
 	}
 	s := &fastStream{r: r, ctx: ctx, rec: rec, be: be, body: be.BodyStream(), pc: pc, m: m, reuse: !backendClose}
+	if bytes.HasPrefix(res.Header.ContentType(), []byte("text/event-stream")) {
+		// fasthttp flushes a chunked body at every chunk, a body of known
+		// length only when its buffer is full: an event stream is sent
+		// chunked, whatever length the backend gave.
+		cl = -1
+	}
 	res.SetBodyStream(s, cl)
 	return true
 }
@@ -339,6 +346,14 @@ func (s *fastStream) Read(p []byte) (int, error) {
 	s.n += int64(n)
 	if err == io.EOF {
 		s.eof = true
+		// The backend's trailers are read with the body's end; fasthttp
+		// writes the client's response's ones right after.
+		h := &s.ctx.Response.Header
+		for _, k := range s.be.Header.PeekTrailerKeys() {
+			if v := s.be.Header.PeekTrailer(string(k)); v != nil {
+				h.SetBytesKV(k, v)
+			}
+		}
 	} else if err != nil {
 		s.err = err
 	}
