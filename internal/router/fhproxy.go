@@ -115,6 +115,9 @@ func (r *Router) fastForward(ctx *fasthttp.RequestCtx, rec *fastRecord, secure b
 		ctx.SetConnectionClose()
 	}
 	hasBody := req.IsBodyStream() || len(req.Body()) > 0
+	// The request's bytes for the metrics: its declared length (a chunked
+	// body streamed through is not counted).
+	rec.in = int64(max(req.Header.ContentLength(), 0))
 	replay := fastReplayable(req)
 	head := bytes.Equal(req.Header.Method(), []byte("HEAD"))
 	var (

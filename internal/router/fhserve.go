@@ -71,18 +71,15 @@ func fastHostPath(req *fasthttp.Request) (host, path string) {
 // fastRecord is what the access log and the metrics need of one request
 // on the fasthttp path.
 type fastRecord struct {
-	start    time.Time
-	host     string
-	path     string
-	method   string
-	proto    string
-	client   string
-	route    *httpRoute
-	rs       *reqState
-	status   int
-	bytes    int64
-	in       int64
-	hijacked bool
+	start  time.Time
+	host   string
+	path   string
+	client string
+	route  *httpRoute
+	rs     *reqState
+	status int
+	bytes  int64
+	in     int64
 }
 
 func (r *Router) serveFast(ctx *fasthttp.RequestCtx, secure bool) {
