@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -37,6 +38,11 @@ func newTestRouter(t testing.TB, cfg Config) *Router {
 	}
 	if cfg.TCPHost == "" {
 		cfg.TCPHost = "127.0.0.1"
+	}
+	// WHARF_ROUTER_TEST_FASTHTTP=1 runs the tests on the fasthttp
+	// experiment (Config.FastHTTP), to see what it lacks.
+	if os.Getenv("WHARF_ROUTER_TEST_FASTHTTP") == "1" {
+		cfg.FastHTTP = true
 	}
 	r, err := New(cfg)
 	if err != nil {

@@ -118,10 +118,10 @@ http {
 // startRouterd builds test/bench/routerd (once) and runs it with one
 // HTTP route (routerHost, path /, round robin) over backends, and returns
 // its HTTP address and process. profile, when set, is where it writes a
-// CPU profile as it exits (SIGTERM at the benchmark's end). With bare it
-// serves its reference, a bare httputil.ReverseProxy, instead of the
-// router.
-func startRouterd(b *testing.B, dir, cpus string, backends []string, profile string, bare bool) (string, *exec.Cmd) {
+// CPU profile as it exits (SIGTERM at the benchmark's end). extra are more
+// routerd flags: -bare for its reference, a bare httputil.ReverseProxy,
+// instead of the router; -fasthttp for the router's fasthttp experiment.
+func startRouterd(b *testing.B, dir, cpus string, backends []string, profile string, extra ...string) (string, *exec.Cmd) {
 	bin := filepath.Join(dir, "routerd")
 	if _, err := os.Stat(bin); err != nil {
 		if out, err := exec.Command("go", "build", "-o", bin, "./routerd").CombinedOutput(); err != nil {
@@ -144,9 +144,7 @@ func startRouterd(b *testing.B, dir, cpus string, backends []string, profile str
 	if profile != "" {
 		args = append(args, "-cpuprofile", profile)
 	}
-	if bare {
-		args = append(args, "-bare")
-	}
+	args = append(args, extra...)
 	cmd := pinned(context.Background(), cpus, bin, args...)
 	stdin, err := cmd.StdinPipe() // closed when the benchmark's process ends: routerd ends then too
 	if err != nil {

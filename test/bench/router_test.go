@@ -19,9 +19,14 @@ import (
 // over the same backends: nginx from Debian serving a 1,008-byte page on
 // two ports of loopback. A fourth target is the floor under any router
 // built on net/http: a bare httputil.ReverseProxy, round robin, with
-// pooled buffers (routerd -bare), also in a process of its own. One run
-// measures the four targets one after the other with the same wrk
-// settings:
+// pooled buffers (routerd -bare), also in a process of its own. A fifth,
+// router-fh, is the router's fasthttp experiment (routerd -fasthttp,
+// router.Config.FastHTTP), measured right after HAProxy so that the two are
+// compared under the same load. A sixth, go-floor (routerd -floor), does
+// no HTTP at all: it copies each client connection both ways to a backend
+// connection of its own, the least work any Go proxy does, so that what
+// separates it from HAProxy is Go's poller and scheduler. One run measures
+// the six targets one after the other with the same wrk settings:
 //
 //   - throughput: wrk -t 2 -c WHARF_ROUTER_BENCH_CONNS (64) -d
 //     WHARF_ROUTER_BENCH_SECONDS (10) --latency: requests per second, p50
@@ -37,7 +42,7 @@ import (
 // cores unless WHARF_ROUTER_BENCH_PIN=1, which runs wrk and h2load on CPU 0
 // and nginx (one worker) and the proxies on CPU 1. WHARF_ROUTER_BENCH_PROFILE
 // names a file for a CPU profile of the router process over the whole run.
-// It runs only with WHARF_ROUTER_BENCH=1 (about 80 s of both cores), and
+// It runs only with WHARF_ROUTER_BENCH=1 (about 120 s of both cores), and
 // needs wrk, nginx and haproxy (apt-get install -y wrk nginx-light haproxy).
 func BenchmarkRouter(b *testing.B) {
 	if os.Getenv("WHARF_ROUTER_BENCH") != "1" {
@@ -69,8 +74,14 @@ func BenchmarkRouter(b *testing.B) {
 
 	dir := b.TempDir()
 	backends, _ := startNginx(b, dir, serverCPU, workers)
-	routerAddr, routerd := startRouterd(b, dir, serverCPU, backends, profile, false)
-	bareAddr, bared := startRouterd(b, dir, serverCPU, backends, "", true)
+	routerAddr, routerd := startRouterd(b, dir, serverCPU, backends, profile)
+	bareAddr, bared := startRouterd(b, dir, serverCPU, backends, "", "-bare")
+	fhProfile := ""
+	if profile != "" {
+		fhProfile = profile + ".fasthttp"
+	}
+	fhAddr, fhd := startRouterd(b, dir, serverCPU, backends, fhProfile, "-fasthttp")
+	floorAddr, floord := startRouterd(b, dir, serverCPU, backends, "", "-floor")
 	haAddr, haH2, haPID := startHAProxy(b, dir, serverCPU, backends)
 	targets := []struct {
 		name, url string
@@ -79,7 +90,9 @@ func BenchmarkRouter(b *testing.B) {
 		{"direct", "http://" + backends[0] + "/", 0},
 		{"router", "http://" + routerAddr + "/", routerd.Process.Pid},
 		{"haproxy", "http://" + haAddr + "/", haPID},
+		{"router-fh", "http://" + fhAddr + "/", fhd.Process.Pid},
 		{"go-bare", "http://" + bareAddr + "/", bared.Process.Pid},
+		{"go-floor", "http://" + floorAddr + "/", floord.Process.Pid},
 	}
 	b.Logf("load before the run: %s", loadavg())
 	b.ResetTimer()
@@ -114,6 +127,8 @@ func BenchmarkRouter(b *testing.B) {
 		}
 		b.ReportMetric(got["router"].rps/got["haproxy"].rps, "router/haproxy")
 		b.ReportMetric(got["router"].rps/got["go-bare"].rps, "router/go-bare")
+		b.ReportMetric(got["router-fh"].rps/got["haproxy"].rps, "router-fh/haproxy")
+		b.ReportMetric(got["go-floor"].rps/got["haproxy"].rps, "go-floor/haproxy")
 		if _, err := exec.LookPath("h2load"); err == nil {
 			rr := runH2load(b, clientCPU, "http://"+routerAddr+"/", conns, secs)
 			hr := runH2load(b, clientCPU, "http://"+haH2+"/", conns, secs)

@@ -4,13 +4,20 @@
 // benchmark's: it is measured as the HAProxy beside it is, a separate
 // process.
 //
-//	routerd -table table.json [-http 127.0.0.1:0] [-cpuprofile router.prof] [-bare]
+//	routerd -table table.json [-http 127.0.0.1:0] [-cpuprofile router.prof] [-bare | -floor] [-fasthttp]
 //
 // With -bare it serves, instead of the router, the floor that any router
 // built on net/http stands on: a bare httputil.ReverseProxy sending every
 // request round robin to the backends of the table's first HTTP route (no
 // host matching, no metrics, no retries), with a pool of copy buffers and
 // idle connections enough for every client.
+//
+// With -floor it serves no HTTP at all: each client connection is copied
+// both ways to a backend connection of its own (floor.go), the least any
+// Go proxy does.
+//
+// With -fasthttp the router serves HTTP/1.x with its fasthttp experiment
+// (router.Config.FastHTTP).
 //
 // It applies the api.RouteTable in -table, prints "http ADDR" on stdout once
 // it listens, and runs until its standard input closes (its parent ended)
@@ -45,6 +52,8 @@ func run() error {
 	httpAddr := flag.String("http", "127.0.0.1:0", "the HTTP listener's address")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	bare := flag.Bool("bare", false, "serve a bare httputil.ReverseProxy instead of the router (a reference)")
+	floor := flag.Bool("floor", false, "copy bytes between each client and a backend connection of its own, no HTTP (a reference)")
+	fast := flag.Bool("fasthttp", false, "serve HTTP/1.x with the router's fasthttp experiment (router.Config.FastHTTP)")
 	flag.Parse()
 	if *tablePath == "" {
 		return fmt.Errorf("no -table given: name a JSON file of an api.RouteTable")
@@ -69,7 +78,17 @@ func run() error {
 		defer pprof.StopCPUProfile()
 	}
 	var addr net.Addr
-	if *bare {
+	if *floor {
+		if len(table.HTTP) == 0 || len(table.HTTP[0].Backends) == 0 {
+			return fmt.Errorf("the table in %s has no http route with backends for -floor", *tablePath)
+		}
+		srv, err := serveFloor(*httpAddr, table.HTTP[0].Backends)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		addr = srv.ln.Addr()
+	} else if *bare {
 		if len(table.HTTP) == 0 || len(table.HTTP[0].Backends) == 0 {
 			return fmt.Errorf("the table in %s has no http route with backends for -bare", *tablePath)
 		}
@@ -80,7 +99,7 @@ func run() error {
 		defer srv.Close()
 		addr = srv.addr
 	} else {
-		r, err := router.New(router.Config{HTTPAddr: *httpAddr})
+		r, err := router.New(router.Config{HTTPAddr: *httpAddr, FastHTTP: *fast})
 		if err != nil {
 			return err
 		}
