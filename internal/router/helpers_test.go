@@ -17,7 +17,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -38,11 +37,6 @@ func newTestRouter(t testing.TB, cfg Config) *Router {
 	}
 	if cfg.TCPHost == "" {
 		cfg.TCPHost = "127.0.0.1"
-	}
-	// WHARF_ROUTER_TEST_FASTHTTP=1 runs the tests on the fasthttp
-	// experiment (Config.FastHTTP), to see what it lacks.
-	if os.Getenv("WHARF_ROUTER_TEST_FASTHTTP") == "1" {
-		cfg.FastHTTP = true
 	}
 	r, err := New(cfg)
 	if err != nil {

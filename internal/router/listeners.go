@@ -15,14 +15,11 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
-
-	"github.com/valyala/fasthttp"
 )
 
 // httpListener is the HTTP or HTTPS listener and its server.
 type httpListener struct {
 	srv     *http.Server
-	fast    *fasthttp.Server // the HTTP/1.x server (plain listener)
 	ln      net.Listener
 	addr    net.Addr
 	closing atomic.Bool   // the listener is being closed: Serve's error is expected
@@ -40,9 +37,6 @@ func (l *httpListener) stopAccepting() {
 // done, then closes what is left.
 func (l *httpListener) shutdown(ctx context.Context) {
 	l.closing.Store(true)
-	if l.fast != nil {
-		_ = l.fast.ShutdownWithContext(ctx)
-	}
 	if err := l.srv.Shutdown(ctx); err != nil {
 		_ = l.srv.Close()
 	}
@@ -164,19 +158,13 @@ func (r *Router) listenHTTP(addr string, secure bool) (*httpListener, error) {
 		})
 	}
 	l := &httpListener{srv: srv, ln: ln, addr: ln.Addr(), done: make(chan struct{})}
-	if !secure && r.cfg.FastHTTP {
-		l.fast = r.newFastServer(false)
-	}
 	wrapped := acceptProxyProtocol(ln, r.cfg.TrustedProxies)
 	go func() {
 		defer close(l.done)
 		var err error
-		switch {
-		case secure:
+		if secure {
 			err = srv.ServeTLS(wrapped, "", "")
-		case l.fast != nil:
-			err = l.fast.Serve(wrapped)
-		default:
+		} else {
 			err = srv.Serve(wrapped)
 		}
 		if err != nil && !errors.Is(err, http.ErrServerClosed) && !l.closing.Load() {

@@ -67,11 +67,6 @@ type Config struct {
 	// TCP connection.
 	AccessLog io.Writer
 	Log       *slog.Logger
-	// FastHTTP, an experiment, serves the HTTP listener's requests with
-	// github.com/valyala/fasthttp (fhserve.go, fhproxy.go) instead of
-	// net/http. It carries plain HTTP/1.x requests only: no upgrades, no
-	// h2c, no ACME HTTP-01 answers; see docs/routing.md.
-	FastHTTP bool
 	// NewCertManager makes the ACME certificate manager when a table
 	// carries an ACME configuration; nil leaves ACME off.
 	NewCertManager func(api.ACMEConfig) (CertManager, error)

@@ -120,7 +120,7 @@ http {
 // its HTTP address and process. profile, when set, is where it writes a
 // CPU profile as it exits (SIGTERM at the benchmark's end). extra are more
 // routerd flags: -bare for its reference, a bare httputil.ReverseProxy,
-// instead of the router; -fasthttp for the router's fasthttp experiment.
+// instead of the router; -floor for a byte relay with no HTTP.
 func startRouterd(b *testing.B, dir, cpus string, backends []string, profile string, extra ...string) (string, *exec.Cmd) {
 	bin := filepath.Join(dir, "routerd")
 	if _, err := os.Stat(bin); err != nil {

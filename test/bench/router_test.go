@@ -20,13 +20,11 @@ import (
 // two ports of loopback. A fourth target is the floor under any router
 // built on net/http: a bare httputil.ReverseProxy, round robin, with
 // pooled buffers (routerd -bare), also in a process of its own. A fifth,
-// router-fh, is the router's fasthttp experiment (routerd -fasthttp,
-// router.Config.FastHTTP), measured right after HAProxy so that the two are
-// compared under the same load. A sixth, go-floor (routerd -floor), does
+// go-floor (routerd -floor), does
 // no HTTP at all: it copies each client connection both ways to a backend
 // connection of its own, the least work any Go proxy does, so that what
 // separates it from HAProxy is Go's poller and scheduler. One run measures
-// the six targets one after the other with the same wrk settings:
+// the five targets one after the other with the same wrk settings:
 //
 //   - throughput: wrk -t 2 -c WHARF_ROUTER_BENCH_CONNS (64) -d
 //     WHARF_ROUTER_BENCH_SECONDS (10) --latency: requests per second, p50
@@ -76,11 +74,6 @@ func BenchmarkRouter(b *testing.B) {
 	backends, _ := startNginx(b, dir, serverCPU, workers)
 	routerAddr, routerd := startRouterd(b, dir, serverCPU, backends, profile)
 	bareAddr, bared := startRouterd(b, dir, serverCPU, backends, "", "-bare")
-	fhProfile := ""
-	if profile != "" {
-		fhProfile = profile + ".fasthttp"
-	}
-	fhAddr, fhd := startRouterd(b, dir, serverCPU, backends, fhProfile, "-fasthttp")
 	floorAddr, floord := startRouterd(b, dir, serverCPU, backends, "", "-floor")
 	haAddr, haH2, haPID := startHAProxy(b, dir, serverCPU, backends)
 	targets := []struct {
@@ -90,7 +83,6 @@ func BenchmarkRouter(b *testing.B) {
 		{"direct", "http://" + backends[0] + "/", 0},
 		{"router", "http://" + routerAddr + "/", routerd.Process.Pid},
 		{"haproxy", "http://" + haAddr + "/", haPID},
-		{"router-fh", "http://" + fhAddr + "/", fhd.Process.Pid},
 		{"go-bare", "http://" + bareAddr + "/", bared.Process.Pid},
 		{"go-floor", "http://" + floorAddr + "/", floord.Process.Pid},
 	}
@@ -127,7 +119,6 @@ func BenchmarkRouter(b *testing.B) {
 		}
 		b.ReportMetric(got["router"].rps/got["haproxy"].rps, "router/haproxy")
 		b.ReportMetric(got["router"].rps/got["go-bare"].rps, "router/go-bare")
-		b.ReportMetric(got["router-fh"].rps/got["haproxy"].rps, "router-fh/haproxy")
 		b.ReportMetric(got["go-floor"].rps/got["haproxy"].rps, "go-floor/haproxy")
 		if _, err := exec.LookPath("h2load"); err == nil {
 			rr := runH2load(b, clientCPU, "http://"+routerAddr+"/", conns, secs)

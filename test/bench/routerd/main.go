@@ -4,7 +4,7 @@
 // benchmark's: it is measured as the HAProxy beside it is, a separate
 // process.
 //
-//	routerd -table table.json [-http 127.0.0.1:0] [-cpuprofile router.prof] [-bare | -floor] [-fasthttp]
+//	routerd -table table.json [-http 127.0.0.1:0] [-cpuprofile router.prof] [-bare | -floor]
 //
 // With -bare it serves, instead of the router, the floor that any router
 // built on net/http stands on: a bare httputil.ReverseProxy sending every
@@ -15,9 +15,6 @@
 // With -floor it serves no HTTP at all: each client connection is copied
 // both ways to a backend connection of its own (floor.go), the least any
 // Go proxy does.
-//
-// With -fasthttp the router serves HTTP/1.x with its fasthttp experiment
-// (router.Config.FastHTTP).
 //
 // It applies the api.RouteTable in -table, prints "http ADDR" on stdout once
 // it listens, and runs until its standard input closes (its parent ended)
@@ -53,7 +50,6 @@ func run() error {
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	bare := flag.Bool("bare", false, "serve a bare httputil.ReverseProxy instead of the router (a reference)")
 	floor := flag.Bool("floor", false, "copy bytes between each client and a backend connection of its own, no HTTP (a reference)")
-	fast := flag.Bool("fasthttp", false, "serve HTTP/1.x with the router's fasthttp experiment (router.Config.FastHTTP)")
 	flag.Parse()
 	if *tablePath == "" {
 		return fmt.Errorf("no -table given: name a JSON file of an api.RouteTable")
@@ -99,7 +95,7 @@ func run() error {
 		defer srv.Close()
 		addr = srv.addr
 	} else {
-		r, err := router.New(router.Config{HTTPAddr: *httpAddr, FastHTTP: *fast})
+		r, err := router.New(router.Config{HTTPAddr: *httpAddr})
 		if err != nil {
 			return err
 		}
