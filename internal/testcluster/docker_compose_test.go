@@ -1,0 +1,125 @@
+package testcluster
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/runtime/docker/dockertest"
+)
+
+// pushToBuiltin pushes the local image src into the cluster's built-in
+// registry as "<host>/default/<name>" and returns that reference and its
+// digest.
+func pushToBuiltin(t *testing.T, c *Cluster, src, name string) (string, string) {
+	t.Helper()
+	cli := dockertest.Require(t)
+	info, err := c.Client.RegistryInfo(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := &dockertest.Registry{Host: info.Host, Auth: &api.RegistryAuth{Username: "ci", Password: c.Token}}
+	ref := info.Host + "/default/" + name
+	dgst := reg.PushImage(t, cli, src, ref)
+	t.Cleanup(func() { dockertest.RemoveImage(t, cli, ref) })
+	return ref, dgst
+}
+
+// mustDocker runs a docker CLI and fails the test when it fails.
+func mustDocker(t *testing.T, bin string, env []string, args ...string) string {
+	t.Helper()
+	out, err := runDocker(t, bin, env, args...)
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", bin, strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// refusedDocker runs a docker CLI that must fail saying want.
+func refusedDocker(t *testing.T, bin string, env []string, want string, args ...string) {
+	t.Helper()
+	out, err := runDocker(t, bin, env, args...)
+	if err == nil || !strings.Contains(out, want) {
+		t.Fatalf("%s %s: want a refusal saying %q, got err=%v:\n%s", bin, strings.Join(args, " "), want, err, out)
+	}
+}
+
+// TestDockerImagesNetworksVolumes: both docker CLIs list, inspect, pull
+// and remove the built-in registry's images, create, list, inspect and
+// remove networks, and declare and list volumes through the Docker
+// endpoint; what Wharf cannot do is refused with what to use instead.
+func TestDockerImagesNetworksVolumes(t *testing.T) {
+	hello := dockertest.HelloImage(t)
+	c := Start(t, Options{Docker: true})
+	env, _ := c.DockerEnv(t, "docker-compose-images", api.RoleAdmin)
+	ref, dgst := pushToBuiltin(t, c, hello, "dc-web:v1")
+	host := strings.SplitN(ref, "/", 2)[0]
+	for i, bin := range dockerCLIs {
+		if _, err := os.Stat(bin); err != nil {
+			t.Logf("%s: not installed", bin)
+			continue
+		}
+		// Images: the registry's, by tag and digest.
+		out := mustDocker(t, bin, env, "images", "--no-trunc", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}")
+		if !strings.Contains(out, ref+" "+dgst) {
+			t.Errorf("%s images: want %s %s in\n%s", bin, ref, dgst, out)
+		}
+		if out := mustDocker(t, bin, env, "image", "inspect", "--format", "{{.Id}} {{index .RepoDigests 0}}", ref); strings.TrimSpace(out) != dgst+" "+strings.TrimSuffix(ref, ":v1")+"@"+dgst {
+			t.Errorf("%s image inspect: %q", bin, out)
+		}
+		refusedDocker(t, bin, env, "No such image", "image", "inspect", host+"/default/dc-none:v1")
+		// Pull: resolved to the digest, the nodes pull on placement.
+		if out := mustDocker(t, bin, env, "pull", ref); !strings.Contains(out, "Digest: "+dgst) {
+			t.Errorf("%s pull: want the digest in\n%s", bin, out)
+		}
+		refusedDocker(t, bin, env, "is not in the built-in registry", "pull", host+"/default/dc-none:v1")
+		// rmi: a registry tag goes; an image only on an engine is refused.
+		gone, _ := pushToBuiltin(t, c, hello, "dc-rm"+string(rune('a'+i))+":v1")
+		if out := mustDocker(t, bin, env, "rmi", gone); !strings.Contains(out, "Untagged: "+gone) {
+			t.Errorf("%s rmi: %s", bin, out)
+		}
+		if out := mustDocker(t, bin, env, "images", "--format", "{{.Repository}}:{{.Tag}}"); strings.Contains(out, gone) {
+			t.Errorf("%s images after rmi still lists %s:\n%s", bin, gone, out)
+		}
+		refusedDocker(t, bin, env, "No such image", "rmi", hello)
+
+		// Networks: create (a free /16), ls, inspect, rm.
+		name := "dc_net" + string(rune('a'+i))
+		wname := strings.ReplaceAll(name, "_", "-")
+		mustDocker(t, bin, env, "network", "create", "--label", "x=y", name)
+		if out := mustDocker(t, bin, env, "network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Scope}}"); !strings.Contains(out, wname+" overlay swarm") || !strings.Contains(out, "default overlay swarm") {
+			t.Errorf("%s network ls:\n%s", bin, out)
+		}
+		out = mustDocker(t, bin, env, "network", "inspect", "--format", "{{.Name}} {{.Driver}} {{range .IPAM.Config}}{{.Subnet}}{{end}}", name)
+		if !strings.HasPrefix(out, wname+" overlay 10.") {
+			t.Errorf("%s network inspect: %q", bin, out)
+		}
+		refusedDocker(t, bin, env, "wharf service update", "network", "connect", name, "some-container")
+		refusedDocker(t, bin, env, "already exists", "network", "create", name)
+		refusedDocker(t, bin, env, "IPv6", "network", "create", "--ipv6", "dc-v6")
+		mustDocker(t, bin, env, "network", "rm", name)
+		refusedDocker(t, bin, env, name, "network", "inspect", name)
+		refusedDocker(t, bin, env, "default network cannot be removed", "network", "rm", "default")
+
+		// Volumes: a declared name is accepted, ls lists what services
+		// mount, rm of an unknown one says so.
+		if out := mustDocker(t, bin, env, "volume", "create", "dc-data"); strings.TrimSpace(out) != "dc-data" {
+			t.Errorf("%s volume create: %q", bin, out)
+		}
+		mustDocker(t, bin, env, "volume", "ls")
+		refusedDocker(t, bin, env, "driver", "volume", "create", "--driver", "nfs", "dc-nfs")
+		refusedDocker(t, bin, env, "dc-data", "volume", "rm", "dc-data")
+	}
+	// The network calls went through the domain: the REST API agrees.
+	nets, err := c.Client.Networks(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nets {
+		if strings.HasPrefix(n.Name, "dc-net") {
+			t.Errorf("network %s is still there", n.Name)
+		}
+	}
+}
