@@ -119,9 +119,9 @@ func networkMatches(n network.Inspect, filters map[string][]string) bool {
 		match("dangling", func(v string) bool { return v == "false" || v == "0" || (v == "true" || v == "1") == (len(n.Containers) == 0) })
 }
 
-// parseFilters reads Docker's filters query parameter: {"key": ["v"]} or,
+// parseListFilters reads Docker's filters query parameter: {"key": ["v"]} or,
 // from old clients, {"key": {"v": true}}.
-func parseFilters(r *http.Request) (map[string][]string, error) {
+func parseListFilters(r *http.Request) (map[string][]string, error) {
 	raw := r.URL.Query().Get("filters")
 	out := map[string][]string{}
 	if raw == "" {
@@ -147,7 +147,7 @@ func parseFilters(r *http.Request) (map[string][]string, error) {
 
 // networkList is GET /networks (docker network ls).
 func (s *Server) networkList(w http.ResponseWriter, r *http.Request, a domain.Actor) error {
-	filters, err := parseFilters(r)
+	filters, err := parseListFilters(r)
 	if err != nil {
 		return err
 	}

@@ -90,7 +90,7 @@ func appendNew(l []string, v string) []string {
 // and dangling filters; a label filter matches none (Wharf keeps no
 // volume labels).
 func (s *Server) volumeList(w http.ResponseWriter, r *http.Request, a domain.Actor) error {
-	filters, err := parseFilters(r)
+	filters, err := parseListFilters(r)
 	if err != nil {
 		return err
 	}
