@@ -2,11 +2,16 @@ package testcluster
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/runtime/docker"
 	"github.com/wharfhq/wharf/internal/runtime/docker/dockertest"
 )
 
@@ -120,6 +125,152 @@ func TestDockerImagesNetworksVolumes(t *testing.T) {
 	for _, n := range nets {
 		if strings.HasPrefix(n.Name, "dc-net") {
 			t.Errorf("network %s is still there", n.Name)
+		}
+	}
+}
+
+// composeBin is docker-compose 1.29 (Python, docker-py, API 1.41).
+const composeBin = "/usr/bin/docker-compose"
+
+// runCompose runs docker-compose on file with env and returns its
+// combined output.
+func runCompose(t *testing.T, env []string, dir string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(composeBin, append([]string{"--no-ansi", "-p", "dcproj", "-f", filepath.Join(dir, "docker-compose.yml")}, args...)...)
+	cmd.Dir = dir
+	// requests puts REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE, when set, in
+	// place of docker-py's ca.pem: the endpoint's CA would not be trusted.
+	var base []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "REQUESTS_CA_BUNDLE=") && !strings.HasPrefix(kv, "CURL_CA_BUNDLE=") {
+			base = append(base, kv)
+		}
+	}
+	cmd.Env = append(append(base, "DOCKER_CONFIG="+t.TempDir(), "COMPOSE_HTTP_TIMEOUT=120"), env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// TestDockerCompose: the real docker-compose 1.29 against the Docker
+// endpoint of a cluster of three agents on the docker driver: up -d of a
+// two-service file with --scale places the containers across the nodes
+// (as Wharf's API shows them), ps lists them, logs shows what they
+// printed (served by the streams part), and down removes them and the
+// project's network.
+func TestDockerCompose(t *testing.T) {
+	if _, err := os.Stat(composeBin); err != nil {
+		t.Skipf("%s: not installed", composeBin)
+	}
+	hello := dockertest.HelloImage(t)
+	c := Start(t, Options{Docker: true})
+	for _, n := range []string{"c1", "c2", "c3"} {
+		c.AddAgent(n, nil, newDockerDriver(t, docker.Options{}))
+	}
+	ref, _ := pushToBuiltin(t, c, hello, "dc-compose:v1")
+	env, _ := c.DockerEnv(t, "docker-compose-test", api.RoleAdmin)
+	ctx := context.Background()
+	Eventually(t, 30*time.Second, func() error {
+		nodes, err := c.Client.Nodes(ctx)
+		if err != nil {
+			return err
+		}
+		ready := 0
+		for _, n := range nodes {
+			if n.State == api.NodeDeployed {
+				ready++
+			}
+		}
+		if ready < 3 {
+			return fmt.Errorf("%d nodes deployed", ready)
+		}
+		return nil
+	})
+	dir := t.TempDir()
+	file := "version: \"2.4\"\nservices:\n" +
+		"  web:\n    image: " + ref + "\n    command: [\"hello\", \"--say\", \"compose-web\"]\n" +
+		"  worker:\n    image: " + ref + "\n    command: [\"hello\", \"--say\", \"compose-worker\"]\n"
+	if err := os.WriteFile(filepath.Join(dir, "docker-compose.yml"), []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	compose := func(args ...string) string {
+		t.Helper()
+		out, err := runCompose(t, env, dir, args...)
+		if err != nil {
+			vout, _ := runCompose(t, env, dir, append([]string{"--verbose"}, args...)...)
+			t.Fatalf("docker-compose %s: %v\n%s\nwith --verbose:\n%s", strings.Join(args, " "), err, out, vout)
+		}
+		return out
+	}
+	t.Cleanup(func() { _, _ = runCompose(t, env, dir, "down") })
+
+	compose("up", "-d", "--scale", "web=3")
+	// Wharf's API: four containers running, on more than one node.
+	nodesOf := map[string]bool{}
+	Eventually(t, 60*time.Second, func() error {
+		nodesOf = map[string]bool{}
+		svcs, err := c.Client.Services(ctx)
+		if err != nil {
+			return err
+		}
+		running := 0
+		for _, s := range svcs {
+			if !strings.HasPrefix(s.Name, "dcproj") {
+				continue
+			}
+			cts, err := c.Client.Containers(ctx, s.Name, "")
+			if err != nil {
+				return err
+			}
+			for _, ct := range cts {
+				if ct.Status.State == api.ContainerRunning {
+					running++
+					nodesOf[ct.Spec.Node] = true
+				}
+			}
+		}
+		if running != 4 {
+			return fmt.Errorf("%d containers of the project run, want 4", running)
+		}
+		return nil
+	})
+	if len(nodesOf) < 2 {
+		t.Errorf("the project's containers run on %d node(s), want them spread", len(nodesOf))
+	}
+	ps := compose("ps")
+	for _, name := range []string{"dcproj_web_1", "dcproj_web_2", "dcproj_web_3", "dcproj_worker_1"} {
+		if !strings.Contains(ps, name) {
+			t.Errorf("docker-compose ps lacks %s:\n%s", name, ps)
+		}
+	}
+	if strings.Count(ps, "Up") != 4 {
+		t.Errorf("docker-compose ps: want 4 containers Up:\n%s", ps)
+	}
+	// Logs: served by the streams part (docker-streams).
+	Eventually(t, 30*time.Second, func() error {
+		out, err := runCompose(t, env, dir, "logs", "--no-color")
+		if err != nil || !strings.Contains(out, "compose-web") || !strings.Contains(out, "compose-worker") {
+			return fmt.Errorf("docker-compose logs: %v\n%s", err, out)
+		}
+		return nil
+	})
+
+	compose("down")
+	svcs, err := c.Client.Services(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range svcs {
+		if strings.HasPrefix(s.Name, "dcproj") {
+			t.Errorf("after down, service %s is still there", s.Name)
+		}
+	}
+	nets, err := c.Client.Networks(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nets {
+		if strings.HasPrefix(n.Name, "dcproj") {
+			t.Errorf("after down, network %s is still there", n.Name)
 		}
 	}
 }
