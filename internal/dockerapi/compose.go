@@ -1,0 +1,36 @@
+package dockerapi
+
+// What docker-compose's container create needs beyond docker run's: the
+// network alias it gives every container (its compose service's name),
+// and its "<project>_<network>" network names (see wharfNetworkName).
+
+import (
+	"slices"
+
+	"github.com/moby/moby/api/types/network"
+)
+
+// composeServiceLabel is the label docker-compose puts on a container: the
+// compose service it belongs to.
+const composeServiceLabel = "com.docker.compose.service"
+
+// unservedAliases are the aliases of ep Wharf cannot give: all but the
+// name of the compose service of a container docker-compose creates
+// (labels), which docker-compose sets on every container. That one is
+// accepted and not served (docs/docker-api.md, "docker-compose": the
+// containers reach each other by their container names, or deploy the
+// file as a stack, `wharf stack deploy`, whose services answer by their
+// names).
+func unservedAliases(labels map[string]string, ep *network.EndpointSettings) []string {
+	if ep == nil {
+		return nil
+	}
+	svc, compose := labels[composeServiceLabel]
+	var out []string
+	for _, a := range ep.Aliases {
+		if !compose || a != svc {
+			out = append(out, a)
+		}
+	}
+	return slices.Clip(out)
+}
