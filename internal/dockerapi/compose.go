@@ -34,3 +34,9 @@ func unservedAliases(labels map[string]string, ep *network.EndpointSettings) []s
 	}
 	return slices.Clip(out)
 }
+
+// noAddresses tells whether an endpoint's IPAM config asks for no address
+// (docker-compose sends an empty one).
+func noAddresses(c *network.EndpointIPAMConfig) bool {
+	return c == nil || !c.IPv4Address.IsValid() && !c.IPv6Address.IsValid() && len(c.LinkLocalIPs) == 0
+}

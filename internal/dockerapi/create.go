@@ -274,7 +274,7 @@ func (b *createBody) networks(spec *api.ServiceSpec) error {
 	if nc := b.req.NetworkingConfig; nc != nil {
 		for n, ep := range nc.EndpointsConfig {
 			names[n] = true
-			if ep != nil && (len(unservedAliases(b.req.Labels, ep)) > 0 || ep.IPAMConfig != nil || len(ep.Links) > 0) {
+			if ep != nil && (len(unservedAliases(b.req.Labels, ep)) > 0 || !noAddresses(ep.IPAMConfig) || len(ep.Links) > 0) {
 				return errdefs.Invalid("NetworkingConfig", "Wharf cannot set a container's aliases, links or addresses on network %s: drop --network-alias, --link and --ip", n)
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,7 +32,7 @@ func (s *Server) networkRoutes() {
 	s.handle("GET /networks/{id}", s.networkInspect)
 	s.handle("POST /networks/create", s.networkCreate)
 	s.handle("DELETE /networks/{id}", s.networkRemove)
-	s.handle("POST /networks/{id}/connect", s.networkConnectRefused)
+	s.handle("POST /networks/{id}/connect", s.networkConnect)
 	s.handle("POST /networks/{id}/disconnect", s.networkConnectRefused)
 	s.handle("POST /networks/prune", s.networkPruneRefused)
 }
@@ -309,6 +310,39 @@ func (s *Server) networkRemove(w http.ResponseWriter, r *http.Request, a domain.
 // networkRemoveWait bounds how long a removal waits for the addresses of
 // containers being removed to be given back.
 const networkRemoveWait = 30 * time.Second
+
+// networkConnect is POST /networks/{id}/connect: a container already on
+// the network (its service joins it) is answered as connected, which is
+// what docker-compose asks before it starts each container (the aliases
+// it asks for are not served: see docs/docker-api.md); any other connect
+// is refused.
+func (s *Server) networkConnect(w http.ResponseWriter, r *http.Request, a domain.Actor) error {
+	var req network.ConnectRequest
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil {
+		return errdefs.Invalid("body", "the container to connect is not JSON: %v", err)
+	}
+	n, err := s.dockerNetwork(r.Context(), a, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	snap, err := s.load(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	e, err := snap.find(req.Container)
+	if err != nil {
+		return err
+	}
+	if ep := req.EndpointConfig; ep != nil && (!noAddresses(ep.IPAMConfig) || len(ep.Links) > 0) {
+		return errdefs.Invalid("EndpointConfig", "Wharf cannot set a container's links or addresses on network %s: drop --link and --ip", n.Name)
+	}
+	joined := e.svc != nil && (slices.Contains(e.svc.Spec.Networks, n.Name) || n.Default && len(e.svc.Spec.Networks) == 0 && e.svc.Spec.NetworkMode == "")
+	if !joined {
+		return s.networkConnectRefused(w, r, a)
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
 
 func (s *Server) networkConnectRefused(_ http.ResponseWriter, r *http.Request, _ domain.Actor) error {
 	return errdefs.New(errdefs.ErrNotImplemented, "Wharf's Docker endpoint does not connect or disconnect running containers: a container's networks are its service's, set when it is created (docker run --network, a compose file's networks) or by `wharf service update SERVICE --network NAME`")
