@@ -143,7 +143,9 @@ var dockerNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
 // checkName checks the name of docker run --name (a leading / dropped).
 func checkName(name string) (string, error) {
-	name = strings.TrimPrefix(name, "/")
+	// '_' and '.' become '-' (docker-compose names containers
+	// "<project>_<service>_<n>"), as network names do.
+	name = wharfNetworkName(strings.TrimPrefix(name, "/"))
 	if !dockerNameRE.MatchString(name) {
 		return "", errdefs.Invalid("name", "container name %q is not one Wharf can take: it names the container's service, so it must be lower-case letters, digits and '-', starting with a letter or digit, at most 63 characters (%s)", name, dockerNameRE)
 	}

@@ -237,7 +237,7 @@ func TestDockerCompose(t *testing.T) {
 		t.Errorf("the project's containers run on %d node(s), want them spread", len(nodesOf))
 	}
 	ps := compose("ps")
-	for _, name := range []string{"dcproj_web_1", "dcproj_web_2", "dcproj_web_3", "dcproj_worker_1"} {
+	for _, name := range []string{"dcproj-web-1", "dcproj-web-2", "dcproj-web-3", "dcproj-worker-1"} {
 		if !strings.Contains(ps, name) {
 			t.Errorf("docker-compose ps lacks %s:\n%s", name, ps)
 		}
