@@ -36,7 +36,7 @@ func TestCreateTranslation(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := api.ServiceSpec{
-		Image: "img", Command: []string{"sh", "-c", "x"}, Replicas: 1, Standalone: true, Driver: "docker",
+		Image: "img", Command: []string{"sh", "-c", "x"}, Replicas: 1, Standalone: true, Driver: "docker", PullPolicy: api.PullNever,
 		Env:          map[string]string{"FOO": "bar"},
 		Labels:       map[string]string{"tier": "front"},
 		Constraints:  []string{"node==n1"},

@@ -195,8 +195,11 @@ func (b *createBody) toSpec() (api.ServiceSpec, error) {
 	spec := api.ServiceSpec{
 		Image: cfg.Image, Command: cfg.Cmd, Entrypoint: cfg.Entrypoint,
 		Replicas: 1, Standalone: true, Driver: "docker",
-		// docker run never pulls through Wharf: the node pulls what it lacks.
-		Resources: api.Resources{MemoryBytes: hc.Memory, NanoCPUs: hc.NanoCPUs},
+		// As the Docker daemon's create, which never pulls (the CLI pulls
+		// first, through POST /images/create): the node runs the image
+		// it has.
+		PullPolicy: api.PullNever,
+		Resources:  api.Resources{MemoryBytes: hc.Memory, NanoCPUs: hc.NanoCPUs},
 		// Swarm classic reserved what -m and --cpus limit, for placement.
 		Reservations: api.Resources{MemoryBytes: hc.Memory, NanoCPUs: hc.NanoCPUs},
 		PublishAll:   hc.PublishAllPorts,

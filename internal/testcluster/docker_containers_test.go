@@ -1,13 +1,17 @@
 package testcluster
 
 import (
+	"context"
+	"fmt"
 	"net"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/runtime/docker"
 	"github.com/wharfhq/wharf/internal/runtime/docker/dockertest"
 )
@@ -144,7 +148,23 @@ func TestDockerContainers(t *testing.T) {
 		t.Errorf("after docker rm -f: %q", got)
 	}
 
+	// docker create, then docker start; a generated name.
+	created := dockerOK(t, bin, env, "create", "--name", "later", image)
+	if got := dockerOK(t, bin, env, "ps", "-a", "--filter", "id="+created[:12], "--format", "{{.Names}} {{.Status}}"); got != "later Created" {
+		t.Errorf("after docker create: %q, want %q", got, "later Created")
+	}
+	dockerOK(t, bin, env, "start", "later")
+	if got := dockerOK(t, bin, env, "inspect", "-f", "{{.Id}} {{.State.Status}}", "later"); got != created+" running" {
+		t.Errorf("after docker start: %q, want %s running (the ID docker create printed)", got, created)
+	}
+	anon := dockerOK(t, bin, env, "run", "-d", image)
+	if got := dockerOK(t, bin, env, "inspect", "-f", "{{.Name}}", anon); !regexp.MustCompile(`^/[a-z]+-[a-z]+$`).MatchString(got) {
+		t.Errorf("a generated name: %q", got)
+	}
+	dockerOK(t, bin, env, "rm", "-f", "later", anon)
+
 	// Errors: an unknown container, a setting Wharf cannot carry.
+	dockerFails(t, bin, env, "No such container: nosuch", "inspect", "--type", "container", "nosuch")
 	dockerFails(t, bin, env, "No such container: nosuch", "stop", "nosuch")
 	dockerFails(t, bin, env, "--privileged", "run", "-d", "--privileged", image)
 }
@@ -176,5 +196,23 @@ func TestDockerContainersOldCLI(t *testing.T) {
 	}
 	dockerOK(t, bin, env, "stop", "old")
 	dockerOK(t, bin, env, "rm", "old")
+
+	// A stack's service's containers are listed with compose's labels;
+	// docker stop of one is refused, naming the wharf command.
+	spec := api.StackSpec{Services: []api.StackService{{Name: "api", Spec: api.ServiceSpec{Image: image, PullPolicy: api.PullNever, Replicas: 2}}}}
+	if _, err := c.Client.DeployStack(context.Background(), "shop", spec, false); err != nil {
+		t.Fatal(err)
+	}
+	Eventually(t, 60*time.Second, func() error {
+		got, err := runDocker(t, bin, env, "ps", "--filter", "label=com.docker.compose.project=shop", "--format", `{{.Names}} {{.Label "com.docker.compose.service"}}`)
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, got)
+		}
+		if !regexp.MustCompile(`(?m)^n[12]/shop-api-1 api$`).MatchString(got) || !regexp.MustCompile(`(?m)^n[12]/shop-api-2 api$`).MatchString(got) {
+			return fmt.Errorf("docker ps of the stack: %q", got)
+		}
+		return nil
+	})
+	dockerFails(t, bin, env, "wharf service stop shop-api", "stop", "shop-api-1")
 	dockerFails(t, bin, env, "No such container: old", "inspect", "--type", "container", "old")
 }
