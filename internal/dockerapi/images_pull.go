@@ -3,10 +3,12 @@ package dockerapi
 // docker pull and docker rmi.
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 
+	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/domain"
 	"github.com/wharfhq/wharf/internal/errdefs"
 )
@@ -128,4 +130,17 @@ func (s *Server) imageRemove(w http.ResponseWriter, r *http.Request, a domain.Ac
 		out = append(out, removed{Untagged: reg[0].repo + "@" + reg[0].digest}, removed{Deleted: reg[0].digest})
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// createPullPolicy is the pull policy of a container a client creates
+// with image: an image of the built-in registry is pinned to its digest
+// and pulled by the node it is placed on (the default policy), which is
+// what `docker pull` of it promised; any other keeps policy (the
+// daemon's create pulls nothing: the node runs the image it has).
+func (s *Server) createPullPolicy(ctx context.Context, a domain.Actor, image, policy string) string {
+	info, err := s.d.RegistryInfo(ctx, a)
+	if err != nil || info.Host == "" || api.RegistryHost(image) != api.NormalizeRegistryHost(info.Host) {
+		return policy
+	}
+	return ""
 }

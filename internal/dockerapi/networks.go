@@ -111,13 +111,17 @@ func networkMatches(n network.Inspect, filters map[string][]string) bool {
 		}
 		return false
 	}
-	return match("name", func(v string) bool { return strings.Contains(n.Name, v) || strings.Contains(n.Name, wharfNetworkName(v)) }) &&
+	return match("name", func(v string) bool {
+		return strings.Contains(n.Name, v) || strings.Contains(n.Name, wharfNetworkName(v))
+	}) &&
 		match("id", func(v string) bool { return strings.HasPrefix(n.ID, v) }) &&
 		match("driver", func(v string) bool { return v == n.Driver }) &&
 		match("scope", func(v string) bool { return v == n.Scope }) &&
 		match("type", func(v string) bool { return v == "custom" }) &&
 		match("label", func(string) bool { return false }) &&
-		match("dangling", func(v string) bool { return v == "false" || v == "0" || (v == "true" || v == "1") == (len(n.Containers) == 0) })
+		match("dangling", func(v string) bool {
+			return v == "false" || v == "0" || (v == "true" || v == "1") == (len(n.Containers) == 0)
+		})
 }
 
 // parseListFilters reads Docker's filters query parameter: {"key": ["v"]} or,

@@ -101,7 +101,8 @@ func TestDockerImagesNetworksVolumes(t *testing.T) {
 		if !strings.HasPrefix(out, wname+" overlay 10.") {
 			t.Errorf("%s network inspect: %q", bin, out)
 		}
-		refusedDocker(t, bin, env, "wharf service update", "network", "connect", name, "some-container")
+		refusedDocker(t, bin, env, "wharf service update", "network", "disconnect", name, "some-container")
+		refusedDocker(t, bin, env, "some-container", "network", "connect", name, "some-container")
 		refusedDocker(t, bin, env, "already exists", "network", "create", name)
 		refusedDocker(t, bin, env, "IPv6", "network", "create", "--ipv6", "dc-v6")
 		mustDocker(t, bin, env, "network", "rm", name)
