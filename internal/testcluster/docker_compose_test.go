@@ -156,8 +156,9 @@ func runCompose(t *testing.T, env []string, dir string, args ...string) (string,
 // endpoint of a cluster of three agents on the docker driver: up -d of a
 // two-service file with --scale places the containers across the nodes
 // (as Wharf's API shows them), ps lists them, logs shows what they
-// printed (served by the streams part), and down removes them and the
-// project's network.
+// printed (served by the streams part), the declared volume and the
+// project's network are listed, and down -v removes the containers and
+// the network.
 func TestDockerCompose(t *testing.T) {
 	if _, err := os.Stat(composeBin); err != nil {
 		t.Skipf("%s: not installed", composeBin)
@@ -189,7 +190,8 @@ func TestDockerCompose(t *testing.T) {
 	dir := t.TempDir()
 	file := "version: \"2.4\"\nservices:\n" +
 		"  web:\n    image: " + ref + "\n    command: [\"hello\", \"--say\", \"compose-web\"]\n" +
-		"  worker:\n    image: " + ref + "\n    command: [\"hello\", \"--say\", \"compose-worker\"]\n"
+		"  worker:\n    image: " + ref + "\n    command: [\"hello\", \"--say\", \"compose-worker\"]\n    volumes: [\"data:/data\"]\n" +
+		"volumes:\n  data: {}\n"
 	if err := os.WriteFile(filepath.Join(dir, "docker-compose.yml"), []byte(file), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +257,20 @@ func TestDockerCompose(t *testing.T) {
 		return nil
 	})
 
-	compose("down")
+	// The declared volume: compose created it; the worker mounts it.
+	for _, bin := range dockerCLIs {
+		if _, err := os.Stat(bin); err != nil {
+			continue
+		}
+		if out := mustDocker(t, bin, env, "volume", "ls", "--format", "{{.Name}} {{.Driver}}"); !strings.Contains(out, "dcproj_data local") {
+			t.Errorf("%s volume ls after up: want dcproj_data:\n%s", bin, out)
+		}
+		if out := mustDocker(t, bin, env, "network", "ls", "--format", "{{.Name}}"); !strings.Contains(out, "dcproj-default") {
+			t.Errorf("%s network ls after up: want dcproj-default:\n%s", bin, out)
+		}
+	}
+
+	compose("down", "-v")
 	svcs, err := c.Client.Services(ctx)
 	if err != nil {
 		t.Fatal(err)
