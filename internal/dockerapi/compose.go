@@ -5,8 +5,11 @@ package dockerapi
 // and its "<project>_<network>" network names (see wharfNetworkName).
 
 import (
+	"maps"
 	"slices"
+	"strings"
 
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 )
 
@@ -39,4 +42,26 @@ func unservedAliases(labels map[string]string, ep *network.EndpointSettings) []s
 // (docker-compose sends an empty one).
 func noAddresses(c *network.EndpointIPAMConfig) bool {
 	return c == nil || !c.IPv4Address.IsValid() && !c.IPv6Address.IsValid() && len(c.LinkLocalIPs) == 0
+}
+
+// anonymousVolumes are the targets of a create's Config.Volumes that no
+// bind or mount of HostConfig covers: docker-compose lists a service's
+// named volumes' targets there too, which are no anonymous volumes.
+func anonymousVolumes(volumes map[string]struct{}, binds []string, mounts []mount.Mount) []string {
+	covered := map[string]bool{}
+	for _, b := range binds {
+		if parts := strings.Split(b, ":"); len(parts) >= 2 {
+			covered[parts[1]] = true
+		}
+	}
+	for _, m := range mounts {
+		covered[m.Target] = true
+	}
+	var out []string
+	for _, t := range slices.Sorted(maps.Keys(volumes)) {
+		if !covered[t] {
+			out = append(out, t)
+		}
+	}
+	return out
 }

@@ -186,8 +186,8 @@ func (b *createBody) toSpec() (api.ServiceSpec, error) {
 	if err := refuseUnserved("HostConfig", hostFields, hostServed, hostIgnored); err != nil {
 		return api.ServiceSpec{}, err
 	}
-	if len(cfg.Volumes) > 0 {
-		return api.ServiceSpec{}, errdefs.Invalid("Volumes", "Wharf cannot make an anonymous volume (-v %s): name it (-v NAME:%s)", slices.Sorted(maps.Keys(cfg.Volumes))[0], slices.Sorted(maps.Keys(cfg.Volumes))[0])
+	if anon := anonymousVolumes(cfg.Volumes, hc.Binds, hc.Mounts); len(anon) > 0 {
+		return api.ServiceSpec{}, errdefs.Invalid("Volumes", "Wharf cannot make an anonymous volume (-v %s): name it (-v NAME:%s)", anon[0], anon[0])
 	}
 	if cfg.Image == "" {
 		return api.ServiceSpec{}, errdefs.Invalid("Image", "a container needs an image: docker run [OPTIONS] IMAGE [COMMAND]")
