@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/domain"
@@ -161,9 +162,24 @@ func composeServer(t *testing.T, role string) (*httptest.Server, *fakeImages) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	composeMu.Lock()
+	composeServers[t.Name()] = composeHandle{srv: s, actor: a}
+	composeMu.Unlock()
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return srv, imgs
+}
+
+// composeServers are the servers composeServer made, by test name, for
+// tests that call their methods.
+var (
+	composeMu      sync.Mutex
+	composeServers = map[string]composeHandle{}
+)
+
+type composeHandle struct {
+	srv   *Server
+	actor domain.Actor
 }
 
 // fakeImages is a built-in registry of tags only.
@@ -337,5 +353,27 @@ func TestNetworkAndVolumeCalls(t *testing.T) {
 	}
 	if code, _ := call(t, srv, "GET", "/volumes/proj_data", ""); code != 404 {
 		t.Errorf("inspect of a volume no service mounts: %d", code)
+	}
+}
+
+func TestAnonymousVolumes(t *testing.T) {
+	vols := map[string]struct{}{"/data": {}, "/cache": {}, "/m": {}}
+	got := anonymousVolumes(vols, []string{"proj_data:/data:rw"}, []mount.Mount{{Type: mount.TypeVolume, Source: "x", Target: "/m"}})
+	if len(got) != 1 || got[0] != "/cache" {
+		t.Errorf("anonymousVolumes = %v, want [/cache]", got)
+	}
+}
+
+func TestCreatePullPolicy(t *testing.T) {
+	composeServer(t, "")
+	composeMu.Lock()
+	s := composeServers[t.Name()]
+	composeMu.Unlock()
+	ctx := context.Background()
+	if got := s.srv.createPullPolicy(ctx, s.actor, "reg.test:5000/default/app:v1", api.PullNever); got != "" {
+		t.Errorf("a built-in registry image: policy %q, want the default (pinned, pulled by its node)", got)
+	}
+	if got := s.srv.createPullPolicy(ctx, s.actor, "wharf/hello:test", api.PullNever); got != api.PullNever {
+		t.Errorf("a local image: policy %q, want never", got)
 	}
 }
