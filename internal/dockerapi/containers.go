@@ -86,6 +86,7 @@ func (s *Server) createContainer(w http.ResponseWriter, r *http.Request, a domai
 	if err != nil {
 		return err
 	}
+	spec.PullPolicy = s.createPullPolicy(r.Context(), a, spec.Image, spec.PullPolicy)
 	if err := s.d.CheckPlacement(r.Context(), a, spec); err != nil {
 		return err
 	}

@@ -108,7 +108,10 @@ func TestCheckName(t *testing.T) {
 	if n, err := checkName("/web-1"); err != nil || n != "web-1" {
 		t.Errorf("checkName(/web-1) = %q, %v", n, err)
 	}
-	for _, bad := range []string{"Web", "my_app", "a.b", "", "-x"} {
+	if n, err := checkName("my_app.v2"); err != nil || n != "my-app-v2" {
+		t.Errorf("checkName(my_app.v2) = %q, %v; want my-app-v2", n, err)
+	}
+	for _, bad := range []string{"Web", "", "-x", "_x"} {
 		if _, err := checkName(bad); err == nil {
 			t.Errorf("checkName(%q): no error", bad)
 		}

@@ -143,7 +143,9 @@ var dockerNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
 // checkName checks the name of docker run --name (a leading / dropped).
 func checkName(name string) (string, error) {
-	name = strings.TrimPrefix(name, "/")
+	// '_' and '.' become '-' (docker-compose names containers
+	// "<project>_<service>_<n>"), as network names do.
+	name = wharfNetworkName(strings.TrimPrefix(name, "/"))
 	if !dockerNameRE.MatchString(name) {
 		return "", errdefs.Invalid("name", "container name %q is not one Wharf can take: it names the container's service, so it must be lower-case letters, digits and '-', starting with a letter or digit, at most 63 characters (%s)", name, dockerNameRE)
 	}
@@ -184,8 +186,8 @@ func (b *createBody) toSpec() (api.ServiceSpec, error) {
 	if err := refuseUnserved("HostConfig", hostFields, hostServed, hostIgnored); err != nil {
 		return api.ServiceSpec{}, err
 	}
-	if len(cfg.Volumes) > 0 {
-		return api.ServiceSpec{}, errdefs.Invalid("Volumes", "Wharf cannot make an anonymous volume (-v %s): name it (-v NAME:%s)", slices.Sorted(maps.Keys(cfg.Volumes))[0], slices.Sorted(maps.Keys(cfg.Volumes))[0])
+	if anon := anonymousVolumes(cfg.Volumes, hc.Binds, hc.Mounts); len(anon) > 0 {
+		return api.ServiceSpec{}, errdefs.Invalid("Volumes", "Wharf cannot make an anonymous volume (-v %s): name it (-v NAME:%s)", anon[0], anon[0])
 	}
 	if cfg.Image == "" {
 		return api.ServiceSpec{}, errdefs.Invalid("Image", "a container needs an image: docker run [OPTIONS] IMAGE [COMMAND]")
@@ -277,7 +279,7 @@ func (b *createBody) networks(spec *api.ServiceSpec) error {
 	if nc := b.req.NetworkingConfig; nc != nil {
 		for n, ep := range nc.EndpointsConfig {
 			names[n] = true
-			if ep != nil && (len(ep.Aliases) > 0 || ep.IPAMConfig != nil || len(ep.Links) > 0) {
+			if ep != nil && (len(unservedAliases(b.req.Labels, ep)) > 0 || !noAddresses(ep.IPAMConfig) || len(ep.Links) > 0) {
 				return errdefs.Invalid("NetworkingConfig", "Wharf cannot set a container's aliases, links or addresses on network %s: drop --network-alias, --link and --ip", n)
 			}
 		}
@@ -293,7 +295,7 @@ func (b *createBody) networks(spec *api.ServiceSpec) error {
 		case strings.HasPrefix(n, "container:") || strings.HasPrefix(n, "service:"):
 			return errdefs.Invalid("NetworkMode", "Wharf cannot share another container's network (%s): put both in one network instead", n)
 		default:
-			spec.Networks = append(spec.Networks, n)
+			spec.Networks = append(spec.Networks, wharfNetworkName(n))
 		}
 	}
 	return nil

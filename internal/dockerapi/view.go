@@ -165,7 +165,7 @@ func betterEntry(a, b *api.Container) bool {
 func (snap *snapshot) find(ref string) (*entry, error) {
 	ref = strings.TrimPrefix(ref, "/")
 	for _, e := range snap.entries {
-		if e.id == ref || e.name == ref || (e.node != nil && e.node.Name+"/"+e.name == ref) || (e.c != nil && e.c.ID == ref) {
+		if e.id == ref || e.name == ref || e.name == wharfNetworkName(ref) || (e.node != nil && e.node.Name+"/"+e.name == ref) || (e.c != nil && e.c.ID == ref) {
 			return e, nil
 		}
 	}
