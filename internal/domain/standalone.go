@@ -82,10 +82,11 @@ func (d *Domain) RenameService(ctx context.Context, a Actor, ref, name string) (
 // passes every hard filter (constraints, affinities, tags, ports,
 // reservations) for one container of a new service with spec, as the
 // scheduler would judge it now. It returns a conflict naming why not, or
-// nil. It refuses an actor without Apps View. The controller places the
-// container later: a node may still change in between.
+// nil. It is the check before a creation, so it refuses an actor who may
+// not deploy (Apps Deploy), as CreateService would. The controller places
+// the container later: a node may still change in between.
 func (d *Domain) CheckPlacement(ctx context.Context, a Actor, spec api.ServiceSpec) error {
-	if err := a.need(AppsView); err != nil {
+	if err := a.need(AppsDeploy); err != nil {
 		return err
 	}
 	nodes, _, err := store.ListAll[api.Node](ctx, d.st, store.KindNodes)
