@@ -31,6 +31,7 @@ func (s *Server) streamRoutes() {
 	s.handle("POST /containers/{id}/attach", s.audited(s.containerAttach))
 	s.handle("GET /containers/{id}/top", s.containerTop)
 	s.handle("GET /containers/{id}/stats", s.containerStats)
+	s.inspectFallback()
 }
 
 // The media types of a stream's bytes.

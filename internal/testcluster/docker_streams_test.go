@@ -1,0 +1,227 @@
+package testcluster
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/runtime/docker"
+	"github.com/wharfhq/wharf/internal/runtime/docker/dockertest"
+)
+
+// streamsImage is a busybox image imported from Debian's busybox-static
+// (nothing can be pulled): a shell, ps and sleep for exec -it and top.
+const streamsImage = "wharf-docker-streams/busybox:test"
+
+var (
+	streamsImageOnce sync.Once
+	streamsImageErr  error
+)
+
+func busyboxImage(t *testing.T) string {
+	t.Helper()
+	dockertest.Require(t)
+	bb, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		t.Skip("no /bin/busybox (apt-get install busybox-static): ", err)
+	}
+	streamsImageOnce.Do(func() {
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		_ = tw.WriteHeader(&tar.Header{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755})
+		_ = tw.WriteHeader(&tar.Header{Name: "tmp/", Typeflag: tar.TypeDir, Mode: 0o1777})
+		_ = tw.WriteHeader(&tar.Header{Name: "bin/busybox", Mode: 0o755, Size: int64(len(bb))})
+		_, _ = tw.Write(bb)
+		for _, app := range []string{"sh", "ps", "sleep", "echo", "cat", "ls"} {
+			_ = tw.WriteHeader(&tar.Header{Name: "bin/" + app, Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777})
+		}
+		_ = tw.Close()
+		cmd := exec.Command("docker", "import", "-c", "ENV PATH=/bin", "-", streamsImage)
+		cmd.Stdin = &buf
+		if out, err := cmd.CombinedOutput(); err != nil {
+			streamsImageErr = fmt.Errorf("docker import: %v\n%s", err, out)
+		}
+	})
+	if streamsImageErr != nil {
+		t.Fatal(streamsImageErr)
+	}
+	return streamsImage
+}
+
+// streamsCluster is a cluster with the Docker endpoint and one node on the
+// docker driver running a busybox shell that prints a line a second, and
+// the container's name.
+func streamsCluster(t *testing.T) (*Cluster, string) {
+	t.Helper()
+	image := busyboxImage(t)
+	d := newDockerDriver(t, docker.Options{})
+	c := Start(t, Options{Docker: true})
+	joinedWith(t, c, "streams-n1", nil, d)
+	ctx := context.Background()
+	if _, err := c.Client.CreateService(ctx, "ticker", api.ServiceSpec{Image: image, Driver: "docker", PullPolicy: api.PullNever, Replicas: 1,
+		Command: []string{"/bin/sh", "-c", "echo started; echo to-stderr >&2; i=0; while true; do i=$((i+1)); echo tick $i; sleep 1; done"}}); err != nil {
+		t.Fatal(err)
+	}
+	var name string
+	waitService(t, c, "ticker", func(_ api.Service, cts []api.Container) error {
+		if len(cts) != 1 || cts[0].Status.State != api.ContainerRunning {
+			return fmt.Errorf("want one running container, got %+v", cts)
+		}
+		name = cts[0].Name
+		return nil
+	})
+	return c, name
+}
+
+func installedCLIs(t *testing.T) []string {
+	var out []string
+	for _, bin := range dockerCLIs {
+		if _, err := os.Stat(bin); err == nil {
+			out = append(out, bin)
+		}
+	}
+	if len(out) == 0 {
+		t.Skip("no docker CLI")
+	}
+	return out
+}
+
+// TestDockerStreams: both docker CLIs read logs (and follow them), exec
+// with output and exit code, list processes with top, print a stats row,
+// and attach, through the Docker endpoint to the node's engine.
+func TestDockerStreams(t *testing.T) {
+	c, name := streamsCluster(t)
+	env, _ := c.DockerEnv(t, "streams", api.RoleAdmin)
+	for _, bin := range installedCLIs(t) {
+		t.Run(strings.ReplaceAll(bin, "/", "_"), func(t *testing.T) {
+			// The container may have just started: wait for its first ticks.
+			Eventually(t, 30*time.Second, func() error {
+				out, err := runDocker(t, bin, env, "logs", name)
+				if err != nil || !strings.Contains(out, "started\n") || !strings.Contains(out, "to-stderr") || !strings.Contains(out, "tick 2\n") {
+					return fmt.Errorf("logs: %v\n%s", err, out)
+				}
+				return nil
+			})
+			out, err := runDocker(t, bin, env, "logs", "--tail", "1", name)
+			if err != nil || strings.Count(out, "\n") != 1 {
+				t.Errorf("logs --tail 1: %v\n%q", err, out)
+			}
+			followUntil(t, bin, env, []string{"logs", "-f", "--tail", "1", name}, 3)
+			followUntil(t, bin, env, []string{"attach", "--no-stdin", name}, 2)
+
+			out, err = runDocker(t, bin, env, "exec", name, "sh", "-c", "echo out-line; echo err-line >&2; exit 3")
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 || !strings.Contains(out, "out-line\n") || !strings.Contains(out, "err-line\n") {
+				t.Errorf("exec: want exit 3 and both lines, got %v\n%s", err, out)
+			}
+			out, err = runDocker(t, bin, env, "exec", name, "echo", "fine")
+			if err != nil || out != "fine\n" {
+				t.Errorf("exec echo: %v %q", err, out)
+			}
+			out, err = runDocker(t, bin, env, "top", name)
+			if err != nil || !strings.Contains(out, "PID") || !strings.Contains(out, "sleep") {
+				t.Errorf("top: %v\n%s", err, out)
+			}
+			out, err = runDocker(t, bin, env, "stats", "--no-stream", name)
+			if err != nil || !strings.Contains(out, "CPU %") || !strings.Contains(out, "MiB") {
+				t.Errorf("stats --no-stream: %v\n%s", err, out)
+			}
+			execInteractive(t, bin, env, name)
+		})
+	}
+}
+
+// followUntil runs a docker command that follows a container's output
+// until it has printed n tick lines, then stops it.
+func followUntil(t *testing.T, bin string, env, args []string, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(append(os.Environ(), "DOCKER_CONFIG="+t.TempDir()), env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	got := 0
+	for got < n && sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "tick ") {
+			got++
+		}
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	if got < n {
+		t.Errorf("%s %v: %d tick lines before it ended, want %d; stderr: %s", bin, args, got, n, stderr.String())
+	}
+}
+
+// execInteractive runs docker exec -it through a pty: types a command,
+// reads its output, exits with a code.
+func execInteractive(t *testing.T, bin string, env []string, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "exec", "-it", name, "sh")
+	cmd.Env = append(append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "TERM=dumb"), env...)
+	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 30, Cols: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var mu sync.Mutex
+	var seen bytes.Buffer
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := f.Read(buf)
+			mu.Lock()
+			seen.Write(buf[:n])
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	wait := func(s string) bool {
+		for ctx.Err() == nil {
+			mu.Lock()
+			ok := strings.Contains(seen.String(), s)
+			mu.Unlock()
+			if ok {
+				return true
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		return false
+	}
+	if !wait("#") && !wait("$") {
+		t.Fatalf("exec -it: no prompt; saw %q", seen.String())
+	}
+	_, _ = io.WriteString(f, "echo $((6*7))-answer; stty size\r")
+	if !wait("42-answer") || !wait("30 100") {
+		t.Errorf("exec -it: no answer or wrong terminal size; saw %q", seen.String())
+	}
+	_, _ = io.WriteString(f, "exit 5\r")
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 5 {
+		t.Errorf("exec -it: want exit code 5, got %v; saw %q", err, seen.String())
+	}
+}
