@@ -14,6 +14,8 @@ package api
 //	server -> agent  GET  /agent/v1/containers/{id}/top?ps_args=  -> StreamTop
 //	server -> agent  GET  /agent/v1/containers/{id}/stats?stream=  -> the engine's stats JSON
 //	                 (one object, or one per line while streaming)
+//	server -> agent  POST /agent/v1/streams/{sid}/close  -> 204: end the stream whose
+//	                 upgrade request carried X-Wharf-Stream: sid (its client went away)
 //
 // Errors are ErrorBody as for the other agent calls: 404 an unknown
 // container or exec, 409 a container that does not run, 501 a driver
@@ -21,6 +23,10 @@ package api
 
 // AgentStreamUpgrade is the Upgrade header of the agent's streaming calls.
 const AgentStreamUpgrade = "wharf-stream"
+
+// AgentStreamHeader names an upgraded stream, so that the server can end
+// it (a yamux stream's close ends only its writing half).
+const AgentStreamHeader = "X-Wharf-Stream"
 
 // StreamExecConfig is an exec a Docker client asked for, as the engine
 // takes it.

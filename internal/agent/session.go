@@ -47,7 +47,8 @@ type agentSession struct {
 
 	// execs are the execs the Docker endpoint made through this session
 	// (streams.go).
-	execs streamExecs
+	execs   streamExecs
+	streams spliced
 }
 
 // session dials the gateway, says hello and heartbeats until the session

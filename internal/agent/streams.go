@@ -68,6 +68,39 @@ func (s *agentSession) streamRoutes(h *http.ServeMux) {
 	h.HandleFunc("POST /agent/v1/containers/{id}/attach", s.handleAttach)
 	h.HandleFunc("GET /agent/v1/containers/{id}/top", s.handleTop)
 	h.HandleFunc("GET /agent/v1/containers/{id}/stats", s.handleStats)
+	h.HandleFunc("POST /agent/v1/streams/{sid}/close", s.handleStreamClose)
+}
+
+// spliced are the session's open streams, by the server's name for them,
+// each with what ends it.
+type spliced struct {
+	mu sync.Mutex
+	m  map[string]func()
+}
+
+func (sp *spliced) add(id string, end func()) {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if sp.m == nil {
+		sp.m = map[string]func(){}
+	}
+	sp.m[id] = end
+}
+
+func (sp *spliced) remove(id string) func() {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	end := sp.m[id]
+	delete(sp.m, id)
+	return end
+}
+
+// handleStreamClose ends a stream whose client went away.
+func (s *agentSession) handleStreamClose(w http.ResponseWriter, r *http.Request) {
+	if end := s.streams.remove(r.PathValue("sid")); end != nil {
+		end()
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // streamer is the driver of container id if it can stream, else the
@@ -144,7 +177,7 @@ func (s *agentSession) handleExecStart(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	s.splice(w, st)
+	s.splice(w, r, st)
 }
 
 func (s *agentSession) handleExecResize(w http.ResponseWriter, r *http.Request) {
@@ -199,7 +232,7 @@ func (s *agentSession) handleAttach(w http.ResponseWriter, r *http.Request) {
 	if tty {
 		w.Header().Set("X-Wharf-Tty", "1")
 	}
-	s.splice(w, stream)
+	s.splice(w, r, stream)
 }
 
 func (s *agentSession) handleTop(w http.ResponseWriter, r *http.Request) {
@@ -241,7 +274,7 @@ func (s *agentSession) handleStats(w http.ResponseWriter, r *http.Request) {
 // splice answers 101 on the session's stream, then copies the bytes of
 // the server's stream and st both ways until st's output ends. The
 // server's half-close ends st's input; the output's end closes both.
-func (s *agentSession) splice(w http.ResponseWriter, st runtime.Stream) {
+func (s *agentSession) splice(w http.ResponseWriter, r *http.Request, st runtime.Stream) {
 	defer st.Close()
 	h := w.Header()
 	h.Set("Connection", "Upgrade")
@@ -252,6 +285,10 @@ func (s *agentSession) splice(w http.ResponseWriter, st runtime.Stream) {
 		return
 	}
 	defer conn.Close()
+	if sid := r.Header.Get(api.AgentStreamHeader); sid != "" {
+		s.streams.add(sid, func() { _ = st.Close(); _ = conn.Close() })
+		defer s.streams.remove(sid)
+	}
 	_ = conn.SetDeadline(time.Time{})
 	if _, err := io.WriteString(brw, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: "+api.AgentStreamUpgrade+"\r\n"+ttyLine(h)+"\r\n"); err != nil {
 		return

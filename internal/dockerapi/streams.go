@@ -1,6 +1,7 @@
 package dockerapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -246,7 +247,7 @@ func (s *Server) execInspect(w http.ResponseWriter, r *http.Request, a domain.Ac
 	out := container.ExecInspectResponse{
 		ID: x.ID, Running: x.Status.Running, ContainerID: x.Container, Pid: x.Status.Pid,
 		OpenStdin: x.Config.AttachStdin, OpenStdout: x.Config.AttachStdout, OpenStderr: x.Config.AttachStderr,
-		DetachKeys: []byte(x.Config.DetachKeys),
+		DetachKeys:    []byte(x.Config.DetachKeys),
 		ProcessConfig: &container.ExecProcessConfig{Tty: x.Config.Tty, User: x.Config.User},
 	}
 	if len(x.Config.Cmd) > 0 {
@@ -359,10 +360,13 @@ func (s *Server) audited(h handlerFunc) handlerFunc {
 		r = r.WithContext(domain.Noting(r.Context(), &note))
 		sw := &statusRecorder{ResponseWriter: w}
 		err := h(sw, r, a)
-		act := api.Action{Who: a.Name, Method: r.Method, Path: r.URL.Path, Kind: "container", Object: note.Object,
+		act := api.Action{Who: a.Name, Method: r.Method, Path: r.URL.Path, Kind: "container", Object: cmp.Or(note.Object, r.PathValue("id")),
 			Status: sw.status, Result: "Success", Started: start.UTC(), Duration: time.Since(start).Seconds()}
-		if err != nil {
+		switch {
+		case err != nil:
 			act.Status, act.Result, act.Error = statusOf(err), "Failed", err.Error()
+		case act.Status == 0:
+			act.Status = http.StatusSwitchingProtocols // hijacked
 		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
 		defer cancel()

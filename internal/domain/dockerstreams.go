@@ -44,8 +44,8 @@ type Exec struct {
 	ID string
 	// Container is the container's ID; Name its name.
 	Container, Name string
-	Node        string
-	Config      api.StreamExecConfig
+	Node            string
+	Config          api.StreamExecConfig
 	// Started tells whether the exec was started; then Status is its
 	// state on the node, as InspectExec last read it.
 	Started bool

@@ -3,6 +3,8 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +12,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/errdefs"
@@ -61,6 +65,9 @@ func (g *Gateway) streamCall(ctx context.Context, s *session, method, path strin
 	if upgrade {
 		req.Header.Set("Connection", "Upgrade")
 		req.Header.Set("Upgrade", api.AgentStreamUpgrade)
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		req.Header.Set(api.AgentStreamHeader, hex.EncodeToString(b[:]))
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
@@ -121,7 +128,7 @@ func (g *Gateway) ExecStart(ctx context.Context, node, eid string, tty, detach b
 		resp.Body.Close()
 		return nil, nil
 	}
-	return upgraded(resp, s.node)
+	return upgraded(resp, s)
 }
 
 // ExecResize sets the terminal size of exec eid on node.
@@ -174,7 +181,7 @@ func (g *Gateway) ContainerAttach(ctx context.Context, c *api.Container, opts ap
 	if err != nil {
 		return nil, false, err
 	}
-	st, err := upgraded(resp, s.node)
+	st, err := upgraded(resp, s)
 	return st, resp.Header.Get("X-Wharf-Tty") == "1", err
 }
 
@@ -219,20 +226,42 @@ func (g *Gateway) ContainerStats(ctx context.Context, c *api.Container, stream b
 }
 
 // upgraded is the stream of a 101 answer.
-func upgraded(resp *http.Response, node string) (io.ReadWriteCloser, error) {
+func upgraded(resp *http.Response, s *session) (io.ReadWriteCloser, error) {
 	rwc, ok := resp.Body.(io.ReadWriteCloser)
 	if resp.StatusCode != http.StatusSwitchingProtocols || !ok {
 		resp.Body.Close()
-		return nil, fmt.Errorf("%w: node %s answered %s, not a stream", errdefs.ErrUnavailable, node, resp.Status)
+		return nil, fmt.Errorf("%w: node %s answered %s, not a stream", errdefs.ErrUnavailable, s.node, resp.Status)
 	}
-	return &agentStream{ReadWriteCloser: rwc}, nil
+	return &agentStream{ReadWriteCloser: rwc, s: s, id: resp.Request.Header.Get(api.AgentStreamHeader)}, nil
 }
 
 // agentStream is an upgraded stream of the session. Closing a yamux
-// stream ends only its writing half, so CloseWrite and Close are one; the
-// agent closes the rest when the process's output ends.
+// stream ends only its writing half: that is CloseWrite. Close also asks
+// the agent to end its side (POST /agent/v1/streams/{id}/close), so that
+// a client gone away ends the process's stream on the node at once.
 type agentStream struct {
 	io.ReadWriteCloser
+	s    *session
+	id   string
+	once sync.Once
 }
 
-func (a *agentStream) CloseWrite() error { return a.Close() }
+func (a *agentStream) CloseWrite() error { return a.ReadWriteCloser.Close() }
+
+func (a *agentStream) Close() error {
+	err := a.ReadWriteCloser.Close()
+	a.once.Do(func() {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			req, rerr := http.NewRequestWithContext(ctx, http.MethodPost, agentHost+"/agent/v1/streams/"+url.PathEscape(a.id)+"/close", http.NoBody)
+			if rerr != nil {
+				return
+			}
+			if resp, rerr := a.s.client.Do(req); rerr == nil {
+				resp.Body.Close()
+			}
+		}()
+	})
+	return err
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -139,6 +140,48 @@ func TestDockerStreams(t *testing.T) {
 			}
 			execInteractive(t, bin, env, name)
 		})
+	}
+
+	// A read-only certificate reads logs, processes and stats, but may
+	// neither exec nor attach.
+	ro, _ := c.DockerEnv(t, "streams-ro", api.RoleReadOnly)
+	for _, bin := range installedCLIs(t) {
+		for _, args := range [][]string{{"logs", "--tail", "1", name}, {"top", name}, {"stats", "--no-stream", name}} {
+			if out, err := runDocker(t, bin, ro, args...); err != nil {
+				t.Errorf("read-only %s %v: %v\n%s", bin, args, err, out)
+			}
+		}
+		out, err := runDocker(t, bin, ro, "exec", name, "echo", "no")
+		if err == nil || !strings.Contains(out, "read-only") {
+			t.Errorf("read-only %s exec: want refused, got %v\n%s", bin, err, out)
+		}
+		out, err = runDocker(t, bin, ro, "attach", "--no-stdin", name)
+		if err == nil || !strings.Contains(out, "403") {
+			t.Errorf("read-only %s attach: want refused, got %v\n%s", bin, err, out)
+		}
+	}
+
+	// Every exec and attach is in the audit trail, with the container.
+	acts, err := c.Client.Actions(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cts, _ := c.Client.Containers(context.Background(), "ticker", "")
+	seen := map[string]int{}
+	for _, a := range acts {
+		if a.Kind != "container" {
+			continue
+		}
+		key := a.Method + " " + a.Path[strings.LastIndex(a.Path, "/")+1:] + " " + strconv.Itoa(a.Status)
+		seen[key]++
+		if len(cts) == 1 && a.Object != cts[0].ID && (a.Status != 403 || a.Object != name) {
+			t.Errorf("action %s %s (%d) names %q, want the container %s", a.Method, a.Path, a.Status, a.Object, cts[0].ID)
+		}
+	}
+	for _, want := range []string{"POST exec 201", "POST start 101", "POST attach 101", "POST exec 403", "POST attach 403"} {
+		if seen[want] == 0 {
+			t.Errorf("no action %q in the audit trail: %v", want, seen)
+		}
 	}
 }
 
