@@ -20,6 +20,7 @@ import (
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/runtime/docker"
 	"github.com/wharfhq/wharf/internal/runtime/docker/dockertest"
+	"github.com/wharfhq/wharf/internal/runtime/fake"
 )
 
 // streamsImage is a busybox image imported from Debian's busybox-static
@@ -266,5 +267,41 @@ func execInteractive(t *testing.T, bin string, env []string, name string) {
 	err = cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 5 {
 		t.Errorf("exec -it: want exit code 5, got %v; saw %q", err, seen.String())
+	}
+}
+
+// TestDockerStreamsOtherDriver: a container of a driver that cannot exec
+// interactively, attach or tell its processes gets a clear refusal naming
+// the driver, and no hang; its logs work.
+func TestDockerStreamsOtherDriver(t *testing.T) {
+	bins := installedCLIs(t)
+	c := Start(t, Options{Docker: true})
+	c.AddAgent("streams-fake", nil, fake.New())
+	ctx := context.Background()
+	if _, err := c.Client.CreateService(ctx, "plain", api.ServiceSpec{Command: []string{"serve"}, Driver: "fake", Replicas: 1}); err != nil {
+		t.Fatal(err)
+	}
+	var name string
+	waitService(t, c, "plain", func(_ api.Service, cts []api.Container) error {
+		if len(cts) != 1 || cts[0].Status.State != api.ContainerRunning {
+			return fmt.Errorf("want one running container, got %+v", cts)
+		}
+		name = cts[0].Name
+		return nil
+	})
+	env, _ := c.DockerEnv(t, "streams-fake", api.RoleAdmin)
+	for _, bin := range bins {
+		for _, args := range [][]string{{"exec", name, "ls"}, {"top", name}, {"stats", "--no-stream", name}} {
+			out, err := runDocker(t, bin, env, args...)
+			if err == nil || !strings.Contains(out, "fake driver cannot") {
+				t.Errorf("%s %v: want a refusal naming the fake driver, got %v\n%s", bin, args, err, out)
+			}
+		}
+		if out, err := runDocker(t, bin, env, "attach", "--no-stdin", name); err == nil {
+			t.Errorf("%s attach: want refused, got\n%s", bin, out)
+		}
+		if out, err := runDocker(t, bin, env, "logs", name); err != nil {
+			t.Errorf("%s logs: %v\n%s", bin, err, out)
+		}
 	}
 }
