@@ -131,6 +131,24 @@ func TestDockerStreams(t *testing.T) {
 			if err != nil || out != "fine\n" {
 				t.Errorf("exec echo: %v %q", err, out)
 			}
+			// Standard input to its end: the half-close crosses to the engine.
+			cmd := exec.Command(bin, "exec", "-i", name, "cat")
+			cmd.Env = append(append(os.Environ(), "DOCKER_CONFIG="+t.TempDir()), env...)
+			cmd.Stdin = strings.NewReader("piped-in\n")
+			if b, err := cmd.CombinedOutput(); err != nil || string(b) != "piped-in\n" {
+				t.Errorf("exec -i cat: %v %q", err, b)
+			}
+			marker := "/tmp/detached-" + strconv.Itoa(len(bin))
+			if out, err := runDocker(t, bin, env, "exec", "-d", name, "sh", "-c", "echo detached > "+marker); err != nil {
+				t.Errorf("exec -d: %v\n%s", err, out)
+			}
+			Eventually(t, 30*time.Second, func() error {
+				out, err := runDocker(t, bin, env, "exec", name, "cat", marker)
+				if err != nil || out != "detached\n" {
+					return fmt.Errorf("the detached exec's file: %v %q", err, out)
+				}
+				return nil
+			})
 			out, err = runDocker(t, bin, env, "top", name)
 			if err != nil || !strings.Contains(out, "PID") || !strings.Contains(out, "sleep") {
 				t.Errorf("top: %v\n%s", err, out)
