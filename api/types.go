@@ -220,7 +220,24 @@ type ServiceSpec struct {
 	// Secrets are mounted into each container as read-only files (see
 	// SecretRef). Only the nodes that run its containers receive them.
 	Secrets []SecretRef `json:"secrets,omitempty"`
+	// Standalone marks the service of a container made through the Docker
+	// API (`docker run`, `docker create`): it has one replica, its one
+	// container is named as the service (not "<service>-1"), its named
+	// volumes are not made per slot, and it is not run again elsewhere
+	// when its node fails unless Reschedule says so.
+	Standalone bool `json:"standalone,omitempty"`
+	// Reschedule is a standalone service's reschedule policy (Swarm
+	// classic's): "" or RescheduleOff keeps its container on its node
+	// when the node fails; RescheduleOnNodeFailure runs it again on
+	// another node, as any service's.
+	Reschedule string `json:"reschedule,omitempty"`
 }
+
+// Reschedule policies of a standalone service.
+const (
+	RescheduleOff           = "off"
+	RescheduleOnNodeFailure = "on-node-failure"
+)
 
 // Volume types.
 const (

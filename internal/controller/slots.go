@@ -90,7 +90,7 @@ func (c slotReconciler) planRun(p *plan) {
 			c.reaper().leaveIneligible(p, it)
 		case !inRange(o):
 			c.reaper().terminate(it)
-		case o.Spec.Desired == api.ContainerRunning && c.reaper().nodeDown(o):
+		case o.Spec.Desired == api.ContainerRunning && reschedules(svc) && c.reaper().nodeDown(o):
 			c.reaper().replaceOnDownNode(it) // its slot is created again below
 		case c.autodestroy().applies(p, o):
 			c.autodestroy().destroy(p, it, held)
@@ -219,7 +219,7 @@ func preferred(a, b *api.Container, gen int) bool {
 func (c slotReconciler) newContainer(p *plan, slot int, desired api.ContainerState) *item {
 	svc := p.svc
 	driver := svc.Spec.DriverName()
-	name := svc.Name + "-" + strconv.Itoa(slot)
+	name := containerName(svc, slot)
 	nets, addrs, ok := c.addresses().attach(p, slot, name)
 	if !ok {
 		return nil
@@ -237,7 +237,7 @@ func (c slotReconciler) newContainer(p *plan, slot int, desired api.ContainerSta
 	}
 	ports, drainMS := routedContainer(svc.Spec)
 	ct := &api.Container{
-		Meta: api.Meta{ID: randomID(), Name: name, Org: svc.Org},
+		Meta: api.Meta{ID: c.newContainerID(svc), Name: name, Org: svc.Org},
 		Spec: api.ContainerSpec{
 			Service: svc.ID, Slot: slot, Healthcheck: hc,
 			Image: svc.RunImage(), PullPolicy: svc.Spec.PullPolicy, Command: slices.Clone(svc.Spec.Command), Env: env,
@@ -282,6 +282,9 @@ func addressText(nets []api.NetworkAttachment) string {
 // becomes "<service>-<slot>-<source>", the slot's own.
 func slotVolumes(svc *api.Service, slot int) []api.VolumeMount {
 	vols := slices.Clone(svc.Spec.Volumes)
+	if svc.Spec.Standalone {
+		return vols // docker run -v data:/x mounts the volume named data
+	}
 	for i, v := range vols {
 		if v.Type == api.VolumeNamed {
 			vols[i].Source = svc.Name + "-" + strconv.Itoa(slot) + "-" + v.Source
@@ -393,4 +396,32 @@ func (c slotReconciler) place(plans []*plan) {
 		}
 		p.pending[reason] = true
 	}
+}
+
+// containerName is the name of slot's container: "<service>-<slot>", or
+// the service's own name for a standalone container (docker run --name).
+func containerName(svc *api.Service, slot int) string {
+	if svc.Spec.Standalone {
+		return svc.Name
+	}
+	return svc.Name + "-" + strconv.Itoa(slot)
+}
+
+// reschedules tells whether svc's containers run again elsewhere when
+// their node is down past the grace: a service's always do; a standalone
+// container (docker run) only with reschedule:on-node-failure, as in
+// Swarm classic.
+func reschedules(svc *api.Service) bool {
+	return !svc.Spec.Standalone || svc.Spec.Reschedule == api.RescheduleOnNodeFailure
+}
+
+// newContainerID is a new container's ID: random, except that a
+// standalone service's container takes the service's own ID while no
+// container holds it, so that the ID `docker create` returned (the
+// service's) is the Wharf container's too.
+func (c slotReconciler) newContainerID(svc *api.Service) string {
+	if svc.Spec.Standalone && c.cache.containers[svc.ID] == nil {
+		return svc.ID
+	}
+	return randomID()
 }

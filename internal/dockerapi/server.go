@@ -116,6 +116,11 @@ func (s *Server) Handler() http.Handler {
 			r2.Header.Set(apiVersionHeader, m[1])
 			r = r2
 		}
+		if raw := slashedContainerPath(r.Method, r.URL.Path); raw != "" {
+			r2 := r.Clone(r.Context())
+			r2.URL.RawPath = raw
+			r = r2
+		}
 		s.mux.ServeHTTP(w, r)
 	})
 }

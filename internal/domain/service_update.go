@@ -152,5 +152,6 @@ func needsRollout(a, b api.ServiceSpec) bool {
 	a.Update, b.Update = api.UpdateConfig{}, api.UpdateConfig{}
 	a.Rollback, b.Rollback = nil, nil
 	a.Sequential, b.Sequential = false, false
+	a.Reschedule, b.Reschedule = "", ""
 	return !reflect.DeepEqual(a, b)
 }

@@ -19,7 +19,8 @@ func (d *Domain) resolveService(ctx context.Context, a Actor, ref string) (*api.
 	return resolve[api.Service](ctx, d.st, a, store.KindServices, "service", serviceNameKey, ref)
 }
 
-// CreateService creates a running service named name with spec, and its
+// CreateService creates a running service named name with spec (a
+// standalone one running only if spec.Running says so), and its
 // name index, in one transaction with a "created" event. It refuses an
 // actor without Apps Write, a bad name or spec, and a name already taken
 // (a conflict).
@@ -61,7 +62,9 @@ func (d *Domain) CreateService(ctx context.Context, a Actor, name string, spec a
 		// Pinned to its digest (pin.go), or "".
 		ResolvedImage: pinned,
 	}
-	svc.Spec.Running = true
+	// A standalone container's service starts as asked: docker create
+	// makes it stopped, docker start starts it.
+	svc.Spec.Running = svc.Spec.Running || !spec.Standalone
 	noteObject(ctx, svc.ID)
 	t := d.st.Txn()
 	t.Create(store.KindServices, &svc)
@@ -168,6 +171,8 @@ func (d *Domain) ScaleService(ctx context.Context, a Actor, ref string, replicas
 			return nil, terminatingErr(svc)
 		case svc.Spec.Strategy == api.StrategyEveryNode:
 			return nil, newErr(errdefs.ErrConflict, "service %q: an EVERY_NODE service runs one container per matching node; it cannot be scaled by hand", svc.Name)
+		case svc.Spec.Standalone:
+			return nil, newErr(errdefs.ErrConflict, "service %q is a standalone container (made with docker run or docker create); it runs exactly one container and cannot be scaled", svc.Name)
 		case svc.Spec.Replicas == n:
 			return nil, store.ErrNoChange
 		}

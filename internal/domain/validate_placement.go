@@ -49,8 +49,35 @@ func validatePlacement(spec *api.ServiceSpec) error {
 	default:
 		return errdefs.Invalid("spec.autodestroy", "unknown policy %q: want OFF, ON_SUCCESS or ALWAYS (any case, - or _)", spec.Autodestroy)
 	}
+	if err := validateStandalone(spec); err != nil {
+		return err
+	}
 	if spec.StopAfterDisconnect < 0 {
 		return errdefs.Invalid("spec.stop_after_disconnect", "must be 0 (never) or a number of seconds, got %d", spec.StopAfterDisconnect)
+	}
+	return nil
+}
+
+// validateStandalone checks the service of a Docker API container: one
+// replica, not EVERY_NODE, and a known reschedule policy (which only such
+// a service has).
+func validateStandalone(spec *api.ServiceSpec) error {
+	switch spec.Reschedule {
+	case "", api.RescheduleOff, api.RescheduleOnNodeFailure:
+	default:
+		return errdefs.Invalid("spec.reschedule", "unknown reschedule policy %q: want %s or %s", spec.Reschedule, api.RescheduleOff, api.RescheduleOnNodeFailure)
+	}
+	if !spec.Standalone {
+		if spec.Reschedule != "" {
+			return errdefs.Invalid("spec.reschedule", "only a standalone container (spec.standalone) has a reschedule policy; a service's containers always run again elsewhere when their node fails")
+		}
+		return nil
+	}
+	if spec.Replicas != 1 {
+		return errdefs.Invalid("spec.replicas", "a standalone container's service has exactly 1 replica, got %d", spec.Replicas)
+	}
+	if spec.Strategy == api.StrategyEveryNode {
+		return errdefs.Invalid("spec.strategy", "a standalone container's service cannot be EVERY_NODE")
 	}
 	return nil
 }
