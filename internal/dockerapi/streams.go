@@ -1,12 +1,14 @@
 package dockerapi
 
 import (
+	"bufio"
 	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -32,7 +34,6 @@ func (s *Server) streamRoutes() {
 	s.handle("POST /containers/{id}/attach", s.audited(s.containerAttach))
 	s.handle("GET /containers/{id}/top", s.containerTop)
 	s.handle("GET /containers/{id}/stats", s.containerStats)
-	s.inspectFallback()
 }
 
 // The media types of a stream's bytes.
@@ -261,19 +262,87 @@ func (s *Server) execInspect(w http.ResponseWriter, r *http.Request, a domain.Ac
 }
 
 // containerAttach serves POST /containers/{id}/attach, hijacking the
-// client's connection.
+// client's connection. docker run attaches before it starts the
+// container: a container not started yet is waited for (see
+// attachWhenStarted).
 func (s *Server) containerAttach(w http.ResponseWriter, r *http.Request, a domain.Actor) error {
-	id, err := s.lookup(r.Context(), a, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
 	opts := api.StreamAttach{Stream: boolParam(r, "stream"), Stdin: boolParam(r, "stdin"),
 		Stdout: boolParam(r, "stdout"), Stderr: boolParam(r, "stderr"), Logs: boolParam(r, "logs")}
-	st, tty, _, err := s.d.AttachContainer(r.Context(), a, id, opts)
+	ref := r.PathValue("id")
+	c, err := s.container(r.Context(), a, ref)
+	if err == nil && !startedOnNode(c) {
+		err = errNotStarted
+	}
+	if errors.Is(err, errdefs.ErrConflict) && opts.Stream {
+		return s.attachWhenStarted(w, r, a, ref, opts)
+	}
 	if err != nil {
 		return err
 	}
-	s.splice(w, r, st, tty)
+	st, tty, _, err := s.d.AttachContainer(r.Context(), a, c.ID, opts)
+	if err != nil {
+		return err
+	}
+	conn, brw, ok := s.hijack(w, r, tty)
+	if !ok {
+		st.Close()
+		return nil
+	}
+	pipe(conn, brw.Reader, st)
+	return nil
+}
+
+var errNotStarted = errdefs.New(errdefs.ErrConflict, "not started yet")
+
+// startedOnNode tells whether c has started on its node (it may have
+// exited since): then its node's engine has it to attach to.
+func startedOnNode(c *api.Container) bool {
+	return c.Spec.Node != "" && (c.Status.State == api.ContainerRunning || !c.Status.StartedAt.IsZero() || c.Status.ExitCode != nil)
+}
+
+// attachWait bounds how long an attach waits for its container to start.
+const attachWait = 10 * time.Minute
+
+// attachWhenStarted answers the attach at once, as the client waits for
+// the answer before it starts the container, then waits for the
+// container to start on its node and attaches there with its logs from
+// the start, so that no output is lost. The actor's right to attach is
+// checked before the answer.
+func (s *Server) attachWhenStarted(w http.ResponseWriter, r *http.Request, a domain.Actor, ref string, opts api.StreamAttach) error {
+	if err := s.d.CanAttach(a); err != nil {
+		return err
+	}
+	conn, brw, ok := s.hijack(w, r, false)
+	if !ok {
+		return nil
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(r.Context(), attachWait)
+	defer cancel()
+	var c *api.Container
+	for {
+		got, err := s.container(ctx, a, ref)
+		if err == nil && startedOnNode(got) {
+			c = got
+			break
+		}
+		if err != nil && !errors.Is(err, errdefs.ErrConflict) {
+			s.log.Debug("attach: the container went away before it started", "container", ref, "err", err)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	opts.Logs = true
+	st, _, _, err := s.d.AttachContainer(r.Context(), a, c.ID, opts)
+	if err != nil {
+		s.log.Debug("attach after start failed", "container", ref, "err", err)
+		return nil
+	}
+	pipe(conn, brw.Reader, st)
 	return nil
 }
 
@@ -317,18 +386,25 @@ func (s *Server) containerStats(w http.ResponseWriter, r *http.Request, a domain
 	return nil
 }
 
-// splice hijacks the client's connection, answers as the Docker daemon
-// does (101 UPGRADED when the client asked to upgrade, else 200), and
-// copies bytes both ways until the process's output ends or the client
-// goes away. The client's half-close ends the process's input.
+// splice hijacks the client's connection and pipes it to st.
 func (s *Server) splice(w http.ResponseWriter, r *http.Request, st io.ReadWriteCloser, tty bool) {
-	defer st.Close()
+	conn, brw, ok := s.hijack(w, r, tty)
+	if !ok {
+		st.Close()
+		return
+	}
+	pipe(conn, brw.Reader, st)
+}
+
+// hijack takes the client's connection and answers as the Docker daemon
+// does: 101 UPGRADED when the client asked to upgrade, else 200, with the
+// stream's media type.
+func (s *Server) hijack(w http.ResponseWriter, r *http.Request, tty bool) (net.Conn, *bufio.ReadWriter, bool) {
 	conn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		s.log.Warn("cannot hijack a Docker client's connection", "path", r.URL.Path, "err", err)
-		return
+		return nil, nil, false
 	}
-	defer conn.Close()
 	// The server's read timeout does not apply to a stream.
 	_ = conn.SetDeadline(time.Time{})
 	head := "HTTP/1.1 200 OK\r\n"
@@ -337,13 +413,24 @@ func (s *Server) splice(w http.ResponseWriter, r *http.Request, st io.ReadWriteC
 	}
 	head += "Content-Type: " + streamType(r, tty) + "\r\nApi-Version: " + MaxAPIVersion + "\r\n\r\n"
 	if _, err := brw.WriteString(head); err != nil {
-		return
+		conn.Close()
+		return nil, nil, false
 	}
 	if err := brw.Flush(); err != nil {
-		return
+		conn.Close()
+		return nil, nil, false
 	}
+	return conn, brw, true
+}
+
+// pipe copies bytes both ways between the client's connection and st
+// until st's output ends or the client goes away, then closes both. The
+// client's half-close ends the process's input.
+func pipe(conn net.Conn, in io.Reader, st io.ReadWriteCloser) {
+	defer conn.Close()
+	defer st.Close()
 	go func() {
-		_, _ = io.Copy(st, brw.Reader)
+		_, _ = io.Copy(st, in)
 		if cw, ok := st.(interface{ CloseWrite() error }); ok {
 			_ = cw.CloseWrite()
 		}

@@ -250,6 +250,13 @@ func (d *Domain) AttachContainer(ctx context.Context, a Actor, ref string, opts 
 	return s, tty, c, err
 }
 
+// CanAttach tells whether a may attach to containers (admin access to
+// apps): the Docker endpoint asks before it answers an attach that must
+// wait for its container to start, then calls AttachContainer.
+func (d *Domain) CanAttach(a Actor) error {
+	return a.need(AppsExec)
+}
+
 // ContainerTop lists the processes of the running container ref names,
 // with ps's arguments psArgs. It refuses an actor without read access to
 // apps' logs, and a container not running.

@@ -158,6 +158,13 @@ func TestDockerStreams(t *testing.T) {
 				t.Errorf("stats --no-stream: %v\n%s", err, out)
 			}
 			execInteractive(t, bin, env, name)
+
+			// docker run, attached: create, attach, start, wait.
+			run := "streams-run-" + strconv.Itoa(len(bin))
+			out, err = runDocker(t, bin, env, "run", "--name", run, streamsImage, "sh", "-c", "echo run-out; echo run-err >&2; exit 4")
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 4 || !strings.Contains(out, "run-out\n") || !strings.Contains(out, "run-err\n") {
+				t.Errorf("docker run: want both lines and exit code 4, got %v\n%s", err, out)
+			}
 		})
 	}
 
