@@ -288,6 +288,9 @@ func (s *Server) start(ctx context.Context, a domain.Actor, e *entry) error {
 			failure = "unable to find a node that satisfies the container's placement: " + ne.svc.Status.Pending
 			return true
 		case c.Status.State == api.ContainerStopped && (c.ID != beforeID || c.Status.Run != beforeRun || !c.Status.FinishedAt.Equal(beforeEnd)):
+			if c.Status.ExitCode != nil {
+				return true // it ran, and exited already
+			}
 			failure = c.Status.LastError()
 			if failure == "" {
 				failure = "it exited at once"

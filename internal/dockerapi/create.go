@@ -178,8 +178,14 @@ func (b *createBody) toSpec() (api.ServiceSpec, error) {
 	}
 	hostFields := map[string]any{}
 	maps.Copy(hostFields, b.host)
+	if v, ok := hostFields["MemorySwappiness"].(float64); ok && v == -1 {
+		delete(hostFields, "MemorySwappiness") // the CLI's default: the kernel's
+	}
 	if err := refuseUnserved("HostConfig", hostFields, hostServed, hostIgnored); err != nil {
 		return api.ServiceSpec{}, err
+	}
+	if len(cfg.Volumes) > 0 {
+		return api.ServiceSpec{}, errdefs.Invalid("Volumes", "Wharf cannot make an anonymous volume (-v %s): name it (-v NAME:%s)", slices.Sorted(maps.Keys(cfg.Volumes))[0], slices.Sorted(maps.Keys(cfg.Volumes))[0])
 	}
 	if cfg.Image == "" {
 		return api.ServiceSpec{}, errdefs.Invalid("Image", "a container needs an image: docker run [OPTIONS] IMAGE [COMMAND]")
@@ -187,7 +193,10 @@ func (b *createBody) toSpec() (api.ServiceSpec, error) {
 	spec := api.ServiceSpec{
 		Image: cfg.Image, Command: cfg.Cmd, Entrypoint: cfg.Entrypoint,
 		Replicas: 1, Standalone: true, Driver: "docker",
-		// docker run never pulls through Wharf: the node pulls what it lacks.
+		// As the Docker daemon's create, which never pulls (the CLI pulls
+		// first, through POST /images/create): the node runs the image
+		// it has.
+		PullPolicy: api.PullNever,
 		Resources: api.Resources{MemoryBytes: hc.Memory, NanoCPUs: hc.NanoCPUs},
 		// Swarm classic reserved what -m and --cpus limit, for placement.
 		Reservations: api.Resources{MemoryBytes: hc.Memory, NanoCPUs: hc.NanoCPUs},

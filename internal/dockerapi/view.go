@@ -341,7 +341,7 @@ func hostAddr(ip string) netip.Addr {
 func (e *entry) summary(now time.Time) container.Summary {
 	state, status := e.state(now)
 	sum := container.Summary{
-		ID: e.id, Names: []string{e.dockerName()}, Image: e.image(), ImageID: e.spec().Image,
+		ID: e.id, Names: []string{e.dockerName()}, Image: e.image(),
 		Command: e.command(), Created: e.created().Unix(), Labels: e.labels(), State: state, Status: status,
 		Ports: []container.PortSummary{},
 	}
