@@ -287,7 +287,7 @@ func (s *agentSession) splice(w http.ResponseWriter, r *http.Request, st runtime
 	defer conn.Close()
 	if sid := r.Header.Get(api.AgentStreamHeader); sid != "" {
 		s.streams.add(sid, func() { _ = st.Close(); _ = conn.Close() })
-		defer s.streams.remove(sid)
+		defer func() { _ = s.streams.remove(sid) }()
 	}
 	_ = conn.SetDeadline(time.Time{})
 	if _, err := io.WriteString(brw, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: "+api.AgentStreamUpgrade+"\r\n"+ttyLine(h)+"\r\n"); err != nil {
