@@ -120,6 +120,11 @@ func TestDockerStreams(t *testing.T) {
 			if err != nil || strings.Count(out, "\n") != 1 {
 				t.Errorf("logs --tail 1: %v\n%q", err, out)
 			}
+			for flag, want := range map[string]string{"--timestamps": "drop --timestamps", "--since=10m": "use --tail"} {
+				if out, err := runDocker(t, bin, env, "logs", flag, name); err == nil || !strings.Contains(out, want) {
+					t.Errorf("logs %s: want refused (%q), got %v\n%s", flag, want, err, out)
+				}
+			}
 			followUntil(t, bin, env, []string{"logs", "-f", "--tail", "1", name}, 3)
 			followUntil(t, bin, env, []string{"attach", "--no-stdin", name}, 2)
 
