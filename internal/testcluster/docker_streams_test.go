@@ -352,3 +352,46 @@ func runDockerWithin(t *testing.T, d time.Duration, bin string, env []string, ar
 	}
 	return string(out), err
 }
+
+// TestDockerExecLatency logs (asserts nothing of) how long `docker exec
+// CONTAINER echo` takes through Wharf's Docker endpoint (server, gateway,
+// agent session, engine) against the same CLI straight at the node's
+// engine: the median of 9 runs each.
+func TestDockerExecLatency(t *testing.T) {
+	if os.Getenv("WHARF_MEASURE") == "" {
+		t.Skip("a measurement: set WHARF_MEASURE=1")
+	}
+	c, name := streamsCluster(t)
+	env, _ := c.DockerEnv(t, "streams-measure", api.RoleAdmin)
+	cts, err := c.Client.Containers(context.Background(), "ticker", "")
+	if err != nil || len(cts) != 1 {
+		t.Fatal(err, cts)
+	}
+	out, err := exec.Command("docker", "ps", "-q", "--filter", "label=wharf.id="+cts[0].ID).Output()
+	engineID := strings.TrimSpace(string(out))
+	if err != nil || engineID == "" {
+		t.Fatalf("the engine's container: %v %q", err, out)
+	}
+	median := func(run func() error) time.Duration {
+		var ds []time.Duration
+		for range 9 {
+			start := time.Now()
+			if err := run(); err != nil {
+				t.Fatal(err)
+			}
+			ds = append(ds, time.Since(start))
+		}
+		for i := range ds {
+			for j := i + 1; j < len(ds); j++ {
+				if ds[j] < ds[i] {
+					ds[i], ds[j] = ds[j], ds[i]
+				}
+			}
+		}
+		return ds[len(ds)/2]
+	}
+	bin := "/usr/local/bin/docker"
+	wharf := median(func() error { _, err := runDocker(t, bin, env, "exec", name, "echo"); return err })
+	direct := median(func() error { _, err := runDocker(t, bin, nil, "exec", engineID, "echo"); return err })
+	t.Logf("docker exec CONTAINER echo, median of 9: through Wharf %v, straight at the engine %v (ratio %.2f)", wharf, direct, float64(wharf)/float64(direct))
+}
