@@ -139,3 +139,41 @@ func TestAutodestroyAndRestartGeneration(t *testing.T) {
 	e.setAll(svc.ID, api.ContainerRunning, nil)
 	e.waitState(svc.ID, api.ServiceRunning, 2)
 }
+
+// TestStandaloneRescheduleOnlyWhenAsked: a standalone service's container
+// is named as the service and takes its ID; when its node is lost, only
+// the one with reschedule:on-node-failure runs again elsewhere, as in
+// Swarm classic.
+func TestStandaloneRescheduleOnlyWhenAsked(t *testing.T) {
+	e := newEnv(t, func(c *Services) { WithNodeLossGrace(300 * time.Millisecond)(c) })
+	e.putNode("n1", api.NodeDeployed, execOnly, nil)
+	stay := e.createService("stay", api.ServiceSpec{Command: []string{"x"}, Replicas: 1, Standalone: true})
+	move := e.createService("move", api.ServiceSpec{Command: []string{"x"}, Replicas: 1, Standalone: true, Reschedule: api.RescheduleOnNodeFailure})
+	e.eventually(10*time.Second, func() error {
+		for _, svc := range []*api.Service{stay, move} {
+			cs := e.containers(svc.ID)
+			if len(cs) != 1 || cs[0].Spec.Node != "n1" || cs[0].ID != svc.ID || cs[0].Name != svc.Name {
+				return fmt.Errorf("%s: %s", svc.Name, describe(cs))
+			}
+		}
+		return nil
+	})
+	e.setAll(stay.ID, api.ContainerRunning, nil)
+	e.setAll(move.ID, api.ContainerRunning, nil)
+	e.putNode("n2", api.NodeDeployed, execOnly, nil)
+	e.putNode("n1", api.NodeUnreachable, execOnly, nil)
+	e.eventually(10*time.Second, func() error {
+		cs := e.containers(move.ID)
+		for _, c := range cs {
+			if c.Spec.Node == "n2" && c.Spec.Desired == api.ContainerRunning {
+				return nil
+			}
+		}
+		return fmt.Errorf("move: %s", describe(cs))
+	})
+	// The same passes saw stay's node down: it was left where it is.
+	cs := e.containers(stay.ID)
+	if len(cs) != 1 || cs[0].Spec.Node != "n1" || cs[0].Spec.Desired != api.ContainerRunning {
+		t.Errorf("stay (no reschedule policy) was moved: %s", describe(cs))
+	}
+}

@@ -197,7 +197,7 @@ func (b *createBody) toSpec() (api.ServiceSpec, error) {
 		// first, through POST /images/create): the node runs the image
 		// it has.
 		PullPolicy: api.PullNever,
-		Resources: api.Resources{MemoryBytes: hc.Memory, NanoCPUs: hc.NanoCPUs},
+		Resources:  api.Resources{MemoryBytes: hc.Memory, NanoCPUs: hc.NanoCPUs},
 		// Swarm classic reserved what -m and --cpus limit, for placement.
 		Reservations: api.Resources{MemoryBytes: hc.Memory, NanoCPUs: hc.NanoCPUs},
 		PublishAll:   hc.PublishAllPorts,

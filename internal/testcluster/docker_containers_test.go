@@ -148,7 +148,23 @@ func TestDockerContainers(t *testing.T) {
 		t.Errorf("after docker rm -f: %q", got)
 	}
 
+	// docker create, then docker start; a generated name.
+	created := dockerOK(t, bin, env, "create", "--name", "later", image)
+	if got := dockerOK(t, bin, env, "ps", "-a", "--filter", "id="+created[:12], "--format", "{{.Names}} {{.Status}}"); got != "later Created" {
+		t.Errorf("after docker create: %q, want %q", got, "later Created")
+	}
+	dockerOK(t, bin, env, "start", "later")
+	if got := dockerOK(t, bin, env, "inspect", "-f", "{{.Id}} {{.State.Status}}", "later"); got != created+" running" {
+		t.Errorf("after docker start: %q, want %s running (the ID docker create printed)", got, created)
+	}
+	anon := dockerOK(t, bin, env, "run", "-d", image)
+	if got := dockerOK(t, bin, env, "inspect", "-f", "{{.Name}}", anon); !regexp.MustCompile(`^/[a-z]+-[a-z]+$`).MatchString(got) {
+		t.Errorf("a generated name: %q", got)
+	}
+	dockerOK(t, bin, env, "rm", "-f", "later", anon)
+
 	// Errors: an unknown container, a setting Wharf cannot carry.
+	dockerFails(t, bin, env, "No such container: nosuch", "inspect", "--type", "container", "nosuch")
 	dockerFails(t, bin, env, "No such container: nosuch", "stop", "nosuch")
 	dockerFails(t, bin, env, "--privileged", "run", "-d", "--privileged", image)
 }
