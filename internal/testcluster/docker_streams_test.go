@@ -164,12 +164,10 @@ func TestDockerStreams(t *testing.T) {
 			}
 			execInteractive(t, bin, env, name)
 
-			// docker run, attached: create, attach, start, wait. The
-			// command sleeps before it exits: a container that exits at
-			// once leaves the CLI's wait (condition next-exit, asked before
-			// the start) waiting, which is the container routes' to fix.
+			// docker run, attached: create, attach, start, wait; the
+			// container exits at once, maybe before the attach reaches it.
 			run := "streams-run-" + strconv.Itoa(len(bin))
-			out, err = runDockerWithin(t, 60*time.Second, bin, env, "run", "--name", run, streamsImage, "sh", "-c", "echo run-out; echo run-err >&2; sleep 3; exit 4")
+			out, err = runDockerWithin(t, 60*time.Second, bin, env, "run", "--name", run, streamsImage, "sh", "-c", "echo run-out; echo run-err >&2; exit 4")
 			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 4 || !strings.Contains(out, "run-out\n") || !strings.Contains(out, "run-err\n") {
 				t.Errorf("docker run: want both lines and exit code 4, got %v\n%s", err, out)
 			}

@@ -2,12 +2,16 @@ package docker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
 	"github.com/wharfhq/wharf/api"
@@ -111,8 +115,28 @@ func (d *Driver) Attach(ctx context.Context, id string, opts api.StreamAttach) (
 	if err != nil {
 		return nil, false, engineErr(id, "attach to", err)
 	}
-	return &hijacked{r: att.Reader, conn: att.Conn}, tty, nil
+	h := &hijacked{r: att.Reader, conn: att.Conn}
+	// The engine keeps an attach to a container that has exited open
+	// (one that exits as it is attached, say): once it no longer runs,
+	// what is left to read is read within attachDrain, then the stream
+	// ends.
+	wctx, cancel := context.WithCancel(context.Background())
+	h.stop = cancel
+	waited := d.cli.ContainerWait(wctx, in.ID, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
+	go func() {
+		select {
+		case <-waited.Result:
+			h.exited.Store(true)
+			_ = att.Conn.SetReadDeadline(time.Now().Add(attachDrain))
+		case <-waited.Error:
+		case <-wctx.Done():
+		}
+	}()
+	return h, tty, nil
 }
+
+// attachDrain is how long an attach reads on once its container exited.
+const attachDrain = time.Second
 
 // Top lists the processes of id's running container.
 func (d *Driver) Top(ctx context.Context, id string, psArgs string) (api.StreamTop, error) {
@@ -153,13 +177,18 @@ func execIDErr(execID string, err error) error {
 
 // hijacked is the engine's hijacked connection as a runtime.Stream.
 type hijacked struct {
-	r     io.Reader
-	conn  net.Conn
-	atEOF func() // called once when the output ends, if set
+	r      io.Reader
+	conn   net.Conn
+	atEOF  func() // called once when the output ends, if set
+	stop   func() // called by Close, if set
+	exited atomic.Bool
 }
 
 func (h *hijacked) Read(p []byte) (int, error) {
 	n, err := h.r.Read(p)
+	if err != nil && h.exited.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
+		err = io.EOF // the container exited and its output is drained
+	}
 	if err == io.EOF && h.atEOF != nil {
 		f := h.atEOF
 		h.atEOF = nil
@@ -170,7 +199,12 @@ func (h *hijacked) Read(p []byte) (int, error) {
 
 func (h *hijacked) Write(p []byte) (int, error) { return h.conn.Write(p) }
 
-func (h *hijacked) Close() error { return h.conn.Close() }
+func (h *hijacked) Close() error {
+	if h.stop != nil {
+		h.stop()
+	}
+	return h.conn.Close()
+}
 
 func (h *hijacked) CloseWrite() error {
 	if cw, ok := h.conn.(interface{ CloseWrite() error }); ok {
