@@ -44,6 +44,11 @@ type agentSession struct {
 	gotRev  bool
 
 	closeOnce sync.Once
+
+	// execs are the execs the Docker endpoint made through this session
+	// (streams.go).
+	execs   streamExecs
+	streams spliced
 }
 
 // session dials the gateway, says hello and heartbeats until the session
@@ -136,6 +141,7 @@ func newAgentSession(a *Agent, mux *yamux.Session) *agentSession {
 	h.HandleFunc("GET /agent/v1/containers/{id}/logs", s.handleLogs)
 	h.HandleFunc("POST /agent/v1/containers/{id}/exec", s.handleExec)
 	h.HandleFunc("POST /agent/v1/builds", s.handleBuild)
+	s.streamRoutes(h)
 	if a.net != nil {
 		h.HandleFunc("PUT /agent/v1/network", s.handleNetwork)
 	}

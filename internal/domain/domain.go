@@ -94,6 +94,8 @@ type Domain struct {
 		mu sync.Mutex
 		m  map[string]cachedRate
 	}
+	// execs are the Docker endpoint's execs (dockerstreams.go).
+	execs execTable
 }
 
 type cachedRate struct {
