@@ -161,6 +161,9 @@ func runCompose(t *testing.T, env []string, dir string, args ...string) (string,
 // the network.
 func TestDockerCompose(t *testing.T) {
 	if _, err := os.Stat(composeBin); err != nil {
+		if os.Getenv("WHARF_REQUIRE_DOCKER") == "1" {
+			t.Fatalf("%s: not installed (apt-get install -y docker-compose); WHARF_REQUIRE_DOCKER=1 needs it", composeBin)
+		}
 		t.Skipf("%s: not installed", composeBin)
 	}
 	hello := dockertest.HelloImage(t)
