@@ -111,7 +111,7 @@ func dockerServer(cfg Config, dom *domain.Domain, ca *pki.CA, cert tls.Certifica
 	tlsCfg.VerifyConnection = verifyDockerClient(pool)
 	ln, err := net.Listen("tcp", cfg.DockerAddr)
 	if err != nil {
-		return nil, fmt.Errorf("Docker endpoint listen on %s: %w", cfg.DockerAddr, err)
+		return nil, fmt.Errorf("listen for the Docker endpoint on %s: %w", cfg.DockerAddr, err)
 	}
 	// The API's timeouts: no write timeout, so logs -f, attach, exec and
 	// events stream for as long as the client wants; a handler that

@@ -350,7 +350,7 @@ func Run(ctx context.Context, cfg Config) error {
 		defer dockerSrv.close()
 		go func() {
 			if err := dockerSrv.serve(); !errors.Is(err, http.ErrServerClosed) {
-				errs <- fmt.Errorf("Docker endpoint: %w", err)
+				errs <- fmt.Errorf("the Docker endpoint: %w", err)
 			}
 		}()
 	}
