@@ -66,7 +66,7 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := domain.New(domain.Config{Store: st, JoinCommand: func(tok string) string { return "curl … | sh -s " + tok }})
+	d, err := domain.New(domain.Config{Store: st, CADigest: "0123abcd", JoinCommand: func(tok string) string { return "curl … | sh -s " + tok }})
 	if err != nil {
 		t.Fatal(err)
 	}

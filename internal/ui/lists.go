@@ -39,7 +39,9 @@ func (h *Handler) allServices(ctx context.Context, a domain.Actor, stack string)
 }
 
 func (h *Handler) allContainers(ctx context.Context, a domain.Actor, service, node string) ([]api.Container, error) {
-	return allOf(func(p domain.Page) (api.List[api.Container], error) { return h.d.ListContainers(ctx, a, service, node, p) })
+	return allOf(func(p domain.Page) (api.List[api.Container], error) {
+		return h.d.ListContainers(ctx, a, service, node, p)
+	})
 }
 
 func (h *Handler) allStacks(ctx context.Context, a domain.Actor) ([]api.Stack, error) {

@@ -28,7 +28,9 @@ func countBy[T any](items []T, state func(T) string) []count {
 	for s, n := range m {
 		out = append(out, count{s, n})
 	}
-	slices.SortFunc(out, func(a, b count) int { return cmp.Or(cmp.Compare(rank(a.State), rank(b.State)), cmp.Compare(a.State, b.State)) })
+	slices.SortFunc(out, func(a, b count) int {
+		return cmp.Or(cmp.Compare(rank(a.State), rank(b.State)), cmp.Compare(a.State, b.State))
+	})
 	return out
 }
 

@@ -31,13 +31,13 @@ type templates struct {
 var funcs = template.FuncMap{
 	"ago":        ago,
 	"statusText": http.StatusText,
-	"state":     stateClass,
-	"ports":     portsText,
-	"join":      strings.Join,
-	"sortedKV":  sortedKV,
-	"gib":       func(b int64) string { return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30)) },
-	"lastError": func(c api.Container) string { return c.Status.LastError() },
-	"display":   func(c api.Container) string { return c.Status.DisplayState() },
+	"state":      stateClass,
+	"ports":      portsText,
+	"join":       strings.Join,
+	"sortedKV":   sortedKV,
+	"gib":        func(b int64) string { return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30)) },
+	"lastError":  func(c api.Container) string { return c.Status.LastError() },
+	"display":    func(c api.Container) string { return c.Status.DisplayState() },
 }
 
 func parseTemplates() (*templates, error) {
