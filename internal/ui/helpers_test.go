@@ -220,3 +220,11 @@ func wantIn(t testing.TB, what, body string, subs ...string) {
 		}
 	}
 }
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
