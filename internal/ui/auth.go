@@ -141,12 +141,29 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int, d loginData) {
+	d.CSRF = h.loginCookie(w)
+	h.render(w, r, status, "login", nil, "Sign in", d)
+}
+
+// loginCookie sets a fresh token for a sign-in form in a cookie of its
+// own (on /ui/login and below) and returns it for the form's hidden field.
+func (h *Handler) loginCookie(w http.ResponseWriter) string {
 	b := make([]byte, 24)
 	_, _ = rand.Read(b)
-	d.CSRF = base64.RawURLEncoding.EncodeToString(b)
-	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: d.CSRF, Path: "/ui/login", MaxAge: 3600,
+	v := base64.RawURLEncoding.EncodeToString(b)
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: v, Path: "/ui/login", MaxAge: 3600,
 		HttpOnly: true, Secure: !h.cfg.Insecure, SameSite: http.SameSiteStrictMode})
-	h.render(w, r, status, "login", nil, "Sign in", d)
+	return v
+}
+
+// startSession sets the session's cookies (value is "p.<secret>" or
+// "t.<secret>") and forgets the sign-in form's token.
+func (h *Handler) startSession(w http.ResponseWriter, value, org string) {
+	http.SetCookie(w, h.cookie(sessionCookie, value))
+	if org != "" {
+		http.SetCookie(w, h.cookie(orgCookie, org))
+	}
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Path: "/ui/login", MaxAge: -1, HttpOnly: true, Secure: !h.cfg.Insecure, SameSite: http.SameSiteStrictMode})
 }
 
 // login signs in with a user's name and password (the domain layer makes
@@ -202,11 +219,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	if made {
 		kind = "p."
 	}
-	http.SetCookie(w, h.cookie(sessionCookie, kind+secret))
-	if d.Org != "" {
-		http.SetCookie(w, h.cookie(orgCookie, d.Org))
-	}
-	http.SetCookie(w, &http.Cookie{Name: loginCookie, Path: "/ui/login", MaxAge: -1, HttpOnly: true, Secure: !h.cfg.Insecure, SameSite: http.SameSiteStrictMode})
+	h.startSession(w, kind+secret, d.Org)
 	http.Redirect(w, r, d.Next, http.StatusSeeOther)
 }
 

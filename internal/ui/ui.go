@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/domain"
 	"github.com/wharfhq/wharf/internal/throttle"
 )
@@ -104,6 +105,8 @@ func (h *Handler) routes() {
 
 	h.mux.HandleFunc("GET /ui/login", h.loginForm)
 	h.mux.HandleFunc("POST /ui/login", h.login)
+	h.mux.HandleFunc("GET "+api.SignInCodePath, h.codeForm)
+	h.mux.HandleFunc("POST "+api.SignInCodePath, h.redeemCode)
 
 	// Everything else needs a session.
 	page := func(p string, f pageFunc) { h.mux.Handle(p, h.signedIn(f)) }
