@@ -55,7 +55,7 @@ type env struct {
 
 // newEnv serves the dashboard over TLS (as the server does) on its own
 // store prefix, with a bootstrapped admin token.
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB, tune ...func(*domain.Config)) *env {
 	t.Helper()
 	id := make([]byte, 4)
 	_, _ = rand.Read(id)
@@ -66,7 +66,11 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := domain.New(domain.Config{Store: st, CADigest: "0123abcd", JoinCommand: func(tok string) string { return "curl … | sh -s " + tok }})
+	cfg := domain.Config{Store: st, CADigest: "0123abcd", JoinCommand: func(tok string) string { return "curl … | sh -s " + tok }}
+	for _, f := range tune {
+		f(&cfg)
+	}
+	d, err := domain.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

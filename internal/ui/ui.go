@@ -114,6 +114,8 @@ func (h *Handler) routes() {
 	page("GET /ui/services", h.services)
 	page("GET /ui/services/{id}", h.service)
 	page("GET /ui/services/{id}/remove", h.confirmRemove)
+	page("GET /ui/services/{id}/logs", h.logs)
+	page("GET /ui/services/{id}/logs/stream", h.followLogs)
 	page("GET /ui/nodes", h.nodes)
 	page("GET /ui/nodes/{id}", h.node)
 	page("GET /ui/stacks", h.stacks)

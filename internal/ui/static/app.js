@@ -19,6 +19,20 @@
     });
   });
 
+  // Logs that follow: the stream sends the last lines, then new ones.
+  var logs = document.querySelector("[data-follow]");
+  if (logs && window.EventSource) {
+    var ls = new EventSource(logs.getAttribute("data-follow"));
+    ls.addEventListener("open", function () { logs.textContent = ""; });
+    ls.addEventListener("line", function (ev) {
+      var atEnd = logs.scrollTop + logs.clientHeight >= logs.scrollHeight - 4;
+      logs.appendChild(document.createTextNode(ev.data + "\n"));
+      while (logs.childNodes.length > 5000) logs.removeChild(logs.firstChild);
+      if (atEnd) logs.scrollTop = logs.scrollHeight;
+    });
+    ls.addEventListener("end", function () { ls.close(); });
+  }
+
   var stream = document.body.getAttribute("data-stream");
   if (!stream || !window.EventSource || !document.querySelector("[data-live]")) return;
   var status = document.getElementById("live-status");
