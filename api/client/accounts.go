@@ -122,3 +122,10 @@ func (c *Client) RemoveMember(ctx context.Context, team, user string) (api.Team,
 	var t api.Team
 	return t, c.Do(ctx, http.MethodDelete, "/v1/teams/"+url.PathEscape(team)+"/members/"+url.PathEscape(user), nil, &t)
 }
+
+// CreateSignInCode asks for a one-time code that signs a browser in to
+// the web dashboard with the caller's rights (`wharf ui`).
+func (c *Client) CreateSignInCode(ctx context.Context) (api.SignInCode, error) {
+	var s api.SignInCode
+	return s, c.Do(ctx, http.MethodPost, "/v1/ui/signin-codes", nil, &s)
+}

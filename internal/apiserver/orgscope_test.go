@@ -193,6 +193,7 @@ func TestCrossOrgRoutes(t *testing.T) {
 		"POST /v1/services":              `{"name":"bweb","spec":{"command":["sleep","1000"],"replicas":1}}`,
 		"POST /v1/tokens":                `{"name":"b-ci","role":"read-only"}`,
 		"POST /v1/join-tokens":           `{}`,
+		"POST /v1/ui/signin-codes":       ``,
 		"POST /v1/secrets":               `{"name":"b-secret","data":"eA=="}`,
 		"POST /v1/networks":              `{"name":"b-net","subnet":"10.77.0.0/16"}`, // the same subnet as a's: organizations are apart
 		"PUT /v1/secrets/{id}":           `{"data":"eA=="}`,

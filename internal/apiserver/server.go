@@ -244,6 +244,7 @@ func (s *Server) routes() {
 		{"DELETE", "/v1/tokens/{id}", "token", authed, s.deleteToken},
 		{"POST", "/v1/join-tokens", "jointoken", authed, s.createJoinToken},
 		{"GET", "/v1/join-tokens", "jointoken", authed, s.listJoinTokens},
+		{"POST", "/v1/ui/signin-codes", "token", authed, s.createSignInCode},
 		{"DELETE", "/v1/join-tokens/{id}", "jointoken", authed, s.deleteJoinToken},
 
 		{"GET", "/v1/registry", "", authed, s.registryInfo},

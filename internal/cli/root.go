@@ -41,6 +41,7 @@ func NewRoot() *cobra.Command {
 	pf.StringVar(&g.org, "org", "", "organization to act in (env WHARF_ORG; default: the one 'wharf org use' chose, else the token's own)")
 	root.AddCommand(
 		newVersionCmd(g),
+		newUICmd(g),
 		newServerCmd(g),
 		newAgentCmd(),
 		newUpCmd(),

@@ -34,6 +34,7 @@ import (
 	"github.com/wharfhq/wharf/internal/registry"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/throttle"
+	"github.com/wharfhq/wharf/internal/ui"
 )
 
 // Config is everything `wharf server` takes.
@@ -297,17 +298,27 @@ func Run(ctx context.Context, cfg Config) error {
 	// The built-in registry, behind Wharf's authentication (see
 	// apiserver's RegistryHandler), on the same listener and certificate.
 	regHandler := apiSrv.RegistryHandler(images.Handler())
+	// The web dashboard, over the same domain layer and failure throttle.
+	dash, err := ui.New(ui.Config{Domain: dom, Throttle: failures, Insecure: cfg.Insecure, Logger: log.With("component", "ui")})
+	if err != nil {
+		return err
+	}
+	var uiHandler http.Handler = dash
 	if len(cfg.EtcdEndpoints) == 0 { // embedded etcd: keep its disk from filling up
 		guard := apiserver.NewDiskGuard(cfg.DataDir, 0, log.With("component", "diskguard"))
 		apiHandler = guard.Wrap(apiHandler)
 		regHandler = guard.Wrap(regHandler)
+		uiHandler = guard.Wrap(uiHandler)
 	}
 	mux.Handle("/", apiHandler)
 	mux.Handle("/v2/", regHandler)
+	mux.Handle("/ui", uiHandler)
+	mux.Handle("/ui/", uiHandler)
 	mux.Handle("GET /install.sh", inst)
 	mux.Handle("GET /download/", inst)
 	httpSrv := apiserver.NewHTTPServer(mux, apiserver.DefaultTimeouts, slog.NewLogLogger(log.Handler(), slog.LevelDebug))
 	httpSrv.RegisterOnShutdown(apiSrv.StopStreams)
+	httpSrv.RegisterOnShutdown(dash.Close)
 	if !cfg.Insecure {
 		// A client certificate is asked for, never required or checked
 		// here: an agent rejoining as its node presents its node

@@ -44,6 +44,9 @@ const (
 	// KindACME are records.ACMEEntry: organizations' ACME cache (the
 	// routers' certificates and keys), values sealed, never on the wire.
 	KindACME = "acme"
+	// KindSignInCodes are records.SignInCode: the dashboard's one-time
+	// sign-in codes (their hashes), each living a minute.
+	KindSignInCodes = "signincodes"
 )
 
 // MaxOps is the most operations one transaction may carry. The embedded etcd
