@@ -3,10 +3,12 @@ package dockerapi
 import (
 	"net/http"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/moby/moby/api/types/system"
 	"github.com/wharfhq/wharf/internal/domain"
+	"github.com/wharfhq/wharf/internal/errdefs"
 )
 
 // systemRoutes serves the calls a client makes before any other: the ping
@@ -15,6 +17,7 @@ func (s *Server) systemRoutes() {
 	s.handle("GET /_ping", s.ping)
 	s.handle("HEAD /_ping", s.ping)
 	s.handle("GET /version", s.versionInfo)
+	s.handle("GET /plugins/{name...}", noSuchPlugin)
 	s.infoRoutes()
 }
 
@@ -30,6 +33,14 @@ func (s *Server) ping(w http.ResponseWriter, r *http.Request, _ domain.Actor) er
 	}
 	_, err := w.Write([]byte("OK"))
 	return err
+}
+
+// noSuchPlugin answers a plugin's inspect: Wharf manages none, so every
+// plugin is not found (docker inspect tries plugins last, and prints "No
+// such object" only when every kind answered not found).
+func noSuchPlugin(_ http.ResponseWriter, r *http.Request, _ domain.Actor) error {
+	name := strings.TrimSuffix(r.PathValue("name"), "/json")
+	return errdefs.New(errdefs.ErrNotFound, "plugin \""+name+"\" not found: Wharf manages no plugins (they are each node's engine's)")
 }
 
 // versionInfo is /version: Wharf's build as the engine's.
