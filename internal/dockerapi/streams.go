@@ -69,8 +69,9 @@ func (s *Server) lookup(ctx context.Context, a domain.Actor, ref string) (string
 }
 
 // containerLogs serves GET /containers/{id}/logs: the container's output
-// from its node, multiplexed (Wharf's containers have no terminal). The
-// node tells stdout and stderr apart to nobody: both come as stdout.
+// from its node, multiplexed (a raw stream for a container with a
+// terminal). The node tells stdout and stderr apart to nobody: both come
+// as stdout.
 func (s *Server) containerLogs(w http.ResponseWriter, r *http.Request, a domain.Actor) error {
 	q := r.URL.Query()
 	if !boolParam(r, "stdout") && !boolParam(r, "stderr") {
@@ -100,12 +101,16 @@ func (s *Server) containerLogs(w http.ResponseWriter, r *http.Request, a domain.
 		}
 		tail = n
 	}
-	id, err := s.lookup(r.Context(), a, r.PathValue("id"))
+	c, err := s.container(r.Context(), a, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	lw := &logStream{w: w, ct: streamType(r, false)}
+	id := c.ID
+	lw := &logStream{w: w, ct: streamType(r, c.Spec.TTY)}
 	lw.mux = &muxWriter{w: lw.flushing(), stream: 1}
+	if c.Spec.TTY {
+		lw.mux = lw.flushing()
+	}
 	err = s.d.ContainerLogs(r.Context(), a, id, boolParam(r, "follow"), tail, lw)
 	if err != nil && lw.open {
 		s.log.Debug("docker logs ended with an error", "container", id, "err", err)
@@ -312,7 +317,13 @@ func (s *Server) attachWhenStarted(w http.ResponseWriter, r *http.Request, a dom
 	if err := s.d.CanAttach(a); err != nil {
 		return err
 	}
-	conn, brw, ok := s.hijack(w, r, false)
+	// The answer's media type: a terminal's raw stream if the container
+	// will have one (docker run -t).
+	tty := false
+	if e, err := s.find(r, a); err == nil {
+		tty = e.svc.Spec.TTY
+	}
+	conn, brw, ok := s.hijack(w, r, tty)
 	if !ok {
 		return nil
 	}
