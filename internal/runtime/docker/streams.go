@@ -137,6 +137,18 @@ func (d *Driver) Attach(ctx context.Context, id string, opts api.StreamAttach) (
 	return h, tty, nil
 }
 
+// Resize sets the terminal size of id's container (docker run -t).
+func (d *Driver) Resize(ctx context.Context, id string, height, width uint) error {
+	in, err := d.find(ctx, id)
+	if err != nil {
+		return err
+	}
+	if _, err := d.cli.ContainerResize(ctx, in.ID, client.ContainerResizeOptions{Height: height, Width: width}); err != nil {
+		return engineErr(id, "resize the terminal of", err)
+	}
+	return nil
+}
+
 // attachDrain is how long an attach reads on once its container exited.
 const attachDrain = time.Second
 
