@@ -156,6 +156,13 @@ type ServiceSpec struct {
 	// image's, on free host ports (docker's -P).
 	Expose     []PortSpec `json:"expose,omitempty"`
 	PublishAll bool       `json:"publish_all,omitempty"`
+	// TTY gives each container a terminal (docker's --tty); Interactive
+	// keeps its standard input open for a client to attach to and write
+	// (docker's --interactive: the engine's OpenStdin and StdinOnce, so
+	// that the input ends when the first attached client's does). Docker
+	// driver only.
+	TTY         bool `json:"tty,omitempty"`
+	Interactive bool `json:"interactive,omitempty"`
 	// Routes are the ways in through the routers (see route.go), with
 	// RouteOptions for all of them.
 	Routes       []Route      `json:"routes,omitempty"`
@@ -409,6 +416,9 @@ type ContainerSpec struct {
 	NetworkMode string     `json:"network_mode,omitempty"`
 	Expose      []PortSpec `json:"expose,omitempty"`
 	PublishAll  bool       `json:"publish_all,omitempty"`
+	// TTY and Interactive are the service's.
+	TTY         bool `json:"tty,omitempty"`
+	Interactive bool `json:"interactive,omitempty"`
 	// RouteDrainMS, set when the service has routes, is how long the
 	// agent keeps the container running after its desired state leaves
 	// Running, before it stops it: the routers drop it first.

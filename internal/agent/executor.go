@@ -524,7 +524,8 @@ func (e *executor) toSpec(c api.Container) runtime.Spec {
 	spec := runtime.Spec{ID: c.ID, Name: name, Service: c.Spec.Service, Slot: c.Spec.Slot, Node: e.a.NodeID(),
 		Image: c.Spec.Image, Command: c.Spec.Command, Entrypoint: c.Spec.Entrypoint, Env: c.Spec.Env,
 		Ports: c.Spec.Ports, Resources: c.Spec.Resources, Mounts: c.Spec.Volumes, Labels: c.Spec.Labels,
-		NetworkMode: c.Spec.NetworkMode, Expose: c.Spec.Expose, PublishAll: c.Spec.PublishAll}
+		NetworkMode: c.Spec.NetworkMode, Expose: c.Spec.Expose, PublishAll: c.Spec.PublishAll,
+		TTY: c.Spec.TTY, Interactive: c.Spec.Interactive}
 	if e.asg != nil && len(c.Spec.Secrets) > 0 {
 		spec.Secrets = e.asg.Secrets[c.ID]
 		spec.SecretsVersion = runtime.SecretsVersion(spec.Secrets)

@@ -66,6 +66,7 @@ func (s *agentSession) streamRoutes(h *http.ServeMux) {
 	h.HandleFunc("POST /agent/v1/execs/{eid}/resize", s.handleExecResize)
 	h.HandleFunc("GET /agent/v1/execs/{eid}", s.handleExecInspect)
 	h.HandleFunc("POST /agent/v1/containers/{id}/attach", s.handleAttach)
+	h.HandleFunc("POST /agent/v1/containers/{id}/resize", s.handleResize)
 	h.HandleFunc("GET /agent/v1/containers/{id}/top", s.handleTop)
 	h.HandleFunc("GET /agent/v1/containers/{id}/stats", s.handleStats)
 	h.HandleFunc("POST /agent/v1/streams/{sid}/close", s.handleStreamClose)
@@ -233,6 +234,27 @@ func (s *agentSession) handleAttach(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Wharf-Tty", "1")
 	}
 	s.splice(w, r, stream)
+}
+
+// handleResize sets the terminal size of a container with a terminal.
+func (s *agentSession) handleResize(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	st, err := s.streamer(r, id, "resize a container's terminal")
+	if err != nil {
+		errhttp.Write(w, err)
+		return
+	}
+	h, herr := strconv.ParseUint(r.URL.Query().Get("h"), 10, 16)
+	wd, werr := strconv.ParseUint(r.URL.Query().Get("w"), 10, 16)
+	if herr != nil || werr != nil {
+		errhttp.Write(w, errdefs.New(errdefs.ErrInvalid, "resize: want h and w, the terminal's rows and columns"))
+		return
+	}
+	if err := st.Resize(r.Context(), id, uint(h), uint(wd)); err != nil {
+		errhttp.Write(w, driverErr(err))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *agentSession) handleTop(w http.ResponseWriter, r *http.Request) {

@@ -43,6 +43,8 @@ func (f *streamingFake) Attach(context.Context, string, api.StreamAttach) (runti
 	return nil, false, errors.New("not in this test")
 }
 
+func (f *streamingFake) Resize(context.Context, string, uint, uint) error { return nil }
+
 func (f *streamingFake) Top(context.Context, string, string) (api.StreamTop, error) {
 	return api.StreamTop{}, nil
 }
@@ -82,6 +84,8 @@ func TestAgentStreamRefusals(t *testing.T) {
 		{"exec with a driver that cannot", http.MethodPost, "/agent/v1/containers/p1/execs", `{"cmd":["sh"]}`, errdefs.ErrNotImplemented},
 		{"attach with a driver that cannot", http.MethodPost, "/agent/v1/containers/p1/attach?stream=1", "", errdefs.ErrNotImplemented},
 		{"top with a driver that cannot", http.MethodGet, "/agent/v1/containers/p1/top", "", errdefs.ErrNotImplemented},
+		{"resize with a driver that cannot", http.MethodPost, "/agent/v1/containers/p1/resize?h=1&w=1", "", errdefs.ErrNotImplemented},
+		{"resize without a size", http.MethodPost, "/agent/v1/containers/c1/resize?h=x", "", errdefs.ErrInvalid},
 		{"exec in an unknown container", http.MethodPost, "/agent/v1/containers/nope/execs", `{"cmd":["sh"]}`, errdefs.ErrNotFound},
 		{"exec without a command", http.MethodPost, "/agent/v1/containers/c1/execs", `{}`, errdefs.ErrInvalid},
 	} {

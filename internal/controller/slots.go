@@ -243,6 +243,7 @@ func (c slotReconciler) newContainer(p *plan, slot int, desired api.ContainerSta
 			Image: svc.RunImage(), PullPolicy: svc.Spec.PullPolicy, Command: slices.Clone(svc.Spec.Command), Env: env,
 			Entrypoint: slices.Clone(svc.Spec.Entrypoint), Ports: ports, Resources: svc.Spec.Resources, RouteDrainMS: drainMS,
 			NetworkMode: svc.Spec.NetworkMode, Expose: slices.Clone(svc.Spec.Expose), PublishAll: svc.Spec.PublishAll,
+			TTY: svc.Spec.TTY, Interactive: svc.Spec.Interactive,
 			Driver: driver, Desired: desired,
 			Autorestart: svc.Spec.Autorestart, Autodestroy: svc.Spec.Autodestroy,
 			StopAfterDisconnect: svc.Spec.StopAfterDisconnect, Generation: svc.RestartGeneration,

@@ -457,10 +457,14 @@ func (s *Server) waitContainer(w http.ResponseWriter, r *http.Request, a domain.
 	}
 	seenActive := e.active()
 	last := e
+	removing := false
 	ne, err := s.await(r.Context(), a, e, 0, func(ne *entry) bool {
 		last = ne
 		switch cond {
 		case "removed":
+			if !removing && ne.autoRemove() && exited(ne) {
+				removing = s.removeWhenDestroyed(r.Context(), a, ne)
+			}
 			return false
 		case "next-exit":
 			if ne.active() {
@@ -484,6 +488,25 @@ func (s *Server) waitContainer(w http.ResponseWriter, r *http.Request, a domain.
 		res.StatusCode = int64(*ne.c.Status.ExitCode)
 	}
 	return writeBody(w, res)
+}
+
+// exited tells whether e's container ran and exited.
+func exited(e *entry) bool {
+	return e.c != nil && e.c.Status.ExitCode != nil && !e.active()
+}
+
+// removeWhenDestroyed removes the service of a container of docker run
+// --rm (autoRemove) that exited: Autodestroy terminated its container,
+// and the Docker client waits (condition removed) for the container to
+// be gone. It tells whether the removal was asked. A --rm container
+// nobody waits for (docker run -d --rm) stays as a stopped service of no
+// container until docker rm.
+func (s *Server) removeWhenDestroyed(ctx context.Context, a domain.Actor, e *entry) bool {
+	if _, err := s.d.RemoveService(ctx, a, e.svc.ID, 0); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+		s.log.Debug("docker run --rm: cannot remove the exited container's service", "service", e.svc.ID, "err", err)
+		return false
+	}
+	return true
 }
 
 // renameContainer is docker rename: the standalone service (and its

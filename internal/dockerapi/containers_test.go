@@ -52,6 +52,32 @@ func TestCreateTranslation(t *testing.T) {
 	}
 }
 
+// cliRunIt is the part of what docker 28 sends for `docker run -it --rm
+// img sh` that matters.
+const cliRunIt = `{"Hostname":"","AttachStdin":true,"AttachStdout":true,"AttachStderr":true,"Tty":true,"OpenStdin":true,
+"StdinOnce":true,"Cmd":["sh"],"Image":"img","HostConfig":{"AutoRemove":true,"ConsoleSize":[30,100],"MemorySwappiness":-1}}`
+
+func TestCreateTTYTranslation(t *testing.T) {
+	spec, err := translate(t, cliRunIt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !spec.TTY || !spec.Interactive || spec.Autodestroy != api.PolicyAlways || spec.Autorestart != "" {
+		t.Errorf("docker run -it --rm: got tty %v, interactive %v, autodestroy %q, autorestart %q; want a terminal, an open input, autodestroy ALWAYS",
+			spec.TTY, spec.Interactive, spec.Autodestroy, spec.Autorestart)
+	}
+	// docker run -i alone (piped input): an input, no terminal.
+	spec, err = translate(t, `{"Image":"img","AttachStdin":true,"OpenStdin":true,"StdinOnce":true,"Cmd":["cat"]}`)
+	if err != nil || spec.TTY || !spec.Interactive || spec.Autodestroy != "" {
+		t.Errorf("docker run -i: got %+v, %v", spec, err)
+	}
+	// docker run -t alone: a terminal, no input.
+	spec, err = translate(t, `{"Image":"img","Tty":true}`)
+	if err != nil || !spec.TTY || spec.Interactive {
+		t.Errorf("docker run -t: got %+v, %v", spec, err)
+	}
+}
+
 func TestCreatePlacementForms(t *testing.T) {
 	spec, err := translate(t, `{"Image":"img","Env":["affinity:container==edge","affinity:image==~redis","constraint:disk!=ssd","constraint:region==/eu-.*/","reschedule:on-node-failure","constraint:operatingsystem==linux"],
 		"Labels":{"com.docker.swarm.constraints":"[\"zone==external\"]","com.docker.swarm.affinities":"[\"service!=db\"]","com.docker.swarm.reschedule-policies":"[\"on-node-failure\"]","keep":"x"}}`)
@@ -75,8 +101,7 @@ func TestCreateRefusals(t *testing.T) {
 		"privileged":       {`{"Image":"i","HostConfig":{"Privileged":true}}`, "Privileged (--privileged)"},
 		"workdir and user": {`{"Image":"i","WorkingDir":"/x","User":"1"}`, "User (--user), WorkingDir (--workdir)"},
 		"hostname":         {`{"Image":"i","Hostname":"h"}`, "--hostname"},
-		"tty":              {`{"Image":"i","Tty":true}`, "--tty"},
-		"rm":               {`{"Image":"i","HostConfig":{"AutoRemove":true}}`, "--rm"},
+		"rm and restart":   {`{"Image":"i","HostConfig":{"AutoRemove":true,"RestartPolicy":{"Name":"always"}}}`, "--rm"},
 		"log driver":       {`{"Image":"i","HostConfig":{"LogConfig":{"Type":"syslog"}}}`, "LogConfig"},
 		"anonymous volume": {`{"Image":"i","Volumes":{"/data":{}}}`, "anonymous volume"},
 		"bad bind":         {`{"Image":"i","HostConfig":{"Binds":["/data"]}}`, "SOURCE:TARGET"},

@@ -60,23 +60,23 @@ func parseCreateBody(data []byte) (*createBody, error) {
 // may leave aside (how the client attaches, Windows' and build-time
 // settings that mean nothing to a detached Linux container).
 var (
-	configServed  = []string{"Image", "Cmd", "Entrypoint", "Env", "Labels", "ExposedPorts"}
+	configServed  = []string{"Image", "Cmd", "Entrypoint", "Env", "Labels", "ExposedPorts", "Tty", "OpenStdin"}
 	configIgnored = []string{"AttachStdin", "AttachStdout", "AttachStderr", "StdinOnce", "ArgsEscaped", "Shell", "OnBuild"}
 )
 
 // hostServed are the HostConfig fields create maps; hostIgnored those
 // that only the client or Windows uses.
 var (
-	hostServed  = []string{"Binds", "NetworkMode", "PortBindings", "RestartPolicy", "PublishAllPorts", "Memory", "NanoCpus", "Mounts"}
+	hostServed  = []string{"Binds", "NetworkMode", "PortBindings", "RestartPolicy", "PublishAllPorts", "Memory", "NanoCpus", "Mounts", "AutoRemove"}
 	hostIgnored = []string{"ConsoleSize", "ContainerIDFile", "Isolation"}
 )
 
 // flagOf names the docker run flag behind a refused field.
 var flagOf = map[string]string{
 	"Hostname": "--hostname", "Domainname": "--domainname", "User": "--user", "WorkingDir": "--workdir",
-	"Tty": "--tty", "OpenStdin": "--interactive", "Healthcheck": "--health-cmd", "Volumes": "-v <path> (an anonymous volume)",
+	"Healthcheck": "--health-cmd", "Volumes": "-v <path> (an anonymous volume)",
 	"StopSignal": "--stop-signal", "StopTimeout": "--stop-timeout", "NetworkDisabled": "--network none", "MacAddress": "--mac-address",
-	"AutoRemove": "--rm", "Privileged": "--privileged", "CapAdd": "--cap-add", "CapDrop": "--cap-drop",
+	"Privileged": "--privileged", "CapAdd": "--cap-add", "CapDrop": "--cap-drop",
 	"Dns": "--dns", "DnsOptions": "--dns-option", "DnsSearch": "--dns-search", "ExtraHosts": "--add-host",
 	"Links": "--link", "VolumesFrom": "--volumes-from", "LogConfig": "--log-driver/--log-opt", "CpuShares": "--cpu-shares",
 	"PidMode": "--pid", "IpcMode": "--ipc", "UTSMode": "--uts", "ReadonlyRootfs": "--read-only", "Tmpfs": "--tmpfs",
@@ -203,6 +203,9 @@ func (b *createBody) toSpec() (api.ServiceSpec, error) {
 		// Swarm classic reserved what -m and --cpus limit, for placement.
 		Reservations: api.Resources{MemoryBytes: hc.Memory, NanoCPUs: hc.NanoCPUs},
 		PublishAll:   hc.PublishAllPorts,
+		// -t and -i: a terminal, and an input kept open for docker run's
+		// (or docker start -ai's) attach.
+		TTY: cfg.Tty, Interactive: cfg.OpenStdin,
 	}
 	var pl placement
 	if len(cfg.Env) > 0 {
@@ -238,6 +241,14 @@ func (b *createBody) toSpec() (api.ServiceSpec, error) {
 	var err error
 	if spec.Autorestart, err = restartPolicy(hc.RestartPolicy); err != nil {
 		return api.ServiceSpec{}, err
+	}
+	if hc.AutoRemove {
+		// --rm: the container is destroyed once it exits, and the
+		// endpoint removes its service then (see removeWhenDestroyed).
+		if spec.Autorestart != "" {
+			return api.ServiceSpec{}, errdefs.Invalid("AutoRemove", "a container cannot be both removed when it exits (--rm) and restarted (--restart): drop one")
+		}
+		spec.Autodestroy = api.PolicyAlways
 	}
 	if err := b.networks(&spec); err != nil {
 		return api.ServiceSpec{}, err

@@ -43,6 +43,9 @@ type Server struct {
 	d   *domain.Domain
 	log *slog.Logger
 	mux *http.ServeMux
+	// ttys are the terminals of the attaches waiting for their container
+	// to start (see tty.go).
+	ttys pendingTTYs
 }
 
 // handlerFunc serves one Docker API call for actor a; an error it returns

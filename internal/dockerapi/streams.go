@@ -32,6 +32,7 @@ func (s *Server) streamRoutes() {
 	s.handle("POST /exec/{id}/resize", s.execResize)
 	s.handle("GET /exec/{id}/json", s.execInspect)
 	s.handle("POST /containers/{id}/attach", s.audited(s.containerAttach))
+	s.handle("POST /containers/{id}/resize", s.containerResize)
 	s.handle("GET /containers/{id}/top", s.containerTop)
 	s.handle("GET /containers/{id}/stats", s.containerStats)
 }
@@ -69,8 +70,9 @@ func (s *Server) lookup(ctx context.Context, a domain.Actor, ref string) (string
 }
 
 // containerLogs serves GET /containers/{id}/logs: the container's output
-// from its node, multiplexed (Wharf's containers have no terminal). The
-// node tells stdout and stderr apart to nobody: both come as stdout.
+// from its node, multiplexed (a raw stream for a container with a
+// terminal). The node tells stdout and stderr apart to nobody: both come
+// as stdout.
 func (s *Server) containerLogs(w http.ResponseWriter, r *http.Request, a domain.Actor) error {
 	q := r.URL.Query()
 	if !boolParam(r, "stdout") && !boolParam(r, "stderr") {
@@ -100,12 +102,16 @@ func (s *Server) containerLogs(w http.ResponseWriter, r *http.Request, a domain.
 		}
 		tail = n
 	}
-	id, err := s.lookup(r.Context(), a, r.PathValue("id"))
+	c, err := s.container(r.Context(), a, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	lw := &logStream{w: w, ct: streamType(r, false)}
+	id := c.ID
+	lw := &logStream{w: w, ct: streamType(r, c.Spec.TTY)}
 	lw.mux = &muxWriter{w: lw.flushing(), stream: 1}
+	if c.Spec.TTY {
+		lw.mux = lw.flushing()
+	}
 	err = s.d.ContainerLogs(r.Context(), a, id, boolParam(r, "follow"), tail, lw)
 	if err != nil && lw.open {
 		s.log.Debug("docker logs ended with an error", "container", id, "err", err)
@@ -239,6 +245,32 @@ func (s *Server) execResize(w http.ResponseWriter, r *http.Request, a domain.Act
 	return nil
 }
 
+// containerResize serves POST /containers/{id}/resize?h=&w=: the
+// terminal of a container made with -t, on its node.
+func (s *Server) containerResize(w http.ResponseWriter, r *http.Request, a domain.Actor) error {
+	h, herr := strconv.ParseUint(r.URL.Query().Get("h"), 10, 32)
+	wd, werr := strconv.ParseUint(r.URL.Query().Get("w"), 10, 32)
+	if herr != nil || werr != nil {
+		return errdefs.New(errdefs.ErrInvalid, "resize: want h and w, the terminal's rows and columns")
+	}
+	if err := s.d.CanAttach(a); err != nil {
+		return err
+	}
+	if s.ttys.hold(r.PathValue("id"), uint(h), uint(wd)) {
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+	id, err := s.lookup(r.Context(), a, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if err := s.d.ResizeContainer(r.Context(), a, id, uint(h), uint(wd)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
 // execInspect serves GET /exec/{id}/json.
 func (s *Server) execInspect(w http.ResponseWriter, r *http.Request, a domain.Actor) error {
 	x, err := s.d.InspectExec(r.Context(), a, r.PathValue("id"))
@@ -312,11 +344,22 @@ func (s *Server) attachWhenStarted(w http.ResponseWriter, r *http.Request, a dom
 	if err := s.d.CanAttach(a); err != nil {
 		return err
 	}
-	conn, brw, ok := s.hijack(w, r, false)
+	// The answer's media type: a terminal's raw stream if the container
+	// will have one (docker run -t).
+	tty := false
+	if e, err := s.find(r, a); err == nil {
+		tty = e.svc.Spec.TTY
+	}
+	conn, brw, ok := s.hijack(w, r, tty)
 	if !ok {
 		return nil
 	}
 	defer conn.Close()
+	var size *pendingTTY
+	if tty {
+		size = s.ttys.add(ref)
+		defer s.ttys.remove(ref, size)
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), attachWait)
 	defer cancel()
 	var c *api.Container
@@ -341,6 +384,9 @@ func (s *Server) attachWhenStarted(w http.ResponseWriter, r *http.Request, a dom
 	if err != nil {
 		s.log.Debug("attach after start failed", "container", ref, "err", err)
 		return nil
+	}
+	if size != nil {
+		s.resizeAttached(r.Context(), a, c.ID, size)
 	}
 	pipe(conn, brw.Reader, st)
 	return nil

@@ -275,7 +275,7 @@ func (e *entry) spec() api.ContainerSpec {
 	sp := e.svc.Spec
 	return api.ContainerSpec{Service: e.svc.ID, Slot: 1, Image: sp.Image, Command: sp.Command, Entrypoint: sp.Entrypoint,
 		Env: sp.Env, Ports: sp.Ports, Resources: sp.Resources, NetworkMode: sp.NetworkMode, Expose: sp.Expose,
-		PublishAll: sp.PublishAll, Autorestart: sp.Autorestart, Volumes: sp.Volumes, Labels: sp.Labels}
+		PublishAll: sp.PublishAll, TTY: sp.TTY, Interactive: sp.Interactive, Autorestart: sp.Autorestart, Volumes: sp.Volumes, Labels: sp.Labels}
 }
 
 // image is the image as the user named it (not the pinned digest).
@@ -517,11 +517,12 @@ func (e *entry) inspect(now time.Time) inspectResponse {
 		Image: sp.Image, Name: "/" + e.name, RestartCount: restarts, Driver: "wharf", Platform: "linux",
 		HostConfig: &container.HostConfig{
 			Binds: binds, NetworkMode: container.NetworkMode(e.networkMode()), PortBindings: bindings, RestartPolicy: restart,
-			PublishAllPorts: sp.PublishAll, Resources: container.Resources{Memory: sp.Resources.MemoryBytes, NanoCPUs: sp.Resources.NanoCPUs},
+			PublishAllPorts: sp.PublishAll, AutoRemove: e.autoRemove(), Resources: container.Resources{Memory: sp.Resources.MemoryBytes, NanoCPUs: sp.Resources.NanoCPUs},
 		},
 		Config: &container.Config{
 			Hostname: e.name, Env: env, Cmd: sp.Command, Entrypoint: sp.Entrypoint, Image: e.image(), Labels: e.labels(),
-			ExposedPorts: exposed,
+			ExposedPorts: exposed, Tty: sp.TTY, OpenStdin: sp.Interactive, StdinOnce: sp.Interactive,
+			AttachStdin: sp.Interactive,
 		},
 		NetworkSettings: &container.NetworkSettings{Ports: nsPorts, Networks: e.endpoints()},
 		Mounts:          e.mounts(),
@@ -533,6 +534,12 @@ func (e *entry) inspect(now time.Time) inspectResponse {
 		}
 	}
 	return out
+}
+
+// autoRemove tells whether the container was made with docker run --rm:
+// a standalone service whose container is destroyed whenever it exits.
+func (e *entry) autoRemove() bool {
+	return e.svc.Spec.Standalone && e.svc.Spec.Autodestroy == api.PolicyAlways
 }
 
 // zeroTime is how Docker writes a time that never was.

@@ -27,6 +27,7 @@ type ContainerStreamer interface {
 	ExecResize(ctx context.Context, node, eid string, height, width uint) error
 	ExecInspect(ctx context.Context, node, eid string) (api.StreamExecStatus, error)
 	ContainerAttach(ctx context.Context, c *api.Container, opts api.StreamAttach) (io.ReadWriteCloser, bool, error)
+	ContainerResize(ctx context.Context, c *api.Container, height, width uint) error
 	ContainerTop(ctx context.Context, c *api.Container, psArgs string) (api.StreamTop, error)
 	ContainerStats(ctx context.Context, c *api.Container, stream bool) (io.ReadCloser, error)
 }
@@ -248,6 +249,34 @@ func (d *Domain) AttachContainer(ctx context.Context, a Actor, ref string, opts 
 	}
 	s, tty, err := st.ContainerAttach(ctx, c, opts)
 	return s, tty, c, err
+}
+
+// ResizeContainer sets the terminal size of the container ref names
+// (docker run -t; docker resizes as its terminal does). It refuses what
+// AttachContainer refuses, a size of zero, and a container without a
+// terminal.
+func (d *Domain) ResizeContainer(ctx context.Context, a Actor, ref string, height, width uint) error {
+	if err := a.need(AppsExec); err != nil {
+		return err
+	}
+	if height == 0 || width == 0 || height > 1<<15 || width > 1<<15 {
+		return errdefs.Invalid("h and w", "want the terminal's rows and columns, each from 1 to 32768")
+	}
+	c, err := d.resolveContainer(ctx, a, ref)
+	if err != nil {
+		return err
+	}
+	st, err := d.streamer()
+	if err != nil {
+		return err
+	}
+	if !c.Spec.TTY {
+		return newErr(errdefs.ErrConflict, "container %s has no terminal to resize: create it with docker run -t", containerLabel(c))
+	}
+	if c.Spec.Node == "" || c.Status.State != api.ContainerRunning {
+		return newErr(errdefs.ErrConflict, "container %s is %s, not running; its terminal is resized once it runs", containerLabel(c), c.Status.State)
+	}
+	return st.ContainerResize(ctx, c, height, width)
 }
 
 // CanAttach tells whether a may attach to containers (admin access to

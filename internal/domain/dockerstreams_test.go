@@ -10,6 +10,7 @@ import (
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/errdefs"
+	"github.com/wharfhq/wharf/internal/store"
 )
 
 // fakeStreamer is a ContainerStreamer that counts the calls reaching it.
@@ -53,6 +54,11 @@ func (f *fakeStreamer) ExecInspect(_ context.Context, _, eid string) (api.Stream
 func (f *fakeStreamer) ContainerAttach(_ context.Context, c *api.Container, _ api.StreamAttach) (io.ReadWriteCloser, bool, error) {
 	f.note("attach " + c.ID)
 	return nopStream{strings.NewReader("")}, false, nil
+}
+
+func (f *fakeStreamer) ContainerResize(_ context.Context, c *api.Container, _, _ uint) error {
+	f.note("resize container " + c.ID)
+	return nil
 }
 
 func (f *fakeStreamer) ContainerTop(_ context.Context, c *api.Container, _ string) (api.StreamTop, error) {
@@ -161,5 +167,42 @@ func TestDockerExecOwnership(t *testing.T) {
 	want := []string{"create c1", "start n1 engine-c1", "inspect engine-c1"}
 	if strings.Join(f.calls, ",") != strings.Join(want, ",") {
 		t.Errorf("calls reaching the agent: %v, want %v", f.calls, want)
+	}
+}
+
+// TestResizeContainer: a terminal is resized by who may attach, to a
+// size of at least one row and column, and only for a container with a
+// terminal; a refused resize reaches no agent.
+func TestResizeContainer(t *testing.T) {
+	f := &fakeStreamer{}
+	d := newTestDomain(t, func(c *Config) { c.Logs = f })
+	streamsPutContainer(t, d, "c1", "web-1", "s1", "n1", api.ContainerRunning)
+	tc := api.Container{Meta: api.Meta{ID: "c2", Name: "box"},
+		Spec:   api.ContainerSpec{Service: "s2", Slot: 1, Node: "n1", Driver: "docker", Desired: api.ContainerRunning, TTY: true},
+		Status: api.ContainerStatus{State: api.ContainerRunning}}
+	if err := d.st.Create(t.Context(), store.KindContainers, &tc); err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	for name, tt := range map[string]struct {
+		a    Actor
+		ref  string
+		h, w uint
+		kind error
+	}{
+		"read-only":     {reader, "box", 30, 100, errdefs.ErrForbidden},
+		"zero rows":     {admin, "box", 0, 100, errdefs.ErrInvalid},
+		"no terminal":   {admin, "web-1", 30, 100, errdefs.ErrConflict},
+		"too many rows": {admin, "box", 1 << 16, 100, errdefs.ErrInvalid},
+	} {
+		if err := d.ResizeContainer(ctx, tt.a, tt.ref, tt.h, tt.w); !errors.Is(err, tt.kind) {
+			t.Errorf("%s: ResizeContainer = %v, want %v", name, err, tt.kind)
+		}
+	}
+	if len(f.calls) != 0 {
+		t.Fatalf("refused resizes reached the agent: %v", f.calls)
+	}
+	if err := d.ResizeContainer(ctx, admin, "box", 30, 100); err != nil || len(f.calls) != 1 {
+		t.Errorf("resize of a terminal container: %v, calls %v", err, f.calls)
 	}
 }

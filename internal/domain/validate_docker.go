@@ -9,7 +9,7 @@ import (
 )
 
 // validateDockerFields checks what only the docker driver uses: entrypoint,
-// published and exposed ports and resource limits; and the network mode,
+// published and exposed ports, resource limits, a terminal (tty) and an open input (interactive); and the network mode,
 // which the exec driver knows too (validate_ports.go).
 func validateDockerFields(spec *api.ServiceSpec) error {
 	docker := spec.DriverName() == "docker"
@@ -24,6 +24,12 @@ func validateDockerFields(spec *api.ServiceSpec) error {
 	}
 	if spec.PublishAll && !docker {
 		return errdefs.Invalid("spec.publish_all", "the %s driver publishes no ports: it hands each workload a free port in PORT", spec.DriverName())
+	}
+	if spec.TTY && !docker {
+		return errdefs.Invalid("spec.tty", "only the docker driver gives a container a terminal; the %s driver's workloads have none: drop tty", spec.DriverName())
+	}
+	if spec.Interactive && !docker {
+		return errdefs.Invalid("spec.interactive", "only the docker driver keeps a container's input open to attach to; the %s driver's workloads read none: drop interactive", spec.DriverName())
 	}
 	if err := validateNetworkMode(spec); err != nil {
 		return err

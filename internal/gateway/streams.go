@@ -185,6 +185,21 @@ func (g *Gateway) ContainerAttach(ctx context.Context, c *api.Container, opts ap
 	return st, resp.Header.Get("X-Wharf-Tty") == "1", err
 }
 
+// ContainerResize sets the terminal size of container c on its node.
+func (g *Gateway) ContainerResize(ctx context.Context, c *api.Container, height, width uint) error {
+	s, err := g.connected(c)
+	if err != nil {
+		return err
+	}
+	q := url.Values{"h": {strconv.FormatUint(uint64(height), 10)}, "w": {strconv.FormatUint(uint64(width), 10)}}
+	resp, err := g.streamCall(ctx, s, http.MethodPost, "/agent/v1/containers/"+url.PathEscape(c.ID)+"/resize?"+q.Encode(), nil, false, "resize the terminal of "+nameOf(c))
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	return nil
+}
+
 // ContainerTop lists container c's processes, with ps's arguments psArgs.
 func (g *Gateway) ContainerTop(ctx context.Context, c *api.Container, psArgs string) (api.StreamTop, error) {
 	var out api.StreamTop

@@ -34,6 +34,12 @@ type Spec struct {
 	NetworkMode string         `json:",omitempty"`
 	Expose      []api.PortSpec `json:",omitempty"`
 	PublishAll  bool           `json:",omitempty"`
+	// TTY gives the container a terminal; Interactive keeps its standard
+	// input open until the first attached client's input ends (docker's
+	// -t and -i). Only the docker driver has them; omitted from JSON when
+	// false, as Labels.
+	TTY         bool `json:",omitempty"`
+	Interactive bool `json:",omitempty"`
 	// Mounts are the container's volumes: a named volume's Source is its
 	// full per-slot name ("<service>-<slot>-<source>"), a bind's an absolute
 	// host path. Only the docker driver mounts them.

@@ -28,6 +28,8 @@ type Streamer interface {
 	// Attach attaches to container id's streams; tty tells whether the
 	// container has a terminal (raw bytes) or not (multiplexed).
 	Attach(ctx context.Context, id string, opts api.StreamAttach) (s Stream, tty bool, err error)
+	// Resize sets the terminal size of container id, which has one.
+	Resize(ctx context.Context, id string, height, width uint) error
 	// Top lists container id's processes with ps's arguments psArgs.
 	Top(ctx context.Context, id string, psArgs string) (api.StreamTop, error)
 	// Stats returns container id's resource use as the engine's stats

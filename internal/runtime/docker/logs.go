@@ -13,8 +13,9 @@ import (
 )
 
 // Logs writes id's output, stdout and stderr interleaved as the engine
-// recorded them, to w. The driver never gives a container a TTY, so the
-// engine multiplexes the two streams and Logs demultiplexes them.
+// recorded them, to w. The engine multiplexes the two streams of a
+// container without a terminal, and Logs demultiplexes them; a terminal's
+// output is one stream, copied as it is.
 func (d *Driver) Logs(ctx context.Context, id string, opts runtime.LogOptions, w io.Writer) error {
 	in, err := d.find(ctx, id)
 	if err != nil {
@@ -34,7 +35,11 @@ func (d *Driver) Logs(ctx context.Context, id string, opts runtime.LogOptions, w
 		return engineErr(id, "read logs of", err)
 	}
 	defer rc.Close()
-	if _, err := stdcopy.StdCopy(w, w, rc); err != nil {
+	copyOut := func() error { _, err := stdcopy.StdCopy(w, w, rc); return err }
+	if in.Config != nil && in.Config.Tty {
+		copyOut = func() error { _, err := io.Copy(w, rc); return err }
+	}
+	if err := copyOut(); err != nil {
 		if ctx.Err() != nil && opts.Follow {
 			return nil // following ends with ctx
 		}

@@ -39,6 +39,7 @@ const cleanupTimeout = 10 * time.Second
 // removed) and spec.Labels join Wharf's labels. A container with
 // spec.Networks runs on their Docker networks, with the slot's address and
 // MAC, made first if missing (see network.go); networks are never removed.
+// spec.TTY and spec.Interactive give it a terminal and an open input.
 func (d *Driver) Start(ctx context.Context, spec runtime.Spec) (runtime.Status, error) {
 	if spec.ID == "" || spec.Image == "" {
 		return runtime.Status{}, fmt.Errorf("docker driver: start %q: a spec needs an ID and an image", spec.ID)
@@ -245,6 +246,14 @@ func containerConfig(spec runtime.Spec, node string) (*container.Config, *contai
 	}
 	if len(spec.Command) > 0 {
 		cfg.Cmd = spec.Command
+	}
+	// A terminal and an open input (docker run -t, -i): a client attaches
+	// later, through the agent (streams.go). StdinOnce ends the input when
+	// that client's does, as docker run -i's.
+	cfg.Tty = spec.TTY
+	if spec.Interactive {
+		cfg.OpenStdin, cfg.StdinOnce, cfg.AttachStdin = true, true, true
+		cfg.AttachStdout, cfg.AttachStderr = true, true
 	}
 	if len(spec.Entrypoint) > 0 {
 		cfg.Entrypoint = spec.Entrypoint

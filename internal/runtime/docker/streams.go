@@ -101,8 +101,10 @@ func (d *Driver) ExecInspect(ctx context.Context, execID string) (api.StreamExec
 	return api.StreamExecStatus{Running: res.Running, ExitCode: res.ExitCode, Pid: res.PID}, nil
 }
 
-// Attach attaches to id's container. The driver's containers have no TTY
-// and no standard input, so their output comes multiplexed.
+// Attach attaches to id's container. The output of a container with a
+// terminal (spec.TTY) comes raw, else multiplexed; it reports which. The
+// input of an interactive container (spec.Interactive) is written to
+// the stream, and CloseWrite ends it.
 func (d *Driver) Attach(ctx context.Context, id string, opts api.StreamAttach) (runtime.Stream, bool, error) {
 	in, err := d.find(ctx, id)
 	if err != nil {
@@ -133,6 +135,18 @@ func (d *Driver) Attach(ctx context.Context, id string, opts api.StreamAttach) (
 		}
 	}()
 	return h, tty, nil
+}
+
+// Resize sets the terminal size of id's container (docker run -t).
+func (d *Driver) Resize(ctx context.Context, id string, height, width uint) error {
+	in, err := d.find(ctx, id)
+	if err != nil {
+		return err
+	}
+	if _, err := d.cli.ContainerResize(ctx, in.ID, client.ContainerResizeOptions{Height: height, Width: width}); err != nil {
+		return engineErr(id, "resize the terminal of", err)
+	}
+	return nil
 }
 
 // attachDrain is how long an attach reads on once its container exited.
