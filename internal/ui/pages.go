@@ -99,10 +99,11 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, s *session) e
 }
 
 type servicesData struct {
-	Q, State string
-	States   []string
-	Total    int
-	Services []serviceRow
+	// Q is the name filter, StateFilter the state one ("": any).
+	Q, StateFilter string
+	States         []string
+	Total          int
+	Services       []serviceRow
 }
 
 // serviceRow is one line of a services table, its text made beforehand
@@ -131,7 +132,7 @@ var serviceStates = []api.ServiceState{api.ServiceFailing, api.ServiceRunning, a
 
 func (h *Handler) services(w http.ResponseWriter, r *http.Request, s *session) error {
 	q := r.URL.Query()
-	d := servicesData{Q: strings.TrimSpace(q.Get("q")), State: q.Get("state")}
+	d := servicesData{Q: strings.TrimSpace(q.Get("q")), StateFilter: q.Get("state")}
 	for _, st := range serviceStates {
 		d.States = append(d.States, string(st))
 	}
@@ -140,7 +141,7 @@ func (h *Handler) services(w http.ResponseWriter, r *http.Request, s *session) e
 		return err
 	}
 	d.Total = len(all)
-	d.Services = rowsOf(filterServices(all, d.Q, d.State))
+	d.Services = rowsOf(filterServices(all, d.Q, d.StateFilter))
 	h.render(w, r, http.StatusOK, "services", s, "Services", d)
 	return nil
 }
