@@ -114,6 +114,7 @@ func (h *Handler) routes() {
 	page("GET /ui/services", h.services)
 	page("GET /ui/services/{id}", h.service)
 	page("GET /ui/services/{id}/remove", h.confirmRemove)
+	page("GET /ui/services/{id}/edit", h.editService)
 	page("GET /ui/services/{id}/logs", h.logs)
 	page("GET /ui/services/{id}/logs/stream", h.followLogs)
 	page("GET /ui/nodes", h.nodes)
@@ -130,6 +131,7 @@ func (h *Handler) routes() {
 	page("POST /ui/services/{id}/start", h.startService)
 	page("POST /ui/services/{id}/redeploy", h.redeploy)
 	page("POST /ui/services/{id}/remove", h.remove)
+	page("POST /ui/services/{id}/edit", h.updateService)
 	page("POST /ui/nodes/join-token", h.joinToken)
 
 	h.mux.HandleFunc("/ui/", h.notFound)
