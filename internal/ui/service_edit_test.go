@@ -29,7 +29,6 @@ func (e *env) spec(id string) api.ServiceSpec {
 	return svc.Spec
 }
 
-
 // editForm opens the edit page and returns its form's fields.
 func editForm(t *testing.T, b *browser, id string) url.Values {
 	t.Helper()
