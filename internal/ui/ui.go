@@ -117,6 +117,7 @@ func (h *Handler) routes() {
 	page("GET /ui/services/{id}/edit", h.editService)
 	page("GET /ui/services/{id}/logs", h.logs)
 	page("GET /ui/services/{id}/logs/stream", h.followLogs)
+	page("GET /ui/containers/{id}", h.container)
 	page("GET /ui/nodes", h.nodes)
 	page("GET /ui/nodes/{id}", h.node)
 	page("GET /ui/stacks", h.stacks)
@@ -132,6 +133,7 @@ func (h *Handler) routes() {
 	page("POST /ui/services/{id}/redeploy", h.redeploy)
 	page("POST /ui/services/{id}/remove", h.remove)
 	page("POST /ui/services/{id}/edit", h.updateService)
+	page("POST /ui/containers/{id}/exec", h.exec)
 	page("POST /ui/nodes/join-token", h.joinToken)
 
 	h.mux.HandleFunc("/ui/", h.notFound)
