@@ -123,6 +123,9 @@ func (h *Handler) routes() {
 	page("GET /ui/stacks", h.stacks)
 	page("GET /ui/stacks/{id}", h.stack)
 	page("GET /ui/events", h.events)
+	page("GET /ui/tokens", h.tokens)
+	page("GET /ui/tokens/{id}/delete", h.confirmDeleteToken)
+	page("GET /ui/secrets", h.secrets)
 	h.mux.Handle("GET /ui/stream", h.signedInStream())
 
 	page("POST /ui/logout", h.logout)
@@ -135,6 +138,7 @@ func (h *Handler) routes() {
 	page("POST /ui/services/{id}/edit", h.updateService)
 	page("POST /ui/containers/{id}/exec", h.exec)
 	page("POST /ui/nodes/join-token", h.joinToken)
+	page("POST /ui/tokens/{id}/delete", h.deleteToken)
 
 	h.mux.HandleFunc("/ui/", h.notFound)
 }
