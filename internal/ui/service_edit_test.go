@@ -133,6 +133,9 @@ func TestEditServiceRefused(t *testing.T) {
 	if strings.Contains(page.body, "/edit") {
 		t.Error("the read-only service page offers the edit form")
 	}
+	if r := ro.get("/ui/services/" + svc.ID + "/edit"); strings.Contains(r.body, `action="/ui/services/`+svc.ID+`/edit"`) {
+		t.Error("the read-only edit page offers the form")
+	}
 	form := url.Values{"csrf": {csrfOf(t, page.body)}, "revision": {"0"}, "image": {"evil:1"}, "env": {"X=1"}}
 	r := ro.post("/ui/services/"+svc.ID+"/edit", form)
 	wantCode(t, "read-only edit", r, http.StatusForbidden)
