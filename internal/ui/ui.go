@@ -121,6 +121,8 @@ func (h *Handler) routes() {
 	page("GET /ui/stacks", h.stacks)
 	page("GET /ui/stacks/{id}", h.stack)
 	page("GET /ui/events", h.events)
+	page("GET /ui/audit", h.audit)
+	page("GET /ui/nodes/{id}/remove", h.confirmRemoveNode)
 	h.mux.Handle("GET /ui/stream", h.signedInStream())
 
 	page("POST /ui/logout", h.logout)
@@ -131,6 +133,8 @@ func (h *Handler) routes() {
 	page("POST /ui/services/{id}/redeploy", h.redeploy)
 	page("POST /ui/services/{id}/remove", h.remove)
 	page("POST /ui/nodes/join-token", h.joinToken)
+	page("POST /ui/nodes/{id}/labels", h.labelNode)
+	page("POST /ui/nodes/{id}/remove", h.removeNode)
 
 	h.mux.HandleFunc("/ui/", h.notFound)
 }
