@@ -9,8 +9,10 @@
 //
 // The files: auth.go (sign-in, session cookie, organization, sign-out),
 // csrf.go (forged-request defences and security headers), pages.go and
-// actions.go (what each page shows and each form does), sse.go (the live
-// event stream), templates.go (rendering and the error page).
+// actions.go (what each page shows and each form does), node_actions.go
+// (node labels and removal), audit.go (the audit trail), events_page.go
+// (the events page and its filter), sse.go (the live event stream),
+// templates.go (rendering and the error page).
 package ui
 
 import (
