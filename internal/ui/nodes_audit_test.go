@@ -221,3 +221,29 @@ func openStreamAt(t *testing.T, b *browser, path string) (*bufio.Scanner, func()
 	}
 	return sc, func() { cancel(); resp.Body.Close() }
 }
+
+// TestNodeDrain: removing a node with a container drains it first: it
+// turns Terminating and its page is shown again.
+func TestNodeDrain(t *testing.T) {
+	e := newEnv(t)
+	e.addNode("n1", "alpha")
+	c := api.Container{Meta: api.Meta{ID: "c1", Name: "web-1"}, Spec: api.ContainerSpec{Node: "n1"}}
+	if err := e.st.Create(e.ctx, store.KindContainers, &c); err != nil {
+		t.Fatal(err)
+	}
+	b := e.signedIn(e.admin)
+	csrf := csrfOf(t, b.get("/ui/nodes/n1/remove").body)
+	r := b.post("/ui/nodes/n1/remove", url.Values{"csrf": {csrf}, "confirm": {"alpha"}})
+	wantCode(t, "drain", r, http.StatusSeeOther)
+	if loc := r.hdr.Get("Location"); loc != "/ui/nodes/n1" {
+		t.Errorf("drain went to %q, want the node's page", loc)
+	}
+	n, err := e.d.GetNode(e.ctx, e.root, "n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.State != api.NodeTerminating {
+		t.Errorf("node state %s after a drain, want Terminating", n.State)
+	}
+	wantIn(t, "the draining node's page", b.get("/ui/nodes/n1").body, "Terminating")
+}
