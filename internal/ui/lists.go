@@ -71,6 +71,12 @@ func (h *Handler) allNodes(ctx context.Context, a domain.Actor) ([]api.Node, err
 // window back from the store's current revision, widening it until it
 // holds n or reaches the start.
 func (h *Handler) recentEvents(ctx context.Context, a domain.Actor, n int) ([]api.Event, error) {
+	return h.recentEventsWhere(ctx, a, n, nil)
+}
+
+// recentEventsWhere is the latest n events that keep accepts (all when
+// keep is nil), newest first.
+func (h *Handler) recentEventsWhere(ctx context.Context, a domain.Actor, n int, keep func(*api.Event) bool) ([]api.Event, error) {
 	_, now, err := h.d.Store().Events(ctx, store.EventsNow, 0) // the revision alone; no event is read
 	if err != nil {
 		return nil, err
@@ -84,7 +90,11 @@ func (h *Handler) recentEvents(ctx context.Context, a domain.Actor, n int) ([]ap
 			if err != nil {
 				return nil, err
 			}
-			evs = append(evs, l.Items...)
+			for i := range l.Items {
+				if keep == nil || keep(&l.Items[i]) {
+					evs = append(evs, l.Items[i])
+				}
+			}
 			if len(evs) > 4*n {
 				evs = evs[len(evs)-n:]
 			}

@@ -297,12 +297,3 @@ func (h *Handler) stack(w http.ResponseWriter, r *http.Request, s *session) erro
 	h.render(w, r, http.StatusOK, "stack", s, st.Name, stackData{Stack: st, Services: rowsOf(filterServices(svcs, "", ""))})
 	return nil
 }
-
-func (h *Handler) events(w http.ResponseWriter, r *http.Request, s *session) error {
-	evs, err := h.recentEvents(r.Context(), s.actor, 100)
-	if err != nil {
-		return err
-	}
-	h.render(w, r, http.StatusOK, "events", s, "Events", evs)
-	return nil
-}

@@ -4,7 +4,9 @@ package ui
 // events of the actor's organization (domain.WatchEvents), each sent as
 // what changed (kind, object, name, state) for the script to refresh the
 // parts of the page that show it. The session is authenticated again at
-// every heartbeat, so a stream ends soon after its token is deleted.
+// every heartbeat, so a stream ends soon after its token is deleted. The
+// query parameters kind, object and type keep only the events that match
+// (the events page's filter).
 
 import (
 	"encoding/json"
@@ -38,6 +40,7 @@ func (h *Handler) signedInStream() http.Handler {
 			h.fail(w, r, nil, err)
 			return
 		}
+		filter := eventFilterOf(r.URL.Query()) // the events page's filter
 		ctx, cancel := contextUntil(r, h.stopCtx)
 		defer cancel()
 		ch, err := h.d.WatchEvents(ctx, a, store.EventsNow)
@@ -75,6 +78,9 @@ func (h *Handler) signedInStream() http.Handler {
 					return // the browser reconnects
 				}
 				e := item.Event
+				if !filter.match(&e) {
+					continue
+				}
 				b, _ := json.Marshal(change{Kind: e.Kind, Object: e.Object, Name: e.Name, Type: e.Type, State: e.State, Message: e.Message})
 				if _, err := fmt.Fprintf(w, "event: change\ndata: %s\n\n", b); err != nil {
 					return

@@ -9,8 +9,10 @@
 //
 // The files: auth.go (sign-in, session cookie, organization, sign-out),
 // csrf.go (forged-request defences and security headers), pages.go and
-// actions.go (what each page shows and each form does), sse.go (the live
-// event stream), templates.go (rendering and the error page).
+// actions.go (what each page shows and each form does), node_actions.go
+// (node labels and removal), audit.go (the audit trail), events_page.go
+// (the events page and its filter), sse.go (the live event stream),
+// templates.go (rendering and the error page).
 package ui
 
 import (
@@ -126,6 +128,8 @@ func (h *Handler) routes() {
 	page("GET /ui/tokens", h.tokens)
 	page("GET /ui/tokens/{id}/delete", h.confirmDeleteToken)
 	page("GET /ui/secrets", h.secrets)
+	page("GET /ui/audit", h.audit)
+	page("GET /ui/nodes/{id}/remove", h.confirmRemoveNode)
 	h.mux.Handle("GET /ui/stream", h.signedInStream())
 
 	page("POST /ui/logout", h.logout)
@@ -139,6 +143,8 @@ func (h *Handler) routes() {
 	page("POST /ui/containers/{id}/exec", h.exec)
 	page("POST /ui/nodes/join-token", h.joinToken)
 	page("POST /ui/tokens/{id}/delete", h.deleteToken)
+	page("POST /ui/nodes/{id}/labels", h.labelNode)
+	page("POST /ui/nodes/{id}/remove", h.removeNode)
 
 	h.mux.HandleFunc("/ui/", h.notFound)
 }

@@ -35,6 +35,8 @@
 
   var stream = document.body.getAttribute("data-stream");
   if (!stream || !window.EventSource || !document.querySelector("[data-live]")) return;
+  var filtered = document.querySelector("[data-stream-filter]");
+  if (filtered) stream += filtered.getAttribute("data-stream-filter"); // only the events the page shows
   var status = document.getElementById("live-status");
   var pending = false, busy = false;
 
