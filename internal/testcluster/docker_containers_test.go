@@ -26,6 +26,8 @@ func dockerClusterOf(t *testing.T) (*Cluster, []string, string) {
 	c := Start(t, Options{Docker: true})
 	c.AddAgent("n1", map[string]string{"zone": "internal"}, newDockerDriver(t, docker.Options{}))
 	c.AddAgent("n2", map[string]string{"zone": "external"}, newDockerDriver(t, docker.Options{}))
+	// docker run checks placement at once: the nodes must be Deployed.
+	waitDeployed(t, c, 2)
 	env, _ := c.DockerEnv(t, "docker-containers-test", "admin")
 	return c, env, image
 }

@@ -31,6 +31,7 @@ func TestDockerTTY(t *testing.T) {
 	d := newDockerDriver(t, docker.Options{})
 	c := Start(t, Options{Docker: true})
 	joinedWith(t, c, "tty-n1", nil, d)
+	waitDeployed(t, c, 1) // docker run checks placement at once
 	env, _ := c.DockerEnv(t, "tty", api.RoleAdmin)
 	for i, bin := range bins {
 		t.Run(strings.ReplaceAll(bin, "/", "_"), func(t *testing.T) {
