@@ -458,8 +458,14 @@ func (s *Server) waitContainer(w http.ResponseWriter, r *http.Request, a domain.
 	seenActive := e.active()
 	last := e
 	removing := false
+	// The exit code as last seen: a --rm container's record goes before
+	// its service does, and the entries read after it have none.
+	var code *int
 	ne, err := s.await(r.Context(), a, e, 0, func(ne *entry) bool {
 		last = ne
+		if ne.c != nil && ne.c.Status.ExitCode != nil {
+			code = ne.c.Status.ExitCode
+		}
 		switch cond {
 		case "removed":
 			if !removing && ne.autoRemove() && exited(ne) {
@@ -485,7 +491,10 @@ func (s *Server) waitContainer(w http.ResponseWriter, r *http.Request, a domain.
 		return writeBody(w, res)
 	}
 	if ne != nil && ne.c != nil && ne.c.Status.ExitCode != nil {
-		res.StatusCode = int64(*ne.c.Status.ExitCode)
+		code = ne.c.Status.ExitCode
+	}
+	if code != nil {
+		res.StatusCode = int64(*code)
 	}
 	return writeBody(w, res)
 }
