@@ -56,7 +56,6 @@ func refusedDocker(t *testing.T, bin string, env []string, want string, args ...
 // remove networks, and declare and list volumes through the Docker
 // endpoint; what Wharf cannot do is refused with what to use instead.
 func TestDockerImagesNetworksVolumes(t *testing.T) {
-	t.Parallel() // on a cluster and engine containers of its own; mostly waiting on the engine
 	hello := dockertest.HelloImage(t)
 	c := Start(t, Options{Docker: true})
 	env, _ := c.DockerEnv(t, "docker-compose-images", api.RoleAdmin)
@@ -161,7 +160,6 @@ func runCompose(t *testing.T, env []string, dir string, args ...string) (string,
 // project's network are listed, and down -v removes the containers and
 // the network.
 func TestDockerCompose(t *testing.T) {
-	t.Parallel() // on a cluster and engine containers of its own; mostly waiting on the engine
 	if _, err := os.Stat(composeBin); err != nil {
 		if os.Getenv("WHARF_REQUIRE_DOCKER") == "1" {
 			t.Fatalf("%s: not installed (apt-get install -y docker-compose); WHARF_REQUIRE_DOCKER=1 needs it", composeBin)

@@ -71,7 +71,6 @@ var dockerIDRE = regexp.MustCompile(`^[0-9a-f]{16}$`)
 // restart, kill, wait, rename and rm through the Docker endpoint, with
 // Swarm classic's placement, on two nodes running the docker driver.
 func TestDockerContainers(t *testing.T) {
-	t.Parallel() // on a cluster and engine containers of its own; mostly waiting on the engine
 	_, env, image := dockerClusterOf(t)
 	bin := dockerCLIs[0]
 	if _, err := os.Stat(bin); err != nil {
@@ -175,7 +174,6 @@ func TestDockerContainers(t *testing.T) {
 // TestDockerContainersOldCLI: docker 20.10 (API 1.41) runs, lists,
 // inspects and removes a container.
 func TestDockerContainersOldCLI(t *testing.T) {
-	t.Parallel() // on a cluster and engine containers of its own; mostly waiting on the engine
 	bin := dockerCLIs[1]
 	if _, err := os.Stat(bin); err != nil {
 		t.Skipf("%s: not installed", bin)

@@ -104,7 +104,6 @@ func installedCLIs(t *testing.T) []string {
 // with output and exit code, list processes with top, print a stats row,
 // and attach, through the Docker endpoint to the node's engine.
 func TestDockerStreams(t *testing.T) {
-	t.Parallel() // on a cluster and engine containers of its own; mostly waiting on the engine
 	c, name := streamsCluster(t)
 	env, _ := c.DockerEnv(t, "streams", api.RoleAdmin)
 	for _, bin := range installedCLIs(t) {

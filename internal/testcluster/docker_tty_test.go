@@ -26,7 +26,6 @@ import (
 // code, and the container gone after); echo | docker run -i --rm cat
 // echoes its input; docker create -it then docker start -ai.
 func TestDockerTTY(t *testing.T) {
-	t.Parallel() // on a cluster and engine containers of its own; mostly waiting on the engine
 	image := busyboxImage(t)
 	bins := installedCLIs(t)
 	d := newDockerDriver(t, docker.Options{})

@@ -76,7 +76,9 @@ func TestUpOverlayServicesTalkByName(t *testing.T) {
 		name string
 		n    int
 	}{{"db", 1}, {"web", 2}} {
-		eventually(t, 60*time.Second, svc.name+" running", func() error {
+		// Generous: under the whole test run's load on two cores, a
+		// second node's first start has taken over a minute.
+		eventually(t, 2*time.Minute, svc.name+" running", func() error {
 			running := 0
 			for _, c := range e.list("service", "ps", svc.name) {
 				if c.State == "Running" {
