@@ -181,19 +181,28 @@ func (s *agentSession) handleExecStart(w http.ResponseWriter, r *http.Request) {
 	s.splice(w, r, st)
 }
 
+// terminalSize reads a resize's h and w: the terminal's rows and columns.
+func terminalSize(r *http.Request) (h, w uint, err error) {
+	hh, herr := strconv.ParseUint(r.URL.Query().Get("h"), 10, 16)
+	ww, werr := strconv.ParseUint(r.URL.Query().Get("w"), 10, 16)
+	if herr != nil || werr != nil {
+		return 0, 0, errdefs.New(errdefs.ErrInvalid, "resize: want h and w, the terminal's rows and columns")
+	}
+	return uint(hh), uint(ww), nil
+}
+
 func (s *agentSession) handleExecResize(w http.ResponseWriter, r *http.Request) {
 	x, eid, err := s.exec(r)
 	if err != nil {
 		errhttp.Write(w, err)
 		return
 	}
-	h, herr := strconv.ParseUint(r.URL.Query().Get("h"), 10, 16)
-	wd, werr := strconv.ParseUint(r.URL.Query().Get("w"), 10, 16)
-	if herr != nil || werr != nil {
-		errhttp.Write(w, errdefs.New(errdefs.ErrInvalid, "resize: want h and w, the terminal's rows and columns"))
+	h, wd, err := terminalSize(r)
+	if err != nil {
+		errhttp.Write(w, err)
 		return
 	}
-	if err := x.drv.ExecResize(r.Context(), eid, uint(h), uint(wd)); err != nil {
+	if err := x.drv.ExecResize(r.Context(), eid, h, wd); err != nil {
 		errhttp.Write(w, driverErr(err))
 		return
 	}
@@ -244,13 +253,12 @@ func (s *agentSession) handleResize(w http.ResponseWriter, r *http.Request) {
 		errhttp.Write(w, err)
 		return
 	}
-	h, herr := strconv.ParseUint(r.URL.Query().Get("h"), 10, 16)
-	wd, werr := strconv.ParseUint(r.URL.Query().Get("w"), 10, 16)
-	if herr != nil || werr != nil {
-		errhttp.Write(w, errdefs.New(errdefs.ErrInvalid, "resize: want h and w, the terminal's rows and columns"))
+	h, wd, err := terminalSize(r)
+	if err != nil {
+		errhttp.Write(w, err)
 		return
 	}
-	if err := st.Resize(r.Context(), id, uint(h), uint(wd)); err != nil {
+	if err := st.Resize(r.Context(), id, h, wd); err != nil {
 		errhttp.Write(w, driverErr(err))
 		return
 	}
