@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/testserver"
 )
 
 func TestHTTPRoutingByHostAndPath(t *testing.T) {
@@ -376,14 +377,13 @@ func TestCloseLetsRequestsFinish(t *testing.T) {
 	}
 }
 
+// freePort is a port for a tcp route to listen on later, drawn below the
+// kernel's ephemeral range (see testserver.FreePort): a port the kernel
+// handed out for port 0 and took back can go to any outgoing connection of
+// a test running beside this one before the router binds it.
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return testserver.FreePort(t)
 }
 
 // metricValue gathers reg and returns the value of the series of name for
