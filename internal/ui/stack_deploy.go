@@ -183,4 +183,3 @@ func parseBody(r *http.Request, limit int64) error {
 	}
 	return nil
 }
-
