@@ -10,13 +10,17 @@ package compose
 // compose-go sees the text, as is a relative bind mount after it.
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 	yaml4 "go.yaml.in/yaml/v4"
+	"gopkg.in/yaml.v3"
 )
 
 // MaxUntrusted bounds the size of a compose file LoadUntrusted reads.
@@ -44,6 +48,9 @@ func LoadUntrusted(ctx context.Context, name, project string, data []byte, vars 
 	}
 	src, err := parseSource(name, name, data)
 	if err != nil {
+		return nil, err
+	}
+	if err := oneDocument(name, data); err != nil {
 		return nil, err
 	}
 	w := &warner{ix: index{}, order: map[string]int{name: 0}, wd: untrustedDir, untrusted: true}
@@ -88,6 +95,26 @@ func LoadUntrusted(ctx context.Context, name, project string, data []byte, vars 
 		return nil, placeError(srcs, err, untrustedDir)
 	}
 	return w.stack(srcs, p, untrustedDir, false, true)
+}
+
+// oneDocument refuses a text of several YAML documents: compose-go merges
+// them, but the checks here read the first alone. Decoding to nodes
+// expands no alias, so a later document costs no more than its size.
+func oneDocument(name string, data []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		return nil // an empty text or an error parseSource reported
+	}
+	err := dec.Decode(&doc)
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	line := doc.Line
+	if err != nil {
+		line = 0
+	}
+	return placed(loc{file: name, line: line}, "a compose file sent to the server must be one YAML document: remove the --- that starts another, or merge the documents into one")
 }
 
 // untrustedName is the base name of a file name a user gave, or

@@ -76,6 +76,9 @@ func TestUntrustedRefusals(t *testing.T) {
 		{"home bind", "services:\n  web:\n    image: nginx\n    volumes:\n      - type: bind\n        source: ~/x\n        target: /x\n", `bind mount "~/x"`},
 		{"unset", "services:\n  web:\n    image: ${NOPE}\n", "compose.yml:3: variable NOPE is not set"},
 		{"empty", "  \n", "the compose file is empty"},
+		{"second document", "services:\n  web:\n    image: nginx\n---\nservices:\n  web:\n    env_file: /etc/hostname\n", "must be one YAML document"},
+		{"alias key", "x-k: &k env_file\nservices:\n  web:\n    image: nginx\n    *k : /etc/hostname\n", "services.web.env_file"},
+		{"reset tag", "services:\n  web:\n    image: nginx\n    env_file: !reset /etc/hostname\n", "services.web.env_file"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

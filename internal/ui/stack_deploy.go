@@ -114,7 +114,7 @@ func (h *Handler) deployStackForm(w http.ResponseWriter, r *http.Request, s *ses
 	}
 	var vars map[string]string
 	if err == nil {
-		vars, err = parseEnv(f.Vars)
+		vars, err = parseEnv("vars", f.Vars)
 	}
 	var res domain.ComposeDeploy
 	if err == nil {
