@@ -5,7 +5,10 @@
 // labels and networks included), and a warning, placed at its file and
 // line, for every part of the files Wharf does not support or changes.
 // Stack.StackSpec is what `wharf stack deploy` sends to the server. Docker Cloud's stackfile keys
-// are accepted in an x-wharf extension on a service.
+// are accepted in an x-wharf extension on a service. LoadUntrusted
+// (untrusted.go) is the load the server does of one file's text that a
+// remote user sent: it reads nothing else, neither the environment nor a
+// file.
 package compose
 
 import (
