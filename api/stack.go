@@ -98,6 +98,13 @@ type DeployStackRequest struct {
 	Spec StackSpec `json:"spec"`
 	// DryRun computes the plan and writes nothing.
 	DryRun bool `json:"dry_run,omitempty"`
+	// Compose, instead of Spec, is the text of one compose file that the
+	// server loads reading nothing else: no environment, .env, env_file,
+	// build context, include or other file of the server's (such keys
+	// are refused; see docs/stacks.md). Its secrets must exist already.
+	Compose string `json:"compose,omitempty"`
+	// Variables are the values of ${NAME} in Compose (the only ones).
+	Variables map[string]string `json:"variables,omitempty"`
 }
 
 // DeployStackResult answers a deploy: the plan, and the stack as it is

@@ -44,6 +44,7 @@ func TestTokenRoles(t *testing.T) {
 		{"POST", "/v1/services/web/scale", `{"replicas":2}`, 403, 200},
 		{"POST", "/v1/services/web/stop", "", 403, 200},
 		{"PUT", "/v1/stacks/shop", `{"spec":{"services":[{"name":"db","spec":{"command":["x"]}}]}}`, 403, 201},
+		{"PUT", "/v1/stacks/fromtext", `{"compose":"services:\n  web:\n    image: nginx\n"}`, 403, 201},
 		{"GET", "/v1/networks", "", 200, 200},
 		{"POST", "/v1/networks", `{"name":"back","subnet":"10.8.0.0/16"}`, 403, 201},
 		{"DELETE", "/v1/networks/back", "", 403, 204},

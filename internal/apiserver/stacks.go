@@ -7,19 +7,34 @@ import (
 	"net/http"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/errdefs"
 )
 
 // deployStack serves PUT /v1/stacks/{name}: it creates or updates the
-// stack to the spec, all in one transaction, or with dry_run only plans.
+// stack to the spec (or to the compose file's text, which the domain
+// loads reading nothing of the server's), all in one transaction, or with
+// dry_run only plans.
 // 201 with a Location when it created the stack, else 200.
 func (s *Server) deployStack(w http.ResponseWriter, r *http.Request) error {
 	var req api.DeployStackRequest
 	if err := s.decode(w, r, &req, false); err != nil {
 		return err
 	}
-	res, err := s.d.DeployStack(r.Context(), actorOf(r), r.PathValue("id"), req.Spec, req.DryRun)
-	if err != nil {
-		return err
+	var res api.DeployStackResult
+	if req.Compose != "" {
+		if len(req.Spec.Services) > 0 {
+			return errdefs.Invalid("compose", "send either spec or compose, not both")
+		}
+		cd, err := s.d.DeployComposeText(r.Context(), actorOf(r), r.PathValue("id"), "compose.yaml", []byte(req.Compose), req.Variables, req.DryRun)
+		if err != nil {
+			return err
+		}
+		res = cd.Result
+	} else {
+		var err error
+		if res, err = s.d.DeployStack(r.Context(), actorOf(r), r.PathValue("id"), req.Spec, req.DryRun); err != nil {
+			return err
+		}
 	}
 	code := http.StatusOK
 	if res.Created && !res.DryRun {

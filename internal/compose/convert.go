@@ -1,6 +1,7 @@
 package compose
 
 import (
+	"path"
 	"strings"
 	"time"
 
@@ -159,6 +160,10 @@ func (m *mapper) volumes(svc *Service, vols []types.ServiceVolumeConfig) {
 			continue
 		case v.Source == "" && v.Type == types.VolumeTypeVolume:
 			m.w.in(p, v.Target, "anonymous volume "+v.Target+" is not supported by Wharf: name it (NAME:"+v.Target+"); ignored")
+			continue
+		case m.untrusted && v.Type == types.VolumeTypeBind && !path.IsAbs(v.Source):
+			entry, _ := m.w.ix.find(p, v.Source)
+			m.errorf(entry, "bind mount %q: a relative host path is refused in a compose file sent to the server (it would name a directory of the server): write an absolute path on the node, or deploy with `wharf stack deploy` from a machine with the files", v.Source)
 			continue
 		}
 		svc.Spec.Volumes = append(svc.Spec.Volumes, api.VolumeMount{Type: v.Type, Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly})

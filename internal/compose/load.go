@@ -5,7 +5,10 @@
 // labels and networks included), and a warning, placed at its file and
 // line, for every part of the files Wharf does not support or changes.
 // Stack.StackSpec is what `wharf stack deploy` sends to the server. Docker Cloud's stackfile keys
-// are accepted in an x-wharf extension on a service.
+// are accepted in an x-wharf extension on a service. LoadUntrusted
+// (untrusted.go) is the load the server does of one file's text that a
+// remote user sent: it reads nothing else, neither the environment nor a
+// file.
 package compose
 
 import (
@@ -124,6 +127,14 @@ func Load(ctx context.Context, o Options) (*Stack, error) {
 		return nil, placeError(srcs, err, wd)
 	}
 
+	return w.stack(srcs, project, wd, o.Strict, false)
+}
+
+// stack maps a loaded project to the Stack, with the warnings of the
+// keys Wharf does not map. untrusted: the text came from a remote user
+// (see LoadUntrusted), so a relative bind mount is refused and no other
+// file is read for the warnings.
+func (w *warner) stack(srcs []*source, project *types.Project, wd string, strict, untrusted bool) (*Stack, error) {
 	skip := map[string]bool{}
 	for name := range project.DisabledServices {
 		skip[name] = true
@@ -131,7 +142,7 @@ func Load(ctx context.Context, o Options) (*Stack, error) {
 	for _, s := range srcs {
 		w.checkKeys(s, skip)
 	}
-	m := &mapper{w: w, wd: wd, env: project.Environment}
+	m := &mapper{w: w, wd: wd, env: project.Environment, untrusted: untrusted}
 	m.references(project)
 	st := &Stack{Name: project.Name, Secrets: m.secrets(project)}
 	defined := make(map[string]bool, len(st.Secrets))
@@ -161,7 +172,7 @@ func Load(ctx context.Context, o Options) (*Stack, error) {
 		return nil, errors.Join(m.errs...)
 	}
 	st.Warnings = w.sorted()
-	if o.Strict && len(st.Warnings) > 0 {
+	if strict && len(st.Warnings) > 0 {
 		return nil, w.err()
 	}
 	return st, nil

@@ -15,10 +15,14 @@ import (
 // mapper turns compose-go's services into Wharf's, collecting warnings and
 // errors placed in the files.
 type mapper struct {
-	w    *warner
-	wd   string            // the working dir, to show bind sources relative to it
-	env  map[string]string // the variables of interpolation, for build args
-	errs []error
+	w   *warner
+	wd  string            // the working dir, to show bind sources relative to it
+	env map[string]string // the variables of interpolation, for build args
+	// untrusted: the file came from a remote user (LoadUntrusted); bind
+	// sources must be absolute (a relative one would name the server's
+	// working dir).
+	untrusted bool
+	errs      []error
 }
 
 // references checks what compose-go's consistency check would have: every

@@ -96,6 +96,8 @@ type warner struct {
 	list  []Warning
 	seen  map[Warning]bool
 	wd    string // the working dir, for the names of extended files
+	// untrusted: no file but the one given is read (LoadUntrusted).
+	untrusted bool
 }
 
 func (w *warner) add(l loc, key, msg string) {
@@ -212,7 +214,7 @@ func (w *warner) walkMap(file, path string, n *yaml.Node, schema keys, depth int
 // at path extends from another file: compose-go merges them into it.
 func (w *warner) checkExtends(s *source, path string, svc *yaml.Node, depth int) {
 	ext := lookup(svc, "extends")
-	if ext == nil || ext.Kind != yaml.MappingNode || depth > 8 {
+	if w.untrusted || ext == nil || ext.Kind != yaml.MappingNode || depth > 8 {
 		return
 	}
 	file, name := lookup(ext, "file"), lookup(ext, "service")

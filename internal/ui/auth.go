@@ -86,7 +86,11 @@ func (h *Handler) authenticate(r *http.Request, secret string) (domain.Actor, er
 
 // signedIn runs f for a request with a valid session, after checking a
 // POST's form token; without one a page redirects to the sign-in form.
-func (h *Handler) signedIn(f pageFunc) http.Handler {
+func (h *Handler) signedIn(f pageFunc) http.Handler { return h.signedInLimit(f, maxForm) }
+
+// signedInLimit is signedIn with limit as the largest body a POST may
+// send.
+func (h *Handler) signedInLimit(f pageFunc, limit int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		secret, made := sessionOf(r)
@@ -106,7 +110,11 @@ func (h *Handler) signedIn(f pageFunc) http.Handler {
 			return
 		}
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			if err := parseBody(r, limit); err != nil {
+				h.fail(w, r, s, err)
+				return
+			}
 			if err := h.checkCSRF(r, secret); err != nil {
 				h.fail(w, r, s, err)
 				return

@@ -275,13 +275,14 @@ func (h *Handler) stacks(w http.ResponseWriter, r *http.Request, s *session) err
 		return err
 	}
 	slices.SortFunc(sts, func(a, b api.Stack) int { return cmp.Compare(a.Name, b.Name) })
-	h.render(w, r, http.StatusOK, "stacks", s, "Stacks", sts)
+	h.render(w, r, http.StatusOK, "stacks", s, "Stacks", stacksData{Stacks: sts})
 	return nil
 }
 
 type stackData struct {
 	Stack    *api.Stack
 	Services []serviceRow
+	Form     stackForm // the update form, its name fixed
 }
 
 func (h *Handler) stack(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -294,6 +295,7 @@ func (h *Handler) stack(w http.ResponseWriter, r *http.Request, s *session) erro
 	if err != nil {
 		return err
 	}
-	h.render(w, r, http.StatusOK, "stack", s, st.Name, stackData{Stack: st, Services: rowsOf(filterServices(svcs, "", ""))})
+	h.render(w, r, http.StatusOK, "stack", s, st.Name, stackData{Stack: st, Services: rowsOf(filterServices(svcs, "", "")),
+		Form: stackForm{Name: st.Name, StackID: st.ID}})
 	return nil
 }

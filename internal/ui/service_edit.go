@@ -38,10 +38,10 @@ func envText(env map[string]string) string {
 	return b.String()
 }
 
-// parseEnv reads NAME=value lines; blank lines and lines starting with #
-// are skipped. A line without "=" or a name given twice is refused (the
-// domain checks the names themselves).
-func parseEnv(text string) (map[string]string, error) {
+// parseEnv reads the NAME=value lines of the form's field; blank lines
+// and lines starting with # are skipped. A line without "=" or a name
+// given twice is refused (the domain checks the names themselves).
+func parseEnv(field, text string) (map[string]string, error) {
 	env := map[string]string{}
 	for i, line := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
 		line = strings.TrimSpace(line)
@@ -51,10 +51,10 @@ func parseEnv(text string) (map[string]string, error) {
 		k, v, ok := strings.Cut(line, "=")
 		k = strings.TrimSpace(k)
 		if !ok || k == "" {
-			return nil, invalid("env", "line %d, %q, is not NAME=value: write one variable a line, e.g. LOG_LEVEL=debug", i+1, line)
+			return nil, invalid(field, "line %d, %q, is not NAME=value: write one variable a line, e.g. LOG_LEVEL=debug", i+1, line)
 		}
 		if _, dup := env[k]; dup {
-			return nil, invalid("env", "line %d sets %s a second time: keep one line for each variable", i+1, k)
+			return nil, invalid(field, "line %d sets %s a second time: keep one line for each variable", i+1, k)
 		}
 		env[k] = v
 	}
@@ -116,7 +116,7 @@ func formError(err error) bool {
 // replaced whole (null when empty, so that an unchanged empty environment
 // changes nothing).
 func editPatch(svc *api.Service, image, envText string) (json.RawMessage, error) {
-	env, err := parseEnv(envText)
+	env, err := parseEnv("env", envText)
 	if err != nil {
 		return nil, err
 	}

@@ -34,6 +34,7 @@ var funcs = template.FuncMap{
 	"state":      stateClass,
 	"ports":      portsText,
 	"join":       strings.Join,
+	"pair":       func(v *view, f stackForm) formView { return formView{v, f} },
 	"sortedKV":   sortedKV,
 	"gib":        func(b int64) string { return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30)) },
 	"lastError":  func(c api.Container) string { return c.Status.LastError() },

@@ -11,8 +11,9 @@
 // csrf.go (forged-request defences and security headers), pages.go and
 // actions.go (what each page shows and each form does), node_actions.go
 // (node labels and removal), audit.go (the audit trail), events_page.go
-// (the events page and its filter), sse.go (the live event stream),
-// templates.go (rendering and the error page).
+// (the events page and its filter), stack_deploy.go (stack deploys from
+// a compose file, with their plan, and stack removal), sse.go (the live
+// event stream), templates.go (rendering and the error page).
 package ui
 
 import (
@@ -124,6 +125,7 @@ func (h *Handler) routes() {
 	page("GET /ui/nodes/{id}", h.node)
 	page("GET /ui/stacks", h.stacks)
 	page("GET /ui/stacks/{id}", h.stack)
+	page("GET /ui/stacks/{id}/remove", h.confirmRemoveStack)
 	page("GET /ui/events", h.events)
 	page("GET /ui/tokens", h.tokens)
 	page("GET /ui/tokens/{id}/delete", h.confirmDeleteToken)
@@ -145,6 +147,9 @@ func (h *Handler) routes() {
 	page("POST /ui/tokens/{id}/delete", h.deleteToken)
 	page("POST /ui/nodes/{id}/labels", h.labelNode)
 	page("POST /ui/nodes/{id}/remove", h.removeNode)
+	h.mux.Handle("POST /ui/stacks/plan", h.signedInLimit(h.planStack, maxComposeForm))
+	h.mux.Handle("POST /ui/stacks/apply", h.signedInLimit(h.applyStack, maxComposeForm))
+	page("POST /ui/stacks/{id}/remove", h.removeStack)
 
 	h.mux.HandleFunc("/ui/", h.notFound)
 }
