@@ -66,13 +66,24 @@ func (c reaper) nodeLost(ct *api.Container) bool {
 	return n == nil || n.State == api.NodeTerminated
 }
 
-// onTerminatingNode: the container's node is being drained.
-func (c reaper) onTerminatingNode(ct *api.Container) bool {
+// onDrainingNode: the container of svc is to move off its node, which
+// is being drained: Terminating (node rm), whose every container moves, or
+// of availability drain, whose containers move but a standalone one's
+// (docker run) that has no reschedule:on-node-failure (docker run's
+// containers stay on a node Swarm drains). EVERY_NODE containers are not
+// asked: a draining node is not eligible, so leaveIneligible ends them.
+func (c reaper) onDrainingNode(svc *api.Service, ct *api.Container) bool {
 	n := c.cache.nodes[ct.Spec.Node]
-	return ct.Spec.Node != "" && n != nil && n.State == api.NodeTerminating
+	switch {
+	case ct.Spec.Node == "" || n == nil:
+		return false
+	case n.State == api.NodeTerminating:
+		return true
+	}
+	return n.Availability == api.AvailabilityDrain && reschedules(svc)
 }
 
-// drain moves a slot off a Terminating node: the container there keeps
+// drain moves a slot off a draining node (onDrainingNode): the container there keeps
 // running until its replacement (created and placed elsewhere like any
 // missing slot) runs, then it is terminated. A slot that should not run
 // needs no replacement to wait for.
@@ -84,7 +95,7 @@ func (c reaper) drain(old, repl *item, desired api.ContainerState) {
 	c.terminate(old)
 }
 
-// noteDrains records what p's slots on Terminating nodes wait for
+// noteDrains records what p's slots on draining nodes wait for
 // (Services.drainWait), after placement: for each node, one line per
 // reason with the containers it holds, e.g. "web-1, web-2: cannot move:
 // no other node fits: 0 of 2 nodes: ...". reapNodes writes them to the

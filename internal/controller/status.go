@@ -144,6 +144,13 @@ func (c *Services) serviceStatus(p *plan) api.ServiceStatus {
 	return s
 }
 
+// onActiveNode: node id is Deployed and active, so that a new container
+// may go there (a restart keeps its node only then).
+func (c *Services) onActiveNode(id string) bool {
+	n := c.cache.nodes[id]
+	return n != nil && n.State == api.NodeDeployed && n.Available() == api.AvailabilityActive
+}
+
 func (c *Services) onDeployedNode(ct *api.Container) bool {
 	n := c.cache.nodes[ct.Spec.Node]
 	return ct.Spec.Node != "" && n != nil && n.State == api.NodeDeployed
