@@ -18,7 +18,8 @@ var ErrAvailability = errors.New("node availability not allowed")
 // Terminating or Terminated node (node rm drains it already); a refusal
 // leaves n as it was and wraps ErrAvailability. Availability is apart from
 // the node's State: the gateway's and the reaper's state moves leave it
-// alone. The caller writes n and the event in one transaction.
+// alone. The event's State is the new availability. The caller writes
+// n and the event in one transaction.
 func SetAvailability(n *api.Node, to api.NodeAvailability, msg string) (api.Event, bool, error) {
 	if err := ValidAvailability(to); err != nil {
 		return api.Event{}, false, err
@@ -28,7 +29,7 @@ func SetAvailability(n *api.Node, to api.NodeAvailability, msg string) (api.Even
 	}
 	from := n.Available()
 	n.Availability = to
-	return api.Event{Kind: "node", Object: n.ID, Name: n.Hostname, Type: "availability", State: string(n.State), Message: msg}, from != to, nil
+	return api.Event{Kind: "node", Object: n.ID, Name: n.Hostname, Type: "availability", State: string(to), Message: msg}, from != to, nil
 }
 
 // ValidAvailability refuses (wrapping ErrAvailability) anything but

@@ -35,7 +35,7 @@ func TestSetAvailability(t *testing.T) {
 			t.Errorf("%s %q -> %q: %v, now %q, moved %v; want refused and unchanged", tc.state, tc.from, tc.to, err, n.Availability, moved)
 		case tc.ok && (err != nil || n.Availability != tc.to || moved != tc.moved):
 			t.Errorf("%s %q -> %q: %v, now %q, moved %v; want moved %v", tc.state, tc.from, tc.to, err, n.Availability, moved, tc.moved)
-		case tc.ok && (ev.Type != "availability" || ev.Object != "n1" || ev.Name != "h1" || ev.Message != "why" || ev.State != string(tc.state)):
+		case tc.ok && (ev.Type != "availability" || ev.Object != "n1" || ev.Name != "h1" || ev.Message != "why" || ev.State != string(tc.to)):
 			t.Errorf("%s %q -> %q: event %+v", tc.state, tc.from, tc.to, ev)
 		}
 	}
