@@ -251,6 +251,10 @@ type nodeData struct {
 	Node       *api.Node
 	Labels     []kv
 	Containers []containerRow
+	// Moves are the availabilities the node's buttons offer (the others
+	// than its own); DrainWaiting is what its drain waits for, a line each.
+	Moves        []availabilityMove
+	DrainWaiting []string
 }
 
 func (h *Handler) node(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -259,7 +263,10 @@ func (h *Handler) node(w http.ResponseWriter, r *http.Request, s *session) error
 	if err != nil {
 		return err
 	}
-	d := nodeData{Node: n, Labels: sortedKV(n.Labels)}
+	d := nodeData{Node: n, Labels: sortedKV(n.Labels), Moves: availabilityMoves(n)}
+	if n.DrainWaiting != "" {
+		d.DrainWaiting = strings.Split(n.DrainWaiting, "\n")
+	}
 	cs, err := h.allContainers(ctx, a, "", n.ID)
 	if err != nil && !forbidden(err) {
 		return err

@@ -10,7 +10,7 @@
 // The files: auth.go (sign-in, session cookie, organization, sign-out),
 // csrf.go (forged-request defences and security headers), pages.go and
 // actions.go (what each page shows and each form does), node_actions.go
-// (node labels and removal), audit.go (the audit trail), events_page.go
+// (node labels, availability and removal), audit.go (the audit trail), events_page.go
 // (the events page and its filter), sse.go (the live event stream),
 // templates.go (rendering and the error page).
 package ui
@@ -145,6 +145,7 @@ func (h *Handler) routes() {
 	page("POST /ui/tokens/{id}/delete", h.deleteToken)
 	page("POST /ui/nodes/{id}/labels", h.labelNode)
 	page("POST /ui/nodes/{id}/remove", h.removeNode)
+	page("POST /ui/nodes/{id}/availability", h.setNodeAvailability)
 
 	h.mux.HandleFunc("/ui/", h.notFound)
 }
