@@ -355,6 +355,11 @@ type ServiceStatus struct {
 	UpdateState      string `json:"update_state,omitempty"`
 	UpdateGeneration int    `json:"update_generation,omitempty"`
 	UpdateMessage    string `json:"update_message,omitempty"`
+	// UpdateStartedAt is when the last rollout started (a rollback is
+	// part of the rollout it undoes); UpdateEndedAt when it completed or
+	// rolled back, zero while it goes on or is paused.
+	UpdateStartedAt time.Time `json:"update_started_at,omitzero"`
+	UpdateEndedAt   time.Time `json:"update_ended_at,omitzero"`
 	// Pending holds, one per line, why some slots have no container yet:
 	// they cannot be placed, or they wait on a dependency (depends_on).
 	Pending string `json:"pending,omitempty"`
