@@ -69,3 +69,61 @@ func TestRollbackUsesRollbackConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestRolloutRecordsStartAndEnd: a rollout's status says when it started
+// (and no end while it goes on) and when it completed.
+func TestRolloutRecordsStartAndEnd(t *testing.T) {
+	e := newEnv(t)
+	e.putNode("n1", api.NodeDeployed, []string{"fake"}, nil)
+	svc := e.createService("web", api.ServiceSpec{Command: []string{"serve"}, Driver: "fake", Replicas: 2})
+	e.eventually(10*time.Second, func() error {
+		if n := len(e.containers(svc.ID)); n != 2 {
+			return fmt.Errorf("%d containers", n)
+		}
+		return nil
+	})
+	e.setAll(svc.ID, api.ContainerRunning, nil)
+	e.waitState(svc.ID, api.ServiceRunning, 2)
+	before := time.Now().UTC()
+	e.modifyService(svc.ID, func(s *api.Service) { s.RestartGeneration++ })
+	status := func(want string) api.ServiceStatus {
+		t.Helper()
+		var st api.ServiceStatus
+		e.eventually(10*time.Second, func() error {
+			s, err := e.service(svc.ID)
+			if err != nil {
+				return err
+			}
+			if st = s.Status; st.UpdateState != want {
+				return fmt.Errorf("update state %q, want %q: %s", st.UpdateState, want, describe(e.containers(svc.ID)))
+			}
+			return nil
+		})
+		return st
+	}
+	st := status(api.UpdateStateUpdating)
+	if st.UpdateStartedAt.Before(before.Add(-time.Second)) || !st.UpdateEndedAt.IsZero() {
+		t.Fatalf("updating: started %v (asked at %v), ended %v", st.UpdateStartedAt, before, st.UpdateEndedAt)
+	}
+	started := st.UpdateStartedAt
+	// Stop-first: each old container goes, its replacement comes; the
+	// agent is played by setAll.
+	e.eventually(20*time.Second, func() error {
+		e.setAll(svc.ID, api.ContainerTerminated, func(c *api.Container) bool { return c.Spec.Desired == api.ContainerTerminated })
+		e.setAll(svc.ID, api.ContainerRunning, func(c *api.Container) bool {
+			return c.Spec.Desired == api.ContainerRunning && c.Status.State != api.ContainerRunning
+		})
+		s, err := e.service(svc.ID)
+		if err != nil {
+			return err
+		}
+		if s.Status.UpdateState != api.UpdateStateDone {
+			return fmt.Errorf("update state %q: %s", s.Status.UpdateState, describe(e.containers(svc.ID)))
+		}
+		return nil
+	})
+	st = status(api.UpdateStateDone)
+	if !st.UpdateStartedAt.Equal(started) || st.UpdateEndedAt.Before(started) {
+		t.Fatalf("completed: started %v (was %v), ended %v", st.UpdateStartedAt, started, st.UpdateEndedAt)
+	}
+}
