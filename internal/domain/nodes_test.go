@@ -193,3 +193,36 @@ func TestSetNodeAvailability(t *testing.T) {
 		t.Errorf("availability of a Terminating node: %v, want a conflict saying it is being removed", err)
 	}
 }
+
+// connectedBuilder is a NodeBuilder whose every node is connected; it
+// builds nothing.
+type connectedBuilder struct{ NodeBuilder }
+
+func (connectedBuilder) NodeConnected(string) bool { return true }
+
+// TestBuildNodeIsActive: builds go to an active node only; with every
+// build node paused or draining, the refusal says so.
+func TestBuildNodeIsActive(t *testing.T) {
+	d := newTestDomain(t)
+	ctx := context.Background()
+	for _, id := range []string{"b1", "b2"} {
+		n := api.Node{Meta: api.Meta{ID: id, Name: id}, State: api.NodeDeployed, AllowBuilds: true, Drivers: []string{"docker"}}
+		if err := d.st.Create(ctx, store.KindNodes, &n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := d.SetNodeAvailability(ctx, admin, "b1", api.AvailabilityDrain, 0); err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		if id, err := d.buildNode(ctx, admin, connectedBuilder{}); err != nil || id != "b2" {
+			t.Fatalf("build node: %q, %v; want b2, the active one", id, err)
+		}
+	}
+	if _, err := d.SetNodeAvailability(ctx, admin, "b2", api.AvailabilityPause, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.buildNode(ctx, admin, connectedBuilder{}); !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), "active (not paused nor draining)") {
+		t.Errorf("build with every node drained or paused: %v", err)
+	}
+}
