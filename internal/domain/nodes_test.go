@@ -138,6 +138,14 @@ func TestSetNodeAvailability(t *testing.T) {
 	if _, err := d.SetNodeAvailability(ctx, admin, "nope", api.AvailabilityDrain, 0); !errors.Is(err, errdefs.ErrNotFound) {
 		t.Errorf("unknown node: %v", err)
 	}
+	// Another organization's admin does not find the node.
+	other := Actor{Name: "acme-admin", Org: "acme", Access: FullAccess(), Role: api.RoleAdmin}
+	if _, err := d.SetNodeAvailability(ctx, other, "n1", api.AvailabilityDrain, 0); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("another organization's node: %v, want not found", err)
+	}
+	if after := snapshot(t, d); after != before {
+		t.Errorf("refused availabilities wrote:\nbefore:\n%safter:\n%s", before, after)
+	}
 
 	var note Note
 	n, err := d.SetNodeAvailability(Noting(ctx, &note), admin, "host-1", api.AvailabilityDrain, 0)
