@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/store"
 )
 
 func (e *env) availability(id string) api.NodeAvailability {
@@ -74,5 +75,24 @@ func TestNodeAvailabilityReadOnly(t *testing.T) {
 	wantCode(t, "read-only drain", r, http.StatusForbidden)
 	if got := e.availability("n1"); got != api.AvailabilityActive {
 		t.Errorf("availability %s after a refused POST", got)
+	}
+}
+
+// TestNodeAvailabilityWhileRemoved: a node being removed offers no
+// availability button and says it is being removed.
+func TestNodeAvailabilityWhileRemoved(t *testing.T) {
+	e := newEnv(t)
+	e.addNode("n1", "alpha")
+	c := api.Container{Meta: api.Meta{ID: "c1", Name: "web-1"}, Spec: api.ContainerSpec{Node: "n1"}}
+	if err := e.st.Create(e.ctx, store.KindContainers, &c); err != nil {
+		t.Fatal(err)
+	}
+	if _, removed, err := e.d.RemoveNode(e.ctx, e.root, "n1", false, 0); err != nil || removed {
+		t.Fatalf("remove: %v %v", removed, err)
+	}
+	page := e.signedIn(e.admin).get("/ui/nodes/n1").body
+	wantIn(t, "a node being removed", page, "Being removed: its containers move to other nodes")
+	if strings.Contains(page, "/availability") {
+		t.Error("a node being removed offers availability buttons")
 	}
 }
