@@ -35,7 +35,7 @@ func nodeLs(g *globals) *cobra.Command {
 			}
 			rows := make([]row, 0, len(nodes))
 			for _, n := range nodes {
-				rows = append(rows, row{id: n.ID, obj: n, cells: []string{
+				rows = append(rows, row{id: n.ID, obj: n, match: map[string][]string{"availability": {string(n.Available())}}, cells: []string{
 					n.ID, orDash(n.Name), string(n.State), string(n.Available()), orDash(strings.Join(n.Addresses, ",")),
 					fmtLabels(n.Labels), orDash(strings.Join(n.Drivers, ",")), ago(n.CreatedAt),
 				}})
@@ -58,7 +58,7 @@ func nodeLs(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	addListFlags(cmd, &f, "state")
+	addListFlags(cmd, &f, "state", "availability")
 	return cmd
 }
 

@@ -339,6 +339,12 @@ func TestNodeDrainKeepsTheNode(t *testing.T) {
 	if out, _, err := l.run(t, "node", "ls"); err != nil || !strings.Contains(out, " Deployed   drain ") {
 		t.Errorf("node ls: %v\n%s", err, out)
 	}
+	if out, _, err := l.run(t, "node", "ls", "-q", "--filter", "availability=drain"); err != nil || strings.TrimSpace(out) == "" || strings.Contains(out, "\n\n") || strings.Count(out, "\n") != 1 {
+		t.Errorf("node ls --filter availability=drain: %q, %v", out, err)
+	}
+	if out, _, err := l.run(t, "node", "ls", "-q", "--filter", "availability=active"); err != nil || strings.Count(out, "\n") != 1 {
+		t.Errorf("node ls --filter availability=active: %q, %v", out, err)
+	}
 
 	// n2 fits now: the slots move; n1 stays, drained.
 	if _, _, err := l.run(t, "node", "label", "n2", "zone=a"); err != nil {
