@@ -129,3 +129,42 @@ func TestPauseAvailability(t *testing.T) {
 		t.Errorf("agent on %v after pause, want n1 kept", got)
 	}
 }
+
+// TestDrainOnTheOverlayStopsFirst: a container that holds an overlay
+// address (its node runs the overlay) leaves a draining node stop-first,
+// as a start-first rollout does there: no replacement runs beside it, and
+// once it is gone its slot starts on another node.
+func TestDrainOnTheOverlayStopsFirst(t *testing.T) {
+	e := newEnv(t)
+	e.putNode("n1", api.NodeDeployed, execOnly, nil)
+	var n api.Node
+	if err := e.st.Modify(e.ctx, store.KindNodes, "n1", &n, func() ([]api.Event, error) {
+		n.OverlayAddress = "192.0.2.1"
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	svc := e.createService("web", api.ServiceSpec{Command: []string{"x"}, Replicas: 1, Update: api.UpdateConfig{Order: api.OrderStartFirst}})
+	e.wantLive(svc.ID, "n1")
+	e.setAll(svc.ID, api.ContainerRunning, nil)
+	old := e.containers(svc.ID)[0]
+	e.putNode("n2", api.NodeDeployed, execOnly, nil)
+	e.setAvailability("n1", api.AvailabilityDrain)
+	e.eventually(5*time.Second, func() error {
+		cs := e.containers(svc.ID)
+		if len(cs) > 1 {
+			t.Fatalf("a replacement beside the old container on the overlay: %s", describe(cs))
+		}
+		if len(cs) == 1 && cs[0].ID == old.ID && cs[0].Spec.Desired == api.ContainerTerminated {
+			return nil
+		}
+		return fmt.Errorf("containers: %s", describe(cs))
+	})
+	time.Sleep(300 * time.Millisecond)
+	if cs := e.containers(svc.ID); len(cs) != 1 {
+		t.Fatalf("a replacement before the old container ended: %s", describe(cs))
+	}
+	// Its agent confirms the stop: the slot starts on n2.
+	e.setStatus(old.ID, api.ContainerTerminated)
+	e.wantLive(svc.ID, "n2")
+}

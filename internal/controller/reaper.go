@@ -83,16 +83,33 @@ func (c reaper) onDrainingNode(svc *api.Service, ct *api.Container) bool {
 	return n.Availability == api.AvailabilityDrain && reschedules(svc)
 }
 
-// drain moves a slot off a draining node (onDrainingNode): the container there keeps
-// running until its replacement (created and placed elsewhere like any
-// missing slot) runs, then it is terminated. A slot that should not run
-// needs no replacement to wait for.
+// drain moves a slot off a draining node (onDrainingNode): the container
+// there keeps running until its replacement (created and placed elsewhere
+// like any missing slot) runs, then it is terminated. A slot that should
+// not run needs no replacement to wait for; one whose container holds an
+// overlay address stops first instead (moveOffFirst).
 func (c reaper) drain(old, repl *item, desired api.ContainerState) {
 	r := repl.cur
 	if desired == api.ContainerRunning && (r.Spec.Node == "" || !r.Ready()) {
 		return
 	}
 	c.terminate(old)
+}
+
+// moveOffFirst moves a running slot off a draining node stop-first: its
+// container holds an overlay address, which runs in one place at a time
+// (as a start-first rollout stops such a container first), so it is
+// stopped and its slot held until it is gone; then the slot starts on
+// another node.
+func (c reaper) moveOffFirst(it *item, held map[int]bool) {
+	held[it.orig.Spec.Slot] = true
+	if c.deletable(it.orig) {
+		it.del = true
+		it.event("deleted", "moved off draining node "+c.nodeName(it.orig.Spec.Node))
+		return
+	}
+	it.edit().Spec.Desired = api.ContainerTerminated
+	it.event("updated", "desired Terminated: moving off draining node "+c.nodeName(it.orig.Spec.Node)+", stopped first (its overlay address runs in one place at a time)")
 }
 
 // noteDrains records what p's slots on draining nodes wait for

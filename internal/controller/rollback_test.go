@@ -1,11 +1,13 @@
 package controller
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/store"
 )
 
 // TestRollbackUsesRollbackConfig: while an update rolls back, containers
@@ -109,10 +111,23 @@ func TestRolloutRecordsStartAndEnd(t *testing.T) {
 	// Stop-first: each old container goes, its replacement comes; the
 	// agent is played by setAll.
 	e.eventually(20*time.Second, func() error {
-		e.setAll(svc.ID, api.ContainerTerminated, func(c *api.Container) bool { return c.Spec.Desired == api.ContainerTerminated })
-		e.setAll(svc.ID, api.ContainerRunning, func(c *api.Container) bool {
-			return c.Spec.Desired == api.ContainerRunning && c.Status.State != api.ContainerRunning
-		})
+		for _, c := range e.containers(svc.ID) {
+			to := api.ContainerRunning
+			if c.Spec.Desired == api.ContainerTerminated {
+				to = api.ContainerTerminated
+			}
+			var cur api.Container
+			err := e.st.Modify(e.ctx, store.KindContainers, c.ID, &cur, func() ([]api.Event, error) {
+				if cur.Status.State == to {
+					return nil, store.ErrNoChange
+				}
+				cur.Status.State = to
+				return nil, nil
+			})
+			if err != nil && !errors.Is(err, store.ErrNotFound) { // the controller may delete it meanwhile
+				return err
+			}
+		}
 		s, err := e.service(svc.ID)
 		if err != nil {
 			return err

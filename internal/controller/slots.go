@@ -67,6 +67,8 @@ func (c slotReconciler) planRun(p *plan) {
 			c.autodestroy().keepEmpty(p, o, held)
 		case o.Spec.Desired == api.ContainerTerminated:
 			restarting := o.Spec.Generation != gen && inRange(o) && !o.Spec.Destroyed
+			// Leaving a draining node stop-first: its slot waits until it is gone.
+			movingOff := inRange(o) && !o.Spec.Destroyed && c.reaper().onDrainingNode(svc, o) && c.onOverlay(o)
 			switch {
 			case c.reaper().deletable(o) && c.reaper().onUnreachableNode(o) && (inRange(o) || p.every) && !restarting:
 				// Replaced while its node is away: kept so that the agent
@@ -81,6 +83,8 @@ func (c slotReconciler) planRun(p *plan) {
 				held[o.Spec.Slot] = true // stop first: the new run waits
 				p.restarting = true
 				p.stopping++
+			case movingOff:
+				held[o.Spec.Slot] = true
 			}
 		case c.reaper().nodeLost(o):
 			c.reaper().dropLost(it) // its slot is created again below
@@ -96,6 +100,8 @@ func (c slotReconciler) planRun(p *plan) {
 			c.autodestroy().destroy(p, it, held)
 		case !p.every && c.reaper().brokenPlacement(svc, o) != "":
 			c.reaper().moveOff(it, c.reaper().brokenPlacement(svc, o)) // its slot is created again below
+		case c.reaper().onDrainingNode(svc, o) && c.onOverlay(o) && o.Spec.Desired == api.ContainerRunning:
+			c.reaper().moveOffFirst(it, held)
 		case c.reaper().onDrainingNode(svc, o):
 			if draining[o.Spec.Slot] != nil {
 				c.reaper().terminate(it)
