@@ -110,7 +110,8 @@ func nodeLabel(g *globals) *cobra.Command {
 var availabilityCommands = map[api.NodeAvailability]struct{ use, short, long, done string }{
 	api.AvailabilityDrain: {"drain", "Move a node's containers to other nodes and place nothing new on it (the node stays)",
 		"Drain nodes: nothing new is placed on them, and each container of a service there is first\n" +
-			"started on another node, then stopped (as node rm does, but the node stays). EVERY_NODE\n" +
+			"started on another node, then stopped (as node rm does, but the node stays; one that holds\n" +
+			"an overlay address stops first, its address being in one place at a time). EVERY_NODE\n" +
 			"services stop running there; a docker run container stays unless it has\n" +
 			"reschedule:on-node-failure. wharf node ls shows what a drain waits for. wharf node activate\n" +
 			"makes a node take containers again; nothing moves back on its own.",
