@@ -11,9 +11,10 @@ import (
 // containers, services and nodes away. It winds down terminating services
 // and the orphans of deleted ones (planTerminate), terminates containers
 // and deletes them once their agent confirms or cannot (terminate), drops
-// the containers of removed nodes, moves slots off Terminating nodes
-// (drain), replaces the running slots of a node Unreachable past the
-// node-loss grace (nodeloss.go) and deletes drained nodes (reapNodes,
+// the containers of removed nodes, moves slots off draining nodes
+// (Terminating, or of availability drain: drain, moveOffFirst), replaces
+// the running slots of a node Unreachable past the node-loss grace
+// (nodeloss.go) and deletes drained Terminating nodes (reapNodes,
 // nodes.go). It works over the shared cache; its writes for a service go
 // through the shared commit path with the rest of that service's plan.
 type reaper struct{ *Services }
