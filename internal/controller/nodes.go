@@ -28,9 +28,10 @@ func (c reaper) markReap() {
 // reapNodes deletes every Terminating node that no container is placed on
 // any more (its slots have moved elsewhere), with an event that says it is
 // Terminated, and writes what the drain of every other draining node
-// (Terminating, or of availability drain, which stays) waits for. It acts only on a cache that holds the controller's own
-// writes, so it never deletes a node whose last containers it has just
-// rescheduled but not yet seen gone.
+// (Terminating, or of availability drain, which stays) waits for. It acts
+// only on a cache that holds the controller's own writes, so it never
+// deletes a node whose last containers it has just rescheduled but not
+// yet seen gone.
 func (c reaper) reapNodes(ctx context.Context) {
 	if c.waiting() {
 		c.markReap() // again once the watch caught up
