@@ -41,6 +41,21 @@ const (
 	NodeTerminated  NodeState = "Terminated"
 )
 
+// NodeAvailability says what the scheduler may do with a node, apart from
+// its lifecycle State (Swarm's node availability): active, it takes new
+// containers; paused, it takes none but keeps what it runs; draining, it
+// takes none and the service controller moves its services' containers
+// elsewhere (docs/scheduling.md). A node stored without one ("", as every
+// node before availability was) is active.
+type NodeAvailability string
+
+// Node availabilities.
+const (
+	AvailabilityActive NodeAvailability = "active"
+	AvailabilityPause  NodeAvailability = "pause"
+	AvailabilityDrain  NodeAvailability = "drain"
+)
+
 // Node is one host running a Wharf agent. Labels are the user's (set at join,
 // later by `wharf node label`); everything else is reported by the agent or
 // decided by the server.
@@ -48,6 +63,9 @@ type Node struct {
 	Meta
 	Labels map[string]string `json:"labels,omitempty"`
 	State  NodeState         `json:"state"`
+	// Availability is set by `wharf node drain|pause|activate`
+	// (lifecycle.SetAvailability); "" is active (Available).
+	Availability NodeAvailability `json:"availability,omitempty"`
 	// Facts the agent reports when it connects.
 	Hostname  string   `json:"hostname,omitempty"`
 	Addresses []string `json:"addresses,omitempty"`
@@ -83,10 +101,10 @@ type Node struct {
 	// in memory, so this moves only on state transitions and connects.
 	LastSeen time.Time `json:"last_seen,omitzero"`
 	// DrainWaiting says, one line per reason, what the drain of a
-	// Terminating node waits for: its containers whose replacement cannot
-	// be placed (and why), is still starting elsewhere, or waits on a
-	// dependency, and those its agent has yet to stop. The service
-	// controller keeps it; empty for any other node.
+	// Terminating or draining node waits for: its containers whose
+	// replacement cannot be placed (and why), is still starting elsewhere,
+	// or waits on a dependency, and those its agent has yet to stop. The
+	// service controller keeps it; empty for any other node.
 	DrainWaiting string `json:"drain_waiting,omitempty"`
 	// CertSerial is the serial of the node's current certificate.
 	CertSerial string `json:"cert_serial,omitempty"`
@@ -94,6 +112,21 @@ type Node struct {
 	// a session, in case the renewal's answer never reached the agent; the
 	// next renewal or a rejoin retires it.
 	PrevCertSerial string `json:"prev_cert_serial,omitempty"`
+}
+
+// Available is the node's availability, AvailabilityActive for one
+// stored without any.
+func (n *Node) Available() NodeAvailability {
+	if n.Availability == "" {
+		return AvailabilityActive
+	}
+	return n.Availability
+}
+
+// Draining says the node's containers are to move elsewhere: it is
+// Terminating (node rm) or its availability is drain.
+func (n *Node) Draining() bool {
+	return n.State == NodeTerminating || n.Availability == AvailabilityDrain
 }
 
 // ServiceState is a service's place in Docker Cloud's service lifecycle.
@@ -322,6 +355,11 @@ type ServiceStatus struct {
 	UpdateState      string `json:"update_state,omitempty"`
 	UpdateGeneration int    `json:"update_generation,omitempty"`
 	UpdateMessage    string `json:"update_message,omitempty"`
+	// UpdateStartedAt is when the last rollout started (a rollback is
+	// part of the rollout it undoes); UpdateEndedAt when it completed or
+	// rolled back, zero while it goes on or is paused.
+	UpdateStartedAt time.Time `json:"update_started_at,omitzero"`
+	UpdateEndedAt   time.Time `json:"update_ended_at,omitzero"`
 	// Pending holds, one per line, why some slots have no container yet:
 	// they cannot be placed, or they wait on a dependency (depends_on).
 	Pending string `json:"pending,omitempty"`

@@ -47,6 +47,12 @@ func (c *Client) LabelNode(ctx context.Context, id string, labels map[string]str
 	return n, c.Do(ctx, http.MethodPatch, "/v1/nodes/"+url.PathEscape(id), map[string]any{"labels": labels}, &n)
 }
 
+// SetNodeAvailability sets a node's availability: active, pause or drain.
+func (c *Client) SetNodeAvailability(ctx context.Context, id string, to api.NodeAvailability) (api.Node, error) {
+	var n api.Node
+	return n, c.Do(ctx, http.MethodPatch, "/v1/nodes/"+url.PathEscape(id), map[string]any{"availability": to}, &n)
+}
+
 // RemoveNode removes a node.
 func (c *Client) RemoveNode(ctx context.Context, id string) error {
 	return c.Do(ctx, http.MethodDelete, "/v1/nodes/"+url.PathEscape(id), nil, nil)

@@ -3,6 +3,7 @@ package apiserver
 import (
 	"net/http"
 
+	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/errdefs"
 	"github.com/wharfhq/wharf/internal/store"
 )
@@ -29,10 +30,13 @@ func (s *Server) getNode(w http.ResponseWriter, r *http.Request) error {
 }
 
 type patchNodeRequest struct {
-	Labels map[string]string `json:"labels"`
+	Labels       map[string]string     `json:"labels"`
+	Availability *api.NodeAvailability `json:"availability"`
 }
 
-// patchNode replaces a node's labels.
+// patchNode replaces a node's labels ({"labels":{...}}) or sets its
+// availability ({"availability":"active|pause|drain"}), one per request
+// (each is its own domain operation, with its own permission).
 func (s *Server) patchNode(w http.ResponseWriter, r *http.Request) error {
 	var req patchNodeRequest
 	if err := s.decode(w, r, &req, false); err != nil {
@@ -42,7 +46,15 @@ func (s *Server) patchNode(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	n, err := s.d.LabelNode(r.Context(), actorOf(r), r.PathValue("id"), req.Labels, rev)
+	var n *api.Node
+	switch {
+	case req.Availability != nil && req.Labels != nil:
+		return errdefs.Invalid("availability", "send labels and availability in two requests (each is checked on its own)")
+	case req.Availability != nil:
+		n, err = s.d.SetNodeAvailability(r.Context(), actorOf(r), r.PathValue("id"), *req.Availability, rev)
+	default:
+		n, err = s.d.LabelNode(r.Context(), actorOf(r), r.PathValue("id"), req.Labels, rev)
+	}
 	if err != nil {
 		return err
 	}

@@ -94,6 +94,29 @@ func TestNodes(t *testing.T) {
 		t.Fatalf("PATCH unknown node: %d", code)
 	}
 
+	// Availability: set, shown, refused when unknown or sent with labels.
+	var dn api.Node
+	e.call("PATCH", "/v1/nodes/n2", `{"availability":"drain"}`, 200, &dn)
+	if dn.Availability != api.AvailabilityDrain || dn.Labels != nil {
+		t.Fatalf("drained: %+v", dn)
+	}
+	e.call("GET", "/v1/nodes/n2", "", 200, &n)
+	if n.Availability != api.AvailabilityDrain {
+		t.Fatalf("GET a drained node: %+v", n)
+	}
+	code, b = e.do("PATCH", "/v1/nodes/n2", e.admin, `{"availability":"off"}`)
+	if code != 400 || errDetail(t, b).Field != "availability" || !strings.Contains(string(b), "active, pause or drain") {
+		t.Fatalf("unknown availability: %d %s", code, b)
+	}
+	code, b = e.do("PATCH", "/v1/nodes/n2", e.admin, `{"availability":"active","labels":{}}`)
+	if code != 400 || !strings.Contains(string(b), "two requests") {
+		t.Fatalf("availability and labels: %d %s", code, b)
+	}
+	e.call("PATCH", "/v1/nodes/n2", `{"availability":"active"}`, 200, &n)
+	if n.Availability != api.AvailabilityActive {
+		t.Fatalf("activated: %+v", n)
+	}
+
 	// A node with containers is drained: Terminating, 202; asking again
 	// changes nothing; --force deletes it at once.
 	putContainer(t, e, "c1", "web-1", "s1", 1, "n1")
@@ -129,7 +152,7 @@ func TestNodes(t *testing.T) {
 			kinds = append(kinds, ev.Object+" "+ev.Type+" "+ev.State)
 		}
 	}
-	if strings.Join(kinds, ",") != "n1 updated ,n1 state Terminating,n2 deleted Terminated,n1 deleted Terminated" {
+	if strings.Join(kinds, ",") != "n1 updated ,n2 availability drain,n2 availability active,n1 state Terminating,n2 deleted Terminated,n1 deleted Terminated" {
 		t.Fatalf("node events: %q", kinds)
 	}
 }

@@ -50,6 +50,7 @@ func TestTokenRoles(t *testing.T) {
 		{"DELETE", "/v1/networks/back", "", 403, 204},
 		{"POST", "/v1/containers/web-1/exec", `{"cmd":["ls"]}`, 403, 403},
 		{"PATCH", "/v1/nodes/" + nodeID, `{"labels":{"a":"b"}}`, 403, 403},
+		{"PATCH", "/v1/nodes/" + nodeID, `{"availability":"drain"}`, 403, 403},
 		{"DELETE", "/v1/nodes/" + nodeID, "", 403, 403},
 		{"GET", "/v1/tokens", "", 403, 403},
 		{"POST", "/v1/tokens", `{"name":"more","role":"admin"}`, 403, 403},

@@ -10,7 +10,8 @@ import (
 // filterUsage is the help of --filter for a list with these keys.
 func filterUsage(keys []string) string {
 	how := map[string]string{"id": "id=PREFIX", "name": "name=PART", "label": "label=KEY or label=KEY=VALUE",
-		"state": "state=STATE (any case)", "node": "node=NAME or ID", "service": "service=NAME"}
+		"state": "state=STATE (any case)", "node": "node=NAME or ID", "service": "service=NAME",
+		"availability": "availability=active, pause or drain"}
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = how[k]

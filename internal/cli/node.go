@@ -15,7 +15,8 @@ import (
 
 func newNodeCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "node", Short: "Manage nodes (the hosts that run containers)"}
-	cmd.AddCommand(nodeLs(g), nodeInspect(g), nodeLabel(g), nodeRm(g), nodeJoinToken(g))
+	cmd.AddCommand(nodeLs(g), nodeInspect(g), nodeLabel(g), nodeAvailability(g, api.AvailabilityDrain), nodeAvailability(g, api.AvailabilityPause),
+		nodeAvailability(g, api.AvailabilityActive), nodeRm(g), nodeJoinToken(g))
 	return cmd
 }
 
@@ -34,19 +35,19 @@ func nodeLs(g *globals) *cobra.Command {
 			}
 			rows := make([]row, 0, len(nodes))
 			for _, n := range nodes {
-				rows = append(rows, row{id: n.ID, obj: n, cells: []string{
-					n.ID, orDash(n.Name), string(n.State), orDash(strings.Join(n.Addresses, ",")),
+				rows = append(rows, row{id: n.ID, obj: n, match: map[string][]string{"availability": {string(n.Available())}}, cells: []string{
+					n.ID, orDash(n.Name), string(n.State), string(n.Available()), orDash(strings.Join(n.Addresses, ",")),
 					fmtLabels(n.Labels), orDash(strings.Join(n.Drivers, ",")), ago(n.CreatedAt),
 				}})
 			}
-			if err := printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "STATE", "ADDRESSES", "LABELS", "DRIVERS", "AGE"}, rows); err != nil {
+			if err := printList(cmd.OutOrStdout(), f, []string{"ID", "NAME", "STATE", "AVAILABILITY", "ADDRESSES", "LABELS", "DRIVERS", "AGE"}, rows); err != nil {
 				return err
 			}
 			if f.format != "" || f.quiet {
 				return nil
 			}
 			for _, n := range nodes {
-				if n.State != api.NodeTerminating || n.DrainWaiting == "" {
+				if !n.Draining() || n.DrainWaiting == "" {
 					continue
 				}
 				say(cmd.OutOrStdout(), "\n%s draining, waiting for:\n", orDash(n.Name))
@@ -57,7 +58,7 @@ func nodeLs(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	addListFlags(cmd, &f, "state")
+	addListFlags(cmd, &f, "state", "availability")
 	return cmd
 }
 
@@ -103,6 +104,45 @@ func nodeLabel(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringSliceVar(&rm, "rm", nil, "label keys to remove")
 	return cmd
+}
+
+// availabilityCommands are the words of `wharf node drain|pause|activate`.
+var availabilityCommands = map[api.NodeAvailability]struct{ use, short, long, done string }{
+	api.AvailabilityDrain: {"drain", "Move a node's containers to other nodes and place nothing new on it (the node stays)",
+		"Drain nodes: nothing new is placed on them, and each container of a service there is first\n" +
+			"started on another node, then stopped (as node rm does, but the node stays; one that holds\n" +
+			"an overlay address stops first, its address being in one place at a time). EVERY_NODE\n" +
+			"services stop running there; a docker run container stays unless it has\n" +
+			"reschedule:on-node-failure. wharf node ls shows what a drain waits for. wharf node activate\n" +
+			"makes a node take containers again; nothing moves back on its own.",
+		"draining: its containers move to other nodes (wharf node ls shows what the drain waits for)"},
+	api.AvailabilityPause: {"pause", "Place nothing new on a node; what it runs keeps running",
+		"Pause nodes: nothing new is placed on them (new services, scale-ups, replacements), and what\n" +
+			"they run keeps running. wharf node activate undoes it.",
+		"paused: nothing new is placed on it"},
+	api.AvailabilityActive: {"activate", "Let a paused or drained node take containers again",
+		"Activate nodes: containers may be placed on them again. Nothing moves back on its own: new\n" +
+			"containers, scale-ups and redeploys (wharf service redeploy) go there.",
+		"active"},
+}
+
+func nodeAvailability(g *globals, to api.NodeAvailability) *cobra.Command {
+	w := availabilityCommands[to]
+	return &cobra.Command{
+		Use: w.use + " NODE...", Short: w.short, Long: w.long, Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			return eachArg(cmd, "node", args, func(id string) (string, error) {
+				if _, err := c.SetNodeAvailability(cmd.Context(), id, to); err != nil {
+					return "", err
+				}
+				return id + " " + w.done, nil
+			})
+		},
+	}
 }
 
 func nodeRm(g *globals) *cobra.Command {

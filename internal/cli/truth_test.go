@@ -311,3 +311,66 @@ func TestDrainSaysWhatItWaitsFor(t *testing.T) {
 		return nil
 	})
 }
+
+// TestNodeDrainKeepsTheNode: node drain moves a node's containers off but
+// keeps the node, node ls says its availability and what the drain waits
+// for, and node activate makes it take containers again.
+func TestNodeDrainKeepsTheNode(t *testing.T) {
+	l := startLiveNodes(t, []string{"n1", "n2"}, map[string]map[string]string{"n1": {"zone": "a"}, "n2": {"zone": "b"}})
+	ctx := context.Background()
+	if _, errOut, err := l.run(t, "service", "create", "--name", "web", "--driver", "fake", "--replicas", "2", "--constraint", "zone==a", "--", "x"); err != nil {
+		t.Fatalf("create: %v\n%s", err, errOut)
+	}
+	out, _, err := l.run(t, "node", "drain", "n1")
+	if err != nil || !strings.HasPrefix(out, "n1 draining: ") {
+		t.Fatalf("node drain: %q, %v", out, err)
+	}
+	const why = "web-1, web-2: cannot move: no other node fits: 0 of 2 nodes: 1 draining, 1 fails zone==a"
+	testcluster.Eventually(t, 30*time.Second, func() error {
+		out, _, err := l.run(t, "node", "ls", "--format", "{{.Name}} {{.State}} {{.Availability}}{{with .DrainWaiting}} {{.}}{{end}}")
+		if err != nil {
+			return err
+		}
+		if want := "n1 Deployed drain " + why + "\nn2 Deployed active\n"; sortLines(out) != sortLines(want) {
+			return fmt.Errorf("node ls:\n%s\nwant\n%s", out, want)
+		}
+		return nil
+	})
+	if out, _, err := l.run(t, "node", "ls"); err != nil || !strings.Contains(out, " Deployed   drain ") {
+		t.Errorf("node ls: %v\n%s", err, out)
+	}
+	if out, _, err := l.run(t, "node", "ls", "-q", "--filter", "availability=drain"); err != nil || strings.TrimSpace(out) == "" || strings.Contains(out, "\n\n") || strings.Count(out, "\n") != 1 {
+		t.Errorf("node ls --filter availability=drain: %q, %v", out, err)
+	}
+	if out, _, err := l.run(t, "node", "ls", "-q", "--filter", "availability=active"); err != nil || strings.Count(out, "\n") != 1 {
+		t.Errorf("node ls --filter availability=active: %q, %v", out, err)
+	}
+
+	// n2 fits now: the slots move; n1 stays, drained.
+	if _, _, err := l.run(t, "node", "label", "n2", "zone=a"); err != nil {
+		t.Fatal(err)
+	}
+	testcluster.Eventually(t, 30*time.Second, func() error {
+		cs, err := l.Client.Containers(ctx, "", "n1")
+		if err != nil {
+			return err
+		}
+		if len(cs) > 0 {
+			return fmt.Errorf("%d containers still on n1, %s first", len(cs), cs[0].Name)
+		}
+		return nil
+	})
+	n1, err := l.Client.Node(ctx, "n1")
+	if err != nil || n1.Availability != api.AvailabilityDrain {
+		t.Fatalf("drained n1: %+v, %v", n1, err)
+	}
+	if out, _, err := l.run(t, "node", "activate", "n1"); err != nil || out != "n1 active\n" {
+		t.Errorf("node activate: %q, %v", out, err)
+	}
+	if n1, err := l.Client.Node(ctx, "n1"); err != nil || n1.Available() != api.AvailabilityActive || n1.DrainWaiting != "" {
+		t.Errorf("activated n1: %+v, %v", n1, err)
+	}
+	if _, _, err := l.run(t, "node", "drain", "nope"); err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Errorf("drain of an unknown node: %v", err)
+	}
+}

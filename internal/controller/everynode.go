@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/lifecycle"
 	"github.com/wharfhq/wharf/internal/scheduler"
 )
 
@@ -44,6 +45,13 @@ func (c slotReconciler) wantedSlots(p *plan) (slots []int, nodeOf map[int]string
 	for _, n := range eligible {
 		keep[n.ID] = true
 	}
+	// A paused node keeps the container it runs (it only takes no new
+	// one) if it would be eligible were it active.
+	for _, n := range nodes {
+		if n.Available() == api.AvailabilityPause && !keep[n.ID] && scheduler.Ineligible(asActive(n), conts, svc, scheduler.WithServices(c.cache.services)) == "" {
+			keep[n.ID] = true
+		}
+	}
 	nodeOf = map[int]string{}
 	slotOf := map[string]int{}
 	used := map[int]bool{}
@@ -73,7 +81,7 @@ func (c slotReconciler) wantedSlots(p *plan) (slots []int, nodeOf map[int]string
 		}
 	}
 	next := 1
-	for _, n := range eligible {
+	for _, n := range eligible { // not the paused ones kept above: nothing new goes there
 		if slotOf[n.ID] != 0 {
 			continue
 		}
@@ -83,4 +91,12 @@ func (c slotReconciler) wantedSlots(p *plan) (slots []int, nodeOf map[int]string
 		slotOf[n.ID], nodeOf[next] = next, n.ID
 	}
 	return slices.Sorted(maps.Keys(nodeOf)), nodeOf
+}
+
+// asActive is a copy of paused node n as if it were active, to ask the
+// scheduler whether it would be eligible.
+func asActive(n *api.Node) *api.Node {
+	cp := *n
+	_, _, _ = lifecycle.SetAvailability(&cp, api.AvailabilityActive, "")
+	return &cp
 }

@@ -14,10 +14,11 @@ import (
 // that drained nodes are reaped even when no service changed.
 const reapKey = "\x00nodes"
 
-// markReap asks for a pass if some node is being drained.
+// markReap asks for a pass if some node is being drained (Terminating,
+// or of availability drain), or keeps a DrainWaiting to clear.
 func (c reaper) markReap() {
 	for _, n := range c.cache.nodes {
-		if n.State == api.NodeTerminating {
+		if n.Draining() || n.DrainWaiting != "" {
 			c.dirty[reapKey] = true
 			return
 		}
@@ -26,9 +27,11 @@ func (c reaper) markReap() {
 
 // reapNodes deletes every Terminating node that no container is placed on
 // any more (its slots have moved elsewhere), with an event that says it is
-// Terminated. It acts only on a cache that holds the controller's own
-// writes, so it never deletes a node whose last containers it has just
-// rescheduled but not yet seen gone.
+// Terminated, and writes what the drain of every other draining node
+// (Terminating, or of availability drain, which stays) waits for. It acts
+// only on a cache that holds the controller's own writes, so it never
+// deletes a node whose last containers it has just rescheduled but not
+// yet seen gone.
 func (c reaper) reapNodes(ctx context.Context) {
 	if c.waiting() {
 		c.markReap() // again once the watch caught up
@@ -46,8 +49,8 @@ func (c reaper) reapNodes(ctx context.Context) {
 		switch {
 		case n.State == api.NodeTerminating && !busy[id]:
 			ids = append(ids, id)
-		case n.State == api.NodeTerminating:
-			draining = append(draining, id)
+		case n.Draining() || n.DrainWaiting != "":
+			draining = append(draining, id) // Terminating, or availability drain: kept
 		}
 	}
 	slices.Sort(ids)
@@ -76,16 +79,26 @@ func (c reaper) reapNodes(ctx context.Context) {
 	}
 }
 
-// noteDrainWaiting writes to a Terminating node what its drain waits for
-// (drainText), with an event, when that changed.
+// noteDrainWaiting writes to a draining node what its drain waits for
+// (drainText), with an event, when that changed; a node no longer
+// draining (made active again) waits for nothing.
 func (c reaper) noteDrainWaiting(ctx context.Context, id string) {
 	n := *c.cache.nodes[id] // a copy: the cache holds what the store has
-	text := c.drainText(id)
+	text := ""
+	if n.Draining() {
+		text = c.drainText(id)
+	}
 	if text == n.DrainWaiting {
 		return
 	}
 	n.DrainWaiting = text
 	msg := "draining: every container is moving"
+	switch {
+	case !n.Draining():
+		msg = "no longer draining"
+	case n.State != api.NodeTerminating && text == "":
+		msg = "drain: no container waits to move"
+	}
 	if text != "" {
 		msg = "draining, waiting for: " + strings.ReplaceAll(text, "\n", "; ")
 	}

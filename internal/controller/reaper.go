@@ -11,9 +11,10 @@ import (
 // containers, services and nodes away. It winds down terminating services
 // and the orphans of deleted ones (planTerminate), terminates containers
 // and deletes them once their agent confirms or cannot (terminate), drops
-// the containers of removed nodes, moves slots off Terminating nodes
-// (drain), replaces the running slots of a node Unreachable past the
-// node-loss grace (nodeloss.go) and deletes drained nodes (reapNodes,
+// the containers of removed nodes, moves slots off draining nodes
+// (Terminating, or of availability drain: drain, moveOffFirst), replaces
+// the running slots of a node Unreachable past the node-loss grace
+// (nodeloss.go) and deletes drained Terminating nodes (reapNodes,
 // nodes.go). It works over the shared cache; its writes for a service go
 // through the shared commit path with the rest of that service's plan.
 type reaper struct{ *Services }
@@ -66,16 +67,28 @@ func (c reaper) nodeLost(ct *api.Container) bool {
 	return n == nil || n.State == api.NodeTerminated
 }
 
-// onTerminatingNode: the container's node is being drained.
-func (c reaper) onTerminatingNode(ct *api.Container) bool {
+// onDrainingNode: the container of svc is to move off its node, which
+// is being drained: Terminating (node rm), whose every container moves, or
+// of availability drain, whose containers move but a standalone one's
+// (docker run) that has no reschedule:on-node-failure (docker run's
+// containers stay on a node Swarm drains). EVERY_NODE containers are not
+// asked: a draining node is not eligible, so leaveIneligible ends them.
+func (c reaper) onDrainingNode(svc *api.Service, ct *api.Container) bool {
 	n := c.cache.nodes[ct.Spec.Node]
-	return ct.Spec.Node != "" && n != nil && n.State == api.NodeTerminating
+	switch {
+	case ct.Spec.Node == "" || n == nil:
+		return false
+	case n.State == api.NodeTerminating:
+		return true
+	}
+	return n.Availability == api.AvailabilityDrain && reschedules(svc)
 }
 
-// drain moves a slot off a Terminating node: the container there keeps
-// running until its replacement (created and placed elsewhere like any
-// missing slot) runs, then it is terminated. A slot that should not run
-// needs no replacement to wait for.
+// drain moves a slot off a draining node (onDrainingNode): the container
+// there keeps running until its replacement (created and placed elsewhere
+// like any missing slot) runs, then it is terminated. A slot that should
+// not run needs no replacement to wait for; one whose container holds an
+// overlay address stops first instead (moveOffFirst).
 func (c reaper) drain(old, repl *item, desired api.ContainerState) {
 	r := repl.cur
 	if desired == api.ContainerRunning && (r.Spec.Node == "" || !r.Ready()) {
@@ -84,7 +97,23 @@ func (c reaper) drain(old, repl *item, desired api.ContainerState) {
 	c.terminate(old)
 }
 
-// noteDrains records what p's slots on Terminating nodes wait for
+// moveOffFirst moves a running slot off a draining node stop-first: its
+// container holds an overlay address, which runs in one place at a time
+// (as a start-first rollout stops such a container first), so it is
+// stopped and its slot held until it is gone; then the slot starts on
+// another node.
+func (c reaper) moveOffFirst(it *item, held map[int]bool) {
+	held[it.orig.Spec.Slot] = true
+	if c.deletable(it.orig) {
+		it.del = true
+		it.event("deleted", "moved off draining node "+c.nodeName(it.orig.Spec.Node))
+		return
+	}
+	it.edit().Spec.Desired = api.ContainerTerminated
+	it.event("updated", "desired Terminated: moving off draining node "+c.nodeName(it.orig.Spec.Node)+", stopped first (its overlay address runs in one place at a time)")
+}
+
+// noteDrains records what p's slots on draining nodes wait for
 // (Services.drainWait), after placement: for each node, one line per
 // reason with the containers it holds, e.g. "web-1, web-2: cannot move:
 // no other node fits: 0 of 2 nodes: ...". reapNodes writes them to the

@@ -73,7 +73,7 @@ type plan struct {
 	updState   string
 	updMessage string
 	events     []api.Event
-	// drains are the slots whose container on a Terminating node waits
+	// drains are the slots whose container on a draining node waits
 	// for its replacement (repl, nil when none could be made yet).
 	drains []drainSlot
 	// wanted: the slots the service should run (nil when it is
@@ -89,7 +89,7 @@ type plan struct {
 	release  []*api.AddressRecord
 }
 
-// drainSlot is a slot being moved off a Terminating node.
+// drainSlot is a slot being moved off a draining node.
 type drainSlot struct{ old, repl *item }
 
 // pass reconciles every dirty service: it plans each, places all new and

@@ -1,11 +1,13 @@
 package controller
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/store"
 )
 
 // TestRollbackUsesRollbackConfig: while an update rolls back, containers
@@ -67,5 +69,76 @@ func TestRollbackUsesRollbackConfig(t *testing.T) {
 				t.Fatalf("%d containers stopping after a while, want %d", n, tt.want)
 			}
 		})
+	}
+}
+
+// TestRolloutRecordsStartAndEnd: a rollout's status says when it started
+// (and no end while it goes on) and when it completed.
+func TestRolloutRecordsStartAndEnd(t *testing.T) {
+	e := newEnv(t)
+	e.putNode("n1", api.NodeDeployed, []string{"fake"}, nil)
+	svc := e.createService("web", api.ServiceSpec{Command: []string{"serve"}, Driver: "fake", Replicas: 2})
+	e.eventually(10*time.Second, func() error {
+		if n := len(e.containers(svc.ID)); n != 2 {
+			return fmt.Errorf("%d containers", n)
+		}
+		return nil
+	})
+	e.setAll(svc.ID, api.ContainerRunning, nil)
+	e.waitState(svc.ID, api.ServiceRunning, 2)
+	before := time.Now().UTC()
+	e.modifyService(svc.ID, func(s *api.Service) { s.RestartGeneration++ })
+	status := func(want string) api.ServiceStatus {
+		t.Helper()
+		var st api.ServiceStatus
+		e.eventually(10*time.Second, func() error {
+			s, err := e.service(svc.ID)
+			if err != nil {
+				return err
+			}
+			if st = s.Status; st.UpdateState != want {
+				return fmt.Errorf("update state %q, want %q: %s", st.UpdateState, want, describe(e.containers(svc.ID)))
+			}
+			return nil
+		})
+		return st
+	}
+	st := status(api.UpdateStateUpdating)
+	if st.UpdateStartedAt.Before(before.Add(-time.Second)) || !st.UpdateEndedAt.IsZero() {
+		t.Fatalf("updating: started %v (asked at %v), ended %v", st.UpdateStartedAt, before, st.UpdateEndedAt)
+	}
+	started := st.UpdateStartedAt
+	// Stop-first: each old container goes, its replacement comes; the
+	// agent is played by setAll.
+	e.eventually(20*time.Second, func() error {
+		for _, c := range e.containers(svc.ID) {
+			to := api.ContainerRunning
+			if c.Spec.Desired == api.ContainerTerminated {
+				to = api.ContainerTerminated
+			}
+			var cur api.Container
+			err := e.st.Modify(e.ctx, store.KindContainers, c.ID, &cur, func() ([]api.Event, error) {
+				if cur.Status.State == to {
+					return nil, store.ErrNoChange
+				}
+				cur.Status.State = to
+				return nil, nil
+			})
+			if err != nil && !errors.Is(err, store.ErrNotFound) { // the controller may delete it meanwhile
+				return err
+			}
+		}
+		s, err := e.service(svc.ID)
+		if err != nil {
+			return err
+		}
+		if s.Status.UpdateState != api.UpdateStateDone {
+			return fmt.Errorf("update state %q: %s", s.Status.UpdateState, describe(e.containers(svc.ID)))
+		}
+		return nil
+	})
+	st = status(api.UpdateStateDone)
+	if !st.UpdateStartedAt.Equal(started) || st.UpdateEndedAt.Before(started) {
+		t.Fatalf("completed: started %v (was %v), ended %v", st.UpdateStartedAt, started, st.UpdateEndedAt)
 	}
 }

@@ -5,9 +5,11 @@
 // deletes terminated services, and keeps Service.Status up to date. An
 // EVERY_NODE service ignores Replicas: it runs one container, with a slot of
 // its own, on each eligible node (see wantedSlots). It also
-// drains Terminating nodes: each of their containers keeps running until a
-// replacement for its slot runs on another node, and a Terminating node
-// with no container left is deleted (Terminated). A node Unreachable for
+// drains Terminating nodes and nodes of availability drain: each of their
+// containers keeps running until a replacement for its slot runs on
+// another node (one that holds an overlay address stops first), and a
+// Terminating node with no container left is deleted (Terminated); a
+// drained one stays. A paused node keeps what it runs. A node Unreachable for
 // longer than the node-loss grace has its running slots replaced elsewhere
 // at once; the old copies stay desired Terminated until the node returns
 // (its agent stops them) or is removed. It applies autodestroy (a container
@@ -43,8 +45,9 @@
 //   - rolloutReconciler (rollout.go): rolling updates, the readiness gate
 //     (Monitor, Delay) and rollback;
 //   - reaper (reaper.go, nodeloss.go, nodes.go): drain and reap:
-//     terminating services and containers, Terminating nodes, node-loss
-//     replacement, deleting drained nodes;
+//     terminating services and containers, draining nodes (Terminating,
+//     or of availability drain), node-loss replacement, deleting drained
+//     Terminating nodes;
 //   - autodestroyReconciler (autodestroy.go): exits that empty a slot for
 //     good;
 //   - addressReconciler (addresses.go): the addresses of new containers
@@ -59,7 +62,8 @@
 // (autodestroy's emptied slots; containers already desired Terminated; the
 // reaper's removed nodes; EVERY_NODE containers on a node down past the
 // grace; slots no longer wanted; running containers on a node down past
-// the grace; autodestroy's new exits; the reaper's Terminating nodes;
+// the grace; autodestroy's new exits; broken placements; the reaper's
+// draining nodes;
 // duplicates of a slot), then lets the rollout reconciler pick
 // the slots to replace, then fills the slots still missing, so that a slot
 // emptied on purpose (autodestroy, stop-first) is not refilled and a

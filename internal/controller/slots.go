@@ -56,7 +56,7 @@ func (c slotReconciler) planRun(p *plan) {
 		return wanted[ct.Spec.Slot] && (nodeOf == nil || nodeOf[ct.Spec.Slot] == ct.Spec.Node)
 	}
 	bySlot := map[int]*item{}
-	draining := map[int]*item{}  // a slot's container on a Terminating node
+	draining := map[int]*item{}  // a slot's container on a draining node
 	held := map[int]bool{}       // slots empty on purpose: destroyed, or restarting
 	prevNode := map[int]string{} // where a restarted slot ran
 	replacing := map[int]*item{} // start-first: the old container of a slot being replaced
@@ -67,6 +67,8 @@ func (c slotReconciler) planRun(p *plan) {
 			c.autodestroy().keepEmpty(p, o, held)
 		case o.Spec.Desired == api.ContainerTerminated:
 			restarting := o.Spec.Generation != gen && inRange(o) && !o.Spec.Destroyed
+			// Leaving a draining node stop-first: its slot waits until it is gone.
+			movingOff := inRange(o) && !o.Spec.Destroyed && c.reaper().onDrainingNode(svc, o) && c.onOverlay(o)
 			switch {
 			case c.reaper().deletable(o) && c.reaper().onUnreachableNode(o) && (inRange(o) || p.every) && !restarting:
 				// Replaced while its node is away: kept so that the agent
@@ -81,6 +83,8 @@ func (c slotReconciler) planRun(p *plan) {
 				held[o.Spec.Slot] = true // stop first: the new run waits
 				p.restarting = true
 				p.stopping++
+			case movingOff:
+				held[o.Spec.Slot] = true
 			}
 		case c.reaper().nodeLost(o):
 			c.reaper().dropLost(it) // its slot is created again below
@@ -96,7 +100,9 @@ func (c slotReconciler) planRun(p *plan) {
 			c.autodestroy().destroy(p, it, held)
 		case !p.every && c.reaper().brokenPlacement(svc, o) != "":
 			c.reaper().moveOff(it, c.reaper().brokenPlacement(svc, o)) // its slot is created again below
-		case c.reaper().onTerminatingNode(o):
+		case c.reaper().onDrainingNode(svc, o) && c.onOverlay(o) && o.Spec.Desired == api.ContainerRunning:
+			c.reaper().moveOffFirst(it, held)
+		case c.reaper().onDrainingNode(svc, o):
 			if draining[o.Spec.Slot] != nil {
 				c.reaper().terminate(it)
 				continue
@@ -153,7 +159,7 @@ func (c slotReconciler) planRun(p *plan) {
 			if n := nodeOf[slot]; n != "" {
 				it.cur.Spec.Node = n // EVERY_NODE: the slot's own node
 				it.event("placed", "placed on node "+c.nodeName(n)+" (EVERY_NODE)")
-			} else if n := prevNode[slot]; n != "" && c.onDeployedNode(&api.Container{Spec: api.ContainerSpec{Node: n}}) {
+			} else if n := prevNode[slot]; n != "" && c.onActiveNode(n) {
 				it.cur.Spec.Node = n // a restart keeps its node when it can
 				it.event("placed", "placed on node "+c.nodeName(n)+" (restart)")
 			}

@@ -101,9 +101,16 @@ func (c *Services) serviceStatus(p *plan) api.ServiceStatus {
 	failed += p.netHeld        // no address: not coming up until one is free
 
 	s := api.ServiceStatus{RunningContainers: running, Synchronized: synced,
-		UpdateState: svc.Status.UpdateState, UpdateGeneration: svc.Status.UpdateGeneration, UpdateMessage: svc.Status.UpdateMessage}
+		UpdateState: svc.Status.UpdateState, UpdateGeneration: svc.Status.UpdateGeneration, UpdateMessage: svc.Status.UpdateMessage,
+		UpdateStartedAt: svc.Status.UpdateStartedAt, UpdateEndedAt: svc.Status.UpdateEndedAt}
 	if p.updState != "" {
 		s.UpdateState, s.UpdateGeneration, s.UpdateMessage = p.updState, svc.RestartGeneration, p.updMessage
+		switch now := time.Now().UTC().Round(0); p.updState {
+		case api.UpdateStateUpdating: // a rollout starts
+			s.UpdateStartedAt, s.UpdateEndedAt = now, time.Time{}
+		case api.UpdateStateDone, api.UpdateStateRolledBk:
+			s.UpdateEndedAt = now
+		}
 	}
 	if !svc.Terminating && svc.Spec.Running {
 		s.Pending = p.pendingText()
@@ -142,6 +149,13 @@ func (c *Services) serviceStatus(p *plan) api.ServiceStatus {
 		s.State = api.ServiceNotRunning
 	}
 	return s
+}
+
+// onActiveNode: node id is Deployed and active, so that a new container
+// may go there (a restart keeps its node only then).
+func (c *Services) onActiveNode(id string) bool {
+	n := c.cache.nodes[id]
+	return n != nil && n.State == api.NodeDeployed && n.Available() == api.AvailabilityActive
 }
 
 func (c *Services) onDeployedNode(ct *api.Container) bool {

@@ -124,9 +124,10 @@ func printableText(s string) bool {
 	return !strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) })
 }
 
-// buildNode picks the node to build on: a Deployed node of the actor's
-// organization that runs the docker driver, whose agent allows builds and
-// is connected now; one at random when several may.
+// buildNode picks the node to build on: a Deployed, active node (not
+// paused nor draining) of the actor's organization that runs the docker
+// driver, whose agent allows builds and is connected now; one at random
+// when several may.
 func (d *Domain) buildNode(ctx context.Context, a Actor, nb NodeBuilder) (string, error) {
 	nodes, _, err := store.ListAll[api.Node](ctx, d.st, store.KindNodes)
 	if err != nil {
@@ -139,14 +140,14 @@ func (d *Domain) buildNode(ctx context.Context, a Actor, nb NodeBuilder) (string
 			continue
 		}
 		allowing++
-		if n.State == api.NodeDeployed && nb.NodeConnected(n.ID) {
+		if n.State == api.NodeDeployed && n.Available() == api.AvailabilityActive && nb.NodeConnected(n.ID) {
 			ok = append(ok, n.ID)
 		}
 	}
 	if len(ok) == 0 {
 		why := "no node of organization " + OrgName(a.Org) + " builds images"
 		if allowing > 0 {
-			why = strconv.Itoa(allowing) + " node(s) of organization " + OrgName(a.Org) + " allow builds, but none is Deployed and connected now"
+			why = strconv.Itoa(allowing) + " node(s) of organization " + OrgName(a.Org) + " allow builds, but none is Deployed, active (not paused nor draining) and connected now"
 		}
 		return "", newErr(errdefs.ErrConflict, "%s: run `wharf stack deploy` where a Docker Engine runs (or set DOCKER_HOST to one), or start an agent with the docker driver and --allow-builds on a node you trust to run your Dockerfiles", why)
 	}

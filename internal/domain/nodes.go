@@ -182,3 +182,46 @@ func (d *Domain) tryRemoveNode(ctx context.Context, id string, rev int64, force 
 	}
 	return &n, false, nil
 }
+
+// availabilityMessages are the events' words for each availability.
+var availabilityMessages = map[api.NodeAvailability]string{
+	api.AvailabilityActive: "availability active: containers may be placed on the node again (nothing moves back on its own)",
+	api.AvailabilityPause:  "availability pause: nothing new is placed on the node; its containers keep running",
+	api.AvailabilityDrain:  "availability drain: nothing new is placed on the node, and its services' containers move to other nodes",
+}
+
+// SetNodeAvailability sets the availability of the node ref names (active,
+// pause or drain: lifecycle.SetAvailability), at revision rev when rev >
+// 0, with an "availability" event; setting the one it has changes
+// nothing. The scheduler places nothing on a node that is not active; the
+// service controller moves a draining node's containers elsewhere (and
+// keeps DrainWaiting on it, which leaving drain clears). It refuses an
+// actor who is not a nodes admin (as node rm does: a drain moves every
+// service's containers), an unknown availability and a node being removed.
+func (d *Domain) SetNodeAvailability(ctx context.Context, a Actor, ref string, to api.NodeAvailability, rev int64) (*api.Node, error) {
+	if err := a.need(NodesRemove); err != nil {
+		return nil, err
+	}
+	if err := lifecycle.ValidAvailability(to); err != nil {
+		return nil, errdefs.Invalid("availability", "%q: want active, pause or drain", to)
+	}
+	node, err := d.resolveNode(ctx, a, ref)
+	if err != nil {
+		return nil, err
+	}
+	noteObject(ctx, node.ID)
+	return modify(ctx, d.st, store.KindNodes, "node", node.ID, rev, func(n *api.Node) ([]api.Event, error) {
+		ev, changed, err := lifecycle.SetAvailability(n, to, availabilityMessages[to])
+		if err != nil {
+			return nil, newErr(errdefs.ErrConflict, "node %q is %s: it is being removed (node rm drains it already), so its availability cannot change", n.ID, n.State)
+		}
+		if !changed {
+			return nil, store.ErrNoChange
+		}
+		if to != api.AvailabilityDrain {
+			n.DrainWaiting = ""
+		}
+		ev.Org = n.Org
+		return []api.Event{ev}, nil
+	})
+}

@@ -62,9 +62,10 @@ func MoveNode(n *api.Node, to api.NodeState, msg string) (api.Event, bool, error
 	return api.Event{Kind: "node", Object: n.ID, Name: n.Hostname, Type: typ, State: string(to), Message: msg}, from != to, nil
 }
 
-// NewNode makes n a node that has just joined: Deploying, recorded by a
-// "created" event.
+// NewNode makes n a node that has just joined: Deploying and active,
+// recorded by a "created" event.
 func NewNode(n *api.Node, msg string) (api.Event, error) {
+	n.Availability = api.AvailabilityActive
 	ev, _, err := MoveNode(n, api.NodeDeploying, msg)
 	ev.Type = "created"
 	return ev, err

@@ -70,7 +70,7 @@ func TestNodeMoves(t *testing.T) {
 		}
 	}
 	n := api.Node{}
-	if ev, err := NewNode(&n, "joined"); err != nil || n.State != api.NodeDeploying || ev.Type != "created" {
+	if ev, err := NewNode(&n, "joined"); err != nil || n.State != api.NodeDeploying || n.Availability != api.AvailabilityActive || ev.Type != "created" {
 		t.Errorf("NewNode: %v, state %q, event %+v", err, n.State, ev)
 	}
 	if ev, _, _ := MoveNode(&api.Node{State: api.NodeTerminating}, api.NodeTerminated, ""); ev.Type != "deleted" {

@@ -135,7 +135,8 @@ func nodeValue(n *api.Node, e Expr) (string, bool) {
 	return "", false
 }
 
-// staticFilter applies the filters that placements cannot change: state,
+// staticFilter applies the filters that placements cannot change: state
+// and availability (a paused or draining node takes nothing new),
 // driver, tags and hard constraints. It returns the indexes of the nodes
 // that pass and counts the others.
 func (c *class) staticFilter(cl *cluster) ([]int, rejections) {
@@ -145,6 +146,10 @@ func (c *class) staticFilter(cl *cluster) ([]int, rejections) {
 		switch {
 		case n.State != api.NodeDeployed:
 			rej.add(stageState, 0, "not Deployed", "not Deployed")
+		case n.Available() == api.AvailabilityPause:
+			rej.add(stageState, 1, "paused", "paused")
+		case n.Available() != api.AvailabilityActive:
+			rej.add(stageState, 2, "draining", "draining")
 		case c.driver != "" && !slices.Contains(n.Drivers, c.driver):
 			rej.add(stageDriver, 0, "lacks driver "+c.driver, "lack driver "+c.driver)
 		default:

@@ -17,6 +17,12 @@ func ctr(id, nodeID string, desired api.ContainerState) *api.Container {
 	return &api.Container{Meta: api.Meta{ID: id}, Spec: api.ContainerSpec{Node: nodeID, Desired: desired}}
 }
 
+// avail sets n's availability.
+func avail(n *api.Node, a api.NodeAvailability) *api.Node {
+	n.Availability = a
+	return n
+}
+
 // svc is a service with a driver and tags, named and identified by name.
 func svc(name, driver string, tags ...string) *api.Service {
 	return &api.Service{Meta: api.Meta{ID: name, Name: name}, Spec: api.ServiceSpec{Driver: driver, Tags: tags}}
@@ -82,6 +88,24 @@ func TestPlaceTable(t *testing.T) {
 			},
 			reqs:     reqs(1, "r", "exec", "zone=external"),
 			unplaced: map[string]string{"r0": "0 of 5 nodes: 2 not Deployed, 3 lack tag zone=external"},
+		},
+		{
+			name: "paused and draining nodes take nothing",
+			nodes: []*api.Node{
+				avail(node("n1", api.NodeDeployed, exec, nil), api.AvailabilityPause), avail(node("n2", api.NodeDeployed, exec, nil), api.AvailabilityDrain),
+				avail(node("n3", api.NodeDeployed, exec, nil), api.AvailabilityDrain), avail(node("n4", api.NodeDeployed, exec, nil), api.AvailabilityActive),
+			},
+			reqs: reqs(2, "r", "exec"),
+			want: map[string]int{"n4": 2},
+		},
+		{
+			name: "paused and draining nodes counted",
+			nodes: []*api.Node{
+				avail(node("n1", api.NodeDeployed, exec, nil), api.AvailabilityPause), avail(node("n2", api.NodeDeployed, exec, nil), api.AvailabilityDrain),
+				avail(node("n3", api.NodeDeployed, exec, nil), api.AvailabilityDrain), avail(node("n4", api.NodeUnreachable, exec, nil), api.AvailabilityPause),
+			},
+			reqs:     reqs(1, "r", "exec"),
+			unplaced: map[string]string{"r0": "0 of 4 nodes: 1 not Deployed, 1 paused, 2 draining"},
 		},
 		{
 			name:     "driver and several tags",

@@ -1,7 +1,8 @@
 package ui
 
-// The node forms: set or remove one label, and remove (drain) a node once
-// its name was typed to confirm. Each calls the domain layer as the
+// The node forms: set or remove one label, set the node's availability
+// (drain, pause, activate), and remove (drain) a node once its name was
+// typed to confirm. Each calls the domain layer as the
 // signed-in actor, which decides whether the actor may and whether the
 // label is valid; the form token was checked before (see signedIn).
 
@@ -79,4 +80,42 @@ func (h *Handler) removeNode(w http.ResponseWriter, r *http.Request, s *session)
 	}
 	http.Redirect(w, r, "/ui/nodes/"+url.PathEscape(n.ID), http.StatusSeeOther) // draining: its page shows Terminating
 	return nil
+}
+
+// setNodeAvailability sets the node's availability to the form's
+// (active, pause or drain); the domain refuses an actor who may not and
+// an availability it does not know.
+func (h *Handler) setNodeAvailability(w http.ResponseWriter, r *http.Request, s *session) error {
+	n, err := h.d.GetNode(r.Context(), s.actor, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	to := api.NodeAvailability(r.PostFormValue("availability"))
+	if _, err := h.d.SetNodeAvailability(r.Context(), s.actor, n.ID, to, 0); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/ui/nodes/"+url.PathEscape(n.ID), http.StatusSeeOther)
+	return nil
+}
+
+// availabilityMove is one availability button: the availability it sets
+// and its words.
+type availabilityMove struct {
+	To    api.NodeAvailability
+	Label string
+}
+
+// availabilityMoves are the buttons of node n's page: every availability
+// but its own, none for a node being removed.
+func availabilityMoves(n *api.Node) []availabilityMove {
+	if n.State == api.NodeTerminating || n.State == api.NodeTerminated {
+		return nil
+	}
+	var out []availabilityMove
+	for _, m := range []availabilityMove{{api.AvailabilityActive, "Activate"}, {api.AvailabilityPause, "Pause"}, {api.AvailabilityDrain, "Drain"}} {
+		if m.To != n.Available() {
+			out = append(out, m)
+		}
+	}
+	return out
 }

@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/domain"
 )
 
 // count is one state and how many are in it.
@@ -182,6 +184,8 @@ type serviceData struct {
 	StackName  string
 	Containers []containerRow
 	Env        []kv
+	// Rollout is the service's last rollout (domain.Rollout); nil if none.
+	Rollout *domain.RolloutProgress
 }
 
 func (h *Handler) service(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -194,7 +198,7 @@ func (h *Handler) service(w http.ResponseWriter, r *http.Request, s *session) er
 	if err != nil {
 		return err
 	}
-	d := serviceData{Service: svc, Containers: h.withNodes(r, s, cs)}
+	d := serviceData{Service: svc, Containers: h.withNodes(r, s, cs), Rollout: domain.Rollout(svc, cs, time.Now())}
 	if svc.Stack != "" {
 		if st, err := h.d.GetStack(ctx, a, svc.Stack); err == nil {
 			d.StackName = st.Name
@@ -251,6 +255,10 @@ type nodeData struct {
 	Node       *api.Node
 	Labels     []kv
 	Containers []containerRow
+	// Moves are the availabilities the node's buttons offer (the others
+	// than its own); DrainWaiting is what its drain waits for, a line each.
+	Moves        []availabilityMove
+	DrainWaiting []string
 }
 
 func (h *Handler) node(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -259,7 +267,10 @@ func (h *Handler) node(w http.ResponseWriter, r *http.Request, s *session) error
 	if err != nil {
 		return err
 	}
-	d := nodeData{Node: n, Labels: sortedKV(n.Labels)}
+	d := nodeData{Node: n, Labels: sortedKV(n.Labels), Moves: availabilityMoves(n)}
+	if n.DrainWaiting != "" {
+		d.DrainWaiting = strings.Split(n.DrainWaiting, "\n")
+	}
 	cs, err := h.allContainers(ctx, a, "", n.ID)
 	if err != nil && !forbidden(err) {
 		return err

@@ -10,10 +10,10 @@
 // The files: auth.go (sign-in, session cookie, organization, sign-out),
 // csrf.go (forged-request defences and security headers), pages.go and
 // actions.go (what each page shows and each form does), node_actions.go
-// (node labels and removal), audit.go (the audit trail), events_page.go
-// (the events page and its filter), stack_deploy.go (stack deploys from
-// a compose file, with their plan, and stack removal), sse.go (the live
-// event stream), templates.go (rendering and the error page).
+// (node labels, availability and removal), audit.go (the audit trail),
+// events_page.go (the events page and its filter), stack_deploy.go (stack
+// deploys from a compose file, with their plan, and stack removal), sse.go
+// (the live event stream), templates.go (rendering and the error page).
 package ui
 
 import (
@@ -150,6 +150,7 @@ func (h *Handler) routes() {
 	h.mux.Handle("POST /ui/stacks/plan", h.signedInLimit(h.planStack, maxComposeForm))
 	h.mux.Handle("POST /ui/stacks/apply", h.signedInLimit(h.applyStack, maxComposeForm))
 	page("POST /ui/stacks/{id}/remove", h.removeStack)
+	page("POST /ui/nodes/{id}/availability", h.setNodeAvailability)
 
 	h.mux.HandleFunc("/ui/", h.notFound)
 }
