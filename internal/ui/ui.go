@@ -128,6 +128,7 @@ func (h *Handler) routes() {
 	page("GET /ui/tokens", h.tokens)
 	page("GET /ui/tokens/{id}/delete", h.confirmDeleteToken)
 	page("GET /ui/secrets", h.secrets)
+	h.pagesRoutes(page) // credentials.go, accounts.go, images.go
 	page("GET /ui/audit", h.audit)
 	page("GET /ui/nodes/{id}/remove", h.confirmRemoveNode)
 	h.mux.Handle("GET /ui/stream", h.signedInStream())
