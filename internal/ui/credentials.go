@@ -193,4 +193,12 @@ func (h *Handler) pagesRoutes(page func(string, pageFunc)) {
 	page("POST /ui/secrets/{id}", h.updateSecret)
 	page("GET /ui/secrets/{id}/delete", h.confirmRemoveSecret)
 	page("POST /ui/secrets/{id}/delete", h.removeSecret)
+	page("GET /ui/orgs", h.orgs)
+	page("POST /ui/orgs", h.createOrg)
+	page("GET /ui/teams", h.teams)
+	page("POST /ui/teams", h.createTeam)
+	page("GET /ui/teams/{id}", h.team)
+	page("POST /ui/teams/{id}/members", h.addMember)
+	page("POST /ui/teams/{id}/members/remove", h.removeMember)
+	page("POST /ui/teams/{id}/delete", h.deleteTeam)
 }
