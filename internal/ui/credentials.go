@@ -201,4 +201,7 @@ func (h *Handler) pagesRoutes(page func(string, pageFunc)) {
 	page("POST /ui/teams/{id}/members", h.addMember)
 	page("POST /ui/teams/{id}/members/remove", h.removeMember)
 	page("POST /ui/teams/{id}/delete", h.deleteTeam)
+	page("GET /ui/images", h.images)
+	page("GET /ui/images/remove", h.confirmRemoveImage)
+	page("POST /ui/images/remove", h.removeImage)
 }
