@@ -25,6 +25,9 @@ import (
 )
 
 // tokenForm is the new-token form's values (shown again after a refusal).
+// The role is always chosen, read-only at first (the least privilege): an
+// empty one means read-only for a token of no user but unnarrowed for a
+// user's, which one form could not label truthfully for both.
 type tokenForm struct {
 	Name, Role, TTL string
 	Roles           []string
@@ -34,7 +37,7 @@ type tokenForm struct {
 }
 
 func (h *Handler) newTokenForm(w http.ResponseWriter, r *http.Request, s *session) error {
-	h.render(w, r, http.StatusOK, "token_new", s, "New API token", tokenForm{Roles: api.Roles, May: s.actor.MayCreateToken()})
+	h.render(w, r, http.StatusOK, "token_new", s, "New API token", tokenForm{Role: api.RoleReadOnly, Roles: api.Roles, May: s.actor.MayCreateToken()})
 	return nil
 }
 

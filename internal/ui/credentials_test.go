@@ -240,3 +240,28 @@ func TestSecretFormsReadOnly(t *testing.T) {
 		t.Error("a refused POST made a secret")
 	}
 }
+
+// TestCreateTokenDefaultRole: the form offers read-only first, and a
+// user's admin token made with it acts with all of the user's access.
+func TestCreateTokenDefaultRole(t *testing.T) {
+	e := newEnv(t)
+	r := e.signedIn(e.admin).get("/ui/tokens/new")
+	wantIn(t, "new token form", r.body, `<option value="read-only" selected>`)
+	e.user("ann")
+	if _, err := e.d.AddMember(e.ctx, e.root, "owners", "ann"); err != nil {
+		t.Fatal(err)
+	}
+	ann := e.browser()
+	wantCode(t, "ann signs in", ann.signIn("user", "ann", "password", "ann-password-1"), http.StatusSeeOther)
+	r = ann.get("/ui/tokens/new")
+	r = ann.post("/ui/tokens", url.Values{"csrf": {csrfOf(t, r.body)}, "name": {"laptop"}, "role": {"admin"}})
+	wantCode(t, "ann's token", r, http.StatusOK)
+	m := tokenSecretRE.FindStringSubmatch(r.body)
+	if m == nil {
+		t.Fatalf("no secret:\n%s", r.body)
+	}
+	a, err := e.d.Authenticate(e.ctx, m[1], "")
+	if err != nil || a.User != "ann" || !a.MayCreateToken() {
+		t.Fatalf("ann's admin token: %+v %v", a, err)
+	}
+}
