@@ -74,11 +74,9 @@ type secretForm struct {
 // was chosen, else the textarea's text (exactly, but for the line ending
 // the browser may turn a textarea's newlines into: CRLF becomes LF).
 func secretValue(r *http.Request) ([]byte, error) {
+	// The form was parsed when its token was checked (checkCSRF refuses
+	// one over maxForm).
 	if err := r.ParseMultipartForm(maxForm); err != nil && !errors.Is(err, http.ErrNotMultipart) {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, invalid("value", "the form is over %d bytes; a secret's value may be up to %d bytes", maxForm, api.MaxSecretSize)
-		}
 		return nil, invalid("value", "the form could not be read: %v", err)
 	}
 	if r.MultipartForm != nil {

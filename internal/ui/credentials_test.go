@@ -180,6 +180,12 @@ func TestSecretForms(t *testing.T) {
 	wantIn(t, "a name taken", r.body, `id="secret-error"`, "already exists")
 	r2 := b.post("/ui/secrets", url.Values{"csrf": {csrf}, "name": {"empty"}, "value": {""}})
 	wantCode(t, "an empty value", r2, http.StatusBadRequest)
+	r = b.postMultipart("/ui/secrets", map[string]string{"csrf": csrf, "name": "big"}, "big.bin", strings.Repeat("x", 600<<10))
+	wantCode(t, "a file over the secret's limit", r, http.StatusBadRequest)
+	wantIn(t, "a file over the secret's limit", r.body, "secret-error")
+	r = b.postMultipart("/ui/secrets", map[string]string{"csrf": csrf, "name": "huge"}, "huge.bin", strings.Repeat("x", 2<<20))
+	wantCode(t, "a form over the form's limit", r, http.StatusBadRequest)
+	wantIn(t, "a form over the form's limit", r.body, "the form is over")
 
 	sec, err := e.d.GetSecret(e.ctx, e.root, "db-password")
 	if err != nil {

@@ -8,7 +8,10 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"net/http"
+
+	"github.com/wharfhq/wharf/api"
 )
 
 // csrfField is the hidden form field that carries the session's token.
@@ -46,6 +49,11 @@ func (h *Handler) csrfToken(secret string) string {
 
 // checkCSRF is nil when the request's form carries the session's token.
 func (h *Handler) checkCSRF(r *http.Request, secret string) error {
+	if err := r.ParseMultipartForm(maxForm); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+			return invalid("form", "the form is over %d bytes (a secret's file may be up to %d): send a smaller one, or use the CLI", maxForm, api.MaxSecretSize)
+		}
+	}
 	got := r.PostFormValue(csrfField)
 	if got == "" {
 		return errNoCSRF
