@@ -12,7 +12,9 @@
 // actions.go (what each page shows and each form does), node_actions.go
 // (node labels and removal), audit.go (the audit trail), events_page.go
 // (the events page and its filter), sse.go (the live event stream),
-// templates.go (rendering and the error page).
+// templates.go (rendering and the error page), credentials.go (making
+// tokens, setting secrets), accounts.go (organizations and teams),
+// images.go (the built-in registry's images).
 package ui
 
 import (
