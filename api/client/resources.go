@@ -187,6 +187,12 @@ func (c *Client) Actions(ctx context.Context) ([]api.Action, error) {
 	return listAll[api.Action](ctx, c, "/v1/actions", nil)
 }
 
+// ActionsNewestFirst reads the whole audit trail, newest first
+// (GET /v1/actions?order=newest).
+func (c *Client) ActionsNewestFirst(ctx context.Context) ([]api.Action, error) {
+	return listAll[api.Action](ctx, c, "/v1/actions", url.Values{"order": {"newest"}})
+}
+
 // Version asks the server for its version.
 func (c *Client) Version(ctx context.Context) (api.Version, error) {
 	var v api.Version

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/domain"
+	"github.com/wharfhq/wharf/internal/errdefs"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -48,13 +49,22 @@ func (s *Server) recordAction(r *http.Request, sw *statusWriter, info *reqInfo, 
 	}
 }
 
-// listActions serves GET /v1/actions: oldest first, paged.
+// listActions serves GET /v1/actions: oldest first, or newest first with
+// ?order=newest, paged.
 func (s *Server) listActions(w http.ResponseWriter, r *http.Request) error {
 	p, err := parsePage(r)
 	if err != nil {
 		return err
 	}
-	rp, err := s.d.ListActions(r.Context(), actorOf(r), domain.Page{Limit: p.limit, After: p.after})
+	dp := p.domain()
+	switch o := r.URL.Query().Get("order"); o {
+	case "", "oldest":
+	case "newest":
+		dp.Reverse = true
+	default:
+		return errdefs.Invalid("order", "%q: want oldest (the default) or newest", o)
+	}
+	rp, err := s.d.ListActions(r.Context(), actorOf(r), dp)
 	if err != nil {
 		return err
 	}

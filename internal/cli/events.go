@@ -61,7 +61,10 @@ func printEvent(w io.Writer, e api.Event, asJSON bool) error {
 }
 
 func newActionsCmd(g *globals) *cobra.Command {
-	var f listFlags
+	var (
+		f      listFlags
+		newest bool
+	)
 	cmd := &cobra.Command{
 		Use: "actions", Short: "Print the audit trail: every mutating API call, who made it, and its result", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -69,7 +72,11 @@ func newActionsCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			acts, err := c.Actions(cmd.Context())
+			list := c.Actions
+			if newest {
+				list = c.ActionsNewestFirst
+			}
+			acts, err := list(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -83,5 +90,6 @@ func newActionsCmd(g *globals) *cobra.Command {
 		},
 	}
 	addListFlags(cmd, &f)
+	cmd.Flags().BoolVar(&newest, "newest-first", false, "list the newest actions first (the default is oldest first)")
 	return cmd
 }

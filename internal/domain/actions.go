@@ -46,9 +46,9 @@ func (d *Domain) RecordAction(ctx context.Context, by Actor, a api.Action) error
 	return t.Commit(ctx)
 }
 
-// ListActions returns a page of the audit trail, oldest first, as stored
-// (an action's stored form is its wire form), only the actor's
-// organization's actions. It refuses an actor without
+// ListActions returns a page of the audit trail, oldest first as stored,
+// or newest first with p.Reverse (an action's stored form is its wire
+// form), only the actor's organization's actions. It refuses an actor without
 // read access to apps, and a limit out of range.
 func (d *Domain) ListActions(ctx context.Context, a Actor, p Page) (RawPage, error) {
 	if err := a.need(AppsView); err != nil {

@@ -9,10 +9,14 @@ import (
 )
 
 // Page bounds a list: at most Limit objects after the cursor After (an
-// object ID; "" for the start).
+// object ID; "" for the start), in ascending ID order, or descending with
+// Reverse (After then names the object the page continues below; the
+// lists whose IDs sort by time, such as the audit trail, are then newest
+// first).
 type Page struct {
-	Limit int
-	After string
+	Limit   int
+	After   string
+	Reverse bool
 }
 
 // The page sizes lists allow.
@@ -42,7 +46,7 @@ func listPage[T any, PT interface {
 	if err := p.check(); err != nil {
 		return out, err
 	}
-	opts := store.ListOptions{After: p.After, Limit: p.Limit + 1}
+	opts := store.ListOptions{After: p.After, Limit: p.Limit + 1, Reverse: p.Reverse}
 	for {
 		res, err := st.List(ctx, kind, opts)
 		if err != nil {

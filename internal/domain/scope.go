@@ -113,7 +113,7 @@ func (d *Domain) rawPage(ctx context.Context, a Actor, kind string, p Page) (Raw
 	}
 	out := RawPage{Items: []store.RawObject{}}
 	org := a.orgOf()
-	opts := store.ListOptions{After: p.After, Limit: p.Limit + 1}
+	opts := store.ListOptions{After: p.After, Limit: p.Limit + 1, Reverse: p.Reverse}
 	for {
 		res, err := d.st.List(ctx, kind, opts)
 		if err != nil {

@@ -68,6 +68,17 @@ func roleRank(role string) int {
 	return 0
 }
 
+// MayCreateToken is whether the actor may make a token of its own (no
+// team's): a user's unnarrowed token (such as a login's), or a token of no
+// user that manages its organization. CreateTokenFor decides by it; a
+// front door may ask it to offer the form.
+func (a Actor) MayCreateToken() bool {
+	if a.User == "" {
+		return a.Can(OrgManage)
+	}
+	return a.member() && (a.effectiveRole() == "" || a.effectiveRole() == api.RoleAdmin)
+}
+
 // CreateTokenFor makes an API token. It stores only the secret's hash and
 // returns the secret, the only time it is shown.
 //
@@ -87,7 +98,7 @@ func (d *Domain) CreateTokenFor(ctx context.Context, a Actor, req api.CreateToke
 		if err := a.need(OrgManage); err != nil {
 			return api.TokenCreated{}, err
 		}
-	} else if !a.member() || a.effectiveRole() != "" && a.effectiveRole() != api.RoleAdmin {
+	} else if !a.MayCreateToken() {
 		return api.TokenCreated{}, newErr(errdefs.ErrForbidden, "token %q is a %s token: only a token that is not narrowed to a role (such as a login's) may create tokens", a.Name, a.effectiveRole())
 	}
 	if !tokenNameRE.MatchString(req.Name) {

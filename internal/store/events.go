@@ -7,9 +7,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/wharfhq/wharf/api"
 )
@@ -190,7 +192,7 @@ func (s *Store) WatchEvents(ctx context.Context, since EventCursor) <-chan Event
 				return
 			}
 		}
-		wc := s.cli.Watch(clientv3.WithRequireLeader(ctx), s.kindPrefix(KindEvents), clientv3.WithPrefix(), clientv3.WithRev(rev+1))
+		wc := s.cli.Watch(ownWatchStream(clientv3.WithRequireLeader(ctx)), s.kindPrefix(KindEvents), clientv3.WithPrefix(), clientv3.WithRev(rev+1))
 		for resp := range wc {
 			if err := resp.Err(); err != nil {
 				sendEvent(ctx, ch, EventOrError{Err: wrapWatch(err)})
@@ -215,6 +217,23 @@ func (s *Store) WatchEvents(ctx context.Context, since EventCursor) <-chan Event
 		}
 	}()
 	return ch
+}
+
+// watchStreams numbers the event watches' own watch streams.
+var watchStreams atomic.Uint64
+
+// ownWatchStream gives an event watch a watch stream of its own. The etcd
+// client multiplexes the watches whose contexts carry the same metadata on
+// one stream, and ends a watch by sending its cancellation on that stream;
+// over the in-process client of an embedded etcd (the server's), a burst
+// of such cancellations (a hundred dashboards closing at once) deadlocks
+// the stream, client and server each blocked sending to the other, and
+// every watch on it stops receiving events for good (etcd issues 18879
+// and 20716). A watch alone on its stream ends by closing the stream
+// instead, with no cancellation to send. The cost is a stream, and its
+// goroutines, per watch.
+func ownWatchStream(ctx context.Context) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, "wharf-event-watch", strconv.FormatUint(watchStreams.Add(1), 10))
 }
 
 // EventOrError is one item of an event stream.

@@ -126,8 +126,15 @@ func (s *Store) Get(ctx context.Context, kind, id string, out Object) error {
 // ListOptions pages a list: After is the last ID of the previous page, Limit
 // caps the page (0 means all).
 type ListOptions struct {
+	// After is the cursor: the ID listing continues after, in the list's
+	// order (with Reverse, the IDs that sort before it).
 	After string
 	Limit int
+	// Reverse lists in descending ID order (newest first for the kinds
+	// whose IDs sort by time, such as actions). etcd reads the whole
+	// range before the cursor to sort it, so it is meant for kinds that
+	// stay small or expire.
+	Reverse bool
 	// Revision, when set, lists the store as it was at that revision.
 	Revision int64
 }
@@ -154,11 +161,18 @@ func (r RawObject) Decode(out Object) error { return decode(r.Value, r.Revision,
 // List reads a page of objects of one kind.
 func (s *Store) List(ctx context.Context, kind string, o ListOptions) (ListResult, error) {
 	p := s.kindPrefix(kind)
-	start := p
-	if o.After != "" {
+	start, end := p, clientv3.GetPrefixRangeEnd(p)
+	order := clientv3.SortAscend
+	switch {
+	case o.Reverse:
+		order = clientv3.SortDescend
+		if o.After != "" {
+			end = p + o.After // the range's end is exclusive
+		}
+	case o.After != "":
 		start = p + o.After + "\x00"
 	}
-	opts := []clientv3.OpOption{clientv3.WithRange(clientv3.GetPrefixRangeEnd(p)), clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend)}
+	opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithSort(clientv3.SortByKey, order)}
 	if o.Limit > 0 {
 		opts = append(opts, clientv3.WithLimit(int64(o.Limit)))
 	}

@@ -1,8 +1,8 @@
 package ui
 
 // The audit trail page: who did what, a page of the domain layer's
-// actions at a time (oldest first, as the store keeps them), the next
-// page linked by its cursor.
+// actions at a time, newest first (domain.Page.Reverse, as `wharf actions
+// --newest-first` lists them), the older ones linked by the page's cursor.
 
 import (
 	"net/http"
@@ -19,7 +19,7 @@ const auditPageSize = 100
 type auditData struct {
 	Actions []api.Action
 	After   string // this page's cursor ("" for the first page)
-	Next    string // the next page's ("" for the last page)
+	Next    string // the older page's cursor ("" for the oldest page)
 	Limit   int
 }
 
@@ -33,7 +33,7 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request, s *session) erro
 		}
 		d.Limit = n // the domain layer refuses one out of range
 	}
-	raw, err := h.d.ListActions(r.Context(), s.actor, domain.Page{Limit: d.Limit, After: d.After})
+	raw, err := h.d.ListActions(r.Context(), s.actor, domain.Page{Limit: d.Limit, After: d.After, Reverse: true})
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,12 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
+	"mime"
 	"net/http"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/compose"
 )
 
 // csrfField is the hidden form field that carries the session's token.
@@ -52,6 +57,26 @@ func (h *Handler) checkCSRF(r *http.Request, secret string) error {
 	}
 	if !hmac.Equal([]byte(got), []byte(h.csrfToken(secret))) {
 		return errBadCSRF
+	}
+	return nil
+}
+
+// parseBody reads a POST's form (multipart or not) within limit, so that a
+// body too large is refused with its own message rather than read as a
+// form without its token.
+func parseBody(r *http.Request, limit int64) error {
+	var err error
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "multipart/form-data" {
+		err = r.ParseMultipartForm(limit)
+	} else {
+		err = r.ParseForm()
+	}
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return invalid("form", "the form sent is larger than %d KiB (a compose file may be up to %d KiB, a secret up to %d KiB): send a smaller one, or use the CLI", limit>>10, compose.MaxUntrusted>>10, api.MaxSecretSize>>10)
+	case err != nil:
+		return invalid("form", "cannot read the form: %v", err)
 	}
 	return nil
 }

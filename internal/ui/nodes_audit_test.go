@@ -124,8 +124,9 @@ func TestNodeReadOnly(t *testing.T) {
 	}
 }
 
-// TestAuditPage: the audit trail lists an action recorded before, a page
-// at a time, and is linked from the navigation.
+// TestAuditPage: the audit trail lists an action recorded before, newest
+// first, a page at a time with a link to the older ones, and is linked
+// from the navigation.
 func TestAuditPage(t *testing.T) {
 	e := newEnv(t)
 	for _, p := range []string{"/v1/services/a/scale", "/v1/services/b/stop", "/v1/nodes/c"} {
@@ -139,22 +140,25 @@ func TestAuditPage(t *testing.T) {
 	r := b.get("/ui/audit")
 	wantCode(t, "audit page", r, http.StatusOK)
 	wantIn(t, "audit page", r.body, "ci-bot", "/v1/services/a/scale", "/v1/nodes/c")
+	if strings.Index(r.body, "/v1/nodes/c") > strings.Index(r.body, "/v1/services/a/scale") {
+		t.Error("the audit trail is not newest first")
+	}
 
 	r = b.get("/ui/audit?limit=2")
-	wantIn(t, "first page", r.body, "/v1/services/a/scale", "/v1/services/b/stop", "Next page")
-	if strings.Contains(r.body, "/v1/nodes/c") {
-		t.Error("the first page of 2 shows the third action")
+	wantIn(t, "first page", r.body, "/v1/nodes/c", "/v1/services/b/stop", ">Older</a>")
+	if strings.Contains(r.body, "/v1/services/a/scale") {
+		t.Error("the first page of 2 shows the oldest action")
 	}
 	m := strings.Index(r.body, `href="/ui/audit?after=`)
 	if m < 0 {
-		t.Fatal("no next page link")
+		t.Fatal("no link to the older page")
 	}
 	link := r.body[m+len(`href="`):]
 	link = strings.ReplaceAll(link[:strings.IndexByte(link, '"')], "&amp;", "&")
 	r = b.get(link)
-	wantIn(t, "next page", r.body, "/v1/nodes/c", "First page")
-	if strings.Contains(r.body, "/v1/services/a/scale") {
-		t.Error("the next page repeats the first")
+	wantIn(t, "older page", r.body, "/v1/services/a/scale", ">Newest</a>")
+	if strings.Contains(r.body, "/v1/nodes/c") || strings.Contains(r.body, ">Older</a>") {
+		t.Error("the older page repeats the newest, or links to one older still")
 	}
 	wantCode(t, "a bad limit", b.get("/ui/audit?limit=lots"), http.StatusBadRequest)
 	wantCode(t, "a limit out of range", b.get("/ui/audit?limit=5000"), http.StatusBadRequest)

@@ -9,9 +9,7 @@ package ui
 // form again with the domain's message and the user's text.
 
 import (
-	"errors"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -161,25 +159,5 @@ func (h *Handler) removeStack(w http.ResponseWriter, r *http.Request, s *session
 		return err
 	}
 	http.Redirect(w, r, "/ui/stacks", http.StatusSeeOther)
-	return nil
-}
-
-// parseBody reads a POST's form (multipart or not) within limit, so that a
-// body too large is refused with its own message rather than read as a
-// form without its token.
-func parseBody(r *http.Request, limit int64) error {
-	var err error
-	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "multipart/form-data" {
-		err = r.ParseMultipartForm(limit)
-	} else {
-		err = r.ParseForm()
-	}
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
-		return invalid("form", "the form sent is larger than %d KiB: send a smaller compose file (at most %d KiB)", limit>>10, compose.MaxUntrusted>>10)
-	case err != nil:
-		return invalid("form", "cannot read the form: %v", err)
-	}
 	return nil
 }

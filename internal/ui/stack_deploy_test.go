@@ -3,7 +3,6 @@ package ui
 import (
 	"bytes"
 	"html"
-	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -14,36 +13,21 @@ import (
 	"github.com/wharfhq/wharf/internal/domain"
 )
 
-// postMultipart sends fields and, when upload is not nil, the file
+// postCompose sends fields and, when upload is not nil, the file
 // "compose.yml" in the field upload, as the deploy form does.
-func (b *browser) postMultipart(path string, fields url.Values, upload []byte) response {
+func (b *browser) postCompose(path string, fields url.Values, upload []byte) response {
 	b.e.t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	for k, vs := range fields {
-		for _, v := range vs {
-			_ = mw.WriteField(k, v)
+	return b.sendMultipart(path, func(mw *multipart.Writer) {
+		for k, vs := range fields {
+			for _, v := range vs {
+				_ = mw.WriteField(k, v)
+			}
 		}
-	}
-	if upload != nil {
-		fw, _ := mw.CreateFormFile("upload", "compose.yml")
-		_, _ = fw.Write(upload)
-	}
-	_ = mw.Close()
-	req, err := http.NewRequest("POST", b.e.srv.URL+path, &body)
-	if err != nil {
-		b.e.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	req.Header.Set("Origin", b.e.srv.URL)
-	resp, err := b.c.Do(req)
-	if err != nil {
-		b.e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	rb, _ := io.ReadAll(resp.Body)
-	return response{resp.StatusCode, resp.Header, string(rb)}
+		if upload != nil {
+			fw, _ := mw.CreateFormFile("upload", "compose.yml")
+			_, _ = fw.Write(upload)
+		}
+	})
 }
 
 const shopCompose = "services:\n  web:\n    image: nginx:${TAG:-1.27}\n    cap_add: [NET_ADMIN]\n  worker:\n    image: busybox\n"
@@ -59,7 +43,7 @@ func TestDeployStackForm(t *testing.T) {
 	wantIn(t, "stacks page", list.body, `id="stack-form"`, `enctype="multipart/form-data"`)
 	tok := csrfOf(t, list.body)
 
-	plan := b.postMultipart("/ui/stacks/plan", url.Values{"csrf": {tok}, "name": {"shop"}, "vars": {"TAG=1.28\n"}}, []byte(shopCompose))
+	plan := b.postCompose("/ui/stacks/plan", url.Values{"csrf": {tok}, "name": {"shop"}, "vars": {"TAG=1.28\n"}}, []byte(shopCompose))
 	wantCode(t, "plan", plan, http.StatusOK)
 	wantIn(t, "plan", plan.body, "Plan of shop", "2 to create", "compose.yml:4: services.web.cap_add", `id="apply"`)
 	if sts, err := e.d.ListStacks(e.ctx, e.root, domain.Page{}); err != nil || len(sts.Items) != 0 {
@@ -89,26 +73,26 @@ func TestDeployStackForm(t *testing.T) {
 
 	// A refusal keeps the text and says what is wrong, where.
 	bad := "services:\n  web:\n    image: nginx\n    env_file: /etc/hostname\n"
-	r = b.postMultipart("/ui/stacks/plan", url.Values{"csrf": {tok}, "name": {"shop"}, "compose": {bad}}, nil)
+	r = b.postCompose("/ui/stacks/plan", url.Values{"csrf": {tok}, "name": {"shop"}, "compose": {bad}}, nil)
 	wantCode(t, "env_file", r, http.StatusBadRequest)
 	wantIn(t, "env_file", r.body, "compose.yaml:4: services.web.env_file", "wharf stack deploy", html.EscapeString(bad))
-	r = b.postMultipart("/ui/stacks/plan", url.Values{"csrf": {tok}, "name": {"shop"}, "compose": {"services:\n  web:\n    image: ${NOPE}\n"}}, nil)
+	r = b.postCompose("/ui/stacks/plan", url.Values{"csrf": {tok}, "name": {"shop"}, "compose": {"services:\n  web:\n    image: ${NOPE}\n"}}, nil)
 	wantCode(t, "unset variable", r, http.StatusBadRequest)
 	wantIn(t, "unset variable", r.body, "variable NOPE is not set")
-	r = b.postMultipart("/ui/stacks/plan", url.Values{"csrf": {tok}, "name": {"shop"}, "vars": {"no equals sign"}, "compose": {shopCompose}}, nil)
+	r = b.postCompose("/ui/stacks/plan", url.Values{"csrf": {tok}, "name": {"shop"}, "vars": {"no equals sign"}, "compose": {shopCompose}}, nil)
 	wantCode(t, "bad variables", r, http.StatusBadRequest)
 	wantIn(t, "bad variables", r.body, "is not NAME=value")
 
 	// Too large a body: its own message, nothing deployed.
 	big := bytes.Repeat([]byte("# padding\n"), maxComposeForm/10+1)
-	r = b.postMultipart("/ui/stacks/plan", url.Values{"csrf": {tok}, "name": {"big"}}, big)
+	r = b.postCompose("/ui/stacks/plan", url.Values{"csrf": {tok}, "name": {"big"}}, big)
 	wantCode(t, "too large", r, http.StatusBadRequest)
 	wantIn(t, "too large", r.body, "larger than")
 
 	// The stack's page: update from a file (the name is the stack's).
 	page := b.get("/ui/stacks/" + st.ID)
 	wantIn(t, "stack page", page.body, "Update from a compose file", `name="stack" value="`+st.ID+`"`, "/ui/stacks/"+st.ID+"/remove")
-	r = b.postMultipart("/ui/stacks/plan", url.Values{"csrf": {tok}, "stack": {st.ID}, "name": {"other"}, "compose": {"services:\n  web:\n    image: nginx:1.28\n"}}, nil)
+	r = b.postCompose("/ui/stacks/plan", url.Values{"csrf": {tok}, "stack": {st.ID}, "name": {"other"}, "compose": {"services:\n  web:\n    image: nginx:1.28\n"}}, nil)
 	wantCode(t, "update plan", r, http.StatusOK)
 	wantIn(t, "update plan", r.body, "Plan of shop", "no longer in the file")
 
@@ -145,7 +129,7 @@ func TestDeployStackReadOnly(t *testing.T) {
 	}
 	tok := csrfOf(t, list.body)
 	for _, path := range []string{"/ui/stacks/plan", "/ui/stacks/apply"} {
-		r := b.postMultipart(path, url.Values{"csrf": {tok}, "name": {"evil"}, "compose": {shopCompose}}, nil)
+		r := b.postCompose(path, url.Values{"csrf": {tok}, "name": {"evil"}, "compose": {shopCompose}}, nil)
 		wantCode(t, "read-only POST "+path, r, http.StatusForbidden)
 	}
 	r := b.post("/ui/stacks/"+res.Stack.ID+"/remove", url.Values{"csrf": {tok}, "confirm": {"shop"}})

@@ -29,8 +29,9 @@ type tokenRow struct {
 }
 
 type tokensData struct {
-	Tokens  []tokenRow
-	Refused string // the domain's refusal to list them
+	Tokens    []tokenRow
+	Refused   string // the domain's refusal to list them
+	CanCreate bool   // the domain's Actor.MayCreateToken: offer the new-token form
 }
 
 func (h *Handler) allTokens(r *http.Request, a domain.Actor) ([]api.Token, error) {
@@ -38,7 +39,7 @@ func (h *Handler) allTokens(r *http.Request, a domain.Actor) ([]api.Token, error
 }
 
 func (h *Handler) tokens(w http.ResponseWriter, r *http.Request, s *session) error {
-	var d tokensData
+	d := tokensData{CanCreate: s.actor.MayCreateToken()}
 	ts, err := h.allTokens(r, s.actor)
 	switch {
 	case forbidden(err):
@@ -107,10 +108,17 @@ func (h *Handler) deleteToken(w http.ResponseWriter, r *http.Request, s *session
 type secretsData struct {
 	Secrets []api.Secret
 	Refused string
+	Done    string // what the last form did (created, updated or deleted a secret)
 }
 
 func (h *Handler) secrets(w http.ResponseWriter, r *http.Request, s *session) error {
 	var d secretsData
+	q := r.URL.Query()
+	for _, k := range []string{"created", "updated", "deleted"} {
+		if n := q.Get(k); n != "" {
+			d.Done = "Secret " + n + " " + k + "."
+		}
+	}
 	ss, err := allOf(func(p domain.Page) (api.List[api.Secret], error) { return h.d.ListSecrets(r.Context(), s.actor, p) })
 	switch {
 	case forbidden(err):

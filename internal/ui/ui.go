@@ -13,7 +13,9 @@
 // (node labels, availability and removal), audit.go (the audit trail),
 // events_page.go (the events page and its filter), stack_deploy.go (stack
 // deploys from a compose file, with their plan, and stack removal), sse.go
-// (the live event stream), templates.go (rendering and the error page).
+// (the live event stream), templates.go (rendering and the error page),
+// credentials.go (making tokens, setting secrets), accounts.go
+// (organizations and teams), images.go (the built-in registry's images).
 package ui
 
 import (
@@ -130,6 +132,7 @@ func (h *Handler) routes() {
 	page("GET /ui/tokens", h.tokens)
 	page("GET /ui/tokens/{id}/delete", h.confirmDeleteToken)
 	page("GET /ui/secrets", h.secrets)
+	h.pagesRoutes(page) // credentials.go, accounts.go, images.go
 	page("GET /ui/audit", h.audit)
 	page("GET /ui/nodes/{id}/remove", h.confirmRemoveNode)
 	h.mux.Handle("GET /ui/stream", h.signedInStream())
