@@ -39,8 +39,12 @@ type Config struct {
 	// JoinResponse.Gateway; by default the listener's address.
 	Advertise string
 	// HeartbeatGrace is how long a node may stay silent before it is marked
-	// Unreachable (default 15s).
+	// Unreachable (default DefaultHeartbeatGrace).
 	HeartbeatGrace time.Duration
+	// NodeLossGrace is the controller's (controller.WithNodeLossGrace):
+	// the agents fence FenceMargin before it (witness.go). Zero: the
+	// agents never fence.
+	NodeLossGrace time.Duration
 	// NodeCertValidity is the lifetime of node certificates issued at join
 	// and renewal (default pki.DefaultNodeCertValidity); agents renew at
 	// 50-80% of it.
@@ -111,8 +115,9 @@ func New(cfg Config) (*Gateway, error) {
 		cfg.Addr = DefaultAddr
 	}
 	if cfg.HeartbeatGrace <= 0 {
-		cfg.HeartbeatGrace = 15 * time.Second
+		cfg.HeartbeatGrace = DefaultHeartbeatGrace
 	}
+
 	if cfg.NodeCertValidity <= 0 {
 		cfg.NodeCertValidity = pki.DefaultNodeCertValidity
 	}

@@ -1,0 +1,123 @@
+package agent
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/runtime"
+	"github.com/wharfhq/wharf/internal/runtime/fake"
+)
+
+// TestDecide is the fence rule, over the witnesses' answers.
+func TestDecide(t *testing.T) {
+	const f = 6 * time.Second
+	s := func(d ...time.Duration) []time.Duration { return d }
+	for _, tt := range []struct {
+		name     string
+		known    int
+		silences []time.Duration
+		want     verdict
+		fences   bool
+	}{
+		{"single node: no witness known", 0, nil, alone, false},
+		{"no witness answers", 3, nil, isolated, true},
+		{"one of three heard the server just now", 3, s(500 * time.Millisecond), cutOff, true},
+		{"a witness heard it just within the fence time", 3, s(f - time.Millisecond), cutOff, true},
+		{"all answered, none heard it within the fence time", 3, s(f, 9*time.Second, 20*time.Second), serverDown, false},
+		{"one answered, never heard the server", 2, s(-1), serverDown, false},
+		{"mixed: one silent long, one fresh", 3, s(30*time.Second, 2*time.Second), cutOff, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			v := decide(tt.known, tt.silences, f)
+			if v != tt.want || v.fences() != tt.fences {
+				t.Errorf("decide = %s (fences %v), want %s (fences %v)", v, v.fences(), tt.want, tt.fences)
+			}
+		})
+	}
+}
+
+// TestContactSilence: the silence counts from the latest acknowledged
+// send, never from an older one acknowledged later.
+func TestContactSilence(t *testing.T) {
+	var c contact
+	if c.silence() >= 0 {
+		t.Fatalf("silence before any ack = %s, want negative", c.silence())
+	}
+	now := time.Now()
+	c.ack(now.Add(-2 * time.Second))
+	c.ack(now.Add(-5 * time.Second)) // an older request answered late
+	if s := c.silence(); s < 2*time.Second || s > 3*time.Second {
+		t.Errorf("silence = %s, want about 2s", s)
+	}
+}
+
+// TestFenceStopsOnlyWhatMoves: fencing stops the containers the server
+// would run elsewhere (FenceOnLoss), leaves the others running, keeps the
+// fenced ones stopped (no autorestart), and the server's next assignments
+// start them again.
+func TestFenceStopsOnlyWhatMoves(t *testing.T) {
+	drv := fake.New()
+	binds, err := newBindPolicy("h", nil, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Agent{cfg: Config{Drivers: []runtime.Driver{drv}}, log: slog.New(slog.DiscardHandler), binds: binds}
+	a.rep = newReporter(a)
+	a.exec = newExecutor(a)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	a.exec.adopt(ctx)
+	go a.exec.run(ctx)
+
+	asg := &api.Assignments{Containers: []api.Container{
+		{Meta: api.Meta{ID: "moves", Name: "web-1"}, Spec: api.ContainerSpec{Service: "s", Slot: 1, Command: []string{"serve"},
+			Desired: api.ContainerRunning, Autorestart: api.PolicyAlways, FenceOnLoss: true}},
+		{Meta: api.Meta{ID: "stays", Name: "agent-1"}, Spec: api.ContainerSpec{Service: "e", Slot: 1, Command: []string{"serve"},
+			Desired: api.ContainerRunning, Autorestart: api.PolicyAlways}},
+	}}
+	a.exec.setAssignments(asg)
+	waitFor(t, "both running", func() bool { return a.exec.running() == 2 })
+	if !a.exec.hasFenceable() {
+		t.Fatal("hasFenceable = false with a FenceOnLoss container running")
+	}
+
+	a.exec.fence()
+	waitFor(t, "the FenceOnLoss container stopped", func() bool { return !a.exec.isRunning("moves") })
+	if !a.exec.isRunning("stays") {
+		t.Error("fencing stopped a container the server does not move")
+	}
+	time.Sleep(3 * restartMin) // autorestart would have started it by now
+	if a.exec.isRunning("moves") {
+		t.Error("a fenced container was restarted")
+	}
+	if a.exec.hasFenceable() || !a.exec.isFenced() {
+		t.Errorf("after fencing: hasFenceable %v, isFenced %v", a.exec.hasFenceable(), a.exec.isFenced())
+	}
+
+	a.exec.setAssignments(asg) // the server is heard again and still wants it here
+	waitFor(t, "the fenced container running again", func() bool { return a.exec.isRunning("moves") })
+	if a.exec.isFenced() {
+		t.Error("still fenced after the server's assignments")
+	}
+}
+
+func (e *executor) isRunning(id string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	k := e.ctrs[id]
+	return k != nil && k.running
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting: %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
