@@ -248,7 +248,7 @@ func (c slotReconciler) newContainer(p *plan, slot int, desired api.ContainerSta
 			Autorestart: svc.Spec.Autorestart, Autodestroy: svc.Spec.Autodestroy,
 			StopAfterDisconnect: svc.Spec.StopAfterDisconnect, Generation: svc.RestartGeneration,
 			FenceOnLoss: movesOnNodeLoss(svc),
-			Volumes: slotVolumes(svc, slot), Labels: maps.Clone(svc.Spec.Labels),
+			Volumes:     slotVolumes(svc, slot), Labels: maps.Clone(svc.Spec.Labels),
 			Secrets: slices.Clone(svc.Spec.Secrets), Networks: nets,
 		},
 		Status: api.ContainerStatus{State: api.ContainerPending},
