@@ -2,11 +2,15 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"log/slog"
+	"net"
 	"testing"
 	"time"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/pki"
 	"github.com/wharfhq/wharf/internal/runtime"
 	"github.com/wharfhq/wharf/internal/runtime/fake"
 )
@@ -119,5 +123,110 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 			t.Fatalf("timed out waiting: %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestFenceLoop is the agent's behaviour when it has not heard the server
+// for longer than the fence time, by what its witnesses (real listeners,
+// over mutual TLS) say.
+func TestFenceLoop(t *testing.T) {
+	ca, err := pki.NewCA("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := nodeCert(t, ca, "asker")
+	// witness runs a listener for node id that says it heard the server
+	// silence ago.
+	witness := func(id string, silence time.Duration) api.Witness {
+		cert := nodeCert(t, ca, id)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := &witnessServer{creds: func() (*tls.Certificate, *x509.CertPool) { return &cert, ca.Pool() },
+			askers: func(n string) bool { return n == "asker" }, silence: func() time.Duration { return silence },
+			log: slog.New(slog.DiscardHandler)}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); w.serve(ctx, ln) }()
+		t.Cleanup(func() { cancel(); <-done })
+		return api.Witness{Node: id, Address: ln.Addr().String()}
+	}
+	// nobody listens there.
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := api.Witness{Node: "gone", Address: closed.Addr().String()}
+	closed.Close()
+
+	for _, tt := range []struct {
+		name      string
+		witnesses []api.Witness
+		// comesBack: the one more try at the server gets through (a
+		// server that was down is back, its other nodes first).
+		comesBack bool
+		fences    bool
+	}{
+		{"the server is down: witnesses answer, none heard it", []api.Witness{witness("w1", 20*time.Second), witness("w2", -1), gone}, false, false},
+		{"cut off: a witness heard the server just now", []api.Witness{witness("w3", 20*time.Second), witness("w4", 300*time.Millisecond)}, false, true},
+		{"the server is back: a witness heard it, and so does this agent's one more try", []api.Witness{witness("w5", 300*time.Millisecond)}, true, false},
+		{"isolated: no witness answers", []api.Witness{gone}, false, true},
+		{"a single node: no witness", nil, false, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			drv := fake.New()
+			binds, err := newBindPolicy("h", nil, false, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := &Agent{cfg: Config{Drivers: []runtime.Driver{drv}}, log: slog.New(slog.DiscardHandler), binds: binds,
+				redial: make(chan struct{}, 1), ident: &identity{NodeID: "asker", cert: me, pool: ca.Pool()}}
+			a.rep = newReporter(a)
+			a.exec = newExecutor(a)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			a.exec.adopt(ctx)
+			go a.exec.run(ctx)
+			asg := &api.Assignments{FenceAfterMS: 2000, Witnesses: tt.witnesses, Containers: []api.Container{
+				{Meta: api.Meta{ID: "moves", Name: "web-1"}, Spec: api.ContainerSpec{Service: "s", Slot: 1, Command: []string{"serve"},
+					Desired: api.ContainerRunning, FenceOnLoss: true}}}}
+			a.setFencing(asg)
+			a.exec.setAssignments(asg)
+			waitFor(t, "running", func() bool { return a.exec.isRunning("moves") })
+			a.acked(time.Now().Add(-5 * time.Second)) // last heard 5 s ago
+			if tt.comesBack {
+				go func() {
+					select {
+					case <-a.redial:
+					case <-ctx.Done():
+						return
+					}
+					for { // back: heartbeats acknowledged again
+						a.acked(time.Now())
+						if !sleep(ctx, 200*time.Millisecond) {
+							return
+						}
+					}
+				}()
+			}
+			go a.fenceLoop(ctx)
+			// Long enough for a check, the witnesses, one more try and the stop.
+			deadline := time.Now().Add(4 * time.Second)
+			for time.Now().Before(deadline) && a.exec.isRunning("moves") {
+				time.Sleep(50 * time.Millisecond)
+			}
+			if fenced := !a.exec.isRunning("moves"); fenced != tt.fences {
+				t.Errorf("fenced = %v, want %v", fenced, tt.fences)
+			}
+			if !tt.fences {
+				return
+			}
+			// The server heard again: its next assignments start it again.
+			a.acked(time.Now())
+			a.exec.setAssignments(asg)
+			waitFor(t, "running again", func() bool { return a.exec.isRunning("moves") })
+		})
 	}
 }
