@@ -6,7 +6,10 @@
 // live session, and converges the node's containers on the assignments the
 // server pushes, through runtime drivers: it restarts exited containers per
 // their autorestart policy, stops those whose stop_after_disconnect passes
-// while it is cut off from the server, runs commands in containers for the
+// while it is cut off from the server, fences (stops the containers the
+// server would run elsewhere) when it finds itself cut off and its
+// witnesses, other nodes' agents, say the server is up (fence.go,
+// witness.go), runs commands in containers for the
 // server (exec) and their health checks. When the server says the node was
 // removed, it stops and removes every container its drivers list and exits.
 package agent

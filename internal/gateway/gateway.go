@@ -3,7 +3,8 @@
 // session per node, speaks the agent protocol of package api over it (hello,
 // heartbeat, status and certificate renewal from the agent; assignments,
 // logs and exec to it), marks silent nodes Unreachable, pushes every node the
-// containers placed on it, and tells the agent of a removed node so (403
+// containers placed on it with what it needs to fence itself when cut off
+// (the fence time, its witnesses and askers: witness.go), and tells the agent of a removed node so (403
 // node_removed) instead of serving it.
 //
 // The gateway keeps heartbeats in memory: the store is written only when a
