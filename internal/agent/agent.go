@@ -347,6 +347,7 @@ func (a *Agent) connectLoop(ctx context.Context) error {
 			delay = backoffMin
 		}
 		if st := a.fenceState(); st.after > 0 && a.contact.silence() < st.after+backoffMax {
+			// Past that, the backoff grows again from here.
 			delay = min(delay, backoffSilent)
 		}
 		a.log.Warn("session to the gateway ended; reconnecting", "err", err, "in", delay.Round(time.Millisecond))
