@@ -32,11 +32,17 @@ const (
 	// fenceCheck is how often the agent looks at its silence.
 	fenceCheck = 250 * time.Millisecond
 	// fenceRecheck is how long after a "keep running" verdict the
-	// witnesses are asked again.
-	fenceRecheck = 2 * time.Second
+	// witnesses are asked again: soon, since a witness may have been
+	// reconnecting itself when asked.
+	fenceRecheck = time.Second
 	// fenceRetry is how long the agent tries the server once more before
 	// it fences (a server that just came back is heard within it).
 	fenceRetry = time.Second
+	// fenceSlack is how much more recently than this agent a witness
+	// must have heard the server to show that the server is up: when the
+	// server goes down, every agent loses it within about a heartbeat of
+	// the others, so their silences differ by less than this.
+	fenceSlack = 3 * DefaultHeartbeat
 )
 
 // verdict is what the witnesses' answers mean.
@@ -45,11 +51,13 @@ type verdict int
 const (
 	// alone: no witness known (a single node): keep running.
 	alone verdict = iota
-	// serverDown: witnesses answered, none heard the server within the
-	// fence time: the server (not this node) is away; keep running.
+	// serverDown: witnesses answered, none heard the server much more
+	// recently than this node: the server (not this node) is away; keep
+	// running.
 	serverDown
-	// cutOff: a witness heard the server within the fence time while
-	// this node did not: this node is the one cut off; fence.
+	// cutOff: a witness heard the server at least fenceSlack more
+	// recently than this node: the server is up and this node is the
+	// one cut off; fence.
 	cutOff
 	// isolated: no witness answered: this node is cut off from
 	// everything; fence.
@@ -65,8 +73,12 @@ func (v verdict) fences() bool { return v == cutOff || v == isolated }
 
 // decide reads the witnesses' answers: known is how many witnesses were
 // asked, silences what those that answered said (negative: never heard
-// the server), after how long this agent fences.
-func decide(known int, silences []time.Duration, after time.Duration) verdict {
+// the server), mine how long this agent has not heard it (past its fence
+// time). A witness's silence is compared with this agent's, not with the
+// fence time: when the server dies, every agent's silence grows from
+// about the same moment, and a witness that happened to heartbeat a
+// little later must not make this one fence.
+func decide(known int, silences []time.Duration, mine time.Duration) verdict {
 	switch {
 	case known == 0:
 		return alone
@@ -74,7 +86,7 @@ func decide(known int, silences []time.Duration, after time.Duration) verdict {
 		return isolated
 	}
 	for _, s := range silences {
-		if s >= 0 && s < after {
+		if s >= 0 && s <= mine-fenceSlack {
 			return cutOff
 		}
 	}
@@ -175,7 +187,7 @@ func (a *Agent) fenceLoop(ctx context.Context) {
 			said = -1
 			continue
 		}
-		v := decide(len(st.witnesses), askWitnesses(ctx, a.creds, st.witnesses), st.after)
+		v := decide(len(st.witnesses), askWitnesses(ctx, a.creds, st.witnesses), silence)
 		if v.fences() {
 			// One more try at the server: one that just came back (its
 			// other nodes answered first) is heard within fenceRetry.

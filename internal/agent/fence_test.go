@@ -17,7 +17,7 @@ import (
 
 // TestDecide is the fence rule, over the witnesses' answers.
 func TestDecide(t *testing.T) {
-	const f = 6 * time.Second
+	const mine = 6 * time.Second // this agent's silence
 	s := func(d ...time.Duration) []time.Duration { return d }
 	for _, tt := range []struct {
 		name     string
@@ -29,13 +29,14 @@ func TestDecide(t *testing.T) {
 		{"single node: no witness known", 0, nil, alone, false},
 		{"no witness answers", 3, nil, isolated, true},
 		{"one of three heard the server just now", 3, s(500 * time.Millisecond), cutOff, true},
-		{"a witness heard it just within the fence time", 3, s(f - time.Millisecond), cutOff, true},
-		{"all answered, none heard it within the fence time", 3, s(f, 9*time.Second, 20*time.Second), serverDown, false},
+		{"a witness heard it fenceSlack later than this agent", 3, s(mine - fenceSlack), cutOff, true},
+		{"the server died: witnesses lost it about when this agent did", 3, s(mine-fenceSlack+time.Millisecond, mine-time.Second, mine+time.Second), serverDown, false},
+		{"all answered, none heard it for longer", 3, s(mine, 9*time.Second, 20*time.Second), serverDown, false},
 		{"one answered, never heard the server", 2, s(-1), serverDown, false},
 		{"mixed: one silent long, one fresh", 3, s(30*time.Second, 2*time.Second), cutOff, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			v := decide(tt.known, tt.silences, f)
+			v := decide(tt.known, tt.silences, mine)
 			if v != tt.want || v.fences() != tt.fences {
 				t.Errorf("decide = %s (fences %v), want %s (fences %v)", v, v.fences(), tt.want, tt.fences)
 			}
