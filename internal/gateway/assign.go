@@ -179,6 +179,7 @@ func (a *assigner) apply(b store.WatchBatch) bool {
 				a.g.forgetNode(ch.ID)
 				a.mu.Lock()
 				ring := a.setWitness(ch.ID, "")
+				delete(a.sentWitness, ch.ID)
 				a.mu.Unlock()
 				if ring {
 					a.ringChanged()
