@@ -38,6 +38,14 @@ const (
 	// fenceRetry is how long the agent tries the server once more before
 	// it fences (a server that just came back is heard within it).
 	fenceRetry = time.Second
+	// witnessProbe is how often an agent that hears the server asks its
+	// witnesses anyway, to know that they can be reached; witnessValid,
+	// how long an answer vouches for that.
+	witnessProbe = time.Minute
+	witnessValid = 5 * time.Minute
+	// witnessReprobe is how soon a probe nobody answered is tried again
+	// (the witnesses may not have heard of this node yet).
+	witnessReprobe = 5 * time.Second
 	// fenceSlack is how much more recently than this agent a witness
 	// must have heard the server to show that the server is up: when the
 	// server goes down, every agent loses it within about a heartbeat of
@@ -59,13 +67,18 @@ const (
 	// recently than this node: the server is up and this node is the
 	// one cut off; fence.
 	cutOff
-	// isolated: no witness answered: this node is cut off from
-	// everything; fence.
+	// isolated: no witness answers, though they did lately: this node is
+	// cut off from everything; fence.
 	isolated
+	// unverified: no witness answers, and none has lately either (the
+	// witness port closed between the nodes?): this node cannot tell a
+	// cut from a server that is down; keep running.
+	unverified
 )
 
 func (v verdict) String() string {
-	return [...]string{"no witness known", "the server is down", "this node is cut off", "no witness answers"}[v]
+	return [...]string{"no witness known", "the server is down", "this node is cut off", "no witness answers",
+		"no witness has answered lately: is the witness port (--witness-addr, 7445) open between the nodes?"}[v]
 }
 
 // fences reports whether the verdict is to stop the containers.
@@ -78,10 +91,15 @@ func (v verdict) fences() bool { return v == cutOff || v == isolated }
 // fence time: when the server dies, every agent's silence grows from
 // about the same moment, and a witness that happened to heartbeat a
 // little later must not make this one fence.
-func decide(known int, silences []time.Duration, mine time.Duration) verdict {
+//
+// answered says whether a witness answered within witnessValid, while
+// this agent heard the server (probed every witnessProbe).
+func decide(known int, silences []time.Duration, mine time.Duration, answered bool) verdict {
 	switch {
 	case known == 0:
 		return alone
+	case len(silences) == 0 && !answered:
+		return unverified
 	case len(silences) == 0:
 		return isolated
 	}
@@ -180,14 +198,42 @@ func (a *Agent) creds() (*tls.Certificate, *x509.CertPool) {
 // witnesses say so.
 func (a *Agent) fenceLoop(ctx context.Context) {
 	var said verdict = -1
+	var probed time.Time // the last probe
+	var probing sync.WaitGroup
+	defer probing.Wait()
+	var mu sync.Mutex
+	var answered time.Time // a witness's last answer; guarded by mu
+	ask := func(ws []api.Witness) []time.Duration {
+		got := askWitnesses(ctx, a.creds, ws)
+		if len(got) > 0 {
+			mu.Lock()
+			answered = time.Now()
+			mu.Unlock()
+		}
+		return got
+	}
 	for sleep(ctx, fenceCheck) {
 		st := a.fenceState()
 		silence := a.contact.silence()
+		mu.Lock()
+		every := witnessProbe
+		if answered.Before(probed) {
+			every = witnessReprobe // the last probe went unanswered
+		}
+		mu.Unlock()
+		if st.after > 0 && silence >= 0 && silence < st.after && len(st.witnesses) > 0 && time.Since(probed) >= every {
+			probed = time.Now()
+			probing.Go(func() { ask(st.witnesses) })
+		}
 		if st.after <= 0 || silence < st.after || a.exec.isFenced() || !a.exec.hasFenceable() {
 			said = -1
 			continue
 		}
-		v := decide(len(st.witnesses), askWitnesses(ctx, a.creds, st.witnesses), silence)
+		got := ask(st.witnesses)
+		mu.Lock()
+		lately := !answered.IsZero() && time.Since(answered) < witnessValid
+		mu.Unlock()
+		v := decide(len(st.witnesses), got, silence, lately)
 		if v.fences() {
 			// One more try at the server: one that just came back (its
 			// other nodes answered first) is heard within fenceRetry.

@@ -27,7 +27,7 @@ func TestDecide(t *testing.T) {
 		fences   bool
 	}{
 		{"single node: no witness known", 0, nil, alone, false},
-		{"no witness answers", 3, nil, isolated, true},
+		{"no witness answers, though they did lately", 3, nil, isolated, true},
 		{"one of three heard the server just now", 3, s(500 * time.Millisecond), cutOff, true},
 		{"a witness heard it fenceSlack later than this agent", 3, s(mine - fenceSlack), cutOff, true},
 		{"the server died: witnesses lost it about when this agent did", 3, s(mine-fenceSlack+time.Millisecond, mine-time.Second, mine+time.Second), serverDown, false},
@@ -36,9 +36,16 @@ func TestDecide(t *testing.T) {
 		{"mixed: one silent long, one fresh", 3, s(30*time.Second, 2*time.Second), cutOff, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			v := decide(tt.known, tt.silences, mine)
+			v := decide(tt.known, tt.silences, mine, true)
 			if v != tt.want || v.fences() != tt.fences {
 				t.Errorf("decide = %s (fences %v), want %s (fences %v)", v, v.fences(), tt.want, tt.fences)
+			}
+			// Witnesses never reached lately (a closed port): silence
+			// from all of them proves nothing.
+			if len(tt.silences) == 0 && tt.known > 0 {
+				if v := decide(tt.known, nil, mine, false); v != unverified || v.fences() {
+					t.Errorf("no answer and none lately: decide = %s (fences %v), want %s", v, v.fences(), unverified)
+				}
 			}
 		})
 	}
@@ -138,7 +145,7 @@ func TestFenceLoop(t *testing.T) {
 	me := nodeCert(t, ca, "asker")
 	// witness runs a listener for node id that says it heard the server
 	// silence ago.
-	witness := func(id string, silence time.Duration) api.Witness {
+	stoppable := func(id string, silence time.Duration) (api.Witness, func()) {
 		cert := nodeCert(t, ca, id)
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -150,9 +157,16 @@ func TestFenceLoop(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { defer close(done); w.serve(ctx, ln) }()
-		t.Cleanup(func() { cancel(); <-done })
-		return api.Witness{Node: id, Address: ln.Addr().String()}
+		stop := func() { cancel(); <-done }
+		t.Cleanup(stop)
+		return api.Witness{Node: id, Address: ln.Addr().String()}, stop
 	}
+	witness := func(id string, silence time.Duration) api.Witness {
+		w, _ := stoppable(id, silence)
+		return w
+	}
+	// lost answered the probes while the server was heard, then went.
+	lost, stopLost := stoppable("w6", time.Second)
 	// nobody listens there.
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -167,13 +181,17 @@ func TestFenceLoop(t *testing.T) {
 		// comesBack: the one more try at the server gets through (a
 		// server that was down is back, its other nodes first).
 		comesBack bool
-		fences    bool
+		// goes is called once the witnesses were probed while the
+		// server was heard: the node is then cut off from them too.
+		goes   func()
+		fences bool
 	}{
-		{"the server is down: witnesses answer, none heard it", []api.Witness{witness("w1", 20*time.Second), witness("w2", -1), gone}, false, false},
-		{"cut off: a witness heard the server just now", []api.Witness{witness("w3", 20*time.Second), witness("w4", 300*time.Millisecond)}, false, true},
-		{"the server is back: a witness heard it, and so does this agent's one more try", []api.Witness{witness("w5", 300*time.Millisecond)}, true, false},
-		{"isolated: no witness answers", []api.Witness{gone}, false, true},
-		{"a single node: no witness", nil, false, false},
+		{"the server is down: witnesses answer, none heard it", []api.Witness{witness("w1", 20*time.Second), witness("w2", -1), gone}, false, nil, false},
+		{"cut off: a witness heard the server just now", []api.Witness{witness("w3", 20*time.Second), witness("w4", 300*time.Millisecond)}, false, nil, true},
+		{"the server is back: a witness heard it, and so does this agent's one more try", []api.Witness{witness("w5", 300*time.Millisecond)}, true, nil, false},
+		{"isolated: no witness answers, though it did while the server was heard", []api.Witness{lost}, false, stopLost, true},
+		{"unverified: no witness ever answered (a closed port)", []api.Witness{gone}, false, nil, false},
+		{"a single node: no witness", nil, false, nil, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -196,7 +214,14 @@ func TestFenceLoop(t *testing.T) {
 			a.setFencing(asg)
 			a.exec.setAssignments(asg)
 			waitFor(t, "running", func() bool { return a.exec.isRunning("moves") })
-			a.acked(time.Now().Add(-5 * time.Second)) // last heard 5 s ago
+			if tt.goes != nil {
+				a.acked(time.Now()) // heard now: the loop probes the witnesses
+				go a.fenceLoop(ctx)
+				time.Sleep(fenceCheck + 500*time.Millisecond)
+				tt.goes()
+			} else {
+				a.acked(time.Now().Add(-5 * time.Second)) // last heard 5 s ago
+			}
 			if tt.comesBack {
 				go func() {
 					select {
@@ -212,9 +237,12 @@ func TestFenceLoop(t *testing.T) {
 					}
 				}()
 			}
-			go a.fenceLoop(ctx)
-			// Long enough for a check, the witnesses, one more try and the stop.
-			deadline := time.Now().Add(4 * time.Second)
+			if tt.goes == nil {
+				go a.fenceLoop(ctx)
+			}
+			// Long enough for the silence to reach the fence time, a
+			// check, the witnesses, one more try and the stop.
+			deadline := time.Now().Add(5 * time.Second)
 			for time.Now().Before(deadline) && a.exec.isRunning("moves") {
 				time.Sleep(50 * time.Millisecond)
 			}
