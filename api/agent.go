@@ -63,10 +63,14 @@ type AgentHello struct {
 	OverlayAddress string `json:"overlay_address,omitempty"`
 	// Address is where routers and other nodes reach this node's
 	// published ports (see Node.Address).
-	Address   string `json:"address,omitempty"`
-	OS        string `json:"os"`
-	Kernel    string `json:"kernel,omitempty"`
-	DiskBytes int64  `json:"disk_bytes,omitempty"`
+	Address string `json:"address,omitempty"`
+	// WitnessPort is the port the agent's witness listener listens on (0:
+	// none): other nodes' agents ask it there whether this node hears the
+	// server (see Assignments.Witnesses).
+	WitnessPort int    `json:"witness_port,omitempty"`
+	OS          string `json:"os"`
+	Kernel      string `json:"kernel,omitempty"`
+	DiskBytes   int64  `json:"disk_bytes,omitempty"`
 	// EngineVersion is the Docker Engine's version, when one answers.
 	EngineVersion string `json:"engine_version,omitempty"`
 	// Time is the agent's clock when it sent the hello (clock offset).
@@ -112,6 +116,32 @@ type Assignments struct {
 	// (/etc/docker/certs.d/<host>/: the cluster CA, and the node's
 	// certificate as the client certificate).
 	RegistryHost string `json:"registry_host,omitempty"`
+	// FenceAfterMS is how long the agent may go without an acknowledged
+	// heartbeat before it stops its FenceOnLoss containers, unless its
+	// witnesses say the server itself is down (0: never). The server
+	// replaces a lost node's containers later than that (its node-loss
+	// grace), so a node that is only cut off has stopped its copies first.
+	FenceAfterMS int64 `json:"fence_after_ms,omitempty"`
+	// Witnesses are a few other Deployed nodes whose agents this agent
+	// asks, before fencing, how long ago they heard the server.
+	Witnesses []Witness `json:"witnesses,omitempty"`
+	// Askers are the node IDs whose agents may ask this one (the nodes
+	// that have it among their Witnesses); its witness listener refuses
+	// every other certificate.
+	Askers []string `json:"askers,omitempty"`
+}
+
+// Witness is another node's witness listener.
+type Witness struct {
+	Node    string `json:"node"`    // node ID: the CN its certificate must carry
+	Address string `json:"address"` // host:port
+}
+
+// WitnessAnswer is a witness listener's answer (GET /witness/v1/heard): how
+// long ago the answering agent last had a request acknowledged by the server,
+// measured from when it sent that request; -1 when never.
+type WitnessAnswer struct {
+	SilenceMS int64 `json:"silence_ms"`
 }
 
 // RenewRequest is the body of POST /agent/v1/renew: a CSR for a new key.

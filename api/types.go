@@ -77,6 +77,9 @@ type Node struct {
 	// published ports: the agent's --advertise-address, else the local
 	// address of its connection to the server.
 	Address string `json:"address,omitempty"`
+	// WitnessPort is the port of the agent's witness listener on Address
+	// (0: none); see Assignments.Witnesses.
+	WitnessPort int `json:"witness_port,omitempty"`
 	// OverlayRelayed are the nodes (IDs) whose VXLAN port this node does
 	// not reach, so that traffic between them is relayed (its agent says).
 	OverlayRelayed []string `json:"overlay_relayed,omitempty"`
@@ -471,6 +474,12 @@ type ContainerSpec struct {
 	Autorestart         string `json:"autorestart,omitempty"`
 	Autodestroy         string `json:"autodestroy,omitempty"`
 	StopAfterDisconnect int    `json:"stop_after_disconnect,omitempty"`
+	// FenceOnLoss marks a container the server runs elsewhere when its
+	// node is lost (a replicated service's slot, a standalone container
+	// with reschedule on-node-failure; never EVERY_NODE): the agent stops
+	// it when it finds itself cut off from the server (self-fencing, see
+	// Assignments.FenceAfterMS), before the server starts the replacement.
+	FenceOnLoss bool `json:"fence_on_loss,omitempty"`
 	// Generation is the service's RestartGeneration when the container was
 	// created; one of another generation is replaced by a rollout.
 	Generation int `json:"generation,omitempty"`

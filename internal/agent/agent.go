@@ -6,7 +6,10 @@
 // live session, and converges the node's containers on the assignments the
 // server pushes, through runtime drivers: it restarts exited containers per
 // their autorestart policy, stops those whose stop_after_disconnect passes
-// while it is cut off from the server, runs commands in containers for the
+// while it is cut off from the server, fences (stops the containers the
+// server would run elsewhere) when it finds itself cut off and its
+// witnesses, other nodes' agents, say the server is up (fence.go,
+// witness.go), runs commands in containers for the
 // server (exec) and their health checks. When the server says the node was
 // removed, it stops and removes every container its drivers list and exits.
 package agent
@@ -17,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"os"
 	"sync"
@@ -49,8 +53,13 @@ type Config struct {
 	// Drivers run the containers: a spec with an Image needs "docker", one
 	// with only a Command "exec"; a lone "fake" driver runs everything.
 	Drivers []runtime.Driver
-	// HeartbeatInterval defaults to 3s.
+	// HeartbeatInterval defaults to DefaultHeartbeat.
 	HeartbeatInterval time.Duration
+	// WitnessAddr is where the agent answers its peers' question "how
+	// long since you heard the server?" before they fence (witness.go),
+	// e.g. DefaultWitnessAddr; "" runs no witness listener (the node is
+	// then nobody's witness; it still asks its own).
+	WitnessAddr string
 	// Hostname defaults to os.Hostname.
 	Hostname string
 	// Addresses, when set, are reported in the hello instead of the
@@ -127,11 +136,29 @@ type Agent struct {
 	// local is the local address of the latest connection to the
 	// server: the node's address when no AdvertiseAddress is set.
 	local netip.Addr
+
+	// contact is when the server last acknowledged a request; fencing,
+	// what the latest assignments said of fencing (fence.go); witnessPort
+	// is the witness listener's port (0: none).
+	contact     contact
+	fencing     fenceState
+	witnessPort int
+	// redial wakes the connect loop from its backoff.
+	redial chan struct{}
 }
 
 const (
+	// DefaultHeartbeat is the heartbeat interval unless told otherwise:
+	// the server's heartbeat and node-loss graces and the fence time are
+	// designed for it (docs/reliability.md, "Failover timeline").
+	DefaultHeartbeat = time.Second
+
 	backoffMin = 500 * time.Millisecond
 	backoffMax = 10 * time.Second
+	// backoffSilent is the longest wait between two tries at the server
+	// while the agent may still have to fence: a server that comes back
+	// is heard again long before the fence time.
+	backoffSilent = time.Second
 )
 
 // New checks cfg and loads the identity kept in DataDir, if any.
@@ -143,7 +170,7 @@ func New(cfg Config) (*Agent, error) {
 		return nil, errors.New("agent: at least one runtime driver is required")
 	}
 	if cfg.HeartbeatInterval <= 0 {
-		cfg.HeartbeatInterval = 3 * time.Second
+		cfg.HeartbeatInterval = DefaultHeartbeat
 	}
 	if cfg.Hostname == "" {
 		h, err := os.Hostname()
@@ -171,7 +198,7 @@ func New(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, log: cfg.Logger, binds: binds, builds: make(chan struct{}, 1)}
+	a := &Agent{cfg: cfg, log: cfg.Logger, binds: binds, builds: make(chan struct{}, 1), redial: make(chan struct{}, 1)}
 	id, err := loadIdentity(cfg.DataDir)
 	switch {
 	case err == nil && expired(id) && cfg.JoinToken != "" && cfg.ServerURL != "":
@@ -256,8 +283,20 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 
 	var wg sync.WaitGroup
+	if a.cfg.WitnessAddr != "" {
+		ln, err := net.Listen("tcp", a.cfg.WitnessAddr)
+		if err != nil {
+			return fmt.Errorf("agent: witness listener on %s: %w (pick another with --witness-addr, or \"\" for none)", a.cfg.WitnessAddr, err)
+		}
+		if ta, ok := ln.Addr().(*net.TCPAddr); ok {
+			a.witnessPort = ta.Port
+		}
+		w := &witnessServer{creds: a.creds, askers: a.isAsker, silence: a.contact.silence, log: a.log}
+		wg.Go(func() { w.serve(wctx, ln) })
+	}
 	wg.Go(func() { a.exec.run(wctx) })
 	wg.Go(func() { a.rep.run(wctx) })
+	wg.Go(func() { a.fenceLoop(wctx) })
 	err := a.connectLoop(ctx)
 	stopWork()
 	wg.Wait()
@@ -307,13 +346,39 @@ func (a *Agent) connectLoop(ctx context.Context) error {
 		if hello {
 			delay = backoffMin
 		}
+		if st := a.fenceState(); st.after > 0 && a.contact.silence() < st.after+backoffMax {
+			// Past that, the backoff grows again from here.
+			delay = min(delay, backoffSilent)
+		}
 		a.log.Warn("session to the gateway ended; reconnecting", "err", err, "in", delay.Round(time.Millisecond))
-		if !sleep(ctx, jitter(delay)) {
+		if !a.backoff(ctx, jitter(delay)) {
 			return nil
 		}
 		delay = min(delay*2, backoffMax)
 	}
 	return nil
+}
+
+// backoff waits d, or less when kickConnect wakes it; it reports whether
+// ctx is still live.
+func (a *Agent) backoff(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	case <-a.redial:
+	}
+	return true
+}
+
+// kickConnect has the connect loop try the server now if it is waiting.
+func (a *Agent) kickConnect() {
+	select {
+	case a.redial <- struct{}{}:
+	default:
+	}
 }
 
 // jitter spreads d by ±20%.

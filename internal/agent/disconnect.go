@@ -48,7 +48,7 @@ func (e *executor) stopDisconnected(now time.Time) {
 			"container", k.spec.Name, "id", k.id, "seconds", secs)
 		k.cutOff = true
 		e.cancelRestart(k)
-		e.stop(k)
+		e.stop(k, stopTimeout)
 	}
 	if next > 0 {
 		if e.cutTimer != nil {

@@ -38,6 +38,9 @@ type executor struct {
 	// cutSince: when the session to the server was lost (zero while up).
 	cutSince time.Time
 	cutTimer *time.Timer
+	// fenced: the agent fenced (fence.go) and has not heard the server's
+	// assignments since; its FenceOnLoss containers stay stopped.
+	fenced bool
 }
 
 // ctr is the agent's record of one container.
@@ -129,6 +132,7 @@ func (e *executor) setAssignments(asg *api.Assignments) {
 	for _, k := range e.ctrs {
 		k.cutOff = false
 	}
+	e.fenced = false
 	e.cutSince = time.Time{}
 	if e.cutTimer != nil {
 		e.cutTimer.Stop()
@@ -214,7 +218,7 @@ func (e *executor) converge() {
 			}
 			e.cancelRestart(k)
 			if !k.busy && k.running && !k.stopping {
-				e.stop(k)
+				e.stop(k, stopTimeout)
 			}
 		default: // Running
 			delete(e.done, id)
@@ -251,6 +255,7 @@ func (e *executor) converge() {
 		}
 	}
 	e.stopDisconnected(now)
+	e.stopFenced()
 	for id, k := range e.ctrs {
 		if _, ok := e.want[id]; !ok && !k.busy {
 			e.terminate(k) // an orphan: no longer assigned here
@@ -384,8 +389,8 @@ func (e *executor) cancelRestart(k *ctr) {
 	k.restartAt, k.restartDue = time.Time{}, false
 }
 
-// stop stops k on purpose; e.mu is held.
-func (e *executor) stop(k *ctr) {
+// stop stops k on purpose, killing it after timeout; e.mu is held.
+func (e *executor) stop(k *ctr, timeout time.Duration) {
 	k.busy, k.stopping = true, true
 	st := k.status
 	st.State = api.ContainerStopping
@@ -393,8 +398,10 @@ func (e *executor) stop(k *ctr) {
 	drv, done, drain := k.drv, k.waitDone, k.spec.Spec.RouteDrainMS
 	e.wg.Go(func() {
 		defer e.opDone(k)
-		e.drainRoutes(drain)
-		err := drv.Stop(e.ctx, k.id, stopTimeout)
+		if timeout >= stopTimeout {
+			e.drainRoutes(drain) // a fence does not wait for the routers
+		}
+		err := drv.Stop(e.ctx, k.id, timeout)
 		if err != nil && !errors.Is(err, runtime.ErrNotFound) {
 			if e.ctx.Err() != nil {
 				return

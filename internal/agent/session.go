@@ -187,18 +187,26 @@ func (s *agentSession) hello(ctx context.Context) error {
 	h := facts(ctx, s.a)
 	reports, seqs := s.a.rep.snapshot()
 	h.Containers = reports
-	h.Time = time.Now().UTC()
+	sent := time.Now()
+	h.Time = sent.UTC()
+	h.WitnessPort = s.a.witnessPort
 	var node api.Node
 	if err := s.call(ctx, "/agent/v1/hello", h, &node, 30*time.Second); err != nil {
 		return err
 	}
+	s.a.acked(sent)
 	s.a.rep.markSent(seqs)
 	s.a.log.Debug("hello answered", "state", node.State, "containers", len(reports))
 	return nil
 }
 
 func (s *agentSession) heartbeat(ctx context.Context) error {
-	return s.call(ctx, "/agent/v1/heartbeat", nil, nil, max(2*s.a.cfg.HeartbeatInterval, 5*time.Second))
+	sent := time.Now()
+	if err := s.call(ctx, "/agent/v1/heartbeat", nil, nil, max(2*s.a.cfg.HeartbeatInterval, 5*time.Second)); err != nil {
+		return err
+	}
+	s.a.acked(sent)
+	return nil
 }
 
 func (s *agentSession) postStatus(ctx context.Context, rep api.StatusReport) error {
@@ -259,6 +267,7 @@ func (s *agentSession) handleAssignments(w http.ResponseWriter, r *http.Request)
 	s.mu.Unlock()
 	if !stale {
 		s.a.trustRegistry(asg.RegistryHost, false)
+		s.a.setFencing(&asg)
 		s.a.exec.setAssignments(&asg)
 	}
 	w.WriteHeader(http.StatusNoContent)

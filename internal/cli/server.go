@@ -13,6 +13,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/controller"
+	"github.com/wharfhq/wharf/internal/gateway"
 	"github.com/wharfhq/wharf/internal/server"
 )
 
@@ -68,7 +70,7 @@ func newServerCmd(g *globals) *cobra.Command {
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "API certificate file (default: one issued by the cluster CA)")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "API key file")
 	f.BoolVar(&cfg.Insecure, "insecure", false, "serve the API over plain HTTP (loopback addresses only)")
-	f.DurationVar(&cfg.HeartbeatGrace, "heartbeat-grace", 15*time.Second, "a node without heartbeats this long is Unreachable")
+	f.DurationVar(&cfg.HeartbeatGrace, "heartbeat-grace", gateway.DefaultHeartbeatGrace, "a node without heartbeats this long is Unreachable")
 	f.StringVar(&cfg.RegistryHost, "registry-host", "", "host:port that clients and nodes use for the built-in registry, served at /v2/ on the API listener (default: the advertised API address)")
 	f.StringVar(&cfg.RegistryS3.Bucket, "registry-s3-bucket", "", "store the built-in registry's images in this S3-compatible bucket (default: <data-dir>/registry)")
 	f.StringVar(&cfg.RegistryS3.Region, "registry-s3-region", "", "the bucket's region (required on AWS)")
@@ -78,7 +80,7 @@ func newServerCmd(g *globals) *cobra.Command {
 	f.StringVar(&cfg.RegistryS3CredentialsFile, "registry-s3-credentials-file", "", "file (mode 0600) with AWS_ACCESS_KEY_ID=... and AWS_SECRET_ACCESS_KEY=... lines (default: the AWS SDK's chain: $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY, an instance role)")
 	f.DurationVar(&cfg.RegistryGCQuiet, "registry-gc-quiet", time.Minute, "'wharf image gc' refuses to run within this long of the registry's last write (a push in progress has layers no manifest references yet)")
 	f.DurationVar(&cfg.RegistryGCInterval, "registry-gc-interval", 0, "collect the built-in registry's unreferenced layers this often (e.g. 24h); 0: only with 'wharf image gc'")
-	f.DurationVar(&cfg.NodeLossGrace, "node-loss-grace", 30*time.Second, "a node Unreachable this long has its containers placed elsewhere")
+	f.DurationVar(&cfg.NodeLossGrace, "node-loss-grace", controller.DefaultNodeLossGrace, "a node without heartbeats this long has its containers placed elsewhere (counted from its last heartbeat); its agent stops its own copies "+gateway.FenceMargin.String()+" earlier when it finds itself cut off")
 	f.StringVar(&cfg.ACME.Directory, "acme-directory", "", "ACME directory URL where router nodes get certificates for https routes that name none, e.g. https://acme-v02.api.letsencrypt.org/directory (default: none; such routes are not served)")
 	f.StringVar(&cfg.ACME.Email, "acme-email", "", "contact address for the ACME account")
 	f.StringVar(&acmeCAFile, "acme-ca-file", "", "PEM roots the ACME server's own HTTPS certificate chains to (a private or test ACME server)")

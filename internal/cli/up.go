@@ -211,7 +211,7 @@ func startAgents(ctx context.Context, sup *supervisor, c *client.Client, apiURL 
 	for i := 1; i <= o.nodes; i++ {
 		name := fmt.Sprintf("node-%d", i)
 		args := []string{"agent", "--server", apiURL, "--data-dir", filepath.Join(o.dataDir, name), "--name", name,
-			"--enable-exec", "--stop-containers-on-exit", "--heartbeat", "1s"}
+			"--enable-exec", "--stop-containers-on-exit", "--witness-addr", "127.0.0.1:0"}
 		if o.overlay {
 			args = append(args, "--overlay")
 		}

@@ -9,13 +9,16 @@ import (
 // DefaultNodeLossGrace is how long a node may go without a heartbeat (its
 // LastSeen) while Unreachable before the controller replaces its running
 // containers on other nodes.
-const DefaultNodeLossGrace = 30 * time.Second
+// The agents fence (stop the containers the server would replace) after
+// api.Assignments.FenceAfterMS, which the gateway sets FenceMargin below
+// this grace.
+const DefaultNodeLossGrace = 11 * time.Second
 
 // Option tunes a Services controller.
 type Option func(*Services)
 
 // WithNodeLossGrace sets how long a node may be Unreachable before its
-// containers desired Running are replaced elsewhere (default 30s).
+// containers desired Running are replaced elsewhere (default 11s).
 func WithNodeLossGrace(d time.Duration) Option {
 	return func(c *Services) {
 		if d > 0 {
@@ -24,9 +27,11 @@ func WithNodeLossGrace(d time.Duration) Option {
 	}
 }
 
-// trackDown notes when each node was first seen Unreachable (in memory: a
-// restarted controller waits a whole grace again) and forgets nodes that
-// came back. It returns when the next node passes the grace (zero: none).
+// trackDown notes since when each Unreachable node has been out of reach
+// (its LastSeen, but never before this controller started: a restarted
+// controller waits a whole grace again, so that the agents, which fence
+// on their own clock, are never overtaken) and forgets nodes that came
+// back. It returns when the next node passes the grace (zero: none).
 func (c reaper) trackDown(now time.Time) time.Time {
 	var next time.Time
 	for id, n := range c.cache.nodes {
@@ -40,6 +45,9 @@ func (c reaper) trackDown(now time.Time) time.Time {
 			since = now
 			if !n.LastSeen.IsZero() && n.LastSeen.Before(now) {
 				since = n.LastSeen
+			}
+			if since.Before(c.started) {
+				since = c.started
 			}
 			c.downSince[id] = since
 		}

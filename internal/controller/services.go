@@ -120,6 +120,8 @@ type Services struct {
 	// next one passes the grace (zero: none).
 	downSince map[string]time.Time
 	lossAt    time.Time
+	// started is when Run began: no node is down since before it.
+	started time.Time
 	// drainWait: by service ID, then node ID, the lines that say what
 	// that service's slots on a Terminating node wait for (reaper.go),
 	// kept from the service's last plan.
@@ -176,6 +178,7 @@ func (c *Services) Running() bool { return c.running.Load() }
 // Run reconciles until ctx ends, then returns nil. Store errors (a lost or
 // compacted watch, an unreachable etcd) make it list again after a backoff.
 func (c *Services) Run(ctx context.Context) error {
+	c.started = time.Now()
 	backoff := 100 * time.Millisecond
 	for {
 		started := time.Now()

@@ -253,7 +253,8 @@ func (c slotReconciler) newContainer(p *plan, slot int, desired api.ContainerSta
 			Driver: driver, Desired: desired,
 			Autorestart: svc.Spec.Autorestart, Autodestroy: svc.Spec.Autodestroy,
 			StopAfterDisconnect: svc.Spec.StopAfterDisconnect, Generation: svc.RestartGeneration,
-			Volumes: slotVolumes(svc, slot), Labels: maps.Clone(svc.Spec.Labels),
+			FenceOnLoss: movesOnNodeLoss(svc),
+			Volumes:     slotVolumes(svc, slot), Labels: maps.Clone(svc.Spec.Labels),
 			Secrets: slices.Clone(svc.Spec.Secrets), Networks: nets,
 		},
 		Status: api.ContainerStatus{State: api.ContainerPending},
@@ -420,6 +421,14 @@ func containerName(svc *api.Service, slot int) string {
 // Swarm classic.
 func reschedules(svc *api.Service) bool {
 	return !svc.Spec.Standalone || svc.Spec.Reschedule == api.RescheduleOnNodeFailure
+}
+
+// movesOnNodeLoss tells whether svc's containers are run elsewhere when
+// their node is down past the grace (replaceOnDownNode): those its agent
+// fences (api.ContainerSpec.FenceOnLoss). An EVERY_NODE service's only
+// leave the lost node (leaveDownNode) and run nowhere else.
+func movesOnNodeLoss(svc *api.Service) bool {
+	return reschedules(svc) && svc.Spec.Strategy != api.StrategyEveryNode
 }
 
 // newContainerID is a new container's ID: random, except that a

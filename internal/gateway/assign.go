@@ -30,10 +30,15 @@ type assigner struct {
 	byNode map[string]map[string]*api.Container // node -> container ID -> container
 	where  map[string]string                    // container ID -> node
 	dirty  map[string]bool                      // nodes whose set changed, not yet pushed
+	// ring is the nodes' witness listeners (witness.go); sentWitness,
+	// by node, what its last push said of them.
+	ring        witnessRing
+	sentWitness map[string]string
 }
 
 func newAssigner(g *Gateway) *assigner {
-	return &assigner{g: g, byNode: map[string]map[string]*api.Container{}, where: map[string]string{}, dirty: map[string]bool{}}
+	return &assigner{g: g, byNode: map[string]map[string]*api.Container{}, where: map[string]string{}, dirty: map[string]bool{},
+		sentWitness: map[string]string{}}
 }
 
 // run lists and watches the store until ctx ends, listing again after any
@@ -90,6 +95,9 @@ func (a *assigner) listAndWatch(ctx context.Context) error {
 		}
 	}
 	seen := map[string]bool{}
+	a.mu.Lock()
+	a.ring = witnessRing{}
+	a.mu.Unlock()
 	for _, raw := range nodes.Items {
 		var n api.Node
 		if err := raw.Decode(&n); err != nil {
@@ -169,13 +177,24 @@ func (a *assigner) apply(b store.WatchBatch) bool {
 		case store.KindNodes:
 			if ch.Deleted {
 				a.g.forgetNode(ch.ID)
+				a.mu.Lock()
+				ring := a.setWitness(ch.ID, "")
+				delete(a.sentWitness, ch.ID)
+				a.mu.Unlock()
+				if ring {
+					a.ringChanged()
+					changed = true
+				}
 				changed = a.g.net.node(ch.ID, nil) || changed
 				changed = a.g.routes.node(ch.ID, nil) || changed
 				continue
 			}
 			var n api.Node
 			if err := ch.Decode(&n); err == nil {
-				a.nodeChanged(&n)
+				if a.nodeChanged(&n) {
+					a.ringChanged()
+					changed = true
+				}
 				changed = a.g.net.node(n.ID, &n) || changed
 				changed = a.g.routes.node(n.ID, &n) || changed
 			}
@@ -239,9 +258,13 @@ func (a *assigner) containerChanged(ch store.Change) bool {
 }
 
 // nodeChanged updates the gateway's view of a node and closes a session
-// whose certificate is no longer the node's.
-func (a *assigner) nodeChanged(n *api.Node) {
+// whose certificate is no longer the node's. It reports whether the
+// witness ring changed.
+func (a *assigner) nodeChanged(n *api.Node) (ring bool) {
 	a.g.noteState(n.ID, n.State)
+	a.mu.Lock()
+	ring = a.setWitness(n.ID, witnessAddr(n))
+	a.mu.Unlock()
 	s := a.g.session(n.ID)
 	if s == nil {
 		return
@@ -250,6 +273,7 @@ func (a *assigner) nodeChanged(n *api.Node) {
 		s.log.Info("node certificate replaced or node terminated: closing its session")
 		s.close()
 	}
+	return ring
 }
 
 // markDirty must be called without a.mu held.
@@ -313,7 +337,10 @@ func (a *assigner) pushNode(node string) {
 // build is the node's full set; a.mu must be held.
 func (a *assigner) build(node string) *api.Assignments {
 	set := a.byNode[node]
-	out := &api.Assignments{Revision: a.rev, Containers: make([]api.Container, 0, len(set)), RegistryHost: a.g.cfg.RegistryHost}
+	out := &api.Assignments{Revision: a.rev, Containers: make([]api.Container, 0, len(set)), RegistryHost: a.g.cfg.RegistryHost,
+		FenceAfterMS: a.g.fenceAfter()}
+	out.Witnesses, out.Askers = a.ring.witnesses(node)
+	a.sentWitness[node] = witnessKey(out.Witnesses, out.Askers)
 	for _, c := range set {
 		out.Containers = append(out.Containers, *c)
 	}

@@ -3,7 +3,8 @@
 // session per node, speaks the agent protocol of package api over it (hello,
 // heartbeat, status and certificate renewal from the agent; assignments,
 // logs and exec to it), marks silent nodes Unreachable, pushes every node the
-// containers placed on it, and tells the agent of a removed node so (403
+// containers placed on it with what it needs to fence itself when cut off
+// (the fence time, its witnesses and askers: witness.go), and tells the agent of a removed node so (403
 // node_removed) instead of serving it.
 //
 // The gateway keeps heartbeats in memory: the store is written only when a
@@ -39,8 +40,12 @@ type Config struct {
 	// JoinResponse.Gateway; by default the listener's address.
 	Advertise string
 	// HeartbeatGrace is how long a node may stay silent before it is marked
-	// Unreachable (default 15s).
+	// Unreachable (default DefaultHeartbeatGrace).
 	HeartbeatGrace time.Duration
+	// NodeLossGrace is the controller's (controller.WithNodeLossGrace):
+	// the agents fence FenceMargin before it (witness.go). Zero: the
+	// agents never fence.
+	NodeLossGrace time.Duration
 	// NodeCertValidity is the lifetime of node certificates issued at join
 	// and renewal (default pki.DefaultNodeCertValidity); agents renew at
 	// 50-80% of it.
@@ -111,8 +116,9 @@ func New(cfg Config) (*Gateway, error) {
 		cfg.Addr = DefaultAddr
 	}
 	if cfg.HeartbeatGrace <= 0 {
-		cfg.HeartbeatGrace = 15 * time.Second
+		cfg.HeartbeatGrace = DefaultHeartbeatGrace
 	}
+
 	if cfg.NodeCertValidity <= 0 {
 		cfg.NodeCertValidity = pki.DefaultNodeCertValidity
 	}

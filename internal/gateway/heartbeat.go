@@ -104,6 +104,7 @@ func (g *Gateway) hello(ctx context.Context, id string, h api.AgentHello) (*api.
 		n.Addresses = h.Addresses
 		n.OverlayAddress = h.OverlayAddress
 		n.Address = h.Address
+		n.WitnessPort = h.WitnessPort
 		n.OS, n.Kernel, n.Arch, n.CPUs, n.MemoryBytes = h.OS, h.Kernel, h.Arch, h.CPUs, h.MemoryBytes
 		n.DiskBytes, n.EngineVersion = h.DiskBytes, h.EngineVersion
 		n.ClockOffsetMS = 0

@@ -7,6 +7,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -56,8 +57,9 @@ type Config struct {
 	// ACME is where router nodes get certificates for https routes that
 	// name none; an empty Directory turns it off.
 	ACME api.ACMEConfig
-	// NodeLossGrace is how long a node stays Unreachable before its
-	// containers are placed elsewhere (default 30s).
+	// NodeLossGrace is how long after its last heartbeat a node that
+	// stopped heartbeating has its containers placed elsewhere (default
+	// controller.DefaultNodeLossGrace); its agent fences before that.
 	NodeLossGrace time.Duration
 	// LeaderTTL is how long a standby server on a shared etcd waits for an
 	// active one that died before it takes over (default 10s).
@@ -211,7 +213,8 @@ func Run(ctx context.Context, cfg Config) error {
 	failures := throttle.New(cfg.Throttle)
 	gw, err := gateway.New(gateway.Config{
 		Store: st, CA: ca, TLSCert: apiCert, Addr: cfg.AgentAddr,
-		Advertise: advertiseAddr(cfg.Advertise, cfg.AgentAddr), HeartbeatGrace: cfg.HeartbeatGrace, Logger: log.With("component", "gateway"),
+		Advertise: advertiseAddr(cfg.Advertise, cfg.AgentAddr), HeartbeatGrace: cfg.HeartbeatGrace,
+		NodeLossGrace: cmp.Or(cfg.NodeLossGrace, controller.DefaultNodeLossGrace), Logger: log.With("component", "gateway"),
 		Sealer:              sealer,
 		RegistryHost:        regHost,
 		BuiltinRegistryAuth: builtinRegistryAuth(regHost, &dom, log.With("component", "registry")),

@@ -39,7 +39,7 @@ func BenchmarkAgentIdle(b *testing.B) {
 			b.Fatal(err)
 		}
 		cmd := exec.Command(testserver.Binary(b), "agent", "--config", "/dev/null", "--server", s.URL, "--token", jt.Token,
-			"--data-dir", filepath.Join(dir, "agent"), "--driver", "fake", "--name", "idle", "--log-level", "warn")
+			"--data-dir", filepath.Join(dir, "agent"), "--driver", "fake", "--name", "idle", "--log-level", "warn", "--witness-addr", "127.0.0.1:0")
 		cmd.Stdout, cmd.Stderr = logf, logf
 		if err := cmd.Start(); err != nil {
 			b.Fatal(err)

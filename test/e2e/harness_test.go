@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -96,6 +97,11 @@ func (e *env) start(name string, args ...string) *exec.Cmd {
 	logf, err := os.Create(filepath.Join(e.dir, name+".log"))
 	if err != nil {
 		e.t.Fatal(err)
+	}
+	if len(args) > 0 && args[0] == "agent" && !slices.Contains(args, "--witness-addr") {
+		// Several agents share this host: each answers its witnesses on
+		// a port of its own (the default, :7445, is one per host).
+		args = append(args, "--witness-addr", "127.0.0.1:0")
 	}
 	cmd := exec.Command(wharfBin, args...)
 	cmd.Env = e.environ()

@@ -55,7 +55,7 @@ func StartClusterWith(t testing.TB, b *Build, o Options) *Cluster {
 	c.docker(slices.Concat([]string{"run", "-d", "--name", c.Server, "--hostname", c.Server, "--network", c.Network,
 		"--label", "wharf-mh=" + prefix, "-p", "127.0.0.1::7443"}, o.serverDocker(),
 		[]string{b.Image, "/wharf", "server", "--data-dir", "/data", "--addr", ":7443", "--agent-addr", ":7444",
-			"--advertise", c.Server, "--heartbeat-grace", "15s"}, o.serverArgs(c))...)
+			"--advertise", c.Server}, o.serverArgs(c))...)
 	c.readAPIAddr()
 	start := time.Now()
 	Eventually(t, 60*time.Second, "server writes its CA and admin token", func() error {
@@ -77,7 +77,7 @@ func StartClusterWith(t testing.TB, b *Build, o Options) *Cluster {
 		c.docker(slices.Concat([]string{"run", "-d", "--name", name, "--hostname", name, "--network", c.Network,
 			"--label", "wharf-mh=" + prefix}, o.AgentDocker, []string{b.Image,
 			"/nodeinit", "--", "/wharf", "agent", "--server", "https://" + c.Server + ":7443", "--token", join,
-			"--enable-exec", "--name", fmt.Sprintf("node-%d", i+1), "--data-dir", "/var/lib/wharf", "--heartbeat", "1s"}, o.AgentArgs)...)
+			"--enable-exec", "--name", fmt.Sprintf("node-%d", i+1), "--data-dir", "/var/lib/wharf"}, o.AgentArgs)...)
 	}
 	d := Eventually(t, 60*time.Second, "every node Deployed", func() error {
 		nodes, err := c.Nodes()

@@ -127,7 +127,7 @@ func sameTop(t *testing.T, c *Cluster, before map[string][]int) {
 }
 
 // TestAgentContainerKilled kills one agent's container: its node turns
-// Unreachable within 20 s (heartbeat grace 15 s), the other nodes' workloads
+// Unreachable within 20 s (heartbeat grace 8 s), the other nodes' workloads
 // are untouched, and once the container is started again the node is
 // Deployed and the service runs all its replicas again.
 func TestAgentContainerKilled(t *testing.T) {
