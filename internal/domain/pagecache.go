@@ -18,12 +18,15 @@ const maxCachedPageBytes = 4 << 20
 // page was read at: no key has changed since, so the page is exactly what
 // a new read would return, and a write acknowledged before the list
 // started is always seen. The first list at a new revision drops every
-// page of the old one.
+// page of the old one. Lists that miss the same page at once wait for one
+// of them to read it (see flight) rather than all read it together.
 type pageCache struct {
 	mu    sync.Mutex
 	rev   int64
 	bytes int
 	m     map[pageKey]RawPage
+	// flights are the reads in progress, per page: closed when done.
+	flights map[pageKey]chan struct{}
 }
 
 // pageKey is what a raw page's content depends on besides the revision:
@@ -39,6 +42,17 @@ func (c *pageCache) get(k pageKey, rev int64) (RawPage, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.rev != rev {
+		return RawPage{}, false
+	}
+	p, ok := c.m[k]
+	return p, ok
+}
+
+// getSince is the page cached for k at revision rev or a later one.
+func (c *pageCache) getSince(k pageKey, rev int64) (RawPage, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rev < rev {
 		return RawPage{}, false
 	}
 	p, ok := c.m[k]
@@ -69,8 +83,38 @@ func (c *pageCache) put(k pageKey, rev int64, p RawPage) {
 	c.m[k] = p
 }
 
+// flight is the read of page k in progress: wait is closed when it ends;
+// lead is true when there was none and the caller is to read it, then call
+// land.
+func (c *pageCache) flight(k pageKey) (wait <-chan struct{}, lead bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ch, ok := c.flights[k]; ok {
+		return ch, false
+	}
+	if c.flights == nil {
+		c.flights = map[pageKey]chan struct{}{}
+	}
+	ch := make(chan struct{})
+	c.flights[k] = ch
+	return ch, true
+}
+
+// land ends the read of page k.
+func (c *pageCache) land(k pageKey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	close(c.flights[k])
+	delete(c.flights, k)
+}
+
 // cachedRawPage is rawPage served from the page cache while the store's
-// revision has not moved since the page was read.
+// revision has not moved since the page was read. A list that finds the
+// same page being read waits for that read once, then takes its page if
+// it was read at this list's revision or a later one (a later revision's
+// page is still the store as it was at some moment of this call: every
+// write acknowledged before the call is at or below rev), else reads its
+// own.
 func (d *Domain) cachedRawPage(ctx context.Context, a Actor, kind string, p Page) (RawPage, error) {
 	if err := p.check(); err != nil {
 		return RawPage{}, err
@@ -82,6 +126,19 @@ func (d *Domain) cachedRawPage(ctx context.Context, a Actor, kind string, p Page
 	k := pageKey{kind: kind, org: a.orgOf(), after: p.After, limit: p.Limit}
 	if page, ok := d.pages.get(k, rev); ok {
 		return page, nil
+	}
+	wait, lead := d.pages.flight(k)
+	if lead {
+		defer d.pages.land(k)
+	} else {
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return RawPage{}, ctx.Err()
+		}
+		if page, ok := d.pages.getSince(k, rev); ok {
+			return page, nil
+		}
 	}
 	page, err := d.rawPage(ctx, a, kind, p)
 	if err != nil {

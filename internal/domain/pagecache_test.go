@@ -2,7 +2,9 @@ package domain
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/wharfhq/wharf/internal/store"
@@ -136,5 +138,46 @@ func TestPageCacheBound(t *testing.T) {
 	c.put(k1, 6, tooBig)
 	if _, ok := c.get(k1, 6); ok {
 		t.Fatal("a page over the bound was kept")
+	}
+}
+
+// Lists at once, beside creates, each see every create acknowledged
+// before they started, however the cache's reads are shared.
+func TestPageCacheConcurrentListsSeeAcknowledgedWrites(t *testing.T) {
+	d := newTestDomain(t)
+	ctx := t.Context()
+	var done []string
+	for i := range 8 {
+		svc, err := d.CreateService(ctx, admin, fmt.Sprintf("c%d", i), sleepSpec())
+		if err != nil {
+			t.Fatal(err)
+		}
+		done = append(done, svc.ID)
+		want := slices.Clone(done)
+		var wg sync.WaitGroup
+		errs := make(chan error, 16)
+		for range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				p, err := d.ListServicesRaw(ctx, admin, Page{Limit: 100})
+				if err != nil {
+					errs <- err
+					return
+				}
+				got, _ := rawIDs(p)
+				for _, id := range want {
+					if !slices.Contains(got, id) {
+						errs <- fmt.Errorf("a list after %d creates misses %s: %v", len(want), id, got)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
 	}
 }
