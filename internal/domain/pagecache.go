@@ -13,9 +13,9 @@ import (
 const maxCachedPageBytes = 4 << 20
 
 // pageCache holds raw pages read at one store revision. A page is served
-// again only while the store's revision, read linearizably for each list
-// (store.Revision: a count of one key, no values), is still the one the
-// page was read at: no key has changed since, so the page is exactly what
+// again only while the store's revision, read linearizably during each
+// list (the revision its API token was read at, else store.Revision: a
+// count of one key, no values), is still the one the page was read at: no key has changed since, so the page is exactly what
 // a new read would return, and a write acknowledged before the list
 // started is always seen. The first list at a new revision drops every
 // page of the old one. Lists that miss the same page at once wait for one
@@ -119,9 +119,12 @@ func (d *Domain) cachedRawPage(ctx context.Context, a Actor, kind string, p Page
 	if err := p.check(); err != nil {
 		return RawPage{}, err
 	}
-	rev, err := d.st.Revision(ctx)
-	if err != nil {
-		return RawPage{}, err
+	rev, _ := ctx.Value(freshCallKey{}).(int64)
+	if rev == 0 {
+		var err error
+		if rev, err = d.st.Revision(ctx); err != nil {
+			return RawPage{}, err
+		}
 	}
 	k := pageKey{kind: kind, org: a.orgOf(), after: p.After, limit: p.Limit}
 	if page, ok := d.pages.get(k, rev); ok {
@@ -147,6 +150,22 @@ func (d *Domain) cachedRawPage(ctx context.Context, a Actor, kind string, p Page
 	page.memo = &pageMemo{}
 	d.pages.put(k, page.Revision, page)
 	return page, nil
+}
+
+type freshCallKey struct{}
+
+// FreshCall is ctx for the one call a front door authenticated a for just
+// now, with Authenticate: a list in it takes the revision a's API token
+// was read at (a linearizable read made during the call, so at or after
+// every write acknowledged before the call) as the store's revision, and
+// makes no read of its own to learn it. The context must live no longer
+// than that call: an actor kept for later calls (a stream's) must not
+// lend them its old revision.
+func FreshCall(ctx context.Context, a Actor) context.Context {
+	if a.seenRev == 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, freshCallKey{}, a.seenRev)
 }
 
 // pageMemo holds a cached page's encodings, each made once.

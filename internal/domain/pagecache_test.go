@@ -2,6 +2,7 @@ package domain
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"slices"
 	"sync"
@@ -179,5 +180,54 @@ func TestPageCacheConcurrentListsSeeAcknowledgedWrites(t *testing.T) {
 		for err := range errs {
 			t.Fatal(err)
 		}
+	}
+}
+
+// A call authenticated just now lists at the revision its token was
+// read at: a write acknowledged before the call is seen, and a page
+// read at that revision is served again.
+func TestPageCacheFreshCall(t *testing.T) {
+	d := newTestDomain(t)
+	ctx := t.Context()
+	tok, err := d.CreateToken(ctx, admin, "ci", "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func() (context.Context, Actor) {
+		t.Helper()
+		a, err := d.Authenticate(ctx, tok.Secret, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.seenRev == 0 {
+			t.Fatal("Authenticate did not note the revision it read the token at")
+		}
+		return FreshCall(ctx, a), a
+	}
+	var want []string
+	var last RawPage
+	for i := range 3 {
+		svc, err := d.CreateService(ctx, admin, fmt.Sprintf("f%d", i), sleepSpec())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, svc.ID)
+		cctx, a := call()
+		p, err := d.ListServicesRaw(cctx, a, Page{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := rawIDs(p)
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("after %d creates listed %v, want %v", i+1, got, want)
+		}
+		last = p
+	}
+	cctx, a := call()
+	p, err := d.ListServicesRaw(cctx, a, Page{Limit: 10})
+	if err != nil || &p.Items[0] != &last.Items[0] {
+		t.Fatalf("a fresh call at an unmoved revision read the store again (%v)", err)
 	}
 }
