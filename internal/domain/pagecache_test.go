@@ -166,6 +166,14 @@ func TestPageCacheConcurrentListsSeeAcknowledgedWrites(t *testing.T) {
 					errs <- err
 					return
 				}
+				// Encodings made at once are made once and shared.
+				if _, err := p.Encoded("ids", func(p RawPage) ([]byte, error) {
+					ids, _ := rawIDs(p)
+					return []byte(fmt.Sprint(ids)), nil
+				}); err != nil {
+					errs <- err
+					return
+				}
 				got, _ := rawIDs(p)
 				for _, id := range want {
 					if !slices.Contains(got, id) {
