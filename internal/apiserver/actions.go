@@ -68,5 +68,5 @@ func (s *Server) listActions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeRawPage(w, store.KindActions, rp)
+	return writeRawPage(w, r, store.KindActions, rp)
 }

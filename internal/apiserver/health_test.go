@@ -46,7 +46,7 @@ func TestHealthVersionMetricsCA(t *testing.T) {
 	e.do("GET", "/v1/services", e.admin, "")
 	code, b = e.do("GET", "/metrics", "", "")
 	if code != 200 || !strings.Contains(string(b), `wharf_http_requests_total{code="200",method="GET",route="/v1/services"} 1`) ||
-		!strings.Contains(string(b), `wharf_http_request_duration_seconds_bucket{route="/v1/services"`) {
+		!strings.Contains(string(b), `wharf_http_request_duration_seconds_bucket{code="200",method="GET",route="/v1/services",le="0.1"}`) {
 		t.Fatalf("metrics: %d %s", code, b)
 	}
 }

@@ -17,7 +17,7 @@ func (s *Server) listNodes(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeRawPage(w, store.KindNodes, rp)
+	return writeRawPage(w, r, store.KindNodes, rp)
 }
 
 func (s *Server) getNode(w http.ResponseWriter, r *http.Request) error {

@@ -301,6 +301,9 @@ func (s *Server) wrap(rt route) http.Handler {
 			}
 			info.actor = actor
 			info.who = actor.Name
+			// This call's lists may use the revision its token was
+			// read at (see domain.FreshCall).
+			r = r.WithContext(domain.FreshCall(r.Context(), actor))
 		} else if rt.path == "/v1/join" {
 			info.who = "join"
 		}

@@ -51,7 +51,7 @@ func (s *Server) listServices(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		return writeRawPage(w, store.KindServices, raw)
+		return writeRawPage(w, r, store.KindServices, raw)
 	}
 	l, err := s.d.ListServices(r.Context(), actorOf(r), ref, p.domain())
 	if err != nil {

@@ -54,7 +54,7 @@ func (d *Domain) ListActions(ctx context.Context, a Actor, p Page) (RawPage, err
 	if err := a.need(AppsView); err != nil {
 		return RawPage{}, err
 	}
-	return d.rawPage(ctx, a, store.KindActions, p)
+	return d.cachedRawPage(ctx, a, store.KindActions, p)
 }
 
 // newTimeID returns an ID that sorts by creation time: 16 hex digits of

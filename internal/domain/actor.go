@@ -36,6 +36,9 @@ type Actor struct {
 	// use (a build push credential's): AuthorizeRegistry refuses any
 	// other, and the catalog lists it alone.
 	onlyRepo string
+	// seenRev is the store revision the actor's API token was read at
+	// (Authenticate): see FreshCall. 0 when the actor was not made so.
+	seenRev int64
 }
 
 // DefaultOrg is the organization that everything made before

@@ -43,7 +43,8 @@ func (d *Domain) Authenticate(ctx context.Context, secret, org string) (Actor, e
 	}
 	hash := pki.HashSecret(secret)
 	var t records.Token
-	if err := d.st.Get(ctx, store.KindTokens, hashID(hash), &t); err != nil {
+	rev, err := d.st.GetAt(ctx, store.KindTokens, hashID(hash), &t)
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return Actor{}, wrong
 		}
@@ -59,7 +60,12 @@ func (d *Domain) Authenticate(ctx context.Context, secret, org string) (Actor, e
 	if t.Kind != "" {
 		return Actor{}, wrong // a Docker client certificate's record: it has no secret
 	}
-	return d.actorFor(ctx, &t, org, now)
+	a, err := d.actorFor(ctx, &t, org, now)
+	if err != nil {
+		return Actor{}, err
+	}
+	a.seenRev = rev
+	return a, nil
 }
 
 // actorFor is the actor of token t acting in org ("": its default), once

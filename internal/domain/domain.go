@@ -96,6 +96,9 @@ type Domain struct {
 	}
 	// execs are the Docker endpoint's execs (dockerstreams.go).
 	execs execTable
+	// pages are the raw pages lists read, kept while the store's
+	// revision stays (pagecache.go).
+	pages pageCache
 }
 
 type cachedRate struct {

@@ -20,7 +20,7 @@ func (d *Domain) ListNodes(ctx context.Context, a Actor, p Page) (RawPage, error
 	if err := a.need(NodesView); err != nil {
 		return RawPage{}, err
 	}
-	return d.rawPage(ctx, a, store.KindNodes, p)
+	return d.cachedRawPage(ctx, a, store.KindNodes, p)
 }
 
 // GetNode finds a node by ID, else by name (see resolveNode). It refuses an

@@ -82,4 +82,9 @@ func listPage[T any, PT interface {
 type RawPage struct {
 	Items []store.RawObject
 	Next  string
+	// Revision is the store revision the page was read at.
+	Revision int64
+	// memo holds the page's encoding while the page is cached (see
+	// Encoded).
+	memo *pageMemo
 }

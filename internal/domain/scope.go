@@ -119,6 +119,9 @@ func (d *Domain) rawPage(ctx context.Context, a Actor, kind string, p Page) (Raw
 		if err != nil {
 			return RawPage{}, err
 		}
+		if out.Revision == 0 {
+			out.Revision = res.Revision
+		}
 		for _, raw := range res.Items {
 			opts.After = raw.ID
 			o, err := rawOrg(raw)

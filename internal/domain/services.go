@@ -114,7 +114,7 @@ func (d *Domain) ListServicesRaw(ctx context.Context, a Actor, p Page) (RawPage,
 	if err := a.need(AppsView); err != nil {
 		return RawPage{}, err
 	}
-	return d.rawPage(ctx, a, store.KindServices, p)
+	return d.cachedRawPage(ctx, a, store.KindServices, p)
 }
 
 // serviceEvent is an "updated" event about a service.

@@ -108,19 +108,26 @@ func (s *Store) kindPrefix(kind string) string { return s.prefix + "/" + kind + 
 
 // Get reads one object into out and sets its Meta.Revision.
 func (s *Store) Get(ctx context.Context, kind, id string, out Object) error {
+	_, err := s.GetAt(ctx, kind, id, out)
+	return err
+}
+
+// GetAt is Get that also returns the store's revision at the read (see
+// Revision), found or not (0 when the store could not be read).
+func (s *Store) GetAt(ctx context.Context, kind, id string, out Object) (int64, error) {
 	if id == "" || strings.Contains(id, "/") {
-		return fmt.Errorf("%s %q: %w", kind, id, ErrNotFound)
+		return 0, fmt.Errorf("%s %q: %w", kind, id, ErrNotFound)
 	}
 	octx, cancel := s.opContext(ctx)
 	defer cancel()
 	resp, err := s.cli.Get(octx, s.Key(kind, id))
 	if err != nil {
-		return wrapEtcd(err)
+		return 0, wrapEtcd(err)
 	}
 	if len(resp.Kvs) == 0 {
-		return fmt.Errorf("%s %q: %w", kind, id, ErrNotFound)
+		return resp.Header.Revision, fmt.Errorf("%s %q: %w", kind, id, ErrNotFound)
 	}
-	return decode(resp.Kvs[0].Value, resp.Kvs[0].ModRevision, out)
+	return resp.Header.Revision, decode(resp.Kvs[0].Value, resp.Kvs[0].ModRevision, out)
 }
 
 // ListOptions pages a list: After is the last ID of the previous page, Limit
