@@ -30,11 +30,13 @@ type pageCache struct {
 }
 
 // pageKey is what a raw page's content depends on besides the revision:
-// the actor's organization (the page keeps its objects only), never the
-// actor itself (its permission is checked before the cache is asked).
+// the actor's organization (the page keeps its objects only), the cursor,
+// size and order, never the actor itself (its permission is checked before
+// the cache is asked).
 type pageKey struct {
 	kind, org, after string
 	limit            int
+	reverse          bool
 }
 
 // get is the page cached for k at revision rev.
@@ -126,7 +128,7 @@ func (d *Domain) cachedRawPage(ctx context.Context, a Actor, kind string, p Page
 			return RawPage{}, err
 		}
 	}
-	k := pageKey{kind: kind, org: a.orgOf(), after: p.After, limit: p.Limit}
+	k := pageKey{kind: kind, org: a.orgOf(), after: p.After, limit: p.Limit, reverse: p.Reverse}
 	if page, ok := d.pages.get(k, rev); ok {
 		return page, nil
 	}
