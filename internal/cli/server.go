@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/agentcmd"
 	"github.com/wharfhq/wharf/internal/server"
 )
 
@@ -101,26 +102,10 @@ func etcdPassword(file string) (string, error) {
 	return strings.TrimRight(string(b), "\r\n"), nil
 }
 
-func newLogger(level string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, err
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
-}
+func newLogger(level string) (*slog.Logger, error) { return agentcmd.NewLogger(level) }
 
 // defaultDataDir is $XDG_DATA_HOME/wharf/<name> (or ~/.local/share/...).
-func defaultDataDir(name string) string {
-	base := os.Getenv("XDG_DATA_HOME")
-	if base == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "wharf-" + name
-		}
-		base = home + "/.local/share"
-	}
-	return base + "/wharf/" + name
-}
+func defaultDataDir(name string) string { return agentcmd.DefaultDataDir(name) }
 
 // resolveACME checks the ACME flags and reads --acme-ca-file into c.
 func resolveACME(c *api.ACMEConfig, caFile string) error {
