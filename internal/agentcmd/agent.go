@@ -100,7 +100,7 @@ func newAgentCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			go dropStartupPagesAfter(cmd.Context(), log, startupPagesAfter)
+			go dropBinaryPagesFrom(cmd.Context(), log, startupPagesAfter)
 			return a.Run(cmd.Context())
 		},
 	}

@@ -6,7 +6,10 @@
 // which the server's /install.sh installs on hosts. It imports no server,
 // CLI or compose code (scripts/import-rules.txt), so the agent-only build
 // stays small: every package a binary links runs its init functions and
-// faults its pages in, which is most of an idle agent's memory.
+// faults its pages in, which is most of an idle agent's memory. For the
+// same reason a running agent drops the pages of its binary it has
+// touched from its mappings, 20 s after its start and every 10 minutes
+// (pages.go): the code an idle agent runs comes back, the rest stays out.
 package agentcmd
 
 import (

@@ -9,7 +9,7 @@ import (
 	"syscall"
 )
 
-// dropStartupPages unmaps, from this process, the pages of its own
+// dropBinaryPages unmaps, from this process, the pages of its own
 // executable's read-only mappings (code, read-only data) that it has
 // touched so far, and returns how many bytes of mappings it advised. Most
 // of them were touched once, by the package init functions and the join,
@@ -18,7 +18,7 @@ import (
 // of them stay (clean, shared, reclaimable) as before: this lowers the
 // agent's resident set, not what the host holds for the file. Writable
 // mappings are left alone: advising them would lose their contents.
-func dropStartupPages() (int64, error) {
+func dropBinaryPages() (int64, error) {
 	exe, err := os.Readlink("/proc/self/exe")
 	if err != nil {
 		return 0, err
@@ -33,7 +33,9 @@ func dropStartupPages() (int64, error) {
 	for sc.Scan() {
 		// start-end perms offset dev inode path
 		fields := strings.Fields(sc.Text())
-		if len(fields) < 6 || fields[5] != exe || strings.Contains(fields[1], "w") {
+		// The path may hold spaces, and ends in " (deleted)" once an
+		// upgrade has replaced the file, as /proc/self/exe does then.
+		if len(fields) < 6 || strings.Join(fields[5:], " ") != exe || strings.Contains(fields[1], "w") {
 			continue
 		}
 		from, to, ok := strings.Cut(fields[0], "-")

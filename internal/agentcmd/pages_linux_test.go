@@ -27,11 +27,11 @@ func rssFile(t *testing.T) int {
 	return 0
 }
 
-// dropStartupPages lowers the process's file pages, and the process goes
+// dropBinaryPages lowers the process's file pages, and the process goes
 // on running the code it dropped (it comes back from the page cache).
-func TestDropStartupPages(t *testing.T) {
+func TestDropBinaryPages(t *testing.T) {
 	before := rssFile(t)
-	n, err := dropStartupPages()
+	n, err := dropBinaryPages()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,5 +2,5 @@
 
 package agentcmd
 
-// dropStartupPages does nothing off Linux.
-func dropStartupPages() (int64, error) { return 0, nil }
+// dropBinaryPages does nothing off Linux.
+func dropBinaryPages() (int64, error) { return 0, nil }
