@@ -17,8 +17,8 @@ const AgentName = "wharf-agent"
 // running executable when it is there and built for this machine's
 // architecture (the server serves its own architecture only), else the
 // running executable itself, with a warning: its `wharf agent` works the
-// same, but every role it links costs an idle agent memory (about 30 MB
-// of RSS instead of 10; docs/benchmarks.md).
+// same, but every role it links costs an idle agent memory (about twice
+// the RSS; docs/benchmarks.md).
 func AgentBinary(log *slog.Logger) string {
 	exe, err := os.Executable()
 	if err != nil {
@@ -34,7 +34,7 @@ func AgentBinary(log *slog.Logger) string {
 		log.Info("install: /install.sh installs the agent-only build", "binary", lean)
 		return lean
 	}
-	log.Warn("install: /install.sh installs the server's own binary, whose idle agent takes about three times the memory of the agent-only build; "+
+	log.Warn("install: /install.sh installs the server's own binary, whose idle agent takes about twice the memory of the agent-only build; "+
 		"build both with `make build`, or put "+AgentName+" (go build ./cmd/wharf-agent) beside the server's binary, then restart the server",
 		"binary", exe, "reason", err)
 	return exe
