@@ -4,7 +4,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"os"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wharfhq/wharf/api"
-	"github.com/wharfhq/wharf/internal/agentcmd"
 	"github.com/wharfhq/wharf/internal/server"
 )
 
@@ -101,11 +99,6 @@ func etcdPassword(file string) (string, error) {
 	}
 	return strings.TrimRight(string(b), "\r\n"), nil
 }
-
-func newLogger(level string) (*slog.Logger, error) { return agentcmd.NewLogger(level) }
-
-// defaultDataDir is $XDG_DATA_HOME/wharf/<name> (or ~/.local/share/...).
-func defaultDataDir(name string) string { return agentcmd.DefaultDataDir(name) }
 
 // resolveACME checks the ACME flags and reads --acme-ca-file into c.
 func resolveACME(c *api.ACMEConfig, caFile string) error {
