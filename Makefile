@@ -1,11 +1,13 @@
 # Wharf's front door. `make help` lists the targets.
 GO        ?= go
 BIN       ?= bin/wharf
+# The agent-only build, beside BIN: the server serves it to /install.sh.
+AGENT_BIN ?= $(dir $(BIN))wharf-agent
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 # The commit is stamped here too: Go's own VCS stamping is off where
 # GOFLAGS has -buildvcs=false, and absent in a tarball build.
 COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)
-LDFLAGS   := -X github.com/wharfhq/wharf/internal/cli.Version=$(VERSION) -X github.com/wharfhq/wharf/internal/cli.Commit=$(COMMIT)
+LDFLAGS   := -X github.com/wharfhq/wharf/internal/cli.Version=$(VERSION) -X github.com/wharfhq/wharf/internal/cli.Commit=$(COMMIT) -X github.com/wharfhq/wharf/internal/agent.Version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
 FUZZTIME  ?= 6s
 
@@ -14,8 +16,9 @@ FUZZTIME  ?= 6s
 help: ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
 
-build: ## build bin/wharf
+build: ## build bin/wharf and the agent-only bin/wharf-agent beside it
 	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/wharf
+	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(AGENT_BIN) ./cmd/wharf-agent
 
 check: ## gofmt, go vet, staticcheck, package docs, import direction
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1)
@@ -24,7 +27,7 @@ check: ## gofmt, go vet, staticcheck, package docs, import direction
 	PATH="$$PATH:$$($(GO) env GOPATH)/bin" staticcheck -checks all ./...
 	scripts/check-imports.sh
 
-unit: build ## all tests (process tests use bin/wharf)
+unit: build ## all tests (process tests use bin/wharf, and the agent-only build beside it)
 	WHARF_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 15m ./...
 
 fuzz: ## every fuzz target, briefly ($(FUZZTIME) each)

@@ -66,7 +66,7 @@ type Options struct {
 // anything else is built, with the build's own message: nothing has been
 // sent to the Wharf server then.
 func Images(ctx context.Context, st *compose.Stack, o Options) ([]Step, error) {
-	ropts, err := o.Registry.options()
+	ropts, err := o.Registry.Options()
 	if err != nil {
 		return nil, err
 	}

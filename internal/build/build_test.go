@@ -221,7 +221,7 @@ func TestRepository(t *testing.T) {
 }
 
 func mustOptions(t *testing.T, r Registry) []remote.Option {
-	o, err := r.options()
+	o, err := r.Options()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,5 +6,7 @@
 // (DOCKER_HOST), exports it, and pushes it to the registry with the CLI's
 // own TLS trust and the user's Wharf token. Each service then runs the
 // pushed image by digest. It runs on the client side: it reaches the
-// server only through its registry, never through the API.
+// server only through its registry, never through the API. Building with
+// the engine and pushing are in engine/, which the docker driver shares
+// for a node's builds without linking the compose loader.
 package build

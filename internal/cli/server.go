@@ -4,7 +4,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"os"
 	"strings"
@@ -101,27 +100,6 @@ func etcdPassword(file string) (string, error) {
 		return "", fmt.Errorf("--etcd-password-file: %w", err)
 	}
 	return strings.TrimRight(string(b), "\r\n"), nil
-}
-
-func newLogger(level string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, err
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
-}
-
-// defaultDataDir is $XDG_DATA_HOME/wharf/<name> (or ~/.local/share/...).
-func defaultDataDir(name string) string {
-	base := os.Getenv("XDG_DATA_HOME")
-	if base == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "wharf-" + name
-		}
-		base = home + "/.local/share"
-	}
-	return base + "/wharf/" + name
 }
 
 // resolveACME checks the ACME flags and reads --acme-ca-file into c.

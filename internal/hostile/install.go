@@ -31,9 +31,10 @@ const BusyboxGODEBUG = "tlssha1=1"
 //
 //   - GET /install.sh: a script that writes its arguments (the join token
 //     among them) into Marker: what the attacker runs as root and collects;
-//   - GET /download/wharf-linux-<arch>: Binary, a "wharf" that appends to
-//     Marker when it runs (the install script runs `wharf --help`);
-//   - GET /download/wharf-linux-<arch>.sha256: Binary's true SHA-256, so
+//   - GET /download/<file> (wharf-agent-linux-<arch>): Binary, a "wharf"
+//     that appends to Marker when it runs (the install script runs
+//     `wharf-agent agent --help`);
+//   - GET /download/<file>.sha256: Binary's true SHA-256, so
 //     that a checksum fetched from here vouches for the tampered binary.
 //
 // It records every TLS ClientHello and every HTTP request it gets.

@@ -108,7 +108,7 @@ func TestCommandRefusesAnImpostor(t *testing.T) {
 	if err != nil {
 		t.Fatalf("one-liner against the real server: %v\n%s", err, out)
 	}
-	if b, err := os.ReadFile(h.path("usr/local/bin/wharf")); err != nil || string(b) != fakeBinary {
+	if b, err := os.ReadFile(h.path("usr/local/bin/wharf-agent")); err != nil || string(b) != fakeBinary {
 		t.Fatalf("not installed: %q %v\n%s", b, err, out)
 	}
 	if tok, _ := os.ReadFile(h.path("etc/wharf/join-token")); string(tok) != h.token+"\n" {
@@ -167,7 +167,7 @@ func TestInstallBusyboxWgetRefusesTamperedBinary(t *testing.T) {
 	if _, err := os.Stat(marker); !os.IsNotExist(err) {
 		t.Errorf("the tampered binary ran: %v\n%s", err, out)
 	}
-	if _, err := os.Stat(h.path("usr/local/bin/wharf")); !os.IsNotExist(err) {
+	if _, err := os.Stat(h.path("usr/local/bin/wharf-agent")); !os.IsNotExist(err) {
 		t.Error("a tampered binary was installed")
 	}
 }

@@ -1,8 +1,11 @@
 // Package install lets a fresh host join a Wharf cluster with one command.
 // Its Handler serves, without authentication, GET /install.sh (a POSIX sh
 // script with the server's URL, the cluster CA and the binary's SHA-256
-// filled in) and GET /download/wharf-linux-<arch>[.sha256] (the server's own
-// binary, for the server's architecture only). Command is the one line that
+// filled in) and GET /download/wharf-agent-linux-<arch>[.sha256] (the agent
+// binary, for the server's architecture only: the agent-only build
+// wharf-agent found beside the server's executable, else the server's own
+// binary, whose `wharf agent` is the same agent with every other role
+// linked in). Command is the one line that
 // fetches the script trusting the cluster CA alone; the script then
 // downloads with that CA alone and refuses a binary whose checksum differs
 // from the one baked into it. Nothing here may ever tell a host to skip the
@@ -35,8 +38,8 @@ type Options struct {
 	ServerURL string
 	// CAPEM is the cluster CA certificate, baked into the script.
 	CAPEM []byte
-	// Binary is the file served as wharf-linux-<Arch>; default the running
-	// executable.
+	// Binary is the file served as wharf-agent-linux-<Arch>; default
+	// AgentBinary's choice.
 	Binary string
 	// Arch is Binary's GOARCH; default runtime.GOARCH.
 	Arch   string
@@ -51,12 +54,15 @@ func Handler(o Options) http.Handler {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.Binary == "" {
+		o.Binary = AgentBinary(o.Logger)
+	}
 	h := &handler{o: o}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /install.sh", h.script)
 	mux.HandleFunc("GET /download/{file}", h.download)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "not found: this server serves GET /install.sh and GET /download/wharf-linux-"+o.Arch+"[.sha256]", http.StatusNotFound)
+		http.Error(w, "not found: this server serves GET /install.sh and GET /download/"+fileName(o.Arch)+"[.sha256]", http.StatusNotFound)
 	})
 	return mux
 }
@@ -74,13 +80,7 @@ type handler struct {
 // binary opens and hashes the binary once.
 func (h *handler) binary() (*os.File, int64, string, error) {
 	h.once.Do(func() {
-		path := h.o.Binary
-		if path == "" {
-			if path, h.err = os.Executable(); h.err != nil {
-				return
-			}
-		}
-		f, err := os.Open(path)
+		f, err := os.Open(h.o.Binary)
 		if err != nil {
 			h.err = err
 			return
@@ -98,8 +98,8 @@ func (h *handler) binary() (*os.File, int64, string, error) {
 }
 
 func (h *handler) fail(w http.ResponseWriter, err error) {
-	h.o.Logger.Error("install: cannot serve the wharf binary", "err", err)
-	http.Error(w, "the server cannot read its own binary: "+err.Error(), http.StatusInternalServerError)
+	h.o.Logger.Error("install: cannot serve the agent binary", "err", err)
+	http.Error(w, "the server cannot read the agent binary it serves: "+err.Error(), http.StatusInternalServerError)
 }
 
 func (h *handler) script(w http.ResponseWriter, _ *http.Request) {
@@ -128,9 +128,9 @@ func shellSafe(s string) string { return strings.ReplaceAll(s, "'", "") }
 
 func (h *handler) download(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("file")
-	want := "wharf-linux-" + h.o.Arch
+	want := fileName(h.o.Arch)
 	if name != want && name != want+".sha256" {
-		http.Error(w, fmt.Sprintf("no %s here: this server serves only its own binary, %s (linux/%s); build wharf for another platform from source", name, want, h.o.Arch), http.StatusNotFound)
+		http.Error(w, fmt.Sprintf("no %s here: this server serves only the agent for its own platform, %s (linux/%s); build wharf-agent for another platform from source", name, want, h.o.Arch), http.StatusNotFound)
 		return
 	}
 	f, size, sum, err := h.binary()
@@ -147,6 +147,9 @@ func (h *handler) download(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("ETag", `"`+sum+`"`)
 	http.ServeContent(w, r, want, modTime(f), io.NewSectionReader(f, 0, size))
 }
+
+// fileName is what the agent binary for arch is served as.
+func fileName(arch string) string { return "wharf-agent-linux-" + arch }
 
 func modTime(f *os.File) (t time.Time) {
 	if fi, err := f.Stat(); err == nil {

@@ -1,17 +1,20 @@
 #!/bin/sh
 # Install the Wharf agent on this host, as a systemd service. A Wharf server
 # serves this script at /install.sh with its URL, the cluster CA and the
-# SHA-256 of its binary filled in. `wharf node join-token` prints the one
-# line that fetches and runs it; the CA is inline in that line and is curl's
-# only trust anchor, so nothing runs unless the server holds a certificate
-# from the cluster CA:
+# SHA-256 of the agent binary it serves filled in. `wharf node join-token`
+# prints the one line that fetches and runs it; the CA is inline in that
+# line and is curl's only trust anchor, so nothing runs unless the server
+# holds a certificate from the cluster CA:
 #
 #   printf '%s\n' '-----BEGIN CERTIFICATE-----' ... | curl -q -fsS --cacert /dev/stdin --capath /dev/null https://SERVER/install.sh | sudo sh -s -- --token TOKEN [--label k=v]...
 #   ... | sudo sh -s -- --uninstall [--purge]
 #
 # Every download then trusts that CA alone (curl, or GNU wget), and the
-# binary is installed only if its SHA-256 is the one filled in here (with
-# --server, the one the server at URL serves, fetched with the CA). busybox
+# agent binary is installed as /usr/local/bin/wharf-agent only if its
+# SHA-256 is the one filled in here (with --server, the one the server at
+# URL serves, fetched with the CA). It is the agent-only build, or the whole
+# wharf binary from a server that has none beside it: the unit runs
+# `wharf-agent agent --config ...`, which both understand. busybox
 # wget checks no certificate: it is used only as a last resort, and what it
 # fetches must match the checksum in this script. The join token goes to
 # /etc/wharf/join-token (0600), never into the config or a command line of
@@ -25,7 +28,10 @@ SHA256='@@WHARF_SHA256@@'
 SERVED_ARCH='@@WHARF_ARCH@@'
 
 PREFIX="${WHARF_PREFIX:-}"
-BIN="$PREFIX/usr/local/bin/wharf"
+BIN="$PREFIX/usr/local/bin/wharf-agent"
+# OLD_BIN is where installs before the agent-only build put the whole wharf
+# binary; it is removed when the unit found still runs it (it was ours).
+OLD_BIN="$PREFIX/usr/local/bin/wharf"
 CONF_DIR="$PREFIX/etc/wharf"
 CONF="$CONF_DIR/agent.yaml"
 TOKEN_FILE="$CONF_DIR/join-token"
@@ -64,10 +70,19 @@ have() { command -v "$1" >/dev/null 2>&1; }
 
 systemd_runs() { [ -d "$PREFIX/run/systemd/system" ] && have systemctl; }
 
+# drop_old_bin removes OLD_BIN when the unit runs it: this script put it there.
+drop_old_bin() {
+	if [ -f "$UNIT" ] && grep -qF "ExecStart=$OLD_BIN agent " "$UNIT"; then
+		rm -f "$OLD_BIN"
+		say "removed $OLD_BIN, which older installs ran the agent with ($BIN runs it now)"
+	fi
+}
+
 uninstall() {
 	if systemd_runs; then
 		systemctl disable --now wharf-agent || true
 	fi
+	drop_old_bin
 	rm -f "$UNIT" "$BIN"
 	if systemd_runs; then
 		systemctl daemon-reload
@@ -254,9 +269,9 @@ main() {
 
 	DL=$(downloader)
 	arch=$(machine_arch)
-	file="wharf-linux-$arch"
+	file="wharf-agent-linux-$arch"
 	if [ -z "$SERVER_SET" ]; then
-		[ "$arch" = "$SERVED_ARCH" ] || die "$SERVER serves wharf for linux/$SERVED_ARCH only, and this host is linux/$arch"
+		[ "$arch" = "$SERVED_ARCH" ] || die "$SERVER serves wharf-agent for linux/$SERVED_ARCH only, and this host is linux/$arch"
 		want=$SHA256
 	elif [ "$DL" != busybox-wget ]; then
 		# Another server: its checksum, over a channel checked with the CA.
@@ -274,17 +289,17 @@ main() {
 	esac
 	[ "${#want}" -eq 64 ] || die "no valid SHA-256 for $file from $SERVER"
 	say "downloading $SERVER/download/$file"
-	fetch "$SERVER/download/$file" "$TMP/wharf"
-	got=$(sha256 "$TMP/wharf")
+	fetch "$SERVER/download/$file" "$TMP/wharf-agent"
+	got=$(sha256 "$TMP/wharf-agent")
 	[ "$got" = "$want" ] || die "checksum mismatch for $file: expected $want, got $got; refusing to install it"
-	chmod 0755 "$TMP/wharf"
-	"$TMP/wharf" --help >/dev/null 2>&1 || die "the downloaded binary does not run on this host"
+	chmod 0755 "$TMP/wharf-agent"
+	"$TMP/wharf-agent" agent --help >/dev/null 2>&1 || die "the downloaded binary does not run on this host"
 
 	upgrade=
-	[ -f "$BIN" ] && upgrade=1
+	{ [ -f "$BIN" ] || [ -f "$UNIT" ]; } && upgrade=1
 	mkdir -p "$(dirname "$BIN")" "$CONF_DIR" "$DATA_DIR" "$(dirname "$UNIT")"
 	chmod 0700 "$CONF_DIR" "$DATA_DIR"
-	cp "$TMP/wharf" "$BIN.new"
+	cp "$TMP/wharf-agent" "$BIN.new"
 	chmod 0755 "$BIN.new"
 	mv -f "$BIN.new" "$BIN"
 	say "installed $BIN"
@@ -304,7 +319,7 @@ main() {
 		say "this host has joined already ($DATA_DIR/node.json): removed $TOKEN_FILE"
 	fi
 	{
-		echo "# Written by the Wharf install script; wharf agent reads it. Flags beat it."
+		echo "# Written by the Wharf install script; the agent (wharf-agent) reads it. Flags beat it."
 		echo "server: $(quote "$SERVER")"
 		if [ -n "$keep_token" ]; then
 			echo "token_file: $(quote "$TOKEN_FILE")"
@@ -321,6 +336,7 @@ main() {
 	mv -f "$TMP/agent.yaml" "$CONF"
 	say "wrote $CONF"
 
+	drop_old_bin
 	cat >"$UNIT" <<EOF_UNIT
 [Unit]
 Description=Wharf agent

@@ -71,7 +71,7 @@ func (h *host) handler(ca *pki.CA, corrupt bool) http.Handler {
 		inst = Handler(Options{ServerURL: "https://" + h.addr(), CAPEM: ca.CertPEM(), Binary: bin, Arch: "amd64"})
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if corrupt && strings.HasSuffix(r.URL.Path, "/wharf-linux-"+"amd64") {
+		if corrupt && strings.HasSuffix(r.URL.Path, "/wharf-agent-linux-"+"amd64") {
 			_, _ = io.WriteString(w, fakeBinary+"# tampered\n")
 			return
 		}
@@ -157,8 +157,8 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 	if err != nil {
 		t.Fatalf("install: %v\n%s", err, out)
 	}
-	b, err := os.ReadFile(h.path("usr/local/bin/wharf"))
-	if err != nil || string(b) != fakeBinary || mode(t, h.path("usr/local/bin/wharf")) != 0o755 {
+	b, err := os.ReadFile(h.path("usr/local/bin/wharf-agent"))
+	if err != nil || string(b) != fakeBinary || mode(t, h.path("usr/local/bin/wharf-agent")) != 0o755 {
 		t.Fatalf("binary: %q %v", b, err)
 	}
 	conf, _ := os.ReadFile(h.path("etc/wharf/agent.yaml"))
@@ -179,7 +179,7 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 		}
 	}
 	unit, _ := os.ReadFile(h.path("etc/systemd/system/wharf-agent.service"))
-	for _, want := range []string{"Restart=always", "KillMode=process", "ExecStart=" + h.path("usr/local/bin/wharf") + " agent --config " + h.path("etc/wharf/agent.yaml")} {
+	for _, want := range []string{"Restart=always", "KillMode=process", "ExecStart=" + h.path("usr/local/bin/wharf-agent") + " agent --config " + h.path("etc/wharf/agent.yaml")} {
 		if !strings.Contains(string(unit), want) {
 			t.Errorf("unit lacks %s:\n%s", want, unit)
 		}
@@ -205,7 +205,7 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 	if out, err := h.install("--uninstall"); err != nil {
 		t.Fatalf("uninstall: %v\n%s", err, out)
 	}
-	for _, p := range []string{"usr/local/bin/wharf", "etc/wharf", "etc/systemd/system/wharf-agent.service"} {
+	for _, p := range []string{"usr/local/bin/wharf-agent", "etc/wharf", "etc/systemd/system/wharf-agent.service"} {
 		if _, err := os.Stat(h.path(p)); !os.IsNotExist(err) {
 			t.Errorf("%s still there after --uninstall", p)
 		}
@@ -224,6 +224,47 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 	}
 }
 
+// An install from before wharf-agent ran the whole wharf binary from
+// /usr/local/bin/wharf: a re-run installs wharf-agent, points the unit at
+// it, restarts it and removes the old binary, since the old unit ran it.
+// A wharf binary the unit does not run (a user's CLI) is left alone.
+func TestInstallUpgradesAnInstallOfTheWholeBinary(t *testing.T) {
+	skipWithoutCurl(t)
+	h := newHost(t, false)
+	old, unit := h.path("usr/local/bin/wharf"), h.path("etc/systemd/system/wharf-agent.service")
+	must(t, os.MkdirAll(filepath.Dir(old), 0o755))
+	must(t, os.MkdirAll(filepath.Dir(unit), 0o755))
+	must(t, os.WriteFile(old, []byte("old wharf"), 0o755))
+	must(t, os.WriteFile(unit, []byte("[Service]\nExecStart="+old+" agent --config "+h.path("etc/wharf/agent.yaml")+"\n"), 0o644))
+	if out, err := h.install("--token", h.token); err != nil {
+		t.Fatalf("install: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Errorf("the old install's %s is still there: %v", old, err)
+	}
+	if b, err := os.ReadFile(h.path("usr/local/bin/wharf-agent")); err != nil || string(b) != fakeBinary {
+		t.Errorf("wharf-agent: %q %v", b, err)
+	}
+	if b, _ := os.ReadFile(unit); !strings.Contains(string(b), "ExecStart="+h.path("usr/local/bin/wharf-agent")+" agent --config ") {
+		t.Errorf("unit:\n%s", b)
+	}
+	if got := h.systemctl(); !strings.HasSuffix(got, "restart wharf-agent\n") {
+		t.Errorf("the upgrade did not restart the unit: %q", got)
+	}
+
+	// A wharf of the user's own, beside the new install, stays.
+	must(t, os.WriteFile(old, []byte("the user's wharf"), 0o755))
+	if out, err := h.install(); err != nil {
+		t.Fatalf("re-run: %v\n%s", err, out)
+	}
+	if out, err := h.install("--uninstall"); err != nil {
+		t.Fatalf("uninstall: %v\n%s", err, out)
+	}
+	if b, err := os.ReadFile(old); err != nil || string(b) != "the user's wharf" {
+		t.Errorf("the script removed a wharf binary it did not install: %q %v", b, err)
+	}
+}
+
 func TestInstallRefusesBadChecksum(t *testing.T) {
 	skipWithoutCurl(t)
 	h := newHost(t, true)
@@ -231,7 +272,7 @@ func TestInstallRefusesBadChecksum(t *testing.T) {
 	if err == nil || !strings.Contains(out, "checksum mismatch") {
 		t.Fatalf("install of a tampered binary: err %v, output:\n%s", err, out)
 	}
-	if _, err := os.Stat(h.path("usr/local/bin/wharf")); !os.IsNotExist(err) {
+	if _, err := os.Stat(h.path("usr/local/bin/wharf-agent")); !os.IsNotExist(err) {
 		t.Error("a tampered binary was installed")
 	}
 }
@@ -276,13 +317,13 @@ func TestDownload(t *testing.T) {
 	}
 	sum := sha256.Sum256([]byte(fakeBinary))
 	hexSum := hex.EncodeToString(sum[:])
-	if code, body := get("/download/wharf-linux-amd64"); code != 200 || body != fakeBinary {
+	if code, body := get("/download/wharf-agent-linux-amd64"); code != 200 || body != fakeBinary {
 		t.Errorf("binary: %d %q", code, body)
 	}
-	if code, body := get("/download/wharf-linux-amd64.sha256"); code != 200 || body != hexSum+"  wharf-linux-amd64\n" {
+	if code, body := get("/download/wharf-agent-linux-amd64.sha256"); code != 200 || body != hexSum+"  wharf-agent-linux-amd64\n" {
 		t.Errorf("sha256: %d %q", code, body)
 	}
-	if code, body := get("/download/wharf-linux-arm64"); code != 404 || !strings.Contains(body, "only its own binary") {
+	if code, body := get("/download/wharf-agent-linux-arm64"); code != 404 || !strings.Contains(body, "only the agent for its own platform") {
 		t.Errorf("other arch: %d %q", code, body)
 	}
 	code, body := get("/install.sh")

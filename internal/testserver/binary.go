@@ -42,9 +42,30 @@ func BinaryPath() (string, error) {
 		binDir, binPath = dir, filepath.Join(dir, "wharf")
 		if out, err := exec.Command("go", "build", "-o", binPath, "github.com/wharfhq/wharf/cmd/wharf").CombinedOutput(); err != nil {
 			binErr = fmt.Errorf("build wharf: %v\n%s", err, out)
+			return
+		}
+		// The agent-only build beside it, as make build puts it: the
+		// server serves it to /install.sh.
+		if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "wharf-agent"), "github.com/wharfhq/wharf/cmd/wharf-agent").CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("build wharf-agent: %v\n%s", err, out)
 		}
 	})
 	return binPath, binErr
+}
+
+// AgentBinaryPath is the agent-only build beside the wharf binary
+// (bin/wharf-agent after make build), which the server serves to
+// /install.sh; an error says how to build it when it is not there.
+func AgentBinaryPath() (string, error) {
+	bin, err := BinaryPath()
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(filepath.Dir(bin), "wharf-agent")
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("no wharf-agent beside %s, which the server would serve to /install.sh: `make build` builds both (%w)", bin, err)
+	}
+	return p, nil
 }
 
 // Main runs the tests of a package that uses Binary, removes the binary

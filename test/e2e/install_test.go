@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/internal/hostile"
+	"github.com/wharfhq/wharf/internal/testserver"
 )
 
 // byoh is a fresh host under a temporary root (the script's WHARF_PREFIX),
@@ -101,6 +102,16 @@ func printedOneLiner(t *testing.T, e *env) (line, token string) {
 	return line, line[i+len(" --token "):]
 }
 
+// agentBin is the agent-only build the server serves to /install.sh.
+func agentBin(t *testing.T) string {
+	t.Helper()
+	p, err := testserver.AgentBinaryPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // agentConfig is the config the installed agent gets: agent.yaml, which
 // names the token file and no token.
 func agentConfig(t *testing.T, conf string) []string {
@@ -137,10 +148,10 @@ func TestInstallScriptJoinsHost(t *testing.T) {
 	if out, err := h.runLine(line + " --label zone=e2e"); err != nil {
 		t.Fatalf("install: %v\n%s", err, out)
 	}
-	want, _ := os.ReadFile(wharfBin)
-	got, err := os.ReadFile(h.file("usr/local/bin/wharf"))
+	want, _ := os.ReadFile(agentBin(t))
+	got, err := os.ReadFile(h.file("usr/local/bin/wharf-agent"))
 	if err != nil || !bytes.Equal(got, want) {
-		t.Fatalf("installed binary differs from the server's (%d vs %d bytes): %v", len(got), len(want), err)
+		t.Fatalf("installed binary differs from the agent-only build the server serves (%d vs %d bytes): %v", len(got), len(want), err)
 	}
 	conf := h.file("etc/wharf/agent.yaml")
 	for _, p := range []string{conf, h.file("etc/wharf/join-token")} {
@@ -154,7 +165,7 @@ func TestInstallScriptJoinsHost(t *testing.T) {
 
 	// What systemd would run, with a hollow driver: the node joins.
 	agentArgs := append([]string{"agent"}, agentConfig(t, conf)...)
-	agent := exec.Command(h.file("usr/local/bin/wharf"), append(agentArgs, "--driver", "fake", "--name", "byoh", "--heartbeat", "1s")...)
+	agent := exec.Command(h.file("usr/local/bin/wharf-agent"), append(agentArgs, "--driver", "fake", "--name", "byoh", "--heartbeat", "1s")...)
 	var agentLog bytes.Buffer
 	agent.Stdout, agent.Stderr = &agentLog, &agentLog
 	if err := agent.Start(); err != nil {
@@ -204,7 +215,7 @@ func TestInstallScriptJoinsHost(t *testing.T) {
 		if err == nil || !(strings.Contains(out, "download of "+proxy) || strings.Contains(out, "want https://")) {
 			t.Errorf("through %s: err %v, output:\n%s", proxy, err, out)
 		}
-		if _, err := os.Stat(h2.file("usr/local/bin/wharf")); !os.IsNotExist(err) {
+		if _, err := os.Stat(h2.file("usr/local/bin/wharf-agent")); !os.IsNotExist(err) {
 			t.Errorf("a binary came through %s", proxy)
 		}
 	}
@@ -212,7 +223,7 @@ func TestInstallScriptJoinsHost(t *testing.T) {
 	if out, err := h.run(server, caFile, "--uninstall"); err != nil {
 		t.Fatalf("uninstall: %v\n%s", err, out)
 	}
-	for _, p := range []string{"usr/local/bin/wharf", "etc/wharf", "etc/systemd/system/wharf-agent.service"} {
+	for _, p := range []string{"usr/local/bin/wharf-agent", "etc/wharf", "etc/systemd/system/wharf-agent.service"} {
 		if _, err := os.Stat(h.file(p)); !os.IsNotExist(err) {
 			t.Errorf("%s left after --uninstall", p)
 		}
@@ -233,7 +244,7 @@ func tamperingProxies(t *testing.T, server, caFile string) []string {
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(ca)
-	bin, err := os.ReadFile(wharfBin) // what the server serves
+	bin, err := os.ReadFile(agentBin(t)) // what the server serves
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,8 +348,8 @@ func TestPrintedOneLinerRefusesAnImpostor(t *testing.T) {
 	if out, err := h.runLine(line); err != nil {
 		t.Fatalf("the same line against the real server: %v\n%s", err, out)
 	}
-	want, _ := os.ReadFile(wharfBin)
-	if got, err := os.ReadFile(h.file("usr/local/bin/wharf")); err != nil || !bytes.Equal(got, want) {
+	want, _ := os.ReadFile(agentBin(t))
+	if got, err := os.ReadFile(h.file("usr/local/bin/wharf-agent")); err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("the real server's binary was not installed: %v", err)
 	}
 }
@@ -380,7 +391,7 @@ func TestInstallScriptInContainer(t *testing.T) {
 	// The printed line as is, more labels after it; then what systemd
 	// would run, with a hollow driver.
 	boot := line + " --label where=container" +
-		` && exec /usr/local/bin/wharf agent --driver fake --name in-a-box`
+		` && exec /usr/local/bin/wharf-agent agent --driver fake --name in-a-box`
 	docker(t, "run", "-d", "--name", id, "--network", id, image, "/bin/sh", "-c", boot)
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -427,7 +438,7 @@ func docker(t *testing.T, args ...string) string {
 
 // importRootfs makes image from a root file system holding busybox (with
 // its applets as links), curl, and the shared libraries both curl and
-// wharfBin need.
+// the agent binary need.
 func importRootfs(t *testing.T, image, busybox string) {
 	t.Helper()
 	root := t.TempDir()
@@ -461,7 +472,7 @@ func importRootfs(t *testing.T, image, busybox string) {
 		requireOrSkip(t, "no curl to put in the container: %v", err)
 	}
 	copyFile(t, curl, filepath.Join(root, "bin/curl"))
-	for _, bin := range []string{curl, wharfBin} {
+	for _, bin := range []string{curl, agentBin(t)} {
 		out, _ := exec.Command("ldd", bin).Output()
 		for _, f := range strings.Fields(string(out)) {
 			if strings.HasPrefix(f, "/") {

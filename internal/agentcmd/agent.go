@@ -1,4 +1,4 @@
-package cli
+package agentcmd
 
 import (
 	"bytes"
@@ -100,6 +100,7 @@ func newAgentCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			go dropBinaryPagesFrom(cmd.Context(), log, startupPagesAfter)
 			return a.Run(cmd.Context())
 		},
 	}
