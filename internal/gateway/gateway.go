@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -80,6 +81,9 @@ type Gateway struct {
 	sessions map[string]*session  // node ID -> its one session
 	nodes    map[string]*nodeLive // node ID -> in-memory liveness
 
+	// agentRoutes serve every session's requests (session.go).
+	agentRoutes http.Handler
+
 	assign *assigner
 	net    *netState
 	routes *routeState
@@ -132,6 +136,8 @@ func New(cfg Config) (*Gateway, error) {
 		ready:    make(chan struct{}),
 		sessions: map[string]*session{},
 		nodes:    map[string]*nodeLive{},
+
+		agentRoutes: agentRoutes(),
 	}
 	g.assign = newAssigner(g)
 	g.net = newNetState(g)

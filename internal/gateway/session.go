@@ -142,20 +142,43 @@ func newSession(g *Gateway, node, serial string, mux *yamux.Session) *session {
 		serials: map[string]bool{serial: true},
 	}
 	s.client = tunnel.HTTPClient(mux, 8)
-	h := http.NewServeMux()
-	h.HandleFunc("POST /agent/v1/hello", s.handleHello)
-	h.HandleFunc("POST /agent/v1/heartbeat", s.handleHeartbeat)
-	h.HandleFunc("POST /agent/v1/status", s.handleStatus)
-	h.HandleFunc("POST /agent/v1/renew", s.handleRenew)
-	h.HandleFunc("POST /agent/v1/overlay", s.handleOverlay)
-	h.HandleFunc("POST /agent/v1/acme", s.handleACME)
-	h.HandleFunc("POST "+wire.Path, s.handleRelay)
 	s.srv = &http.Server{
-		Handler:           h,
+		Handler: g.agentRoutes,
+		// The shared routes find this session in the request's context.
+		BaseContext:       func(net.Listener) context.Context { return context.WithValue(context.Background(), sessionKey{}, s) },
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
 	}
 	return s
+}
+
+// sessionKey is the context key of the session a request came over.
+type sessionKey struct{}
+
+// agentRoutes are the HTTP routes agents call over their sessions, made
+// once and shared by every session (a mux of its own cost each session
+// about 9 KB): a request finds its session in its context, put there by
+// its session's server (newSession).
+func agentRoutes() http.Handler {
+	h := http.NewServeMux()
+	route := func(pattern string, handle func(*session, http.ResponseWriter, *http.Request)) {
+		h.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			s, ok := r.Context().Value(sessionKey{}).(*session)
+			if !ok { // a server made without newSession: a bug, not the agent's
+				http.Error(w, "no agent session", http.StatusInternalServerError)
+				return
+			}
+			handle(s, w, r)
+		})
+	}
+	route("POST /agent/v1/hello", (*session).handleHello)
+	route("POST /agent/v1/heartbeat", (*session).handleHeartbeat)
+	route("POST /agent/v1/status", (*session).handleStatus)
+	route("POST /agent/v1/renew", (*session).handleRenew)
+	route("POST /agent/v1/overlay", (*session).handleOverlay)
+	route("POST /agent/v1/acme", (*session).handleACME)
+	route("POST "+wire.Path, (*session).handleRelay)
+	return h
 }
 
 // register makes s the node's session, closing the one it replaces.
@@ -184,17 +207,12 @@ func (g *Gateway) unregister(s *session) {
 	g.mu.Unlock()
 }
 
-// serve runs the session until it closes.
+// serve runs the session until it closes: Serve returns when the yamux
+// session ends (the agent went away, a keepalive failed) or close closes
+// it.
 func (s *session) serve() {
 	var wg sync.WaitGroup
 	wg.Go(s.pushLoop)
-	wg.Go(func() {
-		select {
-		case <-s.mux.CloseChan():
-		case <-s.done:
-		}
-		s.close()
-	})
 	_ = s.srv.Serve(s.mux)
 	s.close()
 	wg.Wait()
