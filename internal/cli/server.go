@@ -104,7 +104,7 @@ func newServerCmd(g *globals) *cobra.Command {
 	f.StringVar(&cfg.ACME.Email, "acme-email", "", "contact address for the ACME account")
 	f.StringVar(&acmeCAFile, "acme-ca-file", "", "PEM roots the ACME server's own HTTPS certificate chains to (a private or test ACME server)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
-	f.StringVar(&profileDir, "profile-dir", "", "record a CPU profile and, on each SIGUSR1, write heap-N.pprof (after a garbage collection) and cpu-N.pprof (since the signal before) into this dir (for diagnosis; default: off)")
+	f.StringVar(&profileDir, "profile-dir", "", "for diagnosis: record a CPU profile and, on each SIGUSR1, write heap-N.pprof (after a garbage collection), goroutine-N.txt and cpu-N.pprof (since the signal before) into this dir, 0700 (default: off)")
 	cmd.AddCommand(newServerUnlockCmd(g))
 	return cmd
 }

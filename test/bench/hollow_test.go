@@ -67,6 +67,15 @@ func BenchmarkHollowNodes(b *testing.B) {
 				b.Logf("%-9s server RSS %6.1f MB (anon %6.1f, file %5.1f), heap in use %6.1f MB, %6.1f MB after a GC, heap idle not returned %5.1f MB, %d goroutines (stacks %5.1f MB), CPU %s",
 					stage, mb(rss), mb(anon), mb(file), mb(heap), mb(heapGC), mb(idle), gor, mb(stacks), procCPU(b, s.Pid()).Round(time.Millisecond))
 				b.Logf("%-9s profiles: %s", stage, filepath.Join(profDir, fmt.Sprintf("{heap-%[1]d.pprof,goroutine-%[1]d.txt,cpu-%[1]d.pprof}", step)))
+				if stage == "nodes" {
+					// The server's CPU while the nodes only send heartbeats.
+					const idle = 10 * time.Second
+					before := procCPU(b, s.Pid())
+					time.Sleep(idle)
+					used := procCPU(b, s.Pid()) - before
+					b.Logf("%-9s server CPU with %d idle nodes: %.1f%% of a core", stage, n, 100*used.Seconds()/idle.Seconds())
+					b.ReportMetric(100*used.Seconds()/idle.Seconds(), "server_idle_cpu_%")
+				}
 				b.ReportMetric(mb(rss), "server_rss_MB_"+stage)
 				b.ReportMetric(mb(heapGC), "server_heap_gc_MB_"+stage)
 				rssAt[stage] = rss
