@@ -34,11 +34,13 @@ const (
 	// the agent (a yamux stream) once it has had no request this long:
 	// pushes come in bursts, and an idle one holds two goroutines and 8 KB
 	// of buffers per node, while opening a stream again costs one round
-	// trip inside the session's TLS connection. The agent's connections to
-	// the gateway (a heartbeat every 3 s) stay open: closing those after a
-	// second measured 4% of a core more at 1,000 nodes, and a POST racing
-	// the close would fail (see "Hollow nodes" in docs/benchmarks.md).
-	idleStreamTimeout = time.Second
+	// trip inside the session's TLS connection. At one second, placing
+	// 10,000 replicas took up to twice as long (a new stream for most
+	// pushes). The agent's connections to the gateway (a heartbeat every
+	// 3 s) stay open: closing those after a second cost 4% of a core more
+	// at 1,000 nodes, and a POST racing the close would fail (see "Hollow
+	// nodes" in docs/benchmarks.md).
+	idleStreamTimeout = 3 * time.Second
 )
 
 // session is one agent's connection: a yamux session carrying HTTP both ways.
