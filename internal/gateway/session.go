@@ -227,9 +227,24 @@ func (g *Gateway) unregister(s *session) {
 func (s *session) serve() {
 	var wg sync.WaitGroup
 	wg.Go(s.pushLoop)
-	_ = s.srv.Serve(s.mux)
+	_ = s.srv.Serve(sessionListener{s.mux})
 	s.close()
 	wg.Wait()
+}
+
+// sessionListener is a yamux session as the listener of its HTTP server,
+// with errors that end Serve. The error a session ends with can say it is
+// temporary (a TCP timeout under the TLS connection), and http.Server
+// retries such an error for ever rather than return; wrapped, it is not
+// a net.Error.
+type sessionListener struct{ *yamux.Session }
+
+func (l sessionListener) Accept() (net.Conn, error) {
+	c, err := l.Session.Accept()
+	if err != nil {
+		return nil, fmt.Errorf("agent session: %w", err)
+	}
+	return c, nil
 }
 
 func (s *session) close() {
