@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -14,8 +15,15 @@ import (
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/controller"
 	"github.com/wharfhq/wharf/internal/gateway"
+	"github.com/wharfhq/wharf/internal/profiling"
 	"github.com/wharfhq/wharf/internal/server"
 )
+
+// serverGCPercent is the server's GOGC unless $GOGC is set: the heap may
+// grow by half of what was live after the last collection (Go's default is
+// 100: by as much again) before the next one. It trades a little CPU for
+// memory; see "Hollow nodes" in docs/benchmarks.md.
+const serverGCPercent = 50
 
 func newServerCmd(g *globals) *cobra.Command {
 	var (
@@ -24,6 +32,7 @@ func newServerCmd(g *globals) *cobra.Command {
 		logLevel     string
 		passwordFile string
 		acmeCAFile   string
+		profileDir   string
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -48,7 +57,19 @@ func newServerCmd(g *globals) *cobra.Command {
 			cfg.Logger = log
 			cfg.Version = BuildVersion()
 			cfg.Out = cmd.OutOrStdout()
-			return server.Run(cmd.Context(), cfg)
+			if _, set := os.LookupEnv("GOGC"); !set {
+				debug.SetGCPercent(serverGCPercent)
+			}
+			if profileDir == "" {
+				return server.Run(cmd.Context(), cfg)
+			}
+			prof, err := profiling.Start(profileDir, log)
+			if err != nil {
+				return err
+			}
+			log.Warn("profiling: a CPU profile is being recorded; SIGUSR1 writes heap-N.pprof and cpu-N.pprof", "dir", profileDir)
+			err = server.Run(cmd.Context(), cfg)
+			return errors.Join(err, prof.Stop())
 		},
 	}
 	f := cmd.Flags()
@@ -84,6 +105,7 @@ func newServerCmd(g *globals) *cobra.Command {
 	f.StringVar(&cfg.ACME.Email, "acme-email", "", "contact address for the ACME account")
 	f.StringVar(&acmeCAFile, "acme-ca-file", "", "PEM roots the ACME server's own HTTPS certificate chains to (a private or test ACME server)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&profileDir, "profile-dir", "", "for diagnosis: record a CPU profile and, on each SIGUSR1, write heap-N.pprof (after a garbage collection), goroutine-N.txt and cpu-N.pprof (since the signal before) into this dir, 0700 (default: off)")
 	cmd.AddCommand(newServerUnlockCmd(g))
 	return cmd
 }

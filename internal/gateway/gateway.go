@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -85,6 +86,9 @@ type Gateway struct {
 	sessions map[string]*session  // node ID -> its one session
 	nodes    map[string]*nodeLive // node ID -> in-memory liveness
 
+	// agentRoutes serve every session's requests (session.go).
+	agentRoutes http.Handler
+
 	assign *assigner
 	net    *netState
 	routes *routeState
@@ -138,6 +142,8 @@ func New(cfg Config) (*Gateway, error) {
 		ready:    make(chan struct{}),
 		sessions: map[string]*session{},
 		nodes:    map[string]*nodeLive{},
+
+		agentRoutes: agentRoutes(),
 	}
 	g.assign = newAssigner(g)
 	g.net = newNetState(g)

@@ -184,7 +184,7 @@ func TestRelayHubStream(t *testing.T) {
 // TestRelayOverSession sends a frame from a1 to a2 through the route of
 // real sessions (yamux, as the agents' connections carry it).
 func TestRelayOverSession(t *testing.T) {
-	g := &Gateway{log: slog.New(slog.DiscardHandler), sessions: map[string]*session{}, nodes: map[string]*nodeLive{}}
+	g := &Gateway{log: slog.New(slog.DiscardHandler), sessions: map[string]*session{}, nodes: map[string]*nodeLive{}, agentRoutes: agentRoutes()}
 	g.net = relayTestState()
 	open := func(node string) (*io.PipeWriter, *wire.Reader) {
 		c1, c2 := net.Pipe()

@@ -30,6 +30,17 @@ const (
 	// agentHost is the host name of requests to the agent; the transport
 	// ignores it and opens a stream of the session instead.
 	agentHost = "http://agent"
+	// idleStreamTimeout closes a connection the gateway opened to push to
+	// the agent (a yamux stream) once it has had no request this long:
+	// pushes come in bursts, and an idle one holds two goroutines and 8 KB
+	// of buffers per node, while opening a stream again costs one round
+	// trip inside the session's TLS connection. At one second, placing
+	// 10,000 replicas took up to twice as long (a new stream for most
+	// pushes). The agent's connections to the gateway (a heartbeat every
+	// 3 s) stay open: closing those after a second cost 4% of a core more
+	// at 1,000 nodes, and a POST racing the close would fail (see "Hollow
+	// nodes" in docs/benchmarks.md).
+	idleStreamTimeout = 3 * time.Second
 )
 
 // session is one agent's connection: a yamux session carrying HTTP both ways.
@@ -142,20 +153,46 @@ func newSession(g *Gateway, node, serial string, mux *yamux.Session) *session {
 		serials: map[string]bool{serial: true},
 	}
 	s.client = tunnel.HTTPClient(mux, 8)
-	h := http.NewServeMux()
-	h.HandleFunc("POST /agent/v1/hello", s.handleHello)
-	h.HandleFunc("POST /agent/v1/heartbeat", s.handleHeartbeat)
-	h.HandleFunc("POST /agent/v1/status", s.handleStatus)
-	h.HandleFunc("POST /agent/v1/renew", s.handleRenew)
-	h.HandleFunc("POST /agent/v1/overlay", s.handleOverlay)
-	h.HandleFunc("POST /agent/v1/acme", s.handleACME)
-	h.HandleFunc("POST "+wire.Path, s.handleRelay)
+	if t, ok := s.client.Transport.(*http.Transport); ok {
+		t.IdleConnTimeout = idleStreamTimeout
+	}
 	s.srv = &http.Server{
-		Handler:           h,
+		Handler: g.agentRoutes,
+		// The shared routes find this session in the request's context.
+		BaseContext:       func(net.Listener) context.Context { return context.WithValue(context.Background(), sessionKey{}, s) },
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
 	}
 	return s
+}
+
+// sessionKey is the context key of the session a request came over.
+type sessionKey struct{}
+
+// agentRoutes are the HTTP routes agents call over their sessions, made
+// once and shared by every session (a mux of its own cost each session
+// about 9 KB): a request finds its session in its context, put there by
+// its session's server (newSession).
+func agentRoutes() http.Handler {
+	h := http.NewServeMux()
+	route := func(pattern string, handle func(*session, http.ResponseWriter, *http.Request)) {
+		h.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			s, ok := r.Context().Value(sessionKey{}).(*session)
+			if !ok { // a server made without newSession: a bug, not the agent's
+				http.Error(w, "no agent session", http.StatusInternalServerError)
+				return
+			}
+			handle(s, w, r)
+		})
+	}
+	route("POST /agent/v1/hello", (*session).handleHello)
+	route("POST /agent/v1/heartbeat", (*session).handleHeartbeat)
+	route("POST /agent/v1/status", (*session).handleStatus)
+	route("POST /agent/v1/renew", (*session).handleRenew)
+	route("POST /agent/v1/overlay", (*session).handleOverlay)
+	route("POST /agent/v1/acme", (*session).handleACME)
+	route("POST "+wire.Path, (*session).handleRelay)
+	return h
 }
 
 // register makes s the node's session, closing the one it replaces.
@@ -184,20 +221,30 @@ func (g *Gateway) unregister(s *session) {
 	g.mu.Unlock()
 }
 
-// serve runs the session until it closes.
+// serve runs the session until it closes: Serve returns when the yamux
+// session ends (the agent went away, a keepalive failed) or close closes
+// it.
 func (s *session) serve() {
 	var wg sync.WaitGroup
 	wg.Go(s.pushLoop)
-	wg.Go(func() {
-		select {
-		case <-s.mux.CloseChan():
-		case <-s.done:
-		}
-		s.close()
-	})
-	_ = s.srv.Serve(s.mux)
+	_ = s.srv.Serve(sessionListener{s.mux})
 	s.close()
 	wg.Wait()
+}
+
+// sessionListener is a yamux session as the listener of its HTTP server,
+// with errors that end Serve. The error a session ends with can say it is
+// temporary (a TCP timeout under the TLS connection), and http.Server
+// retries such an error for ever rather than return; wrapped, it is not
+// a net.Error.
+type sessionListener struct{ *yamux.Session }
+
+func (l sessionListener) Accept() (net.Conn, error) {
+	c, err := l.Session.Accept()
+	if err != nil {
+		return nil, fmt.Errorf("agent session: %w", err)
+	}
+	return c, nil
 }
 
 func (s *session) close() {

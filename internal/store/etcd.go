@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -39,6 +40,13 @@ const (
 	clientSocket = "etcd-client.sock:0"
 )
 
+// The embedded etcd's raft entries kept in memory after a snapshot (etcd's
+// default is 5,000) and revisions of history kept (see StartEmbedded).
+const (
+	snapshotCatchUpEntries = 100
+	compactionRetention    = 10000
+)
+
 // memberName is the embedded etcd's one member.
 const memberName = "wharf"
 
@@ -63,8 +71,20 @@ func StartEmbedded(ctx context.Context, dir string) (*Embedded, error) {
 	cfg.Dir = filepath.Join(dir, "etcd")
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
 	cfg.MaxTxnOps = MaxOps + 64
+	// Memory (see "Hollow nodes" in docs/benchmarks.md): etcd keeps the
+	// last SnapshotCatchUpEntries raft entries in memory for followers
+	// that fall behind; this one-member cluster has none, and with
+	// transactions of many containers the default 5,000 entries held over
+	// 100 MB. Every entry is still in the WAL, fsynced before it is
+	// acknowledged.
+	cfg.SnapshotCatchUpEntries = snapshotCatchUpEntries
+	// Every 5 minutes etcd drops the history older than the last
+	// compactionRetention revisions (current values are kept): each kept
+	// revision costs its value in bbolt (mapped into memory) and an entry
+	// in the in-memory key index. A watch that falls further behind gets
+	// ErrCompacted and its owner lists again.
 	cfg.AutoCompactionMode = "revision"
-	cfg.AutoCompactionRetention = "100000"
+	cfg.AutoCompactionRetention = strconv.Itoa(compactionRetention)
 	// etcd listens for peers on the URL's host part alone. For
 	// "unix:///abs/path" that is empty, and Linux then binds an abstract
 	// socket, which file permissions do not protect: any local user could

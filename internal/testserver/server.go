@@ -33,6 +33,9 @@ type Options struct {
 	// Args are more flags, appended after the ones Start passes
 	// (--data-dir, --addr, --agent-addr, --advertise, --log-level).
 	Args []string
+	// Env are more environment variables (NAME=value) for the server,
+	// on top of the test's own.
+	Env []string
 	// Token is the admin token, for a server whose data dir gets none (a
 	// second server on a shared etcd); default: the one the server wrote.
 	Token string
@@ -122,6 +125,9 @@ func (s *Server) Launch() {
 		"--advertise", "127.0.0.1", "--log-level", s.opts.LogLevel}, s.opts.Args...)
 	cmd := exec.Command(Binary(s.tb), args...)
 	cmd.Stdout, cmd.Stderr = s.logf, s.logf
+	if len(s.opts.Env) > 0 {
+		cmd.Env = append(os.Environ(), s.opts.Env...)
+	}
 	dieWithTest(cmd)
 	if err := cmd.Start(); err != nil {
 		s.tb.Fatal(err)

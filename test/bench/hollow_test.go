@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	goruntime "runtime"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,21 +24,66 @@ import (
 // server` as a child process so that its RSS is the server's alone;
 // "inprocess" runs it in this process (testcluster) and reports the Go heap.
 // WHARF_BENCH_NODES (default 1000) and WHARF_BENCH_REPLICAS (default 10000)
-// change the sizes.
+// change the sizes. At each stage "process" also has the server (run with
+// --profile-dir) collect garbage and write heap-N.pprof and cpu-N.pprof
+// (the CPU profile since the stage before; N = 1 empty, 2 nodes, 3
+// replicas) into WHARF_BENCH_PROFILE_DIR (default: a temporary dir, removed
+// afterwards), and logs RSS split into anonymous and file pages, the heap
+// in use before and after that collection, goroutines and CPU time.
+// WHARF_BENCH_SERVER_GOGC and WHARF_BENCH_SERVER_GOMEMLIMIT set the
+// server's GOGC and GOMEMLIMIT (default: the server's own, see
+// serverGCPercent in internal/cli).
 func BenchmarkHollowNodes(b *testing.B) {
 	n, r := envInt(b, "WHARF_BENCH_NODES", 1000), envInt(b, "WHARF_BENCH_REPLICAS", 10000)
 	b.Run("process", func(b *testing.B) {
 		for range b.N {
-			s := testserver.Start(b, testserver.Options{})
+			profDir := os.Getenv("WHARF_BENCH_PROFILE_DIR")
+			if profDir == "" {
+				profDir = b.TempDir()
+			}
+			var env []string
+			if v := os.Getenv("WHARF_BENCH_SERVER_GOGC"); v != "" {
+				env = append(env, "GOGC="+v)
+			}
+			if v := os.Getenv("WHARF_BENCH_SERVER_GOMEMLIMIT"); v != "" {
+				env = append(env, "GOMEMLIMIT="+v)
+			}
+			s := testserver.Start(b, testserver.Options{Args: []string{"--profile-dir", profDir}, Env: env})
 			rssAt := map[string]int64{}
+			step := 0
 			hollowRun(b, s.Client(), s.URL, n, r, func(stage string) {
 				rss := procRSS(b, s.Pid())
+				anon, file, err := testserver.ProcRSSSplit(s.Pid())
+				if err != nil {
+					b.Fatal(err)
+				}
 				heap := metric(b, s, "go_memstats_heap_inuse_bytes")
-				b.Logf("%-9s server RSS %6.1f MB, heap in use %6.1f MB", stage, mb(rss), mb(heap))
+				step++
+				serverProfile(b, s, profDir, step)
+				heapGC := metric(b, s, "go_memstats_heap_inuse_bytes")
+				gor := metric(b, s, "go_goroutines")
+				stacks := metric(b, s, "go_memstats_stack_inuse_bytes")
+				idle := metric(b, s, "go_memstats_heap_idle_bytes") - metric(b, s, "go_memstats_heap_released_bytes")
+				b.Logf("%-9s server RSS %6.1f MB (anon %6.1f, file %5.1f), heap in use %6.1f MB, %6.1f MB after a GC, heap idle not returned %5.1f MB, %d goroutines (stacks %5.1f MB), CPU %s",
+					stage, mb(rss), mb(anon), mb(file), mb(heap), mb(heapGC), mb(idle), gor, mb(stacks), procCPU(b, s.Pid()).Round(time.Millisecond))
+				b.Logf("%-9s profiles: %s", stage, filepath.Join(profDir, fmt.Sprintf("{heap-%[1]d.pprof,goroutine-%[1]d.txt,cpu-%[1]d.pprof}", step)))
+				if stage == "nodes" {
+					// The server's CPU while the nodes only send heartbeats.
+					const idle = 10 * time.Second
+					before := procCPU(b, s.Pid())
+					time.Sleep(idle)
+					used := procCPU(b, s.Pid()) - before
+					b.Logf("%-9s server CPU with %d idle nodes: %.1f%% of a core", stage, n, 100*used.Seconds()/idle.Seconds())
+					b.ReportMetric(100*used.Seconds()/idle.Seconds(), "server_idle_cpu_%")
+				}
 				b.ReportMetric(mb(rss), "server_rss_MB_"+stage)
+				b.ReportMetric(mb(heapGC), "server_heap_gc_MB_"+stage)
 				rssAt[stage] = rss
 			})
 			b.ReportMetric(float64(rssAt["nodes"]-rssAt["empty"])/float64(n)/1024, "KB_per_node")
+			if r > 0 {
+				b.ReportMetric(float64(rssAt["replicas"]-rssAt["nodes"])/float64(r)/1024, "KB_per_container")
+			}
 		}
 	})
 	b.Run("inprocess", func(b *testing.B) {
@@ -165,5 +212,20 @@ func waitDeployed(ctx context.Context, b *testing.B, cl *client.Client, n int) {
 			}
 		}
 		return up == n, fmt.Sprintf("%d of %d nodes Deployed", up, n)
+	})
+}
+
+// serverProfile asks the server for profile step n (SIGUSR1: a garbage
+// collection, heap-n.pprof, cpu-n.pprof; see internal/profiling) and waits
+// until cpu-n.pprof, the last file written, is there.
+func serverProfile(b *testing.B, s *testserver.Server, dir string, n int) {
+	b.Helper()
+	if err := syscall.Kill(s.Pid(), syscall.SIGUSR1); err != nil {
+		b.Fatal(err)
+	}
+	name := filepath.Join(dir, fmt.Sprintf("cpu-%d.pprof", n))
+	waitFor(b, time.Minute, func() (bool, string) {
+		_, err := os.Stat(name)
+		return err == nil, fmt.Sprintf("no %s: %v", name, err)
 	})
 }
