@@ -242,6 +242,7 @@ func (a *assigner) containerChanged(ch store.Change) bool {
 // whose certificate is no longer the node's.
 func (a *assigner) nodeChanged(n *api.Node) {
 	a.g.noteState(n.ID, n.State)
+	a.g.noteName(n.ID, n.Name)
 	s := a.g.session(n.ID)
 	if s == nil {
 		return
@@ -250,6 +251,19 @@ func (a *assigner) nodeChanged(n *api.Node) {
 		s.log.Info("node certificate replaced or node terminated: closing its session")
 		s.close()
 	}
+}
+
+// placed returns a copy of container id as mirrored, if the mirror has it
+// placed on node. The copy is as of the mirror's revision: a write that
+// compares against its Meta.Revision fails if the store has moved on.
+func (a *assigner) placed(node, id string) (api.Container, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c := a.byNode[node][id]
+	if c == nil {
+		return api.Container{}, false
+	}
+	return *c, true
 }
 
 // markDirty must be called without a.mu held.

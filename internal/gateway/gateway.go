@@ -94,6 +94,9 @@ type Gateway struct {
 type nodeLive struct {
 	lastSeen time.Time
 	state    api.NodeState // last state seen in or written to the store
+	// name is the node's name as the container watch last showed it
+	// (what event messages call it); "" until then.
+	name string
 }
 
 // New checks cfg and returns a Gateway that does nothing until Run.
@@ -247,6 +250,25 @@ func (g *Gateway) noteState(node string, st api.NodeState) {
 		g.nodes[node] = nl
 	}
 	nl.state = st
+}
+
+// noteName records a node's name as the watch showed it.
+func (g *Gateway) noteName(node, name string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if nl := g.nodes[node]; nl != nil {
+		nl.name = name
+	}
+}
+
+// nodeName is the node's name as last seen by the watch, "" if unknown.
+func (g *Gateway) nodeName(node string) string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if nl := g.nodes[node]; nl != nil {
+		return nl.name
+	}
+	return ""
 }
 
 // forgetNode drops a deleted node and closes its session.

@@ -54,12 +54,15 @@ func (g *Gateway) applyReports(ctx context.Context, node string, reports []api.C
 }
 
 // nodeLabel returns a function that names node in event messages: its
-// name (what tables show), read once when first needed; its ID when it
-// has none or cannot be read.
+// name (what tables show) as the watch last showed it, else read once when
+// first needed; its ID when it has none or cannot be read.
 func (g *Gateway) nodeLabel(node string) func(context.Context) string {
 	var label string
 	return func(ctx context.Context) string {
 		if label == "" {
+			if label = g.nodeName(node); label != "" {
+				return label
+			}
 			label = node
 			var n api.Node
 			if err := g.store.Get(ctx, store.KindNodes, node, &n); err == nil && n.Name != "" {
@@ -75,6 +78,16 @@ func (g *Gateway) applyChunk(ctx context.Context, node string, label func(contex
 	for attempt := 0; attempt < reportAttempts; attempt++ {
 		t := g.store.Txn()
 		for _, id := range ids {
+			// The first attempt starts from the watch's mirror of the
+			// node's containers, saving a read per container when that
+			// leads to a write: the write's compare-and-swap fails if the
+			// store has moved on, and the retries read the store. A
+			// report the mirror would drop is decided on a fresh read.
+			if attempt == 0 {
+				if c, ok := g.assign.placed(node, id); ok && g.applyOne(ctx, t, node, label, &c, latest[id]) {
+					continue
+				}
+			}
 			var c api.Container
 			if gerr := g.store.Get(ctx, store.KindContainers, id, &c); gerr != nil {
 				if errdefs.IsNotFound(gerr) {
@@ -82,36 +95,7 @@ func (g *Gateway) applyChunk(ctx context.Context, node string, label func(contex
 				}
 				return gerr
 			}
-			if c.Spec.Node != node {
-				g.log.Debug("status report for a container placed elsewhere ignored", "node", node, "container", id, "placed", c.Spec.Node)
-				continue
-			}
-			st := latest[id]
-			// Status only moves forward: a late or replayed report (of an
-			// older run, or an earlier state of this run) is dropped.
-			if lifecycle.Stale(st, c.Status) {
-				g.log.Debug("status report older than the stored one dropped", "node", node, "container", id,
-					"run", st.Run, "state", st.State, "stored_run", c.Status.Run, "stored_state", c.Status.State)
-				continue
-			}
-			// An agent that restarted may have lost count; never go back.
-			st.RestartCount = max(st.RestartCount, c.Status.RestartCount)
-			st.Run = max(st.Run, c.Status.Run)
-			if reflect.DeepEqual(normalize(c.Status), normalize(st)) {
-				continue
-			}
-			old, oldPull := c.Status.State, c.Status.Pulling
-			c.Status = st
-			t.Update(store.KindContainers, &c)
-			if st.State != old {
-				t.Emit(api.Event{Kind: "container", Object: id, Org: c.Org, Name: c.Name, Type: "state", State: string(st.State),
-					Message: stateMessage(&c, label(ctx))})
-			} else if st.Pulling != nil && (oldPull == nil || *oldPull != *st.Pulling) {
-				// Pull progress: the agent reports it at most about once a
-				// second per container, riding this same batched write.
-				t.Emit(api.Event{Kind: "container", Object: id, Org: c.Org, Name: c.Name, Type: "pulling", State: string(st.State),
-					Message: fmt.Sprintf("Pulling %d%% of image %s on node %s", *st.Pulling, c.Spec.Image, label(ctx))})
-			}
+			g.applyOne(ctx, t, node, label, &c, latest[id])
 		}
 		err = t.Commit(ctx)
 		if err == nil || !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
@@ -119,6 +103,43 @@ func (g *Gateway) applyChunk(ctx context.Context, node string, label func(contex
 		}
 	}
 	return fmt.Errorf("status report: containers keep changing: %w", err)
+}
+
+// applyOne queues in t the write of st as c's status, with its event, and
+// reports whether it did: not for a container placed elsewhere, a stale
+// report (lifecycle.Stale) or one that changes nothing.
+func (g *Gateway) applyOne(ctx context.Context, t *store.Txn, node string, label func(context.Context) string, c *api.Container, st api.ContainerStatus) bool {
+	id := c.ID
+	if c.Spec.Node != node {
+		g.log.Debug("status report for a container placed elsewhere ignored", "node", node, "container", id, "placed", c.Spec.Node)
+		return false
+	}
+	// Status only moves forward: a late or replayed report (of an
+	// older run, or an earlier state of this run) is dropped.
+	if lifecycle.Stale(st, c.Status) {
+		g.log.Debug("status report older than the stored one dropped", "node", node, "container", id,
+			"run", st.Run, "state", st.State, "stored_run", c.Status.Run, "stored_state", c.Status.State)
+		return false
+	}
+	// An agent that restarted may have lost count; never go back.
+	st.RestartCount = max(st.RestartCount, c.Status.RestartCount)
+	st.Run = max(st.Run, c.Status.Run)
+	if reflect.DeepEqual(normalize(c.Status), normalize(st)) {
+		return false
+	}
+	old, oldPull := c.Status.State, c.Status.Pulling
+	c.Status = st
+	t.Update(store.KindContainers, c)
+	if st.State != old {
+		t.Emit(api.Event{Kind: "container", Object: id, Org: c.Org, Name: c.Name, Type: "state", State: string(st.State),
+			Message: stateMessage(c, label(ctx))})
+	} else if st.Pulling != nil && (oldPull == nil || *oldPull != *st.Pulling) {
+		// Pull progress: the agent reports it at most about once a
+		// second per container, riding this same batched write.
+		t.Emit(api.Event{Kind: "container", Object: id, Org: c.Org, Name: c.Name, Type: "pulling", State: string(st.State),
+			Message: fmt.Sprintf("Pulling %d%% of image %s on node %s", *st.Pulling, c.Spec.Image, label(ctx))})
+	}
+	return true
 }
 
 func stateMessage(c *api.Container, node string) string {
