@@ -81,6 +81,7 @@ type Gateway struct {
 	nodes    map[string]*nodeLive // node ID -> in-memory liveness
 
 	assign *assigner
+	status *statusBatcher // group commit of status reports
 	net    *netState
 	routes *routeState
 	// relay is the hub of relayed overlay frames (relay.go), made on
@@ -137,6 +138,7 @@ func New(cfg Config) (*Gateway, error) {
 		nodes:    map[string]*nodeLive{},
 	}
 	g.assign = newAssigner(g)
+	g.status = &statusBatcher{g: g}
 	g.net = newNetState(g)
 	g.routes = newRouteState(g)
 	return g, nil

@@ -30,7 +30,13 @@ func (g *Gateway) applyReports(ctx context.Context, node string, reports []api.C
 	if len(reports) == 0 {
 		return nil
 	}
-	// The last report of a container wins.
+	order, latest := lastReports(reports)
+	return g.applyLatest(ctx, node, order, latest)
+}
+
+// lastReports is the last reported status of each container, and the
+// containers in the order they were first reported.
+func lastReports(reports []api.ContainerReport) ([]string, map[string]api.ContainerStatus) {
 	latest := make(map[string]api.ContainerStatus, len(reports))
 	var order []string
 	for _, r := range reports {
@@ -42,6 +48,11 @@ func (g *Gateway) applyReports(ctx context.Context, node string, reports []api.C
 		}
 		latest[r.ID] = r.Status
 	}
+	return order, latest
+}
+
+// applyLatest writes latest (order: its keys) as applyReports does.
+func (g *Gateway) applyLatest(ctx context.Context, node string, order []string, latest map[string]api.ContainerStatus) error {
 	label := g.nodeLabel(node)
 	for len(order) > 0 {
 		n := min(len(order), reportChunk)

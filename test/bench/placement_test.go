@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,7 +29,9 @@ import (
 // The figures are reported, not asserted. WHARF_BENCH_NODES,
 // WHARF_BENCH_SERVICES and WHARF_BENCH_REPLICAS change the sizes; with
 // WHARF_CPUPROFILE=<file> the server writes a CPU profile of the placement
-// (from the first create to all Running) to that file.
+// (from the first create to all Running) to that file, and with
+// WHARF_BENCH_AGENTS_CPUPROFILE=<file> this process (the hollow agents)
+// does.
 func BenchmarkPlacement(b *testing.B) {
 	n := envInt(b, "WHARF_BENCH_NODES", 1000)
 	svcs, r := envInt(b, "WHARF_BENCH_SERVICES", 100), envInt(b, "WHARF_BENCH_REPLICAS", 100)
@@ -43,7 +46,9 @@ func BenchmarkPlacement(b *testing.B) {
 		if profile { // the server profiles placement only (cmd/wharf/cpuprofile.go)
 			signalServer(b, s, syscall.SIGUSR1)
 		}
+		stopProfile := profileAgents(b)
 		cpu0, _ := s.CPU()
+		self0 := selfCPU()
 		start := time.Now()
 		var cw sync.WaitGroup
 		for i := range svcs {
@@ -72,12 +77,16 @@ func BenchmarkPlacement(b *testing.B) {
 		if profile {
 			signalServer(b, s, syscall.SIGUSR2)
 		}
+		stopProfile()
 		cpu1, _ := s.CPU()
+		self1 := selfCPU()
 		heap := metric(b, s, "go_memstats_heap_inuse_bytes")
 		rss := procRSS(b, s.Pid())
 		b.Logf("%d services x %d replicas on %d nodes: created in %s, all Running after %s (%.0f placements/s); server heap in use %.1f MB, RSS %.1f MB",
 			svcs, r, n, created.Round(time.Millisecond), took.Round(time.Millisecond), float64(total)/took.Seconds(), mb(heap), mb(rss))
-		b.Logf("server CPU during placement: %.2f s; %s", (cpu1 - cpu0).Seconds(), timeline(ctx, b, s, start))
+		b.Logf("CPU during placement: server %.2f s, this process (the hollow agents) %.2f s; %s",
+			(cpu1 - cpu0).Seconds(), (self1 - self0).Seconds(), timeline(ctx, b, s, start))
+		b.ReportMetric((cpu1 - cpu0).Seconds(), "server_cpu_s")
 		b.ReportMetric(took.Seconds(), "s_to_all_running")
 		b.ReportMetric(float64(total)/took.Seconds(), "placements/s")
 		b.ReportMetric(mb(heap), "server_heap_MB")
@@ -114,9 +123,9 @@ func signalServer(b *testing.B, s *testserver.Server, sig syscall.Signal) {
 	}
 }
 
-// timeline sums up the container events written since start: for each
-// event (type and state), how many and when (after start) the first, the
-// median and the last were written. It shows which stage of a placement
+// timeline sums up the events written since start: for each
+// event (kind, type and state), how many, in how many transactions, and
+// when (after start) the first, the median and the last were written. It shows which stage of a placement
 // (placed, Starting, Running) the time goes to.
 func timeline(ctx context.Context, b *testing.B, s *testserver.Server, start time.Time) string {
 	evs, err := s.Client().Events(ctx, "")
@@ -124,18 +133,21 @@ func timeline(ctx context.Context, b *testing.B, s *testserver.Server, start tim
 		b.Fatal(err)
 	}
 	at := map[string][]time.Duration{}
+	txns := map[string]map[int64]bool{} // the revisions (transactions) they came in
 	var order []string
 	for _, e := range evs {
-		if e.Kind != "container" || e.Time.Before(start) {
+		if e.Time.Before(start) {
 			continue
 		}
-		k := e.Type
+		k := e.Kind + " " + e.Type
 		if e.State != "" {
 			k += " " + e.State
 		}
 		if at[k] == nil {
 			order = append(order, k)
+			txns[k] = map[int64]bool{}
 		}
+		txns[k][e.ID] = true
 		at[k] = append(at[k], e.Time.Sub(start))
 	}
 	var out []string
@@ -143,7 +155,37 @@ func timeline(ctx context.Context, b *testing.B, s *testserver.Server, start tim
 		ds := at[k]
 		slices.Sort(ds)
 		r := func(d time.Duration) time.Duration { return d.Round(10 * time.Millisecond) }
-		out = append(out, fmt.Sprintf("%s x%d at %s/%s/%s", k, len(ds), r(ds[0]), r(ds[len(ds)/2]), r(ds[len(ds)-1])))
+		out = append(out, fmt.Sprintf("%s x%d in %d txns at %s/%s/%s", k, len(ds), len(txns[k]), r(ds[0]), r(ds[len(ds)/2]), r(ds[len(ds)-1])))
 	}
-	return "container events (first/median/last after the creates began): " + strings.Join(out, ", ")
+	return "events (first/median/last after the creates began): " + strings.Join(out, ", ")
+}
+
+// selfCPU is the user plus system CPU time this process has used.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// profileAgents starts a CPU profile of this process when
+// WHARF_BENCH_AGENTS_CPUPROFILE names a file; the function it returns
+// stops it.
+func profileAgents(b *testing.B) func() {
+	path := os.Getenv("WHARF_BENCH_AGENTS_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}
 }
