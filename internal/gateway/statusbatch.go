@@ -1,10 +1,10 @@
 package gateway
 
 // statusbatch.go: group commit of the agents' status reports. Reports that
-// arrive while a write is in flight wait and go out together in the next
-// transaction, so a burst of reports from many nodes costs a few large
-// transactions (one store revision, one watch batch each) instead of one
-// per report; a lone report is written at once, as before.
+// arrive while statusWriters writes are in flight wait and go out together
+// in the next transaction, so a burst of reports from many nodes costs a few
+// large transactions (one store revision, one watch batch each) instead of
+// one per report; a lone report is written at once, as before.
 
 import (
 	"context"
@@ -23,12 +23,16 @@ type statusReq struct {
 	done   chan error // gets the outcome once
 }
 
-// statusBatcher gathers reports while a write is in flight.
+// statusWriters is how many group writes may be in flight at once: two,
+// so that one group is read and encoded while the other commits.
+const statusWriters = 2
+
+// statusBatcher gathers reports while writes are in flight.
 type statusBatcher struct {
 	g       *Gateway
 	mu      sync.Mutex
 	pending []*statusReq
-	writing bool
+	writers int
 }
 
 // submit writes an agent's reports like applyReports, in a transaction
@@ -46,11 +50,12 @@ func (b *statusBatcher) submit(ctx context.Context, node string, reports []api.C
 	req := &statusReq{node: node, order: order, latest: latest, done: make(chan error, 1)}
 	b.mu.Lock()
 	b.pending = append(b.pending, req)
-	lead := !b.writing
-	b.writing = true
+	start := b.writers < statusWriters
+	if start {
+		b.writers++
+	}
 	b.mu.Unlock()
-	if lead {
-		// One writer at a time, until nothing is pending.
+	if start {
 		go b.drain()
 	}
 	select {
@@ -68,7 +73,7 @@ func (b *statusBatcher) drain() {
 		group, rest := takeGroup(b.pending)
 		b.pending = rest
 		if len(group) == 0 {
-			b.writing = false
+			b.writers--
 			b.mu.Unlock()
 			return
 		}
