@@ -7,7 +7,8 @@
 // node_removed) instead of serving it.
 //
 // The gateway keeps heartbeats in memory: the store is written only when a
-// node's state or facts change and when container statuses arrive.
+// node's state or facts change and when container statuses arrive (reports
+// arriving together share a transaction: statusbatch.go).
 package gateway
 
 import (
