@@ -116,10 +116,17 @@ func (g *Gateway) applyChunk(ctx context.Context, node string, label func(contex
 	return fmt.Errorf("status report: containers keep changing: %w", err)
 }
 
+// statusWrites is where applyOne queues writes: a store.Txn, or a
+// recording to add to one later (statusbatch.go).
+type statusWrites interface {
+	Update(kind string, obj store.Object)
+	Emit(events ...api.Event)
+}
+
 // applyOne queues in t the write of st as c's status, with its event, and
 // reports whether it did: not for a container placed elsewhere, a stale
 // report (lifecycle.Stale) or one that changes nothing.
-func (g *Gateway) applyOne(ctx context.Context, t *store.Txn, node string, label func(context.Context) string, c *api.Container, st api.ContainerStatus) bool {
+func (g *Gateway) applyOne(ctx context.Context, t statusWrites, node string, label func(context.Context) string, c *api.Container, st api.ContainerStatus) bool {
 	id := c.ID
 	if c.Spec.Node != node {
 		g.log.Debug("status report for a container placed elsewhere ignored", "node", node, "container", id, "placed", c.Spec.Node)

@@ -107,38 +107,68 @@ func takeGroup(pending []*statusReq) (group, rest []*statusReq) {
 }
 
 // write commits a group in one transaction, starting from the watch's
-// mirror. If the mirror was behind for some container (the compare-and-
-// swap fails) or a container is not mirrored, each request is written on
-// its own from fresh reads instead, as applyReports does.
+// mirror. A request with a container the mirror does not have, or whose
+// report the mirror would drop, is written on its own from fresh reads
+// (as applyReports does), and so is every request of the group if the
+// mirror was behind (the compare-and-swap fails).
 func (b *statusBatcher) write(group []*statusReq) {
 	ctx := context.Background()
 	g := b.g
+	if len(group) == 1 {
+		r := group[0]
+		r.done <- g.applyLatest(ctx, r.node, r.order, r.latest)
+		return
+	}
 	t := g.store.Txn()
-	alone := len(group) == 1
+	var joined, alone []*statusReq
 	for _, r := range group {
+		var rec recordedWrites
 		label := g.nodeLabel(r.node)
+		mirrored := true
 		for _, id := range r.order {
 			c, ok := g.assign.placed(r.node, id)
-			if !ok || !g.applyOne(ctx, t, r.node, label, &c, r.latest[id]) {
-				// Not mirrored, or the mirror would drop the report:
-				// decide on fresh reads.
-				alone = true
+			if !ok || !g.applyOne(ctx, &rec, r.node, label, &c, r.latest[id]) {
+				mirrored = false
+				break
 			}
 		}
-		if alone {
-			break
+		if !mirrored {
+			alone = append(alone, r)
+			continue
 		}
+		rec.replay(t)
+		joined = append(joined, r)
 	}
-	if !alone {
+	if len(joined) > 0 {
 		err := t.Commit(ctx)
 		if err == nil || !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
-			for _, r := range group {
+			for _, r := range joined {
 				r.done <- err
 			}
-			return
+		} else {
+			alone = append(alone, joined...)
 		}
 	}
-	for _, r := range group {
+	for _, r := range alone {
 		r.done <- g.applyLatest(ctx, r.node, r.order, r.latest)
 	}
+}
+
+// recordedWrites holds one request's writes until it is known that all of
+// its containers could be decided from the mirror (applyOne writes
+// containers only).
+type recordedWrites struct {
+	objs   []store.Object
+	events []api.Event
+}
+
+func (w *recordedWrites) Update(_ string, obj store.Object) { w.objs = append(w.objs, obj) }
+func (w *recordedWrites) Emit(events ...api.Event)          { w.events = append(w.events, events...) }
+
+// replay queues the recorded writes in t.
+func (w *recordedWrites) replay(t *store.Txn) {
+	for _, o := range w.objs {
+		t.Update(store.KindContainers, o)
+	}
+	t.Emit(w.events...)
 }
