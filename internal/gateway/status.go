@@ -88,14 +88,17 @@ func (g *Gateway) applyChunk(ctx context.Context, node string, label func(contex
 	var err error
 	for attempt := 0; attempt < reportAttempts; attempt++ {
 		t := g.store.Txn()
+		var wrote []store.Object
 		for _, id := range ids {
-			// The first attempt starts from the watch's mirror of the
-			// node's containers, saving a read per container when that
-			// leads to a write: the write's compare-and-swap fails if the
-			// store has moved on, and the retries read the store. A
-			// report the mirror would drop is decided on a fresh read.
+			// The first attempt starts from the latest known version (the
+			// watch's mirror, or this gateway's own last write of it),
+			// saving a read per container when that leads to a write: the
+			// write's compare-and-swap fails if the store has moved on,
+			// and the retries read the store. A report that version would
+			// drop is decided on a fresh read.
 			if attempt == 0 {
-				if c, ok := g.assign.placed(node, id); ok && g.applyOne(ctx, t, node, label, &c, latest[id]) {
+				if c, ok := g.status.latestKnown(node, id); ok && g.applyOne(ctx, t, node, label, &c, latest[id]) {
+					wrote = append(wrote, &c)
 					continue
 				}
 			}
@@ -106,9 +109,14 @@ func (g *Gateway) applyChunk(ctx context.Context, node string, label func(contex
 				}
 				return gerr
 			}
-			g.applyOne(ctx, t, node, label, &c, latest[id])
+			if g.applyOne(ctx, t, node, label, &c, latest[id]) {
+				wrote = append(wrote, &c)
+			}
 		}
 		err = t.Commit(ctx)
+		if err == nil {
+			g.status.remember(wrote)
+		}
 		if err == nil || !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}

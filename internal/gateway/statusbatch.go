@@ -21,11 +21,15 @@ type statusReq struct {
 	order  []string // container IDs, first report order
 	latest map[string]api.ContainerStatus
 	done   chan error // gets the outcome once
+	wrote  []store.Object
 }
 
 // statusWriters is how many group writes may be in flight at once: two,
 // so that one group is read and encoded while the other commits.
 const statusWriters = 2
+
+// maxWritten bounds statusBatcher.written.
+const maxWritten = 8192
 
 // statusBatcher gathers reports while writes are in flight.
 type statusBatcher struct {
@@ -33,6 +37,61 @@ type statusBatcher struct {
 	mu      sync.Mutex
 	pending []*statusReq
 	writers int
+
+	// written holds the containers whose status this gateway wrote, as
+	// written (with the new revision), until the watch's mirror has caught
+	// up with them: an agent's next report can then start from its own
+	// last write even when the watch lags (wmu guards it).
+	wmu     sync.Mutex
+	written map[string]*api.Container
+}
+
+// latestKnown returns the newer of the mirror's copy of container id on
+// node and this gateway's last write of it. Either may be behind the
+// store: writes from it compare-and-swap on its revision.
+func (b *statusBatcher) latestKnown(node, id string) (api.Container, bool) {
+	c, ok := b.g.assign.placed(node, id)
+	b.wmu.Lock()
+	w := b.written[id]
+	if w != nil && ok && c.Revision >= w.Revision {
+		delete(b.written, id) // the mirror has caught up
+		w = nil
+	}
+	b.wmu.Unlock()
+	if w != nil {
+		return *w, true
+	}
+	return c, ok
+}
+
+// remember records containers just written (their Revision is the
+// commit's). Past maxWritten entries, those the mirror has caught up with
+// are dropped, and if that is not enough, all.
+func (b *statusBatcher) remember(objs []store.Object) {
+	if len(objs) == 0 {
+		return
+	}
+	b.wmu.Lock()
+	defer b.wmu.Unlock()
+	if b.written == nil {
+		b.written = map[string]*api.Container{}
+	}
+	for _, o := range objs {
+		if c, ok := o.(*api.Container); ok {
+			b.written[c.ID] = c
+		}
+	}
+	if len(b.written) <= maxWritten {
+		return
+	}
+	for id, w := range b.written {
+		if c, ok := b.g.assign.placed(w.Spec.Node, id); !ok || c.Revision >= w.Revision {
+			delete(b.written, id)
+		}
+	}
+	if len(b.written) > maxWritten {
+		clear(b.written)
+	}
 }
 
 // submit writes an agent's reports like applyReports, in a transaction
@@ -126,7 +185,7 @@ func (b *statusBatcher) write(group []*statusReq) {
 		label := g.nodeLabel(r.node)
 		mirrored := true
 		for _, id := range r.order {
-			c, ok := g.assign.placed(r.node, id)
+			c, ok := b.latestKnown(r.node, id)
 			if !ok || !g.applyOne(ctx, &rec, r.node, label, &c, r.latest[id]) {
 				mirrored = false
 				break
@@ -137,10 +196,16 @@ func (b *statusBatcher) write(group []*statusReq) {
 			continue
 		}
 		rec.replay(t)
+		r.wrote = rec.objs
 		joined = append(joined, r)
 	}
 	if len(joined) > 0 {
 		err := t.Commit(ctx)
+		if err == nil {
+			for _, r := range joined {
+				b.remember(r.wrote)
+			}
+		}
 		if err == nil || !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
 			for _, r := range joined {
 				r.done <- err

@@ -3,6 +3,9 @@ package gateway
 import (
 	"strconv"
 	"testing"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/store"
 )
 
 func req(ids ...string) *statusReq { return &statusReq{order: ids} }
@@ -32,5 +35,37 @@ func TestTakeGroup(t *testing.T) {
 	}
 	if group, rest = takeGroup(nil); group != nil || rest != nil {
 		t.Fatal("nothing pending must give an empty group")
+	}
+}
+
+// The latest known version of a container is the gateway's own last
+// write of it until the watch's mirror catches up; the record of writes
+// stays bounded.
+func TestLatestKnown(t *testing.T) {
+	g := &Gateway{}
+	g.assign = newAssigner(g)
+	b := &statusBatcher{g: g}
+	mirror := func(rev int64) {
+		g.assign.byNode["n1"] = map[string]*api.Container{"c1": {Meta: api.Meta{ID: "c1", Revision: rev}, Spec: api.ContainerSpec{Node: "n1"}}}
+	}
+	mirror(10)
+	b.remember([]store.Object{&api.Container{Meta: api.Meta{ID: "c1", Revision: 12}, Spec: api.ContainerSpec{Node: "n1"}}})
+	if c, ok := b.latestKnown("n1", "c1"); !ok || c.Revision != 12 {
+		t.Fatalf("mirror behind: got revision %d (%v), want our write's 12", c.Revision, ok)
+	}
+	mirror(15)
+	if c, ok := b.latestKnown("n1", "c1"); !ok || c.Revision != 15 {
+		t.Fatalf("mirror caught up: got revision %d (%v), want the mirror's 15", c.Revision, ok)
+	}
+	if len(b.written) != 0 {
+		t.Errorf("%d writes still recorded after the mirror caught up", len(b.written))
+	}
+	var many []store.Object
+	for i := range maxWritten + 1 {
+		many = append(many, &api.Container{Meta: api.Meta{ID: "x" + strconv.Itoa(i), Revision: 1}, Spec: api.ContainerSpec{Node: "n1"}})
+	}
+	b.remember(many)
+	if len(b.written) > maxWritten {
+		t.Errorf("%d writes recorded, want at most %d", len(b.written), maxWritten)
 	}
 }
