@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/wharfhq/wharf/api"
@@ -111,18 +112,27 @@ func (c *Services) nameIndex(ctx context.Context, svc *api.Service) (*nameEntry,
 	return e, nil
 }
 
+// commitParallel is how many transactions of a pass are in flight at
+// once: they hold different services' writes, so they do not depend on each
+// other, and etcd commits concurrent proposals together (one log write for
+// several) while the next ones are being encoded.
+const commitParallel = 4
+
 // commit writes the ops of a pass in transactions of at most MaxOps/2
 // writes (plus their events), keeping each service's ops together when they
-// fit, and an op with the records it creates (op.also) always. A failed
-// transaction puts its services back in the dirty set; after a conflict
-// the next pass waits for the watch to bring the newer state.
+// fit, and an op with the records it creates (op.also) always. Up to
+// commitParallel transactions are in flight at once; their outcomes are
+// then handled in order. A failed transaction puts its services back in
+// the dirty set; after a conflict the next pass waits for the watch to
+// bring the newer state.
 func (c *Services) commit(ctx context.Context, units [][]op) {
 	const maxWrites = store.MaxOps / 2
+	var batches [][]op
 	var batch []op
 	nwrites, nevents := 0, 0
 	flush := func() {
 		if len(batch) > 0 {
-			c.commitBatch(ctx, batch)
+			batches = append(batches, batch)
 		}
 		batch, nwrites, nevents = nil, 0, 0
 	}
@@ -145,11 +155,35 @@ func (c *Services) commit(ctx context.Context, units [][]op) {
 		}
 	}
 	flush()
+
+	revs := make([]int64, len(batches))
+	errs := make([]error, len(batches))
+	if len(batches) == 1 {
+		revs[0], errs[0] = c.writeTxn(ctx, batches[0])
+	} else {
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, commitParallel)
+		for i, b := range batches {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				revs[i], errs[i] = c.writeTxn(ctx, b)
+			})
+		}
+		wg.Wait()
+	}
+	for i, b := range batches {
+		c.committed(ctx, b, revs[i], errs[i])
+	}
 }
 
-func (c *Services) commitBatch(ctx context.Context, batch []op) {
-	err := c.write(ctx, batch)
-	if err == nil || ctx.Err() != nil {
+// committed handles the outcome of a batch's transaction (rev, err).
+func (c *Services) committed(ctx context.Context, batch []op, rev int64, err error) {
+	if err == nil {
+		c.waitFor(rev)
+		return
+	}
+	if ctx.Err() != nil {
 		return
 	}
 	if !lostRace(err) {
@@ -192,6 +226,17 @@ func (c *Services) commitBatch(ctx context.Context, batch []op) {
 // write commits ops in one transaction and, on success, holds the next
 // pass until the watch has brought them into the cache.
 func (c *Services) write(ctx context.Context, ops []op) error {
+	rev, err := c.writeTxn(ctx, ops)
+	if err == nil {
+		c.waitFor(rev)
+	}
+	return err
+}
+
+// writeTxn commits ops in one transaction and returns the revision the
+// next pass must wait for. It touches no controller state, so that several
+// may run at once.
+func (c *Services) writeTxn(ctx context.Context, ops []op) (int64, error) {
 	t := c.st.Txn()
 	for _, o := range ops {
 		switch {
@@ -208,7 +253,7 @@ func (c *Services) write(ctx context.Context, ops []op) error {
 		t.Emit(o.events...)
 	}
 	if err := t.Commit(ctx); err != nil {
-		return err
+		return 0, err
 	}
 	var rev int64
 	for _, o := range ops {
@@ -222,8 +267,7 @@ func (c *Services) write(ctx context.Context, ops []op) error {
 		// a delete repeated fails, it cannot happen twice.
 		rev = c.cache.rev + 1
 	}
-	c.waitFor(rev)
-	return nil
+	return rev, nil
 }
 
 // lostRace: someone wrote after our read (the watch will bring it).

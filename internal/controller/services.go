@@ -34,8 +34,8 @@
 // keeps the cache (cache.go) and the dirty set, and runs passes. The work
 // of a pass is done by five reconcilers, each a small view over the shared
 // cache with one job, whose writes all go through the shared commit path
-// (commit.go: per-service units, batched compare-and-swap transactions,
-// retries and the wait for the watch to show them; status.go derives each
+// (commit.go: per-service units, batched compare-and-swap transactions
+// (up to four in flight), retries and the wait for the watch to show them; status.go derives each
 // service's status from its plan there):
 //
 //   - slotReconciler (slots.go, everynode.go, deps.go, links.go): the slots

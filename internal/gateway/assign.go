@@ -262,6 +262,7 @@ func (a *assigner) containerChanged(ch store.Change) bool {
 // witness ring changed.
 func (a *assigner) nodeChanged(n *api.Node) (ring bool) {
 	a.g.noteState(n.ID, n.State)
+	a.g.noteName(n.ID, n.Name)
 	a.mu.Lock()
 	ring = a.setWitness(n.ID, witnessAddr(n))
 	a.mu.Unlock()
@@ -274,6 +275,19 @@ func (a *assigner) nodeChanged(n *api.Node) (ring bool) {
 		s.close()
 	}
 	return ring
+}
+
+// placed returns a copy of container id as mirrored, if the mirror has it
+// placed on node. The copy is as of the mirror's revision: a write that
+// compares against its Meta.Revision fails if the store has moved on.
+func (a *assigner) placed(node, id string) (api.Container, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c := a.byNode[node][id]
+	if c == nil {
+		return api.Container{}, false
+	}
+	return *c, true
 }
 
 // markDirty must be called without a.mu held.

@@ -8,7 +8,8 @@
 // node_removed) instead of serving it.
 //
 // The gateway keeps heartbeats in memory: the store is written only when a
-// node's state or facts change and when container statuses arrive.
+// node's state or facts change and when container statuses arrive (reports
+// arriving together share a transaction: statusbatch.go).
 package gateway
 
 import (
@@ -90,6 +91,7 @@ type Gateway struct {
 	agentRoutes http.Handler
 
 	assign *assigner
+	status *statusBatcher // group commit of status reports
 	net    *netState
 	routes *routeState
 	// relay is the hub of relayed overlay frames (relay.go), made on
@@ -103,6 +105,9 @@ type Gateway struct {
 type nodeLive struct {
 	lastSeen time.Time
 	state    api.NodeState // last state seen in or written to the store
+	// name is the node's name as the container watch last showed it
+	// (what event messages call it); "" until then.
+	name string
 }
 
 // New checks cfg and returns a Gateway that does nothing until Run.
@@ -146,6 +151,7 @@ func New(cfg Config) (*Gateway, error) {
 		agentRoutes: agentRoutes(),
 	}
 	g.assign = newAssigner(g)
+	g.status = &statusBatcher{g: g}
 	g.net = newNetState(g)
 	g.routes = newRouteState(g)
 	return g, nil
@@ -259,6 +265,25 @@ func (g *Gateway) noteState(node string, st api.NodeState) {
 		g.nodes[node] = nl
 	}
 	nl.state = st
+}
+
+// noteName records a node's name as the watch showed it.
+func (g *Gateway) noteName(node, name string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if nl := g.nodes[node]; nl != nil {
+		nl.name = name
+	}
+}
+
+// nodeName is the node's name as last seen by the watch, "" if unknown.
+func (g *Gateway) nodeName(node string) string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if nl := g.nodes[node]; nl != nil {
+		return nl.name
+	}
+	return ""
 }
 
 // forgetNode drops a deleted node and closes its session.

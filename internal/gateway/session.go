@@ -386,7 +386,7 @@ func (s *session) handleStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.g.touch(s.node)
-	if err := s.g.applyReports(r.Context(), s.node, rep.Containers); err != nil {
+	if err := s.g.status.submit(r.Context(), s.node, rep.Containers); err != nil {
 		s.log.Warn("status report not written", "err", err)
 		errhttp.Write(w, err)
 		return

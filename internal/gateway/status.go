@@ -30,7 +30,13 @@ func (g *Gateway) applyReports(ctx context.Context, node string, reports []api.C
 	if len(reports) == 0 {
 		return nil
 	}
-	// The last report of a container wins.
+	order, latest := lastReports(reports)
+	return g.applyLatest(ctx, node, order, latest)
+}
+
+// lastReports is the last reported status of each container, and the
+// containers in the order they were first reported.
+func lastReports(reports []api.ContainerReport) ([]string, map[string]api.ContainerStatus) {
 	latest := make(map[string]api.ContainerStatus, len(reports))
 	var order []string
 	for _, r := range reports {
@@ -42,6 +48,11 @@ func (g *Gateway) applyReports(ctx context.Context, node string, reports []api.C
 		}
 		latest[r.ID] = r.Status
 	}
+	return order, latest
+}
+
+// applyLatest writes latest (order: its keys) as applyReports does.
+func (g *Gateway) applyLatest(ctx context.Context, node string, order []string, latest map[string]api.ContainerStatus) error {
 	label := g.nodeLabel(node)
 	for len(order) > 0 {
 		n := min(len(order), reportChunk)
@@ -54,12 +65,15 @@ func (g *Gateway) applyReports(ctx context.Context, node string, reports []api.C
 }
 
 // nodeLabel returns a function that names node in event messages: its
-// name (what tables show), read once when first needed; its ID when it
-// has none or cannot be read.
+// name (what tables show) as the watch last showed it, else read once when
+// first needed; its ID when it has none or cannot be read.
 func (g *Gateway) nodeLabel(node string) func(context.Context) string {
 	var label string
 	return func(ctx context.Context) string {
 		if label == "" {
+			if label = g.nodeName(node); label != "" {
+				return label
+			}
 			label = node
 			var n api.Node
 			if err := g.store.Get(ctx, store.KindNodes, node, &n); err == nil && n.Name != "" {
@@ -74,7 +88,20 @@ func (g *Gateway) applyChunk(ctx context.Context, node string, label func(contex
 	var err error
 	for attempt := 0; attempt < reportAttempts; attempt++ {
 		t := g.store.Txn()
+		var wrote []store.Object
 		for _, id := range ids {
+			// The first attempt starts from the latest known version (the
+			// watch's mirror, or this gateway's own last write of it),
+			// saving a read per container when that leads to a write: the
+			// write's compare-and-swap fails if the store has moved on,
+			// and the retries read the store. A report that version would
+			// drop is decided on a fresh read.
+			if attempt == 0 {
+				if c, ok := g.status.latestKnown(node, id); ok && g.applyOne(ctx, t, node, label, &c, latest[id]) {
+					wrote = append(wrote, &c)
+					continue
+				}
+			}
 			var c api.Container
 			if gerr := g.store.Get(ctx, store.KindContainers, id, &c); gerr != nil {
 				if errdefs.IsNotFound(gerr) {
@@ -82,43 +109,63 @@ func (g *Gateway) applyChunk(ctx context.Context, node string, label func(contex
 				}
 				return gerr
 			}
-			if c.Spec.Node != node {
-				g.log.Debug("status report for a container placed elsewhere ignored", "node", node, "container", id, "placed", c.Spec.Node)
-				continue
-			}
-			st := latest[id]
-			// Status only moves forward: a late or replayed report (of an
-			// older run, or an earlier state of this run) is dropped.
-			if lifecycle.Stale(st, c.Status) {
-				g.log.Debug("status report older than the stored one dropped", "node", node, "container", id,
-					"run", st.Run, "state", st.State, "stored_run", c.Status.Run, "stored_state", c.Status.State)
-				continue
-			}
-			// An agent that restarted may have lost count; never go back.
-			st.RestartCount = max(st.RestartCount, c.Status.RestartCount)
-			st.Run = max(st.Run, c.Status.Run)
-			if reflect.DeepEqual(normalize(c.Status), normalize(st)) {
-				continue
-			}
-			old, oldPull := c.Status.State, c.Status.Pulling
-			c.Status = st
-			t.Update(store.KindContainers, &c)
-			if st.State != old {
-				t.Emit(api.Event{Kind: "container", Object: id, Org: c.Org, Name: c.Name, Type: "state", State: string(st.State),
-					Message: stateMessage(&c, label(ctx))})
-			} else if st.Pulling != nil && (oldPull == nil || *oldPull != *st.Pulling) {
-				// Pull progress: the agent reports it at most about once a
-				// second per container, riding this same batched write.
-				t.Emit(api.Event{Kind: "container", Object: id, Org: c.Org, Name: c.Name, Type: "pulling", State: string(st.State),
-					Message: fmt.Sprintf("Pulling %d%% of image %s on node %s", *st.Pulling, c.Spec.Image, label(ctx))})
+			if g.applyOne(ctx, t, node, label, &c, latest[id]) {
+				wrote = append(wrote, &c)
 			}
 		}
 		err = t.Commit(ctx)
+		if err == nil {
+			g.status.remember(wrote)
+		}
 		if err == nil || !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 	}
 	return fmt.Errorf("status report: containers keep changing: %w", err)
+}
+
+// statusWrites is where applyOne queues writes: a store.Txn, or a
+// recording to add to one later (statusbatch.go).
+type statusWrites interface {
+	Update(kind string, obj store.Object)
+	Emit(events ...api.Event)
+}
+
+// applyOne queues in t the write of st as c's status, with its event, and
+// reports whether it did: not for a container placed elsewhere, a stale
+// report (lifecycle.Stale) or one that changes nothing.
+func (g *Gateway) applyOne(ctx context.Context, t statusWrites, node string, label func(context.Context) string, c *api.Container, st api.ContainerStatus) bool {
+	id := c.ID
+	if c.Spec.Node != node {
+		g.log.Debug("status report for a container placed elsewhere ignored", "node", node, "container", id, "placed", c.Spec.Node)
+		return false
+	}
+	// Status only moves forward: a late or replayed report (of an
+	// older run, or an earlier state of this run) is dropped.
+	if lifecycle.Stale(st, c.Status) {
+		g.log.Debug("status report older than the stored one dropped", "node", node, "container", id,
+			"run", st.Run, "state", st.State, "stored_run", c.Status.Run, "stored_state", c.Status.State)
+		return false
+	}
+	// An agent that restarted may have lost count; never go back.
+	st.RestartCount = max(st.RestartCount, c.Status.RestartCount)
+	st.Run = max(st.Run, c.Status.Run)
+	if reflect.DeepEqual(normalize(c.Status), normalize(st)) {
+		return false
+	}
+	old, oldPull := c.Status.State, c.Status.Pulling
+	c.Status = st
+	t.Update(store.KindContainers, c)
+	if st.State != old {
+		t.Emit(api.Event{Kind: "container", Object: id, Org: c.Org, Name: c.Name, Type: "state", State: string(st.State),
+			Message: stateMessage(c, label(ctx))})
+	} else if st.Pulling != nil && (oldPull == nil || *oldPull != *st.Pulling) {
+		// Pull progress: the agent reports it at most about once a
+		// second per container, riding this same batched write.
+		t.Emit(api.Event{Kind: "container", Object: id, Org: c.Org, Name: c.Name, Type: "pulling", State: string(st.State),
+			Message: fmt.Sprintf("Pulling %d%% of image %s on node %s", *st.Pulling, c.Spec.Image, label(ctx))})
+	}
+	return true
 }
 
 func stateMessage(c *api.Container, node string) string {

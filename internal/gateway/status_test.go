@@ -183,3 +183,78 @@ func TestStateEventNamesTheNode(t *testing.T) {
 		t.Errorf("container events %q, want %q", msgs, want)
 	}
 }
+
+// Reports that arrive together from many nodes share transactions (group
+// commit): every container is written with its own node's report and one
+// state event each, and a report about a container placed on another node
+// is still ignored.
+func TestConcurrentReportsAllWritten(t *testing.T) {
+	e := newEnv(t)
+	const nodes = 8
+	clients := make([]*http.Client, nodes)
+	for i := range nodes {
+		id := fmt.Sprintf("n%d", i)
+		cert, serial := nodeCert(t, e.ca, id)
+		if err := e.st.Create(e.ctx, store.KindNodes, &api.Node{Meta: api.Meta{ID: id, Name: "node-" + id}, State: api.NodeDeployed, CertSerial: serial}); err != nil {
+			t.Fatal(err)
+		}
+		c := &api.Container{Meta: api.Meta{ID: "c" + id, Name: "web-" + id},
+			Spec:   api.ContainerSpec{Service: "s1", Slot: i + 1, Node: id, Desired: api.ContainerRunning},
+			Status: api.ContainerStatus{State: api.ContainerPending}}
+		if err := e.st.Create(e.ctx, store.KindContainers, c); err != nil {
+			t.Fatal(err)
+		}
+		clients[i] = agentClient(t, e, cert)
+	}
+	done := make(chan struct{})
+	for i := range nodes {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			// Its own container; n0 also its neighbour's (placed elsewhere).
+			reports := []api.ContainerReport{{ID: fmt.Sprintf("cn%d", i), Status: api.ContainerStatus{State: api.ContainerRunning, Run: 1, PID: 100 + i}}}
+			if i == 0 {
+				reports = append(reports, api.ContainerReport{ID: "cn1", Status: api.ContainerStatus{State: api.ContainerStopped, Run: 1}})
+			}
+			body, _ := json.Marshal(api.StatusReport{Containers: reports})
+			resp, err := clients[i].Post("http://gateway/agent/v1/status", "application/json", bytes.NewReader(body))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			_ = resp.Body.Close()
+			if resp.StatusCode != http.StatusNoContent {
+				t.Errorf("status report of n%d: %s", i, resp.Status)
+			}
+		}()
+	}
+	for range nodes {
+		<-done
+	}
+	for i := range nodes {
+		var c api.Container
+		if err := e.st.Get(e.ctx, store.KindContainers, fmt.Sprintf("cn%d", i), &c); err != nil {
+			t.Fatal(err)
+		}
+		if c.Status.State != api.ContainerRunning || c.Status.PID != 100+i {
+			t.Errorf("cn%d: %s pid %d, want Running pid %d (its own node's report)", i, c.Status.State, c.Status.PID, 100+i)
+		}
+	}
+	all, _, err := e.st.Events(e.ctx, store.EventCursor{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, ev := range all {
+		if ev.Kind == "container" && ev.Type == "state" {
+			count[ev.Object]++
+			if want := "Running on node node-" + ev.Object[1:]; ev.Message != want {
+				t.Errorf("event %q, want %q", ev.Message, want)
+			}
+		}
+	}
+	for i := range nodes {
+		if id := fmt.Sprintf("cn%d", i); count[id] != 1 {
+			t.Errorf("%s: %d state events, want 1", id, count[id])
+		}
+	}
+}

@@ -4,9 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"runtime/pprof"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,17 +27,33 @@ import (
 // replicas at once and reports the time until all 10,000 containers run,
 // placements per second and the server's heap in use (from its /metrics).
 // The figures are reported, not asserted. WHARF_BENCH_NODES,
-// WHARF_BENCH_SERVICES and WHARF_BENCH_REPLICAS change the sizes.
+// WHARF_BENCH_SERVICES and WHARF_BENCH_REPLICAS change the sizes; with
+// WHARF_BENCH_PROFILE_DIR=<dir> the server (`--profile-dir`, see
+// internal/profiling) writes there cpu-2.pprof, its CPU profile of the
+// placement (from the first create to all Running), with heap-2.pprof
+// after it, and with WHARF_BENCH_AGENTS_CPUPROFILE=<file> this process
+// (the hollow agents) writes its CPU profile of the placement.
 func BenchmarkPlacement(b *testing.B) {
 	n := envInt(b, "WHARF_BENCH_NODES", 1000)
 	svcs, r := envInt(b, "WHARF_BENCH_SERVICES", 100), envInt(b, "WHARF_BENCH_REPLICAS", 100)
 	for range b.N {
-		s := testserver.Start(b, testserver.Options{})
+		profDir := os.Getenv("WHARF_BENCH_PROFILE_DIR")
+		var opts testserver.Options
+		if profDir != "" {
+			opts.Args = []string{"--profile-dir", profDir}
+		}
+		s := testserver.Start(b, opts)
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
 		joinHollow(ctx, b, &wg, s.URL, s.Client().JoinToken, n)
 		waitDeployed(ctx, b, s.Client(), n)
 
+		if profDir != "" { // step 1 ends the profile of the joins
+			serverProfile(b, s, profDir, 1)
+		}
+		stopProfile := profileAgents(b)
+		cpu0, _ := s.CPU()
+		self0 := selfCPU()
 		start := time.Now()
 		var cw sync.WaitGroup
 		for i := range svcs {
@@ -58,10 +79,19 @@ func BenchmarkPlacement(b *testing.B) {
 			return running == total, fmt.Sprintf("%d of %d Running", running, total)
 		})
 		took := time.Since(start)
+		if profDir != "" { // step 2: the placement's profile
+			serverProfile(b, s, profDir, 2)
+		}
+		stopProfile()
+		cpu1, _ := s.CPU()
+		self1 := selfCPU()
 		heap := metric(b, s, "go_memstats_heap_inuse_bytes")
 		rss := procRSS(b, s.Pid())
 		b.Logf("%d services x %d replicas on %d nodes: created in %s, all Running after %s (%.0f placements/s); server heap in use %.1f MB, RSS %.1f MB",
 			svcs, r, n, created.Round(time.Millisecond), took.Round(time.Millisecond), float64(total)/took.Seconds(), mb(heap), mb(rss))
+		b.Logf("CPU during placement: server %.2f s, this process (the hollow agents) %.2f s; %s",
+			(cpu1 - cpu0).Seconds(), (self1 - self0).Seconds(), timeline(ctx, b, s, start))
+		b.ReportMetric((cpu1 - cpu0).Seconds(), "server_cpu_s")
 		b.ReportMetric(took.Seconds(), "s_to_all_running")
 		b.ReportMetric(float64(total)/took.Seconds(), "placements/s")
 		b.ReportMetric(mb(heap), "server_heap_MB")
@@ -88,5 +118,72 @@ func joinHollow(ctx context.Context, b *testing.B, wg *sync.WaitGroup, url strin
 			b.Fatal(err)
 		}
 		wg.Go(func() { _ = a.Run(ctx) })
+	}
+}
+
+// timeline sums up the events written since start: for each
+// event (kind, type and state), how many, in how many transactions, and
+// when (after start) the first, the median and the last were written. It shows which stage of a placement
+// (placed, Starting, Running) the time goes to.
+func timeline(ctx context.Context, b *testing.B, s *testserver.Server, start time.Time) string {
+	evs, err := s.Client().Events(ctx, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	at := map[string][]time.Duration{}
+	txns := map[string]map[int64]bool{} // the revisions (transactions) they came in
+	var order []string
+	for _, e := range evs {
+		if e.Time.Before(start) {
+			continue
+		}
+		k := e.Kind + " " + e.Type
+		if e.State != "" {
+			k += " " + e.State
+		}
+		if at[k] == nil {
+			order = append(order, k)
+			txns[k] = map[int64]bool{}
+		}
+		txns[k][e.ID] = true
+		at[k] = append(at[k], e.Time.Sub(start))
+	}
+	var out []string
+	for _, k := range order {
+		ds := at[k]
+		slices.Sort(ds)
+		r := func(d time.Duration) time.Duration { return d.Round(10 * time.Millisecond) }
+		out = append(out, fmt.Sprintf("%s x%d in %d txns at %s/%s/%s", k, len(ds), len(txns[k]), r(ds[0]), r(ds[len(ds)/2]), r(ds[len(ds)-1])))
+	}
+	return "events (first/median/last after the creates began): " + strings.Join(out, ", ")
+}
+
+// selfCPU is the user plus system CPU time this process has used.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// profileAgents starts a CPU profile of this process when
+// WHARF_BENCH_AGENTS_CPUPROFILE names a file; the function it returns
+// stops it.
+func profileAgents(b *testing.B) func() {
+	path := os.Getenv("WHARF_BENCH_AGENTS_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
 	}
 }
