@@ -203,8 +203,10 @@ func (a *Agent) fenceLoop(ctx context.Context) {
 	defer probing.Wait()
 	var mu sync.Mutex
 	var answered time.Time // a witness's last answer; guarded by mu
+	wc := newWitnessClient(a.creds)
+	defer wc.close()
 	ask := func(ws []api.Witness) []time.Duration {
-		got := askWitnesses(ctx, a.creds, ws)
+		got := wc.askAll(ctx, ws)
 		if len(got) > 0 {
 			mu.Lock()
 			answered = time.Now()

@@ -18,8 +18,9 @@ package agent
 // listener's certificate the same way: signed by the cluster CA, with the
 // witness's node ID as its common name, so that nobody else can answer
 // "I heard the server" and make a node stop its containers. At most
-// witnessConns connections are served at a time, each for at most
-// witnessIdle.
+// witnessConns connections are served at a time; an asker keeps its
+// connection (witnessKeep) and each question on it is checked again
+// against the askers of the moment.
 
 import (
 	"context"
@@ -48,9 +49,15 @@ const (
 	witnessPath = "/witness/v1/heard"
 	// witnessTimeout bounds one question, dial to answer.
 	witnessTimeout = time.Second
-	// witnessConns and witnessIdle bound what the listener serves.
+	// witnessConns and witnessIdle bound what the listener serves: how
+	// many connections at once, and how long one request may take.
 	witnessConns = 16
 	witnessIdle  = 5 * time.Second
+	// witnessKeep is how long an asker keeps an idle connection to a
+	// witness (longer than witnessProbe, so the probe reuses it); the
+	// listener keeps it witnessIdle longer, so that the asker is the one
+	// that closes it and never sends on a connection being closed.
+	witnessKeep = 150 * time.Second
 )
 
 // witnessCreds are what both ends of a witness connection present and
@@ -119,7 +126,15 @@ func (w *witnessServer) tlsConfig() *tls.Config {
 // serve answers on ln until ctx ends.
 func (w *witnessServer) serve(ctx context.Context, ln net.Listener) {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+witnessPath, func(rw http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET "+witnessPath, func(rw http.ResponseWriter, r *http.Request) {
+		// The handshake checked the asker; a kept-alive connection is
+		// checked again on each question, in case the server has since
+		// given this node other askers.
+		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 || !w.askers(r.TLS.PeerCertificates[0].Subject.CommonName) {
+			rw.Header().Set("Connection", "close")
+			http.Error(rw, "not one of this node's askers", http.StatusForbidden)
+			return
+		}
 		rw.Header().Set("Content-Type", "application/json")
 		ms := int64(-1)
 		if d := w.silence(); d >= 0 {
@@ -132,7 +147,7 @@ func (w *witnessServer) serve(ctx context.Context, ln net.Listener) {
 		ReadHeaderTimeout: witnessTimeout,
 		ReadTimeout:       witnessIdle,
 		WriteTimeout:      witnessIdle,
-		IdleTimeout:       witnessIdle,
+		IdleTimeout:       witnessKeep + witnessIdle,
 		MaxHeaderBytes:    4 << 10,
 		ErrorLog:          slog.NewLogLogger(w.log.Handler(), slog.LevelDebug),
 	}
@@ -141,32 +156,85 @@ func (w *witnessServer) serve(ctx context.Context, ln net.Listener) {
 	_ = srv.Serve(tls.NewListener(limitListener(ln, witnessConns), w.tlsConfig()))
 }
 
-// ask asks one witness how long ago it heard the server.
-func askWitness(ctx context.Context, creds witnessCreds, wt api.Witness) (time.Duration, error) {
+// witnessClient asks the witnesses, over one kept-alive connection to
+// each: the TLS handshake (and the certificate checks on both ends) is paid
+// once per witness, not on every question. That keeps the once-a-minute
+// probe cheap, and out of an idle agent's memory: a handshake's code is
+// otherwise faulted back in every minute (docs/benchmarks.md, "An idle
+// agent").
+type witnessClient struct {
+	creds witnessCreds
+	mu    sync.Mutex
+	trs   map[string]*witnessTransport // by node ID
+}
+
+// witnessTransport is one witness's connection pool, bound to its node ID
+// and address.
+type witnessTransport struct {
+	addr string
+	tr   *http.Transport
+}
+
+func newWitnessClient(creds witnessCreds) *witnessClient {
+	return &witnessClient{creds: creds, trs: map[string]*witnessTransport{}}
+}
+
+// transport is wt's pool, made (or made again, when its address changed)
+// on first use.
+func (c *witnessClient) transport(wt api.Witness) *http.Transport {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t := c.trs[wt.Node]; t != nil && t.addr == wt.Address {
+		return t.tr
+	} else if t != nil {
+		t.tr.CloseIdleConnections()
+	}
+	node := wt.Node
 	cfg := &tls.Config{
 		MinVersion: tls.VersionTLS13,
 		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-			c, _ := creds()
-			return c, nil
+			crt, _ := c.creds()
+			return crt, nil
 		},
 		// Node certificates are client certificates named by node ID, not
 		// by host: the peer's is checked by hand, for its CA and its ID.
 		InsecureSkipVerify: true, //nolint:gosec // verified in VerifyPeerCertificate
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-			_, pool := creds()
-			return checkNodeCert(raw, pool, func(node string) bool { return node == wt.Node })
+			_, pool := c.creds()
+			return checkNodeCert(raw, pool, func(n string) bool { return n == node })
 		},
 	}
-	tr := &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: true, ForceAttemptHTTP2: false,
+	tr := &http.Transport{TLSClientConfig: cfg, ForceAttemptHTTP2: false,
+		MaxIdleConnsPerHost: 1, IdleConnTimeout: witnessKeep,
 		DialContext: (&net.Dialer{Timeout: witnessTimeout}).DialContext}
-	defer tr.CloseIdleConnections()
+	c.trs[node] = &witnessTransport{addr: wt.Address, tr: tr}
+	return tr
+}
+
+// keep closes the connections to nodes that are no longer witnesses.
+func (c *witnessClient) keep(ws []api.Witness) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for node, t := range c.trs {
+		if !slices.ContainsFunc(ws, func(w api.Witness) bool { return w.Node == node }) {
+			t.tr.CloseIdleConnections()
+			delete(c.trs, node)
+		}
+	}
+}
+
+// close closes every connection.
+func (c *witnessClient) close() { c.keep(nil) }
+
+// ask asks one witness how long ago it heard the server.
+func (c *witnessClient) ask(ctx context.Context, wt api.Witness) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, witnessTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+wt.Address+witnessPath, nil)
 	if err != nil {
 		return 0, err
 	}
-	resp, err := tr.RoundTrip(req)
+	resp, err := c.transport(wt).RoundTrip(req)
 	if err != nil {
 		return 0, err
 	}
@@ -184,15 +252,17 @@ func askWitness(ctx context.Context, creds witnessCreds, wt api.Witness) (time.D
 	return time.Duration(ans.SilenceMS) * time.Millisecond, nil
 }
 
-// askWitnesses asks every witness at once; it returns the silences of
-// those that answered (negative: that witness never heard the server).
-func askWitnesses(ctx context.Context, creds witnessCreds, ws []api.Witness) []time.Duration {
+// askAll asks every witness of ws at once (and forgets the others); it
+// returns the silences of those that answered (negative: that witness
+// never heard the server).
+func (c *witnessClient) askAll(ctx context.Context, ws []api.Witness) []time.Duration {
+	c.keep(ws)
 	var mu sync.Mutex
 	var out []time.Duration
 	var wg sync.WaitGroup
 	for _, wt := range ws {
 		wg.Go(func() {
-			d, err := askWitness(ctx, creds, wt)
+			d, err := c.ask(ctx, wt)
 			if err != nil {
 				return
 			}

@@ -64,16 +64,18 @@ func TestWitnessAnswersAnAsker(t *testing.T) {
 	addr := startWitness(t, ca, nodeCert(t, ca, "w"))
 	asker := nodeCert(t, ca, "asker")
 	creds := func() (*tls.Certificate, *x509.CertPool) { return &asker, ca.Pool() }
-	d, err := askWitness(t.Context(), creds, api.Witness{Node: "w", Address: addr})
+	wc := newWitnessClient(creds)
+	defer wc.close()
+	d, err := wc.ask(t.Context(), api.Witness{Node: "w", Address: addr})
 	if err != nil || d != 1500*time.Millisecond {
-		t.Fatalf("askWitness = %s, %v; want 1.5s", d, err)
+		t.Fatalf("ask = %s, %v; want 1.5s", d, err)
 	}
-	got := askWitnesses(t.Context(), creds, []api.Witness{{Node: "w", Address: addr}, {Node: "gone", Address: "127.0.0.1:1"}})
+	got := wc.askAll(t.Context(), []api.Witness{{Node: "w", Address: addr}, {Node: "gone", Address: "127.0.0.1:1"}})
 	if len(got) != 1 || got[0] != 1500*time.Millisecond {
-		t.Errorf("askWitnesses = %v, want the one answer", got)
+		t.Errorf("askAll = %v, want the one answer", got)
 	}
 	// The listener is not the node the server named: no answer is taken.
-	if _, err := askWitness(t.Context(), creds, api.Witness{Node: "someone-else", Address: addr}); err == nil {
+	if _, err := wc.ask(t.Context(), api.Witness{Node: "someone-else", Address: addr}); err == nil {
 		t.Error("an answer from a listener with another node's certificate was taken")
 	}
 }

@@ -62,6 +62,17 @@ func start(t *testing.T, l load, o multihost.Options) *fixture {
 		return f.exactlyOnce(c.Agents)
 	})
 	t.Logf("%d containers of %d services running exactly once %s after the first create", l.total(), len(l), secs(time.Since(began)))
+	// The agents run the load; their last reports may still be on the way
+	// (a status batch): scenarios that compare the store's view before and
+	// after a fault take theirs once the store has every process's PID.
+	multihost.Eventually(t, 30*time.Second, "the store has every container Running with its PID", func() error {
+		for _, ct := range f.running(t) {
+			if ct.Status.State != api.ContainerRunning || ct.Status.PID == 0 {
+				return fmt.Errorf("%s is %s with PID %d in the store", ct.Name, ct.Status.State, ct.Status.PID)
+			}
+		}
+		return nil
+	})
 	return f
 }
 
