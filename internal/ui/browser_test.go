@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -162,6 +163,27 @@ func TestBrowser(t *testing.T) {
 	)
 	if !c.eval(`window.wharfMarker === true`) {
 		t.Error("the page was reloaded to show the change")
+	}
+	// Every other page, once: each renders, breaks no policy and throws
+	// nothing (done), and leaves its screenshot. (Logs, which need a node
+	// to read from, are TestBrowserStacks'.)
+	for i, pg := range []struct{ name, path string }{
+		{"stacks", "/ui/stacks"},
+		{"nodes", "/ui/nodes"},
+		{"events", "/ui/events"},
+		{"audit", "/ui/audit"},
+		{"tokens", "/ui/tokens"},
+		{"token-new", "/ui/tokens/new"},
+		{"secrets", "/ui/secrets"},
+		{"orgs", "/ui/orgs"},
+		{"teams", "/ui/teams"},
+		{"images", "/ui/images"},
+	} {
+		c.step(pg.name+" page",
+			chromedp.Navigate(e.srv.URL+pg.path),
+			chromedp.WaitVisible(chromedp.CSS("main h1")),
+			c.shot(fmt.Sprintf("%02d-%s", 10+i, pg.name)),
+		)
 	}
 	c.step("phone width",
 		chromedp.EmulateViewport(390, 844),

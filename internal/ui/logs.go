@@ -1,19 +1,20 @@
 package ui
 
-// A service's logs: the page shows the last lines of each of its
-// containers (domain.ServiceLogs, each line prefixed with the container's
-// name), filtered by a search; the script then follows them through a
-// server-sent event stream, a line an event.
+// Logs: a service's page shows the last lines of each of its containers
+// (domain.ServiceLogs, each line prefixed with the container's name), a
+// container's page those of that container alone (domain.ContainerLogs);
+// both are filtered by a search, and the script then follows them through
+// a server-sent event stream, a line an event.
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/wharfhq/wharf/api"
 )
 
 // The lines a logs page shows, and the most bytes it reads for them.
@@ -23,10 +24,61 @@ const (
 )
 
 type logsData struct {
-	Service *api.Service
-	Q       string
-	Lines   []string
-	Error   string // the logs could not be read (shown on the page)
+	logSource
+	Q     string
+	Lines []string
+	Error string // the logs could not be read (shown on the page)
+}
+
+// logSource is whose logs a page shows: a service's, or one container's
+// (Container set).
+type logSource struct {
+	ServiceID, ServiceName string
+	ContainerID, Container string
+	read                   func(ctx context.Context, follow bool, w io.Writer) error
+}
+
+// Title names the logs.
+func (l logSource) Title() string {
+	if l.Container != "" {
+		return l.Container
+	}
+	return l.ServiceName
+}
+
+// Path is the logs page's.
+func (l logSource) Path() string {
+	if l.ContainerID != "" {
+		return "/ui/containers/" + l.ContainerID + "/logs"
+	}
+	return "/ui/services/" + l.ServiceID + "/logs"
+}
+
+// logSourceOf reads the service or container the request names (its
+// route says which) through the domain, as the actor.
+func (h *Handler) logSourceOf(ctx context.Context, r *http.Request, s *session) (logSource, error) {
+	id := r.PathValue("id")
+	if strings.HasPrefix(r.URL.Path, "/ui/containers/") {
+		c, err := h.d.GetContainer(ctx, s.actor, id)
+		if err != nil {
+			return logSource{}, err
+		}
+		src := logSource{ServiceID: c.Spec.Service, ServiceName: c.Spec.Service, ContainerID: c.ID, Container: c.Name}
+		if svc, err := h.d.GetService(ctx, s.actor, c.Spec.Service); err == nil {
+			src.ServiceName = svc.Name
+		}
+		src.read = func(ctx context.Context, follow bool, w io.Writer) error {
+			return h.d.ContainerLogs(ctx, s.actor, c.ID, follow, logTail, w)
+		}
+		return src, nil
+	}
+	svc, err := h.d.GetService(ctx, s.actor, id)
+	if err != nil {
+		return logSource{}, err
+	}
+	return logSource{ServiceID: svc.ID, ServiceName: svc.Name, read: func(ctx context.Context, follow bool, w io.Writer) error {
+		return h.d.ServiceLogs(ctx, s.actor, svc.ID, follow, logTail, w)
+	}}, nil
 }
 
 // capped is a writer that keeps the first max bytes.
@@ -43,13 +95,13 @@ func (c *capped) Write(p []byte) (int, error) {
 }
 
 func (h *Handler) logs(w http.ResponseWriter, r *http.Request, s *session) error {
-	svc, err := h.d.GetService(r.Context(), s.actor, r.PathValue("id"))
+	src, err := h.logSourceOf(r.Context(), r, s)
 	if err != nil {
 		return err
 	}
-	d := logsData{Service: svc, Q: strings.TrimSpace(r.URL.Query().Get("q"))}
+	d := logsData{logSource: src, Q: strings.TrimSpace(r.URL.Query().Get("q"))}
 	buf := &capped{max: maxLogBytes}
-	if err := h.d.ServiceLogs(r.Context(), s.actor, svc.ID, false, logTail, buf); err != nil {
+	if err := src.read(r.Context(), false, buf); err != nil {
 		if forbidden(err) {
 			return err
 		}
@@ -60,7 +112,7 @@ func (h *Handler) logs(w http.ResponseWriter, r *http.Request, s *session) error
 			d.Lines = append(d.Lines, l)
 		}
 	}
-	h.render(w, r, http.StatusOK, "logs", s, svc.Name+" logs", d)
+	h.render(w, r, http.StatusOK, "logs", s, src.Title()+" logs", d)
 	return nil
 }
 
@@ -68,19 +120,20 @@ func matches(line, q string) bool {
 	return q == "" || strings.Contains(strings.ToLower(line), strings.ToLower(q))
 }
 
-// followLogs streams the service's logs: the last lines, then new ones,
-// each as an event "line", until the browser leaves or the logs end.
+// followLogs streams the service's or container's logs: the last lines,
+// then new ones, each as an event "line", until the browser leaves or the
+// logs end.
 func (h *Handler) followLogs(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx, cancel := contextUntil(r, h.stopCtx)
 	defer cancel()
-	svc, err := h.d.GetService(ctx, s.actor, r.PathValue("id"))
+	src, err := h.logSourceOf(ctx, r, s)
 	if err != nil {
 		return err
 	}
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{})
 	sw := &sseLines{w: w, rc: rc, q: strings.TrimSpace(r.URL.Query().Get("q"))}
-	err = h.d.ServiceLogs(ctx, s.actor, svc.ID, true, logTail, sw)
+	err = src.read(ctx, true, sw)
 	sw.mu.Lock()
 	defer sw.mu.Unlock()
 	if !sw.started {

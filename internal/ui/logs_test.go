@@ -75,3 +75,53 @@ func TestLogs(t *testing.T) {
 	}
 
 }
+
+// TestContainerLogs: a container's logs page shows that container's lines
+// alone, searched, links back to it, and its stream follows it.
+func TestContainerLogs(t *testing.T) {
+	e := newEnv(t, func(c *domain.Config) { c.Logs = fakeLogs{} })
+	svc := e.service("web", 2)
+	for i, id := range []string{"c1", "c2"} {
+		ctr := &api.Container{Meta: api.Meta{ID: id, Name: fmt.Sprintf("web-%d", i+1)}, Spec: api.ContainerSpec{Service: svc.ID, Slot: i + 1, Node: "n1"},
+			Status: api.ContainerStatus{State: api.ContainerRunning}}
+		if err := e.st.Create(e.ctx, store.KindContainers, ctr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := e.signedIn(e.token("viewer", api.RoleReadOnly)) // logs are for reading
+	r := b.get("/ui/containers/c2")
+	wantIn(t, "container page", r.body, `href="/ui/containers/c2/logs"`)
+	r = b.get("/ui/containers/c2/logs?q=hello")
+	wantCode(t, "container logs", r, http.StatusOK)
+	wantIn(t, "container logs", r.body, "hello from web-2", `href="/ui/containers/c2"`, `data-follow="/ui/containers/c2/logs/stream?q=hello"`)
+	if strings.Contains(r.body, "web-1") || strings.Contains(r.body, "an ERROR here") {
+		t.Error("a container's searched logs show another container's lines, or a line without the text")
+	}
+	wantCode(t, "an unknown container's logs", b.get("/ui/containers/nope/logs"), http.StatusNotFound)
+
+	// A guard against a hung test, not a timed assertion.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.srv.URL+"/ui/containers/c2/logs/stream", nil)
+	resp, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	var got []string
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if l, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+			got = append(got, l)
+			if strings.HasSuffix(l, "later line") {
+				break
+			}
+		}
+	}
+	if len(got) != 3 || !strings.HasSuffix(got[0], "hello from web-2") {
+		t.Errorf("the container's stream sent %q, want its three lines", got)
+	}
+}

@@ -122,6 +122,8 @@ func (h *Handler) routes() {
 	page("GET /ui/services/{id}/edit", h.editService)
 	page("GET /ui/services/{id}/logs", h.logs)
 	page("GET /ui/services/{id}/logs/stream", h.followLogs)
+	page("GET /ui/containers/{id}/logs", h.logs)
+	page("GET /ui/containers/{id}/logs/stream", h.followLogs)
 	page("GET /ui/containers/{id}", h.container)
 	page("GET /ui/nodes", h.nodes)
 	page("GET /ui/nodes/{id}", h.node)
