@@ -3,6 +3,7 @@ package ui_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"testing"
 	"time"
 
@@ -151,5 +152,15 @@ func TestBrowserStacks(t *testing.T) {
 	if !c.Eval(`document.getElementById("stack-form") === null && document.querySelector("form[action='/ui/stacks/plan']") === null`) {
 		t.Error("the read-only role's stacks page has a deploy form")
 	}
-	c.Done()
+	c.Done() // before the forged call, whose 403 the console reports
+	// A forged deploy from the read-only session itself, with its valid
+	// form token (from the sign-out form): the domain refuses it.
+	forged := `fetch("/ui/stacks/apply", {method: "POST", body: new URLSearchParams({` +
+		`csrf: document.querySelector("input[name=csrf]").value, name: "forged", compose: "services:\n  x:\n    image: busybox\n"})})`
+	if code := c.FetchStatus(forged); code != http.StatusForbidden {
+		t.Errorf("a read-only session's forged deploy got %d, want 403", code)
+	}
+	if l, err := cl.Client.Stacks(ctx); err != nil || len(l) != 0 {
+		t.Errorf("after the forged deploy: stacks %v, %v; want none", l, err)
+	}
 }

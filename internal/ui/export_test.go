@@ -26,3 +26,14 @@ func (c *ChromeTab) Step(what string, actions ...chromedp.Action[chromedp.Void])
 func (c *ChromeTab) Eval(expr string) bool { c.c.t.Helper(); return c.c.eval(expr) }
 
 func (c *ChromeTab) Done() { c.c.t.Helper(); c.c.done() }
+
+// FetchStatus runs a fetch in the page (same origin, the page's cookies)
+// and returns the answer's status.
+func (c *ChromeTab) FetchStatus(js string) int {
+	c.c.t.Helper()
+	v, err := chromedp.Run(c.c.ctx, chromedp.Evaluate[int](js+`.then(r => r.status)`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		c.c.t.Fatalf("fetch %s: %v", js, err)
+	}
+	return v
+}
