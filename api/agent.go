@@ -137,13 +137,6 @@ type Witness struct {
 	Address string `json:"address"` // host:port
 }
 
-// WitnessAnswer is a witness listener's answer (GET /witness/v1/heard): how
-// long ago the answering agent last had a request acknowledged by the server,
-// measured from when it sent that request; -1 when never.
-type WitnessAnswer struct {
-	SilenceMS int64 `json:"silence_ms"`
-}
-
 // RenewRequest is the body of POST /agent/v1/renew: a CSR for a new key.
 // The gateway signs it for the session's node (whatever the CSR names),
 // stores the new serial as the node's CertSerial (from then on the old

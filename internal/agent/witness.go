@@ -12,9 +12,9 @@ package agent
 // that is not a Docker API client's (pki.DockerClientOU), and whose common
 // name is one of the nodes the server named as this node's askers
 // (api.Assignments.Askers: the nodes that have it as a witness); every
-// other handshake fails before any HTTP is read. The one thing it answers,
-// to GET /witness/v1/heard, is how many milliseconds ago this agent had a
-// request acknowledged by the server. The asking side checks the
+// other handshake fails before anything is read. The one thing it answers
+// (see serve for the protocol) is how many milliseconds ago this agent had
+// a request acknowledged by the server. The asking side checks the
 // listener's certificate the same way: signed by the cluster CA, with the
 // witness's node ID as its common name, so that nobody else can answer
 // "I heard the server" and make a node stop its containers. At most
@@ -26,13 +26,12 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -45,12 +44,10 @@ const (
 	// DefaultWitnessAddr is where `wharf agent` listens for its peers'
 	// questions unless told otherwise.
 	DefaultWitnessAddr = ":7445"
-	// witnessPath is the one thing the listener answers.
-	witnessPath = "/witness/v1/heard"
 	// witnessTimeout bounds one question, dial to answer.
 	witnessTimeout = time.Second
 	// witnessConns and witnessIdle bound what the listener serves: how
-	// many connections at once, and how long one request may take.
+	// many connections at once, and how long an answer may take to write.
 	witnessConns = 16
 	witnessIdle  = 5 * time.Second
 	// witnessKeep is how long an asker keeps an idle connection to a
@@ -123,74 +120,158 @@ func (w *witnessServer) tlsConfig() *tls.Config {
 	}
 }
 
+// The protocol, over one TLS 1.3 connection an asker keeps: the asker
+// sends one byte (witnessQuestion), the witness answers with eight, the
+// silence in milliseconds as a big-endian int64 (-1: never heard the
+// server); again, on the same connection, a minute later. No HTTP, no
+// JSON: an idle agent keeps no more goroutines or code in use for it than
+// one blocked read per connection (docs/benchmarks.md, "An idle agent").
+const witnessQuestion = 'h'
+
 // serve answers on ln until ctx ends.
 func (w *witnessServer) serve(ctx context.Context, ln net.Listener) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+witnessPath, func(rw http.ResponseWriter, r *http.Request) {
-		// The handshake checked the asker; a kept-alive connection is
-		// checked again on each question, in case the server has since
-		// given this node other askers.
-		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 || !w.askers(r.TLS.PeerCertificates[0].Subject.CommonName) {
-			rw.Header().Set("Connection", "close")
-			http.Error(rw, "not one of this node's askers", http.StatusForbidden)
+	ln = limitListener(ln, witnessConns)
+	stop := context.AfterFunc(ctx, func() { _ = ln.Close() })
+	defer stop()
+	var conns sync.WaitGroup
+	defer conns.Wait()
+	live := map[net.Conn]bool{}
+	var mu sync.Mutex
+	defer func() {
+		mu.Lock()
+		for c := range live {
+			_ = c.Close()
+		}
+		mu.Unlock()
+	}()
+	cfg := w.tlsConfig()
+	for {
+		raw, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() == nil {
+				w.log.Debug("witness listener stopped", "err", err)
+			}
 			return
 		}
-		rw.Header().Set("Content-Type", "application/json")
+		c := tls.Server(raw, cfg)
+		mu.Lock()
+		live[c] = true
+		mu.Unlock()
+		conns.Go(func() {
+			defer func() {
+				mu.Lock()
+				delete(live, c)
+				mu.Unlock()
+				_ = c.Close()
+			}()
+			w.answer(c)
+		})
+	}
+}
+
+// answer serves one connection: the handshake (which checks the asker),
+// then each question, checked again against the askers of the moment (the
+// server may have given this node other askers since), until the asker
+// closes it or leaves it idle longer than it would itself.
+func (w *witnessServer) answer(c *tls.Conn) {
+	// An asker asks within witnessTimeout, dial and handshake included: a
+	// connection that has not finished its handshake by then is nobody's
+	// question, only a slot held.
+	_ = c.SetDeadline(time.Now().Add(witnessTimeout))
+	if err := c.Handshake(); err != nil {
+		w.log.Debug("witness handshake refused", "remote", c.RemoteAddr().String(), "err", err)
+		return
+	}
+	peer := c.ConnectionState().PeerCertificates[0].Subject.CommonName
+	var q [1]byte
+	for {
+		_ = c.SetDeadline(time.Now().Add(witnessKeep + witnessIdle))
+		if _, err := io.ReadFull(c, q[:]); err != nil || q[0] != witnessQuestion {
+			return
+		}
+		if !w.askers(peer) {
+			w.log.Debug("witness: no longer an asker; closing", "node", peer)
+			return
+		}
 		ms := int64(-1)
 		if d := w.silence(); d >= 0 {
 			ms = d.Milliseconds()
 		}
-		_ = json.NewEncoder(rw).Encode(api.WitnessAnswer{SilenceMS: ms})
-	})
-	srv := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: witnessTimeout,
-		ReadTimeout:       witnessIdle,
-		WriteTimeout:      witnessIdle,
-		IdleTimeout:       witnessKeep + witnessIdle,
-		MaxHeaderBytes:    4 << 10,
-		ErrorLog:          slog.NewLogLogger(w.log.Handler(), slog.LevelDebug),
+		var a [8]byte
+		binary.BigEndian.PutUint64(a[:], uint64(ms))
+		_ = c.SetDeadline(time.Now().Add(witnessIdle))
+		if _, err := c.Write(a[:]); err != nil {
+			return
+		}
 	}
-	stop := context.AfterFunc(ctx, func() { _ = srv.Close() })
-	defer stop()
-	_ = srv.Serve(tls.NewListener(limitListener(ln, witnessConns), w.tlsConfig()))
 }
 
-// witnessClient asks the witnesses, over one kept-alive connection to
-// each: the TLS handshake (and the certificate checks on both ends) is paid
-// once per witness, not on every question. That keeps the once-a-minute
-// probe cheap, and out of an idle agent's memory: a handshake's code is
-// otherwise faulted back in every minute (docs/benchmarks.md, "An idle
-// agent").
+// witnessClient asks the witnesses, over one kept connection to each: the
+// TLS handshake (and the certificate checks on both ends) is paid once per
+// witness, not on every question, which keeps the once-a-minute probe
+// cheap.
 type witnessClient struct {
 	creds witnessCreds
 	mu    sync.Mutex
-	trs   map[string]*witnessTransport // by node ID
+	conns map[string]*witnessConn // by node ID
 }
 
-// witnessTransport is one witness's connection pool, bound to its node ID
-// and address.
-type witnessTransport struct {
+// witnessConn is the connection to one witness, bound to its node ID and
+// address; one question at a time.
+type witnessConn struct {
 	addr string
-	tr   *http.Transport
+	mu   sync.Mutex
+	c    *tls.Conn // nil until dialled, and after a failure
+	used time.Time
 }
 
 func newWitnessClient(creds witnessCreds) *witnessClient {
-	return &witnessClient{creds: creds, trs: map[string]*witnessTransport{}}
+	return &witnessClient{creds: creds, conns: map[string]*witnessConn{}}
 }
 
-// transport is wt's pool, made (or made again, when its address changed)
-// on first use.
-func (c *witnessClient) transport(wt api.Witness) *http.Transport {
+// conn is wt's connection record, made (or made again, when its address
+// changed) on first use.
+func (c *witnessClient) conn(wt api.Witness) *witnessConn {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if t := c.trs[wt.Node]; t != nil && t.addr == wt.Address {
-		return t.tr
-	} else if t != nil {
-		t.tr.CloseIdleConnections()
+	if wc := c.conns[wt.Node]; wc != nil && wc.addr == wt.Address {
+		return wc
+	} else if wc != nil {
+		wc.close()
 	}
-	node := wt.Node
-	cfg := &tls.Config{
+	wc := &witnessConn{addr: wt.Address}
+	c.conns[wt.Node] = wc
+	return wc
+}
+
+// keep closes the connections to nodes that are no longer witnesses.
+func (c *witnessClient) keep(ws []api.Witness) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for node, wc := range c.conns {
+		if !slices.ContainsFunc(ws, func(w api.Witness) bool { return w.Node == node }) {
+			wc.close()
+			delete(c.conns, node)
+		}
+	}
+}
+
+// close closes every connection.
+func (c *witnessClient) close() { c.keep(nil) }
+
+func (wc *witnessConn) close() {
+	wc.mu.Lock()
+	defer wc.mu.Unlock()
+	if wc.c != nil {
+		_ = wc.c.Close()
+		wc.c = nil
+	}
+}
+
+// tlsConfig is the asker's side for witness node: its node certificate
+// offered, the witness's checked for the cluster CA and node's ID.
+func (c *witnessClient) tlsConfig(node string) *tls.Config {
+	return &tls.Config{
 		MinVersion: tls.VersionTLS13,
 		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
 			crt, _ := c.creds()
@@ -204,52 +285,62 @@ func (c *witnessClient) transport(wt api.Witness) *http.Transport {
 			return checkNodeCert(raw, pool, func(n string) bool { return n == node })
 		},
 	}
-	tr := &http.Transport{TLSClientConfig: cfg, ForceAttemptHTTP2: false,
-		MaxIdleConnsPerHost: 1, IdleConnTimeout: witnessKeep,
-		DialContext: (&net.Dialer{Timeout: witnessTimeout}).DialContext}
-	c.trs[node] = &witnessTransport{addr: wt.Address, tr: tr}
-	return tr
 }
 
-// keep closes the connections to nodes that are no longer witnesses.
-func (c *witnessClient) keep(ws []api.Witness) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for node, t := range c.trs {
-		if !slices.ContainsFunc(ws, func(w api.Witness) bool { return w.Node == node }) {
-			t.tr.CloseIdleConnections()
-			delete(c.trs, node)
+// ask asks one witness how long ago it heard the server, within
+// witnessTimeout: on its kept connection, or on a new one when there is
+// none, it has been idle as long as the witness keeps it, or it fails.
+func (c *witnessClient) ask(ctx context.Context, wt api.Witness) (time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, witnessTimeout)
+	defer cancel()
+	wc := c.conn(wt)
+	wc.mu.Lock()
+	defer wc.mu.Unlock()
+	if wc.c != nil && time.Since(wc.used) >= witnessKeep {
+		_ = wc.c.Close()
+		wc.c = nil
+	}
+	for attempt := 0; ; attempt++ {
+		fresh := wc.c == nil
+		if fresh {
+			d := tls.Dialer{NetDialer: &net.Dialer{}, Config: c.tlsConfig(wt.Node)}
+			conn, err := d.DialContext(ctx, "tcp", wt.Address)
+			if err != nil {
+				return 0, fmt.Errorf("witness %s: %w", wt.Node, err)
+			}
+			wc.c = conn.(*tls.Conn)
+		}
+		d, err := wc.question(ctx)
+		if err == nil {
+			wc.used = time.Now()
+			return d, nil
+		}
+		_ = wc.c.Close()
+		wc.c = nil
+		// A kept connection the witness has closed (it restarted) fails
+		// at once: ask again on a new one, within the same time.
+		if fresh || attempt > 0 || ctx.Err() != nil {
+			return 0, fmt.Errorf("witness %s: %w", wt.Node, err)
 		}
 	}
 }
 
-// close closes every connection.
-func (c *witnessClient) close() { c.keep(nil) }
-
-// ask asks one witness how long ago it heard the server.
-func (c *witnessClient) ask(ctx context.Context, wt api.Witness) (time.Duration, error) {
-	ctx, cancel := context.WithTimeout(ctx, witnessTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+wt.Address+witnessPath, nil)
-	if err != nil {
+// question sends the question on wc's connection and reads the answer.
+func (wc *witnessConn) question(ctx context.Context) (time.Duration, error) {
+	deadline, _ := ctx.Deadline()
+	_ = wc.c.SetDeadline(deadline)
+	if _, err := wc.c.Write([]byte{witnessQuestion}); err != nil {
 		return 0, err
 	}
-	resp, err := c.transport(wt).RoundTrip(req)
-	if err != nil {
+	var a [8]byte
+	if _, err := io.ReadFull(wc.c, a[:]); err != nil {
 		return 0, err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("witness %s answered %s", wt.Node, resp.Status)
-	}
-	var ans api.WitnessAnswer
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<10)).Decode(&ans); err != nil {
-		return 0, fmt.Errorf("witness %s: %w", wt.Node, err)
-	}
-	if ans.SilenceMS < 0 {
+	ms := int64(binary.BigEndian.Uint64(a[:]))
+	if ms < 0 {
 		return -1, nil
 	}
-	return time.Duration(ans.SilenceMS) * time.Millisecond, nil
+	return time.Duration(ms) * time.Millisecond, nil
 }
 
 // askAll asks every witness of ws at once (and forgets the others); it
