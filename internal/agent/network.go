@@ -38,6 +38,10 @@ type netPlane struct {
 	underlay netip.Addr
 	mgr      *overlay.Manager
 	mgrErr   error
+	// local is the session's local address setUnderlay was last given: a
+	// container's attach tries the overlay again from it when it could
+	// not be set up then.
+	local net.Addr
 	// relay carries the traffic to peers whose VXLAN port this node
 	// cannot reach through the session (nil when it cannot run here);
 	// stopRelay ends the goroutine that follows its changes.
@@ -67,6 +71,14 @@ func overlayDevice(name string) bool {
 // connection: the node's VXLAN address, unless --overlay-address names
 // one. The data plane is (re)made when the address changes.
 func (p *netPlane) setUnderlay(local net.Addr) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.setUnderlayLocked(local)
+}
+
+// setUnderlayLocked is setUnderlay with p.mu held.
+func (p *netPlane) setUnderlayLocked(local net.Addr) {
+	p.local = local
 	addr := p.a.cfg.OverlayAddress
 	if addr == "" {
 		if tcp, ok := local.(*net.TCPAddr); ok {
@@ -76,8 +88,6 @@ func (p *netPlane) setUnderlay(local net.Addr) {
 		}
 	}
 	ip, err := netip.ParseAddr(addr)
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	if err != nil {
 		p.mgrErr = fmt.Errorf("overlay address %q: %w", addr, err)
 		return
@@ -205,6 +215,12 @@ func (p *netPlane) attach(atts []api.NetworkAttachment) ([]runtime.Attachment, e
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.mgr == nil && p.mgrErr != nil && p.local != nil {
+		// It failed when the session came up (a device another agent of
+		// this host was making at the same moment, say): try again now
+		// rather than only at the next session.
+		p.setUnderlayLocked(p.local)
+	}
 	if p.mgr == nil {
 		err := p.mgrErr
 		if err == nil {

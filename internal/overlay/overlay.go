@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/vishvananda/netlink"
@@ -129,26 +131,43 @@ func (m *Manager) underlayLink() (netlink.Link, error) {
 	return nil, fmt.Errorf("overlay: no interface of this host holds the underlay address %s: the node's overlay address must be one of its own (check the agent's overlay address setting)", m.underlay)
 }
 
-// probeName is the short-lived device New makes to check VXLAN support.
-const probeName = "whvxprobe"
+// probePrefix names the short-lived devices New makes to check VXLAN
+// support: probePrefix and the process ID, so that two agents of one host
+// starting together (as `wharf up` runs them) never take or remove each
+// other's probe.
+const probePrefix = "whvxp"
+
+// probeName is this process's probe device.
+func probeName() string { return probePrefix + strconv.Itoa(os.Getpid()) }
 
 // probeVXLAN checks that the kernel makes VXLAN devices: an existing one
-// is proof enough, else a probe device is made and removed.
+// is proof enough, else a probe device is made and removed. A probe left
+// by a process that is gone (it crashed between the two) is removed too.
 func (m *Manager) probeVXLAN() error {
 	links, err := m.h.LinkList()
 	if err != nil {
 		return fmt.Errorf("overlay: list interfaces: %w", err)
 	}
+	name := probeName()
+	proved := false
 	for _, l := range links {
-		if l.Type() == "vxlan" && l.Attrs().Name != probeName {
-			return nil
+		n := l.Attrs().Name
+		pid, isProbe := strings.CutPrefix(n, probePrefix)
+		switch {
+		case l.Type() == "vxlan" && !isProbe:
+			proved = true
+		case isProbe && n != name && !processAlive(pid):
+			_ = m.h.LinkDel(l)
 		}
 	}
-	if old, err := m.h.LinkByName(probeName); err == nil {
+	if proved {
+		return nil
+	}
+	if old, err := m.h.LinkByName(name); err == nil {
 		_ = m.h.LinkDel(old)
 	}
 	probe := &netlink.Vxlan{
-		LinkAttrs: netlink.LinkAttrs{Name: probeName},
+		LinkAttrs: netlink.LinkAttrs{Name: name},
 		VxlanId:   1, SrcAddr: net.IP(m.underlay.AsSlice()), Port: api.VXLANPort,
 	}
 	if err := m.h.LinkAdd(probe); err != nil {
@@ -158,7 +177,16 @@ func (m *Manager) probeVXLAN() error {
 		return fmt.Errorf("overlay: make a probe VXLAN device: %w", err)
 	}
 	if err := m.h.LinkDel(probe); err != nil {
-		return fmt.Errorf("overlay: remove the probe VXLAN device %s: %w", probeName, err)
+		return fmt.Errorf("overlay: remove the probe VXLAN device %s: %w", name, err)
 	}
 	return nil
+}
+
+// processAlive reports whether pid names a running process of this host.
+func processAlive(pid string) bool {
+	if _, err := strconv.Atoi(pid); err != nil {
+		return false
+	}
+	_, err := os.Stat("/proc/" + pid)
+	return err == nil
 }

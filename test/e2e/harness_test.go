@@ -135,15 +135,24 @@ func tail(s string, n int) string {
 func eventually(t *testing.T, timeout time.Duration, what string, fn func() error) time.Duration {
 	t.Helper()
 	start := time.Now()
+	if err := poll(timeout, fn); err != nil {
+		t.Fatalf("%s: not within %s: %v", what, timeout, err)
+	}
+	return time.Since(start)
+}
+
+// poll calls fn until it returns nil, or returns its last error once the
+// timeout has passed.
+func poll(timeout time.Duration, fn func() error) error {
+	start := time.Now()
 	var err error
 	for time.Since(start) < timeout {
 		if err = fn(); err == nil {
-			return time.Since(start)
+			return nil
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	t.Fatalf("%s: not within %s: %v", what, timeout, err)
-	return 0
+	return err
 }
 
 func freePort(t *testing.T) int { return testcluster.FreePort(t) }
@@ -158,6 +167,7 @@ type listed struct {
 		HostPort  int       `json:"host_port"`
 		PID       int       `json:"pid"`
 		StartedAt time.Time `json:"started_at"`
+		Reason    string    `json:"reason"`
 	} `json:"status"`
 }
 

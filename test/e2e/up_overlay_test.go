@@ -78,18 +78,30 @@ func TestUpOverlayServicesTalkByName(t *testing.T) {
 	}{{"db", 1}, {"web", 2}} {
 		// Generous: under the whole test run's load on two cores, a
 		// second node's first start has taken over a minute.
-		eventually(t, 2*time.Minute, svc.name+" running", func() error {
-			running := 0
+		err := poll(2*time.Minute, func() error {
+			running, others := 0, []string{}
 			for _, c := range e.list("service", "ps", svc.name) {
 				if c.State == "Running" {
 					running++
+				} else {
+					others = append(others, fmt.Sprintf("%s %s on %q: %s", c.Name, c.State, c.Node, c.Status.Reason))
 				}
 			}
 			if running != svc.n {
-				return fmt.Errorf("%d of %d running", running, svc.n)
+				return fmt.Errorf("%d of %d running; %s", running, svc.n, strings.Join(others, "; "))
 			}
 			return nil
 		})
+		if err != nil {
+			// What the nodes said, for a start that never came.
+			logs, _ := filepath.Glob(filepath.Join(data, "*.log"))
+			for _, l := range logs {
+				if b, rerr := os.ReadFile(l); rerr == nil {
+					t.Logf("%s (last 3 KiB):\n%s", filepath.Base(l), b[max(0, len(b)-3072):])
+				}
+			}
+			t.Fatalf("%s running: %v", svc.name, err)
+		}
 	}
 	for _, web := range []string{"web-1", "web-2"} {
 		eventually(t, 20*time.Second, web+" fetches db by name", func() error {
