@@ -100,6 +100,7 @@ func newAgentCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			lowerGCPercent()
 			go dropBinaryPagesFrom(cmd.Context(), log, startupPagesAfter)
 			return a.Run(cmd.Context())
 		},
