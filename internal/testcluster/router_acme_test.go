@@ -43,6 +43,7 @@ func TestRouterServesACMECertificate(t *testing.T) {
 	}
 	c.StartAgentWith(t.TempDir(), "edge", map[string]string{api.RouterLabel: "true"}, func(cfg *agent.Config) {
 		cfg.Router.HTTPAddr, cfg.Router.HTTPSAddr = httpAddr, tlsAddr
+		cfg.StopContainersOnExit = true // its `wharf hello` goes with the test
 	}, drv)
 	ctx := context.Background()
 	spec := api.ServiceSpec{Driver: "exec", Replicas: 1, Command: []string{bin, "hello"},
