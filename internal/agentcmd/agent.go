@@ -100,7 +100,6 @@ func newAgentCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			lowerGCPercent()
 			go dropBinaryPagesFrom(cmd.Context(), log, startupPagesAfter)
 			return a.Run(cmd.Context())
 		},

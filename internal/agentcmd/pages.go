@@ -3,24 +3,8 @@ package agentcmd
 import (
 	"context"
 	"log/slog"
-	"os"
-	"runtime/debug"
 	"time"
 )
-
-// agentGCPercent is the agent's GOGC unless $GOGC is set, as the server's
-// is (internal/cli): an idle agent's live heap is about 2 MB, and the next
-// collection then comes at half as much again rather than as much again.
-// Its CPU cost is a few more collections of a small heap ("An idle agent"
-// in docs/benchmarks.md).
-const agentGCPercent = 50
-
-// lowerGCPercent sets agentGCPercent unless the environment sets GOGC.
-func lowerGCPercent() {
-	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(agentGCPercent)
-	}
-}
 
 // When the agent drops the pages of its binary it has touched
 // (dropBinaryPages): first startupPagesAfter after its start, by when it
