@@ -46,29 +46,8 @@ func TestLogs(t *testing.T) {
 		t.Error("the search kept a line without the text")
 	}
 
-	// A guard against a hung test, not a timed assertion.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", e.srv.URL+"/ui/services/"+svc.ID+"/logs/stream", nil)
-	resp, err := b.c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
-		t.Fatalf("stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
-	}
 	// Followed logs go on (new containers join) until the browser leaves.
-	var got []string
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if l, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
-			got = append(got, l)
-			if strings.HasSuffix(l, "later line") {
-				break
-			}
-		}
-	}
+	got := followUntil(t, b, "/ui/services/"+svc.ID+"/logs/stream", "later line")
 	want := []string{"web-1 | hello from web-1", "web-1 | an ERROR here", "web-1 | later line"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("stream sent %q, want %q", got, want)
@@ -99,29 +78,37 @@ func TestContainerLogs(t *testing.T) {
 	}
 	wantCode(t, "an unknown container's logs", b.get("/ui/containers/nope/logs"), http.StatusNotFound)
 
+	got := followUntil(t, b, "/ui/containers/c2/logs/stream", "later line")
+	if len(got) != 3 || !strings.HasSuffix(got[0], "hello from web-2") {
+		t.Errorf("the container's stream sent %q, want its three lines", got)
+	}
+}
+
+// followUntil opens a logs stream and returns its lines up to the first
+// that ends with last.
+func followUntil(t *testing.T, b *browser, path, last string) []string {
+	t.Helper()
 	// A guard against a hung test, not a timed assertion.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", e.srv.URL+"/ui/containers/c2/logs/stream", nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", b.e.srv.URL+path, nil)
 	resp, err := b.c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
-		t.Fatalf("stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+		t.Fatalf("stream %s: %d %s", path, resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	var got []string
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		if l, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
 			got = append(got, l)
-			if strings.HasSuffix(l, "later line") {
+			if strings.HasSuffix(l, last) {
 				break
 			}
 		}
 	}
-	if len(got) != 3 || !strings.HasSuffix(got[0], "hello from web-2") {
-		t.Errorf("the container's stream sent %q, want its three lines", got)
-	}
+	return got
 }
