@@ -3,11 +3,7 @@ package lifecycle
 import (
 	"errors"
 	"go/ast"
-	"go/parser"
 	"go/token"
-	"io/fs"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/wharfhq/wharf/api"
@@ -45,44 +41,21 @@ func TestSetAvailability(t *testing.T) {
 // outside this package, no code of Wharf's (api, cmd, internal; tests
 // aside) assigns an Availability field or sets one in a literal.
 func TestOnlySetAvailabilityWritesAvailability(t *testing.T) {
-	fset := token.NewFileSet()
-	for _, dir := range []string{"api", "cmd", "internal"} {
-		err := filepath.WalkDir(filepath.Join("..", "..", dir), func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if name := d.Name(); name == "lifecycle" || name == "testdata" {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-				return nil
-			}
-			f, err := parser.ParseFile(fset, path, nil, 0)
-			if err != nil {
-				return err
-			}
-			ast.Inspect(f, func(n ast.Node) bool {
-				switch x := n.(type) {
-				case *ast.AssignStmt:
-					for _, lhs := range x.Lhs {
-						if sel, ok := lhs.(*ast.SelectorExpr); ok && sel.Sel.Name == "Availability" {
-							t.Errorf("%s: an Availability is set outside lifecycle.SetAvailability", fset.Position(x.Pos()))
-						}
-					}
-				case *ast.KeyValueExpr:
-					if k, ok := x.Key.(*ast.Ident); ok && k.Name == "Availability" {
+	eachWharfSource(t, func(fset *token.FileSet, f *ast.File) {
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch x := n.(type) {
+			case *ast.AssignStmt:
+				for _, lhs := range x.Lhs {
+					if sel, ok := lhs.(*ast.SelectorExpr); ok && sel.Sel.Name == "Availability" {
 						t.Errorf("%s: an Availability is set outside lifecycle.SetAvailability", fset.Position(x.Pos()))
 					}
 				}
-				return true
-			})
-			return nil
+			case *ast.KeyValueExpr:
+				if k, ok := x.Key.(*ast.Ident); ok && k.Name == "Availability" {
+					t.Errorf("%s: an Availability is set outside lifecycle.SetAvailability", fset.Position(x.Pos()))
+				}
+			}
+			return true
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 }

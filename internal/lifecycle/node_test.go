@@ -87,9 +87,44 @@ func TestNodeMoves(t *testing.T) {
 // set from a variable can be set through a constructor, or this rule
 // refined.
 func TestOnlyMoveNodeWritesNodeState(t *testing.T) {
+	eachWharfSource(t, func(fset *token.FileSet, f *ast.File) {
+		// Fields of another package's types (moby's container.State,
+		// which the Docker endpoint fills) are no node's.
+		foreign := map[ast.Node]bool{}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch x := n.(type) {
+			case *ast.CompositeLit:
+				if sel, ok := x.Type.(*ast.SelectorExpr); ok {
+					if pkg, ok := sel.X.(*ast.Ident); ok && pkg.Name != "api" {
+						for _, el := range x.Elts {
+							foreign[el] = true
+						}
+					}
+				}
+			case *ast.AssignStmt:
+				for i, lhs := range x.Lhs {
+					if sel, ok := lhs.(*ast.SelectorExpr); ok && sel.Sel.Name == "State" && i < len(x.Rhs) && mayBeNodeState(x.Rhs[i]) {
+						t.Errorf("%s: a State is set outside lifecycle.MoveNode", fset.Position(x.Pos()))
+					}
+				}
+			case *ast.KeyValueExpr:
+				if k, ok := x.Key.(*ast.Ident); ok && k.Name == "State" && !foreign[x] && mayBeNodeState(x.Value) {
+					t.Errorf("%s: a State is set outside lifecycle.MoveNode", fset.Position(x.Pos()))
+				}
+			}
+			return true
+		})
+	})
+}
+
+// eachWharfSource parses every Go file of Wharf's own (api, cmd, internal;
+// tests, testdata and this package aside) and hands it to check: the
+// walk of the rules that only this package writes a field.
+func eachWharfSource(t *testing.T, check func(*token.FileSet, *ast.File)) {
+	t.Helper()
 	fset := token.NewFileSet()
-	walk := func(root string) error {
-		return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	for _, dir := range []string{"api", "cmd", "internal"} {
+		err := filepath.WalkDir(filepath.Join("..", "..", dir), func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
@@ -106,37 +141,10 @@ func TestOnlyMoveNodeWritesNodeState(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			// Fields of another package's types (moby's container.State,
-			// which the Docker endpoint fills) are no node's.
-			foreign := map[ast.Node]bool{}
-			ast.Inspect(f, func(n ast.Node) bool {
-				switch x := n.(type) {
-				case *ast.CompositeLit:
-					if sel, ok := x.Type.(*ast.SelectorExpr); ok {
-						if pkg, ok := sel.X.(*ast.Ident); ok && pkg.Name != "api" {
-							for _, el := range x.Elts {
-								foreign[el] = true
-							}
-						}
-					}
-				case *ast.AssignStmt:
-					for i, lhs := range x.Lhs {
-						if sel, ok := lhs.(*ast.SelectorExpr); ok && sel.Sel.Name == "State" && i < len(x.Rhs) && mayBeNodeState(x.Rhs[i]) {
-							t.Errorf("%s: a State is set outside lifecycle.MoveNode", fset.Position(x.Pos()))
-						}
-					}
-				case *ast.KeyValueExpr:
-					if k, ok := x.Key.(*ast.Ident); ok && k.Name == "State" && !foreign[x] && mayBeNodeState(x.Value) {
-						t.Errorf("%s: a State is set outside lifecycle.MoveNode", fset.Position(x.Pos()))
-					}
-				}
-				return true
-			})
+			check(fset, f)
 			return nil
 		})
-	}
-	for _, dir := range []string{"api", "cmd", "internal"} {
-		if err := walk(filepath.Join("..", "..", dir)); err != nil {
+		if err != nil {
 			t.Fatal(err)
 		}
 	}
