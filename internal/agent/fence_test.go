@@ -259,3 +259,26 @@ func TestFenceLoop(t *testing.T) {
 		})
 	}
 }
+
+func TestNextFenceCheck(t *testing.T) {
+	w := []api.Witness{{Node: "n2"}}
+	for _, tt := range []struct {
+		name              string
+		st                fenceState
+		silence, probeDue time.Duration
+		want              time.Duration
+	}{
+		{"fencing off", fenceState{}, 5 * time.Second, 0, fenceIdle},
+		{"heard just now", fenceState{after: 6 * time.Second, witnesses: w}, 0, time.Minute, fenceIdle},
+		{"fence time near", fenceState{after: 6 * time.Second, witnesses: w}, 5700 * time.Millisecond, time.Minute, 300 * time.Millisecond},
+		{"probe due first", fenceState{after: 6 * time.Second, witnesses: w}, time.Second, 200 * time.Millisecond, 200 * time.Millisecond},
+		{"probe overdue", fenceState{after: 6 * time.Second, witnesses: w}, time.Second, -time.Second, time.Millisecond},
+		{"no witnesses: no probe", fenceState{after: 6 * time.Second}, time.Second, -time.Second, fenceIdle},
+		{"never heard", fenceState{after: 6 * time.Second, witnesses: w}, -1, 0, fenceIdle},
+		{"past the fence time", fenceState{after: 6 * time.Second, witnesses: w}, 7 * time.Second, time.Minute, fenceCheck},
+	} {
+		if got := nextFenceCheck(tt.st, tt.silence, tt.probeDue); got != tt.want {
+			t.Errorf("%s: nextFenceCheck = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,120 @@
+package gateway
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/yamux"
+
+	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/tunnel"
+)
+
+// pushTestSession is a gateway session over a real yamux pair whose agent
+// end answers PUT /agent/v1/assignments with answer (and records the
+// revisions it accepted).
+func pushTestSession(t *testing.T, answer func(rev int64) int) (*session, *atomic.Int64) {
+	t.Helper()
+	g := &Gateway{log: slog.New(slog.DiscardHandler), sessions: map[string]*session{}, nodes: map[string]*nodeLive{}, agentRoutes: agentRoutes()}
+	c1, c2 := net.Pipe()
+	srvMux, err := yamux.Server(c1, tunnel.Config(g.log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cliMux, err := yamux.Client(c2, tunnel.Config(g.log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got atomic.Int64
+	h := http.NewServeMux()
+	h.HandleFunc("PUT /agent/v1/assignments", func(w http.ResponseWriter, r *http.Request) {
+		var a api.Assignments
+		if err := json.NewDecoder(r.Body).Decode(&a); err != nil {
+			t.Errorf("agent: %v", err)
+		}
+		code := answer(a.Revision)
+		if code/100 == 2 {
+			got.Store(a.Revision)
+		}
+		w.WriteHeader(code)
+	})
+	agentSrv := &http.Server{Handler: h, ReadHeaderTimeout: time.Second}
+	go func() { _ = agentSrv.Serve(cliMux) }()
+	s := newSession(g, "n1", "1", srvMux)
+	served := make(chan struct{})
+	go func() { s.serve(); close(served) }()
+	t.Cleanup(func() {
+		s.close()
+		_ = agentSrv.Close()
+		_ = cliMux.Close()
+		select {
+		case <-served:
+		case <-time.After(5 * time.Second):
+			t.Error("serve did not return after close: a pusher still runs")
+		}
+	})
+	return s, &got
+}
+
+func pushing(s *session) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pushing
+}
+
+func waitPush(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestPusherRunsOnlyWhileThereIsSomethingToSend: an idle session holds no
+// pusher goroutine; an offer starts one, which ends once the agent has it.
+func TestPusherRunsOnlyWhileThereIsSomethingToSend(t *testing.T) {
+	s, got := pushTestSession(t, func(int64) int { return http.StatusNoContent })
+	if pushing(s) {
+		t.Fatal("a new session runs a pusher with nothing to send")
+	}
+	for rev := int64(1); rev <= 3; rev++ {
+		s.offer(&api.Assignments{Revision: rev})
+		waitPush(t, "the agent has the set", func() bool { return got.Load() == rev })
+		waitPush(t, "the pusher ended", func() bool { return !pushing(s) })
+	}
+}
+
+// TestPusherRetriesAFailedPush: a set the agent refused is sent again
+// pushRetry later, unless a newer one replaced it.
+func TestPusherRetriesAFailedPush(t *testing.T) {
+	var calls atomic.Int32
+	s, got := pushTestSession(t, func(int64) int {
+		if calls.Add(1) == 1 {
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusNoContent
+	})
+	s.offer(&api.Assignments{Revision: 7})
+	waitPush(t, "the set sent again after the refusal", func() bool { return got.Load() == 7 })
+	if n := calls.Load(); n != 2 {
+		t.Fatalf("agent asked %d times, want 2 (one refusal, one retry)", n)
+	}
+	waitPush(t, "the pusher ended", func() bool { return !pushing(s) })
+}
+
+// TestNoPusherAfterClose: an offer to a closed session starts nothing.
+func TestNoPusherAfterClose(t *testing.T) {
+	s, _ := pushTestSession(t, func(int64) int { return http.StatusNoContent })
+	s.close()
+	s.offer(&api.Assignments{Revision: 1})
+	if pushing(s) {
+		t.Fatal("a closed session started a pusher")
+	}
+}
