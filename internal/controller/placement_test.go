@@ -70,3 +70,42 @@ func TestLabelChangeBreaksConstraint(t *testing.T) {
 		}
 	}
 }
+
+// TestCreatedAndPlacedIsOneEvent: a container placed as it is created
+// gets one "created" event that names its node (one key and lease entry
+// per placement, not two); a container moved later gets "placed".
+func TestCreatedAndPlacedIsOneEvent(t *testing.T) {
+	e := newEnv(t)
+	e.putNode("n1", api.NodeDeployed, []string{"fake"}, nil)
+	svc := e.createService("web", api.ServiceSpec{Command: []string{"x"}, Driver: "fake", Replicas: 2})
+	e.eventually(10*time.Second, func() error {
+		if cs := e.containers(svc.ID); len(cs) != 2 || cs[0].Spec.Node != "n1" || cs[1].Spec.Node != "n1" {
+			return fmt.Errorf("containers: %s", describe(cs))
+		}
+		return nil
+	})
+	evs, _, err := e.st.Events(e.ctx, store.EventCursor{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := map[string]string{}
+	for _, ev := range evs {
+		if ev.Kind != "container" {
+			continue
+		}
+		switch ev.Type {
+		case "created":
+			created[ev.Object] = ev.Message
+		case "placed":
+			t.Errorf("a separate placed event for %s: %q", ev.Name, ev.Message)
+		}
+	}
+	if len(created) != 2 {
+		t.Fatalf("%d created events, want 2: %v", len(created), created)
+	}
+	for id, msg := range created {
+		if !strings.HasPrefix(msg, "placed on node host-n1") {
+			t.Errorf("container %s created with message %q, want it to say where it was placed", id, msg)
+		}
+	}
+}

@@ -43,6 +43,29 @@ func (it *item) event(typ, msg string) {
 	})
 }
 
+// amendCreated adds what to the message of the item's "created" event:
+// a container placed as it is created gets one event that says both.
+func (it *item) amendCreated(what string) {
+	for i := range it.events {
+		if e := &it.events[i]; e.Type == "created" {
+			e.Message = joinText(what, e.Message)
+			return
+		}
+	}
+	it.event("placed", what)
+}
+
+// joinText joins the non-empty ones of parts with "; ".
+func joinText(parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
 // plan is what one pass decides for one service ID.
 type plan struct {
 	id       string

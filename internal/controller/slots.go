@@ -389,12 +389,17 @@ func (c slotReconciler) place(plans []*plan) {
 	}
 	for _, pl := range res.Placements {
 		it := byID[pl.ContainerID]
+		placed := "placed on node " + c.nodeName(pl.NodeID)
 		if it.create {
+			// Created and placed in one write: one event says both (an
+			// event is a key, a lease entry and a line for every watcher;
+			// a placement wrote two of them).
 			it.cur.Spec.Node = pl.NodeID
-		} else {
-			it.edit().Spec.Node = pl.NodeID
+			it.amendCreated(placed)
+			continue
 		}
-		it.event("placed", "placed on node "+c.nodeName(pl.NodeID))
+		it.edit().Spec.Node = pl.NodeID
+		it.event("placed", placed)
 	}
 	for id, reason := range res.Unplaced {
 		byID[id].unplaced = reason
