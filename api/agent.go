@@ -13,6 +13,8 @@ import "time"
 //	agent -> server  POST /agent/v1/overlay    OverlayReport -> 204
 //	agent -> server  POST /agent/v1/relay      relayed overlay frames, both ways (internal/relay/wire)
 //	server -> agent  PUT  /agent/v1/assignments Assignments -> 204
+//	                 (409 a delta keeps a container the agent lacks: the
+//	                 full set follows)
 //	server -> agent  PUT  /agent/v1/network    NetworkState -> 204
 //	                 (404 from an agent without the overlay: it is not sent again)
 //	server -> agent  GET  /agent/v1/containers/{id}/logs?follow=1&tail=N -> text
@@ -84,7 +86,16 @@ type AgentHello struct {
 	// builds images the server sends it (POST /agent/v1/builds).
 	AllowBuilds bool              `json:"allow_builds,omitempty"`
 	Containers  []ContainerReport `json:"containers,omitempty"`
+	// Features are the optional parts of the protocol the agent speaks
+	// (the Feature* constants). The gateway uses none the agent did not
+	// name, so an agent of an earlier version, which names none, is
+	// spoken to as before; a name the gateway does not know is ignored.
+	Features []string `json:"features,omitempty"`
 }
+
+// FeatureDeltaAssignments says the agent takes assignments as deltas
+// (Assignments.Delta). Without it, every push is a full set.
+const FeatureDeltaAssignments = "delta-assignments"
 
 // ContainerReport is the status of one container as its agent sees it.
 type ContainerReport struct {
@@ -100,16 +111,39 @@ type StatusReport struct {
 // Assignments is the full set of containers the server wants on a node, as
 // of a store revision. The agent converges on it: it starts what is missing,
 // and stops what is no longer listed or no longer desired Running.
+//
+// To an agent that said FeatureDeltaAssignments, the gateway may send the
+// set as a delta from the last set the agent accepted (answered 2xx) over
+// the same session: the first push of a session is always full. The set
+// is then Containers (those new to the agent or whose Spec or Name
+// changed since) and the containers named in Kept, which the agent keeps
+// from its own copy; a container it had that is in neither is no longer
+// assigned, as with a full set. A kept copy's Status may be older than
+// the store's, which does not matter: that Status comes from the agent's
+// own reports, and the agent takes from it what it did not count itself
+// (the last state, run and restart counts) only when the container is
+// new to it, and otherwise never goes below its own counts.
+// An agent that lacks a container Kept names answers 409 and changes
+// nothing; the gateway then sends the full set. Every other field is
+// whole in a delta too.
 type Assignments struct {
 	Revision   int64       `json:"revision"`
 	Containers []Container `json:"containers"`
-	// Secrets are the secret files of the containers listed here that use
-	// secrets, by container ID. A node receives only its own containers'
-	// secrets; the agent keeps them in memory and hands them to drivers.
+	// Delta says Containers holds only what changed and Kept names the
+	// set's other containers (see above).
+	Delta bool `json:"delta,omitempty"`
+	// Kept are the IDs of the containers of the set the agent keeps from
+	// its copy; only in a delta.
+	Kept []string `json:"kept,omitempty"`
+	// Secrets are the secret files of the set's containers (kept ones
+	// too) that use secrets, by container ID. A node receives only its
+	// own containers' secrets; the agent keeps them in memory and hands
+	// them to drivers.
 	Secrets map[string][]SecretFile `json:"secrets,omitempty"`
 	// RegistryAuths are the credentials for the registries the images of
-	// the containers listed here come from, by registry host ("host:port",
-	// "docker.io" for Docker Hub). A node receives only those.
+	// the set's containers (kept ones too) come from, by registry host
+	// ("host:port", "docker.io" for Docker Hub). A node receives only
+	// those.
 	RegistryAuths map[string]RegistryAuth `json:"registry_auths,omitempty"`
 	// RegistryHost is host:port of the server's built-in registry: an
 	// agent whose node runs the docker driver makes its engine trust it

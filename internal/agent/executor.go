@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/errdefs"
 	"github.com/wharfhq/wharf/internal/lifecycle"
 	"github.com/wharfhq/wharf/internal/runtime"
 )
@@ -117,6 +120,35 @@ func (e *executor) adopt(ctx context.Context) {
 			e.a.log.Info("adopted containers", "driver", d.Name(), "count", len(list))
 		}
 	}
+}
+
+// fullSet is the set asg stands for: asg when it is full; for a delta
+// (api.Assignments.Delta), its containers and those it keeps from the set
+// last stored by setAssignments, sorted by ID as a full set is. A kept
+// container that set lacks is a conflict: acting on part of the set would
+// stop the rest, so the caller changes nothing and the gateway sends the
+// full set.
+func (e *executor) fullSet(asg *api.Assignments) (*api.Assignments, error) {
+	if !asg.Delta {
+		return asg, nil
+	}
+	full := *asg
+	full.Delta, full.Kept = false, nil
+	full.Containers = make([]api.Container, 0, len(asg.Containers)+len(asg.Kept))
+	full.Containers = append(full.Containers, asg.Containers...)
+	e.mu.Lock()
+	for _, id := range asg.Kept {
+		c, ok := e.want[id]
+		if !ok {
+			e.mu.Unlock()
+			return nil, errdefs.New(errdefs.ErrConflict, fmt.Sprintf(
+				"the assignments of revision %d keep container %s, which this agent does not have: send the full set", asg.Revision, id))
+		}
+		full.Containers = append(full.Containers, c)
+	}
+	e.mu.Unlock()
+	slices.SortFunc(full.Containers, func(x, y api.Container) int { return strings.Compare(x.ID, y.ID) })
+	return &full, nil
 }
 
 // setAssignments stores the latest set and wakes the loop; it never blocks.

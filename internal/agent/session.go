@@ -39,6 +39,8 @@ type agentSession struct {
 	client *http.Client
 	srv    *http.Server
 
+	// mu serializes the assignments the session receives; lastRev is the
+	// revision of the last it applied.
 	mu      sync.Mutex
 	lastRev int64
 	gotRev  bool
@@ -195,6 +197,7 @@ func (s *agentSession) hello(ctx context.Context) error {
 	sent := time.Now()
 	h.Time = sent.UTC()
 	h.WitnessPort = s.a.witnessPort
+	h.Features = []string{api.FeatureDeltaAssignments}
 	var node api.Node
 	if err := s.call(ctx, "/agent/v1/hello", h, &node, 30*time.Second); err != nil {
 		return err
@@ -263,19 +266,35 @@ func (s *agentSession) handleAssignments(w http.ResponseWriter, r *http.Request)
 		errhttp.Write(w, errdefs.New(errdefs.ErrInvalid, "bad assignments: "+err.Error()))
 		return
 	}
-	// Within a session, an older set never replaces a newer one.
 	s.mu.Lock()
-	stale := s.gotRev && asg.Revision < s.lastRev
-	if !stale {
-		s.lastRev, s.gotRev = asg.Revision, true
+	defer s.mu.Unlock()
+	// Within a session, an older set never replaces a newer one.
+	if s.gotRev && asg.Revision < s.lastRev {
+		w.WriteHeader(http.StatusNoContent)
+		return
 	}
-	s.mu.Unlock()
-	if !stale {
-		s.a.trustRegistry(asg.RegistryHost, false)
-		s.a.setFencing(&asg)
-		s.a.exec.setAssignments(&asg)
+	// Everything below sees the full set, a delta merged into it.
+	full, err := s.fullSet(&asg)
+	if err != nil {
+		s.a.log.Warn("assignments refused", "revision", asg.Revision, "err", err)
+		errhttp.Write(w, err)
+		return
 	}
+	s.lastRev, s.gotRev = asg.Revision, true
+	s.a.trustRegistry(full.RegistryHost, false)
+	s.a.setFencing(full)
+	s.a.exec.setAssignments(full)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// fullSet is the full set asg stands for (executor.fullSet). A delta is
+// from the last set this session applied: one before any is a conflict.
+// s.mu is held.
+func (s *agentSession) fullSet(asg *api.Assignments) (*api.Assignments, error) {
+	if asg.Delta && !s.gotRev {
+		return nil, errdefs.New(errdefs.ErrConflict, "a delta of assignments before any full set in this session: send the full set")
+	}
+	return s.a.exec.fullSet(asg)
 }
 
 func (s *agentSession) handleLogs(w http.ResponseWriter, r *http.Request) {

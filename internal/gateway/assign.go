@@ -19,8 +19,9 @@ const (
 	relistBackoff  = 500 * time.Millisecond
 )
 
-// assigner mirrors the containers and nodes of the store and pushes each
-// connected node its full set of containers whenever that set changes.
+// assigner mirrors the containers and nodes of the store and offers each
+// connected node's session its full set of containers whenever that set
+// changes (the session may send it as a delta: delta.go).
 type assigner struct {
 	g *Gateway
 
@@ -29,7 +30,11 @@ type assigner struct {
 	rev    int64
 	byNode map[string]map[string]*api.Container // node -> container ID -> container
 	where  map[string]string                    // container ID -> node
-	dirty  map[string]bool                      // nodes whose set changed, not yet pushed
+	// specRev is, by container ID, the store revision at which the
+	// mirror saw its Spec or Name (what its agent acts on) last change:
+	// the version a session's deltas compare (offeredSet).
+	specRev map[string]int64
+	dirty   map[string]bool // nodes whose set changed, not yet pushed
 	// ring is the nodes' witness listeners (witness.go); sentWitness,
 	// by node, what its last push said of them.
 	ring        witnessRing
@@ -37,8 +42,8 @@ type assigner struct {
 }
 
 func newAssigner(g *Gateway) *assigner {
-	return &assigner{g: g, byNode: map[string]map[string]*api.Container{}, where: map[string]string{}, dirty: map[string]bool{},
-		sentWitness: map[string]string{}}
+	return &assigner{g: g, byNode: map[string]map[string]*api.Container{}, where: map[string]string{}, specRev: map[string]int64{},
+		dirty: map[string]bool{}, sentWitness: map[string]string{}}
 }
 
 // run lists and watches the store until ctx ends, listing again after any
@@ -73,6 +78,10 @@ func (a *assigner) listAndWatch(ctx context.Context) error {
 	}
 	byNode := map[string]map[string]*api.Container{}
 	where := map[string]string{}
+	// A relist cannot tell which specs changed while no watch ran: each
+	// container's last write stands for its spec's, so the next delta
+	// of each session resends its containers (once).
+	specRev := map[string]int64{}
 	for _, raw := range res.Items {
 		c := new(api.Container)
 		if err := raw.Decode(c); err != nil {
@@ -87,6 +96,7 @@ func (a *assigner) listAndWatch(ctx context.Context) error {
 		}
 		byNode[c.Spec.Node][c.ID] = c
 		where[c.ID] = c.Spec.Node
+		specRev[c.ID] = c.Revision
 	}
 	a.g.net.reset()
 	for _, set := range byNode {
@@ -128,7 +138,7 @@ func (a *assigner) listAndWatch(ctx context.Context) error {
 	}
 
 	a.mu.Lock()
-	a.byNode, a.where, a.rev, a.ready = byNode, where, res.Revision, true
+	a.byNode, a.where, a.specRev, a.rev, a.ready = byNode, where, specRev, res.Revision, true
 	a.mu.Unlock()
 	// After a (re)list every connected node gets its set.
 	a.g.mu.Lock()
@@ -226,6 +236,7 @@ func (a *assigner) containerChanged(ch store.Change) bool {
 		}
 		delete(a.byNode[oldNode], ch.ID)
 		delete(a.where, ch.ID)
+		delete(a.specRev, ch.ID)
 		a.dirty[oldNode] = true
 		return true
 	}
@@ -239,20 +250,23 @@ func (a *assigner) containerChanged(ch store.Change) bool {
 	if old != nil && oldNode != c.Spec.Node {
 		delete(a.byNode[oldNode], ch.ID)
 		delete(a.where, ch.ID)
+		delete(a.specRev, ch.ID)
 		a.dirty[oldNode] = true
 	}
 	if c.Spec.Node == "" {
 		return old != nil || netChanged
 	}
+	// A status written by the agent changes nothing it must do.
+	same := old != nil && oldNode == c.Spec.Node && reflect.DeepEqual(old.Spec, c.Spec) && old.Name == c.Name
 	if a.byNode[c.Spec.Node] == nil {
 		a.byNode[c.Spec.Node] = map[string]*api.Container{}
 	}
 	a.byNode[c.Spec.Node][c.ID] = c
 	a.where[c.ID] = c.Spec.Node
-	// A status written by the agent changes nothing it must do.
-	if old != nil && oldNode == c.Spec.Node && reflect.DeepEqual(old.Spec, c.Spec) && old.Name == c.Name {
+	if same {
 		return netChanged
 	}
+	a.specRev[c.ID] = c.Revision
 	a.dirty[c.Spec.Node] = true
 	return true
 }
@@ -341,15 +355,18 @@ func (a *assigner) pushNode(node string) {
 		a.mu.Unlock()
 		return
 	}
-	asg := a.build(node)
+	set := a.build(node)
 	a.mu.Unlock()
-	a.g.attachSecrets(asg, node)
-	a.g.attachRegistryAuths(asg, node)
-	s.offer(asg)
+	// Secrets and credentials are of the full set: a delta carries them
+	// whole, for the containers it keeps too.
+	a.g.attachSecrets(set.Assignments, node)
+	a.g.attachRegistryAuths(set.Assignments, node)
+	s.offer(set)
 }
 
-// build is the node's full set; a.mu must be held.
-func (a *assigner) build(node string) *api.Assignments {
+// build is the node's full set, with its containers' spec versions; a.mu
+// must be held.
+func (a *assigner) build(node string) *offeredSet {
 	set := a.byNode[node]
 	out := &api.Assignments{Revision: a.rev, Containers: make([]api.Container, 0, len(set)), RegistryHost: a.g.cfg.RegistryHost,
 		FenceAfterMS: a.g.fenceAfter()}
@@ -359,5 +376,9 @@ func (a *assigner) build(node string) *api.Assignments {
 		out.Containers = append(out.Containers, *c)
 	}
 	slices.SortFunc(out.Containers, func(x, y api.Container) int { return strings.Compare(x.ID, y.ID) })
-	return out
+	versions := make([]int64, len(out.Containers))
+	for i, c := range out.Containers {
+		versions[i] = a.specRev[c.ID]
+	}
+	return &offeredSet{Assignments: out, versions: versions}
 }

@@ -85,7 +85,7 @@ func TestPusherRunsOnlyWhileThereIsSomethingToSend(t *testing.T) {
 		t.Fatal("a new session runs a pusher with nothing to send")
 	}
 	for rev := int64(1); rev <= 3; rev++ {
-		s.offer(&api.Assignments{Revision: rev})
+		s.offer(&offeredSet{Assignments: &api.Assignments{Revision: rev}})
 		waitPush(t, "the agent has the set", func() bool { return got.Load() == rev })
 		waitPush(t, "the pusher ended", func() bool { return !pushing(s) })
 	}
@@ -101,7 +101,7 @@ func TestPusherRetriesAFailedPush(t *testing.T) {
 		}
 		return http.StatusNoContent
 	})
-	s.offer(&api.Assignments{Revision: 7})
+	s.offer(&offeredSet{Assignments: &api.Assignments{Revision: 7}})
 	waitPush(t, "the set sent again after the refusal", func() bool { return got.Load() == 7 })
 	if n := calls.Load(); n != 2 {
 		t.Fatalf("agent asked %d times, want 2 (one refusal, one retry)", n)
@@ -113,7 +113,7 @@ func TestPusherRetriesAFailedPush(t *testing.T) {
 func TestNoPusherAfterClose(t *testing.T) {
 	s, _ := pushTestSession(t, func(int64) int { return http.StatusNoContent })
 	s.close()
-	s.offer(&api.Assignments{Revision: 1})
+	s.offer(&offeredSet{Assignments: &api.Assignments{Revision: 1}})
 	if pushing(s) {
 		t.Fatal("a closed session started a pusher")
 	}

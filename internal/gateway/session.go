@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/yamux"
@@ -52,8 +54,13 @@ type session struct {
 	client *http.Client
 	log    *slog.Logger
 
+	// deltas: the agent said api.FeatureDeltaAssignments in its hello.
+	deltas atomic.Bool
+	// delivered is what the agent holds of its set: see delta.go.
+	delivered deliveredSet
+
 	mu   sync.Mutex
-	next *api.Assignments // latest assignments not yet sent
+	next *offeredSet // latest assignments not yet sent
 	// network and routes are the overlay's network state and the
 	// router's route table, each sent latest-wins.
 	network latestDoc
@@ -265,7 +272,7 @@ func (s *session) close() {
 }
 
 // offer sets the latest assignments to send; an unsent older set is dropped.
-func (s *session) offer(a *api.Assignments) {
+func (s *session) offer(a *offeredSet) {
 	s.mu.Lock()
 	s.next = a
 	s.startPusherLocked()
@@ -328,16 +335,35 @@ func (s *session) pushLoop() {
 	}
 }
 
-func (s *session) putAssignments(a *api.Assignments) error {
+// putAssignments sends a, as a delta when the agent takes one (delta.go).
+// An agent that refuses a delta (409: it lacks a container the delta
+// keeps) gets the full set at once.
+func (s *session) putAssignments(a *offeredSet) error {
+	deltas := s.deltas.Load()
+	wire := s.delivered.wireForm(a, deltas)
+	err := s.sendAssignments(wire)
+	if wire.Delta && errdefs.IsConflict(err) {
+		s.log.Warn("agent refused a delta of its assignments; sending the full set", "revision", a.Revision, "err", err)
+		s.delivered.forget()
+		wire = a.Assignments
+		err = s.sendAssignments(wire)
+	}
+	if err != nil {
+		// The agent may hold this set, the one before or neither.
+		s.delivered.forget()
+		return err
+	}
+	s.delivered.accepted(a, deltas)
+	s.log.Debug("assignments pushed", "revision", a.Revision, "delta", wire.Delta, "containers", len(wire.Containers), "kept", len(wire.Kept))
+	return nil
+}
+
+func (s *session) sendAssignments(a *api.Assignments) error {
 	body, err := json.Marshal(a)
 	if err != nil {
 		return err
 	}
-	if err := s.put("/agent/v1/assignments", body); err != nil {
-		return err
-	}
-	s.log.Debug("assignments pushed", "revision", a.Revision, "containers", len(a.Containers))
-	return nil
+	return s.put("/agent/v1/assignments", body)
 }
 
 // put sends body (JSON) to one of the agent's PUT routes.
@@ -377,6 +403,9 @@ func (s *session) handleHello(w http.ResponseWriter, r *http.Request) {
 		errhttp.Write(w, err)
 		return
 	}
+	// Before the push below: its set, once accepted, is the first base
+	// of deltas.
+	s.deltas.Store(slices.Contains(h.Features, api.FeatureDeltaAssignments))
 	s.g.assign.pushNode(s.node)
 	s.g.net.node(node.ID, node)
 	s.g.net.pushNode(node.ID, node.Revision)
