@@ -66,6 +66,10 @@ func BenchmarkHollowNodes(b *testing.B) {
 				idle := metric(b, s, "go_memstats_heap_idle_bytes") - metric(b, s, "go_memstats_heap_released_bytes")
 				b.Logf("%-9s server RSS %6.1f MB (anon %6.1f, file %5.1f), heap in use %6.1f MB, %6.1f MB after a GC, heap idle not returned %5.1f MB, %d goroutines (stacks %5.1f MB), CPU %s",
 					stage, mb(rss), mb(anon), mb(file), mb(heap), mb(heapGC), mb(idle), gor, mb(stacks), procCPU(b, s.Pid()).Round(time.Millisecond))
+				b.Logf("%-9s runtime: sys %.1f MB = heap %.1f (released %.1f) + stacks %.1f + GC metadata %.1f + spans %.1f + other %.1f",
+					stage, mb(metric(b, s, "go_memstats_sys_bytes")), mb(metric(b, s, "go_memstats_heap_sys_bytes")), mb(metric(b, s, "go_memstats_heap_released_bytes")),
+					mb(metric(b, s, "go_memstats_stack_sys_bytes")), mb(metric(b, s, "go_memstats_gc_sys_bytes")), mb(metric(b, s, "go_memstats_mspan_sys_bytes")),
+					mb(metric(b, s, "go_memstats_other_sys_bytes")))
 				b.Logf("%-9s profiles: %s", stage, filepath.Join(profDir, fmt.Sprintf("{heap-%[1]d.pprof,goroutine-%[1]d.txt,cpu-%[1]d.pprof}", step)))
 				if stage == "nodes" {
 					// The server's CPU while the nodes only send heartbeats.
