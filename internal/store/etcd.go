@@ -75,10 +75,13 @@ func StartEmbedded(ctx context.Context, dir string) (*Embedded, error) {
 	// last SnapshotCatchUpEntries raft entries in memory for followers
 	// that fall behind; this one-member cluster has none, and with
 	// transactions of many containers the default 5,000 entries held over
-	// 100 MB. etcd compacts its in-memory log every 100 entries, down to
-	// this many; at 100 a placement's large transactions stayed in memory
-	// (22 MB after 10,000 placements). Every entry is still in the WAL,
-	// fsynced before it is acknowledged.
+	// 100 MB. etcd compacts its in-memory log every 100 entries (a fixed
+	// count), down to this many, so the log holds between this many and
+	// 100 more: at most about 100 entries here rather than 200. That
+	// still holds the last 100 transactions, which after placing 10,000
+	// containers are about 23 MB (see "Hollow nodes" in
+	// docs/benchmarks.md). Every entry is still in the WAL, fsynced before
+	// it is acknowledged.
 	cfg.SnapshotCatchUpEntries = snapshotCatchUpEntries
 	// Every 5 minutes etcd drops the history older than the last
 	// compactionRetention revisions (current values are kept): each kept
