@@ -15,21 +15,29 @@ import (
 	"github.com/wharfhq/wharf/internal/tunnel"
 )
 
+// sessionPair is the gateway's and the agent's ends of a yamux session
+// over an in-memory connection.
+func sessionPair(t *testing.T, log *slog.Logger) (gatewayEnd, agentEnd *yamux.Session) {
+	t.Helper()
+	c1, c2 := net.Pipe()
+	srv, err := yamux.Server(c1, tunnel.Config(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, err := yamux.Client(c2, tunnel.Config(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, cli
+}
+
 // pushTestSession is a gateway session over a real yamux pair whose agent
 // end answers PUT /agent/v1/assignments with answer (and records the
 // revisions it accepted).
 func pushTestSession(t *testing.T, answer func(rev int64) int) (*session, *atomic.Int64) {
 	t.Helper()
 	g := &Gateway{log: slog.New(slog.DiscardHandler), sessions: map[string]*session{}, nodes: map[string]*nodeLive{}, agentRoutes: agentRoutes()}
-	c1, c2 := net.Pipe()
-	srvMux, err := yamux.Server(c1, tunnel.Config(g.log))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cliMux, err := yamux.Client(c2, tunnel.Config(g.log))
-	if err != nil {
-		t.Fatal(err)
-	}
+	srvMux, cliMux := sessionPair(t, g.log)
 	var got atomic.Int64
 	h := http.NewServeMux()
 	h.HandleFunc("PUT /agent/v1/assignments", func(w http.ResponseWriter, r *http.Request) {

@@ -5,13 +5,11 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/yamux"
 
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/relay/wire"
@@ -187,15 +185,7 @@ func TestRelayOverSession(t *testing.T) {
 	g := &Gateway{log: slog.New(slog.DiscardHandler), sessions: map[string]*session{}, nodes: map[string]*nodeLive{}, agentRoutes: agentRoutes()}
 	g.net = relayTestState()
 	open := func(node string) (*io.PipeWriter, *wire.Reader) {
-		c1, c2 := net.Pipe()
-		srvMux, err := yamux.Server(c1, tunnel.Config(g.log))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cliMux, err := yamux.Client(c2, tunnel.Config(g.log))
-		if err != nil {
-			t.Fatal(err)
-		}
+		srvMux, cliMux := sessionPair(t, g.log)
 		s := newSession(g, node, "1", srvMux)
 		go func() { _ = s.srv.Serve(srvMux) }()
 		client := tunnel.HTTPClient(cliMux, 1)
