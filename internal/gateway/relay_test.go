@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/relay/wire"
 	"github.com/wharfhq/wharf/internal/tunnel"
