@@ -16,6 +16,10 @@ const (
 	maxHelloAddresses = 64
 	maxHelloText      = 256
 	maxHelloDrivers   = 8
+	// maxHelloFeatures bounds the protocol features an agent may name;
+	// ones this server does not know are allowed (a newer agent), and
+	// only looked up, never stored.
+	maxHelloFeatures = 32
 )
 
 // validateHello checks the facts a hello reports, as validateJoin checks
@@ -52,6 +56,14 @@ func validateHello(h api.AgentHello) error {
 	}
 	if h.CPUs < 0 || h.MemoryBytes < 0 || h.DiskBytes < 0 {
 		return errdefs.Invalid("cpus", "cpus, memory_bytes and disk_bytes must not be negative")
+	}
+	if len(h.Features) > maxHelloFeatures {
+		return errdefs.Invalid("features", "at most %d features, got %d", maxHelloFeatures, len(h.Features))
+	}
+	for _, f := range h.Features {
+		if len(f) > maxHelloText || !printable(f) {
+			return errdefs.Invalid("features", "want up to %d printable characters each", maxHelloText)
+		}
 	}
 	if len(h.Drivers) > maxHelloDrivers {
 		return errdefs.Invalid("drivers", "at most %d drivers", maxHelloDrivers)

@@ -11,7 +11,8 @@ import (
 
 func TestValidateHello(t *testing.T) {
 	good := api.AgentHello{Hostname: "n1", Addresses: []string{"10.0.0.1", "fd00::2", "fe80::1%eth0"}, OS: "linux",
-		Kernel: "6.1.0-13-amd64", Arch: "amd64", CPUs: 2, MemoryBytes: 1 << 30, AgentVersion: "dev", Drivers: []string{"docker", "exec"}}
+		Kernel: "6.1.0-13-amd64", Arch: "amd64", CPUs: 2, MemoryBytes: 1 << 30, AgentVersion: "dev", Drivers: []string{"docker", "exec"},
+		Features: []string{api.FeatureDeltaAssignments, "a-feature-of-a-newer-agent"}}
 	if err := validateHello(good); err != nil {
 		t.Fatalf("a real hello refused: %v", err)
 	}
@@ -27,6 +28,8 @@ func TestValidateHello(t *testing.T) {
 		{"control characters", func(h *api.AgentHello) { h.OS = "linux\x1b[2J" }, "os"},
 		{"negative memory", func(h *api.AgentHello) { h.MemoryBytes = -1 }, "cpus"},
 		{"unknown driver", func(h *api.AgentHello) { h.Drivers = []string{"qemu"} }, "drivers"},
+		{"too many features", func(h *api.AgentHello) { h.Features = make([]string, maxHelloFeatures+1) }, "features"},
+		{"long feature", func(h *api.AgentHello) { h.Features = []string{strings.Repeat("f", maxHelloText+1)} }, "features"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
