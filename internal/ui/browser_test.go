@@ -24,6 +24,9 @@ type chromeTab struct {
 	shots    string
 	mu       sync.Mutex
 	problems []string
+	// churned counts the resources Chromium failed to load because the
+	// host's network changed (see step).
+	churned int
 }
 
 // newChromeTab starts Chromium (headless, accepting the test servers'
@@ -66,7 +69,12 @@ func newChromeTab(t *testing.T, timeout time.Duration) *chromeTab {
 			}
 			if m.IsException() || (m.Type == "error") {
 				c.mu.Lock()
-				c.problems = append(c.problems, m.String()+" "+m.URL)
+				if text := m.String(); strings.Contains(text, networkChanged) {
+					// Not the page's fault (see step).
+					c.churned++
+				} else {
+					c.problems = append(c.problems, text+" "+m.URL)
+				}
 				c.mu.Unlock()
 			}
 		}
@@ -85,13 +93,40 @@ func (c *chromeTab) shot(name string) chromedp.Action[chromedp.Void] {
 	})
 }
 
-// step runs actions, failing the test with what on an error.
+// step runs actions, failing the test with what on an error. Chromium
+// fails a load under way with net::ERR_NETWORK_CHANGED when the host's
+// interfaces change, which other tests do on this machine (Docker
+// networks, bridges, veth pairs come and go): such a step is run again,
+// up to twice; any other error fails at once.
+// A page resource (a script, a stylesheet) that failed to load for that
+// reason is logged, not reported as the page's error; a step that then
+// fails on the page it left fails as any other.
 func (c *chromeTab) step(what string, actions ...chromedp.Action[chromedp.Void]) {
 	c.t.Helper()
-	if err := chromedp.Do(c.ctx, actions...); err != nil {
-		c.t.Fatalf("%s: %v", what, err)
+	for attempt := 1; ; attempt++ {
+		err := chromedp.Do(c.ctx, actions...)
+		c.mu.Lock()
+		churned := c.churned
+		c.churned = 0
+		c.mu.Unlock()
+		if churned > 0 {
+			c.t.Logf("%s: %d resources not loaded: the host's network changed under Chromium", what, churned)
+		}
+		switch {
+		case err == nil:
+			return
+		case attempt < 3 && strings.Contains(err.Error(), networkChanged):
+			c.t.Logf("%s: %v (the host's network changed under Chromium): again", what, err)
+			time.Sleep(500 * time.Millisecond)
+		default:
+			c.t.Fatalf("%s: %v", what, err)
+		}
 	}
 }
+
+// networkChanged is how Chromium names a load it gave up because the
+// host's network interfaces changed.
+const networkChanged = "ERR_NETWORK_CHANGED"
 
 // eval evaluates a JavaScript expression of a boolean value.
 func (c *chromeTab) eval(expr string) bool {
