@@ -48,22 +48,14 @@ func (it *item) event(typ, msg string) {
 func (it *item) amendCreated(what string) {
 	for i := range it.events {
 		if e := &it.events[i]; e.Type == "created" {
-			e.Message = joinText(what, e.Message)
+			if e.Message != "" {
+				what += "; " + e.Message
+			}
+			e.Message = what
 			return
 		}
 	}
 	it.event("placed", what)
-}
-
-// joinText joins the non-empty ones of parts with "; ".
-func joinText(parts ...string) string {
-	var out []string
-	for _, p := range parts {
-		if p != "" {
-			out = append(out, p)
-		}
-	}
-	return strings.Join(out, "; ")
 }
 
 // plan is what one pass decides for one service ID.

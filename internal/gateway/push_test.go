@@ -121,8 +121,13 @@ func TestPusherRetriesAFailedPush(t *testing.T) {
 func TestNoPusherAfterClose(t *testing.T) {
 	s, _ := pushTestSession(t, func(int64) int { return http.StatusNoContent })
 	s.close()
-	s.offer(&offeredSet{Assignments: &api.Assignments{Revision: 1}})
-	if pushing(s) {
+	// Under s.mu, as offer calls it: a pusher started here could not
+	// have ended (and cleared pushing) before the check.
+	s.mu.Lock()
+	s.startPusherLocked()
+	started := s.pushing
+	s.mu.Unlock()
+	if started {
 		t.Fatal("a closed session started a pusher")
 	}
 }
