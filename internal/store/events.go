@@ -85,37 +85,59 @@ func (c EventCursor) after(e api.Event) bool {
 	return e.ID > c.Rev || (e.ID == c.Rev && e.Seq > c.Seq)
 }
 
-func decodeEvent(key string, value []byte, rev int64) (api.Event, error) {
+// decodeEvents reads one key of /wharf/events/ written at revision rev:
+// the events of one transaction, a JSON array whose index is each event's
+// Seq, or, as stores written before that kept them, one event whose Seq
+// ends its key ("...-0003").
+func decodeEvents(key string, value []byte, rev int64) ([]api.Event, error) {
+	if len(value) > 0 && value[0] == '[' {
+		var evs []api.Event
+		if err := json.Unmarshal(value, &evs); err != nil {
+			return nil, fmt.Errorf("decode events %s: %w", key, err)
+		}
+		for i := range evs {
+			evs[i].ID, evs[i].Seq = rev, i
+		}
+		return evs, nil
+	}
 	var e api.Event
 	if err := json.Unmarshal(value, &e); err != nil {
-		return e, fmt.Errorf("decode event: %w", err)
+		return nil, fmt.Errorf("decode event %s: %w", key, err)
 	}
 	e.ID = rev
 	if i := strings.LastIndexByte(key, '-'); i >= 0 {
 		e.Seq, _ = strconv.Atoi(key[i+1:])
 	}
-	return e, nil
+	return []api.Event{e}, nil
 }
+
+// eventPage is how many event keys Events reads at a time when it has a
+// limit: a key holds a whole transaction's events, up to MaxOps of them.
+const eventPage = 16
 
 // Events lists up to limit stored events after the cursor (0: all), oldest
 // first, and the store revision it read at (watch from there for what
-// follows).
+// follows). With a limit it reads the keys a page at a time, all pages at
+// that one revision, and stops once it holds enough.
 func (s *Store) Events(ctx context.Context, since EventCursor, limit int) ([]api.Event, int64, error) {
 	p := s.kindPrefix(KindEvents)
 	if since.Rev < 0 { // now: nothing yet
 		rev, err := s.currentRev(ctx)
 		return nil, rev, err
 	}
-	fetch := int64(0)
-	if limit > 0 {
-		// A few more than asked: events of the cursor's own revision that
-		// were already seen are skipped below.
-		fetch = int64(limit) + 64
+	var out []api.Event
+	var atRev int64 // the revision every page reads at: the first one's
+	from, page := since.Rev, int64(eventPage)
+	if limit <= 0 {
+		page = 0 // everything in one read
 	}
 	for {
-		opts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByModRevision, clientv3.SortAscend), clientv3.WithLimit(fetch)}
-		if since.Rev > 0 {
-			opts = append(opts, clientv3.WithMinModRev(since.Rev))
+		opts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByModRevision, clientv3.SortAscend), clientv3.WithLimit(page)}
+		if from > 0 {
+			opts = append(opts, clientv3.WithMinModRev(from))
+		}
+		if atRev > 0 {
+			opts = append(opts, clientv3.WithRev(atRev))
 		}
 		octx, cancel := s.opContext(ctx)
 		resp, err := s.cli.Get(octx, p, opts...)
@@ -123,28 +145,43 @@ func (s *Store) Events(ctx context.Context, since EventCursor, limit int) ([]api
 		if err != nil {
 			return nil, 0, wrapEtcd(err)
 		}
-		var out []api.Event
-		for _, kv := range resp.Kvs {
-			e, err := decodeEvent(string(kv.Key), kv.Value, kv.ModRevision)
+		atRev = resp.Header.Revision
+		kvs := resp.Kvs
+		if resp.More && len(kvs) > 0 {
+			// The page may end inside a revision (stores written before
+			// one key per transaction): leave that revision to the next.
+			last := kvs[len(kvs)-1].ModRevision
+			for len(kvs) > 0 && kvs[len(kvs)-1].ModRevision == last {
+				kvs = kvs[:len(kvs)-1]
+			}
+			if len(kvs) == 0 { // one revision fills the page: read more at once
+				page *= 2
+				continue
+			}
+			from = last
+		}
+		var got []api.Event
+		for _, kv := range kvs {
+			evs, err := decodeEvents(string(kv.Key), kv.Value, kv.ModRevision)
 			if err != nil {
 				return nil, 0, err
 			}
-			if since.after(e) {
-				out = append(out, e)
+			for _, e := range evs {
+				if since.after(e) {
+					got = append(got, e)
+				}
 			}
 		}
-		if limit > 0 && len(out) <= limit && resp.More {
-			// The page ended inside a revision or before enough events
-			// after the cursor: read again, more widely.
-			fetch *= 2
-			continue
+		sortEvents(got)
+		out = append(out, got...)
+		if !resp.More || (limit > 0 && len(out) >= limit) {
+			break
 		}
-		sortEvents(out)
-		if limit > 0 && len(out) > limit {
-			out = out[:limit]
-		}
-		return out, resp.Header.Revision, nil
 	}
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, atRev, nil
 }
 
 // currentRev is the store's revision now.
@@ -202,13 +239,15 @@ func (s *Store) WatchEvents(ctx context.Context, since EventCursor) <-chan Event
 				if ev.Type != clientv3.EventTypePut || ev.IsModify() {
 					continue
 				}
-				e, err := decodeEvent(string(ev.Kv.Key), ev.Kv.Value, ev.Kv.ModRevision)
+				evs, err := decodeEvents(string(ev.Kv.Key), ev.Kv.Value, ev.Kv.ModRevision)
 				if err != nil {
 					sendEvent(ctx, ch, EventOrError{Err: err})
 					return
 				}
-				if since.after(e) && !sendEvent(ctx, ch, EventOrError{Event: e}) {
-					return
+				for _, e := range evs {
+					if since.after(e) && !sendEvent(ctx, ch, EventOrError{Event: e}) {
+						return
+					}
 				}
 			}
 		}
