@@ -135,11 +135,11 @@ func listAt[T any, PT interface {
 			rev = res.Revision
 		}
 		for _, raw := range res.Items {
-			v := PT(new(T))
-			if err := raw.Decode(v); err != nil {
+			v, err := store.DecodeRawShared[T, PT](raw)
+			if err != nil {
 				return nil, 0, fmt.Errorf("list %s: %s: %w", kind, raw.ID, err)
 			}
-			out = append(out, (*T)(v))
+			out = append(out, v)
 		}
 		if !res.More || len(res.Items) == 0 {
 			return out, rev, nil
@@ -279,8 +279,9 @@ func (c *cache) apply(changes []store.Change, t *touched, bad func(store.Change,
 				c.touchOwner(t, old)
 			}
 			if !ch.Deleted {
-				ct := new(api.Container)
-				if err := ch.Decode(ct); err != nil {
+				// Read only, as everything cached: the gateway holds it too.
+				ct, err := store.DecodeShared[api.Container](ch)
+				if err != nil {
 					bad(ch, err)
 					continue
 				}

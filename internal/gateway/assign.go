@@ -83,8 +83,8 @@ func (a *assigner) listAndWatch(ctx context.Context) error {
 	// of each session resends its containers (once).
 	specRev := map[string]int64{}
 	for _, raw := range res.Items {
-		c := new(api.Container)
-		if err := raw.Decode(c); err != nil {
+		c, err := store.DecodeRawShared[api.Container](raw) // read only: the controller holds it too
+		if err != nil {
 			a.g.log.Warn("undecodable container skipped", "id", raw.ID, "err", err)
 			continue
 		}
@@ -240,8 +240,8 @@ func (a *assigner) containerChanged(ch store.Change) bool {
 		a.dirty[oldNode] = true
 		return true
 	}
-	c := new(api.Container)
-	if err := ch.Decode(c); err != nil {
+	c, err := store.DecodeShared[api.Container](ch) // read only: the controller holds it too
+	if err != nil {
 		a.g.log.Warn("undecodable container skipped", "id", ch.ID, "err", err)
 		return false
 	}

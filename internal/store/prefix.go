@@ -20,7 +20,7 @@ func (s *Store) ListPrefix(ctx context.Context, kind, idPrefix string) (ListResu
 	}
 	res := ListResult{Revision: resp.Header.Revision, More: resp.More}
 	for _, kv := range resp.Kvs {
-		res.Items = append(res.Items, RawObject{ID: strings.TrimPrefix(string(kv.Key), p), Value: kv.Value, Revision: kv.ModRevision, Version: kv.Version})
+		res.Items = append(res.Items, RawObject{ID: strings.TrimPrefix(string(kv.Key), p), Value: kv.Value, Revision: kv.ModRevision, Version: kv.Version, kind: kind, shared: s.shared})
 	}
 	return res, nil
 }

@@ -86,6 +86,8 @@ type Store struct {
 	retained *eventLease
 	// opTimeout bounds one operation (0: DefaultOpTimeout).
 	opTimeout time.Duration
+	// shared is the memo of DecodeShared.
+	shared *sharedDecodes
 }
 
 // Retention is how long CreateExpiring's objects (actions) are kept;
@@ -95,7 +97,7 @@ const Retention = 30 * 24 * time.Hour
 // New wraps an etcd client. prefix is normally "/wharf".
 func New(cli *clientv3.Client, prefix string) *Store {
 	return &Store{cli: cli, prefix: strings.TrimSuffix(prefix, "/"),
-		events: newEventLease(cli, 24*time.Hour), retained: newEventLease(cli, Retention)}
+		events: newEventLease(cli, 24*time.Hour), retained: newEventLease(cli, Retention), shared: &sharedDecodes{}}
 }
 
 // Client returns the underlying etcd client (for health checks).
@@ -160,6 +162,8 @@ type RawObject struct {
 	Value    []byte
 	Revision int64
 	Version  int64
+	kind     string         // for DecodeRawShared
+	shared   *sharedDecodes // the store's
 }
 
 // Decode decodes a raw object into out.
@@ -194,7 +198,7 @@ func (s *Store) List(ctx context.Context, kind string, o ListOptions) (ListResul
 	}
 	res := ListResult{Revision: resp.Header.Revision, More: resp.More}
 	for _, kv := range resp.Kvs {
-		res.Items = append(res.Items, RawObject{ID: strings.TrimPrefix(string(kv.Key), p), Value: kv.Value, Revision: kv.ModRevision, Version: kv.Version})
+		res.Items = append(res.Items, RawObject{ID: strings.TrimPrefix(string(kv.Key), p), Value: kv.Value, Revision: kv.ModRevision, Version: kv.Version, kind: kind, shared: s.shared})
 	}
 	return res, nil
 }

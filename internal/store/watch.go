@@ -17,6 +17,7 @@ type Change struct {
 	Value    []byte
 	Revision int64
 	Deleted  bool
+	shared   *sharedDecodes // the store's, for DecodeShared
 }
 
 // Decode decodes a change's value into out.
@@ -63,7 +64,7 @@ func (s *Store) Watch(ctx context.Context, fromRev int64, kinds ...string) <-cha
 				if !ok || !want[kind] {
 					continue
 				}
-				c := Change{Kind: kind, ID: id, Revision: ev.Kv.ModRevision}
+				c := Change{Kind: kind, ID: id, Revision: ev.Kv.ModRevision, shared: s.shared}
 				if ev.Type == clientv3.EventTypeDelete {
 					c.Deleted = true
 				} else {
