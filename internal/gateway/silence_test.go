@@ -115,7 +115,7 @@ func (p *cutProxy) snapshot() []*proxyPair {
 // leaves it silent for the bound (it runs no yamux keepalive: this is what
 // detects a vanished agent), and the agent comes back over a new session.
 func TestSilentSessionIsClosed(t *testing.T) {
-	const silence = time.Second
+	const silence = 1500 * time.Millisecond
 	proxy := newCutProxy(t)
 	e := newEnv(t, func(c *gateway.Config) {
 		c.Advertise = proxy.ln.Addr().String()
@@ -129,7 +129,7 @@ func TestSilentSessionIsClosed(t *testing.T) {
 	e.waitNodeState(id, api.NodeDeployed, 10*time.Second)
 
 	// Alive: the session stays, the agent never dials again.
-	time.Sleep(4 * silence)
+	time.Sleep(3 * silence)
 	pairs := proxy.snapshot()
 	if len(pairs) != 1 {
 		t.Fatalf("%d connections through the proxy while the agent was heartbeating, want 1", len(pairs))

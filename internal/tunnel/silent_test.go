@@ -104,3 +104,50 @@ func TestServerConfigHasNoKeepalive(t *testing.T) {
 		t.Errorf("Config: keepalive %v every %s, want on every %s", c.EnableKeepAlive, c.KeepAliveInterval, KeepAliveInterval)
 	}
 }
+
+// BenchmarkRead: what CloseWhenSilent adds to a read of a TCP connection
+// (a clock read and a deadline reset): small writes on loopback, each
+// read as it arrives.
+func BenchmarkRead(b *testing.B) {
+	for _, wrapped := range []bool{false, true} {
+		name := "plain"
+		if wrapped {
+			name = "CloseWhenSilent"
+		}
+		b.Run(name, func(b *testing.B) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() { _ = ln.Close() }()
+			go func() {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer func() { _ = c.Close() }()
+				msg := make([]byte, 64)
+				for {
+					if _, err := c.Write(msg); err != nil {
+						return
+					}
+				}
+			}()
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() { _ = c.Close() }()
+			if wrapped {
+				c = CloseWhenSilent(c, time.Minute)
+			}
+			buf := make([]byte, 64)
+			b.ResetTimer()
+			for range b.N {
+				if _, err := io.ReadFull(c, buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
