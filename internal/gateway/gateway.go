@@ -44,6 +44,10 @@ type Config struct {
 	// HeartbeatGrace is how long a node may stay silent before it is marked
 	// Unreachable (default DefaultHeartbeatGrace).
 	HeartbeatGrace time.Duration
+	// SessionSilence is how long an agent's session may receive nothing
+	// at all (no heartbeat, request or yamux frame) before the gateway
+	// closes it (default SessionSilenceFor(HeartbeatGrace)).
+	SessionSilence time.Duration
 	// NodeLossGrace is the controller's (controller.WithNodeLossGrace):
 	// the agents fence FenceMargin before it (witness.go). Zero: the
 	// agents never fence.
@@ -126,6 +130,9 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	if cfg.HeartbeatGrace <= 0 {
 		cfg.HeartbeatGrace = DefaultHeartbeatGrace
+	}
+	if cfg.SessionSilence <= 0 {
+		cfg.SessionSilence = SessionSilenceFor(cfg.HeartbeatGrace)
 	}
 
 	if cfg.NodeCertValidity <= 0 {

@@ -20,7 +20,7 @@ import (
 func sessionPair(t *testing.T, log *slog.Logger) (gatewayEnd, agentEnd *yamux.Session) {
 	t.Helper()
 	c1, c2 := net.Pipe()
-	srv, err := yamux.Server(c1, tunnel.Config(log))
+	srv, err := yamux.Server(c1, tunnel.ServerConfig(log))
 	if err != nil {
 		t.Fatal(err)
 	}

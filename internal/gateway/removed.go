@@ -24,7 +24,8 @@ const removedLinger = 15 * time.Second
 // once one answer went out or removedLinger passed.
 func (g *Gateway) serveRemoved(ctx context.Context, conn net.Conn, node string) {
 	defer conn.Close()
-	mux, err := yamux.Server(conn, tunnel.Config(g.log))
+	// No keepalive: removedLinger bounds this session.
+	mux, err := yamux.Server(conn, tunnel.ServerConfig(g.log))
 	if err != nil {
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -131,7 +132,9 @@ func (g *Gateway) serveConn(ctx context.Context, raw net.Conn) {
 		_ = tconn.Close()
 		return
 	}
-	mux, err := yamux.Server(tunnel.FrameConn(tconn), tunnel.Config(g.log))
+	// No yamux keepalive here (a goroutine per session): a session that
+	// receives nothing for SessionSilence fails its next read and ends.
+	mux, err := yamux.Server(tunnel.FrameConn(tunnel.CloseWhenSilent(tconn, g.cfg.SessionSilence)), tunnel.ServerConfig(g.log))
 	if err != nil {
 		_ = tconn.Close()
 		return
@@ -148,8 +151,12 @@ func (g *Gateway) serveConn(ctx context.Context, raw net.Conn) {
 		return
 	}
 	s.log.Info("agent connected", "remote", remote)
-	s.serve()
+	err = s.serve()
 	g.unregister(s)
+	if errors.Is(err, tunnel.ErrSilent) {
+		s.log.Warn("agent disconnected: its session received nothing (host gone or link cut); the agent dials again if it can", "remote", remote, "err", err)
+		return
+	}
 	s.log.Info("agent disconnected", "remote", remote)
 }
 
@@ -235,12 +242,14 @@ func (g *Gateway) unregister(s *session) {
 }
 
 // serve runs the session until it closes: Serve returns when the yamux
-// session ends (the agent went away, a keepalive failed) or close closes
-// it.
-func (s *session) serve() {
-	_ = s.srv.Serve(sessionListener{s.mux})
+// session ends (the agent went away, it received nothing for
+// SessionSilence) or close closes it. It returns Serve's error, which
+// wraps why the session ended.
+func (s *session) serve() error {
+	err := s.srv.Serve(sessionListener{s.mux})
 	s.close()
 	s.pushers.Wait()
+	return err
 }
 
 // sessionListener is a yamux session as the listener of its HTTP server,

@@ -17,6 +17,28 @@ import (
 // raises no false alarm there, and it stays below the node-loss grace.
 const DefaultHeartbeatGrace = 8 * time.Second
 
+// SessionSilenceFor is how long a session may receive nothing before the
+// gateway closes it, given the heartbeat grace: twice the grace, and at
+// least minSessionSilence (16 s with the defaults). The agent heartbeats
+// every second and gives up a session whose heartbeat goes unanswered for
+// 5 s, so a session that carries a live agent is never this silent: one
+// that is has lost its agent (host gone, link cut without a FIN or RST),
+// and its node has been Unreachable for a grace already. The lossy-link
+// scenario's worst silence is under 5 s. This replaces the yamux
+// keepalive of the gateway's end (a goroutine per session), which closed
+// such a session 10 to 25 s after the agent vanished.
+func SessionSilenceFor(grace time.Duration) time.Duration {
+	return max(2*grace, minSessionSilence)
+}
+
+// minSessionSilence bounds SessionSilenceFor below: above the agent's
+// yamux keepalive interval (tunnel.KeepAliveInterval), so whatever its
+// heartbeat interval a live agent sends something within it, and a short
+// grace (tests, a quick failover setup) does not make the gateway drop
+// sessions of agents that are only slow; their nodes go Unreachable on
+// time anyway.
+const minSessionSilence = 16 * time.Second
+
 // FenceMargin is how much earlier than the node-loss grace an agent fences
 // (api.Assignments.FenceAfterMS), both counted from the last heartbeat the
 // server heard: the agent then still asks its witnesses (at most one
