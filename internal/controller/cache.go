@@ -135,7 +135,13 @@ func listAt[T any, PT interface {
 			rev = res.Revision
 		}
 		for _, raw := range res.Items {
-			v, err := store.DecodeRawShared[T, PT](raw)
+			v := new(T)
+			if kind == store.KindContainers {
+				// Read only, as everything cached: the gateway holds it too.
+				v, err = store.DecodeRawShared[T, PT](raw)
+			} else {
+				err = raw.Decode(PT(v))
+			}
 			if err != nil {
 				return nil, 0, fmt.Errorf("list %s: %s: %w", kind, raw.ID, err)
 			}

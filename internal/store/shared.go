@@ -25,7 +25,9 @@ type sharedKey struct {
 // DecodeShared decodes a change like Change.Decode into a new *T, or
 // returns the *T already decoded for the same object at the same revision
 // by another caller of this store. The result is shared: read it, never
-// change it (copy first).
+// change it (copy first). An entry costs about 100 bytes (a map entry, a
+// weak pointer, a cleanup) for as long as its object lives: it pays for
+// objects that more than one watcher keeps (containers), not for others.
 func DecodeShared[T any, PT interface {
 	*T
 	Object
