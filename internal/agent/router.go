@@ -9,11 +9,10 @@ import (
 	"os"
 	"sync"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/errdefs"
 	"github.com/wharfhq/wharf/internal/errhttp"
+	"github.com/wharfhq/wharf/internal/promtext"
 	"github.com/wharfhq/wharf/internal/router"
 	"github.com/wharfhq/wharf/internal/router/acme"
 )
@@ -30,8 +29,8 @@ type RouterConfig struct {
 	// AccessLog, when set, is a file the router appends one JSON line
 	// per request and per TCP connection to.
 	AccessLog string
-	// Registerer, when set, gets the router's metrics.
-	Registerer prometheus.Registerer
+	// Metrics, when set, gets the router's metrics.
+	Metrics *promtext.Registry
 }
 
 // routerPlane runs the node's router once the gateway says the node is
@@ -79,7 +78,7 @@ func (p *routerPlane) apply(t *api.RouteTable) error {
 func (p *routerPlane) start() (*router.Router, error) {
 	c := p.a.cfg.Router
 	cfg := router.Config{HTTPAddr: c.HTTPAddr, HTTPSAddr: c.HTTPSAddr, TrustedProxies: c.TrustedProxies,
-		Registerer: c.Registerer, Log: p.a.log.With("part", "router"), NewCertManager: p.newCertManager}
+		Metrics: c.Metrics, Log: p.a.log.With("part", "router"), NewCertManager: p.newCertManager}
 	if c.AccessLog != "" {
 		f, err := os.OpenFile(c.AccessLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 		if err != nil {

@@ -12,11 +12,11 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
 	"github.com/wharfhq/wharf/internal/agent"
+	"github.com/wharfhq/wharf/internal/promtext"
 	"github.com/wharfhq/wharf/internal/runtime"
 	"github.com/wharfhq/wharf/internal/runtime/exec"
 	"github.com/wharfhq/wharf/internal/runtime/fake"
@@ -91,8 +91,8 @@ func newAgentCmd() *cobra.Command {
 				return err
 			}
 			o.cfg.Drivers = drivers
-			reg := prometheus.NewRegistry()
-			o.cfg.Router.Registerer = reg
+			reg := promtext.NewRegistry()
+			o.cfg.Router.Metrics = reg
 			if err := serveMetrics(cmd.Context(), o.router.metricsAddr, reg, log); err != nil {
 				return err
 			}

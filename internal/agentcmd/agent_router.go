@@ -10,11 +10,10 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/pflag"
 
 	"github.com/wharfhq/wharf/internal/agent"
+	"github.com/wharfhq/wharf/internal/promtext"
 )
 
 // agentRouterFlags are the agent's flags for the router it runs while its
@@ -51,7 +50,7 @@ func (o *agentRouterFlags) resolve(cfg *agent.RouterConfig) error {
 // serveMetrics serves reg on addr until ctx ends; "" serves nothing. The
 // listener is opened before the agent starts, so a bad address fails the
 // command at once.
-func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, log *slog.Logger) error {
+func serveMetrics(ctx context.Context, addr string, reg *promtext.Registry, log *slog.Logger) error {
 	if addr == "" {
 		return nil
 	}
@@ -60,7 +59,7 @@ func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, lo
 		return fmt.Errorf("--metrics-addr: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", reg)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()

@@ -1,63 +1,49 @@
 package router
 
 // Prometheus metrics, labelled by route ("web https://app.example.com/api",
-// "db tcp:5432"). A router without a Registerer keeps none: every method
-// of a nil *metrics or *routeMetrics does nothing.
+// "db tcp:5432"). A router without a registry keeps none: every method of
+// a nil *metrics or *routeMetrics does nothing.
 
 import (
 	"fmt"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/wharfhq/wharf/internal/promtext"
 )
 
 type metrics struct {
-	requests      *prometheus.CounterVec
-	duration      *prometheus.HistogramVec
-	connectErrors *prometheus.CounterVec
-	retries       *prometheus.CounterVec
-	tcpActive     *prometheus.GaugeVec
-	tcpTotal      *prometheus.CounterVec
-	bytes         *prometheus.CounterVec
+	requests      promtext.CounterVec
+	duration      promtext.HistogramVec
+	connectErrors promtext.CounterVec
+	retries       promtext.CounterVec
+	tcpActive     promtext.GaugeVec
+	tcpTotal      promtext.CounterVec
+	bytes         promtext.CounterVec
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+func newMetrics(reg *promtext.Registry) (*metrics, error) {
 	if reg == nil {
 		return nil, nil
 	}
 	m := &metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "wharf_router_http_requests_total",
-			Help: "HTTP requests by route and status class (1xx..5xx).",
-		}, []string{"route", "code"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "wharf_router_http_request_duration_seconds",
-			Help:    "Time from a request's arrival to the end of its response, by route.",
-			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
-		}, []string{"route"}),
-		connectErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "wharf_router_backend_connect_errors_total",
-			Help: "Failed connection attempts to a route's backends.",
-		}, []string{"route"}),
-		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "wharf_router_retries_total",
-			Help: "Requests and connections tried again on another backend after a connect failure.",
-		}, []string{"route"}),
-		tcpActive: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "wharf_router_tcp_connections_active",
-			Help: "TCP connections being proxied, by route.",
-		}, []string{"route"}),
-		tcpTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "wharf_router_tcp_connections_total",
-			Help: "TCP connections accepted, by route.",
-		}, []string{"route"}),
-		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "wharf_router_bytes_total",
-			Help: "Bytes proxied by route; direction in is from clients, out is to them.",
-		}, []string{"route", "direction"}),
+		requests: promtext.NewCounterVec("wharf_router_http_requests_total",
+			"HTTP requests by route and status class (1xx..5xx).", "route", "code"),
+		duration: promtext.NewHistogramVec("wharf_router_http_request_duration_seconds",
+			"Time from a request's arrival to the end of its response, by route.",
+			[]float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}, "route"),
+		connectErrors: promtext.NewCounterVec("wharf_router_backend_connect_errors_total",
+			"Failed connection attempts to a route's backends.", "route"),
+		retries: promtext.NewCounterVec("wharf_router_retries_total",
+			"Requests and connections tried again on another backend after a connect failure.", "route"),
+		tcpActive: promtext.NewGaugeVec("wharf_router_tcp_connections_active",
+			"TCP connections being proxied, by route.", "route"),
+		tcpTotal: promtext.NewCounterVec("wharf_router_tcp_connections_total",
+			"TCP connections accepted, by route.", "route"),
+		bytes: promtext.NewCounterVec("wharf_router_bytes_total",
+			"Bytes proxied by route; direction in is from clients, out is to them.", "route", "direction"),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.connectErrors, m.retries, m.tcpActive, m.tcpTotal, m.bytes} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("router: register metrics (is another router registered with the same Registerer?): %w", err)
+	for _, f := range []promtext.Family{m.requests, m.duration, m.connectErrors, m.retries, m.tcpActive, m.tcpTotal, m.bytes} {
+		if err := reg.Register(f); err != nil {
+			return nil, fmt.Errorf("router: register metrics (is another router registered with the same registry?): %w", err)
 		}
 	}
 	return m, nil
@@ -65,14 +51,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 
 // routeMetrics are one route's series, bound once per table.
 type routeMetrics struct {
-	requests      [6]prometheus.Counter // by status class; [0]: other
-	duration      prometheus.Observer
-	connectErrors prometheus.Counter
-	retries       prometheus.Counter
-	tcpActive     prometheus.Gauge
-	tcpTotal      prometheus.Counter
-	bytesIn       prometheus.Counter
-	bytesOut      prometheus.Counter
+	requests      [6]promtext.Counter // by status class; [0]: other
+	duration      promtext.Histogram
+	connectErrors promtext.Counter
+	retries       promtext.Counter
+	tcpActive     promtext.Gauge
+	tcpTotal      promtext.Counter
+	bytesIn       promtext.Counter
+	bytesOut      promtext.Counter
 }
 
 func (m *metrics) route(label string, tcp bool) *routeMetrics {
@@ -80,19 +66,19 @@ func (m *metrics) route(label string, tcp bool) *routeMetrics {
 		return nil
 	}
 	rm := &routeMetrics{
-		connectErrors: m.connectErrors.WithLabelValues(label),
-		retries:       m.retries.WithLabelValues(label),
-		bytesIn:       m.bytes.WithLabelValues(label, "in"),
-		bytesOut:      m.bytes.WithLabelValues(label, "out"),
+		connectErrors: m.connectErrors.With(label),
+		retries:       m.retries.With(label),
+		bytesIn:       m.bytes.With(label, "in"),
+		bytesOut:      m.bytes.With(label, "out"),
 	}
 	if tcp {
-		rm.tcpActive = m.tcpActive.WithLabelValues(label)
-		rm.tcpTotal = m.tcpTotal.WithLabelValues(label)
+		rm.tcpActive = m.tcpActive.With(label)
+		rm.tcpTotal = m.tcpTotal.With(label)
 		return rm
 	}
-	rm.duration = m.duration.WithLabelValues(label)
+	rm.duration = m.duration.With(label)
 	for i, class := range []string{"other", "1xx", "2xx", "3xx", "4xx", "5xx"} {
-		rm.requests[i] = m.requests.WithLabelValues(label, class)
+		rm.requests[i] = m.requests.With(label, class)
 	}
 	return rm
 }
@@ -140,12 +126,11 @@ func (rm *routeMetrics) tcpClose(in, out int64) {
 
 // forget deletes a route's series.
 func (m *metrics) forget(label string) {
-	l := prometheus.Labels{"route": label}
-	m.requests.DeletePartialMatch(l)
-	m.duration.DeletePartialMatch(l)
-	m.connectErrors.DeletePartialMatch(l)
-	m.retries.DeletePartialMatch(l)
-	m.tcpActive.DeletePartialMatch(l)
-	m.tcpTotal.DeletePartialMatch(l)
-	m.bytes.DeletePartialMatch(l)
+	m.requests.DeleteMatching("route", label)
+	m.duration.DeleteMatching("route", label)
+	m.connectErrors.DeleteMatching("route", label)
+	m.retries.DeleteMatching("route", label)
+	m.tcpActive.DeleteMatching("route", label)
+	m.tcpTotal.DeleteMatching("route", label)
+	m.bytes.DeleteMatching("route", label)
 }

@@ -45,9 +45,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/promtext"
 )
 
 // Config is how a Router listens and reports.
@@ -61,8 +60,8 @@ type Config struct {
 	// TrustedProxies are the sources whose connections may open with a
 	// PROXY header (v1 or v2) on any listener; see the package comment.
 	TrustedProxies []netip.Prefix
-	// Registerer, when set, gets the router's metrics.
-	Registerer prometheus.Registerer
+	// Metrics, when set, gets the router's metrics.
+	Metrics *promtext.Registry
 	// AccessLog, when set, gets one JSON line per HTTP request and per
 	// TCP connection.
 	AccessLog io.Writer
@@ -124,7 +123,7 @@ func New(cfg Config) (*Router, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	m, err := newMetrics(cfg.Registerer)
+	m, err := newMetrics(cfg.Metrics)
 	if err != nil {
 		return nil, err
 	}

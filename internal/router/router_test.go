@@ -12,9 +12,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/promtext"
 	"github.com/wharfhq/wharf/internal/testserver"
 )
 
@@ -277,9 +276,9 @@ func TestForwardedNode(t *testing.T) {
 
 func TestMetricsAndAccessLog(t *testing.T) {
 	var logBuf syncBuffer
-	reg := prometheus.NewRegistry()
+	reg := promtext.NewRegistry()
 	b := newBackendServer(t, "b", nil)
-	r := newTestRouter(t, Config{Registerer: reg, AccessLog: &logBuf})
+	r := newTestRouter(t, Config{Metrics: reg, AccessLog: &logBuf})
 	dead := api.Backend{Container: "dead", Address: deadAddr(t)}
 	rt := route("web", "app.example.com", "/", b)
 	rt.Backends = append([]api.Backend{dead}, rt.Backends...)
@@ -386,44 +385,80 @@ func freePort(t testing.TB) int {
 	return testserver.FreePort(t)
 }
 
-// metricValue gathers reg and returns the value of the series of name for
-// route (and code, when set): a counter's or gauge's value, a histogram's
-// count; -1 when there is no such series.
-func metricValue(t testing.TB, reg *prometheus.Registry, name, route, code string) float64 {
+// metricValue reads reg's text exposition and returns the value of the
+// series of name for route (and code, when set): a counter's or gauge's
+// value, a histogram's count; -1 when there is no such series.
+func metricValue(t testing.TB, reg *promtext.Registry, name, route, code string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
+	var buf bytes.Buffer
+	if _, err := reg.WriteTo(&buf); err != nil {
 		t.Fatal(err)
 	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
+	want := name
+	if strings.Contains(buf.String(), "# TYPE "+name+" histogram\n") {
+		want = name + "_count"
+	}
+series:
+	for _, line := range strings.Split(buf.String(), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-	series:
-		for _, m := range mf.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				switch lp.GetName() {
-				case "route":
-					if lp.GetValue() != route {
-						continue series
-					}
-				case "code", "direction":
-					if code != "" && lp.GetValue() != code {
-						continue series
-					}
-				}
-			}
-			switch {
-			case m.GetCounter() != nil:
-				return m.GetCounter().GetValue()
-			case m.GetGauge() != nil:
-				return m.GetGauge().GetValue()
-			case m.GetHistogram() != nil:
-				return float64(m.GetHistogram().GetSampleCount())
+		n, labels, value := parseSample(t, line)
+		if n != want || labels["route"] != route {
+			continue
+		}
+		for _, l := range []string{"code", "direction"} {
+			if v, ok := labels[l]; ok && code != "" && v != code {
+				continue series
 			}
 		}
+		f, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		return f
 	}
 	return -1
+}
+
+// parseSample splits a text-format sample line into its name, labels and
+// value.
+func parseSample(t testing.TB, line string) (string, map[string]string, string) {
+	t.Helper()
+	labels := map[string]string{}
+	i := strings.IndexAny(line, "{ ")
+	if i < 0 {
+		t.Fatalf("sample %q: no value", line)
+	}
+	name, rest := line[:i], line[i:]
+	if rest[0] == '{' {
+		rest = rest[1:]
+		for rest[0] != '}' {
+			eq := strings.Index(rest, `="`)
+			if eq < 0 {
+				t.Fatalf("sample %q: bad labels", line)
+			}
+			l := rest[:eq]
+			rest = rest[eq+2:]
+			var v strings.Builder
+			for rest[0] != '"' {
+				if rest[0] == '\\' {
+					rest = rest[1:]
+					if rest[0] == 'n' {
+						v.WriteByte('\n')
+						rest = rest[1:]
+						continue
+					}
+				}
+				v.WriteByte(rest[0])
+				rest = rest[1:]
+			}
+			labels[l] = v.String()
+			rest = strings.TrimPrefix(rest[1:], ",")
+		}
+		rest = rest[1:]
+	}
+	return name, labels, strings.TrimPrefix(rest, " ")
 }
 
 // A client on IPv6 is quoted in Forwarded and plain in X-Forwarded-For.
