@@ -119,6 +119,18 @@ func (a *Agent) session(ctx context.Context) (bool, error) {
 	go func() { defer close(renewing); a.renewLoop(rctx, s) }()
 	defer func() { stopRenew(); <-renewing }()
 
+	hb, err := s.openHeartbeats()
+	switch {
+	case errors.Is(err, errNoHeartbeatStream):
+		a.log.Info("the gateway has no heartbeat stream (an earlier version): a request per heartbeat")
+	case err != nil:
+		if ctx.Err() != nil {
+			return true, nil
+		}
+		return true, fmt.Errorf("heartbeat stream: %w", err)
+	default:
+		defer hb.Close()
+	}
 	t := time.NewTicker(a.cfg.HeartbeatInterval)
 	defer t.Stop()
 	for {
@@ -128,7 +140,13 @@ func (a *Agent) session(ctx context.Context) (bool, error) {
 		case <-mux.CloseChan():
 			return true, errors.New("session closed by the gateway")
 		case <-t.C:
-			if err := s.heartbeat(ctx); err != nil {
+			var err error
+			if hb != nil {
+				err = s.beat(hb)
+			} else {
+				err = s.heartbeat(ctx)
+			}
+			if err != nil {
 				return true, fmt.Errorf("heartbeat: %w", err)
 			}
 		}
@@ -212,7 +230,7 @@ func (s *agentSession) hello(ctx context.Context) error {
 
 func (s *agentSession) heartbeat(ctx context.Context) error {
 	sent := time.Now()
-	if err := s.call(ctx, "/agent/v1/heartbeat", nil, nil, max(2*s.a.cfg.HeartbeatInterval, 5*time.Second)); err != nil {
+	if err := s.call(ctx, "/agent/v1/heartbeat", nil, nil, s.heartbeatTimeout()); err != nil {
 		return err
 	}
 	s.a.acked(sent)
