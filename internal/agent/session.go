@@ -155,14 +155,17 @@ func (a *Agent) session(ctx context.Context) (bool, error) {
 
 func newAgentSession(a *Agent, mux *yamux.Session) *agentSession {
 	s := &agentSession{a: a, mux: mux}
-	// One idle connection: heartbeats keep it busy, and a status report
-	// or renewal that overlaps one opens a stream that closes after it.
-	// Each idle connection costs the server a goroutine and 8 KB of
-	// buffers per node (1,000 nodes held two each), and none at all
-	// would cost it more CPU: a stream opened and closed for every
-	// heartbeat took the server from 17-21 % to 25-29 % of a core at
-	// 1,000 idle nodes (see "Hollow nodes" in docs/benchmarks.md).
-	s.client = tunnel.HTTPClient(mux, 1)
+	// No idle connection: heartbeats have a stream of their own
+	// (heartbeats.go), so a request (hello, a status report, a renewal,
+	// all rare at idle) opens a stream that closes after it. An idle
+	// connection costs the server a goroutine and 8 KB of buffers per
+	// node, and keeping one (idle 1) measured 5,062 goroutines, 83 MB of
+	// heap and 13.7 % of a core at 1,000 idle nodes against 4,062, 72-75
+	// MB and 12.1-12.7 % with none (see "Hollow nodes" in
+	// docs/benchmarks.md). Before the heartbeat stream, a stream per
+	// heartbeat cost the server 7 points of a core more than one idle
+	// connection.
+	s.client = tunnel.HTTPClient(mux, 0)
 	h := http.NewServeMux()
 	h.HandleFunc("PUT /agent/v1/assignments", s.handleAssignments)
 	h.HandleFunc("GET /agent/v1/containers/{id}/logs", s.handleLogs)

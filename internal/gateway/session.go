@@ -39,10 +39,9 @@ const (
 	// of buffers per node, while opening a stream again costs one round
 	// trip inside the session's TLS connection. At one second, placing
 	// 10,000 replicas took up to twice as long (a new stream for most
-	// pushes). The agent's connections to the gateway (a heartbeat every
-	// 3 s) stay open: closing those after a second cost 4% of a core more
-	// at 1,000 nodes, and a POST racing the close would fail (see "Hollow
-	// nodes" in docs/benchmarks.md).
+	// pushes). The agent's connections to the gateway are its own to
+	// keep or close: it holds none idle, its heartbeats have a stream of
+	// their own (heartbeats.go).
 	idleStreamTimeout = 3 * time.Second
 )
 
