@@ -129,6 +129,7 @@ func (a *Agent) session(ctx context.Context) (bool, error) {
 		}
 		return true, fmt.Errorf("heartbeat stream: %w", err)
 	default:
+		a.log.Debug("heartbeats on the heartbeat stream")
 		defer hb.Close()
 	}
 	t := time.NewTicker(a.cfg.HeartbeatInterval)

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/agent"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -136,5 +138,28 @@ func TestHeartbeatRequest(t *testing.T) {
 	}
 	if st := e.node("n1").State; st != api.NodeDeployed {
 		t.Fatalf("node %s once its heartbeat was answered, want Deployed first", st)
+	}
+}
+
+// An agent heartbeats on the stream, which keeps its node Deployed past
+// the grace.
+func TestAgentHeartbeatsOnTheStream(t *testing.T) {
+	e := newEnv(t)
+	logs := &lockedBuffer{}
+	p := e.startAgent(t.TempDir(), "host-hb", e.token, newMemDriver(), func(c *agent.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	id := waitAgentID(t, p)
+	e.waitNodeState(id, api.NodeDeployed, 10*time.Second)
+	eventually(t, 5*time.Second, "the heartbeat stream", func() error { return logs.contains("heartbeats on the heartbeat stream") })
+	time.Sleep(2 * grace)
+	if st := e.node(id).State; st != api.NodeDeployed {
+		t.Fatalf("node %s", st)
+	}
+	if err := logs.contains("earlier version"); err == nil {
+		t.Fatal("the agent fell back to a request per heartbeat")
+	}
+	if n := countState(e.nodeEvents(id), api.NodeUnreachable); n != 0 {
+		t.Fatalf("%d events Unreachable", n)
 	}
 }
