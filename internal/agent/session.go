@@ -119,6 +119,10 @@ func (a *Agent) session(ctx context.Context) (bool, error) {
 	go func() { defer close(renewing); a.renewLoop(rctx, s) }()
 	defer func() { stopRenew(); <-renewing }()
 
+	// The ticker first: opening the stream takes a round trip, which
+	// must not delay the first heartbeat after the hello.
+	t := time.NewTicker(a.cfg.HeartbeatInterval)
+	defer t.Stop()
 	hb, err := s.openHeartbeats()
 	switch {
 	case errors.Is(err, errNoHeartbeatStream):
@@ -132,8 +136,6 @@ func (a *Agent) session(ctx context.Context) (bool, error) {
 		a.log.Debug("heartbeats on the heartbeat stream")
 		defer hb.Close()
 	}
-	t := time.NewTicker(a.cfg.HeartbeatInterval)
-	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
