@@ -162,7 +162,7 @@ func newAgentSession(a *Agent, mux *yamux.Session) *agentSession {
 	// (heartbeats.go), so a request (hello, a status report, a renewal,
 	// all rare at idle) opens a stream that closes after it. An idle
 	// connection costs the server a goroutine and 8 KB of buffers per
-	// node, and keeping one (idle 1) measured 5,062 goroutines, 83 MB of
+	// node, and keeping one (idle 1) measured 5,062 goroutines, 83-87 MB of
 	// heap and 13.7-16.3 % of a core at 1,000 idle nodes against 4,062,
 	// 72-75 MB and 10.1-12.7 % with none (see "Hollow nodes" in
 	// docs/benchmarks.md). Before the heartbeat stream, a stream per
