@@ -205,3 +205,21 @@ type ExecResult struct {
 
 // MaxExecOutput bounds the output an exec returns.
 const MaxExecOutput = 1 << 20
+
+// The heartbeat stream: the agent's heartbeats on one stream of its
+// session for as long as the session lasts, rather than a request each.
+//
+//	agent -> server  POST /agent/v1/heartbeats  (Connection: Upgrade, Upgrade: wharf-heartbeats)
+//	                 -> 101, then: the agent writes HeartbeatByte, the server
+//	                 does what POST /agent/v1/heartbeat does and writes
+//	                 HeartbeatAckByte; again, once per heartbeat
+//
+// Any other byte ends the stream. A server that answers 404 or 405 does
+// not have it (an earlier version): the agent sends POST
+// /agent/v1/heartbeat instead.
+const (
+	HeartbeatsPath    = "/agent/v1/heartbeats"
+	HeartbeatsUpgrade = "wharf-heartbeats"
+	HeartbeatByte     = 'h'
+	HeartbeatAckByte  = 'a'
+)

@@ -119,8 +119,23 @@ func (a *Agent) session(ctx context.Context) (bool, error) {
 	go func() { defer close(renewing); a.renewLoop(rctx, s) }()
 	defer func() { stopRenew(); <-renewing }()
 
+	// The ticker first: opening the stream takes a round trip, which
+	// must not delay the first heartbeat after the hello.
 	t := time.NewTicker(a.cfg.HeartbeatInterval)
 	defer t.Stop()
+	hb, err := s.openHeartbeats()
+	switch {
+	case errors.Is(err, errNoHeartbeatStream):
+		a.log.Info("the gateway has no heartbeat stream (an earlier version): a request per heartbeat")
+	case err != nil:
+		if ctx.Err() != nil {
+			return true, nil
+		}
+		return true, fmt.Errorf("heartbeat stream: %w", err)
+	default:
+		a.log.Debug("heartbeats on the heartbeat stream")
+		defer hb.Close()
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -128,7 +143,13 @@ func (a *Agent) session(ctx context.Context) (bool, error) {
 		case <-mux.CloseChan():
 			return true, errors.New("session closed by the gateway")
 		case <-t.C:
-			if err := s.heartbeat(ctx); err != nil {
+			var err error
+			if hb != nil {
+				err = s.beat(hb)
+			} else {
+				err = s.heartbeat(ctx)
+			}
+			if err != nil {
 				return true, fmt.Errorf("heartbeat: %w", err)
 			}
 		}
@@ -137,14 +158,17 @@ func (a *Agent) session(ctx context.Context) (bool, error) {
 
 func newAgentSession(a *Agent, mux *yamux.Session) *agentSession {
 	s := &agentSession{a: a, mux: mux}
-	// One idle connection: heartbeats keep it busy, and a status report
-	// or renewal that overlaps one opens a stream that closes after it.
-	// Each idle connection costs the server a goroutine and 8 KB of
-	// buffers per node (1,000 nodes held two each), and none at all
-	// would cost it more CPU: a stream opened and closed for every
-	// heartbeat took the server from 17-21 % to 25-29 % of a core at
-	// 1,000 idle nodes (see "Hollow nodes" in docs/benchmarks.md).
-	s.client = tunnel.HTTPClient(mux, 1)
+	// No idle connection: heartbeats have a stream of their own
+	// (heartbeats.go), so a request (hello, a status report, a renewal,
+	// all rare at idle) opens a stream that closes after it. An idle
+	// connection costs the server a goroutine and 8 KB of buffers per
+	// node, and keeping one (idle 1) measured 5,062 goroutines, 83-87 MB of
+	// heap and 13.7-16.3 % of a core at 1,000 idle nodes against 4,062,
+	// 72-75 MB and 10.1-12.7 % with none (see "Hollow nodes" in
+	// docs/benchmarks.md). Before the heartbeat stream, a stream per
+	// heartbeat cost the server 7 points of a core more than one idle
+	// connection.
+	s.client = tunnel.HTTPClient(mux, 0)
 	h := http.NewServeMux()
 	h.HandleFunc("PUT /agent/v1/assignments", s.handleAssignments)
 	h.HandleFunc("GET /agent/v1/containers/{id}/logs", s.handleLogs)
@@ -212,7 +236,7 @@ func (s *agentSession) hello(ctx context.Context) error {
 
 func (s *agentSession) heartbeat(ctx context.Context) error {
 	sent := time.Now()
-	if err := s.call(ctx, "/agent/v1/heartbeat", nil, nil, max(2*s.a.cfg.HeartbeatInterval, 5*time.Second)); err != nil {
+	if err := s.call(ctx, "/agent/v1/heartbeat", nil, nil, s.heartbeatTimeout()); err != nil {
 		return err
 	}
 	s.a.acked(sent)

@@ -25,6 +25,7 @@ import (
 // go to the gateway as its agent's would.
 type fakeAgent struct {
 	client *http.Client
+	mux    *yamux.Session
 }
 
 func dialFakeAgent(t *testing.T, e *env, cert tls.Certificate, h http.Handler) *fakeAgent {
@@ -45,7 +46,7 @@ func dialFakeAgent(t *testing.T, e *env, cert tls.Certificate, h http.Handler) *
 	}
 	t.Cleanup(func() { _ = mux.Close() })
 	go func() { _ = http.Serve(mux, h) }()
-	return &fakeAgent{client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+	return &fakeAgent{mux: mux, client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		DialContext: func(context.Context, string, string) (net.Conn, error) { return mux.Open() },
 	}}}
 }

@@ -39,10 +39,9 @@ const (
 	// of buffers per node, while opening a stream again costs one round
 	// trip inside the session's TLS connection. At one second, placing
 	// 10,000 replicas took up to twice as long (a new stream for most
-	// pushes). The agent's connections to the gateway (a heartbeat every
-	// 3 s) stay open: closing those after a second cost 4% of a core more
-	// at 1,000 nodes, and a POST racing the close would fail (see "Hollow
-	// nodes" in docs/benchmarks.md).
+	// pushes). The agent's connections to the gateway are its own to
+	// keep or close: it holds none idle, its heartbeats have a stream of
+	// their own (heartbeats.go).
 	idleStreamTimeout = 3 * time.Second
 )
 
@@ -67,7 +66,8 @@ type session struct {
 	network latestDoc
 	routes  latestDoc
 	// pushing says a pusher goroutine runs (pushLoop); closing, that the
-	// session closed and starts none. pushers counts them for serve.
+	// session closed and starts none. pushers counts them, and the
+	// heartbeat streams' goroutines (heartbeats.go), for serve.
 	pushing, closing bool
 	pushers          sync.WaitGroup
 	// serials are the certificate serials this session has held: the one it
@@ -207,6 +207,7 @@ func agentRoutes() http.Handler {
 	}
 	route("POST /agent/v1/hello", (*session).handleHello)
 	route("POST /agent/v1/heartbeat", (*session).handleHeartbeat)
+	route("POST "+api.HeartbeatsPath, (*session).handleHeartbeats)
 	route("POST /agent/v1/status", (*session).handleStatus)
 	route("POST /agent/v1/renew", (*session).handleRenew)
 	route("POST /agent/v1/overlay", (*session).handleOverlay)
@@ -424,14 +425,23 @@ func (s *session) handleHello(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(node)
 }
 
+// handleHeartbeat is a heartbeat as a request of its own, as agents before
+// the heartbeat stream (heartbeats.go) send them.
 func (s *session) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxBodyBytes))
+	s.heard(r.Context())
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// heard is what a heartbeat does, before it is acknowledged: the node was
+// heard from now, and a node marked Unreachable is Deployed again (written
+// to the store before the agent learns its heartbeat went through).
+func (s *session) heard(ctx context.Context) {
 	if s.g.touch(s.node) == api.NodeUnreachable {
-		if err := s.g.setNodeState(r.Context(), s.node, api.NodeUnreachable, api.NodeDeployed, "node is reachable again"); err != nil {
+		if err := s.g.setNodeState(ctx, s.node, api.NodeUnreachable, api.NodeDeployed, "node is reachable again"); err != nil {
 			s.log.Warn("mark node reachable", "err", err)
 		}
 	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *session) handleStatus(w http.ResponseWriter, r *http.Request) {
