@@ -28,6 +28,20 @@ func (s *session) handleHeartbeats(w http.ResponseWriter, r *http.Request) {
 		errhttp.Write(w, errdefs.New(errdefs.ErrInvalid, "the heartbeat stream wants Upgrade: "+api.HeartbeatsUpgrade+" and no body"))
 		return
 	}
+	s.mu.Lock()
+	if s.beating {
+		s.mu.Unlock()
+		errhttp.Write(w, errdefs.New(errdefs.ErrConflict, "this session has a heartbeat stream already; close it first"))
+		return
+	}
+	s.beating = true
+	s.mu.Unlock()
+	started := false
+	defer func() {
+		if !started {
+			s.endBeating()
+		}
+	}()
 	conn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		s.log.Warn("heartbeat stream: hijack", "err", err)
@@ -52,13 +66,21 @@ func (s *session) handleHeartbeats(w http.ResponseWriter, r *http.Request) {
 	}
 	s.pushers.Add(1)
 	s.mu.Unlock()
+	started = true
 	go s.heartbeats(conn)
+}
+
+func (s *session) endBeating() {
+	s.mu.Lock()
+	s.beating = false
+	s.mu.Unlock()
 }
 
 // heartbeats answers the heartbeats on conn until it or the session ends.
 func (s *session) heartbeats(conn net.Conn) {
 	defer s.pushers.Done()
 	defer conn.Close()
+	defer s.endBeating() // before the close: a new stream may follow it
 	b := []byte{0}
 	for {
 		if _, err := io.ReadFull(conn, b); err != nil {

@@ -19,6 +19,18 @@ import (
 // openHeartbeats opens the heartbeat stream of a fake agent's session.
 func (a *fakeAgent) openHeartbeats(t *testing.T) net.Conn {
 	t.Helper()
+	conn, resp, br := a.requestHeartbeats(t)
+	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Upgrade") != api.HeartbeatsUpgrade || br.Buffered() != 0 {
+		t.Fatalf("answered %s, Upgrade %q, %d bytes more", resp.Status, resp.Header.Get("Upgrade"), br.Buffered())
+	}
+	_ = conn.SetDeadline(time.Time{})
+	return conn
+}
+
+// requestHeartbeats asks for the heartbeat stream on a new stream of the
+// session and reads the answer.
+func (a *fakeAgent) requestHeartbeats(t *testing.T) (net.Conn, *http.Response, *bufio.Reader) {
+	t.Helper()
 	conn, err := a.mux.Open()
 	if err != nil {
 		t.Fatal(err)
@@ -36,11 +48,7 @@ func (a *fakeAgent) openHeartbeats(t *testing.T) net.Conn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Upgrade") != api.HeartbeatsUpgrade || br.Buffered() != 0 {
-		t.Fatalf("answered %s, Upgrade %q, %d bytes more", resp.Status, resp.Header.Get("Upgrade"), br.Buffered())
-	}
-	_ = conn.SetDeadline(time.Time{})
-	return conn
+	return conn, resp, br
 }
 
 // beat sends a heartbeat on the stream and reads its ack.
@@ -124,6 +132,36 @@ func TestHeartbeatStreamGarbage(t *testing.T) {
 	// The session itself is fine: a new stream works.
 	if err := beat(a.openHeartbeats(t)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A session has one heartbeat stream at a time: each holds a goroutine of
+// the gateway's, so a second is refused while the first is open.
+func TestOneHeartbeatStreamPerSession(t *testing.T) {
+	e := newEnv(t)
+	a := deployedFakeAgent(t, e)
+	hb := a.openHeartbeats(t)
+	if _, resp, _ := a.requestHeartbeats(t); resp.StatusCode != http.StatusConflict {
+		t.Fatalf("a second heartbeat stream: %s, want 409", resp.Status)
+	}
+	if err := beat(hb); err != nil { // the first still works
+		t.Fatal(err)
+	}
+	// Once it ends, another may open (as soon as the gateway has seen
+	// the first one's end).
+	_ = hb.Close()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		conn, resp, _ := a.requestHeartbeats(t)
+		if resp.StatusCode == http.StatusSwitchingProtocols {
+			_ = conn.SetDeadline(time.Time{})
+			if err := beat(conn); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		if resp.StatusCode != http.StatusConflict || time.Now().After(deadline) {
+			t.Fatalf("a heartbeat stream after the first closed: %s", resp.Status)
+		}
 	}
 }
 

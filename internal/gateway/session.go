@@ -70,6 +70,9 @@ type session struct {
 	// heartbeat streams' goroutines (heartbeats.go), for serve.
 	pushing, closing bool
 	pushers          sync.WaitGroup
+	// beating says the session has its heartbeat stream open: it may
+	// have one at a time (each holds a goroutine).
+	beating bool
 	// serials are the certificate serials this session has held: the one it
 	// was admitted with and those renewed over it. A stored CertSerial
 	// outside this set means the node rejoined elsewhere.
