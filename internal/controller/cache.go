@@ -135,11 +135,12 @@ func listAt[T any, PT interface {
 			rev = res.Revision
 		}
 		for _, raw := range res.Items {
-			v := new(T)
+			var v *T
 			if kind == store.KindContainers {
 				// Read only, as everything cached: the gateway holds it too.
 				v, err = store.DecodeRawShared[T, PT](raw)
 			} else {
+				v = new(T)
 				err = raw.Decode(PT(v))
 			}
 			if err != nil {

@@ -135,6 +135,21 @@ func TestHeartbeatStreamGarbage(t *testing.T) {
 	}
 }
 
+// The heartbeat route takes only the upgrade: a plain request, or one with
+// a body, is refused and the stream is not taken over.
+func TestHeartbeatStreamRefusesPlainRequests(t *testing.T) {
+	e := newEnv(t)
+	a := deployedFakeAgent(t, e)
+	for _, body := range []string{"", "{}"} {
+		if status, _ := a.post(t, api.HeartbeatsPath, body); status != http.StatusBadRequest {
+			t.Errorf("POST %s without Upgrade, body %q: %d, want 400", api.HeartbeatsPath, body, status)
+		}
+	}
+	if err := beat(a.openHeartbeats(t)); err != nil { // the route still upgrades
+		t.Fatal(err)
+	}
+}
+
 // A session has one heartbeat stream at a time: each holds a goroutine of
 // the gateway's, so a second is refused while the first is open.
 func TestOneHeartbeatStreamPerSession(t *testing.T) {
