@@ -1,6 +1,10 @@
 package dockerapi
 
-import "testing"
+import (
+	"context"
+	"testing"
+	"time"
+)
 
 // TestPendingTTYs: a resize is held while its attach waits, not once it
 // is on the node, nor for a container no attach waits for; a later
@@ -27,5 +31,32 @@ func TestPendingTTYs(t *testing.T) {
 	p.remove("box", second)
 	if len(p.m) != 0 {
 		t.Errorf("registrations left: %v", p.m)
+	}
+}
+
+// TestPendingTTYWaitsForTheFirstResize: an attach on its node waits for
+// the client's first resize (it comes right after docker's start call)
+// and takes it, and no longer than its bound when none comes; a second
+// resize while it waits is held too.
+func TestPendingTTYWaitsForTheFirstResize(t *testing.T) {
+	var p pendingTTYs
+	tty := p.add("box")
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		p.hold("box", 30, 100)
+		p.hold("box", 31, 101)
+	}()
+	tty.waitSized(context.Background(), time.Minute)
+	p.mu.Lock()
+	h := tty.height
+	p.mu.Unlock()
+	if h != 30 && h != 31 {
+		t.Errorf("the wait ended without the resize: height %d", h)
+	}
+	none := p.add("other")
+	start := time.Now()
+	none.waitSized(context.Background(), 10*time.Millisecond)
+	if none.height != 0 || time.Since(start) > 30*time.Second {
+		t.Errorf("a wait with no resize: height %d after %v", none.height, time.Since(start))
 	}
 }
