@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"github.com/wharfhq/wharf/api"
 	"github.com/wharfhq/wharf/internal/controller"
 	"github.com/wharfhq/wharf/internal/gateway"
+	"github.com/wharfhq/wharf/internal/memtrim"
 	"github.com/wharfhq/wharf/internal/profiling"
 	"github.com/wharfhq/wharf/internal/server"
 )
@@ -60,6 +62,9 @@ func newServerCmd(g *globals) *cobra.Command {
 			if _, set := os.LookupEnv("GOGC"); !set {
 				debug.SetGCPercent(serverGCPercent)
 			}
+			trimCtx, stopTrim := context.WithCancel(cmd.Context())
+			defer stopTrim()
+			go memtrim.Run(trimCtx, log, memtrim.Options{})
 			if profileDir == "" {
 				return server.Run(cmd.Context(), cfg)
 			}
