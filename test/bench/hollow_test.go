@@ -141,7 +141,16 @@ func hollowRun(b *testing.B, cl *client.Client, url string, n, r int, measure fu
 	measure("replicas")
 }
 
+// waitFor polls fn every 500 ms until it is done, or fails b after
+// timeout.
 func waitFor(b *testing.B, timeout time.Duration, fn func() (bool, string)) {
+	b.Helper()
+	pollFor(b, timeout, 500*time.Millisecond, fn)
+}
+
+// pollFor polls fn every interval until it is done, or fails b after
+// timeout.
+func pollFor(b *testing.B, timeout, interval time.Duration, fn func() (bool, string)) {
 	b.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -152,7 +161,7 @@ func waitFor(b *testing.B, timeout time.Duration, fn func() (bool, string)) {
 		if time.Now().After(deadline) {
 			b.Fatalf("not within %s: %s", timeout, msg)
 		}
-		time.Sleep(500 * time.Millisecond)
+		time.Sleep(interval)
 	}
 }
 
