@@ -9,7 +9,8 @@
 // (docs/benchmarks.md). A Trimmer looks at the runtime's figures every
 // tick; once allocation has been quiet for a while and enough of the heap
 // is free, it collects and returns the free pages at once
-// (debug.FreeOSMemory), at most once per MinGap.
+// (debug.FreeOSMemory): once after each burst, and otherwise at most once
+// per MinGap.
 package memtrim
 
 import (
@@ -32,9 +33,13 @@ type Options struct {
 	// MinFree is the least free, unreturned heap worth a trim (default
 	// 16 MB), and it must also be a quarter of the heap's live objects.
 	MinFree uint64
-	// MinGap is the least time between trims (default 30 s): each costs a
-	// collection.
-	MinGap time.Duration
+	// MinGap is the least time between trims (default 30 s; each costs a
+	// collection), unless a burst (a tick over QuietBytes) came since the
+	// last one: then BurstGap (default 5 s). So a trim before a burst
+	// (after the joins of a thousand nodes, say) does not hold back the
+	// one after it.
+	MinGap   time.Duration
+	BurstGap time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -53,6 +58,9 @@ func (o Options) withDefaults() Options {
 	if o.MinGap <= 0 {
 		o.MinGap = 30 * time.Second
 	}
+	if o.BurstGap <= 0 {
+		o.BurstGap = 5 * time.Second
+	}
 	return o
 }
 
@@ -68,29 +76,45 @@ type trimmer struct {
 	o        Options
 	prev     uint64 // allocs at the tick before
 	quiet    int    // quiet ticks in a row
+	burst    bool   // a tick over QuietBytes came since the last trim
 	started  bool
 	lastTrim time.Time
+	trimmed  uint64 // allocs at the last trim (or the first tick)
 }
 
 // tick takes a tick's sample and tells whether to trim now.
 func (t *trimmer) tick(now time.Time, s sample) bool {
 	if !t.started {
-		t.started, t.prev = true, s.allocs
+		t.started, t.prev, t.trimmed = true, s.allocs, s.allocs
 		return false
 	}
 	if s.allocs-t.prev <= t.o.QuietBytes {
 		t.quiet++
 	} else {
-		t.quiet = 0
+		t.quiet, t.burst = 0, true
 	}
 	t.prev = s.allocs
-	if t.quiet < t.o.QuietTicks || s.free < t.o.MinFree || s.free < s.objects/4 {
+	if t.quiet < t.o.QuietTicks {
 		return false
 	}
-	if !t.lastTrim.IsZero() && now.Sub(t.lastTrim) < t.o.MinGap {
+	// Free spans are what a trim returns at once. After a burst that
+	// allocated half the heap again, its garbage may still sit in spans
+	// in use, to be freed by a collection that, quiet, may not come for
+	// minutes (Go forces one every two): the trim's own collection frees
+	// them.
+	freeEnough := s.free >= t.o.MinFree && s.free >= s.objects/4
+	burstGarbage := t.burst && s.allocs-t.trimmed >= s.objects/2
+	if !freeEnough && !burstGarbage {
 		return false
 	}
-	t.lastTrim = now
+	gap := t.o.MinGap
+	if t.burst {
+		gap = t.o.BurstGap
+	}
+	if !t.lastTrim.IsZero() && now.Sub(t.lastTrim) < gap {
+		return false
+	}
+	t.lastTrim, t.burst, t.trimmed = now, false, s.allocs
 	return true
 }
 

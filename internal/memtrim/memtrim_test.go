@@ -9,11 +9,13 @@ import (
 	"time"
 )
 
-// TestTrimsOnlyAfterAQuietSpellWithEnoughFree: a trim comes once
+// TestTrimsOnlyAfterQuietSpells: a trim comes once
 // allocation has been quiet for QuietTicks ticks and enough of the heap is
-// free (MinFree, and a quarter of the objects), never during a burst,
-// never twice within MinGap.
-func TestTrimsOnlyAfterAQuietSpellWithEnoughFree(t *testing.T) {
+// free (MinFree, and a quarter of the objects), never during a burst;
+// without a burst since the last trim, never twice within MinGap; after
+// one, BurstGap is enough, and a burst that allocated half the heap again
+// is trimmed even with little free (its collection frees it).
+func TestTrimsOnlyAfterQuietSpells(t *testing.T) {
 	const mb = 1 << 20
 	tr := &trimmer{o: Options{}.withDefaults()}
 	now := time.Unix(0, 0)
@@ -44,6 +46,33 @@ func TestTrimsOnlyAfterAQuietSpellWithEnoughFree(t *testing.T) {
 	}
 	if !step(1*mb, 60, 130) {
 		t.Fatal("no trim once MinGap had passed")
+	}
+	// A burst 4 s after a trim: the trim after it (6 s after the last)
+	// waits for BurstGap, not MinGap.
+	for range 3 {
+		step(1*mb, 60, 130)
+	}
+	if step(100*mb, 60, 130) || step(1*mb, 60, 130) {
+		t.Fatal("trimmed during a burst or after one quiet tick")
+	}
+	if !step(1*mb, 60, 130) {
+		t.Fatal("no trim after a burst, 6 s after the last trim")
+	}
+
+	// A burst whose garbage is still in spans in use (little free):
+	// trimmed once quiet if it allocated half the heap again, not if
+	// less.
+	tr = &trimmer{o: Options{}.withDefaults()}
+	step(0, 0, 0)
+	step(50*mb, 2, 130)
+	step(0, 2, 130)
+	if step(0, 2, 130) {
+		t.Error("trimmed after a burst of 50 MB, under half of 130 MB of objects, with 2 MB free")
+	}
+	step(20*mb, 2, 130) // another burst: 70 MB since the start
+	step(0, 2, 130)
+	if !step(0, 2, 130) {
+		t.Error("no trim after bursts of 70 MB in all, over half of 130 MB of objects, with 2 MB free")
 	}
 
 	tr = &trimmer{o: Options{MinGap: time.Nanosecond}.withDefaults()}

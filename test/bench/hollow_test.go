@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -32,7 +34,9 @@ import (
 // in use before and after that collection, goroutines and CPU time.
 // WHARF_BENCH_SERVER_GOGC and WHARF_BENCH_SERVER_GOMEMLIMIT set the
 // server's GOGC and GOMEMLIMIT (default: the server's own, see
-// serverGCPercent in internal/cli).
+// serverGCPercent in internal/cli). WHARF_BENCH_STEADY=<duration> also
+// samples the server's RSS every second for that long once the replicas
+// run, before the stage's collection, and reports the largest.
 func BenchmarkHollowNodes(b *testing.B) {
 	n, r := envInt(b, "WHARF_BENCH_NODES", 1000), envInt(b, "WHARF_BENCH_REPLICAS", 10000)
 	b.Run("process", func(b *testing.B) {
@@ -48,6 +52,14 @@ func BenchmarkHollowNodes(b *testing.B) {
 			if v := os.Getenv("WHARF_BENCH_SERVER_GOMEMLIMIT"); v != "" {
 				env = append(env, "GOMEMLIMIT="+v)
 			}
+			var steady time.Duration
+			if v := os.Getenv("WHARF_BENCH_STEADY"); v != "" {
+				d, err := time.ParseDuration(v)
+				if err != nil {
+					b.Fatalf("WHARF_BENCH_STEADY: %v", err)
+				}
+				steady = d
+			}
 			s := testserver.Start(b, testserver.Options{Args: []string{"--profile-dir", profDir}, Env: env})
 			rssAt := map[string]int64{}
 			step := 0
@@ -58,6 +70,9 @@ func BenchmarkHollowNodes(b *testing.B) {
 					b.Fatal(err)
 				}
 				heap := metric(b, s, "go_memstats_heap_inuse_bytes")
+				if stage == "replicas" && steady > 0 {
+					steadyRSS(b, s.Pid(), steady)
+				}
 				step++
 				serverProfile(b, s, profDir, step)
 				heapGC := metric(b, s, "go_memstats_heap_inuse_bytes")
@@ -199,6 +214,24 @@ func procRSS(b *testing.B, pid int) int64 {
 		b.Fatal(err)
 	}
 	return rss
+}
+
+// steadyRSS samples pid's RSS every second for d, logs the smallest,
+// median and largest, and reports the largest.
+func steadyRSS(b *testing.B, pid int, d time.Duration) {
+	b.Helper()
+	var got []int64
+	var series strings.Builder
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(time.Second) {
+		rss := procRSS(b, pid)
+		got = append(got, rss)
+		fmt.Fprintf(&series, " %.0f", mb(rss))
+	}
+	b.Logf("steady    server RSS each second (MB):%s", series.String())
+	slices.Sort(got)
+	b.Logf("steady    server RSS over %s, sampled each second: smallest %.1f MB, median %.1f MB, largest %.1f MB",
+		d, mb(got[0]), mb(got[len(got)/2]), mb(got[len(got)-1]))
+	b.ReportMetric(mb(got[len(got)-1]), "server_rss_MB_steady_max")
 }
 
 // procCPU is the user plus system CPU time pid has used.
