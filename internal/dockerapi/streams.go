@@ -350,16 +350,18 @@ func (s *Server) attachWhenStarted(w http.ResponseWriter, r *http.Request, a dom
 	if e, err := s.find(r, a); err == nil {
 		tty = e.svc.Spec.TTY
 	}
-	conn, brw, ok := s.hijack(w, r, tty)
-	if !ok {
-		return nil
-	}
-	defer conn.Close()
+	// Registered before the answer: the client's resize follows its
+	// start call, which follows the answer.
 	var size *pendingTTY
 	if tty {
 		size = s.ttys.add(ref)
 		defer s.ttys.remove(ref, size)
 	}
+	conn, brw, ok := s.hijack(w, r, tty)
+	if !ok {
+		return nil
+	}
+	defer conn.Close()
 	ctx, cancel := context.WithTimeout(r.Context(), attachWait)
 	defer cancel()
 	var c *api.Container
