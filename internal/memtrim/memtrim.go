@@ -6,11 +6,11 @@
 // resident, and its background scavenger gives them back only down to
 // about a tenth above the heap goal, slowly: a server of 130 MB live heap
 // at GOGC=50 kept 5 to 66 MB of free heap resident after a placement
-// (docs/benchmarks.md). A Trimmer looks at the runtime's figures every
-// tick; once allocation has been quiet for a while and enough of the heap
-// is free, it collects and returns the free pages at once
-// (debug.FreeOSMemory): once after each burst, and otherwise at most once
-// per MinGap.
+// (docs/benchmarks.md). Run reads the runtime's figures every tick; once
+// allocation has been quiet for a while, it collects and returns the free
+// pages at once (debug.FreeOSMemory): after a burst that allocated half
+// the heap again, and otherwise when enough of the heap is free, at most
+// once per MinGap.
 package memtrim
 
 import (
@@ -21,7 +21,7 @@ import (
 	"time"
 )
 
-// Options tune a Trimmer; the zero value of a field takes its default.
+// Options tune Run; the zero value of a field takes its default.
 type Options struct {
 	// Tick is how often the runtime's figures are read (default 1 s).
 	Tick time.Duration
@@ -30,8 +30,9 @@ type Options struct {
 	QuietTicks int
 	// QuietBytes is the most a quiet tick allocates (default 8 MB).
 	QuietBytes uint64
-	// MinFree is the least free, unreturned heap worth a trim (default
-	// 16 MB), and it must also be a quarter of the heap's live objects.
+	// MinFree is the least free, unreturned heap worth a trim without a
+	// burst before it (default 16 MB); it must also be a quarter of the
+	// heap's objects.
 	MinFree uint64
 	// MinGap is the least time between trims (default 30 s; each costs a
 	// collection), unless a burst (a tick over QuietBytes) came since the

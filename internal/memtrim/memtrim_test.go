@@ -9,12 +9,12 @@ import (
 	"time"
 )
 
-// TestTrimsOnlyAfterQuietSpells: a trim comes once
-// allocation has been quiet for QuietTicks ticks and enough of the heap is
-// free (MinFree, and a quarter of the objects), never during a burst;
-// without a burst since the last trim, never twice within MinGap; after
-// one, BurstGap is enough, and a burst that allocated half the heap again
-// is trimmed even with little free (its collection frees it).
+// TestTrimsOnlyAfterQuietSpells: a trim comes once allocation has been
+// quiet for QuietTicks ticks and enough of the heap is free (MinFree, and
+// a quarter of the objects), never during a burst; without a burst since
+// the last trim, never twice within MinGap; after one, BurstGap is
+// enough, and a burst that allocated half the heap again is trimmed even
+// with little free (its collection frees it).
 func TestTrimsOnlyAfterQuietSpells(t *testing.T) {
 	const mb = 1 << 20
 	tr := &trimmer{o: Options{}.withDefaults()}
