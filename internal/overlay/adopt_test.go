@@ -91,3 +91,39 @@ func TestEnsureAdoptsABridge(t *testing.T) {
 		t.Errorf("gateway not added back: %v", addrs)
 	}
 }
+
+// TestEnsureTakesADeviceMadeMeanwhile: two agents of one host (as `wharf
+// up` runs them) ensure the same network at once; a bridge or VXLAN
+// device the other made between this one's lookup and its creation is
+// taken, not an error.
+func TestEnsureTakesADeviceMadeMeanwhile(t *testing.T) {
+	a, _ := twoHosts(t)
+	other := newManager(t, a.ns, a.addr)
+	att := api.NetworkAttachment{VNI: 310, Subnet: "10.9.1.0/24", Gateway: "10.9.1.1", IP: "10.9.1.2"}
+	var raced []string
+	a.m.beforeAdd = func(name string) {
+		raced = append(raced, name)
+		if _, err := other.Ensure(att); err != nil {
+			t.Errorf("the other agent's Ensure: %v", err)
+		}
+	}
+	if name, err := a.m.Ensure(att); err != nil || name != BridgeName(310) {
+		t.Fatalf("Ensure with the bridge made meanwhile = %q, %v", name, err)
+	}
+	vx, err := a.h.LinkByName(VXLANName(310))
+	must(t, "vxlan", err)
+	must(t, "remove the vxlan", a.h.LinkDel(vx))
+	if _, err := a.m.Ensure(att); err != nil {
+		t.Fatalf("Ensure with the VXLAN device made meanwhile: %v", err)
+	}
+	if want := []string{BridgeName(310), VXLANName(310)}; strings.Join(raced, " ") != strings.Join(want, " ") {
+		t.Errorf("devices created meanwhile: %v, want %v", raced, want)
+	}
+	br, err := a.h.LinkByName(BridgeName(310))
+	must(t, "bridge", err)
+	vx, err = a.h.LinkByName(VXLANName(310))
+	must(t, "vxlan", err)
+	if vx.Attrs().MasterIndex != br.Attrs().Index {
+		t.Error("the VXLAN device is not on the bridge")
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/wharfhq/wharf/api"
 )
@@ -77,11 +78,13 @@ func (m *Manager) ensureBridge(n network) (netlink.Link, error) {
 		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{
 			Name: name, MTU: m.mtu, HardwareAddr: m.bridgeMAC(n.vni),
 		}}
-		if err := m.h.LinkAdd(br); err != nil {
+		created, err := m.addLink(br)
+		if err != nil {
 			return nil, fmt.Errorf("overlay: create bridge %s: %w", name, err)
 		}
-		m.writes++
-		m.log.Info("overlay: created bridge", "bridge", name, "mtu", m.mtu)
+		if created {
+			m.log.Info("overlay: created bridge", "bridge", name, "mtu", m.mtu)
+		}
 		if link, err = m.h.LinkByName(name); err != nil {
 			return nil, fmt.Errorf("overlay: look up bridge %s: %w", name, err)
 		}
@@ -165,6 +168,26 @@ func (m *Manager) ensureGateway(br netlink.Link, n network) error {
 // containers come and go) and unique on the network's L2 domain (it
 // carries the node's underlay address). 0e: locally administered, never
 // 02:77 (api.MACFor's).
+// addLink creates l, and tells whether it did: a device of that name
+// made since the lookup (two agents of one host, as `wharf up` runs them,
+// ensure the same network at once) is not an error: the caller looks it
+// up and goes on with it.
+func (m *Manager) addLink(l netlink.Link) (bool, error) {
+	if m.beforeAdd != nil {
+		m.beforeAdd(l.Attrs().Name)
+	}
+	err := m.h.LinkAdd(l)
+	if errors.Is(err, unix.EEXIST) {
+		m.log.Debug("overlay: another agent of this host made the device first", "device", l.Attrs().Name)
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	m.writes++
+	return true, nil
+}
+
 func (m *Manager) bridgeMAC(vni int) net.HardwareAddr {
 	b := m.underlay.As4()
 	return net.HardwareAddr{0x0e, byte(vni), b[0], b[1], b[2], b[3]}
@@ -228,11 +251,13 @@ func (m *Manager) ensureVXLAN(n network, br netlink.Link) (*netlink.Vxlan, error
 		link = nil
 	}
 	if link == nil {
-		if err := m.h.LinkAdd(m.wantVXLAN(n)); err != nil {
+		created, err := m.addLink(m.wantVXLAN(n))
+		if err != nil {
 			return nil, fmt.Errorf("overlay: create VXLAN device %s (VNI %d, local %s, port %d): %w", name, n.vni, m.underlay, api.VXLANPort, err)
 		}
-		m.writes++
-		m.log.Info("overlay: created VXLAN device", "device", name, "vni", n.vni, "local", m.underlay)
+		if created {
+			m.log.Info("overlay: created VXLAN device", "device", name, "vni", n.vni, "local", m.underlay)
+		}
 		if link, err = m.h.LinkByName(name); err != nil {
 			return nil, fmt.Errorf("overlay: look up %s: %w", name, err)
 		}

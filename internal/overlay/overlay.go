@@ -54,6 +54,9 @@ type Manager struct {
 	// writes counts the changes made to the kernel (tests check that an
 	// Apply of an unchanged state makes none).
 	writes int
+	// beforeAdd, for tests, runs between a device's lookup and its
+	// creation: where another agent of the same host may make it.
+	beforeAdd func(name string)
 }
 
 // New finds the interface holding cfg.Underlay and checks that the kernel
