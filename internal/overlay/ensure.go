@@ -163,11 +163,6 @@ func (m *Manager) ensureGateway(br netlink.Link, n network) error {
 	return nil
 }
 
-// bridgeMAC is the MAC of a bridge the manager makes: fixed (a bridge
-// with a kernel-chosen MAC takes its lowest port's, so it would change as
-// containers come and go) and unique on the network's L2 domain (it
-// carries the node's underlay address). 0e: locally administered, never
-// 02:77 (api.MACFor's).
 // addLink creates l, and tells whether it did: a device of that name
 // made since the lookup (two agents of one host, as `wharf up` runs them,
 // ensure the same network at once) is not an error: the caller looks it
@@ -188,6 +183,11 @@ func (m *Manager) addLink(l netlink.Link) (bool, error) {
 	return true, nil
 }
 
+// bridgeMAC is the MAC of a bridge the manager makes: fixed (a bridge
+// with a kernel-chosen MAC takes its lowest port's, so it would change as
+// containers come and go) and unique on the network's L2 domain (it
+// carries the node's underlay address). 0e: locally administered, never
+// 02:77 (api.MACFor's).
 func (m *Manager) bridgeMAC(vni int) net.HardwareAddr {
 	b := m.underlay.As4()
 	return net.HardwareAddr{0x0e, byte(vni), b[0], b[1], b[2], b[3]}
