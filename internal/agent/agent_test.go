@@ -66,6 +66,50 @@ func TestReporter(t *testing.T) {
 	}
 }
 
+// TestReporterHoldsAShortStarting: a Starting is reported only once it
+// has lasted startingHold; a start that ends sooner is reported as its
+// outcome alone. A hello's snapshot has everything.
+func TestReporterHoldsAShortStarting(t *testing.T) {
+	r := newReporter(&Agent{})
+	r.set("a", api.ContainerStatus{State: api.ContainerStarting, Run: 1})
+	r.set("b", api.ContainerStatus{State: api.ContainerStarting, Run: 1})
+	if reps, _ := r.collect(false); len(reps) != 0 {
+		t.Fatalf("young Starting reported: %+v", reps)
+	}
+	if wait := time.Until(r.held); wait <= 0 || wait > startingHold {
+		t.Fatalf("held due in %s, want within %s", wait, startingHold)
+	}
+	if all, _ := r.snapshot(); len(all) != 2 {
+		t.Fatalf("snapshot: %+v", all)
+	}
+	// b's start ends: its Running goes out at once, a's Starting waits.
+	r.set("b", api.ContainerStatus{State: api.ContainerRunning, Run: 1})
+	reps, seqs := r.collect(false)
+	if len(reps) != 1 || reps[0].ID != "b" || reps[0].Status.State != api.ContainerRunning {
+		t.Fatalf("after b started: %+v", reps)
+	}
+	r.markSent(seqs)
+	// A pull's progress is no new Starting: the hold still counts from
+	// the run's start, and once it has passed, a's Starting goes out.
+	r.mu.Lock()
+	r.m["a"].starting = time.Now().Add(-startingHold)
+	r.mu.Unlock()
+	r.set("a", api.ContainerStatus{State: api.ContainerStarting, Run: 1, Pulling: new(40)})
+	reps, seqs = r.collect(false)
+	if len(reps) != 1 || reps[0].ID != "a" || reps[0].Status.State != api.ContainerStarting {
+		t.Fatalf("after the hold: %+v", reps)
+	}
+	if !r.held.IsZero() {
+		t.Fatalf("nothing held, but held is %s", r.held)
+	}
+	r.markSent(seqs)
+	// A new run starts a new hold.
+	r.set("a", api.ContainerStatus{State: api.ContainerStarting, Run: 2})
+	if reps, _ := r.collect(false); len(reps) != 0 {
+		t.Fatalf("a new run's Starting reported at once: %+v", reps)
+	}
+}
+
 type namedDriver struct {
 	runtime.Driver
 	name string

@@ -13,6 +13,17 @@ import (
 // reportEvery is the shortest interval between two status reports.
 const reportEvery = 200 * time.Millisecond
 
+// reportGather is how long the first change of a burst waits for the
+// rest before a report goes out.
+const reportGather = 50 * time.Millisecond
+
+// startingHold is how long a container's Starting waits before it is
+// reported: a start that ends sooner is reported as its outcome alone.
+// Each report is a store write on the server, and most starts (an image
+// already present) take less; a pull still shows as Starting, with its
+// progress, from then on.
+const startingHold = 500 * time.Millisecond
+
 // reporter keeps the latest status of every container and sends what
 // changed to the server, batched, whenever a session is up.
 type reporter struct {
@@ -21,12 +32,17 @@ type reporter struct {
 	seq  uint64
 	m    map[string]*repEntry
 	wake chan struct{}
+	// held is when the earliest Starting that collect held back is due
+	// (zero: none); run wakes itself then.
+	held time.Time
 }
 
 type repEntry struct {
 	status api.ContainerStatus
 	seq    uint64 // bumped on every change
 	sent   uint64 // the seq the server has acknowledged
+	// starting is when this run of the container began Starting.
+	starting time.Time
 }
 
 func newReporter(a *Agent) *reporter {
@@ -41,6 +57,9 @@ func (r *reporter) set(id string, st api.ContainerStatus) {
 	if e == nil {
 		e = &repEntry{}
 		r.m[id] = e
+	}
+	if st.State == api.ContainerStarting && (e.status.State != api.ContainerStarting || e.status.Run != st.Run) {
+		e.starting = time.Now()
 	}
 	e.status, e.seq = st, r.seq
 	r.mu.Unlock()
@@ -60,12 +79,24 @@ func (r *reporter) snapshot() ([]api.ContainerReport, map[string]uint64) {
 	return r.collect(true)
 }
 
+// collect is every status (all) or those not yet acknowledged, less a
+// Starting younger than startingHold (r.held says when the first is due).
 func (r *reporter) collect(all bool) ([]api.ContainerReport, map[string]uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []api.ContainerReport
 	seqs := map[string]uint64{}
+	now := time.Now()
+	r.held = time.Time{}
 	for id, e := range r.m {
+		if !all && e.seq > e.sent && e.status.State == api.ContainerStarting {
+			if due := e.starting.Add(startingHold); due.After(now) {
+				if r.held.IsZero() || due.Before(r.held) {
+					r.held = due
+				}
+				continue
+			}
+		}
 		if all || e.seq > e.sent {
 			out = append(out, api.ContainerReport{ID: id, Status: e.status})
 			seqs[id] = e.seq
@@ -94,6 +125,12 @@ func (r *reporter) markSent(seqs map[string]uint64) {
 
 // run sends changes while a session is up, at most every reportEvery.
 func (r *reporter) run(ctx context.Context) {
+	var due *time.Timer // wakes run when a held Starting is due
+	defer func() {
+		if due != nil {
+			due.Stop()
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():
@@ -104,7 +141,22 @@ func (r *reporter) run(ctx context.Context) {
 		if s == nil {
 			continue // the next session's hello carries everything
 		}
+		// Changes come in bursts (a push starts its containers at once):
+		// the rest of the burst goes out with the first.
+		if !sleep(ctx, reportGather) {
+			return
+		}
 		reports, seqs := r.collect(false)
+		r.mu.Lock()
+		held := r.held
+		r.mu.Unlock()
+		if !held.IsZero() {
+			if due == nil {
+				due = time.AfterFunc(time.Until(held), r.kick)
+			} else {
+				due.Reset(time.Until(held))
+			}
+		}
 		if len(reports) == 0 {
 			continue
 		}

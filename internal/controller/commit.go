@@ -115,8 +115,12 @@ func (c *Services) nameIndex(ctx context.Context, svc *api.Service) (*nameEntry,
 // commitParallel is how many transactions of a pass are in flight at
 // once: they hold different services' writes, so they do not depend on each
 // other, and etcd commits concurrent proposals together (one log write for
-// several) while the next ones are being encoded.
-const commitParallel = 4
+// several) while the next ones are being encoded. While the rest of the
+// server is busy too (pushes, status reports), a transaction spends most of
+// its time waiting for its turn on a core, not for etcd: with 4 in flight,
+// the 50 transactions of a 10,000-replica deploy took 3.2 s, with 16 about
+// 1.8 s (see "Placement" in docs/benchmarks.md).
+const commitParallel = 16
 
 // commit writes the ops of a pass in transactions of at most MaxOps/2
 // writes (plus their events), keeping each service's ops together when they

@@ -83,6 +83,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wharfhq/wharf/internal/debounce"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -96,10 +97,11 @@ type Services struct {
 	running atomic.Bool
 
 	// Timing; tests may shorten them before Run.
-	debounce time.Duration // coalesce bursts of changes
-	resync   time.Duration // reconcile everything this often
-	retry    time.Duration // wait after a failed write that was not a conflict
-	hold     time.Duration // longest wait for the watch to show our own writes
+	debounce    time.Duration // coalesce bursts of changes
+	debounceMax time.Duration // the longest a burst can put a pass off
+	resync      time.Duration // reconcile everything this often
+	retry       time.Duration // wait after a failed write that was not a conflict
+	hold        time.Duration // longest wait for the watch to show our own writes
 	// lossGrace: how long a node may be Unreachable before its running
 	// slots are replaced elsewhere.
 	lossGrace time.Duration
@@ -146,12 +148,13 @@ func NewServices(st *store.Store, log *slog.Logger, opts ...Option) *Services {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Services{
-		st:       st,
-		log:      log.With("component", "services-controller"),
-		debounce: 50 * time.Millisecond,
-		resync:   30 * time.Second,
-		retry:    time.Second,
-		hold:     10 * time.Second,
+		st:          st,
+		log:         log.With("component", "services-controller"),
+		debounce:    50 * time.Millisecond,
+		debounceMax: 500 * time.Millisecond,
+		resync:      30 * time.Second,
+		retry:       time.Second,
+		hold:        10 * time.Second,
 
 		lossGrace: DefaultNodeLossGrace,
 		downSince: map[string]time.Time{},
@@ -227,11 +230,15 @@ func (c *Services) session(ctx context.Context) error {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	armed, holding := false, false
+	// arm sets the timer of the next pass: when the burst of changes is
+	// over (debounce.Burst: each change pushes the pass back, up to
+	// debounceMax after the first), or when the hold ends.
+	burst := debounce.Burst{Quiet: c.debounce, Max: max(c.debounceMax, c.debounce)}
 	arm := func() {
-		if armed || len(c.dirty) == 0 {
+		if len(c.dirty) == 0 || armed && holding {
 			return
 		}
-		d := c.debounce
+		d := burst.Change(time.Now())
 		holding = c.waiting()
 		if holding {
 			d = time.Until(c.waitSince.Add(c.hold))
@@ -292,6 +299,7 @@ func (c *Services) session(ctx context.Context) error {
 					return fmt.Errorf("%w (at %d, want %d)", errStale, c.cache.rev, c.waitRev)
 				}
 			} else if time.Now().After(c.notBefore) {
+				burst.Done()
 				c.pass(ctx)
 			}
 			arm()

@@ -10,13 +10,21 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/debounce"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
 const (
-	// assignDebounce gathers a burst of container changes into one push.
-	assignDebounce = 75 * time.Millisecond
-	relistBackoff  = 500 * time.Millisecond
+	// assignQuiet and assignMaxWait gather a burst of changes into one
+	// push per node: a push goes out once the changes have stopped for
+	// assignQuiet, or assignMaxWait after the first. While the controller
+	// commits a large deploy (50 transactions over about a second), a
+	// node's containers then go out in one or two pushes, not one per
+	// transaction (up to ten while 10,000 replicas were placed; see
+	// "Placement" in docs/benchmarks.md).
+	assignQuiet   = 100 * time.Millisecond
+	assignMaxWait = time.Second
+	relistBackoff = 500 * time.Millisecond
 )
 
 // assigner mirrors the containers and nodes of the store and offers each
@@ -148,12 +156,11 @@ func (a *assigner) listAndWatch(ctx context.Context) error {
 	a.g.mu.Unlock()
 	a.flush()
 
-	// Changes are pushed assignDebounce after the first of a burst, so a
-	// steady stream of changes still goes out at that pace.
+	// Changes are pushed when their burst is over (debounce.Burst).
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
-	pending := false
+	burst := debounce.Burst{Quiet: assignQuiet, Max: assignMaxWait}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ch := a.g.store.Watch(wctx, res.Revision, store.KindContainers, store.KindNodes)
@@ -162,7 +169,7 @@ func (a *assigner) listAndWatch(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-timer.C:
-			pending = false
+			burst.Done()
 			a.flush()
 		case b, ok := <-ch:
 			if !ok {
@@ -171,9 +178,8 @@ func (a *assigner) listAndWatch(ctx context.Context) error {
 			if b.Err != nil {
 				return b.Err
 			}
-			if a.apply(b) && !pending {
-				pending = true
-				timer.Reset(assignDebounce)
+			if a.apply(b) {
+				timer.Reset(burst.Change(time.Now()))
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -96,6 +97,39 @@ func TestPusherRunsOnlyWhileThereIsSomethingToSend(t *testing.T) {
 		s.offer(&offeredSet{Assignments: &api.Assignments{Revision: rev}})
 		waitPush(t, "the agent has the set", func() bool { return got.Load() == rev })
 		waitPush(t, "the pusher ended", func() bool { return !pushing(s) })
+	}
+}
+
+// TestPushesArePacedAndGathered: a set offered soon after a push waits
+// until pushEvery has passed, and the sets offered meanwhile go out as
+// one, the latest.
+func TestPushesArePacedAndGathered(t *testing.T) {
+	var mu sync.Mutex
+	var at []time.Time
+	var revs []int64
+	s, got := pushTestSession(t, func(rev int64) int {
+		mu.Lock()
+		at, revs = append(at, time.Now()), append(revs, rev)
+		mu.Unlock()
+		return http.StatusNoContent
+	})
+	s.offer(&offeredSet{Assignments: &api.Assignments{Revision: 1}})
+	waitPush(t, "the first set", func() bool { return got.Load() == 1 })
+	for rev := int64(2); rev <= 4; rev++ {
+		s.offer(&offeredSet{Assignments: &api.Assignments{Revision: rev}})
+		time.Sleep(pushEvery / 10)
+	}
+	waitPush(t, "the latest set", func() bool { return got.Load() == 4 })
+	waitPush(t, "the pusher ended", func() bool { return !pushing(s) })
+	mu.Lock()
+	defer mu.Unlock()
+	if len(revs) != 2 || revs[1] != 4 {
+		t.Fatalf("agent got revisions %v, want [1 4]: the sets offered within pushEvery go out as one", revs)
+	}
+	// Measured where the agent gets them, so a little less than pushEvery
+	// (unpaced, the second would come within pushEvery/10).
+	if gap, want := at[1].Sub(at[0]), pushEvery*9/10; gap < want {
+		t.Fatalf("second push %s after the first, want at least %s", gap, want)
 	}
 }
 

@@ -14,6 +14,10 @@ import (
 	"github.com/wharfhq/wharf/internal/store"
 )
 
+// routeDebounce gathers a burst of changes to routed services into one
+// flush.
+const routeDebounce = 75 * time.Millisecond
+
 // routeState keeps, per organization, what its router nodes serve (an
 // api.RouteTable, built by package routing, the one owner of what a
 // route means) and pushes it to them, PUT /agent/v1/routes, latest wins.
@@ -185,7 +189,7 @@ func (r *routeState) listAndWatch(ctx context.Context) error {
 			}
 			if !pending {
 				pending = true
-				timer.Reset(assignDebounce)
+				timer.Reset(routeDebounce)
 			}
 		}
 	}

@@ -70,6 +70,8 @@ type session struct {
 	// heartbeat streams' goroutines (heartbeats.go), for serve.
 	pushing, closing bool
 	pushers          sync.WaitGroup
+	// pushed is when the pusher last began sending (pace).
+	pushed time.Time
 	// beating says the session has its heartbeat stream open: it may
 	// have one at a time (each holds a goroutine).
 	beating bool
@@ -308,13 +310,49 @@ func (s *session) startPusherLocked() {
 // pushRetry is how long a pusher waits after a failed send.
 const pushRetry = time.Second
 
-// pushLoop sends what is offered, one at a time, the network state and the
-// route table first, then the latest assignments; a failed send is tried
-// again pushRetry later unless a newer one replaced it. It ends when
-// nothing is left to send or the session closes.
+// pushEvery is the shortest interval between two pushes to one agent. A
+// node whose set changes again soon after a push gets the changes of that
+// interval in one push: during a large deploy the assigner's bursts
+// (assignQuiet) can end every 100 ms or so, and each push costs both ends
+// a request and the agent a pass over its set.
+const pushEvery = 250 * time.Millisecond
+
+// pace waits until pushEvery has passed since the pusher last began
+// sending, then marks now as that moment; it returns false if the session
+// closed meanwhile. Only the pusher calls it.
+func (s *session) pace() bool {
+	s.mu.Lock()
+	wait := time.Until(s.pushed.Add(pushEvery))
+	s.mu.Unlock()
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-s.done:
+			return false
+		case <-t.C:
+		}
+	}
+	s.mu.Lock()
+	s.pushed = time.Now()
+	s.mu.Unlock()
+	return true
+}
+
+// pushLoop sends what is offered, one at a time and at most every
+// pushEvery, the network state and the route table first, then the latest
+// assignments; a failed send is tried again pushRetry later unless a newer
+// one replaced it. It ends when nothing is left to send or the session
+// closes.
 func (s *session) pushLoop() {
 	defer s.pushers.Done()
 	for {
+		if !s.pace() {
+			s.mu.Lock()
+			s.pushing = false
+			s.mu.Unlock()
+			return
+		}
 		failed := s.pushDoc(&s.network)
 		failed = s.pushDoc(&s.routes) || failed
 		s.mu.Lock()
