@@ -5,8 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"slices"
 	"time"
+	"unsafe"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -19,30 +19,34 @@ import (
 type Txn struct {
 	s       *Store
 	cmps    []clientv3.Cmp
-	ops     []clientv3.Op
+	writes  []write
 	objs    []Object // objects whose Revision is set on commit
-	keys    []string // for error messages, parallel to cmps
+	keys    []string // for error messages, parallel to writes
 	events  []api.Event
 	err     error
 	created []bool
-	// expiring holds, for ops that CreateExpiring queued, their index in
-	// ops and the key and value: Commit puts them on the retention lease.
-	expiring []expiringPut
 	// limits holds, for keys that Use queued, their index in keys and
 	// the use limit (0: none), so that explain can tell ErrUsedUp.
 	limits map[int]int64
 }
 
-type expiringPut struct {
-	op         int
+// write is one queued put or delete. Commit makes etcd's ops of them at
+// once: an etcd Op is about 250 bytes, and appended one by one, the slice
+// of a 400-write transaction grew and was copied nine times.
+type write struct {
 	key, value string
+	del        bool
+	// keepValue: a put that leaves the value as it is (Use).
+	keepValue bool
+	// expiring: on the retention lease (CreateExpiring).
+	expiring bool
 }
 
 // Txn starts a transaction.
 func (s *Store) Txn() *Txn { return &Txn{s: s} }
 
 // Len is the number of writes queued so far.
-func (t *Txn) Len() int { return len(t.ops) + len(t.events) }
+func (t *Txn) Len() int { return len(t.writes) + len(t.events) }
 
 // Create queues the creation of obj; the commit fails with ErrExists if its
 // key exists.
@@ -64,9 +68,7 @@ func (t *Txn) CreateExpiring(kind string, obj Object) {
 	if t.err != nil {
 		return
 	}
-	i := len(t.ops) - 1
-	put := t.ops[i]
-	t.expiring = append(t.expiring, expiringPut{op: i, key: string(put.KeyBytes()), value: string(put.ValueBytes())})
+	t.writes[len(t.writes)-1].expiring = true
 }
 
 // Update queues a compare-and-swap write of obj against its Meta.Revision.
@@ -91,7 +93,9 @@ func (t *Txn) put(kind string, obj Object, cmp clientv3.Cmp, create bool) {
 	t.cmps = append(t.cmps, cmp)
 	t.keys = append(t.keys, key)
 	t.created = append(t.created, create)
-	t.ops = append(t.ops, clientv3.OpPut(key, string(b)))
+	// The encoding is new and nothing writes to it: its string shares its
+	// bytes (etcd's OpPut copies them again).
+	t.writes = append(t.writes, write{key: key, value: unsafe.String(unsafe.SliceData(b), len(b))})
 	t.objs = append(t.objs, obj)
 }
 
@@ -106,7 +110,7 @@ func (t *Txn) Delete(kind, id string, rev int64) {
 	}
 	t.keys = append(t.keys, key)
 	t.created = append(t.created, false)
-	t.ops = append(t.ops, clientv3.OpDelete(key))
+	t.writes = append(t.writes, write{key: key, del: true})
 	t.objs = append(t.objs, nil)
 }
 
@@ -129,24 +133,9 @@ func (t *Txn) Commit(ctx context.Context) error {
 	}
 	ctx, cancel := t.s.opContext(ctx)
 	defer cancel()
-	ops := t.ops
-	if len(t.expiring) > 0 {
-		lease, err := t.s.retained.get(ctx)
-		if err != nil {
-			return err
-		}
-		ops = slices.Clone(ops)
-		for _, e := range t.expiring {
-			ops[e.op] = clientv3.OpPut(e.key, e.value, clientv3.WithLease(lease))
-		}
-	}
-	if len(t.events) > 0 {
-		t.stampEventOrgs()
-		evOps, err := t.s.eventOps(ctx, t.events)
-		if err != nil {
-			return err
-		}
-		ops = append(append([]clientv3.Op{}, ops...), evOps...)
+	ops, err := t.etcdOps(ctx)
+	if err != nil {
+		return err
 	}
 	resp, err := t.s.cli.Txn(ctx).If(t.cmps...).Then(ops...).Commit()
 	if err != nil {
@@ -161,6 +150,39 @@ func (t *Txn) Commit(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// etcdOps are the queued writes as etcd's ops, then the events' put.
+func (t *Txn) etcdOps(ctx context.Context) ([]clientv3.Op, error) {
+	ops := make([]clientv3.Op, 0, len(t.writes)+1)
+	var lease clientv3.LeaseID
+	for _, w := range t.writes {
+		switch {
+		case w.del:
+			ops = append(ops, clientv3.OpDelete(w.key))
+		case w.keepValue:
+			ops = append(ops, clientv3.OpPut(w.key, "", clientv3.WithIgnoreValue()))
+		case w.expiring:
+			if lease == 0 {
+				var err error
+				if lease, err = t.s.retained.get(ctx); err != nil {
+					return nil, err
+				}
+			}
+			ops = append(ops, clientv3.OpPut(w.key, w.value, clientv3.WithLease(lease)))
+		default:
+			ops = append(ops, clientv3.OpPut(w.key, w.value))
+		}
+	}
+	if len(t.events) > 0 {
+		t.stampEventOrgs()
+		ev, err := t.s.eventOp(ctx, t.events)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, ev)
+	}
+	return ops, nil
 }
 
 // stampEventOrgs gives an event without an organization the organization
@@ -203,16 +225,16 @@ func (t *Txn) explain(ctx context.Context) error {
 	return ErrConflict
 }
 
-// eventOps turns the events of one transaction into one put under
+// eventOp turns the events of one transaction into one put under
 // /wharf/events/: a JSON array, in the order they were emitted, which is
 // their Seq. One key per transaction, not one per event, keeps etcd's key
 // index, lease and watch traffic in proportion to transactions: a placement
 // of 10,000 containers writes a few dozen event keys, not 10,000. Keys sort
 // by time (nanoseconds, then a random part).
-func (s *Store) eventOps(ctx context.Context, events []api.Event) ([]clientv3.Op, error) {
+func (s *Store) eventOp(ctx context.Context, events []api.Event) (clientv3.Op, error) {
 	lease, err := s.events.get(ctx)
 	if err != nil {
-		return nil, err
+		return clientv3.Op{}, err
 	}
 	var rnd [4]byte
 	_, _ = rand.Read(rnd[:])
@@ -228,7 +250,7 @@ func (s *Store) eventOps(ctx context.Context, events []api.Event) ([]clientv3.Op
 	}
 	b, err := jsonMarshal(out)
 	if err != nil {
-		return nil, err
+		return clientv3.Op{}, err
 	}
-	return []clientv3.Op{clientv3.OpPut(key, string(b), clientv3.WithLease(lease))}, nil
+	return clientv3.OpPut(key, string(b), clientv3.WithLease(lease)), nil
 }

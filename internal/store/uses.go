@@ -35,7 +35,7 @@ func (t *Txn) Use(kind, id string, limit int64) {
 	}
 	t.keys = append(t.keys, key)
 	t.created = append(t.created, false)
-	t.ops = append(t.ops, clientv3.OpPut(key, "", clientv3.WithIgnoreValue()))
+	t.writes = append(t.writes, write{key: key, keepValue: true})
 	t.objs = append(t.objs, nil)
 }
 
