@@ -10,13 +10,10 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/api"
+	"github.com/wharfhq/wharf/internal/debounce"
 	"github.com/wharfhq/wharf/internal/routing"
 	"github.com/wharfhq/wharf/internal/store"
 )
-
-// routeDebounce gathers a burst of changes to routed services into one
-// flush.
-const routeDebounce = 75 * time.Millisecond
 
 // routeState keeps, per organization, what its router nodes serve (an
 // api.RouteTable, built by package routing, the one owner of what a
@@ -149,7 +146,9 @@ func (r *routeState) listAndWatch(ctx context.Context) error {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
-	pending := false
+	// A burst of changes to services is flushed once, as the assigner's
+	// (debounce.Burst).
+	burst := debounce.Burst{Quiet: assignQuiet, Max: assignMaxWait}
 	rev := res.Revision
 	ch := r.g.store.Watch(ctx, res.Revision, store.KindServices, store.KindSecrets)
 	for {
@@ -157,7 +156,7 @@ func (r *routeState) listAndWatch(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-timer.C:
-			pending = false
+			burst.Done()
 			r.flush(rev)
 		case b, ok := <-ch:
 			if !ok {
@@ -187,10 +186,7 @@ func (r *routeState) listAndWatch(ctx context.Context) error {
 					}
 				}
 			}
-			if !pending {
-				pending = true
-				timer.Reset(routeDebounce)
-			}
+			timer.Reset(burst.Change(time.Now()))
 		}
 	}
 }
