@@ -133,6 +133,29 @@ func TestPushesArePacedAndGathered(t *testing.T) {
 	}
 }
 
+// TestHelloHurriesThePush: after a hello, the set goes out without waiting
+// for pushEvery.
+func TestHelloHurriesThePush(t *testing.T) {
+	var mu sync.Mutex
+	var at []time.Time
+	s, got := pushTestSession(t, func(int64) int {
+		mu.Lock()
+		at = append(at, time.Now())
+		mu.Unlock()
+		return http.StatusNoContent
+	})
+	s.offer(&offeredSet{Assignments: &api.Assignments{Revision: 1}})
+	waitPush(t, "the first set", func() bool { return got.Load() == 1 })
+	s.offer(&offeredSet{Assignments: &api.Assignments{Revision: 2}})
+	s.hurry()
+	waitPush(t, "the set after the hello", func() bool { return got.Load() == 2 })
+	mu.Lock()
+	defer mu.Unlock()
+	if gap := at[1].Sub(at[0]); gap >= pushEvery/2 {
+		t.Fatalf("the set after a hello went %s after the last push: it waited for pushEvery (%s)", gap, pushEvery)
+	}
+}
+
 // TestPusherRetriesAFailedPush: a set the agent refused is sent again
 // pushRetry later, unless a newer one replaced it.
 func TestPusherRetriesAFailedPush(t *testing.T) {

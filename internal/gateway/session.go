@@ -70,8 +70,10 @@ type session struct {
 	// heartbeat streams' goroutines (heartbeats.go), for serve.
 	pushing, closing bool
 	pushers          sync.WaitGroup
-	// pushed is when the pusher last began sending (pace).
-	pushed time.Time
+	// pushed is when the pusher last began sending (pace); unpaced ends
+	// a pace's wait at once (hurry).
+	pushed  time.Time
+	unpaced chan struct{}
 	// beating says the session has its heartbeat stream open: it may
 	// have one at a time (each holds a goroutine).
 	beating bool
@@ -172,6 +174,7 @@ func newSession(g *Gateway, node, serial string, mux *yamux.Session) *session {
 		mux:     mux,
 		log:     g.log.With("node", node),
 		done:    make(chan struct{}),
+		unpaced: make(chan struct{}, 1),
 		network: latestDoc{path: "/agent/v1/network", what: "network state"},
 		routes:  latestDoc{path: "/agent/v1/routes", what: "route table"},
 		serials: map[string]bool{serial: true},
@@ -331,12 +334,27 @@ func (s *session) pace() bool {
 		case <-s.done:
 			return false
 		case <-t.C:
+		case <-s.unpaced:
 		}
 	}
 	s.mu.Lock()
 	s.pushed = time.Now()
 	s.mu.Unlock()
 	return true
+}
+
+// hurry lets the next push go without waiting for pushEvery: a hello
+// starts the agent's session state afresh (its first set of the session is
+// the base of the deltas that follow), and an agent that reconnects
+// should not wait for it.
+func (s *session) hurry() {
+	s.mu.Lock()
+	s.pushed = time.Time{}
+	s.mu.Unlock()
+	select {
+	case s.unpaced <- struct{}{}:
+	default:
+	}
 }
 
 // pushLoop sends what is offered, one at a time and at most every
@@ -462,6 +480,7 @@ func (s *session) handleHello(w http.ResponseWriter, r *http.Request) {
 	s.g.net.pushNode(node.ID, node.Revision)
 	s.g.routes.node(node.ID, node)
 	s.g.routes.pushNode(node.ID)
+	s.hurry()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(node)
 }
