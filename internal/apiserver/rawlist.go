@@ -5,9 +5,11 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/wharfhq/wharf/internal/domain"
 )
@@ -49,19 +51,32 @@ func writeRawPage(w http.ResponseWriter, r *http.Request, kind string, p domain.
 // Ethernet frame's payload.
 const gzipMin = 1400
 
+// gzipWriters holds gzip writers between pages: a new writer's compressor
+// allocates about 600 KB of tables, more than most pages it compresses, and
+// a dashboard polling a list of changing objects compresses a page each time.
+var gzipWriters sync.Pool
+
 // gzipped is b gzip-compressed at the fastest level (JSON pages shrink
 // about tenfold even so).
 func gzipped(b []byte) ([]byte, error) {
 	var out bytes.Buffer
 	out.Grow(len(b) / 8)
-	zw, err := gzip.NewWriterLevel(&out, gzip.BestSpeed)
+	zw, _ := gzipWriters.Get().(*gzip.Writer)
+	if zw == nil {
+		var err error
+		if zw, err = gzip.NewWriterLevel(&out, gzip.BestSpeed); err != nil {
+			return nil, err
+		}
+	} else {
+		zw.Reset(&out)
+	}
+	_, err := zw.Write(b)
+	if err == nil {
+		err = zw.Close()
+	}
+	zw.Reset(io.Discard) // the pool holds no reference to out
+	gzipWriters.Put(zw)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := zw.Write(b); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
 		return nil, err
 	}
 	return out.Bytes(), nil

@@ -104,3 +104,58 @@ func TestRawListGzip(t *testing.T) {
 		}
 	}
 }
+
+// A gzip writer taken from the pool again compresses each page alone:
+// nothing of an earlier page leaks into a later one, also when pages are
+// compressed at once.
+func TestGzippedReusesWritersCleanly(t *testing.T) {
+	pages := make([][]byte, 8)
+	for i := range pages {
+		pages[i] = bytes.Repeat([]byte(fmt.Sprintf(`{"id":"s%02d","n":%d},`, i, i*i)), 200+i*50)
+	}
+	check := func(p []byte) error {
+		z, err := gzipped(p)
+		if err != nil {
+			return err
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(z))
+		if err != nil {
+			return err
+		}
+		un, err := io.ReadAll(zr)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(un, p) {
+			return fmt.Errorf("a page of %d bytes came back as %d bytes", len(p), len(un))
+		}
+		return nil
+	}
+	for range 3 {
+		for _, p := range pages {
+			if err := check(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	errs := make(chan error, len(pages))
+	for _, p := range pages {
+		go func() { errs <- check(p) }()
+	}
+	for range pages {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkGzipped is the cost of compressing one 40 KB page of a list.
+func BenchmarkGzipped(b *testing.B) {
+	page := bytes.Repeat([]byte(`{"id":"0123456789abcdef0123","name":"web-1","state":"Running"},`), 640)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := gzipped(page); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
