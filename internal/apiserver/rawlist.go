@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/wharfhq/wharf/internal/domain"
 )
@@ -51,31 +50,37 @@ func writeRawPage(w http.ResponseWriter, r *http.Request, kind string, p domain.
 // Ethernet frame's payload.
 const gzipMin = 1400
 
-// gzipWriters holds gzip writers between pages: a new writer's compressor
-// allocates about 600 KB of tables, more than most pages it compresses, and
-// a dashboard polling a list of changing objects compresses a page each time.
-var gzipWriters sync.Pool
+// gzipWriters keeps up to two gzip writers between pages: a new writer's
+// compressor allocates about 1.2 MB of tables and windows, more than most
+// pages it compresses, and a dashboard polling a list of changing objects
+// compresses a page each time. A sync.Pool would drop them at every other
+// collection, which under load comes more often than the polls.
+var gzipWriters = make(chan *gzip.Writer, 2)
 
 // gzipped is b gzip-compressed at the fastest level (JSON pages shrink
 // about tenfold even so).
 func gzipped(b []byte) ([]byte, error) {
 	var out bytes.Buffer
 	out.Grow(len(b) / 8)
-	zw, _ := gzipWriters.Get().(*gzip.Writer)
-	if zw == nil {
+	var zw *gzip.Writer
+	select {
+	case zw = <-gzipWriters:
+		zw.Reset(&out)
+	default:
 		var err error
 		if zw, err = gzip.NewWriterLevel(&out, gzip.BestSpeed); err != nil {
 			return nil, err
 		}
-	} else {
-		zw.Reset(&out)
 	}
 	_, err := zw.Write(b)
 	if err == nil {
 		err = zw.Close()
 	}
-	zw.Reset(io.Discard) // the pool holds no reference to out
-	gzipWriters.Put(zw)
+	zw.Reset(io.Discard) // what is kept holds no reference to out
+	select {
+	case gzipWriters <- zw:
+	default:
+	}
 	if err != nil {
 		return nil, err
 	}
