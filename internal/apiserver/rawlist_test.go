@@ -105,7 +105,7 @@ func TestRawListGzip(t *testing.T) {
 	}
 }
 
-// A gzip writer taken from the pool again compresses each page alone:
+// A gzip writer kept from an earlier page compresses each page alone:
 // nothing of an earlier page leaks into a later one, also when pages are
 // compressed at once.
 func TestGzippedReusesWritersCleanly(t *testing.T) {
