@@ -76,8 +76,25 @@ func TestRouterRoutes(t *testing.T) {
 		c.WaitRunning(svc, n, 60*time.Second)
 	}
 	addr := net.JoinHostPort(ip, "80")
-	Eventually(t, 20*time.Second, "the router serves web.test", func() error {
-		_, _, err := routerGet(addr, "web.test", "/")
+	// Each backend reaches the router on its own (containers become ready
+	// apart, and the route table is pushed in bursts): wait for all three,
+	// not only the first.
+	Eventually(t, 20*time.Second, "the router serves web.test from both and web.test/api", func() error {
+		webs := map[string]bool{}
+		for range 8 {
+			r, _, err := routerGet(addr, "web.test", "/")
+			if err != nil {
+				return err
+			}
+			webs[r.Container] = true
+		}
+		if len(webs) != 2 {
+			return fmt.Errorf("8 requests to web.test reached %v, want both containers of web", webs)
+		}
+		r, _, err := routerGet(addr, "web.test", "/api")
+		if err == nil && r.Container != "api-1" {
+			err = fmt.Errorf("web.test/api answered by %q, want api-1", r.Container)
+		}
 		return err
 	})
 	me, err := c.GatewayIP()
