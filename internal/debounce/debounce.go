@@ -30,9 +30,6 @@ func (b *Burst) Change(now time.Time) time.Duration {
 	return max(min(b.Quiet, b.first.Add(b.Max).Sub(now)), 0)
 }
 
-// Open reports whether a burst has begun and not been closed by Done.
-func (b *Burst) Open() bool { return b.open }
-
 // Done closes the burst: the action ran (or was dropped). The next change
 // opens a new one.
 func (b *Burst) Done() { b.open = false }

@@ -37,6 +37,23 @@ func routerCluster(t *testing.T) (*Cluster, string) {
 	return c, ip
 }
 
+// routerReaches sends n requests for host's root to the router at addr and
+// fails unless they reached want different containers.
+func routerReaches(addr, host string, n, want int) error {
+	seen := map[string]bool{}
+	for range n {
+		r, _, err := routerGet(addr, host, "/")
+		if err != nil {
+			return err
+		}
+		seen[r.Container] = true
+	}
+	if len(seen) != want {
+		return fmt.Errorf("%d requests to %s reached %v, want %d containers", n, host, seen, want)
+	}
+	return nil
+}
+
 // routerGet sends one request to the router at addr with host as its Host
 // header and decodes hello's answer.
 func routerGet(addr, host, path string) (hello.Reply, int, error) {
@@ -80,16 +97,8 @@ func TestRouterRoutes(t *testing.T) {
 	// apart, and the route table is pushed in bursts): wait for all three,
 	// not only the first.
 	Eventually(t, 20*time.Second, "the router serves web.test from both and web.test/api", func() error {
-		webs := map[string]bool{}
-		for range 8 {
-			r, _, err := routerGet(addr, "web.test", "/")
-			if err != nil {
-				return err
-			}
-			webs[r.Container] = true
-		}
-		if len(webs) != 2 {
-			return fmt.Errorf("8 requests to web.test reached %v, want both containers of web", webs)
+		if err := routerReaches(addr, "web.test", 8, 2); err != nil {
+			return err
 		}
 		r, _, err := routerGet(addr, "web.test", "/api")
 		if err == nil && r.Container != "api-1" {
@@ -231,18 +240,7 @@ func TestRouterUnderLoad(t *testing.T) {
 	c.WaitRunning("web", 2, 60*time.Second)
 	addr := net.JoinHostPort(ip, "80")
 	Eventually(t, 20*time.Second, "the router serves web.test from both", func() error {
-		seen := map[string]bool{}
-		for range 10 {
-			r, _, err := routerGet(addr, "web.test", "/")
-			if err != nil {
-				return err
-			}
-			seen[r.Container] = true
-		}
-		if len(seen) != 2 {
-			return fmt.Errorf("reached %v", seen)
-		}
-		return nil
+		return routerReaches(addr, "web.test", 10, 2)
 	})
 
 	res := underLoad(t, addr, "rolling update", func() {
